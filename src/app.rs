@@ -1,0 +1,41 @@
+//! What every command gets: resolved paths, verbosity, the secret store, the retry policy, and
+//! helpers that open the config and the database with errors that say where they looked.
+
+use anyhow::Result;
+
+use crate::config::{Config, Paths};
+use crate::http::RetryPolicy;
+use crate::secrets::Secrets;
+use crate::store::Store;
+
+pub struct App {
+    pub paths: Paths,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub secrets: Secrets,
+    pub retry: RetryPolicy,
+}
+
+impl App {
+    pub fn config(&self) -> Result<Config> {
+        Config::load(&self.paths.config)
+    }
+
+    pub fn store(&self) -> Result<Store> {
+        Store::open(&self.paths.db)
+    }
+
+    /// A progress or status line on stderr, unless `--quiet`.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A warning on stderr, unless `--quiet`.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("warning: {}", msg.as_ref());
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The command line: global options, the subcommands (one file each, whose doc comments are the
+//! `--help`), and the exit codes.
+
+pub mod connect;
+pub mod demo;
+pub mod disconnect;
+pub mod map;
+pub mod reconcile;
+pub mod report;
+pub mod status;
+pub mod sync;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  open discrepancies found (only with `report --exit-code`)
+  2  error (bad config, unreachable API, rejected credentials, a failed sync, ...)";
+
+/// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
+///
+/// Pulls vendor usage (NinjaOne devices) and PSA billing (ConnectWise PSA agreement additions)
+/// into a local SQLite file, maps vendor organizations and services to PSA companies and
+/// products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
+/// with its money impact. It only reads from vendors and PSAs; it never writes to them.
+///
+/// Typical use: `reconcile sync && reconcile reconcile && reconcile report`.
+/// Try it without any account: `reconcile demo`.
+#[derive(Debug, Parser)]
+#[command(name = "reconcile", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: $XDG_CONFIG_HOME/reconcile/config.toml]
+    #[arg(long, global = true, env = "RECONCILE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// SQLite database [default: $XDG_DATA_HOME/reconcile/reconcile.db]
+    #[arg(long, global = true, env = "RECONCILE_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Print nothing on stderr but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more on stderr (-v requests, -vv everything)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Connect(connect::Args),
+    Disconnect(disconnect::Args),
+    Status(status::Args),
+    Sync(sync::Args),
+    Map(map::Args),
+    Reconcile(reconcile::Args),
+    Report(report::Args),
+    Demo(demo::Args),
+}
+
+/// How a command that succeeded wants the process to exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Discrepancies,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Discrepancies => 1,
+        }
+    }
+}
+
+/// The exit code for an error.
+pub const EXIT_ERROR: u8 = 2;
+
+impl Command {
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        match self {
+            Command::Connect(a) => a.run(app).await,
+            Command::Disconnect(a) => a.run(app).await,
+            Command::Status(a) => a.run(app).await,
+            Command::Sync(a) => a.run(app).await,
+            Command::Map(a) => a.run(app).await,
+            Command::Reconcile(a) => a.run(app).await,
+            Command::Report(a) => a.run(app).await,
+            Command::Demo(a) => a.run(app).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

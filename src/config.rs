@@ -1,0 +1,505 @@
+//! The configuration file: where it lives, what it may contain, and how `connect` and
+//! `disconnect` edit it without losing the user's comments and layout.
+//!
+//! The file holds non-secret settings only. Secrets live in the OS keyring, an environment
+//! variable, or are produced by a command the user names here (`secret_command`); see
+//! [`crate::secrets`]. Unknown keys are errors, so a typo never silently changes behaviour.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use crate::connectors::ConnectorKind;
+
+/// The parsed configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// ISO 4217 code that money in reports is shown in.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnectionSettings>,
+}
+
+fn default_currency() -> String {
+    "USD".to_string()
+}
+
+/// One configured connection, tagged by `kind`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ConnectionSettings {
+    Ninjaone(NinjaOneSettings),
+    Connectwise(ConnectWiseSettings),
+}
+
+impl ConnectionSettings {
+    pub fn kind(&self) -> ConnectorKind {
+        match self {
+            ConnectionSettings::Ninjaone(_) => ConnectorKind::NinjaOne,
+            ConnectionSettings::Connectwise(_) => ConnectorKind::ConnectWise,
+        }
+    }
+
+    /// Commands that print a secret, by field (`client_secret = "pass show ninja"`).
+    pub fn secret_commands(&self) -> &BTreeMap<String, String> {
+        match self {
+            ConnectionSettings::Ninjaone(s) => &s.secret_command,
+            ConnectionSettings::Connectwise(s) => &s.secret_command,
+        }
+    }
+}
+
+/// NinjaOne regions and their hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NinjaRegion {
+    Us,
+    Us2,
+    Ca,
+    Eu,
+    Oc,
+}
+
+impl NinjaRegion {
+    pub fn host_url(self) -> &'static str {
+        match self {
+            NinjaRegion::Us => "https://app.ninjarmm.com",
+            NinjaRegion::Us2 => "https://us2.ninjarmm.com",
+            NinjaRegion::Ca => "https://ca.ninjarmm.com",
+            NinjaRegion::Eu => "https://eu.ninjarmm.com",
+            NinjaRegion::Oc => "https://oc.ninjarmm.com",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NinjaRegion::Us => "us",
+            NinjaRegion::Us2 => "us2",
+            NinjaRegion::Ca => "ca",
+            NinjaRegion::Eu => "eu",
+            NinjaRegion::Oc => "oc",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NinjaOneSettings {
+    /// One of the NinjaOne regions; or give `url` instead.
+    pub region: Option<NinjaRegion>,
+    /// The instance URL (`https://eu.ninjarmm.com`), for instances not in the region list.
+    pub url: Option<String>,
+    pub client_id: String,
+    /// Records per request (default 1000).
+    pub page_size: Option<usize>,
+    #[serde(default)]
+    pub secret_command: BTreeMap<String, String>,
+}
+
+impl NinjaOneSettings {
+    pub fn base_url(&self, name: &str) -> Result<String> {
+        match (&self.region, &self.url) {
+            (Some(r), None) => Ok(r.host_url().to_string()),
+            (None, Some(u)) => Ok(u.trim_end_matches('/').to_string()),
+            (Some(_), Some(_)) => bail!(
+                "connection `{name}` sets both `region` and `url`; keep one of them in the config file"
+            ),
+            (None, None) => bail!(
+                "connection `{name}` sets neither `region` nor `url`; add `region = \"us\"` (or us2, ca, eu, oc) or `url = \"https://...\"`"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectWiseSettings {
+    /// The login site (`na.myconnectwise.net`, or an on-premises host).
+    pub site: String,
+    /// The company id you log in with.
+    pub company_id: String,
+    pub public_key: String,
+    /// The integration's clientId GUID from developer.connectwise.com.
+    pub client_id: String,
+    /// Pin the API codebase (`v4_6_release/`); discovered at each sync when absent.
+    pub codebase: Option<String>,
+    /// Company type names that count as billable clients; empty means every type.
+    #[serde(default)]
+    pub billable_company_types: Vec<String>,
+    /// Records per request (default and maximum 1000).
+    pub page_size: Option<usize>,
+    #[serde(default)]
+    pub secret_command: BTreeMap<String, String>,
+}
+
+/// Where the config and database live, after flags, environment and defaults.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl Paths {
+    /// Resolves defaults in the XDG base directories (also on macOS, like most CLIs).
+    pub fn resolve(config: Option<PathBuf>, db: Option<PathBuf>) -> Result<Paths> {
+        use etcetera::BaseStrategy;
+        let needs_dirs = config.is_none() || db.is_none();
+        let strategy = if needs_dirs {
+            Some(etcetera::choose_base_strategy().map_err(|e| {
+                anyhow!("cannot find your home directory ({e}); pass --config and --db")
+            })?)
+        } else {
+            None
+        };
+        let config = match config {
+            Some(c) => c,
+            None => strategy
+                .as_ref()
+                .unwrap()
+                .config_dir()
+                .join("reconcile")
+                .join("config.toml"),
+        };
+        let db = match db {
+            Some(d) => d,
+            None => strategy
+                .as_ref()
+                .unwrap()
+                .data_dir()
+                .join("reconcile")
+                .join("reconcile.db"),
+        };
+        Ok(Paths { config, db })
+    }
+}
+
+/// Checks a connection name: it becomes a config key, part of environment variable names and
+/// part of keyring entry names, so keep it simple.
+pub fn validate_connection_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        bail!(
+            "connection name `{name}` is not allowed: use 1-40 lowercase letters, digits, `-` or `_`, starting with a letter or digit"
+        )
+    }
+}
+
+impl Config {
+    /// Loads the file at `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config::default_empty());
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read config file {}", path.display()));
+            }
+        };
+        Config::parse(&text).with_context(|| {
+            format!(
+                "config file {} is invalid; fix the key named above (config.example.toml lists every key)",
+                path.display()
+            )
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn default_empty() -> Config {
+        Config {
+            currency: default_currency(),
+            connections: BTreeMap::new(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
+            bail!(
+                "`currency = \"{}\"` is not an ISO 4217 code such as \"USD\" or \"EUR\"",
+                self.currency
+            );
+        }
+        for (name, settings) in &self.connections {
+            validate_connection_name(name).with_context(|| format!("in [connections.{name}]"))?;
+            let fields = settings.kind().secret_fields();
+            for field in settings.secret_commands().keys() {
+                if !fields.contains(&field.as_str()) {
+                    bail!(
+                        "[connections.{name}.secret_command] has unknown key `{field}`; a {} connection's secrets are: {}",
+                        settings.kind(),
+                        fields.join(", ")
+                    );
+                }
+            }
+            match settings {
+                ConnectionSettings::Ninjaone(n) => {
+                    n.base_url(name)?;
+                    if n.page_size.is_some_and(|p| !(1..=10_000).contains(&p)) {
+                        bail!("[connections.{name}] page_size must be between 1 and 10000");
+                    }
+                }
+                ConnectionSettings::Connectwise(c) => {
+                    if c.page_size.is_some_and(|p| !(1..=1000).contains(&p)) {
+                        bail!(
+                            "[connections.{name}] page_size must be between 1 and 1000 (ConnectWise's maximum)"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The named connection, or an error that lists what is configured.
+    pub fn connection(&self, name: &str) -> Result<&ConnectionSettings> {
+        self.connections.get(name).ok_or_else(|| {
+            if self.connections.is_empty() {
+                anyhow!("no connection named `{name}`: no connections are configured yet; run `reconcile connect ninjaone ...` or `reconcile connect connectwise ...`")
+            } else {
+                anyhow!(
+                    "no connection named `{name}`; configured connections: {} (see `reconcile status`)",
+                    self.connections.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            }
+        })
+    }
+}
+
+/// The config file as an editable document: comments, order and layout survive edits.
+pub struct ConfigDocument {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+const NEW_FILE_HEADER: &str = "\
+# reconcile configuration. Non-secret settings only: secrets live in the OS keyring,
+# in RECONCILE_<CONNECTION>_<FIELD> environment variables, or come from a
+# [connections.<name>.secret_command] entry. See config.example.toml for every key.
+
+currency = \"USD\"
+";
+
+impl ConfigDocument {
+    pub fn open(path: &Path) -> Result<ConfigDocument> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => NEW_FILE_HEADER.to_string(),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read config file {}", path.display()));
+            }
+        };
+        // Refuse to edit a file that does not parse: better than rewriting something we misread.
+        Config::parse(&text).with_context(|| {
+            format!(
+                "config file {} is invalid; fix it before running this command",
+                path.display()
+            )
+        })?;
+        let doc: DocumentMut = text
+            .parse()
+            .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+        Ok(ConfigDocument {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    pub fn has_connection(&self, name: &str) -> bool {
+        self.doc
+            .get("connections")
+            .and_then(|c| c.as_table_like())
+            .is_some_and(|t| t.contains_key(name))
+    }
+
+    /// Sets `[connections.<name>]` keys; other keys already there (and comments) stay.
+    /// `remove` lists keys to drop (`url` when switching to `region`).
+    pub fn set_connection(
+        &mut self,
+        name: &str,
+        values: &[(&str, toml_edit::Value)],
+        remove: &[&str],
+    ) {
+        let connections = self
+            .doc
+            .entry("connections")
+            .or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            })
+            .as_table_mut()
+            .expect("connections is a table");
+        let entry = connections
+            .entry(name)
+            .or_insert_with(|| Item::Table(Table::new()));
+        let table = entry.as_table_mut().expect("connection is a table");
+        for key in remove {
+            table.remove(key);
+        }
+        for (k, v) in values {
+            match table.get_mut(k) {
+                Some(item) if item.is_value() => {
+                    // Keep the decoration (comments) around an existing key.
+                    let decor = item.as_value().unwrap().decor().clone();
+                    let mut v = v.clone();
+                    *v.decor_mut() = decor;
+                    *item = Item::Value(v);
+                }
+                _ => {
+                    table.insert(k, value(v.clone()));
+                }
+            }
+        }
+    }
+
+    pub fn remove_connection(&mut self, name: &str) -> bool {
+        self.doc
+            .get_mut("connections")
+            .and_then(|c| c.as_table_like_mut())
+            .is_some_and(|t| t.remove(name).is_some())
+    }
+
+    /// Writes the file atomically (temp file + rename), creating its directory.
+    pub fn save(&self) -> Result<()> {
+        let text = self.doc.to_string();
+        Config::parse(&text)
+            .context("internal error: the edited config does not parse; nothing was written")?;
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create config directory {}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write in config directory {}", dir.display()))?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write config file {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_an_error_naming_the_key() {
+        let err = Config::parse(
+            "[connections.ninjaone]\nkind = \"ninjaone\"\nregoin = \"eu\"\nclient_id = \"x\"\n",
+        )
+        .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("regoin"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_an_error() {
+        let err = Config::parse("curency = \"EUR\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("curency"));
+    }
+
+    #[test]
+    fn unknown_kind_is_an_error() {
+        let err = Config::parse("[connections.x]\nkind = \"autotask\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("autotask"));
+    }
+
+    #[test]
+    fn region_and_url_are_exclusive() {
+        let err = Config::parse(
+            "[connections.n]\nkind = \"ninjaone\"\nregion = \"eu\"\nurl = \"https://x\"\nclient_id = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("both `region` and `url`"));
+    }
+
+    #[test]
+    fn secret_command_keys_are_checked() {
+        let err = Config::parse(
+            "[connections.n]\nkind = \"ninjaone\"\nregion = \"eu\"\nclient_id = \"x\"\n[connections.n.secret_command]\nprivate_key = \"pass show x\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("client_secret"));
+    }
+
+    #[test]
+    fn edits_keep_comments_and_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(
+            &path,
+            "# my notes\ncurrency = \"EUR\" # euro\n\n[connections.cw]\nkind = \"connectwise\"\n# the site\nsite = \"na.myconnectwise.net\"\ncompany_id = \"a\"\npublic_key = \"p\"\nclient_id = \"c\"\nbillable_company_types = [\"Client\"]\n",
+        )
+        .unwrap();
+        let mut doc = ConfigDocument::open(&path).unwrap();
+        doc.set_connection("cw", &[("site", "eu.myconnectwise.net".into())], &[]);
+        doc.set_connection(
+            "ninjaone",
+            &[
+                ("kind", "ninjaone".into()),
+                ("region", "eu".into()),
+                ("client_id", "id".into()),
+            ],
+            &["url"],
+        );
+        doc.save().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my notes"));
+        assert!(text.contains("# euro"));
+        assert!(text.contains("# the site"));
+        assert!(text.contains("site = \"eu.myconnectwise.net\""));
+        assert!(text.contains("billable_company_types = [\"Client\"]"));
+        let config = Config::parse(&text).unwrap();
+        assert_eq!(config.connections.len(), 2);
+        assert_eq!(config.currency, "EUR");
+
+        let mut doc = ConfigDocument::open(&path).unwrap();
+        assert!(doc.remove_connection("cw"));
+        doc.save().unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(
+            config.connections.keys().collect::<Vec<_>>(),
+            vec!["ninjaone"]
+        );
+        assert!(fs::read_to_string(&path).unwrap().contains("# my notes"));
+    }
+
+    #[test]
+    fn connection_names_are_checked() {
+        assert!(validate_connection_name("ninjaone").is_ok());
+        assert!(validate_connection_name("cw-eu_2").is_ok());
+        assert!(validate_connection_name("Ninja").is_err());
+        assert!(validate_connection_name("a b").is_err());
+        assert!(validate_connection_name("").is_err());
+        assert!(validate_connection_name("-x").is_err());
+    }
+}

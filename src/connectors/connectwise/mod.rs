@@ -1,0 +1,533 @@
+//! ConnectWise PSA (Manage) REST API 3.0: companies, agreements and their additions (the
+//! recurring billing lines), and the product catalog the additions refer to.
+//!
+//! Auth: `Authorization: Basic base64("{companyId}+{publicKey}:{privateKey}")` plus the
+//! integration's `clientId` header on every call. The API lives at
+//! `https://{api host}/{codebase}apis/3.0/`; the codebase comes from the unauthenticated
+//! `https://{site}/login/companyinfo/{companyId}` unless the config pins it, and is looked up at
+//! every sync because hosted codebases move on upgrade. Lists page with `page`/`pageSize` (≤1000)
+//! and a `Link` header. There is no cross-agreement additions collection, so additions are read
+//! agreement by agreement, a few at a time.
+
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use jiff::Timestamp;
+use reqwest::Method;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::config::ConnectWiseSettings;
+use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::http::{
+    ConnectorError, HttpClient, RetryPolicy, StaticHeaders, build_reqwest, check_url, decode_one,
+    send_unauthenticated,
+};
+use crate::model::{
+    BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
+};
+
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// Agreements whose additions are read at the same time.
+const ADDITION_CONCURRENCY: usize = 4;
+/// Used when `companyinfo` does not name a codebase (on-premises servers).
+const DEFAULT_CODEBASE: &str = "v4_6_release/";
+
+pub struct ConnectWise {
+    name: String,
+    login: Url,
+    api_origin: Url,
+    company_id: String,
+    pinned_codebase: Option<String>,
+    billable_types: Vec<String>,
+    page_size: usize,
+    auth: Arc<StaticHeaders>,
+    retry: RetryPolicy,
+    api: OnceCell<(HttpClient, String)>,
+}
+
+/// Splits `--site` into the login host (codebase discovery) and the API host. ConnectWise cloud
+/// serves the API from `api-<site>` (`na.myconnectwise.net` → `api-na.myconnectwise.net`);
+/// on-premises servers serve both from one host.
+pub fn hosts(name: &str, site: &str) -> Result<(Url, Url), ConnectorError> {
+    let raw = if site.contains("://") {
+        site.to_string()
+    } else {
+        format!("https://{site}")
+    };
+    let url = check_url(name, &raw)?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let cloud = |h: &str| h.ends_with(".myconnectwise.net") || h.ends_with(".connectwisedev.com");
+    let (login_host, api_host) = if let Some(rest) = host.strip_prefix("api-").filter(|r| cloud(r))
+    {
+        (rest.to_string(), host.clone())
+    } else if cloud(&host) {
+        (host.clone(), format!("api-{host}"))
+    } else {
+        (host.clone(), host.clone())
+    };
+    let with_host = |h: &str| {
+        let mut u = url.clone();
+        u.set_path("/");
+        u.set_query(None);
+        u.set_host(Some(h)).map_err(|e| ConnectorError::Invalid {
+            connection: name.into(),
+            message: format!("site `{site}` gives an invalid host: {e}"),
+        })?;
+        Ok::<Url, ConnectorError>(u)
+    };
+    Ok((with_host(&login_host)?, with_host(&api_host)?))
+}
+
+fn normalize_codebase(c: &str) -> String {
+    let c = c.trim().trim_matches('/');
+    format!("{c}/")
+}
+
+impl ConnectWise {
+    pub fn new(
+        name: &str,
+        settings: &ConnectWiseSettings,
+        private_key: SecretString,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<ConnectWise> {
+        let (login, api_origin) = hosts(name, &settings.site)?;
+        let hint = format!(
+            "Check the company id, the API member's public and private keys, and that its security role may inquire on Companies, Finance > Agreements and Procurement > Product Catalog; then run `reconcile connect connectwise --name {name} ...` again"
+        );
+        let auth = StaticHeaders::basic(
+            &format!("{}+{}", settings.company_id, settings.public_key),
+            &private_key,
+            &[("clientid", settings.client_id.clone())],
+            hint,
+        )
+        .map_err(|e| anyhow::anyhow!("connection `{name}`: {e}"))?;
+        Ok(ConnectWise {
+            name: name.into(),
+            login,
+            api_origin,
+            company_id: settings.company_id.clone(),
+            pinned_codebase: settings.codebase.as_deref().map(normalize_codebase),
+            billable_types: settings.billable_company_types.clone(),
+            page_size: settings
+                .page_size
+                .unwrap_or(MAX_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
+            auth: Arc::new(auth),
+            retry,
+            api: OnceCell::new(),
+        })
+    }
+
+    /// Looks the codebase up at `login/companyinfo/{companyId}`.
+    pub async fn discover_codebase(&self) -> Result<String, ConnectorError> {
+        let url = self
+            .login
+            .join(&format!(
+                "login/companyinfo/{}",
+                urlencode(&self.company_id)
+            ))
+            .expect("a path joins onto the site");
+        let client = build_reqwest(self.retry.timeout);
+        let endpoint = format!("GET {}", url.path());
+        let resp =
+            match send_unauthenticated(&self.name, &client, Method::GET, &url, |r| r, &self.retry)
+                .await?
+            {
+                Ok(r) => r,
+                Err((status, snippet)) => {
+                    return Err(ConnectorError::Http {
+                        connection: self.name.clone(),
+                        endpoint,
+                        status,
+                        attempts: String::new(),
+                        snippet,
+                        hint: "This endpoint needs no credentials; check --site".into(),
+                    });
+                }
+            };
+        let info: Option<wire::CompanyInfo> = decode_one(&self.name, &endpoint, &resp.body)?;
+        let Some(info) = info else {
+            return Err(ConnectorError::Invalid {
+                connection: self.name.clone(),
+                message: format!(
+                    "{} does not know the company id `{}`; give the company id you log in with (--company-id), or pin the codebase with --codebase",
+                    self.login.origin().ascii_serialization(),
+                    self.company_id
+                ),
+            });
+        };
+        tracing::debug!(connection = %self.name, codebase = ?info.codebase, version = ?info.version_code, company = ?info.company_name, "discovered codebase");
+        Ok(info
+            .codebase
+            .as_deref()
+            .map(normalize_codebase)
+            .unwrap_or_else(|| DEFAULT_CODEBASE.to_string()))
+    }
+
+    async fn api(&self) -> Result<&(HttpClient, String), ConnectorError> {
+        self.api
+            .get_or_try_init(|| async {
+                let codebase = match &self.pinned_codebase {
+                    Some(c) => c.clone(),
+                    None => self.discover_codebase().await?,
+                };
+                let base = self
+                    .api_origin
+                    .join(&format!("{codebase}apis/3.0/"))
+                    .map_err(|e| ConnectorError::Invalid {
+                        connection: self.name.clone(),
+                        message: format!("codebase `{codebase}` does not form a URL: {e}"),
+                    })?;
+                let client =
+                    HttpClient::new(&self.name, base, self.auth.clone(), self.retry.clone());
+                Ok((client, codebase))
+            })
+            .await
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[async_trait]
+impl Connector for ConnectWise {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::ConnectWise
+    }
+
+    async fn check(&self) -> Result<String, ConnectorError> {
+        let (api, codebase) = self.api().await?;
+        let info: wire::SystemInfo = api.get_one("system/info", &[]).await?;
+        let one = [("pageSize", "1".to_string())];
+        api.get_list::<wire::Company>("company/companies", &one)
+            .await?;
+        api.get_list::<wire::Agreement>("finance/agreements", &one)
+            .await?;
+        Ok(format!(
+            "signed in to {} (codebase {codebase}, version {}); companies and agreements are readable",
+            self.api_origin.origin().ascii_serialization(),
+            info.version.as_deref().unwrap_or("unknown")
+        ))
+    }
+
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let (api, _) = self.api().await?;
+        let ps = self.page_size;
+        let statuses = api
+            .get_all_pages::<wire::CompanyStatus>("company/companies/statuses", &[], ps, &|_| {})
+            .await?;
+        let companies = api
+            .get_all_pages::<wire::Company>(
+                "company/companies",
+                &[("conditions", "deletedFlag=false".to_string())],
+                ps,
+                &|n| cx.report("companies", n),
+            )
+            .await?;
+        let agreements = api
+            .get_all_pages::<wire::Agreement>(
+                "finance/agreements",
+                &[("conditions", "cancelledFlag=false".to_string())],
+                ps,
+                &|n| cx.report("agreements", n),
+            )
+            .await?;
+        let now = Timestamp::now();
+        let agreements: Vec<PsaAgreement> = agreements
+            .into_iter()
+            .map(|(a, raw)| agreement(a, raw, now))
+            .collect();
+
+        let lines_read = AtomicUsize::new(0);
+        // Owned indices, not references, into the stream: async_trait futures must be `Send` for
+        // every lifetime, which borrowed closure arguments cannot promise.
+        let wanted: Vec<(usize, String)> = agreements
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.status.eq_ignore_ascii_case("active"))
+            .map(|(i, a)| (i, format!("finance/agreements/{}/additions", a.id)))
+            .collect();
+        let additions: Vec<(usize, Vec<(wire::Addition, String)>)> = stream::iter(wanted)
+            .map(|(i, path)| {
+                let lines_read = &lines_read;
+                async move {
+                    let before = lines_read.load(Ordering::Relaxed);
+                    let got = api
+                        .get_all_pages::<wire::Addition>(&path, &[], ps, &|n| {
+                            cx.report("additions", before + n)
+                        })
+                        .await?;
+                    let total = lines_read.fetch_add(got.len(), Ordering::Relaxed) + got.len();
+                    cx.report("additions", total);
+                    Ok::<_, ConnectorError>((i, got))
+                }
+            })
+            .buffer_unordered(ADDITION_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let products = api
+            .get_all_pages::<wire::CatalogItem>(
+                "procurement/catalog",
+                &[("conditions", "inactiveFlag=false".to_string())],
+                ps,
+                &|n| cx.report("catalog", n),
+            )
+            .await?;
+
+        let statuses: HashMap<i64, wire::CompanyStatus> =
+            statuses.into_iter().map(|(s, _)| (s.id, s)).collect();
+        let companies = companies
+            .into_iter()
+            .map(|(c, raw)| company(c, raw, &statuses, &self.billable_types))
+            .collect();
+        let mut lines: Vec<PsaLine> = additions
+            .into_iter()
+            .flat_map(|(i, adds)| {
+                let a = &agreements[i];
+                adds.into_iter().map(move |(add, raw)| line(add, raw, a))
+            })
+            .collect();
+        lines.sort_by(|a, b| a.agreement_id.cmp(&b.agreement_id).then(a.id.cmp(&b.id)));
+        let products = products
+            .into_iter()
+            .map(|(p, raw)| product(p, raw))
+            .collect();
+        Ok(Snapshot::Psa(PsaSnapshot {
+            companies,
+            agreements,
+            lines,
+            products,
+        }))
+    }
+}
+
+fn company(
+    c: wire::Company,
+    raw: String,
+    statuses: &HashMap<i64, wire::CompanyStatus>,
+    billable_types: &[String],
+) -> PsaCompany {
+    let status_ref = c.status.as_ref();
+    let known = status_ref.and_then(|s| statuses.get(&s.id));
+    let status = status_ref
+        .and_then(|s| s.name.clone())
+        .or_else(|| known.map(|k| k.name.clone()))
+        .unwrap_or_default();
+    let inactive = known.and_then(|k| k.inactive_flag).unwrap_or(false);
+    let types: Vec<String> = match (c.types, c.single_type) {
+        (Some(t), _) => t.into_iter().filter_map(|r| r.name).collect(),
+        (None, Some(t)) => t.name.into_iter().collect(),
+        (None, None) => Vec::new(),
+    };
+    let reason = if c.deleted_flag.unwrap_or(false) {
+        Some("deleted".to_string())
+    } else if inactive {
+        Some(format!("status `{status}` is inactive"))
+    } else if !billable_types.is_empty()
+        && !types
+            .iter()
+            .any(|t| billable_types.iter().any(|b| b.eq_ignore_ascii_case(t)))
+    {
+        Some(format!(
+            "type {} is not in billable_company_types",
+            if types.is_empty() {
+                "(none)".to_string()
+            } else {
+                types.join(", ")
+            }
+        ))
+    } else {
+        None
+    };
+    PsaCompany {
+        id: c.id.to_string(),
+        identifier: c.identifier,
+        name: c.name,
+        status,
+        types,
+        billable: reason.is_none(),
+        not_billable_reason: reason,
+        raw: Some(raw),
+    }
+}
+
+fn agreement(a: wire::Agreement, raw: String, now: Timestamp) -> PsaAgreement {
+    let cancelled = a.cancelled_flag.unwrap_or(false);
+    let end = if a.no_ending_date_flag.unwrap_or(false) {
+        None
+    } else {
+        a.end_date
+    };
+    // Older API versions do not send agreementStatus; derive it from the flags and dates.
+    let status = a.agreement_status.unwrap_or_else(|| {
+        if cancelled {
+            "Cancelled".into()
+        } else if end.is_some_and(|e| e < now) {
+            "Expired".into()
+        } else {
+            "Active".into()
+        }
+    });
+    PsaAgreement {
+        id: a.id.to_string(),
+        company_id: a.company.id.to_string(),
+        name: a.name,
+        agreement_type: a.agreement_type.and_then(|t| t.name),
+        status,
+        start: a.start_date,
+        end,
+        cancelled,
+        billing_cycle: a.billing_cycle.and_then(|b| b.name),
+        raw: Some(raw),
+    }
+}
+
+fn line(a: wire::Addition, raw: String, agreement: &PsaAgreement) -> PsaLine {
+    PsaLine {
+        id: a.id.to_string(),
+        agreement_id: agreement.id.clone(),
+        company_id: agreement.company_id.clone(),
+        product_id: Some(a.product.id.to_string()),
+        product_identifier: a
+            .product
+            .identifier
+            .unwrap_or_else(|| format!("#{}", a.product.id)),
+        description: a.description,
+        quantity: a.quantity.unwrap_or(Decimal::ZERO),
+        less_included: a.less_included.unwrap_or(Decimal::ZERO),
+        unit_price: a.unit_price.unwrap_or(Decimal::ZERO),
+        unit_cost: a.unit_cost.unwrap_or(Decimal::ZERO),
+        effective: a.effective_date,
+        cancelled: a.cancelled_date,
+        bill_customer: a
+            .bill_customer
+            .as_deref()
+            .map(BillCustomer::parse)
+            .unwrap_or(BillCustomer::Billable),
+        raw: Some(raw),
+    }
+}
+
+fn product(p: wire::CatalogItem, raw: String) -> PsaProduct {
+    PsaProduct {
+        id: p.id.to_string(),
+        identifier: p.identifier,
+        description: p.description,
+        price: p.price,
+        cost: p.cost,
+        inactive: p.inactive_flag.unwrap_or(false),
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_sites_use_the_api_host() {
+        let (login, api) = hosts("cw", "na.myconnectwise.net").unwrap();
+        assert_eq!(login.as_str(), "https://na.myconnectwise.net/");
+        assert_eq!(api.as_str(), "https://api-na.myconnectwise.net/");
+        let (login, api) = hosts("cw", "api-eu.myconnectwise.net").unwrap();
+        assert_eq!(login.as_str(), "https://eu.myconnectwise.net/");
+        assert_eq!(api.as_str(), "https://api-eu.myconnectwise.net/");
+        let (login, api) = hosts("cw", "cw.example.com").unwrap();
+        assert_eq!(login, api);
+        let (login, api) = hosts("cw", "http://127.0.0.1:8080").unwrap();
+        assert_eq!(login.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(api.as_str(), "http://127.0.0.1:8080/");
+        assert!(hosts("cw", "http://cw.example.com").is_err());
+    }
+
+    #[test]
+    fn codebases_are_normalized() {
+        assert_eq!(normalize_codebase("v4_6_release"), "v4_6_release/");
+        assert_eq!(normalize_codebase("/v2025_1/"), "v2025_1/");
+    }
+
+    #[test]
+    fn company_billable_rules() {
+        let statuses: HashMap<i64, wire::CompanyStatus> = [
+            (
+                1,
+                wire::CompanyStatus {
+                    id: 1,
+                    name: "Active".into(),
+                    inactive_flag: Some(false),
+                },
+            ),
+            (
+                2,
+                wire::CompanyStatus {
+                    id: 2,
+                    name: "Not Approved".into(),
+                    inactive_flag: Some(true),
+                },
+            ),
+        ]
+        .into();
+        let c = |json: &str| serde_json::from_str::<wire::Company>(json).unwrap();
+        let active = company(
+            c(
+                r#"{"id":1,"identifier":"A","name":"A","status":{"id":1,"name":"Active"},"types":[{"id":1,"name":"Client"}]}"#,
+            ),
+            String::new(),
+            &statuses,
+            &[],
+        );
+        assert!(active.billable);
+        let inactive = company(
+            c(
+                r#"{"id":2,"identifier":"B","name":"B","status":{"id":2,"name":"Not Approved"},"types":[]}"#,
+            ),
+            String::new(),
+            &statuses,
+            &[],
+        );
+        assert!(!inactive.billable);
+        assert!(inactive.not_billable_reason.unwrap().contains("inactive"));
+        let prospect = company(
+            c(
+                r#"{"id":3,"identifier":"C","name":"C","status":{"id":1},"type":{"id":5,"name":"Prospect"}}"#,
+            ),
+            String::new(),
+            &statuses,
+            &["Client".to_string()],
+        );
+        assert!(!prospect.billable);
+        assert_eq!(prospect.status, "Active");
+        assert_eq!(prospect.types, vec!["Prospect".to_string()]);
+    }
+
+    #[test]
+    fn agreement_status_is_derived_when_missing() {
+        let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let a = |json: &str| agreement(serde_json::from_str(json).unwrap(), String::new(), now);
+        assert_eq!(
+            a(r#"{"id":1,"name":"x","company":{"id":1}}"#).status,
+            "Active"
+        );
+        assert_eq!(
+            a(r#"{"id":1,"name":"x","company":{"id":1},"endDate":"2025-01-01T00:00:00Z"}"#).status,
+            "Expired"
+        );
+        assert_eq!(
+            a(r#"{"id":1,"name":"x","company":{"id":1},"endDate":"2025-01-01T00:00:00Z","noEndingDateFlag":true}"#).status,
+            "Active"
+        );
+        assert_eq!(
+            a(r#"{"id":1,"name":"x","company":{"id":1},"agreementStatus":"Inactive"}"#).status,
+            "Inactive"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Deserialization helpers shared by connectors' wire types: exact decimals from JSON numbers,
+//! timestamps in the shapes APIs send (RFC 3339, plain dates, epoch seconds or milliseconds).
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, de::Error};
+use serde_json::Value;
+use std::str::FromStr;
+
+/// A JSON number or numeric string as an exact decimal. serde_json prints floats in their
+/// shortest round-trip form, so `22.99` becomes exactly 22.99, never 22.98999….
+pub fn decimal_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => parse_decimal(&n.to_string())
+            .map(Some)
+            .map_err(D::Error::custom),
+        Some(Value::String(s)) => parse_decimal(s.trim()).map(Some).map_err(D::Error::custom),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected a number, found {other}"
+        ))),
+    }
+}
+
+fn parse_decimal(s: &str) -> Result<Decimal, String> {
+    Decimal::from_str(s)
+        .or_else(|_| Decimal::from_scientific(s))
+        .map_err(|_| format!("`{s}` is not a decimal number"))
+}
+
+/// An RFC 3339 timestamp or a plain `YYYY-MM-DD` date (midnight UTC); null or absent is `None`.
+pub fn timestamp_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => parse_timestamp(s.trim())
+            .map(Some)
+            .map_err(D::Error::custom),
+    }
+}
+
+pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(date) = s.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "`{s}` is not a date-time such as 2024-02-01T00:00:00Z"
+    ))
+}
+
+/// Epoch time as a JSON number: seconds with a fraction (per the NinjaOne spec) or
+/// milliseconds (what some responses carry). Values past the year 5138 in seconds are read as ms.
+pub fn epoch_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) if !v.is_finite() || v < 0.0 => {
+            Err(D::Error::custom(format!("`{v}` is not an epoch time")))
+        }
+        Some(v) => {
+            let secs = if v >= 1e11 { v / 1000.0 } else { v };
+            let nanos = (secs * 1e9).round() as i128;
+            Timestamp::from_nanosecond(nanos)
+                .map(Some)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "decimal_opt")]
+        d: Option<Decimal>,
+        #[serde(default, deserialize_with = "timestamp_opt")]
+        t: Option<Timestamp>,
+        #[serde(default, deserialize_with = "epoch_opt")]
+        e: Option<Timestamp>,
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        let t: T = serde_json::from_str(r#"{"d": 22.99}"#).unwrap();
+        assert_eq!(t.d.unwrap().to_string(), "22.99");
+        let t: T = serde_json::from_str(r#"{"d": 0.1}"#).unwrap();
+        assert_eq!(t.d.unwrap().to_string(), "0.1");
+        let t: T = serde_json::from_str(r#"{"d": "12.50"}"#).unwrap();
+        assert_eq!(t.d.unwrap().to_string(), "12.50");
+        let t: T = serde_json::from_str(r#"{"d": null}"#).unwrap();
+        assert!(t.d.is_none());
+        assert!(serde_json::from_str::<T>(r#"{"d": "abc"}"#).is_err());
+    }
+
+    #[test]
+    fn timestamps_in_several_shapes() {
+        let t: T = serde_json::from_str(r#"{"t": "2024-02-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(t.t.unwrap().to_string(), "2024-02-01T00:00:00Z");
+        let t: T = serde_json::from_str(r#"{"t": "2024-02-01"}"#).unwrap();
+        assert_eq!(t.t.unwrap().to_string(), "2024-02-01T00:00:00Z");
+        assert!(serde_json::from_str::<T>(r#"{"t": "yesterday"}"#).is_err());
+    }
+
+    #[test]
+    fn epoch_seconds_and_milliseconds() {
+        let a: T = serde_json::from_str(r#"{"e": 1717171717.5}"#).unwrap();
+        let b: T = serde_json::from_str(r#"{"e": 1717171717500}"#).unwrap();
+        assert_eq!(a.e, b.e);
+        assert_eq!(a.e.unwrap().as_millisecond(), 1717171717500);
+    }
+}

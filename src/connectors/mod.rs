@@ -1,0 +1,137 @@
+//! Connectors: one module per vendor and per PSA, each turning its API's wire types into the
+//! neutral model in [`crate::model`]. This file is the registry: the kinds we know, their role,
+//! their secret fields, and how to build one from its settings. Adding a connector means a new
+//! module, a line in [`ConnectorKind`] and [`build`], its fixtures and its tests.
+
+pub mod connectwise;
+pub mod de;
+pub mod ninjaone;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::config::ConnectionSettings;
+use crate::http::{ConnectorError, RetryPolicy};
+use crate::model::{ServiceDef, Snapshot};
+
+/// Every connector kind this build knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConnectorKind {
+    NinjaOne,
+    ConnectWise,
+}
+
+/// Which side of the reconciliation a connector feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Vendor,
+    Psa,
+}
+
+impl ConnectorKind {
+    pub const ALL: [ConnectorKind; 2] = [ConnectorKind::NinjaOne, ConnectorKind::ConnectWise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::NinjaOne => "ninjaone",
+            ConnectorKind::ConnectWise => "connectwise",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ConnectorKind::NinjaOne => "NinjaOne",
+            ConnectorKind::ConnectWise => "ConnectWise PSA",
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            ConnectorKind::NinjaOne => Role::Vendor,
+            ConnectorKind::ConnectWise => Role::Psa,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnectorKind> {
+        ConnectorKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The secret fields a connection of this kind needs, by config/env/keyring name.
+    pub fn secret_fields(self) -> &'static [&'static str] {
+        match self {
+            ConnectorKind::NinjaOne => &["client_secret"],
+            ConnectorKind::ConnectWise => &["private_key"],
+        }
+    }
+
+    /// Built-in services of a vendor kind (empty for PSAs).
+    pub fn services(self) -> Vec<ServiceDef> {
+        match self {
+            ConnectorKind::NinjaOne => ninjaone::services(),
+            ConnectorKind::ConnectWise => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for ConnectorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Progress reports from a running sync: a stage name and the records read so far in it.
+pub type ProgressFn = Arc<dyn Fn(&str, usize) + Send + Sync>;
+
+/// What a sync gets besides its settings.
+#[derive(Clone)]
+pub struct SyncCx {
+    pub progress: ProgressFn,
+}
+
+impl SyncCx {
+    pub fn silent() -> SyncCx {
+        SyncCx {
+            progress: Arc::new(|_, _| {}),
+        }
+    }
+
+    pub fn report(&self, stage: &str, count: usize) {
+        (self.progress)(stage, count)
+    }
+}
+
+/// One live connection to a vendor or PSA API.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn kind(&self) -> ConnectorKind;
+    /// Proves the credentials work with a cheap read; returns a one-line description.
+    async fn check(&self) -> Result<String, ConnectorError>;
+    /// Reads everything reconciliation needs. Returns only when all of it was read.
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError>;
+}
+
+/// Builds a connector from its settings; `secret` is asked for each secret field.
+pub fn build(
+    name: &str,
+    settings: &ConnectionSettings,
+    secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+    retry: RetryPolicy,
+) -> anyhow::Result<Box<dyn Connector>> {
+    Ok(match settings {
+        ConnectionSettings::Ninjaone(s) => Box::new(ninjaone::NinjaOne::new(
+            name,
+            s,
+            secret("client_secret")?,
+            retry,
+        )?),
+        ConnectionSettings::Connectwise(s) => Box::new(connectwise::ConnectWise::new(
+            name,
+            s,
+            secret("private_key")?,
+            retry,
+        )?),
+    })
+}

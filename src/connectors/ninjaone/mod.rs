@@ -1,0 +1,393 @@
+//! NinjaOne (NinjaRMM) public API v2: organizations are accounts, devices are usage items.
+//!
+//! Auth is the OAuth2 client-credentials grant at `{host}/ws/oauth/token` with scope `monitoring`
+//! (read only). Lists page with `pageSize` + `after=<last id>` until a short page. Device classes
+//! roll up: a class this build does not know is replaced by its device role's class when the role
+//! names a known one (custom roles sit under a built-in class), and is kept as sent otherwise, so
+//! it still counts in Total Devices and never breaks a sync.
+
+mod wire;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::config::NinjaOneSettings;
+use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::http::{ClientCredentials, ConnectorError, HttpClient, RetryPolicy, check_url};
+use crate::model::{ServiceDef, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Every `nodeClass` the API describes (spec 2.0.9).
+pub const KNOWN_CLASSES: &[&str] = &[
+    "WINDOWS_SERVER",
+    "WINDOWS_WORKSTATION",
+    "LINUX_WORKSTATION",
+    "MAC",
+    "ANDROID",
+    "APPLE_IOS",
+    "APPLE_IPADOS",
+    "VMWARE_VM_HOST",
+    "VMWARE_VM_GUEST",
+    "HYPERV_VMM_HOST",
+    "HYPERV_VMM_GUEST",
+    "LINUX_SERVER",
+    "MAC_SERVER",
+    "CLOUD_MONITOR_TARGET",
+    "NMS_SWITCH",
+    "NMS_ROUTER",
+    "NMS_FIREWALL",
+    "NMS_PRIVATE_NETWORK_GATEWAY",
+    "NMS_PRINTER",
+    "NMS_SCANNER",
+    "NMS_DIAL_MANAGER",
+    "NMS_WAP",
+    "NMS_IPSLA",
+    "NMS_COMPUTER",
+    "NMS_VM_HOST",
+    "NMS_APPLIANCE",
+    "NMS_OTHER",
+    "NMS_SERVER",
+    "NMS_PHONE",
+    "NMS_VIRTUAL_MACHINE",
+    "NMS_NETWORK_MANAGEMENT_AGENT",
+    "UNMANAGED_DEVICE",
+    "MANAGED_DEVICE",
+];
+
+const PHYSICAL_SERVERS: &[&str] = &["WINDOWS_SERVER", "LINUX_SERVER", "MAC_SERVER", "NMS_SERVER"];
+const VIRTUAL_SERVERS: &[&str] = &[
+    "VMWARE_VM_HOST",
+    "HYPERV_VMM_HOST",
+    "VMWARE_VM_GUEST",
+    "HYPERV_VMM_GUEST",
+    "NMS_VM_HOST",
+    "NMS_VIRTUAL_MACHINE",
+];
+const WORKSTATIONS: &[&str] = &[
+    "WINDOWS_WORKSTATION",
+    "LINUX_WORKSTATION",
+    "MAC",
+    "NMS_COMPUTER",
+];
+const NETWORK: &[&str] = &[
+    "NMS_SWITCH",
+    "NMS_ROUTER",
+    "NMS_PRIVATE_NETWORK_GATEWAY",
+    "NMS_WAP",
+    "NMS_FIREWALL",
+    "NMS_PRINTER",
+    "NMS_APPLIANCE",
+    "NMS_SCANNER",
+    "NMS_OTHER",
+    "CLOUD_MONITOR_TARGET",
+    "NMS_DIAL_MANAGER",
+    "NMS_PHONE",
+    "NMS_IPSLA",
+    "NMS_NETWORK_MANAGEMENT_AGENT",
+];
+const MOBILE: &[&str] = &["ANDROID", "APPLE_IOS", "APPLE_IPADOS"];
+
+/// The eight NinjaOne services of the product brief.
+pub fn services() -> Vec<ServiceDef> {
+    let servers: Vec<&str> = [
+        "WINDOWS_SERVER",
+        "VMWARE_VM_HOST",
+        "HYPERV_VMM_HOST",
+        "LINUX_SERVER",
+        "MAC_SERVER",
+        "VMWARE_VM_GUEST",
+        "HYPERV_VMM_GUEST",
+        "NMS_VM_HOST",
+        "NMS_SERVER",
+        "NMS_VIRTUAL_MACHINE",
+    ]
+    .to_vec();
+    let mut ws_and_servers: Vec<&str> = WORKSTATIONS.to_vec();
+    ws_and_servers.extend(&servers);
+    let def = |key: &str, name: &str, classes: Option<&[&str]>| ServiceDef {
+        key: key.into(),
+        name: name.into(),
+        classes: classes.map(|c| c.iter().map(|s| s.to_string()).collect()),
+    };
+    vec![
+        def("total-devices", "Total Devices", None),
+        def("total-servers", "Total Servers", Some(&servers)),
+        def(
+            "total-physical-servers",
+            "Total Physical Servers",
+            Some(PHYSICAL_SERVERS),
+        ),
+        def(
+            "total-virtual-servers",
+            "Total Virtual Servers",
+            Some(VIRTUAL_SERVERS),
+        ),
+        def(
+            "total-workstations",
+            "Total Workstations",
+            Some(WORKSTATIONS),
+        ),
+        def(
+            "total-workstations-and-servers",
+            "Total Workstations and Servers",
+            Some(&ws_and_servers),
+        ),
+        def(
+            "total-network-devices",
+            "Total Network Devices",
+            Some(NETWORK),
+        ),
+        def("total-mobile-devices", "Total Mobile Devices", Some(MOBILE)),
+    ]
+}
+
+pub struct NinjaOne {
+    name: String,
+    client: HttpClient,
+    page_size: usize,
+}
+
+impl NinjaOne {
+    pub fn new(
+        name: &str,
+        settings: &NinjaOneSettings,
+        secret: SecretString,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<NinjaOne> {
+        let base = check_url(name, &settings.base_url(name)?)?;
+        let token_url = base.join("ws/oauth/token").expect("a fixed path joins");
+        let hint = format!(
+            "Check the client id and secret of the NinjaOne API app (Administration > Apps > API, client credentials, scope Monitoring), then run `reconcile connect ninjaone --name {name} ...` again"
+        );
+        let auth = ClientCredentials::new(
+            name,
+            token_url,
+            &settings.client_id,
+            secret,
+            "monitoring",
+            retry.clone(),
+            hint,
+        );
+        Ok(NinjaOne {
+            name: name.to_string(),
+            client: HttpClient::new(name, base, Arc::new(auth), retry),
+            page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+        })
+    }
+}
+
+#[async_trait]
+impl Connector for NinjaOne {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::NinjaOne
+    }
+
+    async fn check(&self) -> Result<String, ConnectorError> {
+        let (orgs, _) = self
+            .client
+            .get_list::<wire::Organization>("v2/organizations", &[("pageSize", "1".to_string())])
+            .await?;
+        Ok(format!(
+            "signed in to {} with scope monitoring; organizations are readable{}",
+            self.client.base().origin().ascii_serialization(),
+            if orgs.is_empty() { " (none yet)" } else { "" }
+        ))
+    }
+
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let orgs = self
+            .client
+            .get_all_after::<wire::Organization, _>(
+                "v2/organizations",
+                &[],
+                self.page_size,
+                |o| o.id,
+                &|n| cx.report("organizations", n),
+            )
+            .await?;
+        let (roles, _) = self
+            .client
+            .get_list::<wire::NodeRole>("v2/roles", &[])
+            .await?;
+        let devices = self
+            .client
+            .get_all_after::<wire::Device, _>("v2/devices", &[], self.page_size, |d| d.id, &|n| {
+                cx.report("devices", n)
+            })
+            .await?;
+        tracing::debug!(connection = %self.name, orgs = orgs.len(), roles = roles.len(), devices = devices.len(), "read NinjaOne");
+        Ok(Snapshot::Vendor(convert(
+            orgs,
+            roles.into_iter().map(|(r, _)| r).collect(),
+            devices,
+        )))
+    }
+}
+
+fn convert(
+    orgs: Vec<(wire::Organization, String)>,
+    roles: Vec<wire::NodeRole>,
+    devices: Vec<(wire::Device, String)>,
+) -> VendorSnapshot {
+    let roles: HashMap<i64, wire::NodeRole> = roles.into_iter().map(|r| (r.id, r)).collect();
+    let accounts = orgs
+        .into_iter()
+        .map(|(o, raw)| VendorAccount {
+            id: o.id.to_string(),
+            name: o.name,
+            raw: Some(raw),
+        })
+        .collect();
+    let items = devices
+        .into_iter()
+        .map(|(d, raw)| device_item(d, raw, &roles))
+        .collect();
+    VendorSnapshot { accounts, items }
+}
+
+fn is_known(class: &str) -> bool {
+    KNOWN_CLASSES.contains(&class)
+}
+
+fn device_item(d: wire::Device, raw: String, roles: &HashMap<i64, wire::NodeRole>) -> UsageItem {
+    let role = d.node_role_id.and_then(|id| roles.get(&id));
+    let class = if is_known(&d.node_class) {
+        d.node_class.clone()
+    } else {
+        role.and_then(|r| r.node_class.clone())
+            .filter(|c| is_known(c))
+            .unwrap_or_else(|| d.node_class.clone())
+    };
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("location_id", d.location_id.map(|v| v.to_string()));
+    put("role_id", d.node_role_id.map(|v| v.to_string()));
+    put("role", role.and_then(|r| r.name.clone()));
+    put(
+        "role_custom",
+        role.and_then(|r| r.custom).map(|c| c.to_string()),
+    );
+    put("approval_status", d.approval_status.clone());
+    put(
+        "parent_device_id",
+        d.parent_device_id.map(|v| v.to_string()),
+    );
+    put("system_name", d.system_name.clone());
+    put("dns_name", d.dns_name.clone());
+    put(
+        "tags",
+        d.tags
+            .as_ref()
+            .filter(|t| !t.is_empty())
+            .map(|t| t.join(",")),
+    );
+    if !is_known(&class) {
+        put("unknown_class", Some("true".into()));
+    }
+    let name = [&d.display_name, &d.system_name, &d.dns_name]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("device {}", d.id));
+    UsageItem {
+        id: d.id.to_string(),
+        account_id: d.organization_id.to_string(),
+        name,
+        class,
+        raw_class: d.node_class,
+        online: d.offline.map(|o| !o),
+        last_contact: d.last_contact,
+        pending_approval: d
+            .approval_status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("PENDING")),
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(json: &str) -> wire::Device {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_eight_services_match_the_brief() {
+        let s = services();
+        assert_eq!(s.len(), 8);
+        let classes = |key: &str| s.iter().find(|d| d.key == key).unwrap().classes.clone();
+        assert_eq!(classes("total-devices"), None);
+        assert_eq!(classes("total-servers").unwrap().len(), 10);
+        assert_eq!(classes("total-physical-servers").unwrap().len(), 4);
+        assert_eq!(classes("total-virtual-servers").unwrap().len(), 6);
+        assert_eq!(classes("total-workstations").unwrap().len(), 4);
+        assert_eq!(classes("total-workstations-and-servers").unwrap().len(), 14);
+        assert_eq!(classes("total-network-devices").unwrap().len(), 14);
+        assert!(
+            classes("total-mobile-devices")
+                .unwrap()
+                .contains(&"APPLE_IPADOS".to_string())
+        );
+        // Every class a service names is one the API knows.
+        for def in &s {
+            for c in def.classes.iter().flatten() {
+                assert!(is_known(c), "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_classes_roll_up_through_custom_roles_or_stay_as_sent() {
+        let mut roles = HashMap::new();
+        roles.insert(
+            9,
+            wire::NodeRole {
+                id: 9,
+                name: Some("Kiosk".into()),
+                node_class: Some("WINDOWS_WORKSTATION".into()),
+                custom: Some(true),
+            },
+        );
+        let d = device(
+            r#"{"id":1,"organizationId":2,"nodeClass":"KIOSK_PC","nodeRoleId":9,"approvalStatus":"APPROVED"}"#,
+        );
+        let item = device_item(d, String::new(), &roles);
+        assert_eq!(item.class, "WINDOWS_WORKSTATION");
+        assert_eq!(item.raw_class, "KIOSK_PC");
+
+        let d = device(r#"{"id":2,"organizationId":2,"nodeClass":"QUANTUM_TOASTER"}"#);
+        let item = device_item(d, String::new(), &roles);
+        assert_eq!(item.class, "QUANTUM_TOASTER");
+        assert_eq!(
+            item.attrs.get("unknown_class").map(String::as_str),
+            Some("true")
+        );
+        let all = &services()[0];
+        assert!(all.counts(&item));
+        assert!(!services()[4].counts(&item));
+    }
+
+    #[test]
+    fn pending_devices_and_names() {
+        let d = device(
+            r#"{"id":3,"organizationId":2,"nodeClass":"MAC","approvalStatus":"PENDING","offline":true,"systemName":"MBP-01","lastContact":1717171717.123}"#,
+        );
+        let item = device_item(d, String::new(), &HashMap::new());
+        assert!(item.pending_approval);
+        assert_eq!(item.online, Some(false));
+        assert_eq!(item.name, "MBP-01");
+        assert!(item.last_contact.is_some());
+    }
+}

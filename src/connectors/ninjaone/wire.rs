@@ -1,0 +1,60 @@
+//! NinjaOne API v2 wire types, as the API sends them (field names from the public OpenAPI
+//! description, `NodeWithDetailedReferences`, `Organization`, `NodeRole`). Unknown fields are
+//! ignored; unknown enum values are kept as strings.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::connectors::de::epoch_opt;
+
+/// `POST /ws/oauth/token` is handled by [`crate::http::ClientCredentials`].
+
+/// An element of `GET /v2/organizations`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+}
+
+/// An element of `GET /v2/roles`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeRole {
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub node_class: Option<String>,
+    #[serde(default)]
+    pub custom: Option<bool>,
+}
+
+/// An element of `GET /v2/devices`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: i64,
+    pub organization_id: i64,
+    #[serde(default)]
+    pub location_id: Option<i64>,
+    pub node_class: String,
+    #[serde(default)]
+    pub node_role_id: Option<i64>,
+    #[serde(default)]
+    pub approval_status: Option<String>,
+    #[serde(default)]
+    pub offline: Option<bool>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub system_name: Option<String>,
+    #[serde(default)]
+    pub dns_name: Option<String>,
+    #[serde(default, deserialize_with = "epoch_opt")]
+    pub last_contact: Option<Timestamp>,
+    #[serde(default)]
+    pub parent_device_id: Option<i64>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}

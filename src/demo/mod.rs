@@ -1,0 +1,1 @@
+//! The sample MSP and sandbox APIs behind `reconcile demo`.

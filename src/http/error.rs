@@ -1,0 +1,87 @@
+//! What can go wrong talking to a vendor or PSA API. Every message names the connection and the
+//! endpoint, and says what to do next. No message ever carries a secret or a request header.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConnectorError {
+    #[error(
+        "connection `{connection}`: cannot reach {url}: {detail}. Check the host name, your network and any proxy, then run the command again"
+    )]
+    Unreachable {
+        connection: String,
+        url: String,
+        detail: String,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} did not answer within {seconds}s (tried {attempts} times). The service may be slow or down; run the command again later"
+    )]
+    Timeout {
+        connection: String,
+        endpoint: String,
+        seconds: u64,
+        attempts: u32,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} rejected the credentials (HTTP {status}{detail}). {hint}"
+    )]
+    Auth {
+        connection: String,
+        endpoint: String,
+        status: u16,
+        detail: String,
+        hint: String,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} is rate limiting (HTTP 429) and {why}. Wait a few minutes and run the command again"
+    )]
+    RateLimited {
+        connection: String,
+        endpoint: String,
+        why: String,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} answered HTTP {status}{attempts}: {snippet}. {hint}"
+    )]
+    Http {
+        connection: String,
+        endpoint: String,
+        status: u16,
+        attempts: String,
+        snippet: String,
+        hint: String,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} returned a body that is not valid JSON ({detail}). The response may have been cut off; run the command again, and report it if it persists"
+    )]
+    Malformed {
+        connection: String,
+        endpoint: String,
+        detail: String,
+    },
+
+    #[error(
+        "connection `{connection}`: {endpoint} returned a record this version cannot read: at `{path}`, {detail}. Nothing was saved; please report this with the field name"
+    )]
+    Decode {
+        connection: String,
+        endpoint: String,
+        path: String,
+        detail: String,
+    },
+
+    #[error("connection `{connection}`: {message}")]
+    Invalid { connection: String, message: String },
+}
+
+impl ConnectorError {
+    /// True when the credentials themselves were refused (so `connect` can say so plainly).
+    pub fn is_auth(&self) -> bool {
+        matches!(self, ConnectorError::Auth { .. })
+    }
+}

@@ -1,0 +1,150 @@
+//! The two paging styles our APIs use, as loops on [`HttpClient`]:
+//! - keyset: `pageSize` + `after=<id of the last item>` until a short page (NinjaOne);
+//! - page numbers: `page` + `pageSize`, following an RFC 8288 `Link: <...>; rel="next"` header
+//!   when the server sends one, else until a short page (ConnectWise).
+
+use reqwest::header::{HeaderMap, LINK};
+use serde::de::DeserializeOwned;
+
+use super::{ConnectorError, HttpClient};
+
+/// Stop runaway loops against a server that never sends a short page.
+const MAX_PAGES: usize = 100_000;
+
+/// One entry of a `Link` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub url: String,
+    pub rel: String,
+}
+
+impl Link {
+    /// Parses `<url>; rel="next", <url>; rel="last"`.
+    pub fn parse_header(value: &str) -> Vec<Link> {
+        value
+            .split(',')
+            .filter_map(|part| {
+                let part = part.trim();
+                let url = part.strip_prefix('<')?.split('>').next()?.to_string();
+                let rel = part
+                    .split(';')
+                    .skip(1)
+                    .filter_map(|p| p.trim().strip_prefix("rel="))
+                    .map(|r| r.trim_matches('"').to_string())
+                    .next()?;
+                Some(Link { url, rel })
+            })
+            .collect()
+    }
+
+    fn from_headers(headers: &HeaderMap) -> Option<Vec<Link>> {
+        let values: Vec<&str> = headers
+            .get_all(LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if values.is_empty() {
+            None
+        } else {
+            Some(values.iter().flat_map(|v| Link::parse_header(v)).collect())
+        }
+    }
+}
+
+impl HttpClient {
+    /// Reads every page of a keyset-paged list. `progress` gets the running record count.
+    pub async fn get_all_after<T, F>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        page_size: usize,
+        id_of: F,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&T) -> i64,
+    {
+        let mut all = Vec::new();
+        let mut after: Option<i64> = None;
+        for _ in 0..MAX_PAGES {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("pageSize", page_size.to_string()));
+            if let Some(a) = after {
+                q.push(("after", a.to_string()));
+            }
+            let (page, _) = self.get_list::<T>(path, &q).await?;
+            let n = page.len();
+            let last = page.last().map(|(t, _)| id_of(t));
+            all.extend(page);
+            progress(all.len());
+            if n < page_size {
+                return Ok(all);
+            }
+            let last = last.expect("a full page has a last item");
+            if after.is_some_and(|a| last <= a) {
+                return Err(ConnectorError::Invalid {
+                    connection: self.connection().into(),
+                    message: format!(
+                        "GET {path} returned ids that do not increase (after={} gave last id {last}); paging would never end",
+                        after.unwrap()
+                    ),
+                });
+            }
+            after = Some(last);
+        }
+        Err(too_many_pages(self.connection(), path))
+    }
+
+    /// Reads every page of a page-numbered list.
+    pub async fn get_all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        page_size: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
+        let mut all = Vec::new();
+        for page_no in 1..=MAX_PAGES {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("page", page_no.to_string()));
+            q.push(("pageSize", page_size.to_string()));
+            let (page, headers) = self.get_list::<T>(path, &q).await?;
+            let n = page.len();
+            all.extend(page);
+            progress(all.len());
+            let more = match Link::from_headers(&headers) {
+                Some(links) => links.iter().any(|l| l.rel == "next"),
+                None => n == page_size,
+            };
+            if !more || n == 0 {
+                return Ok(all);
+            }
+        }
+        Err(too_many_pages(self.connection(), path))
+    }
+}
+
+fn too_many_pages(connection: &str, path: &str) -> ConnectorError {
+    ConnectorError::Invalid {
+        connection: connection.into(),
+        message: format!("GET {path} kept returning full pages past {MAX_PAGES} pages; stopping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_link_headers() {
+        let links = Link::parse_header(
+            r#"<https://api-na.myconnectwise.net/v4_6_release/apis/3.0/company/companies?page=2&pageSize=2>; rel="next", <https://x/y?page=5>; rel="last""#,
+        );
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[0].rel, "next");
+        assert!(links[0].url.ends_with("page=2&pageSize=2"));
+        assert_eq!(links[1].rel, "last");
+        assert!(Link::parse_header("garbage").is_empty());
+    }
+}

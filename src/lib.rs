@@ -1,0 +1,27 @@
+//! `reconcile`: compare what an MSP bills in its PSA with what its vendor tools say is used.
+//!
+//! The shape, from the outside in:
+//! - [`cli`]: one file per subcommand (its clap args and one `run`); the only layer that prints.
+//! - [`app`]: what every command shares: paths, verbosity, the secret store, the retry policy.
+//! - [`connectors`]: one module per vendor or PSA; wire types stay inside and become [`model`].
+//! - [`http`]: the shared HTTP concerns every connector uses: auth, paging, retries, errors.
+//! - [`store`]: the SQLite file: sync runs and snapshots (cache), mappings (user data), findings.
+//! - [`mapping`]: automatic account mapping and fuzzy suggestions (pure).
+//! - [`reconcile`]: the engine, a pure function from snapshots and mappings to findings.
+//! - [`output`]: tables, CSV and JSON with stable columns.
+//! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
+//! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod connectors;
+pub mod demo;
+pub mod http;
+pub mod mapping;
+pub mod model;
+pub mod output;
+pub mod progress;
+pub mod reconcile;
+pub mod secrets;
+pub mod store;

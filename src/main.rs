@@ -1,0 +1,62 @@
+//! The `reconcile` binary: parse the command line, set up logging and the runtime, run the
+//! command, and turn its result into an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use reconcile::app::App;
+use reconcile::cli::{Cli, EXIT_ERROR};
+use reconcile::config::Paths;
+use reconcile::http::RetryPolicy;
+use reconcile::secrets::Secrets;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "reconcile=debug,warn",
+        (false, _) => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECONCILE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+
+    let result = (|| -> anyhow::Result<_> {
+        let paths = Paths::resolve(cli.global.config.clone(), cli.global.db.clone())?;
+        let app = App {
+            paths,
+            quiet: cli.global.quiet,
+            verbose: cli.global.verbose,
+            secrets: Secrets::system(),
+            retry: RetryPolicy::default(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(cli.command.run(&app))
+    })();
+
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// `reconcile report | head` closing the pipe early is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

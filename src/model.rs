@@ -1,0 +1,288 @@
+//! The neutral model: what every connector converts its wire types into, what the store persists
+//! and what the reconcile engine reads. Nothing here knows about a particular vendor or PSA.
+//!
+//! Vendor side: accounts (the vendor's customers) and usage items (one device, agent or user each,
+//! with the attributes rules look at). PSA side: companies, agreements, recurring billing lines and
+//! catalog products. Quantities and money are `rust_decimal::Decimal`, never floats.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A vendor's customer: a NinjaOne organization, an M365 tenant, a JumpCloud org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorAccount {
+    /// The vendor's stable id, as a string.
+    pub id: String,
+    pub name: String,
+    /// The record as the vendor sent it (compact JSON), kept for audits.
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+/// One billable thing a vendor knows about: a device, an agent, a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageItem {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// The class rules count on, after the connector rolled custom classes up to their parent.
+    pub class: String,
+    /// The class exactly as the vendor sent it.
+    pub raw_class: String,
+    pub online: Option<bool>,
+    pub last_contact: Option<Timestamp>,
+    /// Waiting for approval in the vendor tool: not billable.
+    pub pending_approval: bool,
+    /// Further attributes rules may filter on (role, location, OS, tags).
+    pub attrs: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+/// Everything one vendor sync read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VendorSnapshot {
+    pub accounts: Vec<VendorAccount>,
+    pub items: Vec<UsageItem>,
+}
+
+/// A company in the PSA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PsaCompany {
+    pub id: String,
+    /// The PSA's short code (ConnectWise `identifier`).
+    pub identifier: String,
+    pub name: String,
+    pub status: String,
+    pub types: Vec<String>,
+    /// Whether the connection's rules count this company as a billable client.
+    pub billable: bool,
+    /// Why not, when `billable` is false.
+    pub not_billable_reason: Option<String>,
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+/// An agreement (contract) that carries recurring lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PsaAgreement {
+    pub id: String,
+    pub company_id: String,
+    pub name: String,
+    pub agreement_type: Option<String>,
+    /// `Active`, `Cancelled`, `Expired`, `Inactive` or whatever the PSA sent.
+    pub status: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub cancelled: bool,
+    /// The billing cycle name (`Monthly`, `Quarterly`, `Annual`, ...), when the PSA says.
+    pub billing_cycle: Option<String>,
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+impl PsaAgreement {
+    /// Active at `at`: status Active, not cancelled, started, not ended.
+    pub fn is_active_at(&self, at: Timestamp) -> bool {
+        self.status.eq_ignore_ascii_case("active")
+            && !self.cancelled
+            && self.start.is_none_or(|s| s <= at)
+            && self.end.is_none_or(|e| e >= at)
+    }
+}
+
+/// Whether a line is charged to the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillCustomer {
+    Billable,
+    DoNotBill,
+    NoCharge,
+    Other(String),
+}
+
+impl BillCustomer {
+    pub fn as_str(&self) -> &str {
+        match self {
+            BillCustomer::Billable => "Billable",
+            BillCustomer::DoNotBill => "DoNotBill",
+            BillCustomer::NoCharge => "NoCharge",
+            BillCustomer::Other(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Billable" => BillCustomer::Billable,
+            "DoNotBill" => BillCustomer::DoNotBill,
+            "NoCharge" => BillCustomer::NoCharge,
+            other => BillCustomer::Other(other.to_string()),
+        }
+    }
+}
+
+/// A recurring billing line: a ConnectWise agreement addition, an Autotask contract service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PsaLine {
+    pub id: String,
+    pub agreement_id: String,
+    pub company_id: String,
+    pub product_id: Option<String>,
+    /// The product's identifier (the key services map to).
+    pub product_identifier: String,
+    pub description: Option<String>,
+    pub quantity: Decimal,
+    /// Units included at no charge.
+    pub less_included: Decimal,
+    pub unit_price: Decimal,
+    pub unit_cost: Decimal,
+    pub effective: Option<Timestamp>,
+    pub cancelled: Option<Timestamp>,
+    pub bill_customer: BillCustomer,
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+impl PsaLine {
+    /// In force at `at`: effective on or before, not cancelled on or before.
+    pub fn is_active_at(&self, at: Timestamp) -> bool {
+        self.effective.is_none_or(|e| e <= at) && self.cancelled.is_none_or(|c| c > at)
+    }
+}
+
+/// A catalog product (what a line refers to).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PsaProduct {
+    pub id: String,
+    pub identifier: String,
+    pub description: Option<String>,
+    pub price: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    pub inactive: bool,
+    #[serde(skip)]
+    pub raw: Option<String>,
+}
+
+/// Everything one PSA sync read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PsaSnapshot {
+    pub companies: Vec<PsaCompany>,
+    pub agreements: Vec<PsaAgreement>,
+    pub lines: Vec<PsaLine>,
+    pub products: Vec<PsaProduct>,
+}
+
+/// The result of one successful sync of one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Snapshot {
+    Vendor(VendorSnapshot),
+    Psa(PsaSnapshot),
+}
+
+impl Snapshot {
+    /// Record counts by kind, as shown by `status` and stored with the sync run.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        match self {
+            Snapshot::Vendor(v) => {
+                m.insert("accounts".into(), v.accounts.len());
+                m.insert("items".into(), v.items.len());
+            }
+            Snapshot::Psa(p) => {
+                m.insert("companies".into(), p.companies.len());
+                m.insert("agreements".into(), p.agreements.len());
+                m.insert("lines".into(), p.lines.len());
+                m.insert("products".into(), p.products.len());
+            }
+        }
+        m
+    }
+}
+
+/// A named rule over usage items: what a vendor's usage is counted as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceDef {
+    /// Stable key used in mappings (`total-workstations`).
+    pub key: String,
+    /// Display name (`Total Workstations`).
+    pub name: String,
+    /// Item classes counted; `None` counts every class.
+    pub classes: Option<Vec<String>>,
+}
+
+impl ServiceDef {
+    pub fn counts(&self, item: &UsageItem) -> bool {
+        match &self.classes {
+            None => true,
+            Some(classes) => classes.iter().any(|c| c == &item.class),
+        }
+    }
+}
+
+/// How a mapping came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapSource {
+    /// Exact name match, applied by `reconcile map`.
+    Auto,
+    /// Set by a person with `map account` / `map service`.
+    Manual,
+    /// Read from a CSV by `map import`.
+    Import,
+}
+
+impl MapSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapSource::Auto => "auto",
+            MapSource::Manual => "manual",
+            MapSource::Import => "import",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MapSource> {
+        match s {
+            "auto" => Some(MapSource::Auto),
+            "manual" => Some(MapSource::Manual),
+            "import" => Some(MapSource::Import),
+            _ => None,
+        }
+    }
+}
+
+/// A PSA company a vendor account maps to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyTarget {
+    pub connection: String,
+    pub company_id: String,
+    pub company_name: String,
+}
+
+/// Vendor account → PSA company; `target: None` means deliberately not billed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMapping {
+    pub vendor_connection: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub target: Option<CompanyTarget>,
+    pub source: MapSource,
+}
+
+/// A PSA product a vendor service maps to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductTarget {
+    pub connection: String,
+    pub product_identifier: String,
+}
+
+/// Vendor service → PSA product; `target: None` means deliberately not billed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceMapping {
+    pub vendor_connection: String,
+    pub service_key: String,
+    pub target: Option<ProductTarget>,
+    pub source: MapSource,
+}

@@ -1,0 +1,59 @@
+//! Progress on stderr: one line per connection while a sync runs. Only on a terminal, never
+//! under `--quiet` or `-v` (where log lines would tangle with the bars), never on stdout.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub struct Progress {
+    multi: Option<MultiProgress>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, verbose: u8) -> Progress {
+        let on = !quiet && verbose == 0 && std::io::stderr().is_terminal();
+        Progress {
+            multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+        }
+    }
+
+    pub fn hidden() -> Progress {
+        Progress { multi: None }
+    }
+
+    /// A bar for one connection; a no-op when progress is off.
+    pub fn bar(&self, connection: &str) -> Bar {
+        let Some(m) = &self.multi else {
+            return Bar { pb: None };
+        };
+        let pb = m.add(ProgressBar::new_spinner());
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+                .expect("the template is valid"),
+        );
+        pb.set_prefix(connection.to_string());
+        pb.set_message("starting");
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Bar { pb: Some(pb) }
+    }
+}
+
+#[derive(Clone)]
+pub struct Bar {
+    pb: Option<ProgressBar>,
+}
+
+impl Bar {
+    pub fn update(&self, stage: &str, count: usize) {
+        if let Some(pb) = &self.pb {
+            pb.set_message(format!("{stage}: {count}"));
+        }
+    }
+
+    pub fn finish(&self, message: &str) {
+        if let Some(pb) = &self.pb {
+            pb.finish_with_message(message.to_string());
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! The reconcile engine: snapshots and mappings in, findings out. Pure: no I/O, no clock (the
+//! caller passes `as_of`), so every rule is tested by a table below.
+//!
+//! The rules, in the order a billing manager would check them:
+//! - every vendor account is mapped to a PSA company, marked "not billed", or reported as
+//!   `unmapped_account`;
+//! - every vendor service with usage on mapped accounts is mapped to a PSA product, marked "not
+//!   billed", or reported as `unmapped_service`;
+//! - for each (PSA company, product) that has usage or a billing line: billed quantity = the sum
+//!   of `quantity` over lines in force at `as_of` (effective on or before it, not cancelled by it)
+//!   on the company's active agreements, counting only lines billed to the customer; actual =
+//!   the mapped services' item counts (items pending approval excluded) over the accounts mapped
+//!   to the company; difference = actual − billed;
+//! - money impact per month = (max(actual − less included, 0) − max(billed − less included, 0)) ×
+//!   unit price ÷ months in the billing cycle. The unit price is that of the most recently
+//!   effective line, or the catalog price when there is no line. Positive means revenue not being
+//!   billed, negative means the client is charged for more than it uses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    AccountMapping, BillCustomer, PsaAgreement, PsaLine, PsaSnapshot, ServiceDef, ServiceMapping,
+    VendorSnapshot,
+};
+
+/// What a finding says about one line or one mapping gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    UnmappedAccount,
+    UnmappedService,
+    UnderBilled,
+    OverBilled,
+    UsageNoBilling,
+    BillingNoUsage,
+    Match,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 7] = [
+        FindingKind::UnmappedAccount,
+        FindingKind::UnmappedService,
+        FindingKind::UnderBilled,
+        FindingKind::OverBilled,
+        FindingKind::UsageNoBilling,
+        FindingKind::BillingNoUsage,
+        FindingKind::Match,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::UnmappedAccount => "unmapped_account",
+            FindingKind::UnmappedService => "unmapped_service",
+            FindingKind::UnderBilled => "under_billed",
+            FindingKind::OverBilled => "over_billed",
+            FindingKind::UsageNoBilling => "usage_no_billing",
+            FindingKind::BillingNoUsage => "billing_no_usage",
+            FindingKind::Match => "match",
+        }
+    }
+
+    /// Whether the finding asks for action (everything but a match).
+    pub fn is_discrepancy(self) -> bool {
+        self != FindingKind::Match
+    }
+
+    fn is_unmapped(self) -> bool {
+        matches!(
+            self,
+            FindingKind::UnmappedAccount | FindingKind::UnmappedService
+        )
+    }
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable across runs for the same line or gap (not for the same numbers).
+    pub id: String,
+    pub kind: FindingKind,
+    pub psa_connection: Option<String>,
+    pub company_id: Option<String>,
+    pub company: Option<String>,
+    pub product: Option<String>,
+    pub vendor_connection: Option<String>,
+    /// Service keys counted (`ninjaone/total-workstations`).
+    pub services: Vec<String>,
+    /// Vendor account names counted or concerned.
+    pub accounts: Vec<String>,
+    pub billed: Option<Decimal>,
+    pub less_included: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    pub difference: Option<Decimal>,
+    pub unit_price: Option<Decimal>,
+    pub monthly_impact: Option<Decimal>,
+    pub agreements: Vec<String>,
+    pub note: String,
+}
+
+/// Money totals over a set of findings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Revenue per month not being billed (under-billed lines and usage with no line).
+    pub under_billed_monthly: Decimal,
+    /// Charges per month for more than is used (over-billed lines and lines with no usage).
+    pub over_billed_monthly: Decimal,
+    /// Discrepancies whose money impact is unknown (no price, unmapped, unknown billing cycle).
+    pub discrepancies_without_impact: usize,
+    pub by_kind: BTreeMap<String, usize>,
+}
+
+impl Totals {
+    pub fn of(findings: &[Finding]) -> Totals {
+        let mut t = Totals::default();
+        for k in FindingKind::ALL {
+            t.by_kind.insert(k.as_str().to_string(), 0);
+        }
+        for f in findings {
+            *t.by_kind.entry(f.kind.as_str().to_string()).or_default() += 1;
+            match f.monthly_impact {
+                Some(m) if m > Decimal::ZERO => t.under_billed_monthly += m,
+                Some(m) if m < Decimal::ZERO => t.over_billed_monthly -= m,
+                Some(_) => {}
+                None if f.kind.is_discrepancy() => t.discrepancies_without_impact += 1,
+                None => {}
+            }
+        }
+        t
+    }
+}
+
+/// One vendor connection's current snapshot and service definitions.
+pub struct VendorInput<'a> {
+    pub connection: &'a str,
+    pub services: &'a [ServiceDef],
+    pub snapshot: &'a VendorSnapshot,
+}
+
+/// One PSA connection's current snapshot.
+pub struct PsaInput<'a> {
+    pub connection: &'a str,
+    pub snapshot: &'a PsaSnapshot,
+}
+
+pub struct Input<'a> {
+    pub as_of: Timestamp,
+    pub vendors: Vec<VendorInput<'a>>,
+    pub psas: Vec<PsaInput<'a>>,
+    pub accounts: &'a [AccountMapping],
+    pub services: &'a [ServiceMapping],
+}
+
+/// A stable short id from the parts that name a line or a gap (FNV-1a, 64 bits).
+pub fn finding_id(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0x1f)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("F{:010x}", h >> 24)
+}
+
+/// Months per billing cycle, for cycle names ConnectWise and most PSAs use; `None` if unknown.
+pub fn months_per_cycle(cycle: Option<&str>) -> Option<Decimal> {
+    let Some(c) = cycle else {
+        return Some(Decimal::ONE);
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    Some(match c.as_str() {
+        "monthly" | "month" => Decimal::ONE,
+        "quarterly" | "quarter" => Decimal::from(3),
+        "semiannual" | "semiannually" | "biannual" | "biannually" | "halfyearly" => {
+            Decimal::from(6)
+        }
+        "annual" | "annually" | "yearly" | "year" => Decimal::from(12),
+        "biennial" | "biennially" => Decimal::from(24),
+        "weekly" => Decimal::from(12) / Decimal::from(52),
+        "biweekly" => Decimal::from(12) / Decimal::from(26),
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct PairUsage {
+    actual: u64,
+    pending: u64,
+    services: BTreeSet<String>,
+    accounts: BTreeSet<String>,
+    vendors: BTreeSet<String>,
+}
+
+/// Computes every finding, sorted for the report: mapping gaps first, then by company.
+pub fn reconcile(input: &Input) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let account_map: HashMap<(&str, &str), &AccountMapping> = input
+        .accounts
+        .iter()
+        .map(|m| ((m.vendor_connection.as_str(), m.account_id.as_str()), m))
+        .collect();
+    let service_map: HashMap<(&str, &str), &ServiceMapping> = input
+        .services
+        .iter()
+        .map(|m| ((m.vendor_connection.as_str(), m.service_key.as_str()), m))
+        .collect();
+
+    // (psa connection, company id, product) → usage counted for it.
+    let mut usage: BTreeMap<(String, String, String), PairUsage> = BTreeMap::new();
+    // (psa connection, product) pairs some service maps to.
+    let mut mapped_products: BTreeSet<(String, String)> = BTreeSet::new();
+
+    for v in &input.vendors {
+        // Per account and service: (billable count, pending count).
+        let mut counts: HashMap<(&str, usize), (u64, u64)> = HashMap::new();
+        let mut items_per_account: HashMap<&str, (u64, u64)> = HashMap::new();
+        for item in &v.snapshot.items {
+            let per = items_per_account
+                .entry(item.account_id.as_str())
+                .or_default();
+            if item.pending_approval {
+                per.1 += 1
+            } else {
+                per.0 += 1
+            }
+            for (si, s) in v.services.iter().enumerate() {
+                if s.counts(item) {
+                    let c = counts.entry((item.account_id.as_str(), si)).or_default();
+                    if item.pending_approval {
+                        c.1 += 1
+                    } else {
+                        c.0 += 1
+                    }
+                }
+            }
+        }
+
+        let mut mapped_accounts = Vec::new();
+        for account in &v.snapshot.accounts {
+            match account_map.get(&(v.connection, account.id.as_str())) {
+                None => {
+                    let (n, pending) = items_per_account
+                        .get(account.id.as_str())
+                        .copied()
+                        .unwrap_or_default();
+                    findings.push(Finding {
+                        id: finding_id(&["account", v.connection, &account.id]),
+                        kind: FindingKind::UnmappedAccount,
+                        vendor_connection: Some(v.connection.to_string()),
+                        accounts: vec![account.name.clone()],
+                        actual: Some(Decimal::from(n)),
+                        note: format!(
+                            "{n} item(s){} not counted for any company; map it: reconcile map account {} \"{}\" --to <company>",
+                            pending_note(pending),
+                            v.connection,
+                            account.name
+                        ),
+                        ..blank()
+                    });
+                }
+                Some(m) => {
+                    if let Some(target) = &m.target {
+                        mapped_accounts.push((account, target));
+                    }
+                }
+            }
+        }
+
+        for (si, service) in v.services.iter().enumerate() {
+            let service_label = format!("{}/{}", v.connection, service.key);
+            let total: u64 = mapped_accounts
+                .iter()
+                .map(|(a, _)| counts.get(&(a.id.as_str(), si)).map(|c| c.0).unwrap_or(0))
+                .sum();
+            match service_map.get(&(v.connection, service.key.as_str())) {
+                None => {
+                    if total > 0 {
+                        findings.push(Finding {
+                            id: finding_id(&["service", v.connection, &service.key]),
+                            kind: FindingKind::UnmappedService,
+                            vendor_connection: Some(v.connection.to_string()),
+                            services: vec![service_label.clone()],
+                            actual: Some(Decimal::from(total)),
+                            note: format!(
+                                "{} ({total} across mapped accounts) is not mapped to a product; map it: reconcile map service {} {} --to <product identifier> (or --not-billed)",
+                                service.name, v.connection, service.key
+                            ),
+                            ..blank()
+                        });
+                    }
+                }
+                Some(ServiceMapping { target: None, .. }) => {}
+                Some(ServiceMapping {
+                    target: Some(p), ..
+                }) => {
+                    mapped_products.insert((p.connection.clone(), p.product_identifier.clone()));
+                    for (account, company) in &mapped_accounts {
+                        if company.connection != p.connection {
+                            continue;
+                        }
+                        let (n, pending) = counts
+                            .get(&(account.id.as_str(), si))
+                            .copied()
+                            .unwrap_or_default();
+                        let u = usage
+                            .entry((
+                                company.connection.clone(),
+                                company.company_id.clone(),
+                                p.product_identifier.clone(),
+                            ))
+                            .or_default();
+                        u.actual += n;
+                        u.pending += pending;
+                        u.services.insert(service_label.clone());
+                        if n + pending > 0 {
+                            u.accounts.insert(account.name.clone());
+                        }
+                        u.vendors.insert(v.connection.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    for psa in &input.psas {
+        findings.extend(psa_findings(psa, input, &mapped_products, &usage));
+    }
+
+    findings.sort_by(|a, b| {
+        (
+            !a.kind.is_unmapped(),
+            a.kind.is_unmapped().then_some(a.kind),
+        )
+            .cmp(&(
+                !b.kind.is_unmapped(),
+                b.kind.is_unmapped().then_some(b.kind),
+            ))
+            .then_with(|| lower(&a.company).cmp(&lower(&b.company)))
+            .then_with(|| a.product.cmp(&b.product))
+            .then_with(|| a.accounts.cmp(&b.accounts))
+            .then_with(|| a.services.cmp(&b.services))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    findings
+}
+
+fn lower(s: &Option<String>) -> String {
+    s.as_deref().unwrap_or("").to_lowercase()
+}
+
+fn pending_note(pending: u64) -> String {
+    if pending > 0 {
+        format!(" (+{pending} pending approval, not billable)")
+    } else {
+        String::new()
+    }
+}
+
+fn blank() -> Finding {
+    Finding {
+        id: String::new(),
+        kind: FindingKind::Match,
+        psa_connection: None,
+        company_id: None,
+        company: None,
+        product: None,
+        vendor_connection: None,
+        services: Vec::new(),
+        accounts: Vec::new(),
+        billed: None,
+        less_included: None,
+        actual: None,
+        difference: None,
+        unit_price: None,
+        monthly_impact: None,
+        agreements: Vec::new(),
+        note: String::new(),
+    }
+}
+
+fn psa_findings(
+    psa: &PsaInput,
+    input: &Input,
+    mapped_products: &BTreeSet<(String, String)>,
+    usage: &BTreeMap<(String, String, String), PairUsage>,
+) -> Vec<Finding> {
+    let snap = psa.snapshot;
+    let conn = psa.connection;
+    let companies: HashMap<&str, &crate::model::PsaCompany> =
+        snap.companies.iter().map(|c| (c.id.as_str(), c)).collect();
+    let agreements: HashMap<&str, &PsaAgreement> =
+        snap.agreements.iter().map(|a| (a.id.as_str(), a)).collect();
+    let mut catalog: HashMap<&str, &crate::model::PsaProduct> = HashMap::new();
+    for p in snap.products.iter().filter(|p| !p.inactive) {
+        catalog.entry(p.identifier.as_str()).or_insert(p);
+    }
+    let mapped_company_names: HashMap<&str, &str> = input
+        .accounts
+        .iter()
+        .filter_map(|m| m.target.as_ref())
+        .filter(|t| t.connection == conn)
+        .map(|t| (t.company_id.as_str(), t.company_name.as_str()))
+        .collect();
+
+    // (company, product) → the lines on it, for products some service maps to.
+    let mut lines: BTreeMap<(String, String), Vec<&PsaLine>> = BTreeMap::new();
+    for l in &snap.lines {
+        if mapped_products.contains(&(conn.to_string(), l.product_identifier.clone())) {
+            lines
+                .entry((l.company_id.clone(), l.product_identifier.clone()))
+                .or_default()
+                .push(l);
+        }
+    }
+    let mut pairs: BTreeSet<(String, String)> = lines.keys().cloned().collect();
+    for ((c, company, product), u) in usage {
+        if c == conn && (u.actual > 0 || u.pending > 0) {
+            pairs.insert((company.clone(), product.clone()));
+        }
+    }
+
+    let mut out = Vec::new();
+    for (company_id, product) in pairs {
+        let company = companies.get(company_id.as_str());
+        // Lines on non-billable companies nobody maps to are not our business.
+        if company.is_some_and(|c| !c.billable)
+            && !mapped_company_names.contains_key(company_id.as_str())
+        {
+            continue;
+        }
+        let u = usage.get(&(conn.to_string(), company_id.clone(), product.clone()));
+        let all_lines = lines
+            .get(&(company_id.clone(), product.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let mut notes = Vec::new();
+        let mut counted: Vec<&PsaLine> = Vec::new();
+        let (mut not_in_force, mut not_billable, mut inactive_agreement) = (0, 0, 0);
+        for l in all_lines {
+            let agreement_active = agreements
+                .get(l.agreement_id.as_str())
+                .is_some_and(|a| a.is_active_at(input.as_of));
+            if !agreement_active {
+                inactive_agreement += 1;
+            } else if !l.is_active_at(input.as_of) {
+                not_in_force += 1;
+            } else if l.bill_customer != BillCustomer::Billable {
+                not_billable += 1;
+            } else {
+                counted.push(l);
+            }
+        }
+        if not_in_force > 0 {
+            notes.push(format!(
+                "{not_in_force} line(s) cancelled or not yet effective, not counted"
+            ));
+        }
+        if inactive_agreement > 0 {
+            notes.push(format!(
+                "{inactive_agreement} line(s) on agreements not active, not counted"
+            ));
+        }
+        if not_billable > 0 {
+            notes.push(format!(
+                "{not_billable} line(s) marked DoNotBill/NoCharge, not counted"
+            ));
+        }
+        let billed: Decimal = counted.iter().map(|l| l.quantity).sum();
+        let less_included: Decimal = counted.iter().map(|l| l.less_included).sum();
+        let actual = Decimal::from(u.map(|u| u.actual).unwrap_or(0));
+        if let Some(p) = u.map(|u| u.pending).filter(|p| *p > 0) {
+            notes.push(format!("{p} item(s) pending approval, not counted"));
+        }
+        let difference = actual - billed;
+        let kind = if counted.is_empty() && actual > Decimal::ZERO {
+            FindingKind::UsageNoBilling
+        } else if billed > Decimal::ZERO && actual == Decimal::ZERO {
+            FindingKind::BillingNoUsage
+        } else if difference > Decimal::ZERO {
+            FindingKind::UnderBilled
+        } else if difference < Decimal::ZERO {
+            FindingKind::OverBilled
+        } else {
+            FindingKind::Match
+        };
+
+        // Price: the line most recently in force, else the catalog.
+        let price_line = counted
+            .iter()
+            .max_by(|a, b| a.effective.cmp(&b.effective).then(a.id.cmp(&b.id)));
+        let (unit_price, cycle) = match price_line {
+            Some(l) => {
+                let prices: BTreeSet<Decimal> =
+                    counted.iter().map(|l| l.unit_price.normalize()).collect();
+                if prices.len() > 1 {
+                    notes.push(format!(
+                        "lines at {} prices; impact uses {} (line {})",
+                        prices.len(),
+                        l.unit_price,
+                        l.id
+                    ));
+                }
+                (
+                    Some(l.unit_price),
+                    agreements
+                        .get(l.agreement_id.as_str())
+                        .and_then(|a| a.billing_cycle.clone()),
+                )
+            }
+            None => match catalog.get(product.as_str()).and_then(|p| p.price) {
+                Some(price) => {
+                    if kind != FindingKind::Match {
+                        notes.push("no line: impact uses the catalog price".into());
+                    }
+                    (Some(price), None)
+                }
+                None => {
+                    if kind != FindingKind::Match {
+                        notes.push(format!(
+                            "no line and no catalog price for {product}: impact unknown"
+                        ));
+                    }
+                    (None, None)
+                }
+            },
+        };
+        let monthly_impact = unit_price.and_then(|price| {
+            let chargeable = |q: Decimal| (q - less_included).max(Decimal::ZERO);
+            let per_cycle = (chargeable(actual) - chargeable(billed)) * price;
+            match months_per_cycle(cycle.as_deref()) {
+                Some(m) => Some((per_cycle / m).round_dp(2)),
+                None => {
+                    notes.push(format!(
+                        "billing cycle `{}` is not one this tool converts to months; impact per cycle is {}",
+                        cycle.as_deref().unwrap_or_default(),
+                        per_cycle.round_dp(2)
+                    ));
+                    None
+                }
+            }
+        });
+
+        let company_name = company.map(|c| c.name.clone()).or_else(|| {
+            mapped_company_names
+                .get(company_id.as_str())
+                .map(|s| s.to_string())
+        });
+        match company {
+            None => notes.push("company is not in the PSA's current snapshot (deleted?)".into()),
+            Some(c) if !c.billable => notes.push(format!(
+                "company is not billable: {}",
+                c.not_billable_reason.as_deref().unwrap_or("")
+            )),
+            _ => {}
+        }
+        let mut agreement_names: Vec<String> = counted
+            .iter()
+            .filter_map(|l| {
+                agreements
+                    .get(l.agreement_id.as_str())
+                    .map(|a| a.name.clone())
+            })
+            .collect();
+        agreement_names.sort();
+        agreement_names.dedup();
+
+        out.push(Finding {
+            id: finding_id(&["line", conn, &company_id, &product]),
+            kind,
+            psa_connection: Some(conn.to_string()),
+            company_id: Some(company_id.clone()),
+            company: company_name,
+            product: Some(product.clone()),
+            vendor_connection: u
+                .map(|u| u.vendors.iter().cloned().collect::<Vec<_>>().join(","))
+                .filter(|s| !s.is_empty()),
+            services: u
+                .map(|u| u.services.iter().cloned().collect())
+                .unwrap_or_default(),
+            accounts: u
+                .map(|u| u.accounts.iter().cloned().collect())
+                .unwrap_or_default(),
+            billed: Some(billed),
+            less_included: Some(less_included),
+            actual: Some(actual),
+            difference: Some(difference),
+            unit_price,
+            monthly_impact,
+            agreements: agreement_names,
+            note: notes.join("; "),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
