@@ -10,6 +10,7 @@
 //! - [`reconcile`]: the engine, a pure function from snapshots and mappings to findings.
 //! - [`output`]: tables, CSV and JSON with stable columns.
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
+//! - [`pipeline`]: sync, auto-map and reconcile as steps the CLI and the demo share.
 //! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
 
 pub mod app;
@@ -21,6 +22,7 @@ pub mod http;
 pub mod mapping;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
 pub mod secrets;

@@ -51,6 +51,11 @@ impl Bar {
         }
     }
 
+    /// Whether a bar is drawn (a terminal, not quiet); callers print plain lines otherwise.
+    pub fn is_visible(&self) -> bool {
+        self.pb.is_some()
+    }
+
     pub fn finish(&self, message: &str) {
         if let Some(pb) = &self.pb {
             pb.finish_with_message(message.to_string());

@@ -1,16 +1,44 @@
-//! `reconcile reconcile`.
+//! `reconcile reconcile`: compute findings from the current snapshots and mappings.
 
 use anyhow::Result;
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::output::money;
+use crate::pipeline;
 
-/// TODO
+/// Compare billing with usage and store the findings for `reconcile report`.
+///
+/// Uses each connection's current snapshot (the last successful sync) and the mappings. Prints
+/// a one-line summary on stderr; `reconcile report` shows the findings.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 impl Args {
-    pub async fn run(self, _app: &App) -> Result<Exit> {
-        anyhow::bail!("not yet")
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        let config = app.config()?;
+        let mut store = app.store()?;
+        let done = pipeline::reconcile(&config, &mut store)?;
+        for (name, error) in &done.stale {
+            app.warn(format!(
+                "the last sync of `{name}` failed, so its previous snapshot was used: {error}"
+            ));
+        }
+        let r = &done.record;
+        let discrepancies = r
+            .findings
+            .iter()
+            .filter(|f| f.kind.is_discrepancy())
+            .count();
+        app.info(format!(
+            "reconciled: {} findings, {} discrepancies; under-billed {} {}/month, over-billed {} {}/month. Run `reconcile report` to see them.",
+            r.findings.len(),
+            discrepancies,
+            money(r.totals.under_billed_monthly),
+            r.currency,
+            money(r.totals.over_billed_monthly),
+            r.currency
+        ));
+        Ok(Exit::Ok)
     }
 }

@@ -1,16 +1,128 @@
-//! `reconcile status`.
+//! `reconcile status`: every connection, where its secret lives, and how its last sync went.
+
+use std::io::Write;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::output::{Format, new_table, write_csv, write_json};
+use crate::pipeline::describe_counts;
 
-/// TODO
+/// Show each connection: kind, where its secret lives, last sync (when, result, record counts).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    connection: String,
+    kind: String,
+    secret: String,
+    last_sync: String,
+    result: String,
+    records: String,
+    current_snapshot: String,
+    error: String,
+}
 
 impl Args {
-    pub async fn run(self, _app: &App) -> Result<Exit> {
-        anyhow::bail!("not yet")
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        let config = app.config()?;
+        let store = app.store()?;
+        let mut rows = Vec::new();
+        let mut names: Vec<String> = config.connections.keys().cloned().collect();
+        for n in store.connections_with_history()? {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        for name in names {
+            let settings = config.connections.get(&name);
+            let (kind, secret) = match settings {
+                Some(s) => {
+                    let kind = s.kind();
+                    let secret = kind
+                        .secret_fields()
+                        .iter()
+                        .map(|f| match app.secrets.locate(&name, f, Some(s)) {
+                            Some(src) => format!("{f}: {src}"),
+                            None => format!("{f}: MISSING"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    (kind.as_str().to_string(), secret)
+                }
+                None => ("(not configured)".to_string(), String::new()),
+            };
+            let latest = store.latest_run(&name)?;
+            let current = store.current_run(&name)?;
+            rows.push(Row {
+                connection: name,
+                kind,
+                secret,
+                last_sync: latest
+                    .as_ref()
+                    .map(|r| r.finished_at.clone().unwrap_or(r.started_at.clone()))
+                    .unwrap_or_else(|| "never".into()),
+                result: latest
+                    .as_ref()
+                    .map(|r| r.status.as_str().to_string())
+                    .unwrap_or_default(),
+                records: current
+                    .as_ref()
+                    .map(|r| describe_counts(&r.counts))
+                    .unwrap_or_default(),
+                current_snapshot: current
+                    .as_ref()
+                    .map(|r| {
+                        format!(
+                            "run {} of {}",
+                            r.id,
+                            r.finished_at.clone().unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| "none".into()),
+                error: latest.and_then(|r| r.error).unwrap_or_default(),
+            });
+        }
+        let format = self.format;
+        let mut out = std::io::stdout().lock();
+        match format {
+            Format::Csv => write_csv(&mut out, &rows)?,
+            Format::Json => write_json(&mut out, &rows)?,
+            Format::Table => {
+                if rows.is_empty() {
+                    app.info("no connections yet; add one with `reconcile connect`, or try `reconcile demo`");
+                    return Ok(Exit::Ok);
+                }
+                let mut t = new_table(&[
+                    "connection",
+                    "kind",
+                    "secret",
+                    "last sync",
+                    "result",
+                    "records",
+                    "error",
+                ]);
+                for r in &rows {
+                    t.add_row(vec![
+                        &r.connection,
+                        &r.kind,
+                        &r.secret,
+                        &r.last_sync,
+                        &r.result,
+                        &r.records,
+                        &r.error,
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+            }
+        }
+        Ok(Exit::Ok)
     }
 }

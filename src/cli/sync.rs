@@ -1,16 +1,48 @@
-//! `reconcile sync`.
+//! `reconcile sync`: read every (or the named) connection into a new snapshot.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::pipeline;
+use crate::progress::Progress;
 
-/// TODO
+/// Read vendor usage and PSA billing into the local database.
+///
+/// Connections sync side by side. Each sync is one run: its records become the connection's
+/// current snapshot only when it completes; a failed or interrupted sync is recorded with its
+/// error and leaves the previous snapshot current. Exits 2 when any sync failed.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Connections to sync [default: all configured]
+    pub names: Vec<String>,
+}
 
 impl Args {
-    pub async fn run(self, _app: &App) -> Result<Exit> {
-        anyhow::bail!("not yet")
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        let config = app.config()?;
+        let names = pipeline::select_connections(&config, &self.names)?;
+        let mut store = app.store()?;
+        let progress = Progress::new(app.quiet, app.verbose);
+        let outcomes = pipeline::sync(app, &config, &mut store, &names, &progress).await?;
+        let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+        for o in &failed {
+            if let Err(e) = &o.result {
+                eprintln!("error: sync of `{}` failed: {e}", o.connection);
+            }
+        }
+        if !failed.is_empty() {
+            bail!(
+                "{} of {} sync(s) failed ({}); their previous snapshots stay current",
+                failed.len(),
+                outcomes.len(),
+                failed
+                    .iter()
+                    .map(|o| o.connection.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(Exit::Ok)
     }
 }

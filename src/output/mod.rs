@@ -21,6 +21,17 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// A table for a person at a terminal, CSV for a pipe, a file or cron.
+    pub fn default_for_stdout() -> Format {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            Format::Table
+        } else {
+            Format::Csv
+        }
+    }
+}
+
 /// A table in the house style: no colors, wraps to the terminal width (or 120 columns when
 /// stdout is not a terminal, or `COLUMNS` when set).
 pub fn new_table(headers: &[&str]) -> Table {
