@@ -323,6 +323,13 @@ pub struct Reconciled {
 
 /// Computes findings from the current snapshots and mappings, and stores them.
 pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
+    let mut done = compute(config, store)?;
+    done.record.id = store.save_reconcile(&done.record)?;
+    Ok(done)
+}
+
+/// Computes findings from the current snapshots and mappings without storing them.
+pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
     if config.connections.is_empty() {
         bail!(
             "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
@@ -384,7 +391,7 @@ pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
     for (name, run, _) in &cur.psas {
         sources.insert(name.clone(), *run);
     }
-    let mut record = ReconcileRecord {
+    let record = ReconcileRecord {
         id: 0,
         created_at: Timestamp::now().to_string(),
         as_of: as_of.to_string(),
@@ -393,7 +400,6 @@ pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
         totals: Totals::of(&findings),
         findings,
     };
-    record.id = store.save_reconcile(&record)?;
     Ok(Reconciled {
         record,
         stale: cur.stale,

@@ -3,13 +3,19 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::config::Config;
 use crate::output::{Format, report};
+use crate::pipeline;
+use crate::store::{ReconcileRecord, Store};
 
 /// Print the findings of the latest `reconcile` run.
+///
+/// When a sync or a mapping changed anything since then, the findings are computed (and stored)
+/// again first, so `reconcile sync && reconcile report` is always current.
 ///
 /// CSV columns, in this order (stable): finding_id, type, company, company_id, product,
 /// billed_qty, less_included, actual_qty, difference, unit_price, monthly_impact, currency,
@@ -34,10 +40,9 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
-        let store = app.store()?;
-        let record = store.latest_reconcile()?.ok_or_else(|| {
-            anyhow!("nothing to report yet: run `reconcile sync` and `reconcile reconcile` first")
-        })?;
+        let config = app.config()?;
+        let mut store = app.store()?;
+        let record = current_record(app, &config, &mut store)?;
         let format = self.format.unwrap_or(match &self.output {
             Some(_) => Format::Csv,
             None => Format::default_for_stdout(),
@@ -59,6 +64,38 @@ impl Args {
             Exit::Ok
         })
     }
+}
+
+/// The findings for the current snapshots and mappings. `reconcile sync && reconcile report`
+/// must never print findings computed from older data, so when a sync or a mapping changed
+/// anything since the last `reconcile`, they are computed and stored again first.
+fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<ReconcileRecord> {
+    let latest = store.latest_reconcile()?;
+    let fresh = match pipeline::compute(config, store) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(e.context(if latest.is_some() {
+                "cannot bring the findings up to date"
+            } else {
+                "nothing to report yet"
+            }));
+        }
+    };
+    for (name, error) in &fresh.stale {
+        app.warn(format!(
+            "the last sync of `{name}` failed, so its previous snapshot was used: {error}"
+        ));
+    }
+    if let Some(latest) = latest
+        && latest.sources == fresh.record.sources
+        && latest.findings == fresh.record.findings
+    {
+        return Ok(latest);
+    }
+    let mut record = fresh.record;
+    record.id = store.save_reconcile(&record)?;
+    app.info("findings recomputed from the current snapshots and mappings");
+    Ok(record)
 }
 
 /// Writes through a temp file in the same directory and renames it: a reader (or a cron mail)
