@@ -386,7 +386,10 @@ impl ConfigDocument {
 
     /// Writes the file atomically (temp file + rename), creating its directory.
     pub fn save(&self) -> Result<()> {
-        let text = self.doc.to_string();
+        let mut text = self.doc.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
         Config::parse(&text)
             .context("internal error: the edited config does not parse; nothing was written")?;
         let dir = self
@@ -410,6 +413,20 @@ impl ConfigDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_names_both_kinds() {
+        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        assert_eq!(c.currency, "USD");
+        assert_eq!(
+            c.connection("ninjaone").unwrap().kind(),
+            ConnectorKind::NinjaOne
+        );
+        assert_eq!(
+            c.connection("connectwise").unwrap().kind(),
+            ConnectorKind::ConnectWise
+        );
+    }
 
     #[test]
     fn unknown_key_is_an_error_naming_the_key() {

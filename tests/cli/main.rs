@@ -1,1 +1,10 @@
+//! CLI tests: the `reconcile` binary run as a user runs it, in a sealed environment (temporary
+//! HOME and XDG dirs, an emptied environment, a keyring service name of its own, no network but
+//! loopback). The sandbox APIs of `reconcile demo` stand in for NinjaOne and ConnectWise.
+//!
+//! `RECONCILE_TEST_EXPECT_BACKEND=secret-service|kernel-keyring` (set by `.ci/run`) makes the
+//! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
+mod errors;
+mod flow;
+mod harness;

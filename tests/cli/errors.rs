@@ -1,0 +1,180 @@
+//! Bad input at the command line: each gets one clear message, exit code 2, nothing half-written.
+
+use crate::harness::Env;
+
+#[test]
+fn an_unknown_config_key_is_named_with_the_file() {
+    let env = Env::new();
+    let path = env.config_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        "[connections.ninjaone]\nkind = \"ninjaone\"\nregion = \"eu\"\nclient_id = \"x\"\npagesize = 5\n",
+    )
+    .unwrap();
+    let r = env.run(&["sync"], "").expect(2);
+    let err = r.stderr();
+    assert!(err.contains("pagesize"), "{err}");
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(r.stdout().is_empty());
+}
+
+#[test]
+fn a_missing_connection_lists_the_configured_ones() {
+    let env = Env::new();
+    let path = env.config_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        "[connections.ninja-eu]\nkind = \"ninjaone\"\nregion = \"eu\"\nclient_id = \"x\"\n",
+    )
+    .unwrap();
+    let err = env.run(&["sync", "ninja-us"], "").expect(2).stderr();
+    assert!(err.contains("no connection named `ninja-us`"), "{err}");
+    assert!(err.contains("ninja-eu"), "{err}");
+}
+
+#[test]
+fn nothing_configured_points_at_connect_and_demo() {
+    let env = Env::new();
+    let err = env.run(&["sync"], "").expect(2).stderr();
+    assert!(err.contains("reconcile connect"), "{err}");
+    let err = env.run(&["report"], "").expect(2).stderr();
+    assert!(err.contains("nothing to report yet"), "{err}");
+}
+
+#[test]
+fn secrets_are_never_accepted_as_flag_values() {
+    let env = Env::new();
+    let r = env
+        .run(
+            &[
+                "connect",
+                "ninjaone",
+                "--region",
+                "eu",
+                "--client-id",
+                "x",
+                "--client-secret",
+                "hunter2",
+            ],
+            "",
+        )
+        .expect(2);
+    assert!(r.stderr().contains("--client-secret"), "{}", r.stderr());
+    assert!(!env.config_path().exists(), "nothing may be written");
+}
+
+#[test]
+fn plain_http_is_refused_except_on_loopback() {
+    let env = Env::new();
+    let err = env
+        .run(
+            &[
+                "connect",
+                "ninjaone",
+                "--url",
+                "http://ninja.example.com",
+                "--client-id",
+                "x",
+            ],
+            "s3cret",
+        )
+        .expect(2)
+        .stderr();
+    assert!(err.contains("only https"), "{err}");
+    assert!(!err.contains("s3cret"), "the secret leaked: {err}");
+    assert!(!env.config_path().exists(), "nothing may be written");
+}
+
+#[test]
+fn an_unreachable_host_names_the_connection_and_saves_nothing() {
+    let env = Env::new();
+    // Port 9 (discard) on loopback: nothing listens there in a sealed test run.
+    let err = env
+        .run(
+            &[
+                "connect",
+                "ninjaone",
+                "--name",
+                "ninja",
+                "--url",
+                "http://127.0.0.1:9",
+                "--client-id",
+                "x",
+            ],
+            "s3cret",
+        )
+        .expect(2)
+        .stderr();
+    assert!(err.contains("connection `ninja`"), "{err}");
+    assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
+    assert!(err.contains("were not saved"), "{err}");
+    assert!(!env.config_path().exists(), "nothing may be written");
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(!status.contains("ninja"), "{status}");
+}
+
+#[test]
+fn an_empty_secret_is_refused() {
+    let env = Env::new();
+    let err = env
+        .run(
+            &[
+                "connect",
+                "ninjaone",
+                "--url",
+                "http://127.0.0.1:9",
+                "--client-id",
+                "x",
+                "--no-verify",
+            ],
+            "\n",
+        )
+        .expect(2)
+        .stderr();
+    assert!(err.contains("client secret is empty"), "{err}");
+    assert!(!env.config_path().exists());
+}
+
+#[test]
+fn connect_keeps_the_users_comments_in_the_config() {
+    let env = Env::new();
+    let path = env.config_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        "# my billing setup\ncurrency = \"EUR\" # we bill in euros\n",
+    )
+    .unwrap();
+    env.cleanup.borrow_mut().push("ninja".into());
+    env.run(
+        &[
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--region",
+            "eu",
+            "--client-id",
+            "abc",
+            "--no-verify",
+        ],
+        "s3cret",
+    )
+    .expect(0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# my billing setup\ncurrency = \"EUR\" # we bill in euros\n"),
+        "{text}"
+    );
+    assert!(text.contains("[connections.ninja]"), "{text}");
+    assert!(text.contains("region = \"eu\""), "{text}");
+    assert!(
+        !text.contains("s3cret"),
+        "the secret reached the config: {text}"
+    );
+}
