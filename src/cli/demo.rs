@@ -1,16 +1,205 @@
-//! `reconcile demo`.
+//! `reconcile demo`: the whole pipeline against sandbox APIs, in a throwaway workspace.
 
-use anyhow::Result;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use secrecy::SecretString;
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::cli::connect::{self, connectwise_plan, ninjaone_plan};
+use crate::config::Paths;
+use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
+use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
+use crate::output::{Format, report};
+use crate::pipeline;
+use crate::progress::Progress;
+use crate::secrets::Secrets;
 
-/// TODO
+/// Run the whole pipeline on built-in sample data; no account needed.
+///
+/// Starts sandbox NinjaOne and ConnectWise PSA APIs on 127.0.0.1 (random free ports) that speak
+/// the same HTTP API as the real services, serving a sample MSP with more than 20 clients and
+/// 1,000 devices. Then connects, syncs, maps, reconciles and reports through the real
+/// connectors, in a temporary directory: your config, database and keyring are not touched.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Report format [default: table on a terminal, csv otherwise]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Leave out matches in the report
+    #[arg(long)]
+    pub only_discrepancies: bool,
+}
+
+const NINJA: &str = "demo-ninjaone";
+const CW: &str = "demo-connectwise";
 
 impl Args {
-    pub async fn run(self, _app: &App) -> Result<Exit> {
-        anyhow::bail!("not yet")
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        let started = Instant::now();
+        let sandbox = Sandbox::start(demo::sample())
+            .await
+            .context("cannot start the demo's sandbox APIs on 127.0.0.1")?;
+        let workspace = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let demo_app = App {
+            paths: Paths {
+                config: workspace.path().join("config.toml"),
+                db: workspace.path().join("reconcile.db"),
+            },
+            quiet: app.quiet,
+            verbose: app.verbose,
+            secrets: Secrets::memory(),
+            retry: app.retry.clone(),
+        };
+        let result = self.pipeline(app, &demo_app, &sandbox).await;
+        let served = sandbox.requests_served();
+        sandbox.shutdown().await;
+        let exit = result?;
+        app.info(format!(
+            "demo: done in {:.1}s; the sandboxes served {served} HTTP requests; the temporary workspace is deleted",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(exit)
+    }
+
+    async fn pipeline(&self, app: &App, d: &App, sandbox: &Sandbox) -> Result<Exit> {
+        let c = &sandbox.credentials;
+        app.info(format!(
+            "demo: sandbox NinjaOne at {}, sandbox ConnectWise PSA at {}; workspace {}",
+            sandbox.ninjaone_url,
+            sandbox.connectwise_site,
+            d.paths.config.parent().unwrap_or(&d.paths.config).display()
+        ));
+
+        app.info(format!(
+            "demo: reconcile connect ninjaone --name {NINJA} --url {} --client-id {}",
+            sandbox.ninjaone_url, c.ninja_client_id
+        ));
+        let plan = ninjaone_plan(
+            NINJA,
+            None,
+            Some(sandbox.ninjaone_url.clone()),
+            &c.ninja_client_id,
+            SecretString::from(c.ninja_client_secret.clone()),
+        );
+        connect::apply(d, plan, true).await?;
+        app.info(format!(
+            "demo: reconcile connect connectwise --name {CW} --site {} --company-id {} --public-key {} --client-id {} --billable-type {DEMO_BILLABLE_TYPE}",
+            sandbox.connectwise_site, c.cw_company_id, c.cw_public_key, c.cw_client_id
+        ));
+        let plan = connectwise_plan(
+            CW,
+            &sandbox.connectwise_site,
+            &c.cw_company_id,
+            &c.cw_public_key,
+            &c.cw_client_id,
+            None,
+            vec![DEMO_BILLABLE_TYPE.to_string()],
+            SecretString::from(c.cw_private_key.clone()),
+        );
+        connect::apply(d, plan, true).await?;
+
+        app.info("demo: reconcile sync");
+        let config = d.config()?;
+        let mut store = d.store()?;
+        let names = pipeline::select_connections(&config, &[])?;
+        let outcomes = pipeline::sync(
+            d,
+            &config,
+            &mut store,
+            &names,
+            &Progress::new(app.quiet, app.verbose),
+        )
+        .await?;
+        for o in &outcomes {
+            if let Err(e) = &o.result {
+                anyhow::bail!("demo sync of `{}` failed: {e}", o.connection);
+            }
+        }
+
+        app.info("demo: reconcile map");
+        let state = pipeline::auto_map(&config, &mut store)?;
+        app.info(format!(
+            "demo:   {} organizations mapped automatically by exact name; {} left for a person",
+            state.added.len(),
+            state.unmapped_accounts.len()
+        ));
+        // What a person does next: confirm the near matches `map` suggested, map the services
+        // to catalog products, mark the overlapping rollups as not billed. An organization with
+        // no suggestion stays unmapped and shows up in the report.
+        let mut accounts = Vec::new();
+        for u in &state.unmapped_accounts {
+            match u.suggestions.first() {
+                Some((conn, id, name, score)) => {
+                    app.info(format!(
+                        "demo:   reconcile map account {NINJA} \"{}\" --to {id}   # suggested: {name}, {:.0}% similar",
+                        u.account.name,
+                        score * 100.0
+                    ));
+                    accounts.push(AccountMapping {
+                        vendor_connection: NINJA.into(),
+                        account_id: u.account.id.clone(),
+                        account_name: u.account.name.clone(),
+                        target: Some(CompanyTarget {
+                            connection: conn.clone(),
+                            company_id: id.clone(),
+                            company_name: name.clone(),
+                        }),
+                        source: MapSource::Manual,
+                    });
+                }
+                None => app.info(format!(
+                    "demo:   \"{}\" has no similar company: left unmapped",
+                    u.account.name
+                )),
+            }
+        }
+        let mut services = Vec::new();
+        for (key, product) in DEMO_SERVICE_MAP {
+            app.info(format!(
+                "demo:   reconcile map service {NINJA} {key} --to {product}"
+            ));
+            services.push(ServiceMapping {
+                vendor_connection: NINJA.into(),
+                service_key: key.to_string(),
+                target: Some(ProductTarget {
+                    connection: CW.into(),
+                    product_identifier: product.to_string(),
+                }),
+                source: MapSource::Manual,
+            });
+        }
+        for key in DEMO_UNBILLED_SERVICES {
+            services.push(ServiceMapping {
+                vendor_connection: NINJA.into(),
+                service_key: key.to_string(),
+                target: None,
+                source: MapSource::Manual,
+            });
+        }
+        app.info(format!(
+            "demo:   reconcile map service {NINJA} <key> --not-billed   # for {}",
+            DEMO_UNBILLED_SERVICES.join(", ")
+        ));
+        store.set_mappings(&accounts, &services)?;
+
+        app.info("demo: reconcile reconcile");
+        let done = pipeline::reconcile(&config, &mut store)?;
+        let r = &done.record;
+        app.info(format!(
+            "demo:   {} findings, {} discrepancies",
+            r.findings.len(),
+            r.findings
+                .iter()
+                .filter(|f| f.kind.is_discrepancy())
+                .count()
+        ));
+        app.info("demo: reconcile report");
+        let format = self.format.unwrap_or_else(Format::default_for_stdout);
+        let mut out = std::io::stdout().lock();
+        report::render(&mut out, r, format, self.only_discrepancies)?;
+        std::io::Write::flush(&mut out)?;
+        Ok(Exit::Ok)
     }
 }

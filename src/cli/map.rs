@@ -740,7 +740,7 @@ fn import(config: &Config, file: &PathBuf) -> Result<(Vec<AccountMapping>, Vec<S
                 vendor_connection: r.vendor_connection,
                 account_id: r.vendor_key,
                 account_name: r.vendor_name,
-                target: billed.then(|| CompanyTarget {
+                target: billed.then_some(CompanyTarget {
                     connection: r.psa_connection,
                     company_id: r.psa_key,
                     company_name: r.psa_name,
@@ -758,7 +758,7 @@ fn import(config: &Config, file: &PathBuf) -> Result<(Vec<AccountMapping>, Vec<S
                 services.push(ServiceMapping {
                     vendor_connection: r.vendor_connection,
                     service_key: r.vendor_key,
-                    target: billed.then(|| ProductTarget {
+                    target: billed.then_some(ProductTarget {
                         connection: r.psa_connection,
                         product_identifier: r.psa_key,
                     }),

@@ -159,10 +159,15 @@ impl HttpClient {
         let url = self.url_for(path);
         let endpoint = format!("GET {}", url.path());
         let mut refreshed = false;
+        // Set for the one request right after a 401; retries after that reuse the fresh token.
+        let mut force_refresh = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let headers = self.auth.headers(&self.inner, refreshed).await?;
+            let headers = self
+                .auth
+                .headers(&self.inner, std::mem::take(&mut force_refresh))
+                .await?;
             let req = self.inner.get(url.clone()).headers(headers).query(query);
             let outcome =
                 send_once(&self.connection, &endpoint, &url, req, &self.retry, attempt).await?;
@@ -174,6 +179,7 @@ impl HttpClient {
                     // A token can expire between fetching and using it: refresh once.
                     tracing::debug!(%endpoint, status, "unauthorized; refreshing the token once");
                     refreshed = true;
+                    force_refresh = true;
                     attempt -= 1;
                     let _ = detail;
                 }

@@ -504,7 +504,8 @@ fn acme_workstation_line_cases() {
 #[test]
 fn mapping_gap_cases() {
     type Setup = fn(&mut World);
-    let cases: Vec<(&str, Setup, Vec<(FindingKind, &str)>)> = vec![
+    type Case = (&'static str, Setup, Vec<(FindingKind, &'static str)>);
+    let cases: Vec<Case> = vec![
         (
             "an unmapped organization is reported with its device count",
             |w| {

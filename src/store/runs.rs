@@ -529,8 +529,8 @@ impl Store {
         let findings = stmt
             .query_map([id], |r| r.get::<_, String>(0))?
             .map(|d| {
-                Ok(serde_json::from_str::<Finding>(&d?)
-                    .context("a stored finding does not parse; run `reconcile reconcile` again")?)
+                serde_json::from_str::<Finding>(&d?)
+                    .context("a stored finding does not parse; run `reconcile reconcile` again")
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(ReconcileRecord {

@@ -1,1 +1,511 @@
-//! placeholder
+//! The whole flow a user runs (connect, status, sync, map, reconcile, report, disconnect),
+//! against the sandbox NinjaOne and ConnectWise APIs of `reconcile demo`, each command a separate
+//! process: a secret stored by `connect` must be read back by `sync`.
+
+use reconcile::demo::{DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, sample};
+use reconcile::reconcile::FindingKind;
+use rust_decimal::Decimal;
+
+use crate::harness::{Env, Run, expected_backend, read_from_store};
+
+/// A sandbox served by its own runtime's worker threads while the test runs processes.
+struct Served {
+    sandbox: Sandbox,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn serve() -> Served {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt.block_on(Sandbox::start(sample())).unwrap();
+    Served { sandbox, _rt: rt }
+}
+
+fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
+    let c = &s.credentials;
+    env.cleanup
+        .borrow_mut()
+        .extend(["ninja".to_string(), "cw".to_string()]);
+    let ninja = env.run(
+        &[
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--url",
+            &s.ninjaone_url,
+            "--client-id",
+            &c.ninja_client_id,
+        ],
+        &format!("{}\n", c.ninja_client_secret),
+    );
+    let cw = env.run(
+        &[
+            "connect",
+            "connectwise",
+            "--name",
+            "cw",
+            "--site",
+            &s.connectwise_site,
+            "--company-id",
+            &c.cw_company_id,
+            "--public-key",
+            &c.cw_public_key,
+            "--client-id",
+            &c.cw_client_id,
+            "--billable-type",
+            "Client",
+            "--private-key-stdin",
+        ],
+        &c.cw_private_key,
+    );
+    (ninja, cw)
+}
+
+fn map_demo(env: &Env, s: &Sandbox) {
+    let fuzzy = &s.sample.planted.fuzzy_org;
+    env.run(
+        &[
+            "map",
+            "account",
+            "ninja",
+            &fuzzy.ninjaone,
+            "--to",
+            &fuzzy.connectwise,
+        ],
+        "",
+    )
+    .expect(0);
+    for (service, product) in DEMO_SERVICE_MAP {
+        env.run(&["map", "service", "ninja", service, "--to", product], "")
+            .expect(0);
+    }
+    for service in DEMO_UNBILLED_SERVICES {
+        env.run(&["map", "service", "ninja", service, "--not-billed"], "")
+            .expect(0);
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CsvRow {
+    finding_id: String,
+    #[serde(rename = "type")]
+    kind: FindingKind,
+    company: String,
+    product: String,
+    billed_qty: String,
+    actual_qty: String,
+    monthly_impact: String,
+    vendor_accounts: String,
+}
+
+fn parse_csv(text: &str) -> Vec<CsvRow> {
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<Result<Vec<CsvRow>, _>>()
+        .unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse()
+        .unwrap_or_else(|_| panic!("`{s}` is not a decimal"))
+}
+
+#[test]
+fn connect_sync_map_reconcile_report_disconnect() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let c = &s.credentials;
+
+    // connect: verified, secret stored in the real store, config without secrets.
+    let (ninja, cw) = connect_both(&env, s);
+    let ninja = ninja.expect(0);
+    let cw = cw.expect(0);
+    assert!(
+        ninja.stderr().contains("verified NinjaOne"),
+        "{}",
+        ninja.stderr()
+    );
+    assert!(
+        cw.stderr().contains("verified ConnectWise PSA"),
+        "{}",
+        cw.stderr()
+    );
+    match expected_backend().as_deref() {
+        Some("secret-service") => {
+            assert!(
+                ninja
+                    .stderr()
+                    .contains("stored `client_secret` of `ninja` in the Secret Service"),
+                "{}",
+                ninja.stderr()
+            );
+        }
+        Some("kernel-keyring") => {
+            assert!(
+                ninja.stderr().contains("kernel user keyring"),
+                "{}",
+                ninja.stderr()
+            );
+            assert!(
+                ninja.stderr().contains("cleared on reboot"),
+                "{}",
+                ninja.stderr()
+            );
+        }
+        _ => {}
+    }
+    if expected_backend().is_some() {
+        assert_eq!(
+            read_from_store(&env.service, "ninja/client_secret")
+                .as_deref()
+                .map(str::trim_end),
+            Some(c.ninja_client_secret.as_str())
+        );
+        assert_eq!(
+            read_from_store(&env.service, "cw/private_key")
+                .as_deref()
+                .map(str::trim_end),
+            Some(c.cw_private_key.as_str())
+        );
+    }
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        config.contains("[connections.ninja]") && config.contains("[connections.cw]"),
+        "{config}"
+    );
+    assert!(
+        !config.contains(&c.ninja_client_secret) && !config.contains(&c.cw_private_key),
+        "{config}"
+    );
+
+    // status before any sync.
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        status.contains("ninja,ninjaone,client_secret: "),
+        "{status}"
+    );
+    assert!(status.contains("never"), "{status}");
+
+    // sync, in a new process that must find the stored secrets.
+    let sync = env.run(&["sync"], "").expect(0);
+    let planted = &s.sample.planted;
+    let devices = s.sample.ninjaone.devices.len();
+    assert!(devices >= 1000, "the sample has {devices} devices");
+    assert!(
+        sync.stderr().contains(&format!("{devices} items")),
+        "{}",
+        sync.stderr()
+    );
+    assert!(
+        sync.stdout().is_empty(),
+        "sync prints data on stdout: {}",
+        sync.stdout()
+    );
+    let db = std::fs::read(env.db_path()).unwrap();
+    for secret in [&c.ninja_client_secret, &c.cw_private_key] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "a secret reached the database"
+        );
+    }
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(status.contains(&format!("{devices} items")), "{status}");
+    assert!(status.contains(",ok,"), "{status}");
+
+    // map: exact names map on their own; the fuzzy one is only suggested.
+    let map = env.run(&["map", "--format", "csv"], "").expect(0);
+    let unmapped = map.stdout();
+    let fuzzy = &planted.fuzzy_org;
+    let fuzzy_line = unmapped
+        .lines()
+        .find(|l| l.contains(&fuzzy.ninjaone))
+        .unwrap_or_else(|| panic!("the fuzzy org is not listed as unmapped:\n{unmapped}"));
+    assert!(
+        fuzzy_line.contains(&fuzzy.connectwise),
+        "no suggestion: {fuzzy_line}"
+    );
+    assert!(fuzzy_line.contains('%'), "no score: {fuzzy_line}");
+    assert!(unmapped.contains(&planted.unmatched_org), "{unmapped}");
+    let auto: usize = map
+        .stderr()
+        .split("mapped ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", map.stderr()));
+    assert!(auto >= 18, "only {auto} organizations mapped automatically");
+    map_demo(&env, s);
+    let list = env
+        .run(&["map", "list", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        list.contains("account,ninja,") && list.contains(",manual"),
+        "{list}"
+    );
+
+    // reconcile + report in every format.
+    env.run(&["reconcile"], "").expect(0);
+    let csv_text = env
+        .run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note\n"),
+        "{csv_text}"
+    );
+    let rows = parse_csv(&csv_text);
+    for e in &planted.expected {
+        let row = rows
+            .iter()
+            .find(|r| r.company == e.company && r.product == e.product)
+            .unwrap_or_else(|| panic!("no finding for {} / {}:\n{csv_text}", e.company, e.product));
+        assert_eq!(row.kind, e.kind, "{} / {}", e.company, e.product);
+        assert_eq!(
+            dec(&row.billed_qty),
+            e.billed,
+            "billed {} / {}",
+            e.company,
+            e.product
+        );
+        if !row.actual_qty.is_empty() {
+            assert_eq!(
+                dec(&row.actual_qty),
+                e.actual,
+                "actual {} / {}",
+                e.company,
+                e.product
+            );
+        }
+    }
+    for name in &planted.under_billed {
+        let r = rows
+            .iter()
+            .find(|r| &r.company == name && r.kind == FindingKind::UnderBilled);
+        let r = r.unwrap_or_else(|| panic!("{name} is not under-billed:\n{csv_text}"));
+        assert!(dec(&r.monthly_impact) > Decimal::ZERO, "{r:?}");
+    }
+    for name in &planted.over_billed {
+        let r = rows
+            .iter()
+            .find(|r| &r.company == name && r.kind == FindingKind::OverBilled);
+        let r = r.unwrap_or_else(|| panic!("{name} is not over-billed:\n{csv_text}"));
+        assert!(dec(&r.monthly_impact) < Decimal::ZERO, "{r:?}");
+    }
+    assert!(
+        rows.iter().any(|r| r.kind == FindingKind::UnmappedAccount
+            && r.vendor_accounts.contains(&planted.unmatched_org)),
+        "{csv_text}"
+    );
+    assert!(
+        rows.iter().all(|r| r.finding_id.starts_with('F')),
+        "{csv_text}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(
+        &env.run(&["report", "--format", "json"], "")
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), rows.len());
+    let under: Decimal = json["totals"]["under_billed_monthly"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sum: Decimal = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                FindingKind::UnderBilled | FindingKind::UsageNoBilling
+            )
+        })
+        .filter_map(|r| r.monthly_impact.parse::<Decimal>().ok())
+        .sum();
+    assert_eq!(under, sum, "the total is not the sum of the rows");
+
+    let table = env
+        .run(&["report", "--format", "table"], "")
+        .expect(0)
+        .stdout();
+    assert!(table.contains(&planted.under_billed[0]), "{table}");
+    assert!(table.to_lowercase().contains("under-billed"), "{table}");
+
+    // exit codes and filters.
+    env.run(&["report", "--format", "csv", "--exit-code"], "")
+        .expect(1);
+    let only = parse_csv(
+        &env.run(&["report", "--format", "csv", "--only-discrepancies"], "")
+            .expect(0)
+            .stdout(),
+    );
+    assert!(!only.is_empty() && only.iter().all(|r| r.kind != FindingKind::Match));
+    assert!(only.len() < rows.len());
+    let out = env.dir.path().join("report.csv");
+    let r = env
+        .run(&["report", "--output", out.to_str().unwrap()], "")
+        .expect(0);
+    assert!(r.stdout().is_empty());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), csv_text);
+
+    // export / import round trip keeps the mappings.
+    let exported = env.run(&["map", "export"], "").expect(0).stdout();
+    env.run(&["map", "remove", "account", "ninja", &fuzzy.ninjaone], "")
+        .expect(0);
+    let after_remove = env
+        .run(&["map", "list", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(!after_remove.contains(&fuzzy.ninjaone), "{after_remove}");
+    let file = env.dir.path().join("maps.csv");
+    std::fs::write(&file, &exported).unwrap();
+    env.run(&["map", "import", file.to_str().unwrap()], "")
+        .expect(0);
+    let reimported = env
+        .run(&["map", "list", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(reimported.contains(&fuzzy.ninjaone), "{reimported}");
+
+    // disconnect removes the secret, the config entry and the mappings; history stays.
+    env.run(&["disconnect", "ninja"], "").expect(0);
+    if expected_backend().is_some() {
+        assert_eq!(read_from_store(&env.service, "ninja/client_secret"), None);
+    }
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        !config.contains("[connections.ninja]") && config.contains("[connections.cw]"),
+        "{config}"
+    );
+    let list = env
+        .run(&["map", "list", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(!list.contains(",ninja,"), "{list}");
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(status.contains("ninja,(not configured)"), "{status}");
+}
+
+#[test]
+fn a_failed_sync_keeps_the_last_good_snapshot() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    env.run(&["sync"], "").expect(0);
+    map_demo(&env, s);
+    let before = env
+        .run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+
+    // Wrong secret from the environment (it wins over the keyring): the sync fails cleanly.
+    let r = env
+        .run_env(
+            &["sync", "ninja"],
+            &[("RECONCILE_NINJA_CLIENT_SECRET", "wrong-secret")],
+        )
+        .expect(2);
+    let err = r.stderr();
+    assert!(err.contains("sync of `ninja` failed"), "{err}");
+    assert!(err.contains("rejected the credentials"), "{err}");
+    assert!(!err.contains("wrong-secret"), "the secret leaked: {err}");
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let line = status.lines().find(|l| l.starts_with("ninja,")).unwrap();
+    assert!(line.contains(",failed,"), "{line}");
+    assert!(
+        line.contains("items"),
+        "the current snapshot is gone: {line}"
+    );
+
+    // The report still comes from the last good snapshot, with a warning.
+    let r = env.run(&["report", "--format", "csv"], "").expect(0);
+    assert!(
+        r.stderr().contains("the last sync of `ninja` failed"),
+        "{}",
+        r.stderr()
+    );
+    let strip = |t: &str| {
+        t.lines()
+            .map(|l| l.split(',').skip(1).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&r.stdout()), strip(&before));
+}
+
+#[test]
+fn wrong_credentials_at_connect_save_nothing() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let r = env
+        .run(
+            &[
+                "connect",
+                "ninjaone",
+                "--url",
+                &s.ninjaone_url,
+                "--client-id",
+                &s.credentials.ninja_client_id,
+            ],
+            "not-the-secret",
+        )
+        .expect(2);
+    let err = r.stderr();
+    assert!(err.contains("connection `ninjaone`"), "{err}");
+    assert!(err.contains("/ws/oauth/token"), "{err}");
+    assert!(err.contains("rejected the credentials"), "{err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+    assert!(!env.config_path().exists());
+    if expected_backend().is_some() {
+        assert_eq!(
+            read_from_store(&env.service, "ninjaone/client_secret"),
+            None
+        );
+    }
+}
+
+#[test]
+fn the_demo_runs_without_any_account_and_touches_nothing() {
+    let env = Env::new();
+    let r = env.run(&["demo", "--format", "csv"], "").expect(0);
+    let rows = parse_csv(&r.stdout());
+    assert!(
+        rows.iter().any(|r| r.kind == FindingKind::UnderBilled),
+        "{}",
+        r.stdout()
+    );
+    assert!(rows.iter().any(|r| r.kind == FindingKind::OverBilled));
+    assert!(rows.iter().any(|r| r.kind == FindingKind::UnmappedAccount));
+    assert!(rows.iter().any(|r| r.kind == FindingKind::Match));
+    assert!(r.stderr().contains("demo: done"), "{}", r.stderr());
+    assert!(
+        !env.config_path().exists(),
+        "the demo wrote the user's config"
+    );
+    assert!(
+        !env.db_path().exists(),
+        "the demo wrote the user's database"
+    );
+}
