@@ -50,8 +50,12 @@ fn core_name(name: &str) -> String {
 }
 
 /// Similarity in [0, 1]: Jaro-Winkler over the folded names and over the names without legal
-/// forms, whichever is higher.
+/// forms, whichever is higher. Only names equal after folding score 1: a match that needed legal
+/// forms dropped is discounted, so a person never reads "100%" for two different names.
 pub fn similarity(a: &str, b: &str) -> f64 {
+    if normalize(a) == normalize(b) {
+        return 1.0;
+    }
     let full = strsim::jaro_winkler(&normalize(a), &normalize(b));
     let (ca, cb) = (core_name(a), core_name(b));
     let core = if ca.is_empty() || cb.is_empty() {
@@ -59,8 +63,11 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     } else {
         strsim::jaro_winkler(&ca, &cb)
     };
-    full.max(core)
+    full.min(CORE_ONLY_CAP).max(core * CORE_DISCOUNT)
 }
+
+const CORE_DISCOUNT: f64 = 0.98;
+const CORE_ONLY_CAP: f64 = 0.99;
 
 /// Suggestions below this score are not shown.
 pub const SUGGESTION_THRESHOLD: f64 = 0.85;
@@ -158,6 +165,14 @@ pub fn suggest<'a>(name: &str, psas: &'a [PsaCompanies<'a>], limit: usize) -> Ve
 mod tests {
     use super::*;
 
+    #[test]
+    fn names_equal_only_without_legal_forms_score_below_one_but_are_suggested() {
+        let s = similarity("Northwind Traders Inc", "Northwind Traders, LLC");
+        assert!(s < 1.0, "{s}");
+        assert!(s >= SUGGESTION_THRESHOLD, "{s}");
+        assert_eq!(similarity("ACME  Dental", "acme dental"), 1.0);
+    }
+
     fn company(id: &str, name: &str, billable: bool) -> PsaCompany {
         PsaCompany {
             id: id.into(),
@@ -248,7 +263,7 @@ mod tests {
         }];
         let s = suggest("Acme Corp", &psas, 3);
         assert_eq!(s[0].company.id, "1");
-        assert!(s[0].score >= 0.99, "{}", s[0].score);
+        assert!(s[0].score >= 0.95 && s[0].score < 1.0, "{}", s[0].score);
         assert!(s.iter().all(|x| x.company.id != "3"));
         assert!(suggest("Completely Different", &psas, 3).is_empty());
     }
