@@ -68,6 +68,7 @@ pub async fn sync(
     store: &mut Store,
     names: &[String],
     progress: &Progress,
+    started_runs: &mut Vec<i64>,
 ) -> Result<Vec<SyncOutcome>> {
     let mut outcomes = Vec::new();
     let mut running = FuturesUnordered::new();
@@ -75,6 +76,7 @@ pub async fn sync(
         let settings = config.connection(name)?;
         let kind = settings.kind();
         let run_id = store.begin_run(name, kind.as_str())?;
+        started_runs.push(run_id);
         let started = Instant::now();
         let connector = match connectors::build(
             name,

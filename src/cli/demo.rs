@@ -110,6 +110,7 @@ impl Args {
             &mut store,
             &names,
             &Progress::new(app.quiet, app.verbose),
+            &mut Vec::new(),
         )
         .await?;
         for o in &outcomes {

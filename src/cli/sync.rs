@@ -24,7 +24,22 @@ impl Args {
         let names = pipeline::select_connections(&config, &self.names)?;
         let mut store = app.store()?;
         let progress = Progress::new(app.quiet, app.verbose);
-        let outcomes = pipeline::sync(app, &config, &mut store, &names, &progress).await?;
+        let mut started = Vec::new();
+        let outcome = tokio::select! {
+            r = pipeline::sync(app, &config, &mut store, &names, &progress, &mut started) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(outcomes) = outcome else {
+            // Dropping the sync future dropped its connections; only the bookkeeping is left.
+            for id in started {
+                store.abandon_run(
+                    id,
+                    "interrupted: stopped by Ctrl-C before the sync finished",
+                )?;
+            }
+            bail!("interrupted; every connection's previous snapshot stays current");
+        };
+        let outcomes = outcomes?;
         let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
         for o in &failed {
             if let Err(e) = &o.result {

@@ -162,6 +162,18 @@ impl Store {
         Ok(())
     }
 
+    /// Marks a run failed if it is still running (the process is being interrupted); a run that
+    /// already finished keeps its outcome.
+    pub fn abandon_run(&mut self, run_id: i64, error: &str) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3 AND status = 'running'",
+            params![Timestamp::now().to_string(), error, run_id],
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
     /// The most recent run of a connection, whatever its outcome.
     pub fn latest_run(&self, connection: &str) -> Result<Option<RunInfo>> {
         Ok(self

@@ -509,3 +509,85 @@ fn the_demo_runs_without_any_account_and_touches_nothing() {
         "the demo wrote the user's database"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_sync_records_it_and_keeps_the_last_good_snapshot() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    env.run(&["sync", "ninja"], "").expect(0);
+
+    // A host that accepts connections and never answers: the sync hangs until interrupted.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hang.local_addr().unwrap());
+    env.run(
+        &[
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--url",
+            &url,
+            "--client-id",
+            "x",
+            "--no-verify",
+        ],
+        "whatever",
+    )
+    .expect(0);
+    let child = env
+        .std_cmd()
+        .args(["sync", "ninja"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    drop(hang);
+
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let line = status.lines().find(|l| l.starts_with("ninja,")).unwrap();
+    assert!(
+        line.contains(",failed,") && line.contains("Ctrl-C"),
+        "{line}"
+    );
+    let devices = s.sample.ninjaone.devices.len();
+    assert!(
+        line.contains(&format!("{devices} items")),
+        "the last good snapshot is gone: {line}"
+    );
+}
+
+#[test]
+fn quiet_sync_prints_nothing_but_errors() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    let r = env.run(&["sync", "--quiet"], "").expect(0);
+    assert_eq!(r.stderr(), "");
+    assert_eq!(r.stdout(), "");
+    let r = env
+        .run(&["report", "--quiet", "--format", "csv"], "")
+        .expect(0);
+    assert_eq!(r.stderr(), "");
+    assert!(r.stdout().starts_with("finding_id,"), "{}", r.stdout());
+}

@@ -45,7 +45,14 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("reconcile").unwrap();
+        let mut c = Command::from_std(self.std_cmd());
+        c.timeout(std::time::Duration::from_secs(120));
+        c
+    }
+
+    /// The same sealed command as a `std::process::Command`, for tests that spawn and signal.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"));
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path().join("home"))
@@ -59,7 +66,6 @@ impl Env {
         if let Ok(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
             c.env("DBUS_SESSION_BUS_ADDRESS", bus);
         }
-        c.timeout(std::time::Duration::from_secs(120));
         c
     }
 
