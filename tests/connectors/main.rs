@@ -1,1 +1,8 @@
+//! Connector tests: each connector is built through the library and pointed at a wiremock server
+//! on loopback that answers with the hand-written response bodies in `fixtures/`. The assertions
+//! are what a user sees: counts, classes, quantities, exact money, and error messages that name
+//! the connection, the endpoint and the next step.
 
+mod common;
+mod connectwise;
+mod ninjaone;

@@ -1,0 +1,721 @@
+//! NinjaOne: OAuth client credentials, keyset paging, device classes and the failure modes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use reconcile::config::{Config, NinjaOneSettings};
+use reconcile::connectors::ninjaone::{NinjaOne, services};
+use reconcile::connectors::{Connector, SyncCx, build};
+use reconcile::http::{ConnectorError, RetryPolicy};
+use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
+use secrecy::SecretString;
+use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to};
+
+const CLIENT_ID: &str = "ninja-client-id";
+const CLIENT_SECRET: &str = "ninja-client-secret-do-not-print";
+const TOKEN_1: &str = "ninja-access-token-1";
+const TOKEN_2: &str = "ninja-access-token-2";
+const PAGE: usize = 4;
+
+fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
+    let settings = NinjaOneSettings {
+        region: None,
+        url: Some(server.uri()),
+        client_id: CLIENT_ID.into(),
+        page_size: Some(PAGE),
+        secret_command: BTreeMap::new(),
+    };
+    NinjaOne::new("ninja", &settings, SecretString::from(CLIENT_SECRET), retry)
+        .expect("a loopback URL is accepted")
+}
+
+async fn mount_token(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/ws/oauth/token"))
+        .respond_with(json("ninjaone/token.json"))
+        .mount(server)
+        .await;
+}
+
+async fn mount_orgs_and_roles(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .and(bearer_token(TOKEN_1))
+        .respond_with(json("ninjaone/organizations.json"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/roles"))
+        .and(bearer_token(TOKEN_1))
+        .respond_with(json("ninjaone/roles.json"))
+        .mount(server)
+        .await;
+}
+
+/// Devices in three pages of `PAGE`: ids 101–104, 110–130, then a short page 140–160.
+async fn mount_device_pages(server: &MockServer) {
+    let page = |rel: &str| json(rel);
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .and(bearer_token(TOKEN_1))
+        .and(query_param("pageSize", PAGE.to_string()))
+        .and(query_param_is_missing("after"))
+        .respond_with(page("ninjaone/devices_page1.json"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .and(bearer_token(TOKEN_1))
+        .and(query_param("pageSize", PAGE.to_string()))
+        .and(query_param("after", "104"))
+        .respond_with(page("ninjaone/devices_page2.json"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .and(bearer_token(TOKEN_1))
+        .and(query_param("pageSize", PAGE.to_string()))
+        .and(query_param("after", "130"))
+        .respond_with(page("ninjaone/devices_page3.json"))
+        .mount(server)
+        .await;
+}
+
+async fn mount_everything(server: &MockServer) {
+    mount_token(server).await;
+    mount_orgs_and_roles(server).await;
+    mount_device_pages(server).await;
+}
+
+fn vendor(s: Snapshot) -> VendorSnapshot {
+    match s {
+        Snapshot::Vendor(v) => v,
+        Snapshot::Psa(_) => panic!("NinjaOne must produce a vendor snapshot"),
+    }
+}
+
+fn item<'a>(snap: &'a VendorSnapshot, id: &str) -> &'a UsageItem {
+    snap.items
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("device {id} is missing"))
+}
+
+async fn full_sync(server: &MockServer) -> VendorSnapshot {
+    mount_everything(server).await;
+    vendor(
+        ninja(server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("sync succeeds"),
+    )
+}
+
+async fn check_err(server: &MockServer, retry: RetryPolicy) -> ConnectorError {
+    ninja(server, retry)
+        .check()
+        .await
+        .expect_err("check must fail")
+}
+
+#[tokio::test]
+async fn sync_gets_a_token_then_reads_orgs_roles_and_every_device_page() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let (cx, progress) = recording_cx();
+    let snap = vendor(ninja(&server, fast_retry(3)).sync(&cx).await.unwrap());
+
+    // One token for the whole sync, asked for with the client-credentials grant, read-only scope.
+    let tokens = requests_to(&server, "/ws/oauth/token").await;
+    assert_eq!(tokens.len(), 1, "the token is cached for the whole sync");
+    let ct = tokens[0]
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(ct.starts_with("application/x-www-form-urlencoded"), "{ct}");
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&tokens[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["scope"], "monitoring");
+    assert_eq!(form["client_id"], CLIENT_ID);
+    assert_eq!(form["client_secret"], CLIENT_SECRET);
+
+    // Organizations and roles, then devices page by page with the last id as the cursor.
+    assert_eq!(snap.accounts.len(), 3);
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Acme Dental", "Beta Law LLP", "Gamma Logistics"]);
+    assert_eq!(snap.accounts[1].id, "2");
+    let orgs = requests_to(&server, "/v2/organizations").await;
+    assert_eq!(orgs.len(), 1, "3 organizations < pageSize {PAGE}: one page");
+    assert_eq!(
+        query(&orgs[0]).get("pageSize").map(String::as_str),
+        Some("4")
+    );
+    assert_eq!(requests_to(&server, "/v2/roles").await.len(), 1);
+
+    let devices = requests_to(&server, "/v2/devices").await;
+    let afters: Vec<Option<String>> = devices.iter().map(|r| query(r).remove("after")).collect();
+    assert_eq!(
+        afters,
+        [None, Some("104".to_string()), Some("130".to_string())],
+        "after carries the last device id of the previous page; a short page ends paging"
+    );
+    assert!(
+        devices
+            .iter()
+            .all(|r| query(r).get("pageSize").map(String::as_str) == Some("4"))
+    );
+    let ids: Vec<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "101", "102", "103", "104", "110", "115", "120", "130", "140", "150", "160"
+        ]
+    );
+    assert!(
+        snap.items
+            .iter()
+            .all(|i| i.raw.as_deref().is_some_and(|r| r.contains("\"uid\""))),
+        "each device keeps its raw JSON for audits"
+    );
+
+    let progress = progress.lock().unwrap().clone();
+    assert_eq!(
+        progress.iter().rfind(|(s, _)| s == "devices"),
+        Some(&("devices".to_string(), 11))
+    );
+    assert!(progress.contains(&("organizations".to_string(), 3)));
+}
+
+#[tokio::test]
+async fn devices_count_under_the_eight_services() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server).await;
+    let counts: BTreeMap<String, usize> = services()
+        .iter()
+        .map(|s| {
+            (
+                s.key.clone(),
+                snap.items.iter().filter(|i| s.counts(i)).count(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, usize> = [
+        ("total-devices", 11),
+        ("total-servers", 3),
+        ("total-physical-servers", 1),
+        ("total-virtual-servers", 2),
+        // WINDOWS_WORKSTATION, MAC, LINUX_WORKSTATION and the kiosk rolled up to a workstation.
+        ("total-workstations", 4),
+        ("total-workstations-and-servers", 7),
+        ("total-network-devices", 1),
+        // ANDROID and APPLE_IPADOS.
+        ("total-mobile-devices", 2),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(counts, expected);
+    assert!(
+        services()[7].counts(item(&snap, "115")),
+        "APPLE_IPADOS is mobile"
+    );
+}
+
+#[tokio::test]
+async fn unknown_node_classes_are_kept_and_roll_up_through_their_role() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server).await;
+
+    // A class this build does not know, on a custom role under Windows Desktop: counted as one.
+    let kiosk = item(&snap, "150");
+    assert_eq!(kiosk.raw_class, "WINDOWS_KIOSK");
+    assert_eq!(kiosk.class, "WINDOWS_WORKSTATION");
+    assert_eq!(
+        kiosk.attrs.get("role").map(String::as_str),
+        Some("Front Desk Kiosk")
+    );
+    assert_eq!(
+        kiosk.attrs.get("role_custom").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        kiosk.attrs.get("tags").map(String::as_str),
+        Some("kiosk,lobby")
+    );
+    assert!(!kiosk.attrs.contains_key("unknown_class"));
+
+    // Unknown class whose role is unknown too: kept as sent, flagged, only in Total Devices.
+    let fridge = item(&snap, "160");
+    assert_eq!(fridge.class, "SMART_FRIDGE");
+    assert_eq!(fridge.raw_class, "SMART_FRIDGE");
+    assert_eq!(
+        fridge.attrs.get("unknown_class").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        fridge.name, "fridge.gamma.local",
+        "empty systemName falls back to dnsName"
+    );
+    let all = services();
+    assert_eq!(
+        all.iter()
+            .filter(|s| s.counts(fridge))
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>(),
+        ["total-devices"]
+    );
+}
+
+#[tokio::test]
+async fn pending_offline_names_and_last_contact_come_through() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server).await;
+
+    let pending: Vec<&str> = snap
+        .items
+        .iter()
+        .filter(|i| i.pending_approval)
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(
+        pending,
+        ["104"],
+        "approvalStatus PENDING marks the Mac only"
+    );
+
+    let offline: Vec<&str> = snap
+        .items
+        .iter()
+        .filter(|i| i.online == Some(false))
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(offline, ["103", "120"]);
+    assert_eq!(item(&snap, "101").online, Some(true));
+
+    // lastContact is epoch seconds with a fraction.
+    let dc = item(&snap, "101");
+    assert_eq!(dc.last_contact.unwrap().as_millisecond(), 1_717_171_717_500);
+    assert_eq!(dc.account_id, "1");
+    assert_eq!(dc.name, "ACME-DC01");
+    assert_eq!(dc.attrs.get("location_id").map(String::as_str), Some("11"));
+    assert_eq!(
+        dc.attrs.get("role").map(String::as_str),
+        Some("Windows Server")
+    );
+
+    let vm = item(&snap, "102");
+    assert_eq!(
+        vm.name, "ACME-APP01",
+        "empty displayName falls back to systemName"
+    );
+    assert_eq!(
+        vm.attrs.get("parent_device_id").map(String::as_str),
+        Some("140")
+    );
+    assert_eq!(item(&snap, "110").account_id, "2");
+}
+
+#[tokio::test]
+async fn token_endpoint_401_is_an_auth_error_that_says_what_to_do() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/ws/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture("ninjaone/token_invalid_client.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json("ninjaone/organizations.json"))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = check_err(&server, fast_retry(3)).await;
+    assert!(err.is_auth(), "{err:?}");
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 401, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    for needle in [
+        "connection `ninja`",
+        "POST /ws/oauth/token",
+        "HTTP 401",
+        "invalid_client (Bad client credentials)",
+        "Check the client id and secret",
+        "reconcile connect ninjaone --name ninja",
+    ] {
+        assert!(msg.contains(needle), "missing `{needle}` in: {msg}");
+    }
+    assert!(
+        !msg.contains(CLIENT_SECRET),
+        "the secret must never be printed: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn api_401_refreshes_the_token_once_and_carries_on() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/ws/oauth/token"))
+        .respond_with(json("ninjaone/token.json"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/ws/oauth/token"))
+        .respond_with(json("ninjaone/token_refreshed.json"))
+        .mount(&server)
+        .await;
+    // The first token was revoked server-side; the fresh one works.
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .and(bearer_token(TOKEN_1))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .and(bearer_token(TOKEN_2))
+        .respond_with(json("ninjaone/organizations.json"))
+        .mount(&server)
+        .await;
+
+    let ok = ninja(&server, fast_retry(3)).check().await.unwrap();
+    assert!(ok.contains("organizations are readable"), "{ok}");
+    assert_eq!(requests_to(&server, "/ws/oauth/token").await.len(), 2);
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
+}
+
+#[tokio::test]
+async fn api_401_after_a_fresh_token_is_an_auth_error() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&server)
+        .await;
+
+    let err = check_err(&server, fast_retry(3)).await;
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 401, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("connection `ninja`"), "{msg}");
+    assert!(
+        msg.contains("GET /v2/organizations rejected the credentials"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("reconcile connect ninjaone --name ninja"),
+        "{msg}"
+    );
+    assert_eq!(
+        requests_to(&server, "/ws/oauth/token").await.len(),
+        2,
+        "exactly one refresh"
+    );
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
+}
+
+#[tokio::test]
+async fn api_403_names_the_scope_the_app_needs() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let err = check_err(&server, fast_retry(3)).await;
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("it needs the `monitoring` scope"),
+        "{err}"
+    );
+}
+
+/// Regression: after the one refresh, a transient failure must not fetch yet another token.
+#[tokio::test]
+async fn a_retry_after_the_refresh_reuses_the_refreshed_token() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(json("ninjaone/organizations.json"))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+
+    ninja(&server, fast_retry(3)).check().await.unwrap();
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 3);
+    assert_eq!(
+        requests_to(&server, "/ws/oauth/token").await.len(),
+        2,
+        "one token, one refresh; the 503 retry reuses the refreshed token"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_429_waits_for_retry_after_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .and(query_param("after", "104"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+
+    let started = Instant::now();
+    let snap = vendor(
+        ninja(&server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(1), "waited only {waited:?}");
+    assert_eq!(snap.items.len(), 11, "every device still arrives");
+    let afters: Vec<Option<String>> = requests_to(&server, "/v2/devices")
+        .await
+        .iter()
+        .map(|r| query(r).remove("after"))
+        .collect();
+    assert_eq!(
+        afters,
+        [
+            None,
+            Some("104".to_string()),
+            Some("104".to_string()),
+            Some("130".to_string())
+        ],
+        "the refused page is asked for again"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_longer_than_we_wait_is_a_clear_error() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+        .mount(&server)
+        .await;
+    let err = check_err(&server, fast_retry(3)).await;
+    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("GET /v2/organizations is rate limiting (HTTP 429)"),
+        "{msg}"
+    );
+    assert!(msg.contains("asks to wait 3600s"), "{msg}");
+    assert!(
+        msg.contains("Wait a few minutes and run the command again"),
+        "{msg}"
+    );
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 1);
+}
+
+#[tokio::test]
+async fn server_error_500_is_retried_then_succeeds() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_orgs_and_roles(&server).await;
+
+    let ok = ninja(&server, fast_retry(3)).check().await.unwrap();
+    assert!(ok.contains("signed in to http://127.0.0.1"), "{ok}");
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
+    assert_eq!(requests_to(&server, "/ws/oauth/token").await.len(), 1);
+}
+
+#[tokio::test]
+async fn server_error_500_forever_gives_up_after_max_attempts() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_string("{\"error\":\"internal server error\"}"),
+        )
+        .mount(&server)
+        .await;
+
+    let err = check_err(&server, fast_retry(3)).await;
+    assert!(
+        matches!(err, ConnectorError::Http { status: 500, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("connection `ninja`"), "{msg}");
+    assert!(
+        msg.contains("GET /v2/organizations answered HTTP 500 after 3 attempts"),
+        "{msg}"
+    );
+    assert!(msg.contains("internal server error"), "{msg}");
+    assert!(msg.contains("try again later"), "{msg}");
+    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 3);
+}
+
+#[tokio::test]
+async fn truncated_json_is_malformed_and_names_the_endpoint() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .respond_with(json("ninjaone/devices_truncated.json"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    let err = ninja(&server, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("connection `ninja`"), "{msg}");
+    assert!(
+        msg.contains("GET /v2/devices returned a body that is not valid JSON"),
+        "{msg}"
+    );
+    assert!(msg.contains("ends too early"), "{msg}");
+    assert!(msg.contains("run the command again"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_missing_required_field_names_the_record_and_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .respond_with(json("ninjaone/devices_missing_field.json"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    let err = ninja(&server, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    match &err {
+        ConnectorError::Decode {
+            endpoint,
+            path,
+            detail,
+            ..
+        } => {
+            assert_eq!(endpoint, "GET /v2/devices");
+            assert_eq!(path, "[1]", "the second device");
+            assert!(detail.contains("missing field `nodeClass`"), "{detail}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("Nothing was saved"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_named_by_its_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .respond_with(json("ninjaone/devices_wrong_type.json"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    let err = ninja(&server, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("at `[1].lastContact`"), "{msg}");
+    assert!(msg.contains("GET /v2/devices"), "{msg}");
+}
+
+#[tokio::test]
+async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    mount_orgs_and_roles(&server).await;
+    let config = Config::parse(&format!(
+        "[connections.ninja]\nkind = \"ninjaone\"\nurl = \"{}\"\nclient_id = \"{CLIENT_ID}\"\npage_size = 4\n",
+        server.uri()
+    ))
+    .unwrap();
+    let asked = std::sync::Mutex::new(Vec::new());
+    let secret = |field: &str| {
+        asked.lock().unwrap().push(field.to_string());
+        Ok(SecretString::from(CLIENT_SECRET))
+    };
+    let conn = build(
+        "ninja",
+        config.connection("ninja").unwrap(),
+        &secret,
+        fast_retry(3),
+    )
+    .unwrap();
+    let ok = conn.check().await.unwrap();
+    assert!(
+        ok.contains(&format!("signed in to {}", server.uri())),
+        "{ok}"
+    );
+    assert_eq!(*asked.lock().unwrap(), ["client_secret"]);
+    let orgs = requests_to(&server, "/v2/organizations").await;
+    assert_eq!(
+        query(&orgs[0]).get("pageSize").map(String::as_str),
+        Some("1")
+    );
+
+    let settings = NinjaOneSettings {
+        region: None,
+        url: Some("http://eu.ninjarmm.com".into()),
+        client_id: CLIENT_ID.into(),
+        page_size: None,
+        secret_command: BTreeMap::new(),
+    };
+    let err = NinjaOne::new("ninja", &settings, SecretString::from("x"), fast_retry(1))
+        .err()
+        .expect("plain http to a public host is refused");
+    assert!(err.to_string().contains("only https is allowed"), "{err}");
+}
