@@ -216,7 +216,7 @@ impl Config {
         };
         Config::parse(&text).with_context(|| {
             format!(
-                "config file {} is invalid; fix the key named above (config.example.toml lists every key)",
+                "config file {} is invalid (config.example.toml lists every key and its values)",
                 path.display()
             )
         })
