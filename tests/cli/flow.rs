@@ -403,7 +403,10 @@ fn connect_sync_map_reconcile_report_disconnect() {
 
     // --purge also drops the synced history.
     env.run(&["disconnect", "cw", "--purge"], "").expect(0);
-    let status = env.run(&["status", "--format", "csv"], "").expect(0).stdout();
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
     assert!(!status.contains("\ncw,"), "{status}");
     assert!(status.contains("ninja,(not configured)"), "{status}");
 }
