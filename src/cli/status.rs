@@ -111,18 +111,38 @@ impl Args {
                 ]);
                 for r in &rows {
                     t.add_row(vec![
-                        &r.connection,
-                        &r.kind,
-                        &r.secret,
-                        &r.last_sync,
-                        &r.result,
-                        &r.records,
-                        &r.error,
+                        r.connection.clone(),
+                        r.kind.clone(),
+                        r.secret.clone(),
+                        short_time(&r.last_sync),
+                        r.result.clone(),
+                        r.records.clone(),
+                        short_error(&r.error),
                     ]);
                 }
                 writeln!(out, "{t}")?;
             }
         }
         Ok(Exit::Ok)
+    }
+}
+
+/// `2026-11-22 03:44:47 UTC` for people; CSV and JSON keep the full RFC 3339 value.
+fn short_time(s: &str) -> String {
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => s.to_string(),
+    }
+}
+
+/// The first 100 characters of an error; `--format csv` shows all of it.
+fn short_error(s: &str) -> String {
+    if s.chars().count() <= 100 {
+        s.to_string()
+    } else {
+        format!(
+            "{}… (--format csv shows all)",
+            s.chars().take(100).collect::<String>()
+        )
     }
 }
