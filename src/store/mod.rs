@@ -12,18 +12,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use rusqlite_migration::{M, Migrations};
 
 pub use runs::{ReconcileRecord, RunInfo, RunStatus};
 
-/// Every migration, in order. Append only.
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("sql/0001_init.sql"))])
-}
+/// Every migration, in order; `user_version` counts how many were applied. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("sql/0001_init.sql")];
 
 /// The number of migrations this build knows.
 pub fn schema_version() -> usize {
-    1
+    MIGRATIONS.len()
 }
 
 pub struct Store {
@@ -53,25 +50,46 @@ impl Store {
 
     fn setup(mut conn: Connection) -> Result<Store> {
         conn.busy_timeout(Duration::from_secs(30))?;
+        // Switching a new file to WAL and migrating it need locks that SQLite does not wait for
+        // through the busy handler; when two processes open a new file at once, the loser gets
+        // SQLITE_BUSY at once. Retry those steps for a while: afterwards there is nothing to do.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match Self::prepare(&mut conn) {
+                Ok(()) => break,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Store { conn })
+    }
+
+    fn prepare(conn: &mut Connection) -> Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        // The version is read inside the write transaction: two processes opening a new file at
+        // once cannot both decide to apply the same migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema_version() {
             bail!(
                 "the database was written by a newer version of reconcile (schema {version}, this build knows {}); upgrade reconcile",
                 schema_version()
             );
         }
-        conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        // Two processes opening a new file at once both see version 0; the loser's migration fails
-        // once the winner committed. Try again: then there is nothing left to do.
-        if let Err(first) = migrations().to_latest(&mut conn) {
-            migrations()
-                .to_latest(&mut conn)
-                .with_context(|| format!("migrating the database schema failed: {first}"))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("applying database migration {} failed", i + 1))?;
         }
-        Ok(Store { conn })
+        if version < schema_version() {
+            tx.pragma_update(None, "user_version", schema_version())?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
@@ -81,21 +99,40 @@ impl Store {
     }
 }
 
+/// Whether an error is SQLite saying another connection holds the lock.
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let code = c
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(|e| e.sqlite_error_code());
+        matches!(
+            code,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn migrations_are_valid() {
-        migrations().validate().unwrap();
-        assert_eq!(schema_version(), migrations_len());
-    }
-
-    fn migrations_len() -> usize {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrations().to_latest(&mut conn).unwrap();
-        conn.pragma_query_value(None, "user_version", |r| r.get::<_, usize>(0))
-            .unwrap()
+    fn a_new_database_gets_every_migration() {
+        let s = Store::open_in_memory().unwrap();
+        let v: usize = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len());
+        let tables: i64 = s
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sync_run', 'account_map', 'service_map', 'finding')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 4);
     }
 
     #[test]
@@ -135,7 +172,7 @@ mod tests {
     fn concurrent_first_opens_do_not_fail() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        let handles: Vec<_> = (0..4)
+        let handles: Vec<_> = (0..8)
             .map(|_| {
                 let p = path.clone();
                 std::thread::spawn(move || Store::open(&p).map(|_| ()))

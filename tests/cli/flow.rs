@@ -600,3 +600,58 @@ fn quiet_sync_prints_nothing_but_errors() {
     assert_eq!(r.stderr(), "");
     assert!(r.stdout().starts_with("finding_id,"), "{}", r.stdout());
 }
+
+#[test]
+fn two_syncs_at_once_both_land_and_nothing_is_corrupted() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    let spawn = || {
+        env.std_cmd()
+            .args(["sync", "--quiet"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let devices = s.sample.ninjaone.devices.len();
+    let ninja = status.lines().find(|l| l.starts_with("ninja,")).unwrap();
+    assert!(
+        ninja.contains(",ok,") && ninja.contains(&format!("{devices} items")),
+        "{ninja}"
+    );
+    env.run(&["map"], "").expect(0);
+    map_demo(&env, s);
+    let rows = parse_csv(
+        &env.run(&["report", "--format", "csv"], "")
+            .expect(0)
+            .stdout(),
+    );
+    let matched = rows.iter().filter(|r| r.kind == FindingKind::Match).count();
+    let expected = s
+        .sample
+        .planted
+        .expected
+        .iter()
+        .filter(|e| e.kind == FindingKind::Match)
+        .count();
+    assert_eq!(matched, expected);
+}
