@@ -15,6 +15,8 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::connectors::ConnectorKind;
+use crate::reconcile::{Tolerance, Tolerances};
+use rust_decimal::Decimal;
 
 /// The parsed configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -25,10 +27,154 @@ pub struct Config {
     pub currency: String,
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionSettings>,
+    /// How far actual may be from billed before it is a discrepancy.
+    #[serde(default)]
+    pub tolerance: ToleranceConfig,
+    /// When a connection's data is too old, failed or shrunk to be trusted.
+    #[serde(default)]
+    pub health: HealthConfig,
 }
 
 fn default_currency() -> String {
     "USD".to_string()
+}
+
+/// `[tolerance]`: global values and per-service overrides. See [`crate::reconcile`] for the rule.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToleranceConfig {
+    /// Units actual may be above billed.
+    #[serde(default)]
+    pub increase_abs: Decimal,
+    /// Percent of billed actual may be above billed.
+    #[serde(default)]
+    pub increase_pct: Decimal,
+    /// Units actual may be below billed.
+    #[serde(default)]
+    pub decrease_abs: Decimal,
+    /// Percent of billed actual may be below billed.
+    #[serde(default)]
+    pub decrease_pct: Decimal,
+    /// By `"<vendor connection>/<service key>"`; keys not set inherit the global values.
+    #[serde(default)]
+    pub services: BTreeMap<String, ToleranceOverride>,
+}
+
+/// `[tolerance.services."<vendor connection>/<service key>"]`.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToleranceOverride {
+    pub increase_abs: Option<Decimal>,
+    pub increase_pct: Option<Decimal>,
+    pub decrease_abs: Option<Decimal>,
+    pub decrease_pct: Option<Decimal>,
+}
+
+impl ToleranceConfig {
+    /// The engine's form: every per-service tolerance complete.
+    pub fn resolve(&self) -> Tolerances {
+        let default = Tolerance {
+            increase_abs: self.increase_abs,
+            increase_pct: self.increase_pct,
+            decrease_abs: self.decrease_abs,
+            decrease_pct: self.decrease_pct,
+        };
+        let services = self
+            .services
+            .iter()
+            .map(|(k, o)| {
+                (
+                    k.clone(),
+                    Tolerance {
+                        increase_abs: o.increase_abs.unwrap_or(default.increase_abs),
+                        increase_pct: o.increase_pct.unwrap_or(default.increase_pct),
+                        decrease_abs: o.decrease_abs.unwrap_or(default.decrease_abs),
+                        decrease_pct: o.decrease_pct.unwrap_or(default.decrease_pct),
+                    },
+                )
+            })
+            .collect();
+        Tolerances { default, services }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let check = |table: &str, key: &str, v: Option<Decimal>| -> Result<()> {
+            if v.is_some_and(|v| v < Decimal::ZERO) {
+                bail!("[{table}] {key} must not be negative");
+            }
+            Ok(())
+        };
+        for (key, v) in [
+            ("increase_abs", self.increase_abs),
+            ("increase_pct", self.increase_pct),
+            ("decrease_abs", self.decrease_abs),
+            ("decrease_pct", self.decrease_pct),
+        ] {
+            check("tolerance", key, Some(v))?;
+        }
+        for (service, o) in &self.services {
+            let table = format!("tolerance.services.\"{service}\"");
+            match service.split_once('/') {
+                Some((c, k)) if !c.is_empty() && !k.is_empty() => {}
+                _ => bail!(
+                    "[{table}] is not named `<vendor connection>/<service key>` (such as \"ninjaone/total-workstations\"; `reconcile map` lists the service keys)"
+                ),
+            }
+            for (key, v) in [
+                ("increase_abs", o.increase_abs),
+                ("increase_pct", o.increase_pct),
+                ("decrease_abs", o.decrease_abs),
+                ("decrease_pct", o.decrease_pct),
+            ] {
+                check(&table, key, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[health]`: when a connection's current snapshot is not to be trusted.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// A last successful sync older than this many hours makes the connection unhealthy.
+    #[serde(default = "default_max_age_hours")]
+    pub max_age_hours: f64,
+    /// A record count (items, lines) that fell by more than this fraction from the previous
+    /// successful sync makes the connection unhealthy (0.5 = by more than half).
+    #[serde(default = "default_max_count_drop")]
+    pub max_count_drop: f64,
+}
+
+fn default_max_age_hours() -> f64 {
+    36.0
+}
+
+fn default_max_count_drop() -> f64 {
+    0.5
+}
+
+impl Default for HealthConfig {
+    fn default() -> HealthConfig {
+        HealthConfig {
+            max_age_hours: default_max_age_hours(),
+            max_count_drop: default_max_count_drop(),
+        }
+    }
+}
+
+impl HealthConfig {
+    fn validate(&self) -> Result<()> {
+        if !(self.max_age_hours.is_finite() && self.max_age_hours > 0.0) {
+            bail!("[health] max_age_hours must be a positive number of hours");
+        }
+        if !(0.0..=1.0).contains(&self.max_count_drop) {
+            bail!(
+                "[health] max_count_drop must be between 0 and 1 (a fraction: 0.5 = a drop of more than half)"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One configured connection, tagged by `kind`.
@@ -233,6 +379,8 @@ impl Config {
         Config {
             currency: default_currency(),
             connections: BTreeMap::new(),
+            tolerance: ToleranceConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 
@@ -243,6 +391,8 @@ impl Config {
                 self.currency
             );
         }
+        self.tolerance.validate()?;
+        self.health.validate()?;
         for (name, settings) in &self.connections {
             validate_connection_name(name).with_context(|| format!("in [connections.{name}]"))?;
             let fields = settings.kind().secret_fields();
@@ -426,6 +576,50 @@ mod tests {
             c.connection("connectwise").unwrap().kind(),
             ConnectorKind::ConnectWise
         );
+    }
+
+    #[test]
+    fn the_example_config_sets_tolerances_and_health() {
+        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let t = c.tolerance.resolve();
+        assert_eq!(t.default, Tolerance::default());
+        let ws = &t.services["ninjaone/total-workstations"];
+        assert_eq!(ws.increase_abs, Decimal::from(2));
+        assert_eq!(ws.decrease_pct, Decimal::ZERO);
+        assert_eq!(c.health, HealthConfig::default());
+    }
+
+    #[test]
+    fn tolerances_parse_inherit_and_are_checked() {
+        let c = Config::parse(
+            "[tolerance]\nincrease_abs = 1\ndecrease_pct = 2.5\n[tolerance.services.\"n/ws\"]\nincrease_abs = 3\n",
+        )
+        .unwrap();
+        let t = c.tolerance.resolve();
+        assert_eq!(t.default.increase_abs, Decimal::ONE);
+        assert_eq!(t.default.decrease_pct, Decimal::new(25, 1));
+        assert_eq!(t.services["n/ws"].increase_abs, Decimal::from(3));
+        assert_eq!(t.services["n/ws"].decrease_pct, Decimal::new(25, 1));
+        let err = Config::parse("[tolerance]\ndecrease_abs = -1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("decrease_abs must not be negative"));
+        let err = Config::parse("[tolerance.services.\"n/ws\"]\nincrease_pct = -1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("increase_pct must not be negative"));
+        let err = Config::parse("[tolerance.services.ws]\nincrease_pct = 1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("<vendor connection>/<service key>"));
+        let err = Config::parse("[tolerance]\nincrese_abs = 1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("increse_abs"));
+    }
+
+    #[test]
+    fn health_defaults_and_checks() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.health.max_age_hours, 36.0);
+        assert_eq!(c.health.max_count_drop, 0.5);
+        let c = Config::parse("[health]\nmax_age_hours = 12\nmax_count_drop = 0.25\n").unwrap();
+        assert_eq!(c.health.max_age_hours, 12.0);
+        assert!(Config::parse("[health]\nmax_count_drop = 1.5\n").is_err());
+        assert!(Config::parse("[health]\nmax_age_hours = 0\n").is_err());
+        assert!(Config::parse("[health]\nmax_age = 1\n").is_err());
     }
 
     #[test]

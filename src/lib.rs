@@ -8,6 +8,7 @@
 //! - [`store`]: the SQLite file: sync runs and snapshots (cache), mappings (user data), findings.
 //! - [`mapping`]: automatic account mapping and fuzzy suggestions (pure).
 //! - [`reconcile`]: the engine, a pure function from snapshots and mappings to findings.
+//! - [`review`]: which approve/dismiss/ignore decisions still apply to the findings (pure).
 //! - [`output`]: tables, CSV and JSON with stable columns.
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
 //! - [`pipeline`]: sync, auto-map and reconcile as steps the CLI and the demo share.
@@ -25,5 +26,6 @@ pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
+pub mod review;
 pub mod secrets;
 pub mod store;

@@ -11,13 +11,13 @@ use jiff::Timestamp;
 use secrecy::SecretString;
 
 use crate::app::App;
-use crate::config::{Config, ConnectionSettings};
+use crate::config::{Config, ConnectionSettings, HealthConfig};
 use crate::connectors::{self, ConnectorKind, Role, SyncCx};
 use crate::mapping::{self, PsaCompanies};
 use crate::model::{AccountMapping, PsaSnapshot, ServiceDef, VendorAccount, VendorSnapshot};
 use crate::progress::Progress;
 use crate::reconcile::{self as engine, Input, PsaInput, Totals, VendorInput};
-use crate::store::{ReconcileRecord, Store};
+use crate::store::{ReconcileRecord, RunInfo, RunStatus, Store};
 
 /// A closure that finds a connection's secret fields in lookup order.
 pub fn secret_lookup<'a>(
@@ -167,17 +167,22 @@ pub struct Current {
     pub psas: Vec<(String, i64, PsaSnapshot)>,
     /// Configured connections that have never synced successfully.
     pub missing: Vec<String>,
-    /// Connections whose latest sync failed (their previous snapshot is used): (name, error).
-    pub stale: Vec<(String, String)>,
+    /// Connections whose current snapshot is not to be trusted, and why (see [`source_health`]).
+    pub unhealthy: BTreeMap<String, String>,
 }
 
 impl Current {
     pub fn load(config: &Config, store: &Store) -> Result<Current> {
+        Current::load_at(config, store, Timestamp::now())
+    }
+
+    /// [`Current::load`] with the clock passed in (health depends on the time).
+    pub fn load_at(config: &Config, store: &Store, now: Timestamp) -> Result<Current> {
         let mut cur = Current {
             vendors: Vec::new(),
             psas: Vec::new(),
             missing: Vec::new(),
-            stale: Vec::new(),
+            unhealthy: BTreeMap::new(),
         };
         for (name, settings) in &config.connections {
             let kind = settings.kind();
@@ -185,12 +190,10 @@ impl Current {
                 cur.missing.push(name.clone());
                 continue;
             };
-            if let Some(latest) = store.latest_run(name)?
-                && latest.id != run.id
-                && latest.status == crate::store::RunStatus::Failed
+            if let Some(reason) =
+                source_health(&config.health, store, name, kind.role(), &run, now)?
             {
-                cur.stale
-                    .push((name.clone(), latest.error.unwrap_or_default()));
+                cur.unhealthy.insert(name.clone(), reason);
             }
             match kind.role() {
                 Role::Vendor => {
@@ -219,6 +222,69 @@ impl Current {
             })
             .collect()
     }
+}
+
+/// Why a connection's current snapshot (`current`, its last successful run) is not to be
+/// trusted at `now`, or `None` when it is healthy. The rules, any of which makes it unhealthy
+/// (the reasons are joined with "; "):
+/// - its latest finished sync (after `current`) failed;
+/// - `current` finished more than `[health] max_age_hours` before `now`;
+/// - its record count (`items` for vendors, `lines` for PSAs) fell by more than
+///   `[health] max_count_drop` (a fraction) from the previous successful run:
+///   (previous − current) ÷ previous > max_count_drop, with previous > 0.
+pub fn source_health(
+    health: &HealthConfig,
+    store: &Store,
+    name: &str,
+    role: Role,
+    current: &RunInfo,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let mut reasons = Vec::new();
+    let synced = current
+        .finished_at
+        .as_deref()
+        .unwrap_or(&current.started_at);
+    if let Some(last) = store
+        .runs(name)?
+        .into_iter()
+        .find(|r| r.status != RunStatus::Running)
+        && last.id != current.id
+        && last.status == RunStatus::Failed
+    {
+        reasons.push(format!(
+            "its last sync failed ({}), so the snapshot of {synced} was used",
+            last.error.as_deref().unwrap_or("no error recorded")
+        ));
+    }
+    if let Ok(at) = synced.parse::<Timestamp>() {
+        let hours = now.duration_since(at).as_secs_f64() / 3600.0;
+        if hours > health.max_age_hours {
+            reasons.push(format!(
+                "its last successful sync was {hours:.0} hours ago ({synced}), more than [health] max_age_hours = {}",
+                health.max_age_hours
+            ));
+        }
+    }
+    let key = match role {
+        Role::Vendor => "items",
+        Role::Psa => "lines",
+    };
+    if let Some(prev) = store.previous_ok_run(name, current.id)? {
+        let before = prev.counts.get(key).copied().unwrap_or(0);
+        let after = current.counts.get(key).copied().unwrap_or(0);
+        if before > 0 && after < before {
+            let drop = (before - after) as f64 / before as f64;
+            if drop > health.max_count_drop {
+                reasons.push(format!(
+                    "its snapshot has {after} {key}, down from {before} in the previous successful sync ({:.0}% fewer, more than [health] max_count_drop = {}); if that is right, sync again",
+                    drop * 100.0,
+                    health.max_count_drop
+                ));
+            }
+        }
+    }
+    Ok((!reasons.is_empty()).then(|| reasons.join("; ")))
 }
 
 /// A vendor account with no mapping, and who it might be.
@@ -320,7 +386,22 @@ pub fn auto_map(config: &Config, store: &mut Store) -> Result<MapState> {
 /// The outcome of `reconcile`: the stored record and what the caller should warn about.
 pub struct Reconciled {
     pub record: ReconcileRecord,
-    pub stale: Vec<(String, String)>,
+    /// Unhealthy connections and why; their findings are `stale_source`.
+    pub unhealthy: BTreeMap<String, String>,
+}
+
+impl Reconciled {
+    /// One line per unhealthy connection, for stderr.
+    pub fn warnings(&self) -> Vec<String> {
+        self.unhealthy
+            .iter()
+            .map(|(name, reason)| {
+                format!(
+                    "`{name}` is not healthy, so its findings are reported as stale_source: {reason}"
+                )
+            })
+            .collect()
+    }
 }
 
 /// Computes findings from the current snapshots and mappings, and stores them.
@@ -337,7 +418,8 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
             "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
         );
     }
-    let cur = Current::load(config, store)?;
+    let as_of = Timestamp::now();
+    let cur = Current::load_at(config, store, as_of)?;
     if !cur.missing.is_empty() {
         return Err(anyhow!(
             "no synced data for {}: run `reconcile sync {}` first (a failed sync leaves nothing to reconcile until one succeeds)",
@@ -361,7 +443,7 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
         .iter()
         .map(|(name, kind, _, _)| (name.clone(), kind.services()))
         .collect();
-    let as_of = Timestamp::now();
+    let tolerances = config.tolerance.resolve();
     let input = Input {
         as_of,
         vendors: cur
@@ -384,6 +466,8 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
             .collect(),
         accounts: &accounts,
         services: &services,
+        tolerances: &tolerances,
+        unhealthy: &cur.unhealthy,
     };
     let findings = engine::reconcile(&input);
     let mut sources = BTreeMap::new();
@@ -404,6 +488,174 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
     };
     Ok(Reconciled {
         record,
-        stale: cur.stale,
+        unhealthy: cur.unhealthy,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Snapshot, UsageItem};
+
+    fn vendor(n: usize) -> Snapshot {
+        Snapshot::Vendor(VendorSnapshot {
+            accounts: vec![VendorAccount {
+                id: "1".into(),
+                name: "Acme".into(),
+                raw: None,
+            }],
+            items: (0..n)
+                .map(|i| UsageItem {
+                    id: i.to_string(),
+                    account_id: "1".into(),
+                    name: format!("pc{i}"),
+                    class: "WINDOWS_WORKSTATION".into(),
+                    raw_class: "WINDOWS_WORKSTATION".into(),
+                    online: Some(true),
+                    last_contact: None,
+                    pending_approval: false,
+                    attrs: BTreeMap::new(),
+                    raw: None,
+                })
+                .collect(),
+        })
+    }
+
+    fn psa(lines: usize) -> Snapshot {
+        use crate::model::{BillCustomer, PsaLine};
+        Snapshot::Psa(PsaSnapshot {
+            companies: Vec::new(),
+            agreements: Vec::new(),
+            lines: (0..lines)
+                .map(|i| PsaLine {
+                    id: i.to_string(),
+                    agreement_id: "1".into(),
+                    company_id: "1".into(),
+                    product_id: None,
+                    product_identifier: "WS".into(),
+                    description: None,
+                    quantity: rust_decimal::Decimal::ONE,
+                    less_included: rust_decimal::Decimal::ZERO,
+                    unit_price: rust_decimal::Decimal::ONE,
+                    unit_cost: rust_decimal::Decimal::ZERO,
+                    effective: None,
+                    cancelled: None,
+                    bill_customer: BillCustomer::Billable,
+                    raw: None,
+                })
+                .collect(),
+            products: Vec::new(),
+        })
+    }
+
+    /// Syncs `n` ("ok") or fails ("failed") in order, then asks for the health of `n` at `now`.
+    fn health_after(
+        steps: &[Result<Snapshot, &str>],
+        role: Role,
+        hours_later: i64,
+    ) -> Option<String> {
+        let mut store = Store::open_in_memory().unwrap();
+        for step in steps {
+            let run = store.begin_run("n", "x").unwrap();
+            match step {
+                Ok(snap) => store.finish_run_ok(run, "n", snap).unwrap(),
+                Err(e) => store.finish_run_failed(run, e).unwrap(),
+            }
+        }
+        let current = store.current_run("n").unwrap().unwrap();
+        let now = Timestamp::now() + jiff::SignedDuration::from_hours(hours_later);
+        source_health(&HealthConfig::default(), &store, "n", role, &current, now).unwrap()
+    }
+
+    #[test]
+    fn health_by_age_of_the_last_successful_sync() {
+        assert_eq!(health_after(&[Ok(vendor(3))], Role::Vendor, 0), None);
+        assert_eq!(health_after(&[Ok(vendor(3))], Role::Vendor, 35), None);
+        let r = health_after(&[Ok(vendor(3))], Role::Vendor, 37).unwrap();
+        assert!(r.contains("last successful sync was 37 hours ago"), "{r}");
+        assert!(r.contains("max_age_hours = 36"), "{r}");
+    }
+
+    #[test]
+    fn health_by_a_failed_latest_sync() {
+        let r = health_after(&[Ok(vendor(3)), Err("boom")], Role::Vendor, 0).unwrap();
+        assert!(r.starts_with("its last sync failed (boom)"), "{r}");
+        // A later success clears it; an older failure does not count.
+        assert_eq!(
+            health_after(
+                &[Ok(vendor(3)), Err("boom"), Ok(vendor(3))],
+                Role::Vendor,
+                0
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn health_by_a_record_count_drop() {
+        let r = health_after(&[Ok(vendor(10)), Ok(vendor(4))], Role::Vendor, 0).unwrap();
+        assert!(
+            r.contains("has 4 items, down from 10 in the previous successful sync (60% fewer"),
+            "{r}"
+        );
+        // Exactly half is not more than half; growth is fine; a failed run in between is skipped.
+        assert_eq!(
+            health_after(&[Ok(vendor(10)), Ok(vendor(5))], Role::Vendor, 0),
+            None
+        );
+        assert_eq!(
+            health_after(&[Ok(vendor(1)), Ok(vendor(50))], Role::Vendor, 0),
+            None
+        );
+        assert!(
+            health_after(&[Ok(vendor(10)), Err("x"), Ok(vendor(2))], Role::Vendor, 0)
+                .unwrap()
+                .contains("down from 10")
+        );
+        // Syncing again with the same count confirms it.
+        assert_eq!(
+            health_after(
+                &[Ok(vendor(10)), Ok(vendor(2)), Ok(vendor(2))],
+                Role::Vendor,
+                0
+            ),
+            None
+        );
+        // PSAs: agreement lines.
+        let r = health_after(&[Ok(psa(8)), Ok(psa(0))], Role::Psa, 0).unwrap();
+        assert!(r.contains("has 0 lines, down from 8"), "{r}");
+    }
+
+    #[test]
+    fn every_rule_that_applies_is_given() {
+        let r = health_after(
+            &[Ok(vendor(10)), Ok(vendor(1)), Err("boom")],
+            Role::Vendor,
+            48,
+        )
+        .unwrap();
+        assert!(r.contains("failed (boom)"), "{r}");
+        assert!(r.contains("hours ago"), "{r}");
+        assert!(r.contains("down from 10"), "{r}");
+    }
+
+    #[test]
+    fn current_load_reports_unhealthy_connections() {
+        let config = Config::parse(
+            "[health]\nmax_age_hours = 1\n[connections.n]\nkind = \"ninjaone\"\nurl = \"http://x\"\nclient_id = \"c\"\n",
+        )
+        .unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store.begin_run("n", "ninjaone").unwrap();
+        store.finish_run_ok(run, "n", &vendor(2)).unwrap();
+        let cur = Current::load_at(&config, &store, Timestamp::now()).unwrap();
+        assert!(cur.unhealthy.is_empty());
+        let later = Timestamp::now() + jiff::SignedDuration::from_hours(2);
+        let cur = Current::load_at(&config, &store, later).unwrap();
+        assert!(
+            cur.unhealthy["n"].contains("max_age_hours = 1"),
+            "{:?}",
+            cur.unhealthy
+        );
+    }
 }

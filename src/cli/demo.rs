@@ -199,7 +199,13 @@ impl Args {
         app.info("demo: reconcile report");
         let format = self.format.unwrap_or_else(Format::default_for_stdout);
         let mut out = std::io::stdout().lock();
-        report::render(&mut out, r, format, self.only_discrepancies)?;
+        report::render(
+            &mut out,
+            r,
+            format,
+            self.only_discrepancies,
+            report::ReviewView::default(),
+        )?;
         std::io::Write::flush(&mut out)?;
         Ok(Exit::Ok)
     }

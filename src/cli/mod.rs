@@ -7,6 +7,7 @@ pub mod disconnect;
 pub mod map;
 pub mod reconcile;
 pub mod report;
+pub mod review;
 pub mod status;
 pub mod sync;
 
@@ -21,6 +22,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  open discrepancies found (only with `report --exit-code`)
+  3  findings marked stale_source: a source is unhealthy (only with `report --exit-code`; wins over 1)
   2  error (bad config, unreachable API, rejected credentials, a failed sync, ...)";
 
 /// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
@@ -66,6 +68,7 @@ pub enum Command {
     Map(map::Args),
     Reconcile(reconcile::Args),
     Report(report::Args),
+    Review(review::Args),
     Demo(demo::Args),
 }
 
@@ -74,6 +77,8 @@ pub enum Command {
 pub enum Exit {
     Ok,
     Discrepancies,
+    /// Some findings come from an unhealthy source (`stale_source`).
+    StaleSources,
 }
 
 impl Exit {
@@ -81,6 +86,7 @@ impl Exit {
         match self {
             Exit::Ok => 0,
             Exit::Discrepancies => 1,
+            Exit::StaleSources => 3,
         }
     }
 }
@@ -98,6 +104,7 @@ impl Command {
             Command::Map(a) => a.run(app).await,
             Command::Reconcile(a) => a.run(app).await,
             Command::Report(a) => a.run(app).await,
+            Command::Review(a) => a.run(app).await,
             Command::Demo(a) => a.run(app).await,
         }
     }

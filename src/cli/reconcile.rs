@@ -9,8 +9,10 @@ use crate::pipeline;
 
 /// Compare billing with usage and store the findings for `reconcile report`.
 ///
-/// Uses each connection's current snapshot (the last successful sync) and the mappings. Prints
-/// a one-line summary on stderr; `reconcile report` shows the findings.
+/// Uses each connection's current snapshot (the last successful sync), the mappings and the
+/// `[tolerance]` settings. Prints a one-line summary on stderr, and one warning line per
+/// connection that is not healthy (`[health]`: sync too old, latest sync failed, record count
+/// dropped), whose findings are reported as `stale_source`; `reconcile report` shows them.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -19,10 +21,8 @@ impl Args {
         let config = app.config()?;
         let mut store = app.store()?;
         let done = pipeline::reconcile(&config, &mut store)?;
-        for (name, error) in &done.stale {
-            app.warn(format!(
-                "the last sync of `{name}` failed, so its previous snapshot was used: {error}"
-            ));
+        for w in done.warnings() {
+            app.warn(w);
         }
         let r = &done.record;
         let discrepancies = r

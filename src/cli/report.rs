@@ -10,6 +10,7 @@ use crate::cli::Exit;
 use crate::config::Config;
 use crate::output::{Format, report};
 use crate::pipeline;
+use crate::review;
 use crate::store::{ReconcileRecord, Store};
 
 /// Print the findings of the latest `reconcile` run.
@@ -19,9 +20,17 @@ use crate::store::{ReconcileRecord, Store};
 ///
 /// CSV columns, in this order (stable): finding_id, type, company, company_id, product,
 /// billed_qty, less_included, actual_qty, difference, unit_price, monthly_impact, currency,
-/// vendor_connection, vendor_accounts, services, psa_connection, agreements, note.
-/// Types: match, under_billed, over_billed, usage_no_billing, billing_no_usage,
-/// unmapped_account, unmapped_service. JSON has the same fields per finding, plus totals.
+/// vendor_connection, vendor_accounts, services, psa_connection, agreements, note, decision,
+/// decided_by, decided_at, decision_note.
+/// Types, in report order: unmapped_account, unmapped_service, stale_source, under_billed,
+/// over_billed, usage_no_billing, billing_no_usage, within_tolerance, match. JSON has the same
+/// fields per finding, plus totals.
+///
+/// Findings with a review decision that applies (`reconcile review`) are left out unless --all.
+/// Totals, and --exit-code's discrepancies, count only open findings: those no decision applies
+/// to. A decision that no longer applies (its numbers changed, or a dismissal from another
+/// month) leaves the finding open, with `decision` empty and `decision_note` saying why, e.g.
+/// "earlier approve no longer applies: quantities changed".
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format [default: table on a terminal, csv otherwise]
@@ -30,10 +39,15 @@ pub struct Args {
     /// Write to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Leave out matches (totals still cover everything)
+    /// Leave out matches (totals still cover every open finding)
     #[arg(long)]
     pub only_discrepancies: bool,
-    /// Exit 1 when any discrepancy is open, like `git diff --exit-code`
+    /// Also show findings a review decision applies to (approved, dismissed, ignored); they stay
+    /// out of the totals
+    #[arg(long)]
+    pub all: bool,
+    /// Exit 1 when any discrepancy is open (no review decision applies), like `git diff --exit-code`; 3 when any finding is
+    /// stale_source (a source is unhealthy), which wins over 1
     #[arg(long)]
     pub exit_code: bool,
 }
@@ -43,6 +57,11 @@ impl Args {
         let config = app.config()?;
         let mut store = app.store()?;
         let record = current_record(app, &config, &mut store)?;
+        let decisions = store.decisions()?;
+        let view = report::ReviewView {
+            decisions: &decisions,
+            all: self.all,
+        };
         let format = self.format.unwrap_or(match &self.output {
             Some(_) => Format::Csv,
             None => Format::default_for_stdout(),
@@ -50,15 +69,27 @@ impl Args {
         match &self.output {
             None => {
                 let mut out = std::io::stdout().lock();
-                report::render(&mut out, &record, format, self.only_discrepancies)?;
+                report::render(&mut out, &record, format, self.only_discrepancies, view)?;
                 out.flush()?;
             }
             Some(path) => write_atomically(path, |out| {
-                report::render(out, &record, format, self.only_discrepancies)
+                report::render(out, &record, format, self.only_discrepancies, view)
             })?,
         }
-        let open = record.findings.iter().any(|f| f.kind.is_discrepancy());
-        Ok(if self.exit_code && open {
+        let period = review::period_of(&record.as_of).unwrap_or_default();
+        let reviewed = review::review(&record.findings, &decisions, &period);
+        let open = record
+            .findings
+            .iter()
+            .zip(&reviewed.states)
+            .any(|(f, s)| f.kind.is_discrepancy() && !s.is_decided());
+        let stale =
+            record.findings.iter().zip(&reviewed.states).any(|(f, s)| {
+                f.kind == crate::reconcile::FindingKind::StaleSource && !s.is_decided()
+            });
+        Ok(if self.exit_code && stale {
+            Exit::StaleSources
+        } else if self.exit_code && open {
             Exit::Discrepancies
         } else {
             Exit::Ok
@@ -81,10 +112,8 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
             }));
         }
     };
-    for (name, error) in &fresh.stale {
-        app.warn(format!(
-            "the last sync of `{name}` failed, so its previous snapshot was used: {error}"
-        ));
+    for w in fresh.warnings() {
+        app.warn(w);
     }
     if let Some(latest) = latest
         && latest.sources == fresh.record.sources

@@ -573,6 +573,8 @@ async fn the_engine_finds_exactly_what_was_planted() {
         }],
         accounts: &accounts,
         services: &service_maps,
+        tolerances: &Default::default(),
+        unhealthy: &Default::default(),
     });
 
     let unmapped: Vec<_> = findings

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Format, money, new_table, qty, write_csv, write_csv_header, write_json};
 use crate::reconcile::{Finding, FindingKind, Totals};
+use crate::review::{self, Decision, State};
 use crate::store::ReconcileRecord;
 
 /// The stable columns of the CSV and of each JSON finding. Append new columns at the end only.
@@ -31,6 +32,10 @@ pub const COLUMNS: &[&str] = &[
     "psa_connection",
     "agreements",
     "note",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "decision_note",
 ];
 
 #[derive(Debug, Serialize)]
@@ -54,6 +59,13 @@ pub struct ReportRow {
     pub psa_connection: Option<String>,
     pub agreements: String,
     pub note: String,
+    /// `approve`, `dismiss` or `ignore` when a decision applies; empty otherwise.
+    pub decision: String,
+    pub decided_by: String,
+    pub decided_at: String,
+    /// The decision's note; for a decision that no longer applies (decision empty), why:
+    /// `earlier approve no longer applies: quantities changed`.
+    pub decision_note: String,
 }
 
 impl ReportRow {
@@ -77,8 +89,35 @@ impl ReportRow {
             psa_connection: f.psa_connection.clone(),
             agreements: f.agreements.join("; "),
             note: f.note.clone(),
+            decision: String::new(),
+            decided_by: String::new(),
+            decided_at: String::new(),
+            decision_note: String::new(),
         }
     }
+
+    /// Fills the decision columns from the finding's review state.
+    pub fn with_review(mut self, state: &State) -> ReportRow {
+        match state {
+            State::Open => {}
+            State::Decided(d) => {
+                self.decision = d.verdict.as_str().to_string();
+                self.decided_by = d.decided_by.clone();
+                self.decided_at = d.decided_at.clone();
+                self.decision_note = d.note.clone().unwrap_or_default();
+            }
+            State::CameBack(..) => self.decision_note = state.came_back_note().unwrap_or_default(),
+        }
+        self
+    }
+}
+
+/// What the report does with review decisions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReviewView<'a> {
+    pub decisions: &'a [Decision],
+    /// Also show the findings a decision hides (`report --all`).
+    pub all: bool,
 }
 
 #[derive(Serialize)]
@@ -90,6 +129,10 @@ struct JsonReport<'a> {
     only_discrepancies: bool,
     findings: Vec<ReportRow>,
     totals: &'a Totals,
+    /// Whether findings with a decision that applies are listed (`--all`).
+    all: bool,
+    /// How many findings a decision applies to (never in the totals).
+    decided: usize,
 }
 
 pub fn kind_label(k: FindingKind) -> &'static str {
@@ -100,25 +143,49 @@ pub fn kind_label(k: FindingKind) -> &'static str {
         FindingKind::OverBilled => "over-billed",
         FindingKind::UsageNoBilling => "usage, no billing line",
         FindingKind::BillingNoUsage => "billing line, no usage",
+        FindingKind::StaleSource => "stale source",
+        FindingKind::WithinTolerance => "within tolerance",
         FindingKind::Match => "match",
     }
 }
 
-/// Writes the report. Totals always cover every finding of the run, whatever is shown.
+/// Writes the report. Totals cover every open finding of the run (those no review decision
+/// applies to), whatever is shown; findings a decision applies to are listed only with
+/// `review.all`.
 pub fn render(
     out: &mut dyn Write,
     record: &ReconcileRecord,
     format: Format,
     only_discrepancies: bool,
+    review: ReviewView,
 ) -> Result<()> {
-    let shown: Vec<&Finding> = record
+    let period = review::period_of(&record.as_of).unwrap_or_default();
+    let reviewed = review::review(&record.findings, review.decisions, &period);
+    let decided = reviewed.decided();
+    let open_totals;
+    let totals = if decided == 0 {
+        &record.totals
+    } else {
+        let open: Vec<Finding> = record
+            .findings
+            .iter()
+            .zip(&reviewed.states)
+            .filter(|(_, s)| !s.is_decided())
+            .map(|(f, _)| f.clone())
+            .collect();
+        open_totals = Totals::of(&open);
+        &open_totals
+    };
+    let shown: Vec<(&Finding, &State)> = record
         .findings
         .iter()
-        .filter(|f| !only_discrepancies || f.kind.is_discrepancy())
+        .zip(&reviewed.states)
+        .filter(|(f, _)| !only_discrepancies || f.kind.is_discrepancy())
+        .filter(|(_, s)| review.all || !s.is_decided())
         .collect();
     let rows: Vec<ReportRow> = shown
         .iter()
-        .map(|f| ReportRow::from_finding(f, &record.currency))
+        .map(|(f, s)| ReportRow::from_finding(f, &record.currency).with_review(s))
         .collect();
     match format {
         Format::Csv if rows.is_empty() => write_csv_header(out, COLUMNS),
@@ -132,10 +199,12 @@ pub fn render(
                 currency: &record.currency,
                 only_discrepancies,
                 findings: rows,
-                totals: &record.totals,
+                totals,
+                all: review.all,
+                decided,
             },
         ),
-        Format::Table => render_table(out, record, &shown),
+        Format::Table => render_table(out, record, totals, &shown, review.all, decided),
     }
 }
 
@@ -143,13 +212,21 @@ fn opt(d: Option<Decimal>, f: fn(Decimal) -> String) -> String {
     d.map(f).unwrap_or_default()
 }
 
-fn render_table(out: &mut dyn Write, record: &ReconcileRecord, shown: &[&Finding]) -> Result<()> {
+fn render_table(
+    out: &mut dyn Write,
+    record: &ReconcileRecord,
+    totals: &Totals,
+    shown: &[(&Finding, &State)],
+    all: bool,
+    decided: usize,
+) -> Result<()> {
     let cur = &record.currency;
     if shown.is_empty() {
         writeln!(out, "No findings to show.")?;
     } else {
         let impact_header = format!("Impact/mo ({cur})");
-        let mut t = new_table(&[
+        let mut headers = vec![
+            "ID",
             "Type",
             "Company / account",
             "Product / service",
@@ -159,8 +236,12 @@ fn render_table(out: &mut dyn Write, record: &ReconcileRecord, shown: &[&Finding
             "Unit price",
             &impact_header,
             "Note",
-        ]);
-        for f in shown {
+        ];
+        if all {
+            headers.push("Decision");
+        }
+        let mut t = new_table(&headers);
+        for (f, state) in shown {
             let who = f.company.clone().unwrap_or_else(|| f.accounts.join(", "));
             let what = f.product.clone().unwrap_or_else(|| f.services.join(", "));
             let billed = match (f.billed, f.less_included) {
@@ -179,7 +260,13 @@ fn render_table(out: &mut dyn Write, record: &ReconcileRecord, shown: &[&Finding
                     }
                 })
                 .unwrap_or_default();
-            t.add_row(vec![
+            let note = match state.came_back_note() {
+                Some(back) if f.note.is_empty() => back,
+                Some(back) => format!("{}; {back}", f.note),
+                None => f.note.clone(),
+            };
+            let mut row = vec![
+                f.id.clone(),
                 kind_label(f.kind).to_string(),
                 who,
                 what,
@@ -188,15 +275,37 @@ fn render_table(out: &mut dyn Write, record: &ReconcileRecord, shown: &[&Finding
                 diff,
                 opt(f.unit_price, money),
                 opt(f.monthly_impact, money),
-                f.note.clone(),
-            ]);
+                note,
+            ];
+            if all {
+                row.push(match state {
+                    State::Decided(d) => format!(
+                        "{} by {}{}",
+                        d.verdict.past(),
+                        d.decided_by,
+                        d.note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                });
+            }
+            t.add_row(row);
         }
         writeln!(out, "{t}")?;
     }
-    let t = &record.totals;
+    let t = totals;
+    let decided_note = match (decided, all) {
+        (0, _) => String::new(),
+        (1, false) => ", 1 decided finding hidden (--all shows it)".to_string(),
+        (n, false) => format!(", {n} decided findings hidden (--all shows them)"),
+        (1, true) => ", 1 decided finding not counted".to_string(),
+        (n, true) => format!(", {n} decided findings not counted"),
+    };
     writeln!(
         out,
-        "Totals per month ({cur}): under-billed {}, over-billed {}{}",
+        "Totals per month ({cur}): under-billed {}, over-billed {}{}{decided_note}",
         money(t.under_billed_monthly),
         money(t.over_billed_monthly),
         if t.discrepancies_without_impact > 0 {
@@ -261,7 +370,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,"
+            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,"
         );
     }
 }

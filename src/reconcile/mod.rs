@@ -15,6 +15,28 @@
 //!   unit price ÷ months in the billing cycle. The unit price is that of the most recently
 //!   effective line, or the catalog price when there is no line. Positive means revenue not being
 //!   billed, negative means the client is charged for more than it uses.
+//! - tolerance (materiality), for `under_billed` and `over_billed` only (never for
+//!   `usage_no_billing` / `billing_no_usage`, which are categorical): with diff = actual − billed,
+//!   an increase (diff > 0, the under-billed direction) is `within_tolerance` when
+//!   diff ≤ increase_abs OR diff ≤ increase_pct ÷ 100 × billed; a decrease (diff < 0) is
+//!   `within_tolerance` when |diff| ≤ decrease_abs OR |diff| ≤ decrease_pct ÷ 100 × billed.
+//!   Percentages are in percent (10 = 10 %) of the billed quantity; 0 (the default) means no
+//!   tolerance. The values used are, per key, the smallest over the services counted in the
+//!   finding of that service's override (`<vendor connection>/<service key>`) or else the
+//!   global value. A `within_tolerance` finding keeps its money impact, which is reported in
+//!   `within_tolerance_monthly` (net, signed) and not in the under/over-billed totals;
+//! - source health: a finding that depends on an unhealthy connection becomes `stale_source`
+//!   with the connection's reason in `note` (followed by what the finding would have been) and
+//!   no money impact (`monthly_impact` is empty; not in any total). A vendor-side finding
+//!   depends on its vendor connection; a PSA-side finding depends on its PSA connection, on the
+//!   vendor connections whose usage it counts, and on every vendor connection with a service
+//!   mapped to its product (so a vendor that lost its devices cannot produce "billing, no
+//!   usage" everywhere). Which connections are unhealthy is decided by the caller
+//!   ([`crate::pipeline`]) and passed in [`Input::unhealthy`];
+//! - order: by kind in [`FindingKind::ALL`] order (unmapped first, a mapping gap hides money;
+//!   then stale sources; then under/over-billed, usage with no billing, billing with no usage;
+//!   then within tolerance; matches last), within a kind by company name (case-insensitive),
+//!   product, accounts, services, id.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -37,19 +59,34 @@ pub enum FindingKind {
     OverBilled,
     UsageNoBilling,
     BillingNoUsage,
+    /// Computed from a connection whose data is not trustworthy now (see the module header).
+    StaleSource,
+    /// A difference smaller than the configured tolerance.
+    WithinTolerance,
     Match,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 7] = [
+    /// Every kind, in report order.
+    pub const ALL: [FindingKind; 9] = [
         FindingKind::UnmappedAccount,
         FindingKind::UnmappedService,
+        FindingKind::StaleSource,
         FindingKind::UnderBilled,
         FindingKind::OverBilled,
         FindingKind::UsageNoBilling,
         FindingKind::BillingNoUsage,
+        FindingKind::WithinTolerance,
         FindingKind::Match,
     ];
+
+    /// The position in the report: [`FindingKind::ALL`] order.
+    pub fn rank(self) -> usize {
+        FindingKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(usize::MAX)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,20 +96,16 @@ impl FindingKind {
             FindingKind::OverBilled => "over_billed",
             FindingKind::UsageNoBilling => "usage_no_billing",
             FindingKind::BillingNoUsage => "billing_no_usage",
+            FindingKind::StaleSource => "stale_source",
+            FindingKind::WithinTolerance => "within_tolerance",
             FindingKind::Match => "match",
         }
     }
 
-    /// Whether the finding asks for action (everything but a match).
+    /// Whether the finding asks for action: everything but a match and a difference within
+    /// tolerance. A stale source asks for a sync (or a look at the connector).
     pub fn is_discrepancy(self) -> bool {
-        self != FindingKind::Match
-    }
-
-    fn is_unmapped(self) -> bool {
-        matches!(
-            self,
-            FindingKind::UnmappedAccount | FindingKind::UnmappedService
-        )
+        !matches!(self, FindingKind::Match | FindingKind::WithinTolerance)
     }
 }
 
@@ -108,8 +141,13 @@ pub struct Totals {
     pub under_billed_monthly: Decimal,
     /// Charges per month for more than is used (over-billed lines and lines with no usage).
     pub over_billed_monthly: Decimal,
-    /// Discrepancies whose money impact is unknown (no price, unmapped, unknown billing cycle).
+    /// Discrepancies whose money impact is unknown (no price, unmapped, unknown billing cycle);
+    /// `stale_source` findings are not counted here (their count is in `by_kind`).
     pub discrepancies_without_impact: usize,
+    /// Net money impact per month of `within_tolerance` findings (positive = under-billed),
+    /// which is in neither total above.
+    #[serde(default)]
+    pub within_tolerance_monthly: Decimal,
     pub by_kind: BTreeMap<String, usize>,
 }
 
@@ -121,6 +159,14 @@ impl Totals {
         }
         for f in findings {
             *t.by_kind.entry(f.kind.as_str().to_string()).or_default() += 1;
+            match f.kind {
+                FindingKind::StaleSource => continue,
+                FindingKind::WithinTolerance => {
+                    t.within_tolerance_monthly += f.monthly_impact.unwrap_or_default();
+                    continue;
+                }
+                _ => {}
+            }
             match f.monthly_impact {
                 Some(m) if m > Decimal::ZERO => t.under_billed_monthly += m,
                 Some(m) if m < Decimal::ZERO => t.over_billed_monthly -= m,
@@ -152,6 +198,69 @@ pub struct Input<'a> {
     pub psas: Vec<PsaInput<'a>>,
     pub accounts: &'a [AccountMapping],
     pub services: &'a [ServiceMapping],
+    pub tolerances: &'a Tolerances,
+    /// Unhealthy connections and why (`the last sync failed ...`); see the module header.
+    pub unhealthy: &'a BTreeMap<String, String>,
+}
+
+/// How far actual may be from billed before it is a discrepancy; all zero means exact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Actual above billed (under-billed direction), in units.
+    pub increase_abs: Decimal,
+    /// Actual above billed, in percent of billed.
+    pub increase_pct: Decimal,
+    /// Actual below billed (over-billed direction), in units.
+    pub decrease_abs: Decimal,
+    /// Actual below billed, in percent of billed.
+    pub decrease_pct: Decimal,
+}
+
+impl Tolerance {
+    /// Whether `difference` (actual − billed) is small enough to be within tolerance.
+    pub fn allows(&self, billed: Decimal, difference: Decimal) -> bool {
+        let hundred = Decimal::ONE_HUNDRED;
+        if difference > Decimal::ZERO {
+            difference <= self.increase_abs || difference <= self.increase_pct / hundred * billed
+        } else if difference < Decimal::ZERO {
+            let d = -difference;
+            d <= self.decrease_abs || d <= self.decrease_pct / hundred * billed
+        } else {
+            true
+        }
+    }
+
+    /// Per key, the smaller of the two.
+    fn min(&self, o: &Tolerance) -> Tolerance {
+        Tolerance {
+            increase_abs: self.increase_abs.min(o.increase_abs),
+            increase_pct: self.increase_pct.min(o.increase_pct),
+            decrease_abs: self.decrease_abs.min(o.decrease_abs),
+            decrease_pct: self.decrease_pct.min(o.decrease_pct),
+        }
+    }
+}
+
+/// The global tolerance and complete per-service ones (the config fills in inherited keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tolerances {
+    pub default: Tolerance,
+    /// By `<vendor connection>/<service key>`.
+    pub services: BTreeMap<String, Tolerance>,
+}
+
+impl Tolerances {
+    /// The tolerance for a finding counting `services`: per key, the smallest of each
+    /// service's own (override or global); the global one when there are no services.
+    pub fn for_services(&self, services: &[String]) -> Tolerance {
+        services
+            .iter()
+            .map(|s| self.services.get(s).unwrap_or(&self.default))
+            .fold(None, |acc: Option<Tolerance>, t| {
+                Some(acc.map_or_else(|| t.clone(), |a| a.min(t)))
+            })
+            .unwrap_or_else(|| self.default.clone())
+    }
 }
 
 /// A stable short id from the parts that name a line or a gap (FNV-1a, 64 bits).
@@ -215,8 +324,8 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
 
     // (psa connection, company id, product) → usage counted for it.
     let mut usage: BTreeMap<(String, String, String), PairUsage> = BTreeMap::new();
-    // (psa connection, product) pairs some service maps to.
-    let mut mapped_products: BTreeSet<(String, String)> = BTreeSet::new();
+    // (psa connection, product) pairs some service maps to → the vendor connections mapping.
+    let mut mapped_products: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
     for v in &input.vendors {
         // Per account and service: (billable count, pending count).
@@ -301,7 +410,10 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                 Some(ServiceMapping {
                     target: Some(p), ..
                 }) => {
-                    mapped_products.insert((p.connection.clone(), p.product_identifier.clone()));
+                    mapped_products
+                        .entry((p.connection.clone(), p.product_identifier.clone()))
+                        .or_default()
+                        .insert(v.connection.to_string());
                     for (account, company) in &mapped_accounts {
                         if company.connection != p.connection {
                             continue;
@@ -330,19 +442,19 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
         }
     }
 
+    for f in &mut findings {
+        // Vendor-side findings so far: they depend on their vendor connection only.
+        let deps: BTreeSet<String> = f.vendor_connection.iter().cloned().collect();
+        mark_stale(f, &deps, input.unhealthy);
+    }
     for psa in &input.psas {
         findings.extend(psa_findings(psa, input, &mapped_products, &usage));
     }
 
     findings.sort_by(|a, b| {
-        (
-            !a.kind.is_unmapped(),
-            a.kind.is_unmapped().then_some(a.kind),
-        )
-            .cmp(&(
-                !b.kind.is_unmapped(),
-                b.kind.is_unmapped().then_some(b.kind),
-            ))
+        a.kind
+            .rank()
+            .cmp(&b.kind.rank())
             .then_with(|| lower(&a.company).cmp(&lower(&b.company)))
             .then_with(|| a.product.cmp(&b.product))
             .then_with(|| a.accounts.cmp(&b.accounts))
@@ -350,6 +462,36 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             .then_with(|| a.id.cmp(&b.id))
     });
     findings
+}
+
+/// Turns `f` into a `stale_source` finding when a connection it depends on is unhealthy.
+fn mark_stale(f: &mut Finding, deps: &BTreeSet<String>, unhealthy: &BTreeMap<String, String>) {
+    let reasons: Vec<String> = deps
+        .iter()
+        .filter_map(|c| {
+            unhealthy
+                .get(c)
+                .map(|r| format!("`{c}` is not healthy: {r}"))
+        })
+        .collect();
+    if reasons.is_empty() {
+        return;
+    }
+    let was = match f.monthly_impact {
+        Some(m) => format!(
+            "from this data it would be {} with impact {}/month",
+            f.kind.as_str(),
+            m
+        ),
+        None => format!("from this data it would be {}", f.kind.as_str()),
+    };
+    let mut note = format!("{}; {was}", reasons.join("; "));
+    if !f.note.is_empty() {
+        note = format!("{note}; {}", f.note);
+    }
+    f.kind = FindingKind::StaleSource;
+    f.monthly_impact = None;
+    f.note = note;
 }
 
 fn lower(s: &Option<String>) -> String {
@@ -389,7 +531,7 @@ fn blank() -> Finding {
 fn psa_findings(
     psa: &PsaInput,
     input: &Input,
-    mapped_products: &BTreeSet<(String, String)>,
+    mapped_products: &BTreeMap<(String, String), BTreeSet<String>>,
     usage: &BTreeMap<(String, String, String), PairUsage>,
 ) -> Vec<Finding> {
     let snap = psa.snapshot;
@@ -413,7 +555,7 @@ fn psa_findings(
     // (company, product) → the lines on it, for products some service maps to.
     let mut lines: BTreeMap<(String, String), Vec<&PsaLine>> = BTreeMap::new();
     for l in &snap.lines {
-        if mapped_products.contains(&(conn.to_string(), l.product_identifier.clone())) {
+        if mapped_products.contains_key(&(conn.to_string(), l.product_identifier.clone())) {
             lines
                 .entry((l.company_id.clone(), l.product_identifier.clone()))
                 .or_default()
@@ -480,7 +622,10 @@ fn psa_findings(
             notes.push(format!("{p} item(s) pending approval, not counted"));
         }
         let difference = actual - billed;
-        let kind = if counted.is_empty() && actual > Decimal::ZERO {
+        let services: Vec<String> = u
+            .map(|u| u.services.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut kind = if counted.is_empty() && actual > Decimal::ZERO {
             FindingKind::UsageNoBilling
         } else if billed > Decimal::ZERO && actual == Decimal::ZERO {
             FindingKind::BillingNoUsage
@@ -491,6 +636,22 @@ fn psa_findings(
         } else {
             FindingKind::Match
         };
+        if matches!(kind, FindingKind::UnderBilled | FindingKind::OverBilled) {
+            let t = input.tolerances.for_services(&services);
+            if t.allows(billed, difference) {
+                kind = FindingKind::WithinTolerance;
+                let (abs, pct) = if difference > Decimal::ZERO {
+                    (t.increase_abs, t.increase_pct)
+                } else {
+                    (t.decrease_abs, t.decrease_pct)
+                };
+                notes.push(format!(
+                    "difference {difference} is within tolerance ({} units or {}% of billed)",
+                    abs.normalize(),
+                    pct.normalize()
+                ));
+            }
+        }
 
         // Price: the line most recently in force, else the catalog.
         let price_line = counted
@@ -572,7 +733,12 @@ fn psa_findings(
         agreement_names.sort();
         agreement_names.dedup();
 
-        out.push(Finding {
+        let mut deps: BTreeSet<String> = u.map(|u| u.vendors.clone()).unwrap_or_default();
+        if let Some(v) = mapped_products.get(&(conn.to_string(), product.clone())) {
+            deps.extend(v.iter().cloned());
+        }
+        deps.insert(conn.to_string());
+        let mut finding = Finding {
             id: finding_id(&["line", conn, &company_id, &product]),
             kind,
             psa_connection: Some(conn.to_string()),
@@ -582,9 +748,7 @@ fn psa_findings(
             vendor_connection: u
                 .map(|u| u.vendors.iter().cloned().collect::<Vec<_>>().join(","))
                 .filter(|s| !s.is_empty()),
-            services: u
-                .map(|u| u.services.iter().cloned().collect())
-                .unwrap_or_default(),
+            services,
             accounts: u
                 .map(|u| u.accounts.iter().cloned().collect())
                 .unwrap_or_default(),
@@ -596,7 +760,9 @@ fn psa_findings(
             monthly_impact,
             agreements: agreement_names,
             note: notes.join("; "),
-        });
+        };
+        mark_stale(&mut finding, &deps, input.unhealthy);
+        out.push(finding);
     }
     out
 }

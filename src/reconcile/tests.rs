@@ -179,6 +179,14 @@ fn line(w: &mut World, id: &str, agreement: &str, product: &str, qty: &str, pric
 }
 
 fn run(w: &World) -> Vec<Finding> {
+    run_with(w, &Tolerances::default(), &BTreeMap::new())
+}
+
+fn run_with(
+    w: &World,
+    tolerances: &Tolerances,
+    unhealthy: &BTreeMap<String, String>,
+) -> Vec<Finding> {
     let services = services();
     reconcile(&Input {
         as_of: ts(AS_OF),
@@ -193,6 +201,8 @@ fn run(w: &World) -> Vec<Finding> {
         }],
         accounts: &w.accounts,
         services: &w.services,
+        tolerances,
+        unhealthy,
     })
 }
 
@@ -689,4 +699,435 @@ fn months_per_cycle_names() {
     assert_eq!(months_per_cycle(Some("Quarterly")), Some(Decimal::from(3)));
     assert_eq!(months_per_cycle(None), Some(Decimal::ONE));
     assert_eq!(months_per_cycle(Some("Fortnightly-ish")), None);
+}
+
+fn tol(
+    increase_abs: &str,
+    increase_pct: &str,
+    decrease_abs: &str,
+    decrease_pct: &str,
+) -> Tolerance {
+    Tolerance {
+        increase_abs: d(increase_abs),
+        increase_pct: d(increase_pct),
+        decrease_abs: d(decrease_abs),
+        decrease_pct: d(decrease_pct),
+    }
+}
+
+#[test]
+fn tolerance_cases() {
+    type Setup = fn(&mut World);
+    // (case, setup of the Acme workstation line, tolerances, expected kind, expected impact)
+    let cases: Vec<(&str, Setup, Tolerances, FindingKind, Option<&str>)> = vec![
+        (
+            "no tolerance configured: +1 is under-billed",
+            |w| {
+                devices(w, "1", "WS", 6, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances::default(),
+            FindingKind::UnderBilled,
+            Some("30"),
+        ),
+        (
+            "increase within increase_abs (equal counts as within), impact kept",
+            |w| {
+                devices(w, "1", "WS", 7, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("2", "0", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::WithinTolerance,
+            Some("60"),
+        ),
+        (
+            "increase above increase_abs: under-billed",
+            |w| {
+                devices(w, "1", "WS", 8, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("2", "0", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::UnderBilled,
+            Some("90"),
+        ),
+        (
+            "increase within increase_pct of billed (1 of 10 = 10%)",
+            |w| {
+                devices(w, "1", "WS", 11, false);
+                line(w, "a", "100", "WS", "10", "30");
+            },
+            Tolerances {
+                default: tol("0", "10", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::WithinTolerance,
+            Some("30"),
+        ),
+        (
+            "increase above increase_pct (2 of 10 = 20%)",
+            |w| {
+                devices(w, "1", "WS", 12, false);
+                line(w, "a", "100", "WS", "10", "30");
+            },
+            Tolerances {
+                default: tol("0", "10", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::UnderBilled,
+            Some("60"),
+        ),
+        (
+            "abs OR pct: within pct though above abs",
+            |w| {
+                devices(w, "1", "WS", 13, false);
+                line(w, "a", "100", "WS", "10", "30");
+            },
+            Tolerances {
+                default: tol("1", "30", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::WithinTolerance,
+            Some("90"),
+        ),
+        (
+            "an increase tolerance does not cover a decrease",
+            |w| {
+                devices(w, "1", "WS", 4, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("5", "50", "0", "0"),
+                ..Default::default()
+            },
+            FindingKind::OverBilled,
+            Some("-30"),
+        ),
+        (
+            "decrease within decrease_abs",
+            |w| {
+                devices(w, "1", "WS", 4, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("0", "0", "1", "0"),
+                ..Default::default()
+            },
+            FindingKind::WithinTolerance,
+            Some("-30"),
+        ),
+        (
+            "decrease within decrease_pct (1 of 10)",
+            |w| {
+                devices(w, "1", "WS", 9, false);
+                line(w, "a", "100", "WS", "10", "30");
+            },
+            Tolerances {
+                default: tol("0", "0", "0", "10"),
+                ..Default::default()
+            },
+            FindingKind::WithinTolerance,
+            Some("-30"),
+        ),
+        (
+            "a decrease tolerance does not cover an increase",
+            |w| {
+                devices(w, "1", "WS", 6, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("0", "0", "5", "50"),
+                ..Default::default()
+            },
+            FindingKind::UnderBilled,
+            Some("30"),
+        ),
+        (
+            "per-service override loosens the global value",
+            |w| {
+                devices(w, "1", "WS", 7, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: Tolerance::default(),
+                services: [("ninja/ws".to_string(), tol("3", "0", "0", "0"))].into(),
+            },
+            FindingKind::WithinTolerance,
+            Some("60"),
+        ),
+        (
+            "per-service override tightens the global value",
+            |w| {
+                devices(w, "1", "WS", 7, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("5", "0", "0", "0"),
+                services: [("ninja/ws".to_string(), Tolerance::default())].into(),
+            },
+            FindingKind::UnderBilled,
+            Some("60"),
+        ),
+        (
+            "another service's override does not apply",
+            |w| {
+                devices(w, "1", "WS", 7, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: Tolerance::default(),
+                services: [("ninja/srv".to_string(), tol("9", "0", "0", "0"))].into(),
+            },
+            FindingKind::UnderBilled,
+            Some("60"),
+        ),
+        (
+            "never for usage with no billing line",
+            |w| {
+                devices(w, "1", "WS", 1, false);
+            },
+            Tolerances {
+                default: tol("10", "100", "10", "100"),
+                ..Default::default()
+            },
+            FindingKind::UsageNoBilling,
+            Some("30"),
+        ),
+        (
+            "never for a billing line with no usage",
+            |w| {
+                line(w, "a", "100", "WS", "1", "30");
+            },
+            Tolerances {
+                default: tol("10", "100", "10", "100"),
+                ..Default::default()
+            },
+            FindingKind::BillingNoUsage,
+            Some("-30"),
+        ),
+        (
+            "a match stays a match",
+            |w| {
+                devices(w, "1", "WS", 5, false);
+                line(w, "a", "100", "WS", "5", "30");
+            },
+            Tolerances {
+                default: tol("10", "100", "10", "100"),
+                ..Default::default()
+            },
+            FindingKind::Match,
+            Some("0"),
+        ),
+    ];
+    for (name, setup, tolerances, kind, impact) in cases {
+        let mut w = world();
+        setup(&mut w);
+        let findings = run_with(&w, &tolerances, &BTreeMap::new());
+        let f = findings
+            .iter()
+            .find(|f| f.company.as_deref() == Some("Acme") && f.product.as_deref() == Some("WS"))
+            .unwrap_or_else(|| panic!("{name}: no Acme/WS finding in {findings:#?}"));
+        assert_eq!(f.kind, kind, "{name}: {f:#?}");
+        assert_eq!(f.monthly_impact, impact.map(d), "{name}: {f:#?}");
+        if kind == FindingKind::WithinTolerance {
+            assert!(f.note.contains("within tolerance"), "{name}: {}", f.note);
+            assert!(!f.kind.is_discrepancy());
+        }
+    }
+}
+
+#[test]
+fn within_tolerance_impact_is_kept_out_of_the_money_totals() {
+    let mut w = world();
+    devices(&mut w, "1", "WS", 6, false); // +1 × 30, within tolerance
+    line(&mut w, "a", "100", "WS", "5", "30");
+    devices(&mut w, "2", "WS", 5, false); // +3 × 30, beyond it
+    line(&mut w, "b", "200", "WS", "2", "30");
+    let tolerances = Tolerances {
+        default: tol("1", "0", "0", "0"),
+        ..Default::default()
+    };
+    let t = Totals::of(&run_with(&w, &tolerances, &BTreeMap::new()));
+    assert_eq!(t.under_billed_monthly, d("90"));
+    assert_eq!(t.within_tolerance_monthly, d("30"));
+    assert_eq!(t.by_kind["within_tolerance"], 1);
+    assert_eq!(t.by_kind["under_billed"], 1);
+    assert_eq!(t.discrepancies_without_impact, 0);
+}
+
+#[test]
+fn stale_source_cases() {
+    // Acme: WS under-billed (7 vs 5). Beta: WS billed 2, no devices. Zeta: unmapped account.
+    let setup = || {
+        let mut w = world();
+        devices(&mut w, "1", "WS", 7, false);
+        line(&mut w, "a", "100", "WS", "5", "30");
+        line(&mut w, "b", "200", "WS", "2", "30");
+        w.vendor.accounts.push(VendorAccount {
+            id: "9".into(),
+            name: "Zeta".into(),
+            raw: None,
+        });
+        w
+    };
+    // (case, unhealthy connection, expected kinds: Acme/WS, Beta/WS, unmapped Zeta)
+    let cases: Vec<(&str, &str, [FindingKind; 3])> = vec![
+        (
+            "all healthy",
+            "",
+            [
+                FindingKind::UnderBilled,
+                FindingKind::BillingNoUsage,
+                FindingKind::UnmappedAccount,
+            ],
+        ),
+        (
+            "an unrelated connection is unhealthy",
+            "other",
+            [
+                FindingKind::UnderBilled,
+                FindingKind::BillingNoUsage,
+                FindingKind::UnmappedAccount,
+            ],
+        ),
+        (
+            // Beta's line counts no device, but the product is fed by `ninja`: stale too.
+            "vendor stale: every finding that uses its data",
+            "ninja",
+            [
+                FindingKind::StaleSource,
+                FindingKind::StaleSource,
+                FindingKind::StaleSource,
+            ],
+        ),
+        (
+            "psa stale: the line findings, not the vendor's mapping gaps",
+            "cw",
+            [
+                FindingKind::StaleSource,
+                FindingKind::StaleSource,
+                FindingKind::UnmappedAccount,
+            ],
+        ),
+    ];
+    for (name, bad, kinds) in cases {
+        let w = setup();
+        let unhealthy: BTreeMap<String, String> = if bad.is_empty() {
+            BTreeMap::new()
+        } else {
+            [(bad.to_string(), "its last sync failed (boom)".to_string())].into()
+        };
+        let findings = run_with(&w, &Tolerances::default(), &unhealthy);
+        let find = |pred: &dyn Fn(&Finding) -> bool| {
+            findings
+                .iter()
+                .find(|f| pred(f))
+                .unwrap_or_else(|| panic!("{name}: {findings:#?}"))
+        };
+        let got = [
+            find(&|f| f.company.as_deref() == Some("Acme")),
+            find(&|f| f.company.as_deref() == Some("Beta")),
+            find(&|f| f.accounts == ["Zeta"]),
+        ];
+        for (f, kind) in got.iter().zip(kinds) {
+            assert_eq!(f.kind, kind, "{name}: {f:#?}");
+            if kind == FindingKind::StaleSource {
+                assert!(
+                    f.note.starts_with(&format!(
+                        "`{bad}` is not healthy: its last sync failed (boom)"
+                    )),
+                    "{name}: {}",
+                    f.note
+                );
+                assert_eq!(f.monthly_impact, None, "{name}");
+            }
+        }
+        if bad == "ninja" {
+            assert!(
+                got[0]
+                    .note
+                    .contains("from this data it would be under_billed with impact 60/month"),
+                "{}",
+                got[0].note
+            );
+        }
+        let t = Totals::of(&findings);
+        if kinds[0] == FindingKind::StaleSource {
+            assert_eq!(t.under_billed_monthly, Decimal::ZERO, "{name}");
+            assert_eq!(t.over_billed_monthly, Decimal::ZERO, "{name}");
+            assert_eq!(
+                t.by_kind["stale_source"],
+                kinds
+                    .iter()
+                    .filter(|k| **k == FindingKind::StaleSource)
+                    .count()
+            );
+        }
+    }
+}
+
+#[test]
+fn report_order_is_by_kind_then_company_then_product() {
+    let mut w = world();
+    // Acme: WS under-billed (beyond tolerance), SRV within tolerance.
+    devices(&mut w, "1", "WS", 9, false);
+    line(&mut w, "a", "100", "WS", "5", "30");
+    devices(&mut w, "1", "SRV", 6, false);
+    line(&mut w, "s", "100", "SRV", "5", "90");
+    // Beta: WS match, SRV over-billed.
+    devices(&mut w, "2", "WS", 2, false);
+    line(&mut w, "b", "200", "WS", "2", "30");
+    devices(&mut w, "2", "SRV", 1, false);
+    line(&mut w, "c", "200", "SRV", "4", "90");
+    // A second PSA-side company fed by a stale vendor would be stale; here: an unmapped account.
+    w.vendor.accounts.push(VendorAccount {
+        id: "9".into(),
+        name: "Zeta".into(),
+        raw: None,
+    });
+    let tolerances = Tolerances {
+        default: Tolerance::default(),
+        services: [("ninja/srv".to_string(), tol("1", "0", "0", "0"))].into(),
+    };
+    let kinds: Vec<(FindingKind, Option<String>, Option<String>)> =
+        run_with(&w, &tolerances, &BTreeMap::new())
+            .into_iter()
+            .map(|f| (f.kind, f.company, f.product))
+            .collect();
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(
+        kinds,
+        vec![
+            (FindingKind::UnmappedAccount, None, None),
+            (FindingKind::UnderBilled, s("Acme"), s("WS")),
+            (FindingKind::OverBilled, s("Beta"), s("SRV")),
+            (FindingKind::WithinTolerance, s("Acme"), s("SRV")),
+            (FindingKind::Match, s("Beta"), s("WS")),
+        ]
+    );
+    // A stale source sorts right after the mapping gaps.
+    let unhealthy: BTreeMap<String, String> = [("cw".to_string(), "old".to_string())].into();
+    let kinds: Vec<FindingKind> = run_with(&w, &tolerances, &unhealthy)
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            FindingKind::UnmappedAccount,
+            FindingKind::StaleSource,
+            FindingKind::StaleSource,
+            FindingKind::StaleSource,
+            FindingKind::StaleSource,
+        ]
+    );
+    assert_eq!(FindingKind::ALL.len(), 9);
+    for (i, k) in FindingKind::ALL.iter().enumerate() {
+        assert_eq!(k.rank(), i);
+    }
 }

@@ -5,6 +5,7 @@
 //! or none of it. Migrations are numbered SQL files applied in order, never edited once released.
 
 mod mappings;
+mod reviews;
 mod runs;
 
 use std::path::Path;
@@ -16,7 +17,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use runs::{ReconcileRecord, RunInfo, RunStatus};
 
 /// Every migration, in order; `user_version` counts how many were applied. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("sql/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/0001_init.sql"),
+    include_str!("sql/0002_review.sql"),
+];
 
 /// The number of migrations this build knows.
 pub fn schema_version() -> usize {
@@ -127,12 +131,12 @@ mod tests {
         let tables: i64 = s
             .conn
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sync_run', 'account_map', 'service_map', 'finding')",
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sync_run', 'account_map', 'service_map', 'finding', 'review_decision')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 4);
+        assert_eq!(tables, 5);
     }
 
     #[test]

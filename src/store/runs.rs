@@ -200,6 +200,21 @@ impl Store {
             .optional()?)
     }
 
+    /// The latest successful run of a connection before run `before` (the one whose snapshot a
+    /// new one replaced), for comparing record counts.
+    pub fn previous_ok_run(&self, connection: &str, before: i64) -> Result<Option<RunInfo>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM sync_run WHERE connection = ?1 AND status = 'ok' AND id < ?2 ORDER BY id DESC LIMIT 1"
+                ),
+                params![connection, before],
+                run_from_row,
+            )
+            .optional()?)
+    }
+
     /// Every run of a connection, newest first.
     pub fn runs(&self, connection: &str) -> Result<Vec<RunInfo>> {
         let mut stmt = self.conn.prepare(&format!(
@@ -723,6 +738,22 @@ mod tests {
             snap.items[1].last_contact,
             Some("2026-01-02T03:04:05.5Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn the_previous_ok_run_skips_failed_runs() {
+        let mut s = Store::open_in_memory().unwrap();
+        let r1 = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_ok(r1, "n", &vendor(4)).unwrap();
+        let r2 = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_failed(r2, "boom").unwrap();
+        let r3 = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_ok(r3, "n", &vendor(1)).unwrap();
+        let prev = s.previous_ok_run("n", r3).unwrap().unwrap();
+        assert_eq!(prev.id, r1);
+        assert_eq!(prev.counts["items"], 4);
+        assert!(s.previous_ok_run("n", r1).unwrap().is_none());
+        assert!(s.previous_ok_run("other", r3).unwrap().is_none());
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn serve() -> Served {
     Served { sandbox, _rt: rt }
 }
 
-fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
+pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
     let c = &s.credentials;
     env.cleanup
         .borrow_mut()
@@ -65,7 +65,7 @@ fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
     (ninja, cw)
 }
 
-fn map_demo(env: &Env, s: &Sandbox) {
+pub(crate) fn map_demo(env: &Env, s: &Sandbox) {
     let fuzzy = &s.sample.planted.fuzzy_org;
     env.run(
         &[
@@ -262,7 +262,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         .expect(0)
         .stdout();
     assert!(
-        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note\n"),
+        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note\n"),
         "{csv_text}"
     );
     let rows = parse_csv(&csv_text);
@@ -448,19 +448,64 @@ fn a_failed_sync_keeps_the_last_good_snapshot() {
         "the current snapshot is gone: {line}"
     );
 
-    // The report still comes from the last good snapshot, with a warning.
+    // The report still comes from the last good snapshot, but nothing that depends on `ninja`
+    // is trusted: every such finding is stale_source with the failure in its note, no money.
     let r = env.run(&["report", "--format", "csv"], "").expect(0);
+    let stderr = r.stderr();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("is not healthy"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr());
     assert!(
-        r.stderr().contains("the last sync of `ninja` failed"),
+        warnings[0].contains("`ninja` is not healthy, so its findings are reported as stale_source: its last sync failed (")
+            && warnings[0].contains("rejected the credentials"),
         "{}",
         r.stderr()
     );
-    let strip = |t: &str| {
-        t.lines()
-            .map(|l| l.split(',').skip(1).collect::<Vec<_>>().join(","))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&r.stdout()), strip(&before));
+    let after = crate::health::rows(&r.stdout());
+    let before = crate::health::rows(&before);
+    assert_eq!(after.len(), before.len());
+    for row in &after {
+        let involves_ninja = row["vendor_connection"].split(',').any(|c| c == "ninja")
+            || row["services"].starts_with("ninja/")
+            || row["psa_connection"] == "cw";
+        assert!(involves_ninja, "{row:?}");
+        assert_eq!(row["type"], "stale_source", "{row:?}");
+        assert!(
+            row["note"].starts_with("`ninja` is not healthy: its last sync failed (")
+                && row["note"].contains("rejected the credentials"),
+            "{row:?}"
+        );
+        assert_eq!(row["monthly_impact"], "", "{row:?}");
+        // Same numbers as before the failure: the previous snapshot is still the current one.
+        let was = before
+            .iter()
+            .find(|b| b["finding_id"] == row["finding_id"])
+            .unwrap_or_else(|| panic!("new finding {row:?}"));
+        assert_eq!(was["actual_qty"], row["actual_qty"], "{row:?}");
+        assert_eq!(was["billed_qty"], row["billed_qty"], "{row:?}");
+        assert!(
+            row["note"].contains(&format!("from this data it would be {}", was["type"])),
+            "{row:?}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &env.run(&["report", "--format", "json"], "")
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(json["totals"]["under_billed_monthly"], "0");
+    assert_eq!(json["totals"]["over_billed_monthly"], "0");
+    env.run(&["report", "--format", "csv", "--exit-code"], "")
+        .expect(3);
+    let r = env.run(&["reconcile"], "").expect(0);
+    assert!(
+        r.stderr().contains("`ninja` is not healthy"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]

@@ -8,3 +8,5 @@
 mod errors;
 mod flow;
 mod harness;
+mod health;
+mod review;
