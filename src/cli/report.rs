@@ -115,9 +115,12 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
     for w in fresh.warnings() {
         app.warn(w);
     }
+    // A new month is a new billing period (dismissals end with it), even when nothing else
+    // changed: then the findings are stored again with the new date.
     if let Some(latest) = latest
         && latest.sources == fresh.record.sources
         && latest.findings == fresh.record.findings
+        && review::period_of(&latest.as_of).ok() == review::period_of(&fresh.record.as_of).ok()
     {
         return Ok(latest);
     }
