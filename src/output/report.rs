@@ -129,10 +129,80 @@ struct JsonReport<'a> {
     only_discrepancies: bool,
     findings: Vec<ReportRow>,
     totals: &'a Totals,
+    /// Money per month by company, over open findings (the same findings as `totals`).
+    totals_by_company: Vec<CompanyTotal>,
     /// Whether findings with a decision that applies are listed (`--all`).
     all: bool,
     /// How many findings a decision applies to (never in the totals).
     decided: usize,
+}
+
+/// One company's money per month over its open findings: what a billing manager fixes first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompanyTotal {
+    pub company: String,
+    pub company_id: String,
+    pub psa_connection: String,
+    /// Under-billed lines plus usage with no billing line.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub under_billed_monthly: Decimal,
+    /// Over-billed lines plus billing lines with no usage, as a positive amount (like [`Totals`]).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub over_billed_monthly: Decimal,
+    /// Under minus over: what the company's billing is off by per month (negative: charged too much).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub net_monthly: Decimal,
+}
+
+/// Per-company totals over `findings`, companies with any impact only, largest |net| first.
+/// The same kinds count as in [`Totals`]: within tolerance, stale sources and unmapped findings
+/// carry no counted impact.
+pub fn company_totals<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<CompanyTotal> {
+    let mut by: std::collections::BTreeMap<(String, String), CompanyTotal> = Default::default();
+    for f in findings {
+        let (Some(id), Some(impact)) = (&f.company_id, f.monthly_impact) else {
+            continue;
+        };
+        let under = matches!(
+            f.kind,
+            FindingKind::UnderBilled | FindingKind::UsageNoBilling
+        );
+        let over = matches!(
+            f.kind,
+            FindingKind::OverBilled | FindingKind::BillingNoUsage
+        );
+        if !under && !over {
+            continue;
+        }
+        let psa = f.psa_connection.clone().unwrap_or_default();
+        let t = by
+            .entry((psa.clone(), id.clone()))
+            .or_insert_with(|| CompanyTotal {
+                company: f.company.clone().unwrap_or_default(),
+                company_id: id.clone(),
+                psa_connection: psa,
+                under_billed_monthly: Decimal::ZERO,
+                over_billed_monthly: Decimal::ZERO,
+                net_monthly: Decimal::ZERO,
+            });
+        if under {
+            t.under_billed_monthly += impact;
+        } else {
+            t.over_billed_monthly -= impact;
+        }
+        t.net_monthly += impact;
+    }
+    let mut out: Vec<CompanyTotal> = by
+        .into_values()
+        .filter(|t| !t.under_billed_monthly.is_zero() || !t.over_billed_monthly.is_zero())
+        .collect();
+    out.sort_by(|a, b| {
+        b.net_monthly
+            .abs()
+            .cmp(&a.net_monthly.abs())
+            .then_with(|| a.company.to_lowercase().cmp(&b.company.to_lowercase()))
+    });
+    out
 }
 
 pub fn kind_label(k: FindingKind) -> &'static str {
@@ -162,6 +232,14 @@ pub fn render(
     let period = review::period_of(&record.as_of).unwrap_or_default();
     let reviewed = review::review(&record.findings, review.decisions, &period);
     let decided = reviewed.decided();
+    let by_company = company_totals(
+        record
+            .findings
+            .iter()
+            .zip(&reviewed.states)
+            .filter(|(_, s)| !s.is_decided())
+            .map(|(f, _)| f),
+    );
     let open_totals;
     let totals = if decided == 0 {
         &record.totals
@@ -200,11 +278,20 @@ pub fn render(
                 only_discrepancies,
                 findings: rows,
                 totals,
+                totals_by_company: by_company,
                 all: review.all,
                 decided,
             },
         ),
-        Format::Table => render_table(out, record, totals, &shown, review.all, decided),
+        Format::Table => render_table(
+            out,
+            record,
+            totals,
+            &by_company,
+            &shown,
+            review.all,
+            decided,
+        ),
     }
 }
 
@@ -216,6 +303,7 @@ fn render_table(
     out: &mut dyn Write,
     record: &ReconcileRecord,
     totals: &Totals,
+    by_company: &[CompanyTotal],
     shown: &[(&Finding, &State)],
     all: bool,
     decided: usize,
@@ -317,6 +405,30 @@ fn render_table(
             String::new()
         }
     )?;
+    if !t.within_tolerance_monthly.is_zero() {
+        writeln!(
+            out,
+            "Within tolerance (not in the totals): {} {cur} per month, net",
+            money(t.within_tolerance_monthly)
+        )?;
+    }
+    if !by_company.is_empty() {
+        let mut ct = new_table(&[
+            "Company",
+            &format!("Under-billed/mo ({cur})"),
+            &format!("Over-billed/mo ({cur})"),
+            &format!("Net/mo ({cur})"),
+        ]);
+        for c in by_company {
+            ct.add_row(vec![
+                c.company.clone(),
+                money(c.under_billed_monthly),
+                money(c.over_billed_monthly),
+                money(c.net_monthly),
+            ]);
+        }
+        writeln!(out, "Per company, largest first:\n{ct}")?;
+    }
     let counts: Vec<String> = FindingKind::ALL
         .iter()
         .filter_map(|k| {
@@ -342,9 +454,8 @@ fn render_table(
 mod tests {
     use super::*;
 
-    #[test]
-    fn csv_header_matches_the_documented_columns() {
-        let f = Finding {
+    fn base() -> Finding {
+        Finding {
             id: "F1".into(),
             kind: FindingKind::UnderBilled,
             psa_connection: Some("cw".into()),
@@ -362,7 +473,12 @@ mod tests {
             monthly_impact: Some(Decimal::new(6100, 2)),
             agreements: vec!["MSA".into()],
             note: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn csv_header_matches_the_documented_columns() {
+        let f = base();
         let mut out = Vec::new();
         write_csv(&mut out, &[ReportRow::from_finding(&f, "USD")]).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -371,6 +487,63 @@ mod tests {
         assert_eq!(
             lines.next().unwrap(),
             "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,"
+        );
+    }
+
+    #[test]
+    fn company_totals_add_up_open_money_by_company_largest_first() {
+        let line = |kind, company: &str, id: &str, impact: i64| Finding {
+            kind,
+            company: Some(company.into()),
+            company_id: Some(id.into()),
+            monthly_impact: Some(Decimal::from(impact)),
+            ..base()
+        };
+        let findings = vec![
+            line(FindingKind::UnderBilled, "Acme", "1", 100),
+            line(FindingKind::UsageNoBilling, "Acme", "1", 20),
+            line(FindingKind::OverBilled, "Acme", "1", -50),
+            line(FindingKind::BillingNoUsage, "Beta", "2", -300),
+            // Carry no counted money, as in the overall totals.
+            line(FindingKind::WithinTolerance, "Gamma", "3", 999),
+            line(FindingKind::Match, "Gamma", "3", 0),
+        ];
+        let t = company_totals(&findings);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(
+            (
+                t[0].company.as_str(),
+                t[0].under_billed_monthly,
+                t[0].over_billed_monthly,
+                t[0].net_monthly
+            ),
+            (
+                "Beta",
+                Decimal::ZERO,
+                Decimal::from(300),
+                Decimal::from(-300)
+            )
+        );
+        assert_eq!(
+            (
+                t[1].company.as_str(),
+                t[1].under_billed_monthly,
+                t[1].over_billed_monthly,
+                t[1].net_monthly
+            ),
+            (
+                "Acme",
+                Decimal::from(120),
+                Decimal::from(50),
+                Decimal::from(70)
+            )
+        );
+        let all = Totals::of(&findings);
+        let under: Decimal = t.iter().map(|c| c.under_billed_monthly).sum();
+        let over: Decimal = t.iter().map(|c| c.over_billed_monthly).sum();
+        assert_eq!(
+            (under, over),
+            (all.under_billed_monthly, all.over_billed_monthly)
         );
     }
 }

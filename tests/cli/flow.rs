@@ -336,6 +336,24 @@ fn connect_sync_map_reconcile_report_disconnect() {
         .filter_map(|r| r.monthly_impact.parse::<Decimal>().ok())
         .sum();
     assert_eq!(under, sum, "the total is not the sum of the rows");
+    let by_company = json["totals_by_company"].as_array().unwrap();
+    let company_under: Decimal = by_company
+        .iter()
+        .map(|c| {
+            c["under_billed_monthly"]
+                .as_str()
+                .unwrap()
+                .parse::<Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(company_under, under, "per-company totals do not add up");
+    for name in &planted.under_billed {
+        assert!(
+            by_company.iter().any(|c| c["company"] == name.as_str()),
+            "{name} is missing from the per-company totals"
+        );
+    }
 
     let table = env
         .run(&["report", "--format", "table"], "")
