@@ -15,7 +15,8 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::connectors::ConnectorKind;
-use crate::reconcile::{Tolerance, Tolerances};
+use crate::model::{ServiceDef, ServiceFilters};
+use crate::reconcile::{Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
 use rust_decimal::Decimal;
 
 /// The parsed configuration.
@@ -33,6 +34,261 @@ pub struct Config {
     /// When a connection's data is too old, failed or shrunk to be trusted.
     #[serde(default)]
     pub health: HealthConfig,
+    /// `[rules]`: the stale threshold and pending approval.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// `[[exclude]]`: items never billable, with a reason.
+    #[serde(default)]
+    pub exclude: Vec<ExcludeConfig>,
+    /// `[[custom_service]]`: services defined here, next to a vendor's built-in ones.
+    #[serde(default)]
+    pub custom_service: Vec<CustomServiceConfig>,
+    /// `[contract."<psa connection>/<product identifier>"]`: included, minimum, rounding.
+    #[serde(default)]
+    pub contract: BTreeMap<String, ContractConfig>,
+}
+
+/// `[rules]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Devices whose last contact is older than this many days are inactive (0 = never).
+    #[serde(default = "default_inactive_after_days")]
+    pub inactive_after_days: u32,
+    /// Whether devices pending approval are billable.
+    #[serde(default)]
+    pub count_pending: bool,
+    /// By `"<vendor connection>/<service key>"`.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceRulesConfig>,
+}
+
+fn default_inactive_after_days() -> u32 {
+    30
+}
+
+impl Default for RulesConfig {
+    fn default() -> RulesConfig {
+        RulesConfig {
+            inactive_after_days: default_inactive_after_days(),
+            count_pending: false,
+            services: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[rules.services."<vendor connection>/<service key>"]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRulesConfig {
+    pub inactive_after_days: Option<u32>,
+}
+
+/// `[[exclude]]`: at least one of account, device_name, service; reason required.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludeConfig {
+    pub reason: Option<String>,
+    pub account: Option<String>,
+    pub device_name: Option<String>,
+    pub service: Option<String>,
+}
+
+/// `[[custom_service]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomServiceConfig {
+    /// The vendor connection it belongs to.
+    pub connection: String,
+    pub key: String,
+    pub name: Option<String>,
+    pub classes: Option<Vec<String>>,
+    pub os: Option<String>,
+    pub name_pattern: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A bundle: the sum of these services of the same connection.
+    #[serde(default)]
+    pub sum_of: Vec<String>,
+}
+
+/// `[contract."<psa connection>/<product identifier>"]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    #[serde(default)]
+    pub included: Decimal,
+    #[serde(default)]
+    pub minimum: Decimal,
+    #[serde(default)]
+    pub rounding: Rounding,
+}
+
+fn service_key_ok(table: &str, key: &str) -> Result<()> {
+    match key.split_once('/') {
+        Some((c, k)) if !c.is_empty() && !k.is_empty() => Ok(()),
+        _ => bail!(
+            "{table} is not named `<connection>/<key>` (such as \"ninjaone/total-workstations\")"
+        ),
+    }
+}
+
+impl Config {
+    /// The engine's rules from `[rules]`, `[[exclude]]` and `[contract]`.
+    pub fn engine_rules(&self) -> Rules {
+        let days = |d: u32| (d > 0).then_some(d);
+        Rules {
+            inactive_after_days: days(self.rules.inactive_after_days),
+            service_inactive_after_days: self
+                .rules
+                .services
+                .iter()
+                .filter_map(|(k, o)| o.inactive_after_days.map(|d| (k.clone(), days(d))))
+                .collect(),
+            count_pending: self.rules.count_pending,
+            exclusions: self
+                .exclude
+                .iter()
+                .map(|e| Exclusion {
+                    reason: e.reason.clone().unwrap_or_default(),
+                    account: e.account.clone(),
+                    device_name: e.device_name.clone(),
+                    service: e.service.clone(),
+                })
+                .collect(),
+            contracts: self
+                .contract
+                .iter()
+                .map(|(k, c)| {
+                    (
+                        k.clone(),
+                        Contract {
+                            included: c.included,
+                            minimum: c.minimum,
+                            rounding: c.rounding,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A vendor connection's services: the built-in ones of its kind, then the
+    /// `[[custom_service]]` entries for it (bundles resolved).
+    pub fn services_for(&self, connection: &str, kind: ConnectorKind) -> Vec<ServiceDef> {
+        let mut defs = kind.services();
+        for c in self
+            .custom_service
+            .iter()
+            .filter(|c| c.connection == connection)
+        {
+            let sum_of = c
+                .sum_of
+                .iter()
+                .filter_map(|k| defs.iter().find(|d| &d.key == k).cloned())
+                .collect();
+            defs.push(ServiceDef {
+                key: c.key.clone(),
+                name: c.name.clone().unwrap_or_else(|| c.key.clone()),
+                classes: c.classes.clone(),
+                filters: ServiceFilters {
+                    os: c.os.clone(),
+                    name_pattern: c.name_pattern.clone(),
+                    roles: c.roles.clone(),
+                    tags: c.tags.clone(),
+                },
+                sum_of,
+            });
+        }
+        defs
+    }
+
+    fn validate_rules(&self) -> Result<()> {
+        for key in self.rules.services.keys() {
+            service_key_ok(&format!("[rules.services.\"{key}\"]"), key)?;
+        }
+        for (i, e) in self.exclude.iter().enumerate() {
+            let at = format!("[[exclude]] #{}", i + 1);
+            if e.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                bail!("{at}: `reason` is required (the report shows it beside what it removed)");
+            }
+            if e.account.is_none() && e.device_name.is_none() && e.service.is_none() {
+                bail!("{at}: give at least one of `account`, `device_name`, `service`");
+            }
+            if let Some(s) = &e.service {
+                service_key_ok(&format!("{at}: service \"{s}\""), s)?;
+            }
+        }
+        for (key, c) in &self.contract {
+            let table = format!("[contract.\"{key}\"]");
+            service_key_ok(&table, key)?;
+            if c.included < Decimal::ZERO {
+                bail!("{table} included must not be negative");
+            }
+            if c.minimum < Decimal::ZERO {
+                bail!("{table} minimum must not be negative");
+            }
+        }
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for c in &self.custom_service {
+            let at = format!("[[custom_service]] `{}`", c.key);
+            let kind = match self.connections.get(&c.connection) {
+                Some(s) if s.kind().role() == crate::connectors::Role::Vendor => s.kind(),
+                Some(_) => bail!(
+                    "{at}: connection `{}` is not a vendor connection",
+                    c.connection
+                ),
+                None => bail!(
+                    "{at}: connection `{}` is not configured; configured: {}",
+                    c.connection,
+                    self.connections
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            if c.key.is_empty()
+                || !c
+                    .key
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                bail!("{at}: key must be letters, digits, `-` or `_`");
+            }
+            let builtin = kind.services();
+            if builtin.iter().any(|d| d.key == c.key)
+                || seen
+                    .iter()
+                    .any(|(conn, k)| conn == &c.connection && k == &c.key)
+            {
+                bail!("{at}: key is already a service of `{}`", c.connection);
+            }
+            for k in &c.sum_of {
+                let known = builtin.iter().any(|d| &d.key == k)
+                    || seen.iter().any(|(conn, s)| conn == &c.connection && s == k);
+                if !known {
+                    bail!(
+                        "{at}: sum_of names `{k}`, which is not a service of `{}` defined before it",
+                        c.connection
+                    );
+                }
+            }
+            if !c.sum_of.is_empty()
+                && (c.classes.is_some()
+                    || c.os.is_some()
+                    || c.name_pattern.is_some()
+                    || !c.roles.is_empty()
+                    || !c.tags.is_empty())
+            {
+                bail!("{at}: a bundle (`sum_of`) takes no filters; filter the services it sums");
+            }
+            seen.push((c.connection.clone(), c.key.clone()));
+        }
+        Ok(())
+    }
 }
 
 fn default_currency() -> String {
@@ -381,6 +637,10 @@ impl Config {
             connections: BTreeMap::new(),
             tolerance: ToleranceConfig::default(),
             health: HealthConfig::default(),
+            rules: RulesConfig::default(),
+            exclude: Vec::new(),
+            custom_service: Vec::new(),
+            contract: BTreeMap::new(),
         }
     }
 
@@ -393,6 +653,7 @@ impl Config {
         }
         self.tolerance.validate()?;
         self.health.validate()?;
+        self.validate_rules()?;
         for (name, settings) in &self.connections {
             validate_connection_name(name).with_context(|| format!("in [connections.{name}]"))?;
             let fields = settings.kind().secret_fields();
@@ -608,6 +869,79 @@ mod tests {
         assert!(format!("{err:#}").contains("<vendor connection>/<service key>"));
         let err = Config::parse("[tolerance]\nincrese_abs = 1\n").unwrap_err();
         assert!(format!("{err:#}").contains("increse_abs"));
+    }
+
+    #[test]
+    fn the_example_config_sets_rules_exclusions_custom_services_and_contracts() {
+        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let r = c.engine_rules();
+        assert_eq!(r.inactive_after_days, Some(30));
+        assert_eq!(r.inactive_after("ninjaone/total-mobile-devices"), Some(60));
+        assert!(!r.count_pending);
+        assert_eq!(r.exclusions.len(), 2);
+        assert_eq!(r.exclusions[1].device_name.as_deref(), Some("LAB-*"));
+        let c_ws = &r.contracts["connectwise/NINJA-WS"];
+        assert_eq!(c_ws.included, Decimal::from(5));
+        assert_eq!(c_ws.rounding, Rounding::Ceil);
+        let defs = c.services_for("ninjaone", ConnectorKind::NinjaOne);
+        assert_eq!(defs.len(), 10);
+        let bundle = defs
+            .iter()
+            .find(|d| d.key == "servers-and-workstations")
+            .unwrap();
+        assert_eq!(bundle.sum_of.len(), 2);
+        let win = defs.iter().find(|d| d.key == "managed-windows").unwrap();
+        assert_eq!(win.filters.os.as_deref(), Some("windows"));
+        assert!(
+            c.services_for("connectwise", ConnectorKind::ConnectWise)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn rules_default_and_errors_name_the_key() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.engine_rules(), Rules::default());
+        let c = Config::parse("[rules]\ninactive_after_days = 0\n").unwrap();
+        assert_eq!(c.engine_rules().inactive_after_days, None);
+        let n = "[connections.n]\nkind = \"ninjaone\"\nurl = \"http://x\"\nclient_id = \"c\"\n";
+        for (text, wants) in [
+            ("[rules]\ninactive_days = 3\n", "inactive_days"),
+            (
+                "[rules.services.ws]\ninactive_after_days = 3\n",
+                "<connection>/<key>",
+            ),
+            ("[[exclude]]\naccount = \"x\"\n", "`reason` is required"),
+            ("[[exclude]]\nreason = \"x\"\n", "at least one of"),
+            ("[[exclude]]\nreason = \"x\"\ndevice = \"y\"\n", "device"),
+            (
+                "[contract.\"cw/WS\"]\nincluded = -1\n",
+                "included must not be negative",
+            ),
+            ("[contract.\"cw/WS\"]\nrounding = \"floor\"\n", "floor"),
+            ("[contract.WS]\nminimum = 1\n", "<connection>/<key>"),
+            (
+                "[[custom_service]]\nconnection = \"nope\"\nkey = \"k\"\n",
+                "connection `nope` is not configured",
+            ),
+        ] {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(wants), "{text}: {err}");
+        }
+        for (extra, wants) in [
+            ("key = \"total-devices\"\n", "already a service"),
+            ("key = \"b\"\nsum_of = [\"nope\"]\n", "sum_of names `nope`"),
+            (
+                "key = \"b\"\nsum_of = [\"total-devices\"]\nos = \"windows\"\n",
+                "takes no filters",
+            ),
+            ("key = \"a b\"\n", "key must be"),
+            ("key = \"k\"\ntag = [\"x\"]\n", "tag"),
+        ] {
+            let text = format!("{n}[[custom_service]]\nconnection = \"n\"\n{extra}");
+            let err = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(err.contains(wants), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`review`]: which approve/dismiss/ignore decisions still apply to the findings (pure).
 //! - [`output`]: tables, CSV and JSON with stable columns.
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
+//! - [`period`]: billing periods (calendar or anchored months, UTC).
 //! - [`pipeline`]: sync, auto-map and reconcile as steps the CLI and the demo share.
 //! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
 
@@ -23,6 +24,7 @@ pub mod http;
 pub mod mapping;
 pub mod model;
 pub mod output;
+pub mod period;
 pub mod pipeline;
 pub mod progress;
 pub mod reconcile;

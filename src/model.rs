@@ -203,7 +203,11 @@ impl Snapshot {
 }
 
 /// A named rule over usage items: what a vendor's usage is counted as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Built-in services filter on the class only; custom services (`[[custom_service]]` in the
+/// config) may also filter on the OS, the device name, the role and the tags, or be a bundle: the
+/// sum of other services' counts (`sum_of`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceDef {
     /// Stable key used in mappings (`total-workstations`).
     pub key: String,
@@ -211,14 +215,139 @@ pub struct ServiceDef {
     pub name: String,
     /// Item classes counted; `None` counts every class.
     pub classes: Option<Vec<String>>,
+    /// Further filters (custom services only); every filter given must hold.
+    #[serde(skip_serializing_if = "ServiceFilters::is_empty")]
+    pub filters: ServiceFilters,
+    /// A bundle: the sum of these services' counts (an item counted by two of them counts
+    /// twice); `classes` and `filters` are then not used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sum_of: Vec<ServiceDef>,
+}
+
+/// The filters of a custom service. Patterns are globs (`*`, `?`), case-insensitive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceFilters {
+    /// The item's OS: its `os` attribute, else the family of its class ([`os_of`]).
+    pub os: Option<String>,
+    /// A glob over the item's name.
+    pub name_pattern: Option<String>,
+    /// Globs over the item's `role` attribute; any may match.
+    pub roles: Vec<String>,
+    /// Tags (the item's `tags` attribute, comma-separated); any may match.
+    pub tags: Vec<String>,
+}
+
+impl ServiceFilters {
+    pub fn is_empty(&self) -> bool {
+        self.os.is_none()
+            && self.name_pattern.is_none()
+            && self.roles.is_empty()
+            && self.tags.is_empty()
+    }
+
+    fn matches(&self, item: &UsageItem) -> bool {
+        if let Some(os) = &self.os
+            && !os_of(item).is_some_and(|o| glob_match(os, &o))
+        {
+            return false;
+        }
+        if let Some(p) = &self.name_pattern
+            && !glob_match(p, &item.name)
+        {
+            return false;
+        }
+        if !self.roles.is_empty() {
+            let role = item.attrs.get("role").map(String::as_str).unwrap_or("");
+            if !self.roles.iter().any(|r| glob_match(r, role)) {
+                return false;
+            }
+        }
+        if !self.tags.is_empty() {
+            let tags: Vec<&str> = item
+                .attrs
+                .get("tags")
+                .map(|t| t.split(',').map(str::trim).collect())
+                .unwrap_or_default();
+            if !self
+                .tags
+                .iter()
+                .any(|want| tags.iter().any(|t| glob_match(want, t)))
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The OS family of an item: its `os` attribute when the vendor gives one, else derived from
+/// the class (`windows`, `mac`, `linux`, `android`, `ios`), else `None`.
+pub fn os_of(item: &UsageItem) -> Option<String> {
+    if let Some(os) = item.attrs.get("os") {
+        return Some(os.clone());
+    }
+    let c = item.class.to_ascii_uppercase();
+    let os = if c.contains("WINDOWS") {
+        "windows"
+    } else if c.contains("LINUX") {
+        "linux"
+    } else if c == "MAC" || c.starts_with("MAC_") {
+        "mac"
+    } else if c.contains("ANDROID") {
+        "android"
+    } else if c.starts_with("APPLE_I") {
+        "ios"
+    } else {
+        return None;
+    };
+    Some(os.to_string())
+}
+
+/// A glob match: `*` any run of characters, `?` one character, case-insensitive, whole text.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 impl ServiceDef {
+    /// Whether the service counts `item` at all.
     pub fn counts(&self, item: &UsageItem) -> bool {
-        match &self.classes {
+        self.weight(item) > 0
+    }
+
+    /// How many units `item` adds to this service: 0 or 1, or for a bundle the sum over its
+    /// parts.
+    pub fn weight(&self, item: &UsageItem) -> u64 {
+        if !self.sum_of.is_empty() {
+            return self.sum_of.iter().map(|s| s.weight(item)).sum();
+        }
+        let class_ok = match &self.classes {
             None => true,
             Some(classes) => classes.iter().any(|c| c == &item.class),
-        }
+        };
+        u64::from(class_ok && self.filters.matches(item))
     }
 }
 

@@ -354,7 +354,7 @@ pub fn auto_map(config: &Config, store: &mut Store) -> Result<MapState> {
                 suggestions,
             });
         }
-        for s in kind.services() {
+        for s in config.services_for(name, *kind) {
             if services
                 .iter()
                 .any(|m| &m.vendor_connection == name && m.service_key == s.key)
@@ -364,7 +364,7 @@ pub fn auto_map(config: &Config, store: &mut Store) -> Result<MapState> {
             let count = snap
                 .items
                 .iter()
-                .filter(|i| s.counts(i) && !i.pending_approval)
+                .filter(|i| s.counts(i) && (config.rules.count_pending || !i.pending_approval))
                 .count();
             if count > 0 {
                 unmapped_services.push(UnmappedService {
@@ -413,63 +413,8 @@ pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
 
 /// Computes findings from the current snapshots and mappings without storing them.
 pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
-    if config.connections.is_empty() {
-        bail!(
-            "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
-        );
-    }
     let as_of = Timestamp::now();
-    let cur = Current::load_at(config, store, as_of)?;
-    if !cur.missing.is_empty() {
-        return Err(anyhow!(
-            "no synced data for {}: run `reconcile sync {}` first (a failed sync leaves nothing to reconcile until one succeeds)",
-            cur.missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            cur.missing.join(" ")
-        ));
-    }
-    if cur.vendors.is_empty() || cur.psas.is_empty() {
-        bail!(
-            "reconciling needs at least one vendor connection (NinjaOne) and one PSA connection (ConnectWise); `reconcile status` shows what is configured"
-        );
-    }
-    let accounts = store.account_mappings()?;
-    let services = store.service_mappings()?;
-    let service_defs: Vec<(String, Vec<ServiceDef>)> = cur
-        .vendors
-        .iter()
-        .map(|(name, kind, _, _)| (name.clone(), kind.services()))
-        .collect();
-    let tolerances = config.tolerance.resolve();
-    let input = Input {
-        as_of,
-        vendors: cur
-            .vendors
-            .iter()
-            .zip(&service_defs)
-            .map(|((name, _, _, snap), (_, defs))| VendorInput {
-                connection: name,
-                services: defs,
-                snapshot: snap,
-            })
-            .collect(),
-        psas: cur
-            .psas
-            .iter()
-            .map(|(name, _, snap)| PsaInput {
-                connection: name,
-                snapshot: snap,
-            })
-            .collect(),
-        accounts: &accounts,
-        services: &services,
-        tolerances: &tolerances,
-        unhealthy: &cur.unhealthy,
-    };
-    let findings = engine::reconcile(&input);
+    let (findings, cur) = with_input(config, store, as_of, engine::reconcile)?;
     let mut sources = BTreeMap::new();
     for (name, _, run, _) in &cur.vendors {
         sources.insert(name.clone(), *run);
@@ -490,6 +435,92 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
         record,
         unhealthy: cur.unhealthy,
     })
+}
+
+/// The explanation of one company's line findings (`reconcile explain`), computed from the
+/// same input as [`compute`] at `as_of`.
+pub fn explain(
+    config: &Config,
+    store: &Store,
+    as_of: Timestamp,
+    psa_connection: &str,
+    company_id: &str,
+    product: Option<&str>,
+) -> Result<Vec<engine::Explanation>> {
+    let (out, _) = with_input(config, store, as_of, |input| {
+        engine::explain(input, psa_connection, company_id, product)
+    })?;
+    Ok(out)
+}
+
+/// Loads the current snapshots, mappings and rules and runs `f` on the engine input built
+/// from them. Errors when a connection never synced or a role is missing.
+pub fn with_input<T>(
+    config: &Config,
+    store: &Store,
+    as_of: Timestamp,
+    f: impl FnOnce(&Input) -> T,
+) -> Result<(T, Current)> {
+    if config.connections.is_empty() {
+        bail!(
+            "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
+        );
+    }
+    let cur = Current::load_at(config, store, as_of)?;
+    if !cur.missing.is_empty() {
+        return Err(anyhow!(
+            "no synced data for {}: run `reconcile sync {}` first (a failed sync leaves nothing to reconcile until one succeeds)",
+            cur.missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            cur.missing.join(" ")
+        ));
+    }
+    if cur.vendors.is_empty() || cur.psas.is_empty() {
+        bail!(
+            "reconciling needs at least one vendor connection (NinjaOne) and one PSA connection (ConnectWise); `reconcile status` shows what is configured"
+        );
+    }
+    let accounts = store.account_mappings()?;
+    let services = store.service_mappings()?;
+    let service_defs: Vec<Vec<ServiceDef>> = cur
+        .vendors
+        .iter()
+        .map(|(name, kind, _, _)| config.services_for(name, *kind))
+        .collect();
+    let tolerances = config.tolerance.resolve();
+    let rules = config.engine_rules();
+    let input = Input {
+        as_of,
+        vendors: cur
+            .vendors
+            .iter()
+            .zip(&service_defs)
+            .map(|((name, _, _, snap), defs)| VendorInput {
+                connection: name,
+                services: defs,
+                snapshot: snap,
+            })
+            .collect(),
+        psas: cur
+            .psas
+            .iter()
+            .map(|(name, _, snap)| PsaInput {
+                connection: name,
+                snapshot: snap,
+            })
+            .collect(),
+        accounts: &accounts,
+        services: &services,
+        tolerances: &tolerances,
+        rules: &rules,
+        unhealthy: &cur.unhealthy,
+    };
+    let out = f(&input);
+    drop(input);
+    Ok((out, cur))
 }
 
 #[cfg(test)]

@@ -248,6 +248,11 @@ mod tests {
             monthly_impact: None,
             agreements: vec![],
             note: String::new(),
+            pending: None,
+            inactive: None,
+            excluded: None,
+            excluded_by: Default::default(),
+            contract_qty: None,
         }
     }
 

@@ -540,7 +540,7 @@ fn resolve_service(
     psa: Option<&str>,
 ) -> Result<ServiceMapping> {
     let kind = vendor_connection(config, vendor)?;
-    let services = kind.services();
+    let services = config.services_for(vendor, kind);
     if !services.iter().any(|s| s.key == service) {
         bail!(
             "{} has no service `{service}`; its services are: {}",
@@ -620,8 +620,8 @@ fn rows(config: &Config, store: &Store) -> Result<Vec<MappingRow>> {
             .connections
             .get(&m.vendor_connection)
             .and_then(|s| {
-                s.kind()
-                    .services()
+                config
+                    .services_for(&m.vendor_connection, s.kind())
                     .into_iter()
                     .find(|d| d.key == m.service_key)
             })
@@ -748,7 +748,11 @@ fn import(config: &Config, file: &PathBuf) -> Result<(Vec<AccountMapping>, Vec<S
                 source: MapSource::Import,
             }),
             "service" => {
-                if !kind.services().iter().any(|s| s.key == r.vendor_key) {
+                if !config
+                    .services_for(&r.vendor_connection, kind)
+                    .iter()
+                    .any(|s| s.key == r.vendor_key)
+                {
                     return Err(at(format!(
                         "{} has no service `{}`",
                         kind.display_name(),

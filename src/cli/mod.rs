@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod demo;
 pub mod disconnect;
+pub mod explain;
 pub mod map;
 pub mod reconcile;
 pub mod report;
@@ -68,6 +69,7 @@ pub enum Command {
     Map(map::Args),
     Reconcile(reconcile::Args),
     Report(report::Args),
+    Explain(explain::Args),
     Review(review::Args),
     Demo(demo::Args),
 }
@@ -104,6 +106,7 @@ impl Command {
             Command::Map(a) => a.run(app).await,
             Command::Reconcile(a) => a.run(app).await,
             Command::Report(a) => a.run(app).await,
+            Command::Explain(a) => a.run(app).await,
             Command::Review(a) => a.run(app).await,
             Command::Demo(a) => a.run(app).await,
         }

@@ -9,8 +9,9 @@ use crate::pipeline;
 
 /// Compare billing with usage and store the findings for `reconcile report`.
 ///
-/// Uses each connection's current snapshot (the last successful sync), the mappings and the
-/// `[tolerance]` settings. Prints a one-line summary on stderr, and one warning line per
+/// Uses each connection's current snapshot (the last successful sync), the mappings, the
+/// `[tolerance]` settings and the counting rules (`[rules]`, `[[exclude]]`, `[[custom_service]]`,
+/// `[contract]`); `reconcile explain` shows how one line was counted. Prints a one-line summary on stderr, and one warning line per
 /// connection that is not healthy (`[health]`: sync too old, latest sync failed, record count
 /// dropped), whose findings are reported as `stale_source`; `reconcile report` shows them.
 #[derive(Debug, clap::Args)]

@@ -21,7 +21,10 @@ use crate::store::{ReconcileRecord, Store};
 /// CSV columns, in this order (stable): finding_id, type, company, company_id, product,
 /// billed_qty, less_included, actual_qty, difference, unit_price, monthly_impact, currency,
 /// vendor_connection, vendor_accounts, services, psa_connection, agreements, note, decision,
-/// decided_by, decided_at, decision_note.
+/// decided_by, decided_at, decision_note, pending_qty, inactive_qty, excluded_qty, exclusions,
+/// contract_qty. The last five: devices not counted because pending approval, inactive (`[rules]
+/// inactive_after_days`) or excluded (`[[exclude]]`; `exclusions` lists `reason: units`), and
+/// the quantity the `[contract]` says to bill (empty without one).
 /// Types, in report order: unmapped_account, unmapped_service, stale_source, under_billed,
 /// over_billed, usage_no_billing, billing_no_usage, within_tolerance, match. JSON has the same
 /// fields per finding, plus totals.

@@ -230,7 +230,15 @@ pub struct ExpectedLine {
     pub actual: Decimal,
     /// Devices of this product's classes waiting for approval, not counted.
     pub pending: u64,
+    /// Devices not in contact for more than [`DEMO_INACTIVE_AFTER_DAYS`] days (and not pending),
+    /// not counted under the default `[rules]`.
+    pub inactive: u64,
 }
+
+/// The default stale threshold of `[rules] inactive_after_days`, which the expected lines
+/// assume. No sample device's last contact is within two hours of it, so the few seconds
+/// between serving and reconciling never move a device across it.
+pub const DEMO_INACTIVE_AFTER_DAYS: i64 = 30;
 
 /// What was planted in the sample on purpose, so tests assert findings without restating them.
 #[derive(Debug, Clone, PartialEq)]
@@ -877,6 +885,13 @@ pub fn sample() -> SampleMsp {
         } else {
             30 + rng.below(900) as i64
         };
+        // Keep clear of the stale threshold (see DEMO_INACTIVE_AFTER_DAYS).
+        let threshold = DEMO_INACTIVE_AFTER_DAYS * 86_400;
+        let age = match age - threshold {
+            d if d.abs() >= 7_200 => age,
+            d if d >= 0 => threshold + 7_200,
+            _ => threshold - 7_200,
+        };
         let mut tags = Vec::new();
         if family == Family::Agent && rng.chance(25) {
             tags.push("loaner".to_string());
@@ -988,6 +1003,8 @@ pub fn sample() -> SampleMsp {
     // Keep the planted extras approved so they always count.
     for d in drafts[drafts_len - 5..].iter_mut() {
         d.pending = false;
+        d.offline = false;
+        d.age = d.age.min(900);
     }
 
     // NinjaOne ids follow enrolment order, which interleaves organizations.
@@ -1170,12 +1187,14 @@ pub fn sample() -> SampleMsp {
     );
 
     // Usage per (client, product) as the engine will count it.
-    let mut usage: HashMap<(i64, &'static str), (u64, u64)> = HashMap::new();
+    let mut usage: HashMap<(i64, &'static str), (u64, u64, u64)> = HashMap::new();
     for d in &devices {
         if let Some(p) = demo_product_for_class(effective_class(d, &roles)) {
             let e = usage.entry((d.organization_id, p)).or_default();
             if d.approval_status == "PENDING" {
                 e.1 += 1;
+            } else if d.last_contact_age_secs > DEMO_INACTIVE_AFTER_DAYS * 86_400 {
+                e.2 += 1;
             } else {
                 e.0 += 1;
             }
@@ -1277,7 +1296,8 @@ pub fn sample() -> SampleMsp {
             Decimal::ONE
         };
         for product in products {
-            let (actual, pending) = usage.get(&(org, product)).copied().unwrap_or_default();
+            let (actual, pending, inactive) =
+                usage.get(&(org, product)).copied().unwrap_or_default();
             let billed = match s.plant {
                 Plant::Under(p, d) if p == product => actual.saturating_sub(d as u64),
                 Plant::Over(p, d) if p == product => actual + d as u64,
@@ -1286,7 +1306,7 @@ pub fn sample() -> SampleMsp {
             if billed == 0 && actual == 0 {
                 // Devices only waiting for approval still make the engine look at the pair,
                 // and it reports a match of nothing against nothing.
-                if pending > 0 {
+                if pending + inactive > 0 {
                     expected.push(ExpectedLine {
                         company: s.cw_name.into(),
                         product: product.into(),
@@ -1294,6 +1314,7 @@ pub fn sample() -> SampleMsp {
                         billed: Decimal::ZERO,
                         actual: Decimal::ZERO,
                         pending,
+                        inactive,
                     });
                 }
                 continue;
@@ -1343,6 +1364,7 @@ pub fn sample() -> SampleMsp {
                 billed: Decimal::from(billed),
                 actual: Decimal::from(actual),
                 pending,
+                inactive,
             });
         }
         if rng.chance(400) {
@@ -1388,6 +1410,7 @@ pub fn sample() -> SampleMsp {
             billed: Decimal::from(q),
             actual: Decimal::ZERO,
             pending: 0,
+            inactive: 0,
         });
     }
     // Nobody closed the agreement when the bakery left; the company's status says it all.

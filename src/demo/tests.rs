@@ -574,6 +574,7 @@ async fn the_engine_finds_exactly_what_was_planted() {
         accounts: &accounts,
         services: &service_maps,
         tolerances: &Default::default(),
+        rules: &Default::default(),
         unhealthy: &Default::default(),
     });
 

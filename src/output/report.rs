@@ -36,6 +36,11 @@ pub const COLUMNS: &[&str] = &[
     "decided_by",
     "decided_at",
     "decision_note",
+    "pending_qty",
+    "inactive_qty",
+    "excluded_qty",
+    "exclusions",
+    "contract_qty",
 ];
 
 #[derive(Debug, Serialize)]
@@ -66,6 +71,17 @@ pub struct ReportRow {
     /// The decision's note; for a decision that no longer applies (decision empty), why:
     /// `earlier approve no longer applies: quantities changed`.
     pub decision_note: String,
+    /// Items pending approval, not counted.
+    pub pending_qty: Option<Decimal>,
+    /// Items past the stale threshold (`[rules] inactive_after_days`), not counted.
+    pub inactive_qty: Option<Decimal>,
+    /// Items an `[[exclude]]` removed, not counted.
+    pub excluded_qty: Option<Decimal>,
+    /// What each exclusion removed: `reason: units`, joined with "; ".
+    pub exclusions: String,
+    /// The quantity the `[contract]` says to bill (included, minimum, rounding); empty when no
+    /// contract applies (then `difference` = actual − billed).
+    pub contract_qty: Option<Decimal>,
 }
 
 impl ReportRow {
@@ -93,6 +109,11 @@ impl ReportRow {
             decided_by: String::new(),
             decided_at: String::new(),
             decision_note: String::new(),
+            pending_qty: f.pending.map(|d| d.normalize()),
+            inactive_qty: f.inactive.map(|d| d.normalize()),
+            excluded_qty: f.excluded.map(|d| d.normalize()),
+            exclusions: exclusions_of(f),
+            contract_qty: f.contract_qty.map(|d| d.normalize()),
         }
     }
 
@@ -295,6 +316,40 @@ pub fn render(
     }
 }
 
+/// `reason: units` per exclusion that removed something from the finding.
+fn exclusions_of(f: &Finding) -> String {
+    f.excluded_by
+        .iter()
+        .map(|(r, n)| format!("{r}: {}", n.normalize()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The actual count, with what was left out beside it: `55 (+3 inactive, +1 excluded)`.
+fn actual_cell(f: &Finding) -> String {
+    let Some(a) = f.actual else {
+        return String::new();
+    };
+    let mut extra = Vec::new();
+    for (n, what) in [
+        (f.inactive, "inactive"),
+        (f.pending, "pending"),
+        (f.excluded, "excluded"),
+    ] {
+        if let Some(n) = n.filter(|n| *n > Decimal::ZERO) {
+            extra.push(format!("+{} {what}", qty(n)));
+        }
+    }
+    let mut cell = qty(a);
+    if !extra.is_empty() {
+        cell = format!("{cell} ({})", extra.join(", "));
+    }
+    if let Some(c) = f.contract_qty {
+        cell = format!("{cell}; bill {}", qty(c));
+    }
+    cell
+}
+
 fn opt(d: Option<Decimal>, f: fn(Decimal) -> String) -> String {
     d.map(f).unwrap_or_default()
 }
@@ -359,7 +414,7 @@ fn render_table(
                 who,
                 what,
                 billed,
-                opt(f.actual, qty),
+                actual_cell(f),
                 diff,
                 opt(f.unit_price, money),
                 opt(f.monthly_impact, money),
@@ -382,6 +437,19 @@ fn render_table(
             t.add_row(row);
         }
         writeln!(out, "{t}")?;
+        let mut removed: std::collections::BTreeMap<&str, Decimal> = Default::default();
+        for (f, _) in shown {
+            for (reason, n) in &f.excluded_by {
+                *removed.entry(reason.as_str()).or_default() += *n;
+            }
+        }
+        if !removed.is_empty() {
+            let parts: Vec<String> = removed
+                .iter()
+                .map(|(r, n)| format!("{} by \"{r}\"", qty(*n)))
+                .collect();
+            writeln!(out, "Excluded from the counts: {}", parts.join(", "))?;
+        }
     }
     let t = totals;
     let decided_note = match (decided, all) {
@@ -473,6 +541,11 @@ mod tests {
             monthly_impact: Some(Decimal::new(6100, 2)),
             agreements: vec!["MSA".into()],
             note: String::new(),
+            pending: None,
+            inactive: None,
+            excluded: None,
+            excluded_by: Default::default(),
+            contract_qty: None,
         }
     }
 
@@ -486,7 +559,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,"
+            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,,,,,,"
         );
     }
 

@@ -9,8 +9,22 @@
 //! - for each (PSA company, product) that has usage or a billing line: billed quantity = the sum
 //!   of `quantity` over lines in force at `as_of` (effective on or before it, not cancelled by it)
 //!   on the company's active agreements, counting only lines billed to the customer; actual =
-//!   the mapped services' item counts (items pending approval excluded) over the accounts mapped
-//!   to the company; difference = actual − billed;
+//!   the mapped services' counted units over the accounts mapped to the company;
+//! - each item is classified per service by [`classify`], in this order: excluded (the first
+//!   [`Rules::exclusions`] entry matching its account id or folded name, its name glob and/or
+//!   the service; with its reason), pending approval (unless [`Rules::count_pending`]), inactive
+//!   (last contact more than the service's or the global `inactive_after_days` days before
+//!   `as_of`; an item with no last contact is never inactive), else counted. Only counted units
+//!   are in actual; pending, inactive and excluded units are reported beside it (`pending`,
+//!   `inactive`, `excluded`, `excluded_by` per reason, and a note each), never dropped
+//!   silently. A service's units per item are 1 when its class and filters hold, or for a
+//!   bundle the sum over its parts. An unmapped account matched by an account-only exclusion is
+//!   excluded, not reported as `unmapped_account`;
+//! - contract per `<psa connection>/<product>` ([`Contract`]): contract quantity =
+//!   max(actual − included, 0), rounded (ceil by default, or none), then at least minimum; with
+//!   a contract, difference = contract quantity − billed, and it stands for actual in the kind
+//!   and the impact below; without, difference = actual − billed. `usage_no_billing` needs a
+//!   positive target and no counted line; `billing_no_usage` a billed quantity and a zero target;
 //! - money impact per month = (max(actual − less included, 0) − max(billed − less included, 0)) ×
 //!   unit price ÷ months in the billing cycle. The unit price is that of the most recently
 //!   effective line, or the catalog price when there is no line. Positive means revenue not being
@@ -48,6 +62,12 @@ use crate::model::{
     AccountMapping, BillCustomer, PsaAgreement, PsaLine, PsaSnapshot, ServiceDef, ServiceMapping,
     VendorSnapshot,
 };
+
+mod explain;
+mod rules;
+
+pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
+pub use rules::{Contract, Exclusion, ItemStatus, Rounding, Rules, classify};
 
 /// What a finding says about one line or one mapping gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -132,6 +152,23 @@ pub struct Finding {
     pub monthly_impact: Option<Decimal>,
     pub agreements: Vec<String>,
     pub note: String,
+    /// Items the finding's services count that are pending approval (not billable); `None`
+    /// when there are none.
+    #[serde(default)]
+    pub pending: Option<Decimal>,
+    /// Items not in contact for longer than the stale threshold (not billable).
+    #[serde(default)]
+    pub inactive: Option<Decimal>,
+    /// Items an `[[exclude]]` removed (not billable).
+    #[serde(default)]
+    pub excluded: Option<Decimal>,
+    /// What each exclusion removed: its reason → units.
+    #[serde(default)]
+    pub excluded_by: BTreeMap<String, Decimal>,
+    /// The quantity the `[contract]` says to bill for `actual` (included, minimum, rounding);
+    /// `None` when no contract applies, then `difference` = actual − billed.
+    #[serde(default)]
+    pub contract_qty: Option<Decimal>,
 }
 
 /// Money totals over a set of findings.
@@ -199,6 +236,8 @@ pub struct Input<'a> {
     pub accounts: &'a [AccountMapping],
     pub services: &'a [ServiceMapping],
     pub tolerances: &'a Tolerances,
+    /// Stale threshold, pending approval, exclusions, contract arithmetic.
+    pub rules: &'a Rules,
     /// Unhealthy connections and why (`the last sync failed ...`); see the module header.
     pub unhealthy: &'a BTreeMap<String, String>,
 }
@@ -303,9 +342,40 @@ pub fn months_per_cycle(cycle: Option<&str>) -> Option<Decimal> {
 struct PairUsage {
     actual: u64,
     pending: u64,
+    inactive: u64,
+    excluded: u64,
+    excluded_by: BTreeMap<String, u64>,
     services: BTreeSet<String>,
     accounts: BTreeSet<String>,
     vendors: BTreeSet<String>,
+}
+
+/// Units of one service on one account, by what [`classify`] decided.
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    counted: u64,
+    pending: u64,
+    inactive: u64,
+    excluded: u64,
+    excluded_by: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, status: &ItemStatus, w: u64) {
+        match status {
+            ItemStatus::Counted => self.counted += w,
+            ItemStatus::Pending => self.pending += w,
+            ItemStatus::Inactive { .. } => self.inactive += w,
+            ItemStatus::Excluded { reason } => {
+                self.excluded += w;
+                *self.excluded_by.entry(reason.clone()).or_default() += w;
+            }
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.counted + self.pending + self.inactive + self.excluded > 0
+    }
 }
 
 /// Computes every finding, sorted for the report: mapping gaps first, then by company.
@@ -328,8 +398,19 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
     let mut mapped_products: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
     for v in &input.vendors {
-        // Per account and service: (billable count, pending count).
-        let mut counts: HashMap<(&str, usize), (u64, u64)> = HashMap::new();
+        let labels: Vec<String> = v
+            .services
+            .iter()
+            .map(|s| format!("{}/{}", v.connection, s.key))
+            .collect();
+        let account_names: HashMap<&str, &str> = v
+            .snapshot
+            .accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .collect();
+        // Per account and service: units by status.
+        let mut counts: HashMap<(&str, usize), Tally> = HashMap::new();
         let mut items_per_account: HashMap<&str, (u64, u64)> = HashMap::new();
         for item in &v.snapshot.items {
             let per = items_per_account
@@ -340,21 +421,37 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             } else {
                 per.0 += 1
             }
+            let account_name = account_names
+                .get(item.account_id.as_str())
+                .copied()
+                .unwrap_or("");
             for (si, s) in v.services.iter().enumerate() {
-                if s.counts(item) {
-                    let c = counts.entry((item.account_id.as_str(), si)).or_default();
-                    if item.pending_approval {
-                        c.1 += 1
-                    } else {
-                        c.0 += 1
-                    }
+                let w = s.weight(item);
+                if w == 0 {
+                    continue;
                 }
+                let status = classify(
+                    item,
+                    account_name,
+                    v.connection,
+                    &labels[si],
+                    input.rules,
+                    input.as_of,
+                );
+                counts
+                    .entry((item.account_id.as_str(), si))
+                    .or_default()
+                    .add(&status, w);
             }
         }
 
         let mut mapped_accounts = Vec::new();
         for account in &v.snapshot.accounts {
             match account_map.get(&(v.connection, account.id.as_str())) {
+                None if input
+                    .rules
+                    .account_excluded(v.connection, &account.id, &account.name)
+                    .is_some() => {}
                 None => {
                     let (n, pending) = items_per_account
                         .get(account.id.as_str())
@@ -387,7 +484,12 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             let service_label = format!("{}/{}", v.connection, service.key);
             let total: u64 = mapped_accounts
                 .iter()
-                .map(|(a, _)| counts.get(&(a.id.as_str(), si)).map(|c| c.0).unwrap_or(0))
+                .map(|(a, _)| {
+                    counts
+                        .get(&(a.id.as_str(), si))
+                        .map(|c| c.counted)
+                        .unwrap_or(0)
+                })
                 .sum();
             match service_map.get(&(v.connection, service.key.as_str())) {
                 None => {
@@ -418,9 +520,9 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                         if company.connection != p.connection {
                             continue;
                         }
-                        let (n, pending) = counts
+                        let t = counts
                             .get(&(account.id.as_str(), si))
-                            .copied()
+                            .cloned()
                             .unwrap_or_default();
                         let u = usage
                             .entry((
@@ -429,10 +531,15 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                                 p.product_identifier.clone(),
                             ))
                             .or_default();
-                        u.actual += n;
-                        u.pending += pending;
+                        u.actual += t.counted;
+                        u.pending += t.pending;
+                        u.inactive += t.inactive;
+                        u.excluded += t.excluded;
+                        for (r, n) in &t.excluded_by {
+                            *u.excluded_by.entry(r.clone()).or_default() += n;
+                        }
                         u.services.insert(service_label.clone());
-                        if n + pending > 0 {
+                        if t.any() {
                             u.accounts.insert(account.name.clone());
                         }
                         u.vendors.insert(v.connection.to_string());
@@ -525,6 +632,49 @@ fn blank() -> Finding {
         monthly_impact: None,
         agreements: Vec::new(),
         note: String::new(),
+        pending: None,
+        inactive: None,
+        excluded: None,
+        excluded_by: BTreeMap::new(),
+        contract_qty: None,
+    }
+}
+
+/// Why a billing line is not summed into the billed quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineSkip {
+    AgreementNotActive,
+    NotInForce,
+    NotBillable,
+}
+
+impl LineSkip {
+    fn as_str(self) -> &'static str {
+        match self {
+            LineSkip::AgreementNotActive => "agreement not active",
+            LineSkip::NotInForce => "cancelled or not yet effective",
+            LineSkip::NotBillable => "not billed to the customer (DoNotBill/NoCharge)",
+        }
+    }
+}
+
+/// Why a line is not counted at `as_of`, or `None` when it is.
+fn line_status(
+    l: &PsaLine,
+    agreements: &HashMap<&str, &PsaAgreement>,
+    as_of: Timestamp,
+) -> Option<LineSkip> {
+    let agreement_active = agreements
+        .get(l.agreement_id.as_str())
+        .is_some_and(|a| a.is_active_at(as_of));
+    if !agreement_active {
+        Some(LineSkip::AgreementNotActive)
+    } else if !l.is_active_at(as_of) {
+        Some(LineSkip::NotInForce)
+    } else if l.bill_customer != BillCustomer::Billable {
+        Some(LineSkip::NotBillable)
+    } else {
+        None
     }
 }
 
@@ -564,7 +714,7 @@ fn psa_findings(
     }
     let mut pairs: BTreeSet<(String, String)> = lines.keys().cloned().collect();
     for ((c, company, product), u) in usage {
-        if c == conn && (u.actual > 0 || u.pending > 0) {
+        if c == conn && (u.actual + u.pending + u.inactive + u.excluded > 0) {
             pairs.insert((company.clone(), product.clone()));
         }
     }
@@ -587,17 +737,11 @@ fn psa_findings(
         let mut counted: Vec<&PsaLine> = Vec::new();
         let (mut not_in_force, mut not_billable, mut inactive_agreement) = (0, 0, 0);
         for l in all_lines {
-            let agreement_active = agreements
-                .get(l.agreement_id.as_str())
-                .is_some_and(|a| a.is_active_at(input.as_of));
-            if !agreement_active {
-                inactive_agreement += 1;
-            } else if !l.is_active_at(input.as_of) {
-                not_in_force += 1;
-            } else if l.bill_customer != BillCustomer::Billable {
-                not_billable += 1;
-            } else {
-                counted.push(l);
+            match line_status(l, &agreements, input.as_of) {
+                Some(LineSkip::AgreementNotActive) => inactive_agreement += 1,
+                Some(LineSkip::NotInForce) => not_in_force += 1,
+                Some(LineSkip::NotBillable) => not_billable += 1,
+                None => counted.push(l),
             }
         }
         if not_in_force > 0 {
@@ -621,13 +765,45 @@ fn psa_findings(
         if let Some(p) = u.map(|u| u.pending).filter(|p| *p > 0) {
             notes.push(format!("{p} item(s) pending approval, not counted"));
         }
-        let difference = actual - billed;
         let services: Vec<String> = u
             .map(|u| u.services.iter().cloned().collect())
             .unwrap_or_default();
-        let mut kind = if counted.is_empty() && actual > Decimal::ZERO {
+        if let Some(n) = u.map(|u| u.inactive).filter(|n| *n > 0) {
+            let days: BTreeSet<String> = services
+                .iter()
+                .filter_map(|s| input.rules.inactive_after(s))
+                .map(|d| d.to_string())
+                .collect();
+            notes.push(format!(
+                "{n} item(s) inactive (no contact for more than {} days), not counted",
+                days.into_iter().collect::<Vec<_>>().join("/")
+            ));
+        }
+        if let Some(u) = u.filter(|u| u.excluded > 0) {
+            for (reason, n) in &u.excluded_by {
+                notes.push(format!("{n} item(s) excluded: {reason}"));
+            }
+        }
+        let contract = input.rules.contracts.get(&format!("{conn}/{product}"));
+        let contract_qty = contract.map(|c| c.billable(actual));
+        let target = contract_qty.unwrap_or(actual);
+        if let (Some(c), Some(q)) = (contract, contract_qty) {
+            notes.push(format!(
+                "contract: {} counted, {} included, minimum {}, rounding {}: bill {}",
+                actual,
+                c.included.normalize(),
+                c.minimum.normalize(),
+                match c.rounding {
+                    Rounding::Ceil => "ceil",
+                    Rounding::None => "none",
+                },
+                q.normalize()
+            ));
+        }
+        let difference = target - billed;
+        let mut kind = if counted.is_empty() && target > Decimal::ZERO {
             FindingKind::UsageNoBilling
-        } else if billed > Decimal::ZERO && actual == Decimal::ZERO {
+        } else if billed > Decimal::ZERO && target == Decimal::ZERO {
             FindingKind::BillingNoUsage
         } else if difference > Decimal::ZERO {
             FindingKind::UnderBilled
@@ -695,7 +871,7 @@ fn psa_findings(
         };
         let monthly_impact = unit_price.and_then(|price| {
             let chargeable = |q: Decimal| (q - less_included).max(Decimal::ZERO);
-            let per_cycle = (chargeable(actual) - chargeable(billed)) * price;
+            let per_cycle = (chargeable(target) - chargeable(billed)) * price;
             match months_per_cycle(cycle.as_deref()) {
                 Some(m) => Some((per_cycle / m).round_dp(2)),
                 None => {
@@ -760,6 +936,18 @@ fn psa_findings(
             monthly_impact,
             agreements: agreement_names,
             note: notes.join("; "),
+            pending: u.map(|u| u.pending).filter(|n| *n > 0).map(Decimal::from),
+            inactive: u.map(|u| u.inactive).filter(|n| *n > 0).map(Decimal::from),
+            excluded: u.map(|u| u.excluded).filter(|n| *n > 0).map(Decimal::from),
+            excluded_by: u
+                .map(|u| {
+                    u.excluded_by
+                        .iter()
+                        .map(|(r, n)| (r.clone(), Decimal::from(*n)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            contract_qty,
         };
         mark_stale(&mut finding, &deps, input.unhealthy);
         out.push(finding);

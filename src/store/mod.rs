@@ -4,6 +4,7 @@
 //! write is one `BEGIN IMMEDIATE` transaction, so a crash or a kill leaves either all of a change
 //! or none of it. Migrations are numbered SQL files applied in order, never edited once released.
 
+mod history;
 mod mappings;
 mod reviews;
 mod runs;

@@ -87,7 +87,7 @@ fn ts_opt(s: Option<String>) -> Result<Option<Timestamp>> {
     .transpose()
 }
 
-fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
+pub(super) fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     let counts: String = r.get(7)?;
     Ok(RunInfo {
         id: r.get(0)?,
@@ -101,7 +101,8 @@ fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     })
 }
 
-const RUN_COLUMNS: &str = "id, connection, kind, started_at, finished_at, status, error, counts";
+pub(super) const RUN_COLUMNS: &str =
+    "id, connection, kind, started_at, finished_at, status, error, counts";
 
 impl Store {
     /// Records that a sync of `connection` started; returns the run id.

@@ -9,12 +9,12 @@ use rust_decimal::Decimal;
 use crate::harness::{Env, Run, expected_backend, read_from_store};
 
 /// A sandbox served by its own runtime's worker threads while the test runs processes.
-struct Served {
-    sandbox: Sandbox,
+pub(crate) struct Served {
+    pub(crate) sandbox: Sandbox,
     _rt: tokio::runtime::Runtime,
 }
 
-fn serve() -> Served {
+pub(crate) fn serve() -> Served {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -262,7 +262,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         .expect(0)
         .stdout();
     assert!(
-        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note\n"),
+        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note,pending_qty,inactive_qty,excluded_qty,exclusions,contract_qty\n"),
         "{csv_text}"
     );
     let rows = parse_csv(&csv_text);

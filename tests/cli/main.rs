@@ -10,3 +10,4 @@ mod flow;
 mod harness;
 mod health;
 mod review;
+mod rules;

@@ -158,10 +158,8 @@ fn an_approved_finding_is_hidden_unless_all_and_leaves_the_totals() {
         .expect(0)
         .stdout();
     assert!(table.contains("Decision"), "{table}");
-    assert!(
-        table.contains("approved by alice: agreed with the client"),
-        "{table}"
-    );
+    // The decision cell may wrap: check its start only.
+    assert!(table.contains("approved by alice: agreed"), "{table}");
 
     let list = env
         .run(&["review", "list", "--format", "csv"], "")

@@ -112,6 +112,7 @@ pub fn services() -> Vec<ServiceDef> {
         key: key.into(),
         name: name.into(),
         classes: classes.map(|c| c.iter().map(|s| s.to_string()).collect()),
+        ..ServiceDef::default()
     };
     vec![
         def("total-devices", "Total Devices", None),

@@ -1,0 +1,207 @@
+//! Why a line's finding says what it says: the records counted, inactive, pending or excluded,
+//! the billing lines summed, and the contract, price and tolerance used. Recomputed from the
+//! same input as [`reconcile`] (nothing per device is stored with the findings).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::rules::{Contract, ItemStatus, classify};
+use super::{Finding, Input, Tolerance, line_status, months_per_cycle, reconcile};
+use crate::model::{PsaAgreement, ServiceMapping};
+
+/// One usage item a finding's services look at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainedItem {
+    /// `<vendor connection>/<service key>`.
+    pub service: String,
+    pub account: String,
+    pub id: String,
+    pub name: String,
+    pub class: String,
+    pub last_contact: Option<Timestamp>,
+    /// Units this item adds (more than 1 only for bundles counting it twice).
+    pub weight: u64,
+    pub status: ItemStatus,
+}
+
+/// One billing line on the company and product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainedLine {
+    pub id: String,
+    pub agreement: String,
+    pub quantity: Decimal,
+    pub less_included: Decimal,
+    pub unit_price: Decimal,
+    pub billing_cycle: Option<String>,
+    pub effective: Option<Timestamp>,
+    /// Whether it is summed into the billed quantity.
+    pub counted: bool,
+    /// Why not, when it is not.
+    pub why_not: Option<String>,
+    /// Whether its unit price is the one the impact uses.
+    pub priced_from: bool,
+}
+
+/// Everything behind one line finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub finding: Finding,
+    pub items: Vec<ExplainedItem>,
+    pub lines: Vec<ExplainedLine>,
+    pub contract: Option<Contract>,
+    pub billing_cycle: Option<String>,
+    pub months_per_cycle: Option<Decimal>,
+    /// The tolerance for the finding's services (applies to under/over-billed only).
+    #[serde(skip)]
+    pub tolerance: Tolerance,
+}
+
+/// The line findings of `company_id` on `psa_connection` (one product, matched
+/// case-insensitively, or all of them), each with the records and lines behind it.
+pub fn explain(
+    input: &Input,
+    psa_connection: &str,
+    company_id: &str,
+    product: Option<&str>,
+) -> Vec<Explanation> {
+    let findings = reconcile(input);
+    let Some(psa) = input.psas.iter().find(|p| p.connection == psa_connection) else {
+        return Vec::new();
+    };
+    let agreements: HashMap<&str, &PsaAgreement> = psa
+        .snapshot
+        .agreements
+        .iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
+    let mut out = Vec::new();
+    for f in findings {
+        if f.psa_connection.as_deref() != Some(psa_connection)
+            || f.company_id.as_deref() != Some(company_id)
+        {
+            continue;
+        }
+        let Some(p) = f.product.clone() else { continue };
+        if product.is_some_and(|want| !want.eq_ignore_ascii_case(&p)) {
+            continue;
+        }
+        let mut items = Vec::new();
+        for v in &input.vendors {
+            let names: HashMap<&str, &str> = v
+                .snapshot
+                .accounts
+                .iter()
+                .map(|a| (a.id.as_str(), a.name.as_str()))
+                .collect();
+            let accounts: Vec<&str> = input
+                .accounts
+                .iter()
+                .filter(|m| {
+                    m.vendor_connection == v.connection
+                        && m.target.as_ref().is_some_and(|t| {
+                            t.connection == psa_connection && t.company_id == company_id
+                        })
+                })
+                .map(|m| m.account_id.as_str())
+                .collect();
+            for s in v.services {
+                let mapped = input.services.iter().any(|m: &ServiceMapping| {
+                    m.vendor_connection == v.connection
+                        && m.service_key == s.key
+                        && m.target.as_ref().is_some_and(|t| {
+                            t.connection == psa_connection && t.product_identifier == p
+                        })
+                });
+                if !mapped {
+                    continue;
+                }
+                let label = format!("{}/{}", v.connection, s.key);
+                for item in &v.snapshot.items {
+                    if !accounts.contains(&item.account_id.as_str()) {
+                        continue;
+                    }
+                    let weight = s.weight(item);
+                    if weight == 0 {
+                        continue;
+                    }
+                    let account = names.get(item.account_id.as_str()).copied().unwrap_or("");
+                    items.push(ExplainedItem {
+                        service: label.clone(),
+                        account: account.to_string(),
+                        id: item.id.clone(),
+                        name: item.name.clone(),
+                        class: item.class.clone(),
+                        last_contact: item.last_contact,
+                        weight,
+                        status: classify(
+                            item,
+                            account,
+                            v.connection,
+                            &label,
+                            input.rules,
+                            input.as_of,
+                        ),
+                    });
+                }
+            }
+        }
+        items.sort_by(|a, b| {
+            a.service
+                .cmp(&b.service)
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut lines: Vec<ExplainedLine> = psa
+            .snapshot
+            .lines
+            .iter()
+            .filter(|l| l.company_id == company_id && l.product_identifier == p)
+            .map(|l| {
+                let why = line_status(l, &agreements, input.as_of);
+                let agreement = agreements.get(l.agreement_id.as_str());
+                ExplainedLine {
+                    id: l.id.clone(),
+                    agreement: agreement
+                        .map(|a| a.name.clone())
+                        .unwrap_or_else(|| format!("agreement {}", l.agreement_id)),
+                    quantity: l.quantity,
+                    less_included: l.less_included,
+                    unit_price: l.unit_price,
+                    billing_cycle: agreement.and_then(|a| a.billing_cycle.clone()),
+                    effective: l.effective,
+                    counted: why.is_none(),
+                    why_not: why.map(|w| w.as_str().to_string()),
+                    priced_from: false,
+                }
+            })
+            .collect();
+        // The price line: the counted line most recently in force (as the engine picks it).
+        let price_idx = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.counted)
+            .max_by(|(_, a), (_, b)| a.effective.cmp(&b.effective).then(a.id.cmp(&b.id)))
+            .map(|(i, _)| i);
+        let billing_cycle = price_idx.and_then(|i| lines[i].billing_cycle.clone());
+        if let Some(i) = price_idx {
+            lines[i].priced_from = true;
+        }
+        out.push(Explanation {
+            months_per_cycle: months_per_cycle(billing_cycle.as_deref()),
+            billing_cycle,
+            contract: input
+                .rules
+                .contracts
+                .get(&format!("{psa_connection}/{p}"))
+                .cloned(),
+            tolerance: input.tolerances.for_services(&f.services),
+            finding: f,
+            items,
+            lines,
+        });
+    }
+    out
+}
