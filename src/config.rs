@@ -16,7 +16,7 @@ use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::connectors::ConnectorKind;
 use crate::model::{ServiceDef, ServiceFilters};
-use crate::reconcile::{Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
+use crate::reconcile::{Bases, Basis, Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
 use rust_decimal::Decimal;
 
 /// The parsed configuration.
@@ -46,6 +46,43 @@ pub struct Config {
     /// `[contract."<psa connection>/<product identifier>"]`: included, minimum, rounding.
     #[serde(default)]
     pub contract: BTreeMap<String, ContractConfig>,
+    /// `[period]`: the day billing periods start on.
+    #[serde(default)]
+    pub period: PeriodConfig,
+    /// `[basis]`: how a service's count is taken from the period's snapshots.
+    #[serde(default)]
+    pub basis: BasisConfig,
+}
+
+/// `[period]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodConfig {
+    /// The day of the month billing periods start on (1..=28; 1 = calendar months).
+    #[serde(default = "default_anchor_day")]
+    pub anchor_day: i8,
+}
+
+fn default_anchor_day() -> i8 {
+    1
+}
+
+impl Default for PeriodConfig {
+    fn default() -> PeriodConfig {
+        PeriodConfig {
+            anchor_day: default_anchor_day(),
+        }
+    }
+}
+
+/// `[basis]`: `default` and `[basis.services] "<vendor connection>/<service key>" = "peak"`.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasisConfig {
+    #[serde(default)]
+    pub default: Basis,
+    #[serde(default)]
+    pub services: BTreeMap<String, Basis>,
 }
 
 /// `[rules]`.
@@ -205,7 +242,24 @@ impl Config {
         defs
     }
 
+    /// The engine's count basis per service.
+    pub fn bases(&self) -> Bases {
+        Bases {
+            default: self.basis.default,
+            services: self.basis.services.clone(),
+        }
+    }
+
     fn validate_rules(&self) -> Result<()> {
+        if !(1..=28).contains(&self.period.anchor_day) {
+            bail!(
+                "[period] anchor_day must be between 1 and 28 (so every month has it), not {}",
+                self.period.anchor_day
+            );
+        }
+        for key in self.basis.services.keys() {
+            service_key_ok(&format!("[basis.services] \"{key}\""), key)?;
+        }
         for key in self.rules.services.keys() {
             service_key_ok(&format!("[rules.services.\"{key}\"]"), key)?;
         }
@@ -641,6 +695,8 @@ impl Config {
             exclude: Vec::new(),
             custom_service: Vec::new(),
             contract: BTreeMap::new(),
+            period: PeriodConfig::default(),
+            basis: BasisConfig::default(),
         }
     }
 
@@ -848,6 +904,12 @@ mod tests {
         assert_eq!(ws.increase_abs, Decimal::from(2));
         assert_eq!(ws.decrease_pct, Decimal::ZERO);
         assert_eq!(c.health, HealthConfig::default());
+        assert_eq!(c.period.anchor_day, 1);
+        assert_eq!(c.bases().default, Basis::Latest);
+        assert_eq!(
+            c.bases().for_service("ninjaone/total-workstations"),
+            Basis::Peak
+        );
     }
 
     #[test]
@@ -940,6 +1002,41 @@ mod tests {
         ] {
             let text = format!("{n}[[custom_service]]\nconnection = \"n\"\n{extra}");
             let err = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(err.contains(wants), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn period_and_basis_parse_and_errors_name_the_key() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.period.anchor_day, 1);
+        assert_eq!(c.bases(), Bases::default());
+        let c = Config::parse(
+            "[period]\nanchor_day = 15\n[basis]\ndefault = \"end-of-period\"\n[basis.services]\n\"n/ws\" = \"peak\"\n\"n/srv\" = \"average\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.period.anchor_day, 15);
+        let b = c.bases();
+        assert_eq!(b.default, Basis::EndOfPeriod);
+        assert_eq!(b.for_service("n/ws"), Basis::Peak);
+        assert_eq!(b.for_service("n/srv"), Basis::Average);
+        assert_eq!(b.for_service("n/other"), Basis::EndOfPeriod);
+        for (text, wants) in [
+            (
+                "[period]\nanchor_day = 29\n",
+                "anchor_day must be between 1 and 28",
+            ),
+            (
+                "[period]\nanchor_day = 0\n",
+                "anchor_day must be between 1 and 28",
+            ),
+            ("[period]\nanchor = 2\n", "anchor"),
+            ("[basis]\ndefault = \"max\"\n", "max"),
+            ("[basis]\ndefualt = \"peak\"\n", "defualt"),
+            ("[basis.services]\nws = \"peak\"\n", "<connection>/<key>"),
+            ("[basis.services]\n\"n/ws\" = \"highest\"\n", "highest"),
+        ] {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
             assert!(err.contains(wants), "{text}: {err}");
         }
     }

@@ -15,8 +15,9 @@ use crate::config::{Config, ConnectionSettings, HealthConfig};
 use crate::connectors::{self, ConnectorKind, Role, SyncCx};
 use crate::mapping::{self, PsaCompanies};
 use crate::model::{AccountMapping, PsaSnapshot, ServiceDef, VendorAccount, VendorSnapshot};
+use crate::period::{Period, parse_as_of};
 use crate::progress::Progress;
-use crate::reconcile::{self as engine, Input, PsaInput, Totals, VendorInput};
+use crate::reconcile::{self as engine, Basis, Input, PeriodInput, PsaInput, Totals, VendorInput};
 use crate::store::{ReconcileRecord, RunInfo, RunStatus, Store};
 
 /// A closure that finds a connection's secret fields in lookup order.
@@ -161,6 +162,26 @@ pub fn describe_counts(counts: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
+/// Which snapshots a reconcile uses: the current ones, those at a moment (`--as-of`), or those
+/// of a billing period (`--period`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scope {
+    Current,
+    AsOf(Timestamp),
+    Period(Period),
+}
+
+impl Scope {
+    /// From the `--period` / `--as-of` flags (clap makes them exclusive).
+    pub fn from_flags(config: &Config, period: Option<&str>, as_of: Option<&str>) -> Result<Scope> {
+        Ok(match (period, as_of) {
+            (Some(p), _) => Scope::Period(Period::parse(p, config.period.anchor_day)?),
+            (None, Some(d)) => Scope::AsOf(parse_as_of(d)?),
+            (None, None) => Scope::Current,
+        })
+    }
+}
+
 /// The current snapshots of every configured connection, by role.
 pub struct Current {
     pub vendors: Vec<(String, ConnectorKind, i64, VendorSnapshot)>,
@@ -169,6 +190,13 @@ pub struct Current {
     pub missing: Vec<String>,
     /// Connections whose current snapshot is not to be trusted, and why (see [`source_health`]).
     pub unhealthy: BTreeMap<String, String>,
+    /// The moment reconciled: now, `--as-of`, or the end of `--period` (at most now).
+    pub as_of: Timestamp,
+    /// The billing period `as_of` is in (or `--period`).
+    pub period: Period,
+    /// Per vendor connection, when some service's basis is not `latest`: its successful
+    /// snapshots that finished in the period up to `as_of`, oldest first, with their times.
+    pub history: BTreeMap<String, Vec<(Timestamp, VendorSnapshot)>>,
 }
 
 impl Current {
@@ -178,20 +206,73 @@ impl Current {
 
     /// [`Current::load`] with the clock passed in (health depends on the time).
     pub fn load_at(config: &Config, store: &Store, now: Timestamp) -> Result<Current> {
+        Current::load_scoped(config, store, Scope::Current, now)
+    }
+
+    /// The snapshots of `scope`. For `--as-of D` each connection's snapshot is its newest
+    /// successful sync that finished at or before D (an error when it has none); for
+    /// `--period P` the same at min(end of P, now). Health is judged at that moment.
+    pub fn load_scoped(
+        config: &Config,
+        store: &Store,
+        scope: Scope,
+        now: Timestamp,
+    ) -> Result<Current> {
+        let anchor = config.period.anchor_day;
+        let (as_of, period) = match scope {
+            Scope::Current => (now, Period::containing(now, anchor)?),
+            Scope::AsOf(t) => (t, Period::containing(t, anchor)?),
+            Scope::Period(p) => {
+                if p.start() > now {
+                    bail!(
+                        "the billing period {p} has not started yet (it starts {})",
+                        p.start()
+                    );
+                }
+                (p.last_instant().min(now), p)
+            }
+        };
+        let bases = config.bases();
+        let needs_history =
+            bases.default != Basis::Latest || bases.services.values().any(|b| *b != Basis::Latest);
         let mut cur = Current {
             vendors: Vec::new(),
             psas: Vec::new(),
             missing: Vec::new(),
             unhealthy: BTreeMap::new(),
+            as_of,
+            period,
+            history: BTreeMap::new(),
         };
         for (name, settings) in &config.connections {
             let kind = settings.kind();
-            let Some(run) = store.current_run(name)? else {
+            let run = match scope {
+                Scope::Current => store.current_run(name)?,
+                _ => {
+                    let run = store.ok_run_at(name, as_of)?;
+                    if run.is_none() {
+                        let oldest = store.ok_runs(name)?.into_iter().next();
+                        bail!(
+                            "`{name}` has no successful sync at or before {as_of}: {}",
+                            match oldest {
+                                Some((t, _)) => format!(
+                                    "its oldest successful sync finished at {t}; reconcile a later date"
+                                ),
+                                None => format!(
+                                    "it has never synced successfully (run `reconcile sync {name}`)"
+                                ),
+                            }
+                        );
+                    }
+                    run
+                }
+            };
+            let Some(run) = run else {
                 cur.missing.push(name.clone());
                 continue;
             };
             if let Some(reason) =
-                source_health(&config.health, store, name, kind.role(), &run, now)?
+                source_health(&config.health, store, name, kind.role(), &run, as_of)?
             {
                 cur.unhealthy.insert(name.clone(), reason);
             }
@@ -200,6 +281,23 @@ impl Current {
                     let snap = store
                         .load_vendor_snapshot(run.id)
                         .with_context(|| format!("cannot read the snapshot of `{name}`"))?;
+                    if needs_history {
+                        let mut hist = Vec::new();
+                        for r in store.ok_runs_between(name, period.start(), as_of)? {
+                            let Some(t) = r
+                                .finished_at
+                                .as_deref()
+                                .and_then(|f| f.parse::<Timestamp>().ok())
+                            else {
+                                continue;
+                            };
+                            let s = store.load_vendor_snapshot(r.id).with_context(|| {
+                                format!("cannot read the snapshot of `{name}` of {t}")
+                            })?;
+                            hist.push((t, s));
+                        }
+                        cur.history.insert(name.clone(), hist);
+                    }
                     cur.vendors.push((name.clone(), kind, run.id, snap));
                 }
                 Role::Psa => {
@@ -248,6 +346,13 @@ pub fn source_health(
     if let Some(last) = store
         .runs(name)?
         .into_iter()
+        .filter(|r| {
+            // At a historical moment only the runs finished by then count.
+            r.finished_at
+                .as_deref()
+                .and_then(|f| f.parse::<Timestamp>().ok())
+                .is_none_or(|t| t <= now)
+        })
         .find(|r| r.status != RunStatus::Running)
         && last.id != current.id
         && last.status == RunStatus::Failed
@@ -406,15 +511,25 @@ impl Reconciled {
 
 /// Computes findings from the current snapshots and mappings, and stores them.
 pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
-    let mut done = compute(config, store)?;
+    reconcile_scoped(config, store, Scope::Current)
+}
+
+/// [`reconcile`] for a scope (`--period`, `--as-of`).
+pub fn reconcile_scoped(config: &Config, store: &mut Store, scope: Scope) -> Result<Reconciled> {
+    let mut done = compute_scoped(config, store, scope)?;
     done.record.id = store.save_reconcile(&done.record)?;
     Ok(done)
 }
 
 /// Computes findings from the current snapshots and mappings without storing them.
 pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
-    let as_of = Timestamp::now();
-    let (findings, cur) = with_input(config, store, as_of, engine::reconcile)?;
+    compute_scoped(config, store, Scope::Current)
+}
+
+/// [`compute`] for a scope.
+pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Reconciled> {
+    let (findings, cur) = with_input(config, store, scope, engine::reconcile)?;
+    let as_of = cur.as_of;
     let mut sources = BTreeMap::new();
     for (name, _, run, _) in &cur.vendors {
         sources.insert(name.clone(), *run);
@@ -442,12 +557,12 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
 pub fn explain(
     config: &Config,
     store: &Store,
-    as_of: Timestamp,
+    scope: Scope,
     psa_connection: &str,
     company_id: &str,
     product: Option<&str>,
 ) -> Result<Vec<engine::Explanation>> {
-    let (out, _) = with_input(config, store, as_of, |input| {
+    let (out, _) = with_input(config, store, scope, |input| {
         engine::explain(input, psa_connection, company_id, product)
     })?;
     Ok(out)
@@ -458,7 +573,7 @@ pub fn explain(
 pub fn with_input<T>(
     config: &Config,
     store: &Store,
-    as_of: Timestamp,
+    scope: Scope,
     f: impl FnOnce(&Input) -> T,
 ) -> Result<(T, Current)> {
     if config.connections.is_empty() {
@@ -466,7 +581,8 @@ pub fn with_input<T>(
             "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
         );
     }
-    let cur = Current::load_at(config, store, as_of)?;
+    let cur = Current::load_scoped(config, store, scope, Timestamp::now())?;
+    let as_of = cur.as_of;
     if !cur.missing.is_empty() {
         return Err(anyhow!(
             "no synced data for {}: run `reconcile sync {}` first (a failed sync leaves nothing to reconcile until one succeeds)",
@@ -492,6 +608,15 @@ pub fn with_input<T>(
         .collect();
     let tolerances = config.tolerance.resolve();
     let rules = config.engine_rules();
+    let bases = config.bases();
+    let period = PeriodInput {
+        snapshots: cur
+            .history
+            .iter()
+            .map(|(name, h)| (name.as_str(), h.iter().map(|(t, s)| (*t, s)).collect()))
+            .collect(),
+        bases: &bases,
+    };
     let input = Input {
         as_of,
         vendors: cur
@@ -517,9 +642,11 @@ pub fn with_input<T>(
         tolerances: &tolerances,
         rules: &rules,
         unhealthy: &cur.unhealthy,
+        period: Some(&period),
     };
     let out = f(&input);
     drop(input);
+    drop(period);
     Ok((out, cur))
 }
 

@@ -253,6 +253,8 @@ mod tests {
             excluded: None,
             excluded_by: Default::default(),
             contract_qty: None,
+            basis: "latest".into(),
+            snapshots: 1,
         }
     }
 

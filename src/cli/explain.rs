@@ -23,7 +23,9 @@ use crate::reconcile::{Explanation, ItemStatus, Rounding};
 /// minimum, rounding), the difference, the unit price and the line it comes from, the months per
 /// billing cycle, the monthly impact, the tolerance applied and the finding's type.
 ///
-/// Computed from the current snapshots, mappings and config, like `reconcile reconcile`.
+/// Computed from the current snapshots, mappings and config, like `reconcile reconcile`; with
+/// --period or --as-of from the stored snapshots of then. A line counted on a `[basis]` other
+/// than latest shows the basis and each snapshot's count with its time.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The PSA company: its id, name or identifier (case and spacing do not matter)
@@ -35,6 +37,8 @@ pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub scope: crate::cli::ScopeArgs,
 }
 
 fn fold(s: &str) -> String {
@@ -48,19 +52,19 @@ impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
         let store = app.store()?;
-        let as_of = Timestamp::now();
-        let cur = Current::load_at(&config, &store, as_of)?;
+        let scope = self.scope.scope(&config)?;
+        let cur = Current::load_scoped(&config, &store, scope, Timestamp::now())?;
         let (conn, company_id, company_name) = find_company(&cur, &self.company)?;
         let out = pipeline::explain(
             &config,
             &store,
-            as_of,
+            scope,
             &conn,
             &company_id,
             self.product.as_deref(),
         )?;
         if out.is_empty() {
-            let all = pipeline::explain(&config, &store, as_of, &conn, &company_id, None)?;
+            let all = pipeline::explain(&config, &store, scope, &conn, &company_id, None)?;
             let products: Vec<String> = all
                 .iter()
                 .filter_map(|e| e.finding.product.clone())
@@ -161,6 +165,17 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
         f.product.as_deref().unwrap_or("?"),
         f.kind.as_str()
     )?;
+    if !f.basis.is_empty() && f.basis != "latest" {
+        writeln!(
+            w,
+            "Count basis: {} over {} snapshot(s) (the records below are the as-of snapshot's):",
+            f.basis,
+            f.snapshots.max(1)
+        )?;
+        for part in f.note.split("; ").filter(|p| p.contains("snapshot")) {
+            writeln!(w, "  {part}")?;
+        }
+    }
     writeln!(
         w,
         "Vendor records ({}; accounts: {}):",

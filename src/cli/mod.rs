@@ -74,6 +74,30 @@ pub enum Command {
     Demo(demo::Args),
 }
 
+/// `--period` / `--as-of`: which stored snapshots to reconcile (the current ones without either).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScopeArgs {
+    /// Reconcile the billing period YYYY-MM (e.g. 2026-10; periods start on `[period]
+    /// anchor_day`) from stored history: as of the period's end (or now, if sooner), with each
+    /// service counted on its `[basis]` over the period's snapshots
+    #[arg(long, value_name = "YYYY-MM", conflicts_with = "as_of")]
+    pub period: Option<String>,
+    /// Reconcile as of DATE (YYYY-MM-DD: the end of that day, UTC; or an RFC 3339 time) from
+    /// each connection's newest successful sync finished by then
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+impl ScopeArgs {
+    pub fn scope(&self, config: &crate::config::Config) -> Result<crate::pipeline::Scope> {
+        crate::pipeline::Scope::from_flags(config, self.period.as_deref(), self.as_of.as_deref())
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.period.is_none() && self.as_of.is_none()
+    }
+}
+
 /// How a command that succeeded wants the process to exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

@@ -14,14 +14,24 @@ use crate::pipeline;
 /// `[contract]`); `reconcile explain` shows how one line was counted. Prints a one-line summary on stderr, and one warning line per
 /// connection that is not healthy (`[health]`: sync too old, latest sync failed, record count
 /// dropped), whose findings are reported as `stale_source`; `reconcile report` shows them.
+///
+/// With --period YYYY-MM or --as-of DATE, reconciles from stored history instead: each
+/// connection's newest successful sync at that moment (for a period: its end, or now if sooner),
+/// and for services whose `[basis]` is peak, average or end-of-period, every successful sync
+/// inside the period up to then. The findings are stored, so `report --period` and `review`
+/// refer to them.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub scope: crate::cli::ScopeArgs,
+}
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
         let mut store = app.store()?;
-        let done = pipeline::reconcile(&config, &mut store)?;
+        let scope = self.scope.scope(&config)?;
+        let done = pipeline::reconcile_scoped(&config, &mut store, scope)?;
         for w in done.warnings() {
             app.warn(w);
         }
@@ -32,7 +42,8 @@ impl Args {
             .filter(|f| f.kind.is_discrepancy())
             .count();
         app.info(format!(
-            "reconciled: {} findings, {} discrepancies; under-billed {} {}/month, over-billed {} {}/month. Run `reconcile report` to see them.",
+            "reconciled as of {}: {} findings, {} discrepancies; under-billed {} {}/month, over-billed {} {}/month. Run `reconcile report` to see them.",
+            r.as_of,
             r.findings.len(),
             discrepancies,
             money(r.totals.under_billed_monthly),

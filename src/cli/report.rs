@@ -22,9 +22,14 @@ use crate::store::{ReconcileRecord, Store};
 /// billed_qty, less_included, actual_qty, difference, unit_price, monthly_impact, currency,
 /// vendor_connection, vendor_accounts, services, psa_connection, agreements, note, decision,
 /// decided_by, decided_at, decision_note, pending_qty, inactive_qty, excluded_qty, exclusions,
-/// contract_qty. The last five: devices not counted because pending approval, inactive (`[rules]
+/// contract_qty, basis, snapshots. The five before the last two: devices not counted because pending approval, inactive (`[rules]
 /// inactive_after_days`) or excluded (`[[exclude]]`; `exclusions` lists `reason: units`), and
-/// the quantity the `[contract]` says to bill (empty without one).
+/// the quantity the `[contract]` says to bill (empty without one); `basis` is how actual was
+/// counted (latest, peak, average, end-of-period; see `[basis]`) and `snapshots` from how many
+/// synced snapshots.
+///
+/// With --period YYYY-MM or --as-of DATE the findings are computed (and stored) for that
+/// period or moment from the stored snapshots, as `reconcile reconcile --period` does.
 /// Types, in report order: unmapped_account, unmapped_service, stale_source, under_billed,
 /// over_billed, usage_no_billing, billing_no_usage, within_tolerance, match. JSON has the same
 /// fields per finding, plus totals.
@@ -53,13 +58,23 @@ pub struct Args {
     /// stale_source (a source is unhealthy), which wins over 1
     #[arg(long)]
     pub exit_code: bool,
+    #[command(flatten)]
+    pub scope: crate::cli::ScopeArgs,
 }
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
         let mut store = app.store()?;
-        let record = current_record(app, &config, &mut store)?;
+        let record = if self.scope.is_current() {
+            current_record(app, &config, &mut store)?
+        } else {
+            let done = pipeline::reconcile_scoped(&config, &mut store, self.scope.scope(&config)?)?;
+            for w in done.warnings() {
+                app.warn(w);
+            }
+            done.record
+        };
         let decisions = store.decisions()?;
         let view = report::ReviewView {
             decisions: &decisions,

@@ -576,6 +576,7 @@ async fn the_engine_finds_exactly_what_was_planted() {
         tolerances: &Default::default(),
         rules: &Default::default(),
         unhealthy: &Default::default(),
+        period: None,
     });
 
     let unmapped: Vec<_> = findings

@@ -41,6 +41,8 @@ pub const COLUMNS: &[&str] = &[
     "excluded_qty",
     "exclusions",
     "contract_qty",
+    "basis",
+    "snapshots",
 ];
 
 #[derive(Debug, Serialize)]
@@ -82,6 +84,10 @@ pub struct ReportRow {
     /// The quantity the `[contract]` says to bill (included, minimum, rounding); empty when no
     /// contract applies (then `difference` = actual − billed).
     pub contract_qty: Option<Decimal>,
+    /// How actual was counted: latest, peak, average, end-of-period (`[basis]`).
+    pub basis: String,
+    /// How many synced snapshots actual came from.
+    pub snapshots: usize,
 }
 
 impl ReportRow {
@@ -114,6 +120,12 @@ impl ReportRow {
             excluded_qty: f.excluded.map(|d| d.normalize()),
             exclusions: exclusions_of(f),
             contract_qty: f.contract_qty.map(|d| d.normalize()),
+            basis: if f.basis.is_empty() {
+                "latest".to_string()
+            } else {
+                f.basis.clone()
+            },
+            snapshots: f.snapshots.max(1),
         }
     }
 
@@ -341,6 +353,9 @@ fn actual_cell(f: &Finding) -> String {
         }
     }
     let mut cell = qty(a);
+    if !f.basis.is_empty() && f.basis != "latest" {
+        extra.insert(0, format!("{} of {}", f.basis, f.snapshots.max(1)));
+    }
     if !extra.is_empty() {
         cell = format!("{cell} ({})", extra.join(", "));
     }
@@ -546,6 +561,8 @@ mod tests {
             excluded: None,
             excluded_by: Default::default(),
             contract_qty: None,
+            basis: "latest".into(),
+            snapshots: 1,
         }
     }
 
@@ -559,7 +576,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,,,,,,"
+            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,,,,,,,latest,1"
         );
     }
 

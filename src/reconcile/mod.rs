@@ -169,6 +169,13 @@ pub struct Finding {
     /// `None` when no contract applies, then `difference` = actual − billed.
     #[serde(default)]
     pub contract_qty: Option<Decimal>,
+    /// The count basis `actual` used: `latest`, `peak`, `average`, `end-of-period`, or for a
+    /// finding summing services with different bases `<service>: <basis>` joined with ", ".
+    #[serde(default)]
+    pub basis: String,
+    /// How many snapshots `actual` came from (1 for `latest`).
+    #[serde(default)]
+    pub snapshots: usize,
 }
 
 /// Money totals over a set of findings.
@@ -223,6 +230,55 @@ pub struct VendorInput<'a> {
     pub snapshot: &'a VendorSnapshot,
 }
 
+/// How a service's billed count is taken from the snapshots of a billing period.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// The as-of snapshot (the newest successful sync at `as_of`).
+    #[default]
+    Latest,
+    /// The highest count in any snapshot of the period (high watermark).
+    Peak,
+    /// The mean count over the period's snapshots (rounded to 2 decimal places).
+    Average,
+    /// The newest snapshot inside the period.
+    EndOfPeriod,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Latest => "latest",
+            Basis::Peak => "peak",
+            Basis::Average => "average",
+            Basis::EndOfPeriod => "end-of-period",
+        }
+    }
+}
+
+/// The basis per `<vendor connection>/<service key>`, else the default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bases {
+    pub default: Basis,
+    pub services: BTreeMap<String, Basis>,
+}
+
+impl Bases {
+    pub fn for_service(&self, service: &str) -> Basis {
+        self.services.get(service).copied().unwrap_or(self.default)
+    }
+}
+
+/// The billing period's snapshots, for services counted on a basis other than `latest`.
+pub struct PeriodInput<'a> {
+    /// Per vendor connection: its successful snapshots that finished inside the period, up to
+    /// `as_of`, with their finish times, oldest first.
+    pub snapshots: BTreeMap<&'a str, Vec<(Timestamp, &'a VendorSnapshot)>>,
+    pub bases: &'a Bases,
+}
+
 /// One PSA connection's current snapshot.
 pub struct PsaInput<'a> {
     pub connection: &'a str,
@@ -240,6 +296,9 @@ pub struct Input<'a> {
     pub rules: &'a Rules,
     /// Unhealthy connections and why (`the last sync failed ...`); see the module header.
     pub unhealthy: &'a BTreeMap<String, String>,
+    /// The billing period's snapshots and the count basis per service; `None` counts every
+    /// service on the as-of snapshot (`latest`).
+    pub period: Option<&'a PeriodInput<'a>>,
 }
 
 /// How far actual may be from billed before it is a discrepancy; all zero means exact.
@@ -340,7 +399,11 @@ pub fn months_per_cycle(cycle: Option<&str>) -> Option<Decimal> {
 
 #[derive(Default)]
 struct PairUsage {
-    actual: u64,
+    actual: Decimal,
+    /// Per service counted: its basis; how many snapshots; notes on the per-snapshot counts.
+    bases: BTreeMap<String, Basis>,
+    snapshots: usize,
+    basis_notes: Vec<String>,
     pending: u64,
     inactive: u64,
     excluded: u64,
@@ -445,6 +508,25 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             }
         }
 
+        // The period's snapshots, counted (each classified at its own time), for the services
+        // on a basis other than latest: per snapshot, (account, service index) → counted units.
+        let bases = input.period.map(|p| p.bases);
+        let any_period_basis =
+            bases.is_some_and(|b| labels.iter().any(|l| b.for_service(l) != Basis::Latest));
+        let history: Vec<(Timestamp, CountedUnits)> = match input.period {
+            Some(p) if any_period_basis => p
+                .snapshots
+                .get(v.connection)
+                .map(|snaps| {
+                    snaps
+                        .iter()
+                        .map(|(at, snap)| (*at, counted_units(v, &labels, snap, input.rules, *at)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+
         let mut mapped_accounts = Vec::new();
         for account in &v.snapshot.accounts {
             match account_map.get(&(v.connection, account.id.as_str())) {
@@ -516,6 +598,11 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                         .entry((p.connection.clone(), p.product_identifier.clone()))
                         .or_default()
                         .insert(v.connection.to_string());
+                    let basis = bases
+                        .map(|b| b.for_service(&service_label))
+                        .unwrap_or_default();
+                    // Company → the mapped account ids counted for it.
+                    let mut per_company: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
                     for (account, company) in &mapped_accounts {
                         if company.connection != p.connection {
                             continue;
@@ -531,7 +618,13 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                                 p.product_identifier.clone(),
                             ))
                             .or_default();
-                        u.actual += t.counted;
+                        per_company
+                            .entry(company.company_id.as_str())
+                            .or_default()
+                            .push(account.id.as_str());
+                        if basis == Basis::Latest || history.is_empty() {
+                            u.actual += Decimal::from(t.counted);
+                        }
                         u.pending += t.pending;
                         u.inactive += t.inactive;
                         u.excluded += t.excluded;
@@ -543,6 +636,54 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                             u.accounts.insert(account.name.clone());
                         }
                         u.vendors.insert(v.connection.to_string());
+                        u.bases.insert(service_label.clone(), basis);
+                        u.snapshots = u.snapshots.max(if basis == Basis::Latest {
+                            1
+                        } else {
+                            history.len().max(1)
+                        });
+                    }
+                    if basis == Basis::Latest {
+                        continue;
+                    }
+                    for (company_id, accounts) in per_company {
+                        let u = usage
+                            .get_mut(&(
+                                p.connection.clone(),
+                                company_id.to_string(),
+                                p.product_identifier.clone(),
+                            ))
+                            .expect("entered above");
+                        if history.is_empty() {
+                            u.basis_notes.push(format!(
+                                "{service_label} ({}): no snapshot inside the billing period, so the as-of snapshot was used",
+                                basis.as_str()
+                            ));
+                            continue;
+                        }
+                        let per_snapshot: Vec<(Timestamp, Decimal)> = history
+                            .iter()
+                            .map(|(at, counts)| {
+                                let n: u64 = accounts
+                                    .iter()
+                                    .map(|a| counts.get(&(a.to_string(), si)).copied().unwrap_or(0))
+                                    .sum();
+                                (*at, Decimal::from(n))
+                            })
+                            .collect();
+                        let quantity = aggregate(basis, &per_snapshot);
+                        u.actual += quantity;
+                        u.basis_notes.push(format!(
+                            "{service_label} {} of {} snapshot(s) = {}: {}",
+                            basis.as_str(),
+                            per_snapshot.len(),
+                            quantity.normalize(),
+                            per_snapshot
+                                .iter()
+                                .map(|(at, n)| format!("{n} at {at}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
                     }
                 }
             }
@@ -569,6 +710,55 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             .then_with(|| a.id.cmp(&b.id))
     });
     findings
+}
+
+/// Counted units per (account id, service index) of one snapshot.
+type CountedUnits = HashMap<(String, usize), u64>;
+
+/// The counted units per (account id, service index) of one snapshot, classified at `at`.
+fn counted_units(
+    v: &VendorInput,
+    labels: &[String],
+    snap: &VendorSnapshot,
+    rules: &Rules,
+    at: Timestamp,
+) -> CountedUnits {
+    let names: HashMap<&str, &str> = snap
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let mut out = CountedUnits::new();
+    for item in &snap.items {
+        let account_name = names.get(item.account_id.as_str()).copied().unwrap_or("");
+        for (si, s) in v.services.iter().enumerate() {
+            let w = s.weight(item);
+            if w == 0 {
+                continue;
+            }
+            if classify(item, account_name, v.connection, &labels[si], rules, at)
+                == ItemStatus::Counted
+            {
+                *out.entry((item.account_id.clone(), si)).or_default() += w;
+            }
+        }
+    }
+    out
+}
+
+/// One service's quantity for one (company, product) from its per-snapshot counts (oldest
+/// first, not empty): peak = the maximum, average = the mean rounded to 2 places,
+/// end-of-period = the newest; latest is not aggregated (the newest is returned).
+pub fn aggregate(basis: Basis, per_snapshot: &[(Timestamp, Decimal)]) -> Decimal {
+    let counts = per_snapshot.iter().map(|(_, n)| *n);
+    match basis {
+        Basis::Peak => counts.max().unwrap_or_default(),
+        Basis::Average if per_snapshot.is_empty() => Decimal::ZERO,
+        Basis::Average => (counts.sum::<Decimal>() / Decimal::from(per_snapshot.len())).round_dp(2),
+        Basis::EndOfPeriod | Basis::Latest => {
+            per_snapshot.last().map(|(_, n)| *n).unwrap_or_default()
+        }
+    }
 }
 
 /// Turns `f` into a `stale_source` finding when a connection it depends on is unhealthy.
@@ -637,6 +827,8 @@ fn blank() -> Finding {
         excluded: None,
         excluded_by: BTreeMap::new(),
         contract_qty: None,
+        basis: Basis::Latest.as_str().to_string(),
+        snapshots: 1,
     }
 }
 
@@ -714,7 +906,7 @@ fn psa_findings(
     }
     let mut pairs: BTreeSet<(String, String)> = lines.keys().cloned().collect();
     for ((c, company, product), u) in usage {
-        if c == conn && (u.actual + u.pending + u.inactive + u.excluded > 0) {
+        if c == conn && (u.actual > Decimal::ZERO || u.pending + u.inactive + u.excluded > 0) {
             pairs.insert((company.clone(), product.clone()));
         }
     }
@@ -761,7 +953,26 @@ fn psa_findings(
         }
         let billed: Decimal = counted.iter().map(|l| l.quantity).sum();
         let less_included: Decimal = counted.iter().map(|l| l.less_included).sum();
-        let actual = Decimal::from(u.map(|u| u.actual).unwrap_or(0));
+        let actual = u.map(|u| u.actual).unwrap_or_default();
+        if let Some(u) = u {
+            notes.extend(u.basis_notes.iter().cloned());
+        }
+        let (basis, snapshots) = match u {
+            Some(u) if !u.bases.is_empty() => {
+                let distinct: BTreeSet<Basis> = u.bases.values().copied().collect();
+                let basis = if distinct.len() == 1 {
+                    u.bases.values().next().unwrap().as_str().to_string()
+                } else {
+                    u.bases
+                        .iter()
+                        .map(|(s, b)| format!("{s}: {}", b.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                (basis, u.snapshots.max(1))
+            }
+            _ => (Basis::Latest.as_str().to_string(), 1),
+        };
         if let Some(p) = u.map(|u| u.pending).filter(|p| *p > 0) {
             notes.push(format!("{p} item(s) pending approval, not counted"));
         }
@@ -948,6 +1159,8 @@ fn psa_findings(
                 })
                 .unwrap_or_default(),
             contract_qty,
+            basis,
+            snapshots,
         };
         mark_stale(&mut finding, &deps, input.unhealthy);
         out.push(finding);

@@ -262,7 +262,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         .expect(0)
         .stdout();
     assert!(
-        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note,pending_qty,inactive_qty,excluded_qty,exclusions,contract_qty\n"),
+        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note,pending_qty,inactive_qty,excluded_qty,exclusions,contract_qty,basis,snapshots\n"),
         "{csv_text}"
     );
     let rows = parse_csv(&csv_text);

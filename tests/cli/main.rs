@@ -9,5 +9,6 @@ mod errors;
 mod flow;
 mod harness;
 mod health;
+mod periods;
 mod review;
 mod rules;
