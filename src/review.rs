@@ -2,7 +2,7 @@
 //! the decisions, this module says which still apply to the current findings.
 //!
 //! - `approve`: the difference is accepted; the finding is hidden while its numbers stay the same.
-//! - `dismiss`: hidden for one billing period, the calendar month (UTC, `YYYY-MM`) of the
+//! - `dismiss`: hidden for one billing period, the billing period (UTC, `YYYY-MM`, see [`crate::period`]) of the
 //!   findings' `as_of`, and while its numbers stay the same.
 //! - `ignore`: hidden while its numbers stay the same, whatever the period.
 //!
@@ -209,12 +209,13 @@ pub fn review<'a>(findings: &[Finding], decisions: &'a [Decision], period: &str)
     Reviewed { states, came_back }
 }
 
-/// The billing period (`YYYY-MM`, UTC) of an RFC 3339 timestamp such as a reconcile's `as_of`.
-pub fn period_of(as_of: &str) -> Result<String> {
+/// The billing period (`YYYY-MM`, UTC, periods starting on `anchor_day`) of an RFC 3339
+/// timestamp such as a reconcile's `as_of`.
+pub fn period_of(as_of: &str, anchor_day: i8) -> Result<String> {
     let Ok(ts) = as_of.parse::<jiff::Timestamp>() else {
         bail!("`{as_of}` is not a timestamp");
     };
-    Ok(ts.strftime("%Y-%m").to_string())
+    Ok(crate::period::Period::containing(ts, anchor_day)?.to_string())
 }
 
 /// Who is deciding: `--by`, else `$USER` or `$USERNAME`, else `unknown`.
@@ -405,9 +406,11 @@ mod tests {
 
     #[test]
     fn periods_and_people() {
-        assert_eq!(period_of("2026-01-31T23:59:59Z").unwrap(), "2026-01");
-        assert_eq!(period_of("2026-02-01T00:00:00.5Z").unwrap(), "2026-02");
-        assert!(period_of("soon").is_err());
+        assert_eq!(period_of("2026-01-31T23:59:59Z", 1).unwrap(), "2026-01");
+        assert_eq!(period_of("2026-02-01T00:00:00.5Z", 1).unwrap(), "2026-02");
+        // Periods anchored on the 15th: 10 February is still in the January period.
+        assert_eq!(period_of("2026-02-10T00:00:00Z", 15).unwrap(), "2026-01");
+        assert!(period_of("soon", 1).is_err());
         let env = |k: &str| (k == "USERNAME").then(|| "bob".to_string());
         assert_eq!(who(Some("alice".into()), env), "alice");
         assert_eq!(who(None, env), "bob");

@@ -79,6 +79,7 @@ impl Args {
         let view = report::ReviewView {
             decisions: &decisions,
             all: self.all,
+            anchor_day: config.period.anchor_day,
         };
         let format = self.format.unwrap_or(match &self.output {
             Some(_) => Format::Csv,
@@ -94,7 +95,7 @@ impl Args {
                 report::render(out, &record, format, self.only_discrepancies, view)
             })?,
         }
-        let period = review::period_of(&record.as_of).unwrap_or_default();
+        let period = review::period_of(&record.as_of, config.period.anchor_day).unwrap_or_default();
         let reviewed = review::review(&record.findings, &decisions, &period);
         let open = record
             .findings
@@ -138,7 +139,8 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
     if let Some(latest) = latest
         && latest.sources == fresh.record.sources
         && latest.findings == fresh.record.findings
-        && review::period_of(&latest.as_of).ok() == review::period_of(&fresh.record.as_of).ok()
+        && review::period_of(&latest.as_of, config.period.anchor_day).ok()
+            == review::period_of(&fresh.record.as_of, config.period.anchor_day).ok()
     {
         return Ok(latest);
     }

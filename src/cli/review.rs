@@ -12,7 +12,7 @@ use crate::review::{self, Decision, Verdict};
 /// Record what you decided about a finding, so the report stops showing it.
 ///
 /// `approve`: the difference is accepted. `dismiss`: hide it for this billing period (the
-/// calendar month, UTC, of the latest findings). `ignore`: hide it until its numbers change.
+/// billing period, UTC, of the latest findings). `ignore`: hide it until its numbers change.
 /// Every decision stops applying, and the finding shows up again as open, when its type or its
 /// billed, less-included or actual quantity changes; `report --all` shows decided findings too.
 ///
@@ -28,7 +28,7 @@ pub struct Args {
 pub enum Action {
     /// Accept the difference: hidden while its numbers stay the same.
     Approve(Decide),
-    /// Hide it for the current billing period (calendar month, UTC).
+    /// Hide it for the current billing period (a calendar month unless [period] anchor_day says otherwise; UTC).
     Dismiss(Decide),
     /// Hide it until its numbers change.
     Ignore(Decide),
@@ -92,12 +92,13 @@ const LIST_COLUMNS: &[&str] = &[
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
+        let config = app.config()?;
         let mut store = app.store()?;
         let (verdict, decide) = match self.action {
             Action::Approve(d) => (Verdict::Approve, d),
             Action::Dismiss(d) => (Verdict::Dismiss, d),
             Action::Ignore(d) => (Verdict::Ignore, d),
-            Action::List { format } => return list(&store, format),
+            Action::List { format } => return list(&store, format, config.period.anchor_day),
             Action::Undo { finding_id } => {
                 if !store.remove_decision(&finding_id)? {
                     bail!(
@@ -126,7 +127,7 @@ impl Args {
                 finding.kind.as_str()
             );
         }
-        let period = review::period_of(&record.as_of)
+        let period = review::period_of(&record.as_of, config.period.anchor_day)
             .context("the latest findings have no valid `as_of`")?;
         let by = review::who(decide.by, |k| std::env::var(k).ok());
         let decision = Decision::new(
@@ -162,7 +163,7 @@ impl Args {
     }
 }
 
-fn list(store: &crate::store::Store, format: Option<Format>) -> Result<Exit> {
+fn list(store: &crate::store::Store, format: Option<Format>, anchor_day: i8) -> Result<Exit> {
     let decisions = store.decisions()?;
     let record = store.latest_reconcile()?;
     let rows: Vec<ListRow> = decisions
@@ -173,7 +174,7 @@ fn list(store: &crate::store::Store, format: Option<Format>) -> Result<Exit> {
                 .and_then(|r| r.findings.iter().find(|f| f.id == d.finding_id));
             let status = match (finding, &record) {
                 (Some(f), Some(r)) => {
-                    let period = review::period_of(&r.as_of).unwrap_or_default();
+                    let period = review::period_of(&r.as_of, anchor_day).unwrap_or_default();
                     match d.lapse(f, &period) {
                         None => "applies".to_string(),
                         Some(l) => format!("no longer applies: {}", l.as_str()),

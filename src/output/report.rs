@@ -151,6 +151,8 @@ pub struct ReviewView<'a> {
     pub decisions: &'a [Decision],
     /// Also show the findings a decision hides (`report --all`).
     pub all: bool,
+    /// The config's billing-period anchor day (dismissals last one period).
+    pub anchor_day: i8,
 }
 
 #[derive(Serialize)]
@@ -262,7 +264,7 @@ pub fn render(
     only_discrepancies: bool,
     review: ReviewView,
 ) -> Result<()> {
-    let period = review::period_of(&record.as_of).unwrap_or_default();
+    let period = review::period_of(&record.as_of, review.anchor_day).unwrap_or_default();
     let reviewed = review::review(&record.findings, review.decisions, &period);
     let decided = reviewed.decided();
     let by_company = company_totals(
