@@ -851,6 +851,11 @@ impl ConfigDocument {
             .is_some_and(|t| t.remove(name).is_some())
     }
 
+    /// Checks that the edited document is still a valid configuration, without writing it.
+    pub fn validate(&self) -> Result<()> {
+        Config::parse(&self.doc.to_string()).map(|_| ())
+    }
+
     /// Writes the file atomically (temp file + rename), creating its directory.
     pub fn save(&self) -> Result<()> {
         let mut text = self.doc.to_string();

@@ -1,6 +1,6 @@
 //! `reconcile disconnect`: forget a connection's secrets, config entry and mappings.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::app::App;
 use crate::cli::Exit;
@@ -25,6 +25,18 @@ impl Args {
         let name = &self.name;
         let mut doc = ConfigDocument::open(&app.paths.config)?;
         let config = app.config()?;
+        // Rules elsewhere in the file may name this connection ([[custom_service]], contracts,
+        // per-service settings). Refuse before anything is removed rather than leave a config
+        // that no longer loads, or half a disconnect.
+        let mut probe = ConfigDocument::open(&app.paths.config)?;
+        if probe.remove_connection(name) {
+            probe.validate().with_context(|| {
+                format!(
+                    "cannot disconnect `{name}`: other settings in {} still refer to it (see below); remove or change them first. Nothing was removed",
+                    app.paths.config.display()
+                )
+            })?;
+        }
         let kind = config.connections.get(name).map(|s| s.kind());
         let mut store = app.store()?;
         let has_history = store.connections_with_history()?.contains(name);

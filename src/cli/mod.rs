@@ -23,8 +23,9 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  open discrepancies found (only with `report --exit-code`)
-  3  findings marked stale_source: a source is unhealthy (only with `report --exit-code`; wins over 1)
-  2  error (bad config, unreachable API, rejected credentials, a failed sync, ...)";
+  2  error (bad config, unreachable API, rejected credentials, a failed sync, ...)
+  3  a source is unhealthy, so findings are marked stale_source (only with `report --exit-code`;
+     wins over 1)";
 
 /// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
 ///

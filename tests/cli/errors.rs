@@ -178,3 +178,21 @@ fn connect_keeps_the_users_comments_in_the_config() {
         "the secret reached the config: {text}"
     );
 }
+
+#[test]
+fn disconnect_refuses_while_rules_still_name_the_connection() {
+    let env = Env::new();
+    let path = env.config_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = "[connections.ninja]\nkind = \"ninjaone\"\nregion = \"eu\"\nclient_id = \"x\"\n\n[[custom_service]]\nconnection = \"ninja\"\nkey = \"srv-ws\"\nname = \"Servers + Workstations\"\nsum_of = [\"total-servers\", \"total-workstations\"]\n";
+    std::fs::write(&path, text).unwrap();
+    let err = env.run(&["disconnect", "ninja"], "").expect(2).stderr();
+    assert!(err.contains("cannot disconnect `ninja`"), "{err}");
+    assert!(err.contains("srv-ws"), "{err}");
+    assert!(err.contains("Nothing was removed"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the config changed"
+    );
+}
