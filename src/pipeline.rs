@@ -528,7 +528,9 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
 
 /// [`compute`] for a scope.
 pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Reconciled> {
-    let (findings, cur) = with_input(config, store, scope, engine::reconcile)?;
+    let ((findings, excluded), cur) = with_input(config, store, scope, |i| {
+        (engine::reconcile(i), engine::excluded_accounts(i))
+    })?;
     let as_of = cur.as_of;
     let mut sources = BTreeMap::new();
     for (name, _, run, _) in &cur.vendors {
@@ -543,7 +545,10 @@ pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Re
         as_of: as_of.to_string(),
         currency: config.currency.clone(),
         sources,
-        totals: Totals::of(&findings),
+        totals: Totals {
+            excluded_accounts: excluded,
+            ..Totals::of(&findings)
+        },
         findings,
     };
     Ok(Reconciled {

@@ -286,7 +286,10 @@ pub fn render(
             .filter(|(_, s)| !s.is_decided())
             .map(|(f, _)| f.clone())
             .collect();
-        open_totals = Totals::of(&open);
+        open_totals = Totals {
+            excluded_accounts: record.totals.excluded_accounts.clone(),
+            ..Totals::of(&open)
+        };
         &open_totals
     };
     let shown: Vec<(&Finding, &State)> = record
@@ -466,6 +469,13 @@ fn render_table(
                 .map(|(r, n)| format!("{} by \"{r}\"", qty(*n)))
                 .collect();
             writeln!(out, "Excluded from the counts: {}", parts.join(", "))?;
+        }
+        for a in &totals.excluded_accounts {
+            writeln!(
+                out,
+                "Excluded account: {} ({} on {}, {} item(s)) by \"{}\"",
+                a.account, a.account_id, a.vendor_connection, a.items, a.reason
+            )?;
         }
     }
     let t = totals;

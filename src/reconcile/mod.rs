@@ -193,6 +193,53 @@ pub struct Totals {
     #[serde(default)]
     pub within_tolerance_monthly: Decimal,
     pub by_kind: BTreeMap<String, usize>,
+    /// Unmapped vendor accounts an account-wide `[[exclude]]` removed (they have no finding, so
+    /// the report lists them here). Filled by the caller from [`excluded_accounts`].
+    #[serde(default)]
+    pub excluded_accounts: Vec<ExcludedAccount>,
+}
+
+/// A vendor account an `[[exclude]]` took out of reconciliation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedAccount {
+    pub vendor_connection: String,
+    pub account_id: String,
+    pub account: String,
+    pub items: usize,
+    pub reason: String,
+}
+
+/// The unmapped accounts that account-wide exclusions remove: the ones [`reconcile`] leaves out
+/// of `unmapped_account` findings. (A mapped account's excluded items show in its findings.)
+pub fn excluded_accounts(input: &Input) -> Vec<ExcludedAccount> {
+    let mapped: std::collections::HashSet<(&str, &str)> = input
+        .accounts
+        .iter()
+        .map(|m| (m.vendor_connection.as_str(), m.account_id.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for v in &input.vendors {
+        for a in &v.snapshot.accounts {
+            if mapped.contains(&(v.connection, a.id.as_str())) {
+                continue;
+            }
+            if let Some(e) = input.rules.account_excluded(v.connection, &a.id, &a.name) {
+                out.push(ExcludedAccount {
+                    vendor_connection: v.connection.to_string(),
+                    account_id: a.id.clone(),
+                    account: a.name.clone(),
+                    items: v
+                        .snapshot
+                        .items
+                        .iter()
+                        .filter(|i| i.account_id == a.id)
+                        .count(),
+                    reason: e.reason.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 impl Totals {

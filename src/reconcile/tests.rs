@@ -1589,6 +1589,33 @@ fn an_excluded_unmapped_account_is_not_reported_unmapped() {
         ..Rules::default()
     };
     assert_eq!(kinds(&rules), Vec::<FindingKind>::new());
+    // ... but the report can still say what the exclusion removed.
+    let services = services();
+    let excluded = excluded_accounts(&Input {
+        as_of: ts(AS_OF),
+        vendors: vec![VendorInput {
+            connection: "ninja",
+            services: &services,
+            snapshot: &w.vendor,
+        }],
+        psas: vec![],
+        accounts: &w.accounts,
+        services: &w.services,
+        tolerances: &Tolerances::default(),
+        rules: &rules,
+        unhealthy: &BTreeMap::new(),
+        period: None,
+    });
+    assert_eq!(
+        excluded,
+        vec![ExcludedAccount {
+            vendor_connection: "ninja".into(),
+            account_id: "9".into(),
+            account: "Our Own Office".into(),
+            items: 3,
+            reason: "internal".into(),
+        }]
+    );
     // A device-name exclusion does not remove the account.
     let rules = Rules {
         exclusions: vec![exclude("x", Some("our own *"), Some("nothing"), None)],

@@ -170,6 +170,38 @@ fn an_exclusion_and_the_stale_threshold_change_the_report_and_explain_shows_why(
         "{table}"
     );
 
+    // An account-wide exclusion of the unmapped organization: no unmapped_account finding, and
+    // the report says what the exclusion removed.
+    let unmatched = s.sample.planted.unmatched_org.clone();
+    append_config(
+        &env,
+        &format!("\n[[exclude]]\naccount = \"{unmatched}\"\nreason = \"pro bono\"\n"),
+    );
+    let csv_text = env
+        .run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(!csv_text.contains(&unmatched), "{csv_text}");
+    let table = env
+        .run(&["report", "--format", "table"], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        table.contains(&format!("Excluded account: {unmatched} ("))
+            && table.contains("by \"pro bono\""),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &env.run(&["report", "--format", "json"], "")
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(
+        json["totals"]["excluded_accounts"][0]["account"],
+        unmatched.as_str()
+    );
+
     // `explain` by a differently written name: the excluded device and why, the lines summed.
     let messy = format!("  {}  ", company.to_uppercase().replace(' ', "   "));
     let explain = env
