@@ -235,6 +235,7 @@ impl Config {
                     name_pattern: c.name_pattern.clone(),
                     roles: c.roles.clone(),
                     tags: c.tags.clone(),
+                    attrs: Default::default(),
                 },
                 sum_of,
             });
@@ -493,6 +494,7 @@ impl HealthConfig {
 pub enum ConnectionSettings {
     Ninjaone(NinjaOneSettings),
     Connectwise(ConnectWiseSettings),
+    Sentinelone(SentinelOneSettings),
 }
 
 impl ConnectionSettings {
@@ -500,6 +502,7 @@ impl ConnectionSettings {
         match self {
             ConnectionSettings::Ninjaone(_) => ConnectorKind::NinjaOne,
             ConnectionSettings::Connectwise(_) => ConnectorKind::ConnectWise,
+            ConnectionSettings::Sentinelone(_) => ConnectorKind::SentinelOne,
         }
     }
 
@@ -508,6 +511,7 @@ impl ConnectionSettings {
         match self {
             ConnectionSettings::Ninjaone(s) => &s.secret_command,
             ConnectionSettings::Connectwise(s) => &s.secret_command,
+            ConnectionSettings::Sentinelone(s) => &s.secret_command,
         }
     }
 }
@@ -590,6 +594,17 @@ pub struct ConnectWiseSettings {
     #[serde(default)]
     pub billable_company_types: Vec<String>,
     /// Records per request (default and maximum 1000).
+    pub page_size: Option<usize>,
+    #[serde(default)]
+    pub secret_command: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelOneSettings {
+    /// The management console URL (`https://usea1-acme.sentinelone.net`).
+    pub url: String,
+    /// Records per request, at most 1000 (default 1000).
     pub page_size: Option<usize>,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
@@ -727,6 +742,15 @@ impl Config {
                     n.base_url(name)?;
                     if n.page_size.is_some_and(|p| !(1..=10_000).contains(&p)) {
                         bail!("[connections.{name}] page_size must be between 1 and 10000");
+                    }
+                }
+                ConnectionSettings::Sentinelone(s) => {
+                    crate::http::check_url(name, s.url.trim())
+                        .map_err(|e| anyhow!("[connections.{name}] url: {e}"))?;
+                    if s.page_size.is_some_and(|p| !(1..=1000).contains(&p)) {
+                        bail!(
+                            "[connections.{name}] page_size must be between 1 and 1000 (SentinelOne's maximum)"
+                        );
                     }
                 }
                 ConnectionSettings::Connectwise(c) => {
@@ -1138,6 +1162,32 @@ mod tests {
             vec!["ninjaone"]
         );
         assert!(fs::read_to_string(&path).unwrap().contains("# my notes"));
+    }
+
+    #[test]
+    fn sentinelone_connections_parse_and_are_checked() {
+        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let s1 = c.connection("sentinelone").unwrap();
+        assert_eq!(s1.kind(), ConnectorKind::SentinelOne);
+        let ConnectionSettings::Sentinelone(s) = s1 else {
+            panic!("{s1:?}")
+        };
+        assert_eq!(s.url, "https://usea1-yourtenant.sentinelone.net");
+        let base = "[connections.s1]\nkind = \"sentinelone\"\n";
+        assert!(Config::parse(&format!("{base}url = \"https://x.sentinelone.net\"\n")).is_ok());
+        let err =
+            Config::parse(&format!("{base}url = \"http://x.sentinelone.net\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("only https"), "{err:#}");
+        let err = Config::parse(&format!(
+            "{base}url = \"https://x.sentinelone.net\"\npage_size = 5000\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("1000"), "{err:#}");
+        let err = Config::parse(&format!(
+            "{base}url = \"https://x\"\n[connections.s1.secret_command]\nclient_secret = \"x\"\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("api_token"), "{err:#}");
     }
 
     #[test]

@@ -235,6 +235,10 @@ pub struct ServiceFilters {
     pub roles: Vec<String>,
     /// Tags (the item's `tags` attribute, comma-separated); any may match.
     pub tags: Vec<String>,
+    /// Globs over named attributes (`sku = "complete"`); every one must match, and an item
+    /// without the attribute does not match.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
 }
 
 impl ServiceFilters {
@@ -243,6 +247,7 @@ impl ServiceFilters {
             && self.name_pattern.is_none()
             && self.roles.is_empty()
             && self.tags.is_empty()
+            && self.attrs.is_empty()
     }
 
     fn matches(&self, item: &UsageItem) -> bool {
@@ -273,6 +278,11 @@ impl ServiceFilters {
                 .iter()
                 .any(|want| tags.iter().any(|t| glob_match(want, t)))
             {
+                return false;
+            }
+        }
+        for (key, pattern) in &self.attrs {
+            if !item.attrs.get(key).is_some_and(|v| glob_match(pattern, v)) {
                 return false;
             }
         }

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::config::{
     ConfigDocument, ConnectWiseSettings, ConnectionSettings, NinjaOneSettings, NinjaRegion,
-    validate_connection_name,
+    SentinelOneSettings, validate_connection_name,
 };
 use crate::connectors;
 use crate::secrets::SecretSource;
@@ -22,7 +22,7 @@ use crate::secrets::SecretSource;
 /// Non-secret settings go into the config file (comments and layout kept); the secret goes into
 /// the OS keyring (on Linux without a Secret Service: the kernel user keyring, lost on reboot).
 /// The secret is read from a hidden prompt on a terminal, or from stdin when stdin is not a
-/// terminal or with --client-secret-stdin / --private-key-stdin.
+/// terminal or with --client-secret-stdin / --private-key-stdin / --api-token-stdin.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -44,6 +44,28 @@ pub enum Target {
     /// an API key to it, and get a clientId at developer.connectwise.com.
     #[command(name = "connectwise")]
     ConnectWise(CwArgs),
+    /// Connect SentinelOne (a service user's API token; Viewer role is enough).
+    ///
+    /// Create the token in the SentinelOne console: Settings > Users > Service Users > New
+    /// Service User, role Viewer on the account or site scope, and pick an expiration date.
+    #[command(name = "sentinelone")]
+    SentinelOne(S1Args),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct S1Args {
+    /// Connection name, used by other commands and in the keyring
+    #[arg(long, default_value = "sentinelone")]
+    pub name: String,
+    /// Your management console URL: https://<tenant>.sentinelone.net (http:// on loopback only)
+    #[arg(long)]
+    pub url: String,
+    /// Read the API token from stdin instead of a prompt
+    #[arg(long)]
+    pub api_token_stdin: bool,
+    /// Save without checking the token against the API
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,6 +158,10 @@ impl Args {
                 );
                 (plan, !a.no_verify)
             }
+            Target::SentinelOne(a) => {
+                let secret = read_secret("SentinelOne API token", a.api_token_stdin)?;
+                (sentinelone_plan(&a.name, &a.url, secret), !a.no_verify)
+            }
         };
         apply(app, plan, verify).await?;
         Ok(Exit::Ok)
@@ -171,6 +197,24 @@ pub fn ninjaone_plan(
         values,
         remove,
         secrets: vec![("client_secret", secret)],
+    }
+}
+
+pub fn sentinelone_plan(name: &str, url: &str, secret: SecretString) -> Plan {
+    let url = url.trim().trim_end_matches('/').to_string();
+    Plan {
+        name: name.to_string(),
+        settings: ConnectionSettings::Sentinelone(SentinelOneSettings {
+            url: url.clone(),
+            page_size: None,
+            secret_command: Default::default(),
+        }),
+        values: vec![
+            ("kind", Value::from("sentinelone")),
+            ("url", Value::from(url)),
+        ],
+        remove: Vec::new(),
+        secrets: vec![("api_token", secret)],
     }
 }
 

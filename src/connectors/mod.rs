@@ -6,6 +6,7 @@
 pub mod connectwise;
 pub mod de;
 pub mod ninjaone;
+pub mod sentinelone;
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::model::{ServiceDef, Snapshot};
 pub enum ConnectorKind {
     NinjaOne,
     ConnectWise,
+    SentinelOne,
 }
 
 /// Which side of the reconciliation a connector feeds.
@@ -32,12 +34,17 @@ pub enum Role {
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 2] = [ConnectorKind::NinjaOne, ConnectorKind::ConnectWise];
+    pub const ALL: [ConnectorKind; 3] = [
+        ConnectorKind::NinjaOne,
+        ConnectorKind::ConnectWise,
+        ConnectorKind::SentinelOne,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorKind::NinjaOne => "ninjaone",
             ConnectorKind::ConnectWise => "connectwise",
+            ConnectorKind::SentinelOne => "sentinelone",
         }
     }
 
@@ -45,6 +52,7 @@ impl ConnectorKind {
         match self {
             ConnectorKind::NinjaOne => "NinjaOne",
             ConnectorKind::ConnectWise => "ConnectWise PSA",
+            ConnectorKind::SentinelOne => "SentinelOne",
         }
     }
 
@@ -52,6 +60,7 @@ impl ConnectorKind {
         match self {
             ConnectorKind::NinjaOne => Role::Vendor,
             ConnectorKind::ConnectWise => Role::Psa,
+            ConnectorKind::SentinelOne => Role::Vendor,
         }
     }
 
@@ -64,6 +73,7 @@ impl ConnectorKind {
         match self {
             ConnectorKind::NinjaOne => &["client_secret"],
             ConnectorKind::ConnectWise => &["private_key"],
+            ConnectorKind::SentinelOne => &["api_token"],
         }
     }
 
@@ -72,6 +82,7 @@ impl ConnectorKind {
         match self {
             ConnectorKind::NinjaOne => ninjaone::services(),
             ConnectorKind::ConnectWise => Vec::new(),
+            ConnectorKind::SentinelOne => sentinelone::services(),
         }
     }
 }
@@ -131,6 +142,12 @@ pub fn build(
             name,
             s,
             secret("private_key")?,
+            retry,
+        )?),
+        ConnectionSettings::Sentinelone(s) => Box::new(sentinelone::SentinelOne::new(
+            name,
+            s,
+            secret("api_token")?,
             retry,
         )?),
     })

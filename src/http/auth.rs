@@ -47,6 +47,8 @@ impl Auth for NoAuth {
 pub struct StaticHeaders {
     headers: HeaderMap,
     hint: String,
+    /// What to say on 403 (a missing role or permission), when it differs from `hint`.
+    forbidden_hint: Option<String>,
 }
 
 impl StaticHeaders {
@@ -70,7 +72,32 @@ impl StaticHeaders {
                 .map_err(|_| format!("`{v}` cannot be sent as the {name} header"))?;
             headers.insert(HeaderName::from_static(name), v);
         }
-        Ok(StaticHeaders { headers, hint })
+        Ok(StaticHeaders {
+            headers,
+            hint,
+            forbidden_hint: None,
+        })
+    }
+
+    /// `Authorization: <scheme> <token>` (SentinelOne's `ApiToken <token>`). `hint` is shown on
+    /// 401 (token refused or expired), `forbidden_hint` on 403 (the token lacks a role).
+    pub fn token(
+        scheme: &str,
+        token: &SecretString,
+        hint: String,
+        forbidden_hint: String,
+    ) -> Result<StaticHeaders, String> {
+        let mut value =
+            HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret().trim()))
+                .map_err(|_| "the token contains characters a header cannot carry".to_string())?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value);
+        Ok(StaticHeaders {
+            headers,
+            hint,
+            forbidden_hint: Some(forbidden_hint),
+        })
     }
 }
 
@@ -79,8 +106,11 @@ impl Auth for StaticHeaders {
     async fn headers(&self, _: &reqwest::Client, _: bool) -> Result<HeaderMap, ConnectorError> {
         Ok(self.headers.clone())
     }
-    fn hint(&self, _: u16) -> String {
-        self.hint.clone()
+    fn hint(&self, status: u16) -> String {
+        match (&self.forbidden_hint, status) {
+            (Some(h), 403) => h.clone(),
+            _ => self.hint.clone(),
+        }
     }
 }
 

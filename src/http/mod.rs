@@ -19,7 +19,7 @@ use url::Url;
 
 pub use auth::{Auth, ClientCredentials, NoAuth, StaticHeaders};
 pub use error::ConnectorError;
-pub use paging::Link;
+pub use paging::{CursorPage, Link};
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone)]

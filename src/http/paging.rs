@@ -1,12 +1,15 @@
 //! The two paging styles our APIs use, as loops on [`HttpClient`]:
 //! - keyset: `pageSize` + `after=<id of the last item>` until a short page (NinjaOne);
 //! - page numbers: `page` + `pageSize`, following an RFC 8288 `Link: <...>; rel="next"` header
-//!   when the server sends one, else until a short page (ConnectWise).
+//!   when the server sends one, else until a short page (ConnectWise);
+//! - cursors: `limit` + `cursor=<pagination.nextCursor of the previous page>` until the cursor
+//!   is null (SentinelOne).
 
 use reqwest::header::{HeaderMap, LINK};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use super::{ConnectorError, HttpClient};
+use super::{ConnectorError, HttpClient, decode_error, kind_of, parse_json};
 
 /// Stop runaway loops against a server that never sends a short page.
 const MAX_PAGES: usize = 100_000;
@@ -119,6 +122,118 @@ impl HttpClient {
             };
             if !more || n == 0 {
                 return Ok(all);
+            }
+        }
+        Err(too_many_pages(self.connection(), path))
+    }
+}
+
+/// One page of a cursor-paged list: its items (with their raw JSON), the next cursor and the
+/// whole body (for anything else a caller wants from it).
+#[derive(Debug)]
+pub struct CursorPage<T> {
+    pub items: Vec<(T, String)>,
+    pub next_cursor: Option<String>,
+    pub body: Value,
+}
+
+impl HttpClient {
+    /// GET one page of a cursor-paged list: the items are the array at JSON pointer
+    /// `items_at` (`/data`, `/data/sites`), the cursor is `/pagination/nextCursor`.
+    pub async fn get_cursor_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        items_at: &str,
+    ) -> Result<CursorPage<T>, ConnectorError> {
+        let resp = self.get(path, query).await?;
+        let connection = self.connection();
+        let endpoint = resp.endpoint.as_str();
+        let mut body = parse_json(connection, endpoint, &resp.body)?;
+        let shape_error = |at: &str, detail: String| ConnectorError::Decode {
+            connection: connection.into(),
+            endpoint: endpoint.into(),
+            path: at.into(),
+            detail,
+        };
+        let next_cursor = match body.pointer("/pagination/nextCursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(shape_error(
+                    "pagination.nextCursor",
+                    format!("expected a string or null, got {}", kind_of(other)),
+                ));
+            }
+        };
+        let dotted = items_at.trim_start_matches('/').replace('/', ".");
+        let elements = match body.pointer_mut(items_at).map(Value::take) {
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                return Err(shape_error(
+                    &dotted,
+                    format!("expected a JSON array, got {}", kind_of(&other)),
+                ));
+            }
+            None => {
+                return Err(shape_error(
+                    &dotted,
+                    "the list is missing from the response".into(),
+                ));
+            }
+        };
+        let items = elements
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let raw = v.to_string();
+                serde_path_to_error::deserialize::<_, T>(v)
+                    .map(|t| (t, raw))
+                    .map_err(|e| decode_error(connection, endpoint, &format!("{dotted}[{i}]"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CursorPage {
+            items,
+            next_cursor,
+            body,
+        })
+    }
+
+    /// Reads every page of a cursor-paged list (`limit` + `cursor`) until `nextCursor` is null.
+    pub async fn get_all_cursor<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        items_at: &str,
+        page_size: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("limit", page_size.to_string()));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let page = self.get_cursor_page::<T>(path, &q, items_at).await?;
+            all.extend(page.items);
+            progress(all.len());
+            match page.next_cursor {
+                None => return Ok(all),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(ConnectorError::Invalid {
+                            connection: self.connection().into(),
+                            message: format!(
+                                "GET {path} returned the cursor `{next}` twice; paging would never end"
+                            ),
+                        });
+                    }
+                    cursor = Some(next);
+                }
             }
         }
         Err(too_many_pages(self.connection(), path))

@@ -24,25 +24,11 @@ pub(crate) fn serve() -> Served {
     Served { sandbox, _rt: rt }
 }
 
-pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
+/// Connects the sandbox ConnectWise as `cw` (billable type `Client`), private key on stdin.
+pub(crate) fn connect_connectwise(env: &Env, s: &Sandbox) -> Run {
     let c = &s.credentials;
-    env.cleanup
-        .borrow_mut()
-        .extend(["ninja".to_string(), "cw".to_string()]);
-    let ninja = env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &s.ninjaone_url,
-            "--client-id",
-            &c.ninja_client_id,
-        ],
-        &format!("{}\n", c.ninja_client_secret),
-    );
-    let cw = env.run(
+    env.cleanup.borrow_mut().push("cw".to_string());
+    env.run(
         &[
             "connect",
             "connectwise",
@@ -61,7 +47,26 @@ pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
             "--private-key-stdin",
         ],
         &c.cw_private_key,
+    )
+}
+
+pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
+    let c = &s.credentials;
+    env.cleanup.borrow_mut().push("ninja".to_string());
+    let ninja = env.run(
+        &[
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--url",
+            &s.ninjaone_url,
+            "--client-id",
+            &c.ninja_client_id,
+        ],
+        &format!("{}\n", c.ninja_client_secret),
     );
+    let cw = connect_connectwise(env, s);
     (ninja, cw)
 }
 

@@ -12,3 +12,4 @@ mod health;
 mod periods;
 mod review;
 mod rules;
+mod sentinelone;

@@ -6,3 +6,4 @@
 mod common;
 mod connectwise;
 mod ninjaone;
+mod sentinelone;

@@ -1,0 +1,372 @@
+//! SentinelOne Management API v2.1: sites are accounts, agents are usage items.
+//!
+//! Auth is a service-user API token sent as `Authorization: ApiToken <token>` to the tenant's
+//! console (`https://<tenant>.sentinelone.net`); a Viewer role on the account or site scope is
+//! enough. Lists page with `limit` + `cursor=<pagination.nextCursor>` until the cursor is null.
+//!
+//! Classes: each agent's `machineType` becomes `DESKTOP`, `LAPTOP`, `SERVER`,
+//! `KUBERNETES_NODE` or `STORAGE`; any other value becomes `OTHER` (the value as sent stays in
+//! `raw_class`, so nothing unknown breaks a sync or drops out of the Agents count).
+//! Decommissioned agents get the class `DECOMMISSIONED`, which no built-in service counts.
+//! Every agent carries its site's SKU as the `sku` attribute, which the per-SKU services filter on.
+
+mod wire;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::config::SentinelOneSettings;
+use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::http::{ConnectorError, HttpClient, RetryPolicy, StaticHeaders, check_url};
+use crate::model::{
+    ServiceDef, ServiceFilters, Snapshot, UsageItem, VendorAccount, VendorSnapshot,
+};
+
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// The API's largest `limit`.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+const SITES: &str = "web/api/v2.1/sites";
+const AGENTS: &str = "web/api/v2.1/agents";
+
+/// The class of a decommissioned agent: not billable, counted by no built-in service.
+pub const DECOMMISSIONED: &str = "DECOMMISSIONED";
+/// The class of an agent whose `machineType` this build does not know.
+pub const OTHER: &str = "OTHER";
+
+/// `machineType` values this build knows, and their classes.
+const MACHINE_TYPES: &[(&str, &str)] = &[
+    ("desktop", "DESKTOP"),
+    ("laptop", "LAPTOP"),
+    ("server", "SERVER"),
+    ("kubernetes node", "KUBERNETES_NODE"),
+    ("storage", "STORAGE"),
+];
+
+const WORKSTATIONS: &[&str] = &["DESKTOP", "LAPTOP"];
+const SERVERS: &[&str] = &["SERVER"];
+const OTHERS: &[&str] = &["KUBERNETES_NODE", "STORAGE", OTHER];
+/// Every class of a live (not decommissioned) agent.
+const LIVE: &[&str] = &[
+    "DESKTOP",
+    "LAPTOP",
+    "SERVER",
+    "KUBERNETES_NODE",
+    "STORAGE",
+    OTHER,
+];
+
+/// The SKUs with a service of their own: (service key suffix, SKU name as SentinelOne sends it).
+pub const SKUS: &[(&str, &str)] = &[
+    ("complete", "Complete"),
+    ("control", "Control"),
+    ("core", "Core"),
+];
+
+/// The SentinelOne services: agents, by machine type, and by site SKU.
+pub fn services() -> Vec<ServiceDef> {
+    let def = |key: &str, name: &str, classes: &[&str], sku: Option<&str>| ServiceDef {
+        key: key.into(),
+        name: name.into(),
+        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
+        filters: ServiceFilters {
+            attrs: sku
+                .map(|s| BTreeMap::from([("sku".to_string(), s.to_string())]))
+                .unwrap_or_default(),
+            ..ServiceFilters::default()
+        },
+        ..ServiceDef::default()
+    };
+    let mut defs = vec![
+        def("agents", "Agents", LIVE, None),
+        def("workstations", "Workstations", WORKSTATIONS, None),
+        def("servers", "Servers", SERVERS, None),
+        def("other", "Other Agents", OTHERS, None),
+    ];
+    for (suffix, sku) in SKUS {
+        defs.push(def(
+            &format!("agents-{suffix}"),
+            &format!("Agents ({sku})"),
+            LIVE,
+            Some(sku),
+        ));
+    }
+    defs
+}
+
+pub struct SentinelOne {
+    name: String,
+    client: HttpClient,
+    page_size: usize,
+}
+
+impl SentinelOne {
+    pub fn new(
+        name: &str,
+        settings: &SentinelOneSettings,
+        token: SecretString,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<SentinelOne> {
+        let base = check_url(name, settings.url.trim_end_matches('/'))?;
+        let again = format!(
+            "then run `reconcile connect sentinelone --name {name} --url {}` again",
+            base.as_str().trim_end_matches('/')
+        );
+        let hint = format!(
+            "The API token was refused: it may be mistyped, revoked or expired (service-user tokens expire). Create a new one in the SentinelOne console (Settings > Users > Service Users, with a Viewer role on the account or site scope), {again}"
+        );
+        let forbidden = format!(
+            "The API token is valid but lacks a permission: its service user needs a Viewer role (or higher) on the account or site scope, to read sites and agents. Change the role in Settings > Users > Service Users, {again}"
+        );
+        let auth = StaticHeaders::token("ApiToken", &token, hint, forbidden).map_err(|m| {
+            ConnectorError::Invalid {
+                connection: name.into(),
+                message: m,
+            }
+        })?;
+        Ok(SentinelOne {
+            name: name.to_string(),
+            client: HttpClient::new(name, base, Arc::new(auth), retry),
+            page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+        })
+    }
+}
+
+#[async_trait]
+impl Connector for SentinelOne {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::SentinelOne
+    }
+
+    async fn check(&self) -> Result<String, ConnectorError> {
+        let page = self
+            .client
+            .get_cursor_page::<wire::Site>(SITES, &[("limit", "1".to_string())], "/data/sites")
+            .await?;
+        let total = page
+            .body
+            .pointer("/pagination/totalItems")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(page.items.len() as u64);
+        let licenses = page
+            .body
+            .pointer("/data/allSites")
+            .and_then(|v| serde_json::from_value::<wire::AllSites>(v.clone()).ok())
+            .and_then(|a| Some((a.active_licenses?, a.total_licenses?)))
+            .map(|(active, total)| format!(" ({active} of {total} licenses in use)"))
+            .unwrap_or_default();
+        Ok(format!(
+            "signed in to {} with an API token; {total} site{} readable{licenses}",
+            self.client.base().origin().ascii_serialization(),
+            if total == 1 { " is" } else { "s are" }
+        ))
+    }
+
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let sites = self
+            .client
+            .get_all_cursor::<wire::Site>(SITES, &[], "/data/sites", self.page_size, &|n| {
+                cx.report("sites", n)
+            })
+            .await?;
+        let agents = self
+            .client
+            .get_all_cursor::<wire::Agent>(AGENTS, &[], "/data", self.page_size, &|n| {
+                cx.report("agents", n)
+            })
+            .await?;
+        tracing::debug!(connection = %self.name, sites = sites.len(), agents = agents.len(), "read SentinelOne");
+        Ok(Snapshot::Vendor(convert(sites, agents)))
+    }
+}
+
+fn convert(sites: Vec<(wire::Site, String)>, agents: Vec<(wire::Agent, String)>) -> VendorSnapshot {
+    let by_id: HashMap<String, &wire::Site> =
+        sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
+    let items = agents
+        .into_iter()
+        .map(|(a, raw)| {
+            let site = by_id.get(&a.site_id).copied();
+            agent_item(a, raw, site)
+        })
+        .collect();
+    let accounts = sites
+        .into_iter()
+        .map(|(s, raw)| VendorAccount {
+            id: s.id,
+            name: s.name,
+            raw: Some(raw),
+        })
+        .collect();
+    VendorSnapshot { accounts, items }
+}
+
+/// The class of a `machineType`: known types by name, anything else `OTHER`.
+pub fn class_of(machine_type: &str) -> &'static str {
+    let t = machine_type.trim();
+    MACHINE_TYPES
+        .iter()
+        .find(|(m, _)| m.eq_ignore_ascii_case(t))
+        .map(|(_, c)| *c)
+        .unwrap_or(OTHER)
+}
+
+fn agent_item(a: wire::Agent, raw: String, site: Option<&wire::Site>) -> UsageItem {
+    let machine_type = a.machine_type.clone().unwrap_or_default();
+    let decommissioned = a.is_decommissioned.unwrap_or(false);
+    let class = if decommissioned {
+        DECOMMISSIONED
+    } else {
+        class_of(&machine_type)
+    };
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("machine_type", a.machine_type.clone());
+    if class_of(&machine_type) == OTHER {
+        put("unknown_class", Some("true".into()));
+    }
+    put("decommissioned", Some(decommissioned.to_string()));
+    put("uninstalled", a.is_uninstalled.map(|v| v.to_string()));
+    put("os", a.os_type.clone());
+    put("os_name", a.os_name.clone());
+    put("group", a.group_name.clone());
+    put("agent_version", a.agent_version.clone());
+    put("network_status", a.network_status.clone());
+    put("uuid", a.uuid.clone());
+    put(
+        "site",
+        site.map(|s| s.name.clone()).or_else(|| a.site_name.clone()),
+    );
+    if let Some(s) = site {
+        put("sku", s.sku.clone());
+        put("site_type", s.site_type.clone());
+        put("site_state", s.state.clone());
+        put("account_id", s.account_id.clone());
+        put("account_name", s.account_name.clone());
+        put(
+            "site_active_licenses",
+            s.active_licenses.map(|v| v.to_string()),
+        );
+        put(
+            "site_total_licenses",
+            if s.unlimited_licenses == Some(true) {
+                Some("unlimited".into())
+            } else {
+                s.total_licenses.map(|v| v.to_string())
+            },
+        );
+    }
+    let online = match a.network_status.as_deref() {
+        Some(s) if s.eq_ignore_ascii_case("connected") => Some(true),
+        Some(s) if s.eq_ignore_ascii_case("disconnected") => Some(false),
+        _ => a.is_active,
+    };
+    let name = a
+        .computer_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("agent {}", a.id));
+    UsageItem {
+        id: a.id,
+        account_id: a.site_id,
+        name,
+        class: class.to_string(),
+        raw_class: machine_type,
+        online,
+        last_contact: a.last_active_date,
+        pending_approval: false,
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(json: &str) -> wire::Agent {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn site(sku: &str) -> wire::Site {
+        serde_json::from_str(&format!(
+            r#"{{"id":"10","name":"Acme","sku":"{sku}","totalLicenses":25,"activeLicenses":12}}"#
+        ))
+        .unwrap()
+    }
+
+    fn count(key: &str, item: &UsageItem) -> bool {
+        services()
+            .into_iter()
+            .find(|s| s.key == key)
+            .unwrap()
+            .counts(item)
+    }
+
+    #[test]
+    fn services_cover_types_and_skus() {
+        let keys: Vec<String> = services().into_iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "agents",
+                "workstations",
+                "servers",
+                "other",
+                "agents-complete",
+                "agents-control",
+                "agents-core"
+            ]
+        );
+        for s in services() {
+            assert!(!s.classes.unwrap().contains(&DECOMMISSIONED.to_string()));
+        }
+    }
+
+    #[test]
+    fn machine_types_become_classes_and_unknown_ones_count_as_other() {
+        let s = site("Complete");
+        let a = agent(
+            r#"{"id":"1","siteId":"10","computerName":"PC-1","machineType":"laptop","isDecommissioned":false,"networkStatus":"connected","lastActiveDate":"2024-05-01T10:00:00.123Z"}"#,
+        );
+        let item = agent_item(a, String::new(), Some(&s));
+        assert_eq!(item.class, "LAPTOP");
+        assert_eq!(item.online, Some(true));
+        assert!(item.last_contact.is_some());
+        assert_eq!(item.attrs["sku"], "Complete");
+        assert_eq!(item.attrs["site_total_licenses"], "25");
+        assert!(count("agents", &item) && count("workstations", &item));
+        assert!(count("agents-complete", &item) && !count("agents-core", &item));
+
+        let a = agent(r#"{"id":"2","siteId":"10","machineType":"quantum toaster"}"#);
+        let item = agent_item(a, String::new(), Some(&s));
+        assert_eq!(item.class, OTHER);
+        assert_eq!(item.raw_class, "quantum toaster");
+        assert_eq!(item.name, "agent 2");
+        assert!(count("agents", &item) && count("other", &item));
+        assert!(!count("servers", &item));
+    }
+
+    #[test]
+    fn decommissioned_agents_count_nowhere() {
+        let s = site("Core");
+        let a = agent(r#"{"id":"3","siteId":"10","machineType":"server","isDecommissioned":true}"#);
+        let item = agent_item(a, String::new(), Some(&s));
+        assert_eq!(item.class, DECOMMISSIONED);
+        assert_eq!(item.raw_class, "server");
+        for def in services() {
+            assert!(
+                !def.counts(&item),
+                "{} counts a decommissioned agent",
+                def.key
+            );
+        }
+    }
+}
