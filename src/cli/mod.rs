@@ -29,7 +29,8 @@ Exit codes:
 
 /// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
 ///
-/// Pulls vendor usage (NinjaOne devices) and PSA billing (ConnectWise PSA agreement additions)
+/// Pulls vendor usage (NinjaOne devices, SentinelOne agents) and PSA billing (ConnectWise PSA
+/// agreement additions)
 /// into a local SQLite file, maps vendor organizations and services to PSA companies and
 /// products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
 /// with its money impact. It only reads from vendors and PSAs; it never writes to them.
