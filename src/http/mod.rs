@@ -407,6 +407,17 @@ pub fn decode_list<T: DeserializeOwned>(
             detail: format!("expected a JSON array, got {}", kind_of(&value)),
         });
     };
+    decode_elements(connection, endpoint, "", elements)
+}
+
+/// Decodes the elements of a JSON array found at `at` (`""` for the top level, `data.sites`),
+/// each with its compact JSON kept; errors name the element and field (`data.sites[3].id`).
+pub(crate) fn decode_elements<T: DeserializeOwned>(
+    connection: &str,
+    endpoint: &str,
+    at: &str,
+    elements: Vec<Value>,
+) -> Result<Vec<(T, String)>, ConnectorError> {
     elements
         .into_iter()
         .enumerate()
@@ -414,7 +425,7 @@ pub fn decode_list<T: DeserializeOwned>(
             let raw = v.to_string();
             serde_path_to_error::deserialize::<_, T>(v)
                 .map(|t| (t, raw))
-                .map_err(|e| decode_error(connection, endpoint, &format!("[{i}]"), e))
+                .map_err(|e| decode_error(connection, endpoint, &format!("{at}[{i}]"), e))
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, LINK};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{ConnectorError, HttpClient, decode_error, kind_of, parse_json};
+use super::{ConnectorError, HttpClient, decode_elements, kind_of, parse_json};
 
 /// Stop runaway loops against a server that never sends a short page.
 const MAX_PAGES: usize = 100_000;
@@ -183,16 +183,7 @@ impl HttpClient {
                 ));
             }
         };
-        let items = elements
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let raw = v.to_string();
-                serde_path_to_error::deserialize::<_, T>(v)
-                    .map(|t| (t, raw))
-                    .map_err(|e| decode_error(connection, endpoint, &format!("{dotted}[{i}]"), e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = decode_elements(connection, endpoint, &dotted, elements)?;
         Ok(CursorPage {
             items,
             next_cursor,
