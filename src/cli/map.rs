@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::cli::Exit;
-use crate::cli::report::write_atomically;
 use crate::config::Config;
 use crate::connectors::{ConnectorKind, Role};
 use crate::mapping::{self, normalize};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
-use crate::output::{Format, new_table, write_csv, write_json};
+use crate::output::{Format, new_table, write_atomically, write_csv, write_json};
 use crate::pipeline::{self, Current};
 use crate::store::Store;
 

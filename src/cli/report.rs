@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::app::App;
 use crate::cli::Exit;
 use crate::config::Config;
-use crate::output::{Format, report};
+use crate::output::{Format, report, write_atomically};
 use crate::pipeline;
 use crate::review;
 use crate::store::{ReconcileRecord, Store};
@@ -148,26 +148,4 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
     record.id = store.save_reconcile(&record)?;
     app.info("findings recomputed from the current snapshots and mappings");
     Ok(record)
-}
-
-/// Writes through a temp file in the same directory and renames it: a reader (or a cron mail)
-/// never sees half a report.
-pub fn write_atomically(
-    path: &std::path::Path,
-    body: impl FnOnce(&mut dyn Write) -> Result<()>,
-) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        body(&mut w)?;
-        w.flush()?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

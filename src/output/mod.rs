@@ -5,7 +5,7 @@ pub mod report;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use comfy_table::{ContentArrangement, Table, presets};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -81,4 +81,26 @@ pub fn qty(d: Decimal) -> String {
 /// Money with two decimals.
 pub fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp(2))
+}
+
+/// Writes through a temp file in the same directory and renames it: a reader (or a cron mail)
+/// never sees half a report or half an export.
+pub fn write_atomically(
+    path: &std::path::Path,
+    body: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        body(&mut w)?;
+        w.flush()?;
+    }
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
