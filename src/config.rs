@@ -15,7 +15,7 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::connectors::ConnectorKind;
-use crate::model::{ServiceDef, ServiceFilters};
+use crate::model::{ServiceDef, ServiceFilters, UsageItem, VendorSnapshot};
 use crate::reconcile::{Bases, Basis, Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
 use rust_decimal::Decimal;
 
@@ -149,6 +149,12 @@ pub struct CustomServiceConfig {
     /// A bundle: the sum of these services of the same connection.
     #[serde(default)]
     pub sum_of: Vec<String>,
+    /// Globs over named item attributes (`sku = "Complete"`); every one must match.
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+    /// The item attribute holding its units (`assigned`, `purchased`, `quantity`) for vendors
+    /// that report quantities; default 1 per item.
+    pub quantity: Option<String>,
 }
 
 /// `[contract."<psa connection>/<product identifier>"]`.
@@ -215,7 +221,48 @@ impl Config {
     /// A vendor connection's services: the built-in ones of its kind, then the
     /// `[[custom_service]]` entries for it (bundles resolved).
     pub fn services_for(&self, connection: &str, kind: ConnectorKind) -> Vec<ServiceDef> {
+        self.with_custom(connection, kind.services())
+    }
+
+    /// The services of a connection given what its snapshots hold: the built-in ones, one per
+    /// value of each service family the items carry (a Microsoft 365 SKU, a CSV product), and
+    /// the custom ones.
+    pub fn services_seen<'a>(
+        &self,
+        connection: &str,
+        kind: ConnectorKind,
+        snapshots: impl IntoIterator<Item = &'a VendorSnapshot>,
+    ) -> Vec<ServiceDef> {
         let mut defs = kind.services();
+        let families = kind.families();
+        if !families.is_empty() {
+            let items: Vec<&UsageItem> = snapshots.into_iter().flat_map(|s| &s.items).collect();
+            for f in &families {
+                for d in f.expand(items.iter().copied()) {
+                    if !defs.iter().any(|x| x.key == d.key) {
+                        defs.push(d);
+                    }
+                }
+            }
+        }
+        self.with_custom(connection, defs)
+    }
+
+    /// The service `key` of a connection, whether or not its snapshot holds it yet: built-in,
+    /// custom, or shaped like a family's key.
+    pub fn service_named(
+        &self,
+        connection: &str,
+        kind: ConnectorKind,
+        key: &str,
+    ) -> Option<ServiceDef> {
+        self.services_for(connection, kind)
+            .into_iter()
+            .find(|d| d.key == key)
+            .or_else(|| kind.families().iter().find_map(|f| f.service_for_key(key)))
+    }
+
+    fn with_custom(&self, connection: &str, mut defs: Vec<ServiceDef>) -> Vec<ServiceDef> {
         for c in self
             .custom_service
             .iter()
@@ -235,9 +282,11 @@ impl Config {
                     name_pattern: c.name_pattern.clone(),
                     roles: c.roles.clone(),
                     tags: c.tags.clone(),
-                    attrs: Default::default(),
+                    attrs: c.attrs.clone(),
+                    attr_slug: None,
                 },
                 sum_of,
+                quantity: c.quantity.clone(),
             });
         }
         defs
@@ -323,6 +372,10 @@ impl Config {
             }
             for k in &c.sum_of {
                 let known = builtin.iter().any(|d| &d.key == k)
+                    || kind
+                        .families()
+                        .iter()
+                        .any(|f| f.service_for_key(k).is_some())
                     || seen.iter().any(|(conn, s)| conn == &c.connection && s == k);
                 if !known {
                     bail!(
@@ -495,6 +548,11 @@ pub enum ConnectionSettings {
     Ninjaone(NinjaOneSettings),
     Connectwise(ConnectWiseSettings),
     Sentinelone(SentinelOneSettings),
+    M365(crate::connectors::m365::Settings),
+    JumpCloud(crate::connectors::jumpcloud::Settings),
+    Sherweb(crate::connectors::sherweb::Settings),
+    Keeper(crate::connectors::keeper::Settings),
+    Csv(crate::connectors::csv::Settings),
 }
 
 impl ConnectionSettings {
@@ -503,6 +561,11 @@ impl ConnectionSettings {
             ConnectionSettings::Ninjaone(_) => ConnectorKind::NinjaOne,
             ConnectionSettings::Connectwise(_) => ConnectorKind::ConnectWise,
             ConnectionSettings::Sentinelone(_) => ConnectorKind::SentinelOne,
+            ConnectionSettings::M365(_) => ConnectorKind::M365,
+            ConnectionSettings::JumpCloud(_) => ConnectorKind::JumpCloud,
+            ConnectionSettings::Sherweb(_) => ConnectorKind::Sherweb,
+            ConnectionSettings::Keeper(_) => ConnectorKind::Keeper,
+            ConnectionSettings::Csv(_) => ConnectorKind::Csv,
         }
     }
 
@@ -512,6 +575,11 @@ impl ConnectionSettings {
             ConnectionSettings::Ninjaone(s) => &s.secret_command,
             ConnectionSettings::Connectwise(s) => &s.secret_command,
             ConnectionSettings::Sentinelone(s) => &s.secret_command,
+            ConnectionSettings::M365(s) => &s.secret_command,
+            ConnectionSettings::JumpCloud(s) => &s.secret_command,
+            ConnectionSettings::Sherweb(s) => &s.secret_command,
+            ConnectionSettings::Keeper(s) => &s.secret_command,
+            ConnectionSettings::Csv(s) => &s.secret_command,
         }
     }
 }
@@ -753,6 +821,11 @@ impl Config {
                         );
                     }
                 }
+                ConnectionSettings::M365(s) => s.validate(name)?,
+                ConnectionSettings::JumpCloud(s) => s.validate(name)?,
+                ConnectionSettings::Sherweb(s) => s.validate(name)?,
+                ConnectionSettings::Keeper(s) => s.validate(name)?,
+                ConnectionSettings::Csv(s) => s.validate(name)?,
                 ConnectionSettings::Connectwise(c) => {
                     if c.page_size.is_some_and(|p| !(1..=1000).contains(&p)) {
                         bail!(

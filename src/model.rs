@@ -222,6 +222,98 @@ pub struct ServiceDef {
     /// twice); `classes` and `filters` are then not used.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sum_of: Vec<ServiceDef>,
+    /// The item attribute that holds its units (`purchased`, `quantity`): for vendors that
+    /// report quantities (licenses, seats, subscriptions) rather than one record per unit.
+    /// `None` counts 1 per item. A missing or unreadable value counts 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<String>,
+}
+
+/// Services that exist once per distinct value of an item attribute: one per Microsoft 365
+/// SKU, per Sherweb product, per SKU of an imported CSV. Their set depends on the data, so
+/// [`ServiceFamily::expand`] derives them from the snapshots; their keys are the value's
+/// [`slug`] plus the family's suffix (`spe_e3:assigned`), so a mapping made today still
+/// matches after the next sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFamily {
+    /// The attribute whose value names the service (`sku`).
+    pub attr: &'static str,
+    /// The attribute holding a readable name for the value (`sku_name`), if any.
+    pub name_attr: Option<&'static str>,
+    /// Appended to the key (`:assigned`); `""` for none. Never contains a slug character
+    /// only, so keys of two families cannot collide.
+    pub key_suffix: &'static str,
+    /// Appended to the display name (` (assigned)`).
+    pub name_suffix: &'static str,
+    /// The attribute holding the item's units, as in [`ServiceDef::quantity`].
+    pub quantity: Option<&'static str>,
+    /// Classes counted, as in [`ServiceDef::classes`].
+    pub classes: Option<&'static [&'static str]>,
+}
+
+impl ServiceFamily {
+    /// The family's service for the key `key`, when the key has the family's shape.
+    pub fn service_for_key(&self, key: &str) -> Option<ServiceDef> {
+        let slug = key.strip_suffix(self.key_suffix)?;
+        if slug.is_empty() || slug != self::slug(slug) {
+            return None;
+        }
+        Some(self.service(slug, slug))
+    }
+
+    fn service(&self, slug: &str, name: &str) -> ServiceDef {
+        ServiceDef {
+            key: format!("{slug}{}", self.key_suffix),
+            name: format!("{name}{}", self.name_suffix),
+            classes: self
+                .classes
+                .map(|c| c.iter().map(|s| s.to_string()).collect()),
+            filters: ServiceFilters {
+                attr_slug: Some((self.attr.to_string(), slug.to_string())),
+                ..ServiceFilters::default()
+            },
+            sum_of: Vec::new(),
+            quantity: self.quantity.map(str::to_string),
+        }
+    }
+
+    /// One service per distinct value the items carry, sorted by key.
+    pub fn expand<'a>(&self, items: impl IntoIterator<Item = &'a UsageItem>) -> Vec<ServiceDef> {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for item in items {
+            if let Some(v) = item.attrs.get(self.attr) {
+                let s = slug(v);
+                if s.is_empty() {
+                    continue;
+                }
+                let name = self
+                    .name_attr
+                    .and_then(|a| item.attrs.get(a))
+                    .filter(|n| !n.trim().is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| v.trim().to_string());
+                seen.entry(s).or_insert(name);
+            }
+        }
+        seen.iter().map(|(s, n)| self.service(s, n)).collect()
+    }
+}
+
+/// The key form of a value: lowercase letters and digits and `_` kept, every other run of
+/// characters one `-`, no `-` at either end (`Microsoft 365 E3` → `microsoft-365-e3`).
+pub fn slug(value: &str) -> String {
+    let mut out = String::new();
+    for ch in value.trim().chars().flat_map(char::to_lowercase) {
+        if ch.is_alphanumeric() || ch == '_' {
+            out.push(ch);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
 }
 
 /// The filters of a custom service. Patterns are globs (`*`, `?`), case-insensitive.
@@ -239,6 +331,9 @@ pub struct ServiceFilters {
     /// without the attribute does not match.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attrs: BTreeMap<String, String>,
+    /// (attribute, slug): the item's attribute, as a [`slug`], must equal it (family services).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attr_slug: Option<(String, String)>,
 }
 
 impl ServiceFilters {
@@ -248,6 +343,7 @@ impl ServiceFilters {
             && self.roles.is_empty()
             && self.tags.is_empty()
             && self.attrs.is_empty()
+            && self.attr_slug.is_none()
     }
 
     fn matches(&self, item: &UsageItem) -> bool {
@@ -285,6 +381,11 @@ impl ServiceFilters {
             if !item.attrs.get(key).is_some_and(|v| glob_match(pattern, v)) {
                 return false;
             }
+        }
+        if let Some((attr, want)) = &self.attr_slug
+            && item.attrs.get(attr).is_none_or(|v| slug(v) != *want)
+        {
+            return false;
         }
         true
     }
@@ -344,12 +445,12 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 impl ServiceDef {
     /// Whether the service counts `item` at all.
     pub fn counts(&self, item: &UsageItem) -> bool {
-        self.weight(item) > 0
+        self.weight(item) > Decimal::ZERO
     }
 
-    /// How many units `item` adds to this service: 0 or 1, or for a bundle the sum over its
-    /// parts.
-    pub fn weight(&self, item: &UsageItem) -> u64 {
+    /// How many units `item` adds to this service: 0 or 1, or its quantity attribute for a
+    /// quantity service, or for a bundle the sum over its parts.
+    pub fn weight(&self, item: &UsageItem) -> Decimal {
         if !self.sum_of.is_empty() {
             return self.sum_of.iter().map(|s| s.weight(item)).sum();
         }
@@ -357,7 +458,18 @@ impl ServiceDef {
             None => true,
             Some(classes) => classes.iter().any(|c| c == &item.class),
         };
-        u64::from(class_ok && self.filters.matches(item))
+        if !(class_ok && self.filters.matches(item)) {
+            return Decimal::ZERO;
+        }
+        match &self.quantity {
+            None => Decimal::ONE,
+            Some(attr) => item
+                .attrs
+                .get(attr)
+                .and_then(|v| v.trim().parse::<Decimal>().ok())
+                .filter(|q| *q > Decimal::ZERO)
+                .unwrap_or(Decimal::ZERO),
+        }
     }
 }
 

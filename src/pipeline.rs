@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 
 use crate::app::App;
@@ -68,6 +69,7 @@ pub async fn sync(
     config: &Config,
     store: &mut Store,
     names: &[String],
+    file: Option<&std::path::Path>,
     progress: &Progress,
     started_runs: &mut Vec<i64>,
 ) -> Result<Vec<SyncOutcome>> {
@@ -101,10 +103,12 @@ pub async fn sync(
         };
         let bar = progress.bar(name);
         let name = name.clone();
+        let file = file.map(std::path::Path::to_path_buf);
         running.push(async move {
             let bar_cb = bar.clone();
             let cx = SyncCx {
                 progress: std::sync::Arc::new(move |stage: &str, n: usize| bar_cb.update(stage, n)),
+                file,
             };
             let result = connector.sync(&cx).await;
             (name, kind, run_id, started, bar, result)
@@ -407,7 +411,8 @@ pub struct UnmappedAccount {
 pub struct UnmappedService {
     pub vendor_connection: String,
     pub service: ServiceDef,
-    pub count: usize,
+    /// Units it counts (items, or the sum of their quantities).
+    pub count: Decimal,
 }
 
 pub struct MapState {
@@ -459,19 +464,21 @@ pub fn auto_map(config: &Config, store: &mut Store) -> Result<MapState> {
                 suggestions,
             });
         }
-        for s in config.services_for(name, *kind) {
+        for s in config.services_seen(name, *kind, [snap]) {
             if services
                 .iter()
                 .any(|m| &m.vendor_connection == name && m.service_key == s.key)
             {
                 continue;
             }
-            let count = snap
+            let count: Decimal = snap
                 .items
                 .iter()
-                .filter(|i| s.counts(i) && (config.rules.count_pending || !i.pending_approval))
-                .count();
-            if count > 0 {
+                .filter(|i| config.rules.count_pending || !i.pending_approval)
+                .map(|i| s.weight(i))
+                .sum();
+            if count > Decimal::ZERO {
+                let count = count.normalize();
                 unmapped_services.push(UnmappedService {
                     vendor_connection: name.clone(),
                     service: s,
@@ -609,7 +616,10 @@ pub fn with_input<T>(
     let service_defs: Vec<Vec<ServiceDef>> = cur
         .vendors
         .iter()
-        .map(|(name, kind, _, _)| config.services_for(name, *kind))
+        .map(|(name, kind, _, snap)| {
+            let history = cur.history.get(name).into_iter().flatten().map(|(_, s)| s);
+            config.services_seen(name, *kind, std::iter::once(snap).chain(history))
+        })
         .collect();
     let tolerances = config.tolerance.resolve();
     let rules = config.engine_rules();

@@ -109,6 +109,7 @@ impl Args {
             &config,
             &mut store,
             &names,
+            None,
             &Progress::new(app.quiet, app.verbose),
             &mut Vec::new(),
         )

@@ -202,7 +202,8 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
         if items.is_empty() {
             continue;
         }
-        let units: u64 = items.iter().map(|i| i.weight).sum();
+        let units: rust_decimal::Decimal = items.iter().map(|i| i.weight).sum();
+        let units = units.normalize();
         writeln!(w, "  {group} ({units}):")?;
         for i in items {
             let why = match &i.status {
@@ -224,8 +225,8 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
                 i.last_contact
                     .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
                     .unwrap_or_else(|| "unknown".into()),
-                if i.weight > 1 {
-                    format!(" x{}", i.weight)
+                if i.weight != rust_decimal::Decimal::ONE {
+                    format!(" x{}", i.weight.normalize())
                 } else {
                     String::new()
                 },

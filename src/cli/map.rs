@@ -130,7 +130,7 @@ struct UnmappedRow {
     vendor_connection: String,
     vendor_key: String,
     vendor_name: String,
-    usage: usize,
+    usage: rust_decimal::Decimal,
     suggestions: String,
 }
 
@@ -314,7 +314,7 @@ fn auto(app: &App, config: &Config, store: &mut Store, format: Format) -> Result
             vendor_connection: u.vendor_connection.clone(),
             vendor_key: u.account.id.clone(),
             vendor_name: u.account.name.clone(),
-            usage: u.items,
+            usage: rust_decimal::Decimal::from(u.items),
             suggestions: u
                 .suggestions
                 .iter()
@@ -539,8 +539,14 @@ fn resolve_service(
     psa: Option<&str>,
 ) -> Result<ServiceMapping> {
     let kind = vendor_connection(config, vendor)?;
-    let services = config.services_for(vendor, kind);
-    if !services.iter().any(|s| s.key == service) {
+    if config.service_named(vendor, kind, service).is_none() {
+        let cur = Current::load(config, store)?;
+        let snaps = cur
+            .vendors
+            .iter()
+            .filter(|(n, ..)| n == vendor)
+            .map(|(.., s)| s);
+        let services = config.services_seen(vendor, kind, snaps);
         bail!(
             "{} has no service `{service}`; its services are: {}",
             kind.display_name(),
@@ -618,12 +624,7 @@ fn rows(config: &Config, store: &Store) -> Result<Vec<MappingRow>> {
         let name = config
             .connections
             .get(&m.vendor_connection)
-            .and_then(|s| {
-                config
-                    .services_for(&m.vendor_connection, s.kind())
-                    .into_iter()
-                    .find(|d| d.key == m.service_key)
-            })
+            .and_then(|s| config.service_named(&m.vendor_connection, s.kind(), &m.service_key))
             .map(|d| d.name)
             .unwrap_or_default();
         let (pc, pk) = match m.target {
@@ -747,10 +748,9 @@ fn import(config: &Config, file: &PathBuf) -> Result<(Vec<AccountMapping>, Vec<S
                 source: MapSource::Import,
             }),
             "service" => {
-                if !config
-                    .services_for(&r.vendor_connection, kind)
-                    .iter()
-                    .any(|s| s.key == r.vendor_key)
+                if config
+                    .service_named(&r.vendor_connection, kind, &r.vendor_key)
+                    .is_none()
                 {
                     return Err(at(format!(
                         "{} has no service `{}`",

@@ -16,17 +16,36 @@ use crate::progress::Progress;
 pub struct Args {
     /// Connections to sync [default: all configured]
     pub names: Vec<String>,
+    /// The file an import connection (`kind = "csv"`) reads this time, instead of the `path` in
+    /// its config; give exactly one connection name with it
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
         let names = pipeline::select_connections(&config, &self.names)?;
+        if let Some(file) = &self.file {
+            let [name] = self.names.as_slice() else {
+                bail!(
+                    "--file needs exactly one connection name: `reconcile sync NAME --file {}`",
+                    file.display()
+                );
+            };
+            let kind = config.connection(name)?.kind();
+            if !kind.reads_files() {
+                bail!(
+                    "`{name}` is a {} connection, which reads its API, not a file; --file is for import connections (`reconcile connect csv`)",
+                    kind.display_name()
+                );
+            }
+        }
         let mut store = app.store()?;
         let progress = Progress::new(app.quiet, app.verbose);
         let mut started = Vec::new();
         let outcome = tokio::select! {
-            r = pipeline::sync(app, &config, &mut store, &names, &progress, &mut started) => Some(r),
+            r = pipeline::sync(app, &config, &mut store, &names, self.file.as_deref(), &progress, &mut started) => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
         let Some(outcomes) = outcome else {

@@ -4,9 +4,14 @@
 //! module, a line in [`ConnectorKind`] and [`build`], its fixtures and its tests.
 
 pub mod connectwise;
+pub mod csv;
 pub mod de;
+pub mod jumpcloud;
+pub mod keeper;
+pub mod m365;
 pub mod ninjaone;
 pub mod sentinelone;
+pub mod sherweb;
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use secrecy::SecretString;
 
 use crate::config::ConnectionSettings;
 use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::{ServiceDef, Snapshot};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot};
 
 /// Every connector kind this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +29,11 @@ pub enum ConnectorKind {
     NinjaOne,
     ConnectWise,
     SentinelOne,
+    M365,
+    JumpCloud,
+    Sherweb,
+    Keeper,
+    Csv,
 }
 
 /// Which side of the reconciliation a connector feeds.
@@ -34,10 +44,15 @@ pub enum Role {
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 3] = [
+    pub const ALL: [ConnectorKind; 8] = [
         ConnectorKind::NinjaOne,
         ConnectorKind::ConnectWise,
         ConnectorKind::SentinelOne,
+        ConnectorKind::M365,
+        ConnectorKind::JumpCloud,
+        ConnectorKind::Sherweb,
+        ConnectorKind::Keeper,
+        ConnectorKind::Csv,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +60,11 @@ impl ConnectorKind {
             ConnectorKind::NinjaOne => "ninjaone",
             ConnectorKind::ConnectWise => "connectwise",
             ConnectorKind::SentinelOne => "sentinelone",
+            ConnectorKind::M365 => "m365",
+            ConnectorKind::JumpCloud => "jumpcloud",
+            ConnectorKind::Sherweb => "sherweb",
+            ConnectorKind::Keeper => "keeper",
+            ConnectorKind::Csv => "csv",
         }
     }
 
@@ -53,6 +73,11 @@ impl ConnectorKind {
             ConnectorKind::NinjaOne => "NinjaOne",
             ConnectorKind::ConnectWise => "ConnectWise PSA",
             ConnectorKind::SentinelOne => "SentinelOne",
+            ConnectorKind::M365 => "Microsoft 365",
+            ConnectorKind::JumpCloud => "JumpCloud",
+            ConnectorKind::Sherweb => "Sherweb",
+            ConnectorKind::Keeper => "Keeper",
+            ConnectorKind::Csv => "CSV import",
         }
     }
 
@@ -60,7 +85,12 @@ impl ConnectorKind {
         match self {
             ConnectorKind::NinjaOne => Role::Vendor,
             ConnectorKind::ConnectWise => Role::Psa,
-            ConnectorKind::SentinelOne => Role::Vendor,
+            ConnectorKind::SentinelOne
+            | ConnectorKind::M365
+            | ConnectorKind::JumpCloud
+            | ConnectorKind::Sherweb
+            | ConnectorKind::Keeper
+            | ConnectorKind::Csv => Role::Vendor,
         }
     }
 
@@ -74,6 +104,11 @@ impl ConnectorKind {
             ConnectorKind::NinjaOne => &["client_secret"],
             ConnectorKind::ConnectWise => &["private_key"],
             ConnectorKind::SentinelOne => &["api_token"],
+            ConnectorKind::M365 => &["client_secret", "refresh_token"],
+            ConnectorKind::JumpCloud => &["api_key"],
+            ConnectorKind::Sherweb => &["client_secret", "subscription_key"],
+            ConnectorKind::Keeper => &["api_key"],
+            ConnectorKind::Csv => &[],
         }
     }
 
@@ -83,7 +118,34 @@ impl ConnectorKind {
             ConnectorKind::NinjaOne => ninjaone::services(),
             ConnectorKind::ConnectWise => Vec::new(),
             ConnectorKind::SentinelOne => sentinelone::services(),
+            ConnectorKind::M365 => m365::services(),
+            ConnectorKind::JumpCloud => jumpcloud::services(),
+            ConnectorKind::Sherweb => sherweb::services(),
+            ConnectorKind::Keeper => keeper::services(),
+            ConnectorKind::Csv => csv::services(),
         }
+    }
+}
+
+impl ConnectorKind {
+    /// Service families of a vendor kind: services that exist once per SKU or product the
+    /// data holds (see [`ServiceFamily`]).
+    pub fn families(self) -> Vec<ServiceFamily> {
+        match self {
+            ConnectorKind::NinjaOne | ConnectorKind::ConnectWise | ConnectorKind::SentinelOne => {
+                Vec::new()
+            }
+            ConnectorKind::M365 => m365::families(),
+            ConnectorKind::JumpCloud => jumpcloud::families(),
+            ConnectorKind::Sherweb => sherweb::families(),
+            ConnectorKind::Keeper => keeper::families(),
+            ConnectorKind::Csv => csv::families(),
+        }
+    }
+
+    /// Whether the kind imports a file (`sync NAME --file PATH`) rather than calling an API.
+    pub fn reads_files(self) -> bool {
+        self == ConnectorKind::Csv
     }
 }
 
@@ -100,12 +162,16 @@ pub type ProgressFn = Arc<dyn Fn(&str, usize) + Send + Sync>;
 #[derive(Clone)]
 pub struct SyncCx {
     pub progress: ProgressFn,
+    /// `sync NAME --file PATH`: the file an import connection reads instead of its configured
+    /// path (only given for kinds where [`ConnectorKind::reads_files`]).
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl SyncCx {
     pub fn silent() -> SyncCx {
         SyncCx {
             progress: Arc::new(|_, _| {}),
+            file: None,
         }
     }
 
@@ -150,5 +216,12 @@ pub fn build(
             secret("api_token")?,
             retry,
         )?),
+        ConnectionSettings::M365(s) => Box::new(m365::M365::new(name, s, secret, retry)?),
+        ConnectionSettings::JumpCloud(s) => {
+            Box::new(jumpcloud::JumpCloud::new(name, s, secret, retry)?)
+        }
+        ConnectionSettings::Sherweb(s) => Box::new(sherweb::Sherweb::new(name, s, secret, retry)?),
+        ConnectionSettings::Keeper(s) => Box::new(keeper::Keeper::new(name, s, secret, retry)?),
+        ConnectionSettings::Csv(s) => Box::new(csv::CsvImport::new(name, s, secret, retry)?),
     })
 }

@@ -22,8 +22,9 @@ pub struct ExplainedItem {
     pub name: String,
     pub class: String,
     pub last_contact: Option<Timestamp>,
-    /// Units this item adds (more than 1 only for bundles counting it twice).
-    pub weight: u64,
+    /// Units this item adds: 1, more for bundles counting it twice, its quantity for
+    /// services counting a quantity attribute (licenses, seats).
+    pub weight: Decimal,
     pub status: ItemStatus,
 }
 
@@ -124,7 +125,7 @@ pub fn explain(
                         continue;
                     }
                     let weight = s.weight(item);
-                    if weight == 0 {
+                    if weight.is_zero() {
                         continue;
                     }
                     let account = names.get(item.account_id.as_str()).copied().unwrap_or("");

@@ -451,10 +451,10 @@ struct PairUsage {
     bases: BTreeMap<String, Basis>,
     snapshots: usize,
     basis_notes: Vec<String>,
-    pending: u64,
-    inactive: u64,
-    excluded: u64,
-    excluded_by: BTreeMap<String, u64>,
+    pending: Decimal,
+    inactive: Decimal,
+    excluded: Decimal,
+    excluded_by: BTreeMap<String, Decimal>,
     services: BTreeSet<String>,
     accounts: BTreeSet<String>,
     vendors: BTreeSet<String>,
@@ -463,15 +463,15 @@ struct PairUsage {
 /// Units of one service on one account, by what [`classify`] decided.
 #[derive(Debug, Clone, Default)]
 struct Tally {
-    counted: u64,
-    pending: u64,
-    inactive: u64,
-    excluded: u64,
-    excluded_by: BTreeMap<String, u64>,
+    counted: Decimal,
+    pending: Decimal,
+    inactive: Decimal,
+    excluded: Decimal,
+    excluded_by: BTreeMap<String, Decimal>,
 }
 
 impl Tally {
-    fn add(&mut self, status: &ItemStatus, w: u64) {
+    fn add(&mut self, status: &ItemStatus, w: Decimal) {
         match status {
             ItemStatus::Counted => self.counted += w,
             ItemStatus::Pending => self.pending += w,
@@ -484,7 +484,7 @@ impl Tally {
     }
 
     fn any(&self) -> bool {
-        self.counted + self.pending + self.inactive + self.excluded > 0
+        self.counted + self.pending + self.inactive + self.excluded > Decimal::ZERO
     }
 }
 
@@ -537,7 +537,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                 .unwrap_or("");
             for (si, s) in v.services.iter().enumerate() {
                 let w = s.weight(item);
-                if w == 0 {
+                if w.is_zero() {
                     continue;
                 }
                 let status = classify(
@@ -611,24 +611,25 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
 
         for (si, service) in v.services.iter().enumerate() {
             let service_label = format!("{}/{}", v.connection, service.key);
-            let total: u64 = mapped_accounts
+            let total: Decimal = mapped_accounts
                 .iter()
                 .map(|(a, _)| {
                     counts
                         .get(&(a.id.as_str(), si))
                         .map(|c| c.counted)
-                        .unwrap_or(0)
+                        .unwrap_or_default()
                 })
                 .sum();
             match service_map.get(&(v.connection, service.key.as_str())) {
                 None => {
-                    if total > 0 {
+                    if total > Decimal::ZERO {
+                        let total = total.normalize();
                         findings.push(Finding {
                             id: finding_id(&["service", v.connection, &service.key]),
                             kind: FindingKind::UnmappedService,
                             vendor_connection: Some(v.connection.to_string()),
                             services: vec![service_label.clone()],
-                            actual: Some(Decimal::from(total)),
+                            actual: Some(total),
                             note: format!(
                                 "{} ({total} across mapped accounts) is not mapped to a product; map it: reconcile map service {} {} --to <product identifier> (or --not-billed)",
                                 service.name, v.connection, service.key
@@ -670,7 +671,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                             .or_default()
                             .push(account.id.as_str());
                         if basis == Basis::Latest || history.is_empty() {
-                            u.actual += Decimal::from(t.counted);
+                            u.actual += t.counted;
                         }
                         u.pending += t.pending;
                         u.inactive += t.inactive;
@@ -711,11 +712,16 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                         let per_snapshot: Vec<(Timestamp, Decimal)> = history
                             .iter()
                             .map(|(at, counts)| {
-                                let n: u64 = accounts
+                                let n: Decimal = accounts
                                     .iter()
-                                    .map(|a| counts.get(&(a.to_string(), si)).copied().unwrap_or(0))
+                                    .map(|a| {
+                                        counts
+                                            .get(&(a.to_string(), si))
+                                            .copied()
+                                            .unwrap_or_default()
+                                    })
                                     .sum();
-                                (*at, Decimal::from(n))
+                                (*at, n)
                             })
                             .collect();
                         let quantity = aggregate(basis, &per_snapshot);
@@ -760,7 +766,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
 }
 
 /// Counted units per (account id, service index) of one snapshot.
-type CountedUnits = HashMap<(String, usize), u64>;
+type CountedUnits = HashMap<(String, usize), Decimal>;
 
 /// The counted units per (account id, service index) of one snapshot, classified at `at`.
 fn counted_units(
@@ -780,7 +786,7 @@ fn counted_units(
         let account_name = names.get(item.account_id.as_str()).copied().unwrap_or("");
         for (si, s) in v.services.iter().enumerate() {
             let w = s.weight(item);
-            if w == 0 {
+            if w.is_zero() {
                 continue;
             }
             if classify(item, account_name, v.connection, &labels[si], rules, at)
@@ -953,7 +959,9 @@ fn psa_findings(
     }
     let mut pairs: BTreeSet<(String, String)> = lines.keys().cloned().collect();
     for ((c, company, product), u) in usage {
-        if c == conn && (u.actual > Decimal::ZERO || u.pending + u.inactive + u.excluded > 0) {
+        if c == conn
+            && (u.actual > Decimal::ZERO || u.pending + u.inactive + u.excluded > Decimal::ZERO)
+        {
             pairs.insert((company.clone(), product.clone()));
         }
     }
@@ -1020,13 +1028,13 @@ fn psa_findings(
             }
             _ => (Basis::Latest.as_str().to_string(), 1),
         };
-        if let Some(p) = u.map(|u| u.pending).filter(|p| *p > 0) {
+        if let Some(p) = u.map(|u| u.pending).filter(|p| *p > Decimal::ZERO) {
             notes.push(format!("{p} item(s) pending approval, not counted"));
         }
         let services: Vec<String> = u
             .map(|u| u.services.iter().cloned().collect())
             .unwrap_or_default();
-        if let Some(n) = u.map(|u| u.inactive).filter(|n| *n > 0) {
+        if let Some(n) = u.map(|u| u.inactive).filter(|n| *n > Decimal::ZERO) {
             let days: BTreeSet<String> = services
                 .iter()
                 .filter_map(|s| input.rules.inactive_after(s))
@@ -1037,7 +1045,7 @@ fn psa_findings(
                 days.into_iter().collect::<Vec<_>>().join("/")
             ));
         }
-        if let Some(u) = u.filter(|u| u.excluded > 0) {
+        if let Some(u) = u.filter(|u| u.excluded > Decimal::ZERO) {
             for (reason, n) in &u.excluded_by {
                 notes.push(format!("{n} item(s) excluded: {reason}"));
             }
@@ -1194,16 +1202,11 @@ fn psa_findings(
             monthly_impact,
             agreements: agreement_names,
             note: notes.join("; "),
-            pending: u.map(|u| u.pending).filter(|n| *n > 0).map(Decimal::from),
-            inactive: u.map(|u| u.inactive).filter(|n| *n > 0).map(Decimal::from),
-            excluded: u.map(|u| u.excluded).filter(|n| *n > 0).map(Decimal::from),
+            pending: u.map(|u| u.pending).filter(|n| *n > Decimal::ZERO),
+            inactive: u.map(|u| u.inactive).filter(|n| *n > Decimal::ZERO),
+            excluded: u.map(|u| u.excluded).filter(|n| *n > Decimal::ZERO),
             excluded_by: u
-                .map(|u| {
-                    u.excluded_by
-                        .iter()
-                        .map(|(r, n)| (r.clone(), Decimal::from(*n)))
-                        .collect()
-                })
+                .map(|u| u.excluded_by.iter().map(|(r, n)| (r.clone(), *n)).collect())
                 .unwrap_or_default(),
             contract_qty,
             basis,

@@ -1648,6 +1648,7 @@ fn custom_service_filter_cases() {
         classes: classes.map(|c| c.iter().map(|s| s.to_string()).collect()),
         filters,
         sum_of: Vec::new(),
+        quantity: None,
     };
     let f = ServiceFilters::default;
     let cases: Vec<(&str, ServiceDef, UsageItem, u64)> = vec![
@@ -1761,7 +1762,7 @@ fn custom_service_filter_cases() {
         ),
     ];
     for (name, s, i, want) in cases {
-        assert_eq!(s.weight(&i), want, "{name}");
+        assert_eq!(s.weight(&i), Decimal::from(want), "{name}");
     }
     // A bundle sums its parts (an item in two parts counts twice).
     let all = services();
@@ -1771,9 +1772,9 @@ fn custom_service_filter_cases() {
         sum_of: vec![all[0].clone(), all[1].clone(), all[1].clone()],
         ..ServiceDef::default()
     };
-    assert_eq!(bundle.weight(&item("WS", "x", &[])), 1);
-    assert_eq!(bundle.weight(&item("SRV", "x", &[])), 2);
-    assert_eq!(bundle.weight(&item("NET", "x", &[])), 0);
+    assert_eq!(bundle.weight(&item("WS", "x", &[])), Decimal::ONE);
+    assert_eq!(bundle.weight(&item("SRV", "x", &[])), Decimal::TWO);
+    assert_eq!(bundle.weight(&item("NET", "x", &[])), Decimal::ZERO);
 }
 
 #[test]

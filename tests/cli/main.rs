@@ -5,11 +5,16 @@
 //! `RECONCILE_TEST_EXPECT_BACKEND=secret-service|kernel-keyring` (set by `.ci/run`) makes the
 //! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
+mod csv;
 mod errors;
 mod flow;
 mod harness;
 mod health;
+mod jumpcloud;
+mod keeper;
+mod m365;
 mod periods;
 mod review;
 mod rules;
 mod sentinelone;
+mod sherweb;

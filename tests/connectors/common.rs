@@ -56,6 +56,7 @@ pub fn recording_cx() -> (SyncCx, Progress) {
         progress: Arc::new(move |stage: &str, n: usize| {
             sink.lock().unwrap().push((stage.to_string(), n))
         }),
+        file: None,
     };
     (cx, seen)
 }

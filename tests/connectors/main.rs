@@ -5,5 +5,10 @@
 
 mod common;
 mod connectwise;
+mod csv;
+mod jumpcloud;
+mod keeper;
+mod m365;
 mod ninjaone;
 mod sentinelone;
+mod sherweb;

@@ -17,6 +17,12 @@ use crate::config::{
 use crate::connectors;
 use crate::secrets::SecretSource;
 
+mod csv;
+mod jumpcloud;
+mod keeper;
+mod m365;
+mod sherweb;
+
 /// Add or update a connection: verify it against the API, then save it.
 ///
 /// Non-secret settings go into the config file (comments and layout kept); the secret goes into
@@ -50,6 +56,21 @@ pub enum Target {
     /// Service User, role Viewer on the account or site scope, and pick an expiration date.
     #[command(name = "sentinelone")]
     SentinelOne(S1Args),
+    /// Connect Microsoft 365 (NOT BUILT YET).
+    #[command(name = "m365")]
+    M365(m365::Args),
+    /// Connect JumpCloud (NOT BUILT YET).
+    #[command(name = "jumpcloud")]
+    JumpCloud(jumpcloud::Args),
+    /// Connect Sherweb (NOT BUILT YET).
+    #[command(name = "sherweb")]
+    Sherweb(sherweb::Args),
+    /// Connect Keeper (NOT BUILT YET).
+    #[command(name = "keeper")]
+    Keeper(keeper::Args),
+    /// Set up a CSV or JSON import (NOT BUILT YET).
+    #[command(name = "csv")]
+    Csv(csv::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +183,11 @@ impl Args {
                 let secret = read_secret("SentinelOne API token", a.api_token_stdin)?;
                 (sentinelone_plan(&a.name, &a.url, secret), !a.no_verify)
             }
+            Target::M365(a) => a.plan()?,
+            Target::JumpCloud(a) => a.plan()?,
+            Target::Sherweb(a) => a.plan()?,
+            Target::Keeper(a) => a.plan()?,
+            Target::Csv(a) => a.plan()?,
         };
         apply(app, plan, verify).await?;
         Ok(Exit::Ok)
@@ -267,7 +293,7 @@ pub fn connectwise_plan(
 
 /// Reads a secret: stdin when asked or when stdin is not a terminal (scripts), else a hidden
 /// prompt on the terminal.
-fn read_secret(what: &str, from_stdin: bool) -> Result<SecretString> {
+pub(crate) fn read_secret(what: &str, from_stdin: bool) -> Result<SecretString> {
     let stdin = std::io::stdin();
     let text = if from_stdin || !stdin.is_terminal() {
         let mut s = String::new();

@@ -1,0 +1,76 @@
+//! JumpCloud: NOT BUILT YET (scaffold). The connector's module owns its settings, wire types,
+//! services and sync; see `connectors/sentinelone` for the shape to follow.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::http::{ConnectorError, RetryPolicy};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot};
+
+/// `[connections.<name>]` with `kind = "jumpcloud"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub secret_command: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Checks what deserializing cannot; errors name the config key.
+    pub fn validate(&self, _name: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Built-in services.
+pub fn services() -> Vec<ServiceDef> {
+    Vec::new()
+}
+
+/// Service families (one service per SKU or product the data holds).
+pub fn families() -> Vec<ServiceFamily> {
+    Vec::new()
+}
+
+pub struct JumpCloud {
+    name: String,
+}
+
+impl JumpCloud {
+    /// `secret` is asked for each secret field this connection needs.
+    pub fn new(
+        name: &str,
+        _settings: &Settings,
+        _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+        _retry: RetryPolicy,
+    ) -> anyhow::Result<JumpCloud> {
+        Ok(JumpCloud {
+            name: name.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl Connector for JumpCloud {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::JumpCloud
+    }
+
+    async fn check(&self) -> Result<String, ConnectorError> {
+        Err(ConnectorError::Invalid {
+            connection: self.name.clone(),
+            message: "the JumpCloud connector is not built yet".into(),
+        })
+    }
+
+    async fn sync(&self, _cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        Err(ConnectorError::Invalid {
+            connection: self.name.clone(),
+            message: "the JumpCloud connector is not built yet".into(),
+        })
+    }
+}

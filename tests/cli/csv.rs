@@ -1,0 +1,1 @@
+//! csv: CLI tests (to be written).

@@ -1,0 +1,1 @@
+//! jumpcloud: CLI tests (to be written).

@@ -1,0 +1,1 @@
+//! keeper: CLI tests (to be written).

@@ -1,0 +1,1 @@
+//! m365: CLI tests (to be written).

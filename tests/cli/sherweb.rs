@@ -1,0 +1,1 @@
+//! sherweb: CLI tests (to be written).

@@ -1,0 +1,1 @@
+//! csv: contract tests (to be written).

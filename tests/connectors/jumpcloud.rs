@@ -1,0 +1,1 @@
+//! jumpcloud: contract tests (to be written).

@@ -1,0 +1,1 @@
+//! keeper: contract tests (to be written).

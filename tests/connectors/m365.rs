@@ -1,0 +1,1 @@
+//! m365: contract tests (to be written).

@@ -1,0 +1,1 @@
+//! sherweb: contract tests (to be written).
