@@ -7,8 +7,13 @@
 //! dropped.
 
 mod connectwise;
+pub mod csv;
+pub mod jumpcloud;
+pub mod keeper;
+pub mod m365;
 mod ninjaone;
 pub mod sample;
+pub mod sherweb;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,1 @@
+//! The csv sandbox for `reconcile demo` (to be written).

@@ -1,0 +1,1 @@
+//! The jumpcloud sandbox for `reconcile demo` (to be written).

@@ -1,0 +1,1 @@
+//! The keeper sandbox for `reconcile demo` (to be written).

@@ -1,0 +1,1 @@
+//! The m365 sandbox for `reconcile demo` (to be written).

@@ -1,0 +1,1 @@
+//! The sherweb sandbox for `reconcile demo` (to be written).
