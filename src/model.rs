@@ -47,6 +47,28 @@ pub struct UsageItem {
 pub struct VendorSnapshot {
     pub accounts: Vec<VendorAccount>,
     pub items: Vec<UsageItem>,
+    /// Accounts listed but not read (a tenant whose consent is missing), by id → why. The
+    /// sync still succeeds; findings that count these accounts become `stale_source`, since
+    /// their usage is unknown rather than zero.
+    pub unreadable: BTreeMap<String, String>,
+}
+
+impl VendorSnapshot {
+    /// One line per unreadable account, naming it: for the sync's warnings and `status`.
+    pub fn unreadable_notes(&self) -> Vec<String> {
+        self.unreadable
+            .iter()
+            .map(|(id, why)| {
+                let name = self
+                    .accounts
+                    .iter()
+                    .find(|a| &a.id == id)
+                    .map(|a| a.name.as_str())
+                    .unwrap_or(id);
+                format!("{name} was not read: {why}")
+            })
+            .collect()
+    }
 }
 
 /// A company in the PSA.

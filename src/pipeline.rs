@@ -59,6 +59,8 @@ pub struct SyncOutcome {
     pub run_id: i64,
     pub result: std::result::Result<BTreeMap<String, usize>, String>,
     pub elapsed: Duration,
+    /// Accounts a successful sync could not read, one line each (a partial run).
+    pub warnings: Vec<String>,
 }
 
 /// Syncs the named connections side by side. Each finished sync is written as soon as it ends:
@@ -97,6 +99,7 @@ pub async fn sync(
                     run_id,
                     result: Err(msg),
                     elapsed: started.elapsed(),
+                    warnings: Vec::new(),
                 });
                 continue;
             }
@@ -115,6 +118,10 @@ pub async fn sync(
         });
     }
     while let Some((name, kind, run_id, started, bar, result)) = running.next().await {
+        let result_warnings = match &result {
+            Ok(crate::model::Snapshot::Vendor(v)) => v.unreadable_notes(),
+            _ => Vec::new(),
+        };
         let outcome = match result {
             Ok(snapshot) => match store.finish_run_ok(run_id, &name, &snapshot) {
                 Ok(()) => Ok(snapshot.counts()),
@@ -131,6 +138,14 @@ pub async fn sync(
             }
         };
         let elapsed = started.elapsed();
+        let warnings = match (&outcome, &result_warnings) {
+            (Ok(_), w) => w.clone(),
+            _ => Vec::new(),
+        };
+        for w in &warnings {
+            // Printed even with --quiet: a partial sync changes what the report can say.
+            eprintln!("warning: `{name}` synced partially: {w}");
+        }
         match &outcome {
             Ok(counts) => {
                 let line = format!(
@@ -152,6 +167,7 @@ pub async fn sync(
             run_id,
             result: outcome,
             elapsed,
+            warnings,
         });
     }
     Ok(outcomes)
@@ -691,6 +707,7 @@ mod tests {
                     raw: None,
                 })
                 .collect(),
+            ..VendorSnapshot::default()
         })
     }
 

@@ -71,7 +71,14 @@ impl Args {
                     .unwrap_or_else(|| "never".into()),
                 result: latest
                     .as_ref()
-                    .map(|r| r.status.as_str().to_string())
+                    .map(|r| match r.unreadable {
+                        0 => r.status.as_str().to_string(),
+                        n => format!(
+                            "{} (partial: {n} account{} not read)",
+                            r.status.as_str(),
+                            if n == 1 { "" } else { "s" }
+                        ),
+                    })
                     .unwrap_or_default(),
                 records: current
                     .as_ref()

@@ -458,6 +458,8 @@ struct PairUsage {
     services: BTreeSet<String>,
     accounts: BTreeSet<String>,
     vendors: BTreeSet<String>,
+    /// Mapped accounts whose usage the sync could not read, as notes naming them.
+    unreadable: BTreeSet<String>,
 }
 
 /// Units of one service on one account, by what [`classify`] decided.
@@ -680,6 +682,12 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                             *u.excluded_by.entry(r.clone()).or_default() += n;
                         }
                         u.services.insert(service_label.clone());
+                        if let Some(why) = v.snapshot.unreadable.get(&account.id) {
+                            u.unreadable.insert(format!(
+                                "`{}` could not read {}: {why}",
+                                v.connection, account.name
+                            ));
+                        }
                         if t.any() {
                             u.accounts.insert(account.name.clone());
                         }
@@ -824,6 +832,12 @@ fn mark_stale(f: &mut Finding, deps: &BTreeSet<String>, unhealthy: &BTreeMap<Str
                 .map(|r| format!("`{c}` is not healthy: {r}"))
         })
         .collect();
+    mark_stale_because(f, reasons);
+}
+
+/// Turns a finding into `stale_source` for these reasons (none: leaves it), keeping what it
+/// would have been in the note.
+fn mark_stale_because(f: &mut Finding, reasons: Vec<String>) {
     if reasons.is_empty() {
         return;
     }
@@ -1213,6 +1227,11 @@ fn psa_findings(
             snapshots,
         };
         mark_stale(&mut finding, &deps, input.unhealthy);
+        if finding.kind != FindingKind::StaleSource
+            && let Some(u) = u
+        {
+            mark_stale_because(&mut finding, u.unreadable.iter().cloned().collect());
+        }
         out.push(finding);
     }
     out

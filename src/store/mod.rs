@@ -21,6 +21,7 @@ pub use runs::{ReconcileRecord, RunInfo, RunStatus};
 const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_init.sql"),
     include_str!("sql/0002_review.sql"),
+    include_str!("sql/0003_unreadable_accounts.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -59,6 +59,8 @@ pub struct RunInfo {
     pub status: RunStatus,
     pub error: Option<String>,
     pub counts: BTreeMap<String, usize>,
+    /// Accounts the run listed but could not read (a partial run when not 0).
+    pub unreadable: usize,
 }
 
 /// One stored `reconcile` result.
@@ -98,11 +100,12 @@ pub(super) fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
         status: RunStatus::parse(&r.get::<_, String>(5)?),
         error: r.get(6)?,
         counts: serde_json::from_str(&counts).unwrap_or_default(),
+        unreadable: r.get::<_, i64>(8)? as usize,
     })
 }
 
-pub(super) const RUN_COLUMNS: &str =
-    "id, connection, kind, started_at, finished_at, status, error, counts";
+pub(super) const RUN_COLUMNS: &str = "id, connection, kind, started_at, finished_at, status, error, counts,
+    (SELECT count(*) FROM vendor_account va WHERE va.run_id = sync_run.id AND va.unreadable IS NOT NULL)";
 
 impl Store {
     /// Records that a sync of `connection` started; returns the run id.
@@ -251,18 +254,30 @@ impl Store {
     }
 
     pub fn load_vendor_snapshot(&self, run_id: i64) -> Result<VendorSnapshot> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, name FROM vendor_account WHERE run_id = ?1 ORDER BY name, id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, unreadable FROM vendor_account WHERE run_id = ?1 ORDER BY name, id",
+        )?;
+        let mut unreadable = BTreeMap::new();
         let accounts = stmt
             .query_map([run_id], |r| {
-                Ok(VendorAccount {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    raw: None,
-                })
+                Ok((
+                    VendorAccount {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        raw: None,
+                    },
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(a, why)| {
+                if let Some(why) = why {
+                    unreadable.insert(a.id.clone(), why);
+                }
+                a
+            })
+            .collect();
         let mut stmt = self.conn.prepare(
             "SELECT id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs
              FROM usage_item WHERE run_id = ?1 ORDER BY account_id, id",
@@ -311,7 +326,11 @@ impl Store {
                 },
             )
             .collect::<Result<Vec<_>>>()?;
-        Ok(VendorSnapshot { accounts, items })
+        Ok(VendorSnapshot {
+            accounts,
+            items,
+            unreadable,
+        })
     }
 
     pub fn load_psa_snapshot(&self, run_id: i64) -> Result<PsaSnapshot> {
@@ -579,10 +598,16 @@ fn opt_ts(t: Option<Timestamp>) -> Option<String> {
 
 fn write_vendor(tx: &rusqlite::Transaction, run_id: i64, v: &VendorSnapshot) -> Result<()> {
     let mut stmt =
-        tx.prepare("INSERT INTO vendor_account (run_id, id, name, raw) VALUES (?1, ?2, ?3, ?4)")?;
+        tx.prepare("INSERT INTO vendor_account (run_id, id, name, raw, unreadable) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for a in &v.accounts {
-        stmt.execute(params![run_id, a.id, a.name, a.raw])
-            .with_context(|| format!("cannot store account {} (is the id repeated?)", a.id))?;
+        stmt.execute(params![
+            run_id,
+            a.id,
+            a.name,
+            a.raw,
+            v.unreadable.get(&a.id)
+        ])
+        .with_context(|| format!("cannot store account {} (is the id repeated?)", a.id))?;
     }
     let mut stmt = tx.prepare(
         "INSERT INTO usage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs, raw)
@@ -715,6 +740,7 @@ mod tests {
                     raw: None,
                 })
                 .collect(),
+            ..VendorSnapshot::default()
         })
     }
 
@@ -739,6 +765,34 @@ mod tests {
             snap.items[1].last_contact,
             Some("2026-01-02T03:04:05.5Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn an_unreadable_account_is_stored_with_why_and_the_run_counts_it() {
+        let mut s = Store::open_in_memory().unwrap();
+        let Snapshot::Vendor(mut v) = vendor(2) else {
+            unreachable!()
+        };
+        v.accounts.push(VendorAccount {
+            id: "2".into(),
+            name: "Contoso".into(),
+            raw: None,
+        });
+        v.unreadable
+            .insert("2".into(), "admin consent missing (AADSTS65001)".into());
+        let r = s.begin_run("m", "m365").unwrap();
+        s.finish_run_ok(r, "m", &Snapshot::Vendor(v)).unwrap();
+        let run = s.current_run("m").unwrap().unwrap();
+        assert_eq!(run.unreadable, 1);
+        let back = s.load_vendor_snapshot(run.id).unwrap();
+        assert_eq!(back.accounts.len(), 2);
+        assert_eq!(
+            back.unreadable_notes(),
+            ["Contoso was not read: admin consent missing (AADSTS65001)"]
+        );
+        let r2 = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_ok(r2, "n", &vendor(1)).unwrap();
+        assert_eq!(s.current_run("n").unwrap().unwrap().unreadable, 0);
     }
 
     #[test]

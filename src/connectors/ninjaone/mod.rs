@@ -247,7 +247,11 @@ fn convert(
         .into_iter()
         .map(|(d, raw)| device_item(d, raw, &roles))
         .collect();
-    VendorSnapshot { accounts, items }
+    VendorSnapshot {
+        accounts,
+        items,
+        ..VendorSnapshot::default()
+    }
 }
 
 fn is_known(class: &str) -> bool {

@@ -201,7 +201,11 @@ fn convert(sites: Vec<(wire::Site, String)>, agents: Vec<(wire::Agent, String)>)
             raw: Some(raw),
         })
         .collect();
-    VendorSnapshot { accounts, items }
+    VendorSnapshot {
+        accounts,
+        items,
+        ..VendorSnapshot::default()
+    }
 }
 
 /// The class of a `machineType`: known types by name, anything else `OTHER`.
