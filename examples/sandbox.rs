@@ -1,4 +1,4 @@
-//! Starts the sandbox NinjaOne and ConnectWise APIs of `reconcile demo` and keeps them running,
+//! Starts the sandbox APIs (NinjaOne, ConnectWise, and the other vendors) of `reconcile demo` and keeps them running,
 //! so the real CLI can be tried by hand against them:
 //!
 //! ```sh
@@ -20,6 +20,11 @@ async fn main() -> anyhow::Result<()> {
         c.cw_company_id,
         c.cw_public_key,
         c.cw_client_id
+    );
+    println!(
+        "printf %s '{}' | reconcile connect sentinelone --url {}",
+        reconcile::demo::sentinelone::DEMO_API_TOKEN,
+        sandbox.sentinelone.url
     );
     eprintln!("sandboxes running; Ctrl-C stops them");
     tokio::signal::ctrl_c().await?;

@@ -7,8 +7,9 @@ use secrecy::SecretString;
 
 use crate::app::App;
 use crate::cli::Exit;
-use crate::cli::connect::{self, connectwise_plan, ninjaone_plan};
+use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
 use crate::config::Paths;
+use crate::demo::sample::DEMO_SENTINELONE;
 use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
@@ -99,6 +100,16 @@ impl Args {
             SecretString::from(c.cw_private_key.clone()),
         );
         connect::apply(d, plan, true).await?;
+        app.info(format!(
+            "demo: reconcile connect sentinelone --name {DEMO_SENTINELONE} --url {}",
+            sandbox.sentinelone.url
+        ));
+        let plan = sentinelone_plan(
+            DEMO_SENTINELONE,
+            &sandbox.sentinelone.url,
+            SecretString::from(demo::sentinelone::DEMO_API_TOKEN),
+        );
+        connect::apply(d, plan, true).await?;
 
         app.info("demo: reconcile sync");
         let config = d.config()?;
@@ -135,12 +146,13 @@ impl Args {
             match u.suggestions.first() {
                 Some((conn, id, name, score)) => {
                     app.info(format!(
-                        "demo:   reconcile map account {NINJA} \"{}\" --to {id}   # suggested: {name}, {:.0}% similar",
+                        "demo:   reconcile map account {} \"{}\" --to {id}   # suggested: {name}, {:.0}% similar",
+                        u.vendor_connection,
                         u.account.name,
                         score * 100.0
                     ));
                     accounts.push(AccountMapping {
-                        vendor_connection: NINJA.into(),
+                        vendor_connection: u.vendor_connection.clone(),
                         account_id: u.account.id.clone(),
                         account_name: u.account.name.clone(),
                         target: Some(CompanyTarget {
@@ -184,6 +196,45 @@ impl Args {
             "demo:   reconcile map service {NINJA} <key> --not-billed   # for {}",
             DEMO_UNBILLED_SERVICES.join(", ")
         ));
+        for v in &sandbox.sample.vendors {
+            for (key, product) in &v.billed {
+                app.info(format!(
+                    "demo:   reconcile map service {} {key} --to {product}",
+                    v.connection
+                ));
+                services.push(ServiceMapping {
+                    vendor_connection: v.connection.into(),
+                    service_key: key.clone(),
+                    target: Some(ProductTarget {
+                        connection: CW.into(),
+                        product_identifier: product.clone(),
+                    }),
+                    source: MapSource::Manual,
+                });
+            }
+            let rest: Vec<String> = state
+                .unmapped_services
+                .iter()
+                .filter(|u| u.vendor_connection == v.connection)
+                .map(|u| u.service.key.clone())
+                .filter(|k| !v.billed.iter().any(|(b, _)| b == k))
+                .collect();
+            if !rest.is_empty() {
+                app.info(format!(
+                    "demo:   reconcile map service {} <key> --not-billed   # for {}",
+                    v.connection,
+                    rest.join(", ")
+                ));
+            }
+            for key in rest {
+                services.push(ServiceMapping {
+                    vendor_connection: v.connection.into(),
+                    service_key: key,
+                    target: None,
+                    source: MapSource::Manual,
+                });
+            }
+        }
         store.set_mappings(&accounts, &services)?;
 
         app.info("demo: reconcile reconcile");

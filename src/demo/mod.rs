@@ -13,7 +13,9 @@ pub mod keeper;
 pub mod m365;
 mod ninjaone;
 pub mod sample;
+pub mod sentinelone;
 pub mod sherweb;
+pub mod vendors;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,6 +126,8 @@ pub struct Sandbox {
     pub sample: Arc<SampleMsp>,
     pub ninjaone_stats: Arc<RequestStats>,
     pub connectwise_stats: Arc<RequestStats>,
+    /// The SentinelOne console (`sentinelone.url`).
+    pub sentinelone: sentinelone::Server,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -192,8 +196,10 @@ impl Sandbox {
                 }
             }));
         }
-        tracing::debug!(%ninjaone_url, %connectwise_site, "sandboxes listening");
+        let sentinelone = sentinelone::start(Arc::new(sample.sentinelone.clone())).await?;
+        tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
+            sentinelone,
             ninjaone_url,
             connectwise_site,
             credentials,
@@ -232,7 +238,9 @@ impl Sandbox {
 
     /// Requests served by both sandboxes.
     pub fn requests_served(&self) -> usize {
-        self.ninjaone_stats.total() + self.connectwise_stats.total()
+        self.ninjaone_stats.total()
+            + self.connectwise_stats.total()
+            + self.sentinelone.served_requests()
     }
 
     /// Stops both servers and waits for them (in-flight requests finish first).
@@ -261,6 +269,54 @@ impl Drop for Sandbox {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// One sandbox server on a loopback port, stopped when dropped.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub stats: Arc<RequestStats>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Served {
+    /// Serves `app` on a random loopback port on the current tokio runtime, counting requests.
+    pub async fn start(app: axum::Router, what: &'static str) -> anyhow::Result<Served> {
+        let stats = Arc::new(RequestStats::default());
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            stats.clone(),
+            count_requests,
+        ));
+        let listener = bind().await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "the {what} sandbox stopped");
+            }
+        });
+        Ok(Served {
+            url,
+            stats,
+            stop: Some(tx),
+            task,
+        })
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
     }
 }
 

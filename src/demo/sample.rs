@@ -12,6 +12,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
+use super::vendors::{ClientAgreement, DemoVendor, SENTINELONE_BILLED, plant};
+use crate::connectors::ConnectorKind;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
 use crate::reconcile::FindingKind;
 
@@ -43,8 +45,15 @@ pub const DEMO_BILLABLE_TYPE: &str = "Client";
 pub struct SampleMsp {
     pub ninjaone: NinjaData,
     pub connectwise: CwData,
+    /// What was planted for NinjaOne against ConnectWise.
     pub planted: Planted,
+    pub sentinelone: super::sentinelone::Sample,
+    /// The vendors beside NinjaOne, each with its billed services and expected findings.
+    pub vendors: Vec<DemoVendor>,
 }
+
+/// The demo's connection names of the vendors beside NinjaOne.
+pub const DEMO_SENTINELONE: &str = "demo-sentinelone";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NinjaData {
@@ -1274,6 +1283,7 @@ pub fn sample() -> SampleMsp {
     let mut under_billed = Vec::new();
     let mut over_billed = Vec::new();
     let mut matched = Vec::new();
+    let mut client_agreements = Vec::new();
     for (i, s) in specs.iter().enumerate() {
         let company_id = client_company_ids[i];
         let org = organizations[i].id;
@@ -1289,6 +1299,11 @@ pub fn sample() -> SampleMsp {
             add_line(old, "NINJA-WS", 30, dec("49.00"), day(2022, 1, 1), None, 0);
         }
         let agreement = new_agreement(&mut rng, s.cw_name, company_id, start, None);
+        client_agreements.push(ClientAgreement {
+            name: s.cw_name.to_string(),
+            agreement_id: agreement,
+            start,
+        });
         // Bigger clients negotiated 10% off list.
         let discount = if s.workstations >= 60 {
             dec("0.9")
@@ -1472,6 +1487,36 @@ pub fn sample() -> SampleMsp {
     };
 
     devices.sort_by_key(|d| d.id);
+    let mut connectwise = CwData {
+        company_statuses,
+        company_types,
+        companies,
+        agreements,
+        additions,
+        catalog,
+        billing_cycles,
+        agreement_types,
+    };
+
+    // ---- Vendors beside NinjaOne, each on a few of the clients ---------------------------------
+    let clients_from = |first: usize, n: usize| -> Vec<&ClientAgreement> {
+        client_agreements.iter().skip(first).take(n).collect()
+    };
+    let names =
+        |c: &[&ClientAgreement]| -> Vec<String> { c.iter().map(|c| c.name.clone()).collect() };
+    let s1_clients = clients_from(1, 5);
+    let s1_names = names(&s1_clients);
+    let sentinelone =
+        super::sentinelone::sample(&s1_names.iter().map(String::as_str).collect::<Vec<_>>());
+    let vendors = vec![plant(
+        &mut connectwise,
+        &s1_clients,
+        ConnectorKind::SentinelOne,
+        DEMO_SENTINELONE,
+        SENTINELONE_BILLED,
+        &super::sentinelone::usage(&sentinelone),
+    )];
+
     SampleMsp {
         ninjaone: NinjaData {
             organizations,
@@ -1479,17 +1524,10 @@ pub fn sample() -> SampleMsp {
             roles,
             devices,
         },
-        connectwise: CwData {
-            company_statuses,
-            company_types,
-            companies,
-            agreements,
-            additions,
-            catalog,
-            billing_cycles,
-            agreement_types,
-        },
+        connectwise,
         planted,
+        sentinelone,
+        vendors,
     }
 }
 

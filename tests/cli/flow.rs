@@ -577,6 +577,52 @@ fn the_demo_runs_without_any_account_and_touches_nothing() {
     assert!(rows.iter().any(|r| r.kind == FindingKind::UnmappedAccount));
     assert!(rows.iter().any(|r| r.kind == FindingKind::Match));
     assert!(r.stderr().contains("demo: done"), "{}", r.stderr());
+    // Every vendor beside NinjaOne shows its planted lines, with the quantities its sandbox
+    // serves.
+    let sample = sample();
+    assert!(!sample.vendors.is_empty());
+    for v in &sample.vendors {
+        assert!(
+            v.expected
+                .iter()
+                .any(|e| e.kind == FindingKind::UnderBilled)
+                && v.expected.iter().any(|e| e.kind == FindingKind::OverBilled),
+            "{} plants an under- and an over-billed line",
+            v.connection
+        );
+        for e in &v.expected {
+            let row = rows
+                .iter()
+                .find(|r| r.company == e.company && r.product == e.product)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: no finding for {} / {}",
+                        v.connection, e.company, e.product
+                    )
+                });
+            assert_eq!(row.kind, e.kind, "{} / {}", e.company, e.product);
+            assert_eq!(
+                dec(&row.billed_qty),
+                e.billed,
+                "{} / {}",
+                e.company,
+                e.product
+            );
+            assert_eq!(
+                dec(&row.actual_qty),
+                e.actual,
+                "{} / {}",
+                e.company,
+                e.product
+            );
+        }
+        assert!(
+            r.stderr()
+                .contains(&format!("reconcile connect {}", v.kind)),
+            "{}",
+            r.stderr()
+        );
+    }
     assert!(
         !env.config_path().exists(),
         "the demo wrote the user's config"

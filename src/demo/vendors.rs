@@ -1,0 +1,155 @@
+//! The demo's vendors beside NinjaOne (SentinelOne, ...): which clients each one serves, which of
+//! its services the demo bills as which ConnectWise product, and the agreement additions written
+//! for them, with one under-billed and one over-billed line planted per vendor.
+//!
+//! The quantities come from each sandbox's own `usage()` (computed from the records it serves),
+//! so the billed side and the expected findings cannot drift from the vendor data.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::sample::{CwAddition, CwCatalogItem, CwData, ExpectedLine};
+use crate::connectors::ConnectorKind;
+use crate::reconcile::FindingKind;
+
+/// One billed service: (service key, product identifier, description, price, cost).
+pub type Billed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// SentinelOne: workstations and servers billed per agent.
+pub const SENTINELONE_BILLED: &[Billed] = &[
+    (
+        "workstations",
+        "S1-WS",
+        "Endpoint Protection - Workstation (SentinelOne)",
+        "6.50",
+        "3.10",
+    ),
+    (
+        "servers",
+        "S1-SRV",
+        "Endpoint Protection - Server (SentinelOne)",
+        "12.00",
+        "5.40",
+    ),
+];
+
+/// One vendor of the demo beside NinjaOne, as the sample planted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoVendor {
+    pub kind: ConnectorKind,
+    /// The demo's connection name (`demo-sentinelone`).
+    pub connection: &'static str,
+    /// Service key → product identifier, as the demo maps them.
+    pub billed: Vec<(String, String)>,
+    /// Every line finding the engine should produce for this vendor's products.
+    pub expected: Vec<ExpectedLine>,
+}
+
+/// A client the vendor lines can go on: its ConnectWise name, its active agreement and that
+/// agreement's start.
+pub struct ClientAgreement {
+    pub name: String,
+    pub agreement_id: i64,
+    pub start: jiff::Timestamp,
+}
+
+/// Adds the vendor's catalog products and one addition per (client, billed service) with usage,
+/// billed as used except the first such line (2 fewer: under-billed) and the second (1 more:
+/// over-billed).
+pub fn plant(
+    cw: &mut CwData,
+    clients: &[&ClientAgreement],
+    kind: ConnectorKind,
+    connection: &'static str,
+    billed: &[Billed],
+    usage: &[(String, String, Decimal)],
+) -> DemoVendor {
+    let mut product_ids = BTreeMap::new();
+    for (_, ident, desc, price, cost) in billed {
+        let id = cw.catalog.iter().map(|c| c.id).max().unwrap_or(300) + 1;
+        cw.catalog.push(CwCatalogItem {
+            id,
+            identifier: ident.to_string(),
+            description: desc.to_string(),
+            customer_description: desc.to_string(),
+            price: price.parse().expect("a price"),
+            cost: cost.parse().expect("a cost"),
+            inactive: false,
+            category: "Managed Services".into(),
+            subcategory: kind.display_name().into(),
+        });
+        product_ids.insert(*ident, id);
+    }
+    let mut expected = Vec::new();
+    let mut planted = 0;
+    for client in clients {
+        for (service, ident, _, price, cost) in billed {
+            let Some(actual) = usage
+                .iter()
+                .find(|(a, s, _)| *a == client.name && s == service)
+                .map(|(_, _, n)| *n)
+            else {
+                continue;
+            };
+            let (quantity, kind) = match planted {
+                0 if actual > Decimal::TWO => (actual - Decimal::TWO, FindingKind::UnderBilled),
+                1 => (actual + Decimal::ONE, FindingKind::OverBilled),
+                _ => (actual, FindingKind::Match),
+            };
+            if kind != FindingKind::Match {
+                planted += 1;
+            }
+            let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
+            cw.additions.push(CwAddition {
+                id,
+                agreement_id: client.agreement_id,
+                product_id: product_ids[ident],
+                description: billed
+                    .iter()
+                    .find(|b| b.1 == *ident)
+                    .map(|b| b.2)
+                    .unwrap_or(ident)
+                    .to_string(),
+                quantity,
+                less_included: Decimal::ZERO,
+                unit_price: price.parse().expect("a price"),
+                unit_cost: cost.parse().expect("a cost"),
+                bill_customer: "Billable".into(),
+                effective: client.start,
+                cancelled: None,
+                sequence_number: (id % 100) + 1,
+            });
+            expected.push(ExpectedLine {
+                company: client.name.clone(),
+                product: ident.to_string(),
+                kind,
+                billed: quantity,
+                actual,
+                pending: 0,
+                inactive: 0,
+            });
+        }
+    }
+    expected.sort_by(|a, b| {
+        a.company
+            .to_lowercase()
+            .cmp(&b.company.to_lowercase())
+            .then(a.product.cmp(&b.product))
+    });
+    DemoVendor {
+        kind,
+        connection,
+        billed: billed
+            .iter()
+            .map(|(s, p, ..)| (s.to_string(), p.to_string()))
+            .collect(),
+        expected,
+    }
+}
