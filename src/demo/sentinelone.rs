@@ -6,6 +6,9 @@
 //! [`sample`] builds one site per given client with a few agents of each machine type, one
 //! decommissioned agent (counted by no service) and one site on another SKU, deterministically.
 
+// Early-return helpers yield the error response itself, built once per refused request.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
