@@ -1238,6 +1238,59 @@ mod tests {
     }
 
     #[test]
+    fn custom_services_filter_on_attributes_and_count_a_quantity() {
+        let c = Config::parse(
+            r#"
+[connections.s1]
+kind = "sentinelone"
+url = "https://x.sentinelone.net"
+
+[[custom_service]]
+connection = "s1"
+key = "installed"
+attrs = { uninstalled = "false", sku = "Comp*" }
+
+[[custom_service]]
+connection = "s1"
+key = "seats"
+quantity = "seats"
+"#,
+        )
+        .unwrap();
+        let defs = c.services_for("s1", ConnectorKind::SentinelOne);
+        let installed = defs.iter().find(|d| d.key == "installed").unwrap();
+        let seats = defs.iter().find(|d| d.key == "seats").unwrap();
+        let item = |attrs: &[(&str, &str)]| crate::model::UsageItem {
+            id: "1".into(),
+            account_id: "a".into(),
+            name: "PC".into(),
+            class: "DESKTOP".into(),
+            raw_class: "desktop".into(),
+            online: None,
+            last_contact: None,
+            pending_approval: false,
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            raw: None,
+        };
+        let one = Decimal::ONE;
+        assert_eq!(
+            installed.weight(&item(&[("uninstalled", "false"), ("sku", "Complete")])),
+            one
+        );
+        assert!(!installed.counts(&item(&[("uninstalled", "true"), ("sku", "Complete")])));
+        assert!(!installed.counts(&item(&[("sku", "Complete")])));
+        assert_eq!(
+            seats.weight(&item(&[("seats", "12.5")])),
+            Decimal::new(125, 1)
+        );
+        assert!(!seats.counts(&item(&[("seats", "lots")])));
+        assert!(!seats.counts(&item(&[])));
+    }
+
+    #[test]
     fn sentinelone_connections_parse_and_are_checked() {
         let c = Config::parse(include_str!("../config.example.toml")).unwrap();
         let s1 = c.connection("sentinelone").unwrap();
