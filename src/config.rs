@@ -569,6 +569,13 @@ impl ConnectionSettings {
         }
     }
 
+    /// The secret fields this connection uses with its settings (a subset of its kind's
+    /// [`ConnectorKind::secret_fields`]: Microsoft 365 needs a refresh token only in
+    /// refresh-token mode).
+    pub fn secrets_needed(&self) -> Vec<&'static str> {
+        self.kind().secret_fields().to_vec()
+    }
+
     /// Commands that print a secret, by field (`client_secret = "pass show ninja"`).
     pub fn secret_commands(&self) -> &BTreeMap<String, String> {
         match self {

@@ -46,8 +46,8 @@ impl Args {
             let (kind, secret) = match settings {
                 Some(s) => {
                     let kind = s.kind();
-                    let secret = kind
-                        .secret_fields()
+                    let secret = s
+                        .secrets_needed()
                         .iter()
                         .map(|f| match app.secrets.locate(&name, f, Some(s)) {
                             Some(src) => format!("{f}: {src}"),
