@@ -620,12 +620,31 @@ fn rows(config: &Config, store: &Store) -> Result<Vec<MappingRow>> {
             source: m.source.as_str().into(),
         });
     }
-    for m in store.service_mappings()? {
-        let name = config
-            .connections
-            .get(&m.vendor_connection)
-            .and_then(|s| config.service_named(&m.vendor_connection, s.kind(), &m.service_key))
+    // Family services (one per SKU) get their readable names from the current snapshot.
+    let current = Current::load(config, store).ok();
+    let seen = |connection: &str, key: &str| -> Option<String> {
+        let (_, kind, _, snap) = current
+            .as_ref()?
+            .vendors
+            .iter()
+            .find(|(n, ..)| n == connection)?;
+        config
+            .services_seen(connection, *kind, [snap])
+            .into_iter()
+            .find(|d| d.key == key)
             .map(|d| d.name)
+    };
+    for m in store.service_mappings()? {
+        let name = seen(&m.vendor_connection, &m.service_key)
+            .or_else(|| {
+                config
+                    .connections
+                    .get(&m.vendor_connection)
+                    .and_then(|s| {
+                        config.service_named(&m.vendor_connection, s.kind(), &m.service_key)
+                    })
+                    .map(|d| d.name)
+            })
             .unwrap_or_default();
         let (pc, pk) = match m.target {
             Some(t) => (t.connection, t.product_identifier),
