@@ -356,7 +356,8 @@ async fn forbidden_on_the_provider_names_the_admin_role_and_provider_id() {
     let msg = sync_err(&server, fast_retry(3)).await.to_string();
     assert!(msg.contains("HTTP 403"), "{msg}");
     assert!(msg.contains("PERMISSION_DENIED"), "{msg}");
-    assert!(msg.contains("the Read Only role is enough"), "{msg}");
+    assert!(msg.contains("Read Only is the least role"), "{msg}");
+    assert!(msg.contains("API access enabled"), "{msg}");
     assert!(msg.contains(&format!("provider `{PROVIDER}`")), "{msg}");
     assert!(!msg.contains(KEY), "{msg}");
 }
@@ -382,7 +383,10 @@ async fn forbidden_on_one_org_names_the_org_and_what_to_grant() {
         msg.contains(&format!("organization `Globex` ({GLOBEX})")),
         "{msg}"
     );
-    assert!(msg.contains("give the administrator access"), "{msg}");
+    assert!(
+        msg.contains("add the org under Organization Access"),
+        "{msg}"
+    );
     assert!(msg.contains("reconcile sync jc"), "{msg}");
 }
 

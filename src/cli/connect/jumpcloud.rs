@@ -41,17 +41,16 @@ impl Args {
             ("kind", Value::from("jumpcloud")),
             ("provider_id", Value::from(provider_id.as_str())),
         ];
-        let remove;
-        match (&url, self.region) {
+        let remove = match (&url, self.region) {
             (Some(u), _) => {
                 values.push(("url", Value::from(u.as_str())));
-                remove = vec!["region"];
+                vec!["region"]
             }
             (None, r) => {
                 values.push(("region", Value::from(r.unwrap_or(Region::Us).as_str())));
-                remove = vec!["url"];
+                vec!["url"]
             }
-        }
+        };
         let region = if url.is_some() {
             None
         } else {

@@ -271,10 +271,10 @@ impl JumpCloud {
             "then run `reconcile connect jumpcloud --name {name} --provider-id {provider_id} {place}` again"
         );
         let hint = format!(
-            "The API key was refused: it may be mistyped, or replaced (generating a new API key revokes the previous one). Copy the key of an MTP administrator (Multi-Tenant Portal > Account Management > Account Overview > Generate New API Key), {again}"
+            "The API key was refused: it may be mistyped, replaced (generating a new API key revokes the previous one), or its administrator's API access may be disabled. Sign in to the Multi-Tenant Portal as the administrator the key is for, generate a key in Account Management > Account Overview, {again}"
         );
         let forbidden = format!(
-            "The API key is valid but may not list provider `{provider_id}`'s organizations: the provider id must be yours (Account Management > Account Overview) and the key must belong to an administrator of that Multi-Tenant Portal (the Read Only role is enough). Fix the provider id or the administrator, {again}"
+            "The API key is valid but may not list provider `{provider_id}`'s organizations: the provider id must be yours (Account Management > Account Overview) and the key must belong to an administrator of that Multi-Tenant Portal with API access enabled and a role that can read (Read Only is the least role). Fix the provider id, or the administrator in Administrators > Permissions & Access, {again}"
         );
         let auth =
             ApiKeyAuth::new(&key, None, hint, forbidden).map_err(|m| ConnectorError::Invalid {
@@ -300,11 +300,11 @@ impl JumpCloud {
     /// A client whose requests carry `x-org-id` for one organization.
     fn org_client(&self, org_id: &str, org_name: &str) -> Result<HttpClient, ConnectorError> {
         let hint = format!(
-            "The API key was refused while reading organization `{org_name}` ({org_id}): it may have been replaced (generating a new API key revokes the previous one) during the sync. Copy the current key from Account Management > Account Overview, {}",
+            "The API key was refused while reading organization `{org_name}` ({org_id}): it may have been replaced during the sync (generating a new API key revokes the previous one). Generate a key in Account Management > Account Overview, {}",
             self.again
         );
         let forbidden = format!(
-            "The API key's administrator has no access to organization `{org_name}` ({org_id}): in the Multi-Tenant Portal give the administrator access to every client organization (Administrators > the administrator > Organizations; the Read Only role is enough to read users and systems), then run `reconcile sync {}` again",
+            "The API key's administrator has no access to organization `{org_name}` ({org_id}): in the Multi-Tenant Portal open Administrators > the administrator > Permissions & Access and add the org under Organization Access (the Read Only role is enough to read users and systems), then run `reconcile sync {}` again",
             self.name
         );
         let auth = ApiKeyAuth::new(&self.key, Some(org_id), hint, forbidden).map_err(|m| {
