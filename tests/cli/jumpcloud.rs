@@ -130,6 +130,14 @@ fn connect_sync_map_report_with_jumpcloud() {
         sync.stderr()
     );
 
+    // The sandbox's user in a state this version does not know is announced, not dropped.
+    assert!(
+        sync.stderr()
+            .contains("user states this version does not know"),
+        "{}",
+        sync.stderr()
+    );
+
     env.run(&["map", "account", "jc", &company, "--to", &company], "")
         .expect(0);
     env.run(&["map", "service", "jc", "users", "--to", "NINJA-WS"], "")
