@@ -122,6 +122,29 @@ fn connect_sync_map_report_with_jumpcloud() {
     );
     assert!(!config.contains(DEMO_API_KEY), "{config}");
 
+    // A region instead of a URL is saved as such (not verified: it would leave loopback).
+    env.cleanup.borrow_mut().push("jc-eu".to_string());
+    env.run(
+        &[
+            "connect",
+            "jumpcloud",
+            "--name",
+            "jc-eu",
+            "--provider-id",
+            DEMO_PROVIDER_ID,
+            "--region",
+            "eu",
+            "--api-key-stdin",
+            "--no-verify",
+        ],
+        "some-key\n",
+    )
+    .expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("[connections.jc-eu]"), "{config}");
+    assert!(config.contains("region = \"eu\""), "{config}");
+    env.run(&["disconnect", "jc-eu", "--quiet"], "").expect(0);
+
     let sync = env.run(&["sync"], "").expect(0);
     let items = m.sample.users.len() + m.sample.systems.len();
     assert!(

@@ -62,7 +62,8 @@ pub enum Target {
     /// Connect JumpCloud (an MTP administrator's API key and your provider id).
     ///
     /// Find the Provider ID and generate the API key in the Multi-Tenant Portal: Account
-    /// Management > Account Overview; the key's administrator needs only the Read Only role.
+    /// Management > Account Overview, signed in as an administrator with the Read Only role, API
+    /// access enabled and access to the client orgs.
     #[command(name = "jumpcloud")]
     JumpCloud(jumpcloud::Args),
     /// Connect Sherweb (NOT BUILT YET).

@@ -2,8 +2,8 @@
 //! their users and systems (devices) are usage items.
 //!
 //! Auth is an MTP administrator's API key sent as `x-api-key`; calls about one organization add
-//! `x-org-id: <org id>`. The API key carries its administrator's role, so a read-only
-//! administrator with access to the client orgs is enough. Organizations come from v2
+//! `x-org-id: <org id>`. JumpCloud applies an administrator's role to its API key, so the key
+//! of a Read Only administrator with access to the client orgs reads without power to change. Organizations come from v2
 //! `GET /api/v2/providers/{provider_id}/organizations`; users and systems from v1
 //! `GET /api/systemusers` and `GET /api/systems`. Every list pages with `limit` + `skip`
 //! (JumpCloud caps `limit` at 100) and reports `totalCount`; user and system lists are sorted
