@@ -59,7 +59,11 @@ pub enum Target {
     /// Connect Microsoft 365 (NOT BUILT YET).
     #[command(name = "m365")]
     M365(m365::Args),
-    /// Connect JumpCloud (NOT BUILT YET).
+    /// Connect JumpCloud (an MTP administrator's API key and your provider id).
+    ///
+    /// Find the Provider ID and generate the API key in the Multi-Tenant Portal: Account
+    /// Management > Account Overview, signed in as an administrator with the Read Only role, API
+    /// access enabled and access to the client orgs.
     #[command(name = "jumpcloud")]
     JumpCloud(jumpcloud::Args),
     /// Connect Sherweb (NOT BUILT YET).

@@ -1,57 +1,439 @@
-//! JumpCloud: NOT BUILT YET (scaffold). The connector's module owns its settings, wire types,
-//! services and sync; see `connectors/sentinelone` for the shape to follow.
+//! JumpCloud through the Multi-Tenant Portal (MTP): the provider's organizations are accounts,
+//! their users and systems (devices) are usage items.
+//!
+//! Auth is an MTP administrator's API key sent as `x-api-key`; calls about one organization add
+//! `x-org-id: <org id>`. JumpCloud applies an administrator's role to its API key, so the key
+//! of a Read Only administrator with access to the client orgs reads without power to change. Organizations come from v2
+//! `GET /api/v2/providers/{provider_id}/organizations`; users and systems from v1
+//! `GET /api/systemusers` and `GET /api/systems`. Every list pages with `limit` + `skip`
+//! (JumpCloud caps `limit` at 100) and reports `totalCount`; user and system lists are sorted
+//! by `_id` (JumpCloud's advice for stable skip paging), and each organization's fetched count
+//! is checked against its `totalCount`, so a page lost or read twice fails the sync instead of
+//! skewing a bill.
+//!
+//! Classes: users become `USER_ACTIVATED`, `USER_SUSPENDED` or `USER_STAGED` by their `state`;
+//! any other state becomes `USER_OTHER` (the value as sent stays in `raw_class` and the item
+//! gets `unknown_state = true`). Systems are `SYSTEM`.
+//!
+//! JumpCloud bills an MSP per org on the month's high-water mark of users (suspended users
+//! included, per JumpCloud's billing FAQ), so the `users` service counts every user whatever
+//! its state, and daily syncs with the `peak` basis reproduce the number JumpCloud bills.
 
-use std::collections::BTreeMap;
+mod wire;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::{ServiceDef, ServiceFamily, Snapshot};
+use crate::http::{Auth, ConnectorError, HttpClient, RetryPolicy, check_url, decode_one};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+
+/// Records per request; JumpCloud's largest `limit`.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The API's largest `limit` (v2 documents "Limited to 100"; v1 systems too).
+pub const MAX_PAGE_SIZE: usize = 100;
+
+const USERS: &str = "api/systemusers";
+const SYSTEMS: &str = "api/systems";
+/// v1 `fields` is space-separated; asking only for what we keep keeps personal data out.
+const USER_FIELDS: &str = "_id username email displayname state activated suspended account_locked externally_managed created";
+const SYSTEM_FIELDS: &str =
+    "_id displayName hostname os osFamily active lastContact serialNumber agentVersion";
+
+/// Stop runaway loops against a server that never sends a short page.
+const MAX_PAGES: usize = 100_000;
+
+pub const ACTIVATED: &str = "USER_ACTIVATED";
+pub const SUSPENDED: &str = "USER_SUSPENDED";
+pub const STAGED: &str = "USER_STAGED";
+/// The class of a user whose `state` this build does not know.
+pub const USER_OTHER: &str = "USER_OTHER";
+pub const SYSTEM: &str = "SYSTEM";
+
+/// Every user class: what JumpCloud's high-water mark counts.
+const ALL_USERS: &[&str] = &[ACTIVATED, SUSPENDED, STAGED, USER_OTHER];
+
+/// JumpCloud's regions and their console hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    Us,
+    Eu,
+    In,
+}
+
+impl Region {
+    pub fn host_url(self) -> &'static str {
+        match self {
+            Region::Us => "https://console.jumpcloud.com",
+            Region::Eu => "https://console.eu.jumpcloud.com",
+            Region::In => "https://console.in.jumpcloud.com",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Us => "us",
+            Region::Eu => "eu",
+            Region::In => "in",
+        }
+    }
+}
 
 /// `[connections.<name>]` with `kind = "jumpcloud"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The MSP's provider id (MTP > Account Management > Account Overview).
+    pub provider_id: String,
+    /// `us` (default), `eu` or `in`.
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// The console URL instead of a region (https, or http on loopback only).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Records per request, 1 to 100 (default 100).
+    #[serde(default)]
+    pub page_size: Option<usize>,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
 }
 
 impl Settings {
     /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, _name: &str) -> anyhow::Result<()> {
+    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
+        let pid = self.provider_id.trim();
+        if pid.is_empty() {
+            anyhow::bail!(
+                "[connections.{name}] provider_id is empty; copy the Provider ID from the Multi-Tenant Portal (Account Management > Account Overview)"
+            );
+        }
+        if !pid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            anyhow::bail!(
+                "[connections.{name}] provider_id `{pid}` is not a JumpCloud provider id (letters and digits only, like 5f0c9e2b1a2b3c4d5e6f7a8b)"
+            );
+        }
+        if self.region.is_some() && self.url.is_some() {
+            anyhow::bail!(
+                "[connections.{name}] has both region and url; keep one (url is for a console the regions do not cover)"
+            );
+        }
+        if let Some(url) = &self.url {
+            check_url(name, url.trim_end_matches('/'))
+                .map_err(|e| anyhow::anyhow!("[connections.{name}] url: {e}"))?;
+        }
+        if let Some(n) = self.page_size
+            && !(1..=MAX_PAGE_SIZE).contains(&n)
+        {
+            anyhow::bail!(
+                "[connections.{name}] page_size = {n} is out of range; JumpCloud accepts 1 to {MAX_PAGE_SIZE}"
+            );
+        }
         Ok(())
+    }
+
+    /// The console URL: `url` when given, else the region's host (US by default).
+    pub fn base_url(&self) -> String {
+        match &self.url {
+            Some(u) => u.trim().trim_end_matches('/').to_string(),
+            None => self.region.unwrap_or(Region::Us).host_url().to_string(),
+        }
     }
 }
 
-/// Built-in services.
+/// The JumpCloud services: users (all, and by state) and systems.
 pub fn services() -> Vec<ServiceDef> {
-    Vec::new()
+    let def = |key: &str, name: &str, classes: &[&str]| ServiceDef {
+        key: key.into(),
+        name: name.into(),
+        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
+        ..ServiceDef::default()
+    };
+    vec![
+        def("users", "Users (billed: every state)", ALL_USERS),
+        def("users-activated", "Activated Users", &[ACTIVATED]),
+        def("users-suspended", "Suspended Users", &[SUSPENDED]),
+        def("users-staged", "Staged Users", &[STAGED]),
+        def("systems", "Systems", &[SYSTEM]),
+    ]
 }
 
-/// Service families (one service per SKU or product the data holds).
+/// JumpCloud has no per-SKU services: one price per user.
 pub fn families() -> Vec<ServiceFamily> {
     Vec::new()
 }
 
+/// The class of a user: by `state`, or by the `activated`/`suspended` flags when an older
+/// record has no `state`; anything else is [`USER_OTHER`].
+pub fn user_class(
+    state: Option<&str>,
+    activated: Option<bool>,
+    suspended: Option<bool>,
+) -> &'static str {
+    match state.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.eq_ignore_ascii_case("ACTIVATED") => ACTIVATED,
+        Some(s) if s.eq_ignore_ascii_case("SUSPENDED") => SUSPENDED,
+        Some(s) if s.eq_ignore_ascii_case("STAGED") => STAGED,
+        Some(_) => USER_OTHER,
+        None => match (suspended, activated) {
+            (Some(true), _) => SUSPENDED,
+            (_, Some(true)) => ACTIVATED,
+            (_, Some(false)) => STAGED,
+            _ => USER_OTHER,
+        },
+    }
+}
+
+/// `x-api-key` on every request, plus `x-org-id` for calls about one organization.
+struct ApiKeyAuth {
+    headers: HeaderMap,
+    hint: String,
+    forbidden: String,
+}
+
+impl ApiKeyAuth {
+    fn new(
+        key: &SecretString,
+        org_id: Option<&str>,
+        hint: String,
+        forbidden: String,
+    ) -> Result<ApiKeyAuth, String> {
+        let mut value = HeaderValue::from_str(key.expose_secret().trim())
+            .map_err(|_| "the API key contains characters a header cannot carry".to_string())?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(HeaderName::from_static("x-api-key"), value);
+        if let Some(org) = org_id {
+            let v = HeaderValue::from_str(org)
+                .map_err(|_| format!("the organization id `{org}` cannot be sent as x-org-id"))?;
+            headers.insert(HeaderName::from_static("x-org-id"), v);
+        }
+        Ok(ApiKeyAuth {
+            headers,
+            hint,
+            forbidden,
+        })
+    }
+}
+
+#[async_trait]
+impl Auth for ApiKeyAuth {
+    async fn headers(&self, _: &reqwest::Client, _: bool) -> Result<HeaderMap, ConnectorError> {
+        Ok(self.headers.clone())
+    }
+    fn hint(&self, status: u16) -> String {
+        if status == 403 {
+            self.forbidden.clone()
+        } else {
+            self.hint.clone()
+        }
+    }
+}
+
 pub struct JumpCloud {
     name: String,
+    base: url::Url,
+    provider_id: String,
+    key: SecretString,
+    retry: RetryPolicy,
+    provider: HttpClient,
+    page_size: usize,
+    again: String,
 }
 
 impl JumpCloud {
-    /// `secret` is asked for each secret field this connection needs.
+    /// `secret` is asked for each secret field this connection needs (`api_key`).
     pub fn new(
         name: &str,
-        _settings: &Settings,
-        _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
-        _retry: RetryPolicy,
+        settings: &Settings,
+        secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+        retry: RetryPolicy,
     ) -> anyhow::Result<JumpCloud> {
+        settings.validate(name)?;
+        let key = secret("api_key")?;
+        let base = check_url(name, &settings.base_url())?;
+        let provider_id = settings.provider_id.trim().to_string();
+        let place = match (&settings.url, settings.region) {
+            (Some(u), _) => format!("--url {}", u.trim().trim_end_matches('/')),
+            (None, r) => format!("--region {}", r.unwrap_or(Region::Us).as_str()),
+        };
+        let again = format!(
+            "then run `reconcile connect jumpcloud --name {name} --provider-id {provider_id} {place}` again"
+        );
+        let hint = format!(
+            "The API key was refused: it may be mistyped, replaced (generating a new API key revokes the previous one), or its administrator's API access may be disabled. Sign in to the Multi-Tenant Portal as the administrator the key is for, generate a key in Account Management > Account Overview, {again}"
+        );
+        let forbidden = format!(
+            "The API key is valid but may not list provider `{provider_id}`'s organizations: the provider id must be yours (Account Management > Account Overview) and the key must belong to an administrator of that Multi-Tenant Portal with API access enabled and a role that can read (Read Only is the least role). Fix the provider id, or the administrator in Administrators > Permissions & Access, {again}"
+        );
+        let auth =
+            ApiKeyAuth::new(&key, None, hint, forbidden).map_err(|m| ConnectorError::Invalid {
+                connection: name.into(),
+                message: m,
+            })?;
         Ok(JumpCloud {
             name: name.to_string(),
+            provider: HttpClient::new(name, base.clone(), Arc::new(auth), retry.clone()),
+            base,
+            provider_id,
+            key,
+            retry,
+            page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            again,
         })
     }
+
+    fn orgs_path(&self) -> String {
+        format!("api/v2/providers/{}/organizations", self.provider_id)
+    }
+
+    /// A client whose requests carry `x-org-id` for one organization.
+    fn org_client(&self, org_id: &str, org_name: &str) -> Result<HttpClient, ConnectorError> {
+        let hint = format!(
+            "The API key was refused while reading organization `{org_name}` ({org_id}): it may have been replaced during the sync (generating a new API key revokes the previous one). Generate a key in Account Management > Account Overview, {}",
+            self.again
+        );
+        let forbidden = format!(
+            "The API key's administrator has no access to organization `{org_name}` ({org_id}): in the Multi-Tenant Portal open Administrators > the administrator > Permissions & Access and add the org under Organization Access (the Read Only role is enough to read users and systems), then run `reconcile sync {}` again",
+            self.name
+        );
+        let auth = ApiKeyAuth::new(&self.key, Some(org_id), hint, forbidden).map_err(|m| {
+            ConnectorError::Invalid {
+                connection: self.name.clone(),
+                message: m,
+            }
+        })?;
+        Ok(HttpClient::new(
+            &self.name,
+            self.base.clone(),
+            Arc::new(auth),
+            self.retry.clone(),
+        ))
+    }
+}
+
+/// One page of a `{totalCount, results}` list.
+struct Page<T> {
+    items: Vec<(T, String)>,
+    total: Option<u64>,
+}
+
+async fn get_page<T: DeserializeOwned>(
+    client: &HttpClient,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<Page<T>, ConnectorError> {
+    let resp = client.get(path, query).await?;
+    let connection = client.connection();
+    let endpoint = resp.endpoint.as_str();
+    let mut body: Value = decode_one(connection, endpoint, &resp.body)?;
+    let shape_error = |at: &str, detail: String| ConnectorError::Decode {
+        connection: connection.into(),
+        endpoint: endpoint.into(),
+        path: at.into(),
+        detail,
+    };
+    let total = match body.get("totalCount") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| shape_error("totalCount", format!("expected a count, got {v}")))?,
+        ),
+    };
+    let elements = match body.get_mut("results").map(Value::take) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => {
+            return Err(shape_error(
+                "results",
+                "the list is missing from the response".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(shape_error(
+                "results",
+                format!("expected a JSON array, got {other}"),
+            ));
+        }
+    };
+    let items = crate::http::decode_elements(connection, endpoint, "results", elements)?;
+    Ok(Page { items, total })
+}
+
+/// Reads every page of a `limit` + `skip` list; returns the records and the last `totalCount`.
+async fn get_all_skip<T: DeserializeOwned>(
+    client: &HttpClient,
+    path: &str,
+    query: &[(&str, String)],
+    page_size: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(Vec<(T, String)>, Option<u64>), ConnectorError> {
+    let mut all = Vec::new();
+    let mut total = None;
+    for _ in 0..MAX_PAGES {
+        let mut q: Vec<(&str, String)> = query.to_vec();
+        q.push(("limit", page_size.to_string()));
+        q.push(("skip", all.len().to_string()));
+        let page = get_page::<T>(client, path, &q).await?;
+        let n = page.items.len();
+        all.extend(page.items);
+        total = page.total.or(total);
+        progress(all.len());
+        // A short page ends the list; so does reaching totalCount (saves an empty request).
+        if n < page_size || n == 0 || total.is_some_and(|t| all.len() as u64 >= t) {
+            return Ok((all, total));
+        }
+    }
+    Err(ConnectorError::Invalid {
+        connection: client.connection().into(),
+        message: format!("GET /{path} kept returning full pages past {MAX_PAGES} pages; stopping"),
+    })
+}
+
+/// Fails when a list read page by page holds an id twice or disagrees with its `totalCount`:
+/// skip paging over records that changed mid-read loses or repeats records, and a wrong user
+/// count is a wrong bill.
+fn check_complete<'a>(
+    connection: &str,
+    what: &str,
+    endpoint: &str,
+    org: &str,
+    ids: impl Iterator<Item = &'a str>,
+    total: Option<u64>,
+) -> Result<(), ConnectorError> {
+    let mut seen = HashSet::new();
+    let mut n = 0u64;
+    for id in ids {
+        n += 1;
+        if !seen.insert(id) {
+            return Err(ConnectorError::Invalid {
+                connection: connection.into(),
+                message: format!(
+                    "{endpoint} returned {what} `{id}` of {org} twice while paging, so records may also have been skipped; nothing was saved. Records probably changed during the sync: run the sync again"
+                ),
+            });
+        }
+    }
+    if let Some(t) = total
+        && t != n
+    {
+        return Err(ConnectorError::Invalid {
+            connection: connection.into(),
+            message: format!(
+                "{endpoint} returned {n} {what}s for {org} but its totalCount says {t}, so paging lost or added records; nothing was saved. Run the sync again; if the numbers still differ, report it"
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -61,16 +443,326 @@ impl Connector for JumpCloud {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the JumpCloud connector is not built yet".into(),
-        })
+        let page = get_page::<wire::Organization>(
+            &self.provider,
+            &self.orgs_path(),
+            &[("limit", "1".to_string()), ("skip", "0".to_string())],
+        )
+        .await?;
+        let total = page.total.unwrap_or(page.items.len() as u64);
+        Ok(format!(
+            "signed in to {} with an API key for provider {}; {total} organization{} readable",
+            self.base.origin().ascii_serialization(),
+            self.provider_id,
+            if total == 1 { " is" } else { "s are" }
+        ))
     }
 
-    async fn sync(&self, _cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the JumpCloud connector is not built yet".into(),
-        })
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let orgs_path = self.orgs_path();
+        let (orgs, total) = get_all_skip::<wire::Organization>(
+            &self.provider,
+            &orgs_path,
+            &[],
+            self.page_size,
+            &|n| cx.report("organizations", n),
+        )
+        .await?;
+        check_complete(
+            &self.name,
+            "organization",
+            &format!("GET /{orgs_path}"),
+            &format!("provider {}", self.provider_id),
+            orgs.iter().map(|(o, _)| o.id.as_str()),
+            total,
+        )?;
+
+        let mut snap = VendorSnapshot::default();
+        let mut users_read = 0usize;
+        let mut systems_read = 0usize;
+        for (org, raw) in orgs {
+            let org_name = org
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("organization {}", org.id));
+            let label = format!("organization `{org_name}` ({})", org.id);
+            let client = self.org_client(&org.id, &org_name)?;
+
+            let base = users_read;
+            let (users, total) = get_all_skip::<wire::SystemUser>(
+                &client,
+                USERS,
+                &[
+                    ("sort", "_id".to_string()),
+                    ("fields", USER_FIELDS.to_string()),
+                ],
+                self.page_size,
+                &|n| cx.report("users", base + n),
+            )
+            .await?;
+            check_complete(
+                &self.name,
+                "user",
+                "GET /api/systemusers",
+                &label,
+                users.iter().map(|(u, _)| u.id.as_str()),
+                total,
+            )?;
+            users_read += users.len();
+
+            let base = systems_read;
+            let (systems, total) = get_all_skip::<wire::System>(
+                &client,
+                SYSTEMS,
+                &[
+                    ("sort", "_id".to_string()),
+                    ("fields", SYSTEM_FIELDS.to_string()),
+                ],
+                self.page_size,
+                &|n| cx.report("systems", base + n),
+            )
+            .await?;
+            check_complete(
+                &self.name,
+                "system",
+                "GET /api/systems",
+                &label,
+                systems.iter().map(|(s, _)| s.id.as_str()),
+                total,
+            )?;
+            systems_read += systems.len();
+
+            for (u, raw) in users {
+                snap.items.push(user_item(u, raw, &org, &org_name));
+            }
+            for (s, raw) in systems {
+                snap.items.push(system_item(s, raw, &org, &org_name));
+            }
+            snap.accounts.push(VendorAccount {
+                id: org.id,
+                name: org_name,
+                raw: Some(raw),
+            });
+        }
+        let unknown = snap.items.iter().filter(|i| i.class == USER_OTHER).count();
+        if unknown > 0 {
+            tracing::warn!(
+                connection = %self.name,
+                users = unknown,
+                "JumpCloud sent user states this version does not know; they are kept as class USER_OTHER and counted in `users` only"
+            );
+        }
+        tracing::debug!(connection = %self.name, orgs = snap.accounts.len(), users = users_read, systems = systems_read, "read JumpCloud");
+        Ok(Snapshot::Vendor(snap))
+    }
+}
+
+fn user_item(
+    u: wire::SystemUser,
+    raw: String,
+    org: &wire::Organization,
+    org_name: &str,
+) -> UsageItem {
+    let class = user_class(u.state.as_deref(), u.activated, u.suspended);
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("kind", Some("user".into()));
+    put("state", u.state.clone());
+    if class == USER_OTHER {
+        put("unknown_state", Some("true".into()));
+    }
+    put("email", u.email.clone());
+    put("activated", u.activated.map(|v| v.to_string()));
+    put("suspended", u.suspended.map(|v| v.to_string()));
+    put("account_locked", u.account_locked.map(|v| v.to_string()));
+    put(
+        "externally_managed",
+        u.externally_managed.map(|v| v.to_string()),
+    );
+    put("created", u.created.clone());
+    put("organization", Some(org_name.to_string()));
+    put(
+        "org_max_users",
+        org.max_system_users
+            .filter(|m| *m > 0)
+            .map(|m| m.to_string()),
+    );
+    let name = [&u.username, &u.email, &u.displayname]
+        .into_iter()
+        .flatten()
+        .find(|n| !n.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("user {}", u.id));
+    UsageItem {
+        id: u.id,
+        account_id: org.id.clone(),
+        name,
+        class: class.to_string(),
+        raw_class: u.state.unwrap_or_default(),
+        online: None,
+        last_contact: None,
+        pending_approval: false,
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+/// The OS family as the shared filters name it (`darwin` is `mac`).
+fn os_family(s: &str) -> String {
+    let s = s.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "darwin" | "macos" | "mac os x" => "mac".into(),
+        _ => s,
+    }
+}
+
+fn system_item(
+    s: wire::System,
+    raw: String,
+    org: &wire::Organization,
+    org_name: &str,
+) -> UsageItem {
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("kind", Some("system".into()));
+    put("os", s.os_family.as_deref().map(os_family));
+    put("os_name", s.os.clone());
+    put("hostname", s.hostname.clone());
+    put("serial_number", s.serial_number.clone());
+    put("agent_version", s.agent_version.clone());
+    put("organization", Some(org_name.to_string()));
+    let name = [&s.display_name, &s.hostname]
+        .into_iter()
+        .flatten()
+        .find(|n| !n.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("system {}", s.id));
+    UsageItem {
+        id: s.id,
+        account_id: org.id.clone(),
+        name,
+        class: SYSTEM.to_string(),
+        raw_class: s.os_family.unwrap_or_default(),
+        online: s.active,
+        last_contact: s.last_contact,
+        pending_approval: false,
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> wire::Organization {
+        serde_json::from_str(
+            r#"{"id":"624d9eae6849cf3b3f93dc56","name":"Acme Inc","maxSystemUsers":50}"#,
+        )
+        .unwrap()
+    }
+
+    fn user(json: &str) -> UsageItem {
+        user_item(
+            serde_json::from_str(json).unwrap(),
+            String::new(),
+            &org(),
+            "Acme Inc",
+        )
+    }
+
+    fn counted_by(item: &UsageItem) -> Vec<String> {
+        services()
+            .into_iter()
+            .filter(|s| s.counts(item))
+            .map(|s| s.key)
+            .collect()
+    }
+
+    #[test]
+    fn states_become_classes_and_every_user_is_billed() {
+        let a = user(r#"{"_id":"1","username":"jdoe","state":"ACTIVATED","activated":true}"#);
+        assert_eq!(a.class, ACTIVATED);
+        assert_eq!(counted_by(&a), ["users", "users-activated"]);
+        let s = user(r#"{"_id":"2","username":"old","state":"SUSPENDED","suspended":true}"#);
+        assert_eq!(counted_by(&s), ["users", "users-suspended"]);
+        let st = user(r#"{"_id":"3","email":"new@acme.test","state":"STAGED"}"#);
+        assert_eq!(st.name, "new@acme.test");
+        assert_eq!(counted_by(&st), ["users", "users-staged"]);
+        assert_eq!(st.attrs["org_max_users"], "50");
+    }
+
+    #[test]
+    fn an_unknown_state_is_kept_visible_and_counted_as_a_user() {
+        let u = user(r#"{"_id":"4","username":"x","state":"PENDING_DELETION"}"#);
+        assert_eq!(u.class, USER_OTHER);
+        assert_eq!(u.raw_class, "PENDING_DELETION");
+        assert_eq!(u.attrs["unknown_state"], "true");
+        assert_eq!(counted_by(&u), ["users"]);
+    }
+
+    #[test]
+    fn records_without_state_fall_back_to_the_flags() {
+        assert_eq!(user_class(None, Some(true), Some(false)), ACTIVATED);
+        assert_eq!(user_class(None, Some(true), Some(true)), SUSPENDED);
+        assert_eq!(user_class(Some(""), Some(false), None), STAGED);
+        assert_eq!(user_class(None, None, None), USER_OTHER);
+        assert_eq!(user_class(Some("activated"), None, None), ACTIVATED);
+    }
+
+    #[test]
+    fn systems_count_once_with_their_os() {
+        let s: wire::System = serde_json::from_str(
+            r#"{"_id":"9","displayName":"ACME-MBP","osFamily":"darwin","os":"Mac OS X","active":true,"lastContact":"2024-05-01T10:00:00.123Z"}"#,
+        )
+        .unwrap();
+        let item = system_item(s, String::new(), &org(), "Acme Inc");
+        assert_eq!(item.class, SYSTEM);
+        assert_eq!(item.attrs["os"], "mac");
+        assert_eq!(item.online, Some(true));
+        assert!(item.last_contact.is_some());
+        assert_eq!(counted_by(&item), ["systems"]);
+    }
+
+    fn settings(toml_text: &str) -> Settings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn settings_validate_region_url_and_page_size() {
+        let s = settings("provider_id = \"5f0c9e2b1a2b3c4d5e6f7a8b\"\n");
+        s.validate("jc").unwrap();
+        assert_eq!(s.base_url(), "https://console.jumpcloud.com");
+        let s = settings("provider_id = \"p1\"\nregion = \"eu\"\n");
+        assert_eq!(s.base_url(), "https://console.eu.jumpcloud.com");
+        let s = settings("provider_id = \"p1\"\nregion = \"in\"\n");
+        assert_eq!(s.base_url(), "https://console.in.jumpcloud.com");
+        for (text, want) in [
+            ("provider_id = \"\"\n", "provider_id is empty"),
+            ("provider_id = \"a/b\"\n", "not a JumpCloud provider id"),
+            (
+                "provider_id = \"p\"\nregion = \"us\"\nurl = \"https://x\"\n",
+                "both region and url",
+            ),
+            (
+                "provider_id = \"p\"\nurl = \"http://example.com\"\n",
+                "only https",
+            ),
+            ("provider_id = \"p\"\npage_size = 101\n", "1 to 100"),
+        ] {
+            let err = settings(text).validate("jc").unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(err.contains("jc"), "{err}");
+        }
+        assert!(toml::from_str::<Settings>("provider_id = \"p\"\nregion = \"mars\"\n").is_err());
     }
 }
