@@ -2,6 +2,7 @@
 //! region (or a console URL). The key is read from a prompt or stdin, never from a flag.
 
 use anyhow::Result;
+use secrecy::SecretString;
 use toml_edit::Value;
 
 use super::{Plan, read_secret};
@@ -35,29 +36,14 @@ impl Args {
     /// What to save, and whether to verify it first. Secrets are read here (through
     /// [`super::read_secret`]), never from a flag value.
     pub fn plan(self) -> Result<(Plan, bool)> {
-        let provider_id = self.provider_id.trim().to_string();
         let url = self.url.map(|u| u.trim().trim_end_matches('/').to_string());
-        let mut values = vec![
-            ("kind", Value::from("jumpcloud")),
-            ("provider_id", Value::from(provider_id.as_str())),
-        ];
-        let remove = match (&url, self.region) {
-            (Some(u), _) => {
-                values.push(("url", Value::from(u.as_str())));
-                vec!["region"]
-            }
-            (None, r) => {
-                values.push(("region", Value::from(r.unwrap_or(Region::Us).as_str())));
-                vec!["url"]
-            }
-        };
         let region = if url.is_some() {
             None
         } else {
             Some(self.region.unwrap_or(Region::Us))
         };
         let settings = Settings {
-            provider_id,
+            provider_id: self.provider_id.trim().to_string(),
             region,
             url,
             page_size: None,
@@ -66,15 +52,31 @@ impl Args {
         // Settings first: a typo fails before the key is asked for.
         settings.validate(&self.name)?;
         let key = read_secret("JumpCloud API key", self.api_key_stdin)?;
-        Ok((
-            Plan {
-                name: self.name,
-                settings: ConnectionSettings::JumpCloud(settings),
-                values,
-                remove,
-                secrets: vec![("api_key", key)],
-            },
-            !self.no_verify,
-        ))
+        Ok((plan(&self.name, settings, key), !self.no_verify))
+    }
+}
+
+/// What `connect jumpcloud` saves: `url` replaces `region` and the other way round.
+pub fn plan(name: &str, settings: Settings, key: SecretString) -> Plan {
+    let mut values = vec![
+        ("kind", Value::from("jumpcloud")),
+        ("provider_id", Value::from(settings.provider_id.as_str())),
+    ];
+    let remove = match (&settings.url, settings.region) {
+        (Some(u), _) => {
+            values.push(("url", Value::from(u.as_str())));
+            vec!["region"]
+        }
+        (None, r) => {
+            values.push(("region", Value::from(r.unwrap_or(Region::Us).as_str())));
+            vec!["url"]
+        }
+    };
+    Plan {
+        name: name.to_string(),
+        settings: ConnectionSettings::JumpCloud(settings),
+        values,
+        remove,
+        secrets: vec![("api_key", key)],
     }
 }
