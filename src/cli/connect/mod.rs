@@ -62,7 +62,8 @@ pub enum Target {
     /// Connect JumpCloud (NOT BUILT YET).
     #[command(name = "jumpcloud")]
     JumpCloud(jumpcloud::Args),
-    /// Connect Sherweb (NOT BUILT YET).
+    /// Connect Sherweb (API key: client credentials, scope `service-provider`, plus the
+    /// Subscription Key).
     #[command(name = "sherweb")]
     Sherweb(sherweb::Args),
     /// Connect Keeper (NOT BUILT YET).
