@@ -553,8 +553,6 @@ fn plain_http_is_refused_off_loopback() {
         token_url: None,
         secret_command: BTreeMap::new(),
     };
-    let err = sherweb_with(&s, KEY, fast_retry(1))
-        .err()
-        .expect("plain http is refused");
+    let err = sherweb_with(&s, KEY, fast_retry(1)).expect_err("plain http is refused");
     assert!(err.to_string().contains("only https"), "{err}");
 }
