@@ -556,3 +556,26 @@ fn plain_http_is_refused_off_loopback() {
     let err = sherweb_with(&s, KEY, fast_retry(1)).expect_err("plain http is refused");
     assert!(err.to_string().contains("only https"), "{err}");
 }
+
+#[tokio::test]
+async fn when_no_customer_can_be_read_the_sync_fails() {
+    let server = MockServer::start().await;
+    api(SUBS)
+        .respond_with(ResponseTemplate::new(400).set_body_string(
+            r#"{"title":"Bad Request","status":400,"detail":"The customerId field is required."}"#,
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    let err = sw(&server, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .expect_err("nothing read is a failure");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("GET /service-provider/v1/billing/subscriptions answered HTTP 400"),
+        "{msg}"
+    );
+    assert!(msg.contains("customerId field is required"), "{msg}");
+}

@@ -319,6 +319,7 @@ impl Connector for Sherweb {
         cx.report("customers", customers.len());
         let mut items = Vec::new();
         let mut unreadable = BTreeMap::new();
+        let mut first_refusal = None;
         for (customer, _) in &customers {
             let query = [("customerId", customer.id.clone())];
             match self
@@ -334,19 +335,25 @@ impl Connector for Sherweb {
                 }
                 // One customer the API will not list (gone between the two calls, or refused
                 // as a bad request): its usage is unknown, not zero, and the rest still counts.
-                Err(ConnectorError::Http {
-                    status: status @ (400 | 404),
-                    snippet,
-                    ..
-                }) => {
+                Err(e) => {
+                    let Some((status, snippet)) = customer_refusal(&e) else {
+                        return Err(e);
+                    };
                     tracing::warn!(connection = %self.name, customer = %customer.display_name, status, "subscriptions not read");
                     unreadable.insert(
                         customer.id.clone(),
                         format!("its subscriptions could not be listed (HTTP {status}: {snippet})"),
                     );
+                    first_refusal.get_or_insert(e);
                 }
-                Err(e) => return Err(e),
             }
+        }
+        // Every customer refused is no longer one odd customer but a request the API rejects:
+        // fail rather than store a snapshot that knows nothing.
+        if unreadable.len() == customers.len()
+            && let Some(e) = first_refusal
+        {
+            return Err(e);
         }
         tracing::debug!(connection = %self.name, customers = customers.len(), subscriptions = items.len(), "read Sherweb");
         let accounts = customers
@@ -362,6 +369,18 @@ impl Connector for Sherweb {
             items,
             unreadable,
         }))
+    }
+}
+
+/// A refusal that concerns one customer only (400, 404), with its status and body excerpt.
+fn customer_refusal(e: &ConnectorError) -> Option<(u16, String)> {
+    match e {
+        ConnectorError::Http {
+            status: status @ (400 | 404),
+            snippet,
+            ..
+        } => Some((*status, snippet.clone())),
+        _ => None,
     }
 }
 
