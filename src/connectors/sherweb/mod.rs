@@ -9,7 +9,7 @@
 //! stay the shared ones.
 //!
 //! Reads: `GET /customers` (all of them in one `items` array: the API has no paging), then
-//! `GET /billing/subscriptions?customerId=<id>` once per customer. Nothing is ever written
+//! `GET /billing/subscriptions?customerId=<id>` once per customer, four at a time. Nothing is ever written
 //! (the amendment endpoints are never called).
 //!
 //! Each subscription is one item whose units are its `quantity` attribute. Its class is
@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, stream};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -47,6 +48,8 @@ pub const SCOPE: &str = "service-provider";
 pub const SUBSCRIPTION_KEY_HEADER: &str = "ocp-apim-subscription-key";
 
 const CUSTOMERS: &str = "customers";
+/// Subscription lists read at once (one request per customer).
+const CONCURRENCY: usize = 4;
 const SUBSCRIPTIONS: &str = "billing/subscriptions";
 
 /// The class of a subscription of an active customer.
@@ -320,12 +323,25 @@ impl Connector for Sherweb {
         let mut items = Vec::new();
         let mut unreadable = BTreeMap::new();
         let mut first_refusal = None;
-        for (customer, _) in &customers {
-            let query = [("customerId", customer.id.clone())];
-            match self
-                .get_items::<wire::Subscription>(SUBSCRIPTIONS, &query)
-                .await
-            {
+        // A few customers at a time, answers taken in customer order, so a partner with
+        // hundreds of customers does not wait for each round trip in turn.
+        let ids: Vec<(usize, String)> = customers
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (i, c.id.clone()))
+            .collect();
+        let mut answers = stream::iter(ids)
+            .map(|(i, id)| async move {
+                let query = [("customerId", id)];
+                let subs = self
+                    .get_items::<wire::Subscription>(SUBSCRIPTIONS, &query)
+                    .await;
+                (i, subs)
+            })
+            .buffered(CONCURRENCY);
+        while let Some((i, subs)) = answers.next().await {
+            let customer = &customers[i].0;
+            match subs {
                 Ok(subs) => {
                     items.extend(
                         subs.into_iter()
