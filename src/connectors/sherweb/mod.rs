@@ -3,14 +3,14 @@
 //! Auth is OAuth2 client credentials at `https://api.sherweb.com/auth/oidc/connect/token` with
 //! scope `service-provider`, plus the Azure API Management key of the API key
 //! (`Ocp-Apim-Subscription-Key`) on every API call. The token request goes without that key, as
-//! the known production clients send it (CIPP's `Get-SherwebAuthentication`,
-//! `Connect-Sherweb`): the token endpoint is not behind the gateway key. [`SherwebAuth`] wraps
+//! the production clients we know of send it (CIPP's `Get-SherwebAuthentication`, the
+//! `Connect-Sherweb` PowerShell module): the token endpoint does not ask for it. [`SherwebAuth`] wraps
 //! the shared [`ClientCredentials`] and adds the header, so the token cache and refresh-on-401
 //! stay the shared ones.
 //!
 //! Reads: `GET /customers` (all of them in one `items` array: the API has no paging), then
-//! `GET /billing/subscriptions?customerId=<id>` once per customer, four at a time. Nothing is ever written
-//! (the amendment endpoints are never called).
+//! `GET /billing/subscriptions?customerId=<id>` once per customer, four at a time. Nothing is
+//! ever written (the amendment endpoints are never called).
 //!
 //! Each subscription is one item whose units are its `quantity` attribute. Its class is
 //! `SUBSCRIPTION`, or `SUSPENDED` when its customer is suspended (`suspendedOn` set): still
