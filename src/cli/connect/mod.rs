@@ -66,7 +66,8 @@ pub enum Target {
     /// access enabled and access to the client orgs.
     #[command(name = "jumpcloud")]
     JumpCloud(jumpcloud::Args),
-    /// Connect Sherweb (NOT BUILT YET).
+    /// Connect Sherweb (API key: client credentials, scope `service-provider`, plus the
+    /// Subscription Key).
     #[command(name = "sherweb")]
     Sherweb(sherweb::Args),
     /// Connect Keeper (NOT BUILT YET).
