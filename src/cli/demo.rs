@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
 use crate::config::Paths;
-use crate::demo::sample::DEMO_SENTINELONE;
+use crate::demo::sample::{DEMO_JUMPCLOUD, DEMO_SENTINELONE, DEMO_SHERWEB};
 use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
@@ -108,6 +108,32 @@ impl Args {
             DEMO_SENTINELONE,
             &sandbox.sentinelone.url,
             SecretString::from(demo::sentinelone::DEMO_API_TOKEN),
+        );
+        connect::apply(d, plan, true).await?;
+        app.info(format!(
+            "demo: reconcile connect jumpcloud --name {DEMO_JUMPCLOUD} --provider-id {} --url {}",
+            demo::jumpcloud::DEMO_PROVIDER_ID,
+            sandbox.jumpcloud.url
+        ));
+        let plan = connect::jumpcloud::plan(
+            DEMO_JUMPCLOUD,
+            sandbox.jumpcloud.settings(),
+            SecretString::from(demo::jumpcloud::DEMO_API_KEY),
+        );
+        connect::apply(d, plan, true).await?;
+        app.info(format!(
+            "demo: reconcile connect sherweb --name {DEMO_SHERWEB} --client-id {} --api-url {} --token-url {}",
+            demo::sherweb::DEMO_CLIENT_ID,
+            sandbox.sherweb.api_url(),
+            sandbox.sherweb.token_url()
+        ));
+        let plan = connect::sherweb::plan(
+            DEMO_SHERWEB,
+            demo::sherweb::DEMO_CLIENT_ID,
+            Some(sandbox.sherweb.api_url()),
+            Some(sandbox.sherweb.token_url()),
+            SecretString::from(demo::sherweb::DEMO_CLIENT_SECRET),
+            SecretString::from(demo::sherweb::DEMO_SUBSCRIPTION_KEY),
         );
         connect::apply(d, plan, true).await?;
 

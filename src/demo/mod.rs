@@ -128,6 +128,8 @@ pub struct Sandbox {
     pub connectwise_stats: Arc<RequestStats>,
     /// The SentinelOne console (`sentinelone.url`).
     pub sentinelone: sentinelone::Server,
+    pub jumpcloud: jumpcloud::Server,
+    pub sherweb: sherweb::Server,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -197,9 +199,13 @@ impl Sandbox {
             }));
         }
         let sentinelone = sentinelone::start(Arc::new(sample.sentinelone.clone())).await?;
+        let jumpcloud = jumpcloud::start(Arc::new(sample.jumpcloud.clone())).await?;
+        let sherweb = sherweb::start(Arc::new(sample.sherweb.clone())).await?;
         tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
             sentinelone,
+            jumpcloud,
+            sherweb,
             ninjaone_url,
             connectwise_site,
             credentials,

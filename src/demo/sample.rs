@@ -12,7 +12,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
-use super::vendors::{ClientAgreement, DemoVendor, SENTINELONE_BILLED, plant};
+use super::vendors::{
+    ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, SENTINELONE_BILLED, SHERWEB_BILLED, plant,
+};
 use crate::connectors::ConnectorKind;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
 use crate::reconcile::FindingKind;
@@ -48,12 +50,16 @@ pub struct SampleMsp {
     /// What was planted for NinjaOne against ConnectWise.
     pub planted: Planted,
     pub sentinelone: super::sentinelone::Sample,
+    pub jumpcloud: super::jumpcloud::Sample,
+    pub sherweb: super::sherweb::Sample,
     /// The vendors beside NinjaOne, each with its billed services and expected findings.
     pub vendors: Vec<DemoVendor>,
 }
 
 /// The demo's connection names of the vendors beside NinjaOne.
 pub const DEMO_SENTINELONE: &str = "demo-sentinelone";
+pub const DEMO_JUMPCLOUD: &str = "demo-jumpcloud";
+pub const DEMO_SHERWEB: &str = "demo-sherweb";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NinjaData {
@@ -1508,7 +1514,7 @@ pub fn sample() -> SampleMsp {
     let s1_names = names(&s1_clients);
     let sentinelone =
         super::sentinelone::sample(&s1_names.iter().map(String::as_str).collect::<Vec<_>>());
-    let vendors = vec![plant(
+    let mut vendors = vec![plant(
         &mut connectwise,
         &s1_clients,
         ConnectorKind::SentinelOne,
@@ -1516,6 +1522,29 @@ pub fn sample() -> SampleMsp {
         SENTINELONE_BILLED,
         &super::sentinelone::usage(&sentinelone),
     )];
+    let jc_clients = clients_from(6, 4);
+    let jc_names = names(&jc_clients);
+    let jumpcloud =
+        super::jumpcloud::sample(&jc_names.iter().map(String::as_str).collect::<Vec<_>>());
+    vendors.push(plant(
+        &mut connectwise,
+        &jc_clients,
+        ConnectorKind::JumpCloud,
+        DEMO_JUMPCLOUD,
+        JUMPCLOUD_BILLED,
+        &super::jumpcloud::usage(&jumpcloud),
+    ));
+    let sw_clients = clients_from(10, 5);
+    let sw_names = names(&sw_clients);
+    let sherweb = super::sherweb::sample(&sw_names.iter().map(String::as_str).collect::<Vec<_>>());
+    vendors.push(plant(
+        &mut connectwise,
+        &sw_clients,
+        ConnectorKind::Sherweb,
+        DEMO_SHERWEB,
+        SHERWEB_BILLED,
+        &super::sherweb::usage(&sherweb),
+    ));
 
     SampleMsp {
         ninjaone: NinjaData {
@@ -1527,6 +1556,8 @@ pub fn sample() -> SampleMsp {
         connectwise,
         planted,
         sentinelone,
+        jumpcloud,
+        sherweb,
         vendors,
     }
 }

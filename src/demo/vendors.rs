@@ -40,6 +40,47 @@ pub const SENTINELONE_BILLED: &[Billed] = &[
     ),
 ];
 
+/// JumpCloud: directory users, billed on every user whatever its state.
+pub const JUMPCLOUD_BILLED: &[Billed] = &[(
+    "users",
+    "JC-USER",
+    "Directory & SSO per user (JumpCloud)",
+    "11.00",
+    "7.00",
+)];
+
+/// Sherweb: the Microsoft 365 plans and the backup seats it resells, per SKU.
+pub const SHERWEB_BILLED: &[Billed] = &[
+    (
+        "cfq7ttc0lh18-0001",
+        "M365-BB",
+        "Microsoft 365 Business Basic",
+        "7.20",
+        "6.00",
+    ),
+    (
+        "cfq7ttc0lchc-0002",
+        "M365-BP",
+        "Microsoft 365 Business Premium",
+        "26.40",
+        "22.00",
+    ),
+    (
+        "cfq7ttc0ldpb-0001",
+        "M365-BS",
+        "Microsoft 365 Business Standard",
+        "15.00",
+        "12.50",
+    ),
+    (
+        "acr-cpc-ws-seat",
+        "ACRONIS-WS",
+        "Cloud Backup per workstation (Acronis)",
+        "5.00",
+        "3.75",
+    ),
+];
+
 /// One vendor of the demo beside NinjaOne, as the sample planted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoVendor {

@@ -18,10 +18,10 @@ use crate::connectors;
 use crate::secrets::SecretSource;
 
 mod csv;
-mod jumpcloud;
+pub mod jumpcloud;
 mod keeper;
 mod m365;
-mod sherweb;
+pub mod sherweb;
 
 /// Add or update a connection: verify it against the API, then save it.
 ///
