@@ -551,7 +551,9 @@ fn excerpt_or(s: &str, none: &str) -> String {
 /// Allocated seats as sent, or `None` for unlimited (-1, or anything above 2,000,000, which is
 /// how Keeper stores "unlimited").
 fn limited(allocated: i64) -> Option<i64> {
-    (allocated >= 0 && allocated <= UNLIMITED_ABOVE).then_some(allocated)
+    (0..=UNLIMITED_ABOVE)
+        .contains(&allocated)
+        .then_some(allocated)
 }
 
 /// The seats a company is billed for: its allocated seats, or, when its seats are unlimited,
