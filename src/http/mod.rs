@@ -198,7 +198,8 @@ impl HttpClient {
     }
 
     /// POST `body` as JSON to `path`, authenticated, with the same retries as [`HttpClient::get`]
-    /// (for command-style APIs such as Keeper Commander's Service Mode).
+    /// (for command-style APIs such as Keeper Commander's Service Mode). The request may be sent
+    /// more than once, so use it only for requests that are safe to repeat (reads).
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<RawResponse, ConnectorError> {
         let url = self.url_for(path);
         let endpoint = format!("POST {}", url.path());

@@ -232,3 +232,64 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
     assert_eq!(row.vendor_connection, "kservice");
     drop(server);
 }
+
+#[test]
+fn connect_commander_saves_args_and_needs_no_secret() {
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("kc".to_string());
+    let connect = env
+        .run(
+            &[
+                "connect",
+                "keeper",
+                "--name",
+                "kc",
+                "--commander",
+                "--executable",
+                "/nonexistent/keeper",
+                "--arg",
+                "--config",
+                "--arg=/etc/keeper/reconcile.json",
+                "--timeout-secs",
+                "30",
+                "--no-verify",
+            ],
+            "",
+        )
+        .expect(0);
+    assert!(
+        !connect.stderr().contains("stored `"),
+        "{}",
+        connect.stderr()
+    );
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("mode = \"commander\""), "{config}");
+    assert!(
+        config.contains(r#"args = ["--config", "/etc/keeper/reconcile.json"]"#),
+        "{config}"
+    );
+    assert!(config.contains("timeout_secs = 30"), "{config}");
+    let sync = env.run(&["sync", "kc"], "");
+    assert_ne!(sync.code(), 0);
+    assert!(
+        sync.stderr().contains("cannot run `/nonexistent/keeper`"),
+        "{}",
+        sync.stderr()
+    );
+
+    // --url and --commander are two routes: one of them, not both.
+    let both = env.run(
+        &[
+            "connect",
+            "keeper",
+            "--commander",
+            "--url",
+            "https://k.example.com",
+        ],
+        "",
+    );
+    assert_ne!(both.code(), 0);
+    let neither = env.run(&["connect", "keeper"], "");
+    assert_ne!(neither.code(), 0);
+    assert!(neither.stderr().contains("--url"), "{}", neither.stderr());
+}

@@ -298,6 +298,7 @@ impl Keeper {
         &self,
         client: &HttpClient,
     ) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+        // `msp-info` only reads, so the shared layer may safely repeat it on 5xx and 429.
         let body = serde_json::json!({ "command": MSP_INFO });
         let resp = match client.post_json(EXECUTE, &body).await {
             Ok(r) => r,
@@ -688,8 +689,9 @@ fn convert(companies: Vec<(wire::Company, String)>) -> VendorSnapshot {
             }
             attrs.insert("seats_source".into(), source.into());
             attrs.insert("seats_unlimited".into(), addon_unlimited.to_string());
+            // Not `plan`: the per-plan family reads that attribute, and add-ons are not plans.
             if !plan.is_empty() {
-                attrs.insert("plan".into(), plan.clone());
+                attrs.insert("company_plan".into(), plan.clone());
             }
             snap.items.push(UsageItem {
                 id: format!("{id}:addon:{name}"),
