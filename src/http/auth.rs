@@ -99,6 +99,26 @@ impl StaticHeaders {
             forbidden_hint: Some(forbidden_hint),
         })
     }
+    /// One named header carrying the secret as is (Keeper Service Mode's `api-key: <key>`).
+    /// `hint` is shown on 401, `forbidden_hint` on 403.
+    pub fn header(
+        name: &'static str,
+        secret: &SecretString,
+        hint: String,
+        forbidden_hint: String,
+    ) -> Result<StaticHeaders, String> {
+        let mut value = HeaderValue::from_str(secret.expose_secret().trim()).map_err(|_| {
+            format!("the secret contains characters the {name} header cannot carry")
+        })?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(HeaderName::from_static(name), value);
+        Ok(StaticHeaders {
+            headers,
+            hint,
+            forbidden_hint: Some(forbidden_hint),
+        })
+    }
 }
 
 #[async_trait]

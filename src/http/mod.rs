@@ -197,6 +197,45 @@ impl HttpClient {
         }
     }
 
+    /// POST `body` as JSON to `path`, authenticated, with the same retries as [`HttpClient::get`]
+    /// (for command-style APIs such as Keeper Commander's Service Mode). The request may be sent
+    /// more than once, so use it only for requests that are safe to repeat (reads).
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<RawResponse, ConnectorError> {
+        let url = self.url_for(path);
+        let endpoint = format!("POST {}", url.path());
+        let mut refreshed = false;
+        let mut force_refresh = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let headers = self
+                .auth
+                .headers(&self.inner, std::mem::take(&mut force_refresh))
+                .await?;
+            let req = self.inner.post(url.clone()).headers(headers).json(body);
+            let outcome =
+                send_once(&self.connection, &endpoint, &url, req, &self.retry, attempt).await?;
+            match outcome {
+                Outcome::Done(resp) => return Ok(resp),
+                Outcome::Unauthorized { .. } if !refreshed && self.auth.refreshable() => {
+                    refreshed = true;
+                    force_refresh = true;
+                    attempt -= 1;
+                }
+                Outcome::Unauthorized { status, detail } => {
+                    return Err(ConnectorError::Auth {
+                        connection: self.connection.clone(),
+                        endpoint,
+                        status,
+                        detail,
+                        hint: self.auth.hint(status),
+                    });
+                }
+                Outcome::RetryAfter(delay) => tokio::time::sleep(delay).await,
+            }
+        }
+    }
+
     /// GET a JSON array and decode each element; keeps each element's raw JSON.
     pub async fn get_list<T: DeserializeOwned>(
         &self,

@@ -70,7 +70,7 @@ pub enum Target {
     /// Subscription Key).
     #[command(name = "sherweb")]
     Sherweb(sherweb::Args),
-    /// Connect Keeper (NOT BUILT YET).
+    /// Connect Keeper MSP through Keeper Commander (Service Mode or the `keeper` executable).
     #[command(name = "keeper")]
     Keeper(keeper::Args),
     /// Set up a CSV or JSON import (NOT BUILT YET).

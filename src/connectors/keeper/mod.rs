@@ -1,57 +1,722 @@
-//! Keeper: NOT BUILT YET (scaffold). The connector's module owns its settings, wire types,
-//! services and sync; see `connectors/sentinelone` for the shape to follow.
+//! Keeper Security MSP: managed companies are accounts; each company's plan and each of its
+//! add-ons are usage items carrying seat counts.
+//!
+//! Keeper has no public REST API for MSP data, so this connector reads it through Keeper
+//! Commander, the supported route, in one of two modes:
+//! - `service`: Commander's Service Mode, a REST wrapper around a logged-in Commander. We send
+//!   `POST {url}/api/v1/executecommand` with the header `api-key: <key>` and the body
+//!   `{"command": "msp-info --format json -v"}`; the answer is
+//!   `{"status": "success", "command": "msp-info", "data": [...]}`.
+//! - `commander`: runs the local `keeper` executable (`keeper [args] msp-info --format json -v`)
+//!   with a timeout, no shell, and parses its stdout. Commander keeps its own login (persistent
+//!   login), so this mode stores no secret.
+//!
+//! `-v` makes `msp-info` print plan ids (`businessPlus`) instead of display names and each
+//! add-on with its own seats (`connection_manager:5`). Unlimited seats (`-1`, or the raw
+//! 2147483647 sentinel) are flagged, never counted as a number: see [`billed_seats`].
+
+mod wire;
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::{ServiceDef, ServiceFamily, Snapshot};
+use crate::http::{ConnectorError, HttpClient, RetryPolicy, StaticHeaders, check_url};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+
+/// Service Mode's synchronous endpoint (also served when the request queue is on).
+pub const EXECUTE: &str = "api/v1/executecommand";
+/// The command both modes run.
+pub const MSP_INFO: &str = "msp-info --format json -v";
+/// Default time the `keeper` executable may take.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
+
+/// Item class of a company's base plan (one per managed company).
+pub const PLAN: &str = "PLAN";
+/// Item class of one add-on of a managed company.
+pub const ADDON: &str = "ADDON";
+
+/// `number_of_seats` above this is Keeper's "unlimited" (the sentinel is 2147483647).
+const UNLIMITED_ABOVE: i64 = 2_000_000;
+
+/// Plans Commander knows: (product_id, display name).
+const PLANS: &[(&str, &str)] = &[
+    ("business", "Business"),
+    ("businessPlus", "Business Plus"),
+    ("businessStarter", "Business Starter"),
+    ("enterprise", "Enterprise"),
+    ("enterprisePlus", "Enterprise Plus"),
+];
+
+/// Add-ons Commander knows: (name, display name).
+const ADDONS: &[(&str, &str)] = &[
+    ("chat", "KeeperChat"),
+    (
+        "enterprise_audit_and_reporting",
+        "Advanced Reporting & Alerts Module",
+    ),
+    (
+        "professional_services_silver_add_on",
+        "Professional Services Silver",
+    ),
+    (
+        "gold_professional_services_add_on",
+        "Professional Services Gold",
+    ),
+    (
+        "platinum_professional_services_add_on",
+        "Professional Services Platinum",
+    ),
+    ("msp_service_and_support", "MSP Dedicated Service & Support"),
+    ("consumer_breach_watch", "Consumer BreachWatch"),
+    ("enterprise_breach_watch", "Enterprise BreachWatch"),
+    ("compliance_report", "Compliance Reporting"),
+    ("secrets_manager", "Keeper Secrets Manager"),
+    ("connection_manager", "Keeper Connection Manager"),
+    ("password_rotation", "Password Rotation"),
+    ("remote_browser_isolation", "Remote Browser Isolation"),
+    ("privileged_access_manager", "Privileged Access Manager"),
+    (
+        "keeper_endpoint_privilege_manager",
+        "Keeper Endpoint Privilege Manager",
+    ),
+];
+
+/// How the connector reaches Commander.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Commander's Service Mode REST endpoint.
+    Service,
+    /// The local `keeper` executable.
+    Commander,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Service => "service",
+            Mode::Commander => "commander",
+        }
+    }
+}
 
 /// `[connections.<name>]` with `kind = "keeper"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    pub mode: Mode,
+    /// Service mode: the Service Mode server (`https://host:port`, http on loopback only).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Commander mode: the `keeper` executable (default `keeper`, looked up on PATH).
+    #[serde(default)]
+    pub executable: Option<String>,
+    /// Commander mode: arguments before the command (`["--config", "/path/config.json"]`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Commander mode: seconds the executable may run (default 120).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
 }
 
 impl Settings {
     /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, _name: &str) -> anyhow::Result<()> {
+    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
+        match self.mode {
+            Mode::Service => {
+                let Some(url) = &self.url else {
+                    anyhow::bail!(
+                        "connection `{name}`: `mode = \"service\"` needs `url`, the Service Mode server (https://host:port)"
+                    );
+                };
+                check_url(name, url)?;
+                if self.executable.is_some() || !self.args.is_empty() {
+                    anyhow::bail!(
+                        "connection `{name}`: `executable` and `args` are for `mode = \"commander\"`; remove them or change the mode"
+                    );
+                }
+            }
+            Mode::Commander => {
+                if self.url.is_some() {
+                    anyhow::bail!(
+                        "connection `{name}`: `url` is for `mode = \"service\"`; remove it or change the mode"
+                    );
+                }
+                if self
+                    .executable
+                    .as_deref()
+                    .is_some_and(|e| e.trim().is_empty())
+                {
+                    anyhow::bail!("connection `{name}`: `executable` is empty");
+                }
+                if self.timeout_secs == Some(0) {
+                    anyhow::bail!("connection `{name}`: `timeout_secs` must be at least 1");
+                }
+            }
+        }
         Ok(())
     }
 }
 
-/// Built-in services.
+/// Built-in services: seats, active users and managed companies, on the plan items.
 pub fn services() -> Vec<ServiceDef> {
-    Vec::new()
+    let def = |key: &str, name: &str, quantity: Option<&str>| ServiceDef {
+        key: key.into(),
+        name: name.into(),
+        classes: Some(vec![PLAN.to_string()]),
+        quantity: quantity.map(str::to_string),
+        ..ServiceDef::default()
+    };
+    vec![
+        def("seats", "Seats (allocated licenses)", Some("seats")),
+        def("active-users", "Active Users", Some("active_users")),
+        def("managed-companies", "Managed Companies", None),
+    ]
 }
 
-/// Service families (one service per SKU or product the data holds).
+/// One seats service per plan (`businessplus:seats`) and one per add-on
+/// (`enterprise_breach_watch:addon`); unknown plans and add-ons get theirs too.
 pub fn families() -> Vec<ServiceFamily> {
-    Vec::new()
+    vec![
+        ServiceFamily {
+            attr: "plan",
+            name_attr: Some("plan_name"),
+            key_suffix: ":seats",
+            name_suffix: " (seats)",
+            quantity: Some("seats"),
+            classes: Some(&[PLAN]),
+        },
+        ServiceFamily {
+            attr: "addon",
+            name_attr: Some("addon_name"),
+            key_suffix: ":addon",
+            name_suffix: " (add-on seats)",
+            quantity: Some("seats"),
+            classes: Some(&[ADDON]),
+        },
+    ]
+}
+
+enum Route {
+    Service(HttpClient),
+    Commander {
+        executable: String,
+        args: Vec<String>,
+        timeout: Duration,
+    },
 }
 
 pub struct Keeper {
     name: String,
+    route: Route,
 }
 
 impl Keeper {
-    /// `secret` is asked for each secret field this connection needs.
+    /// `secret` is asked for `api_key` in service mode only.
     pub fn new(
         name: &str,
-        _settings: &Settings,
-        _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
-        _retry: RetryPolicy,
+        settings: &Settings,
+        secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+        retry: RetryPolicy,
     ) -> anyhow::Result<Keeper> {
+        settings.validate(name)?;
+        let route = match settings.mode {
+            Mode::Service => {
+                let raw = settings.url.as_deref().unwrap_or_default().trim();
+                // People paste the endpoint's prefix; the server root is what we join onto.
+                let root = raw
+                    .trim_end_matches('/')
+                    .trim_end_matches("/api/v1")
+                    .trim_end_matches("/api/v2");
+                let base = check_url(name, root)?;
+                let key = secret("api_key")?;
+                let again = format!(
+                    "then run `reconcile connect keeper --name {name} --url {}` again",
+                    base.as_str().trim_end_matches('/')
+                );
+                let hint = format!(
+                    "Service Mode refused the API key: it may be mistyped or expired (keys made with `service-create -te` expire), or, if the message says \"No active session\", the Commander behind it is not logged in. Log that Commander in as an MSP administrator with persistent login, or make a new key with `service-config`/`service-create`, {again}"
+                );
+                let forbidden = format!(
+                    "Service Mode accepted the API key but its command list does not allow `msp-info`: add `msp-info` to the service's allowed commands (`service-create -c \"msp-info\"`, or edit `command_list` in its service config) and restart the service, {again}"
+                );
+                let auth =
+                    StaticHeaders::header("api-key", &key, hint, forbidden).map_err(|m| {
+                        ConnectorError::Invalid {
+                            connection: name.into(),
+                            message: m,
+                        }
+                    })?;
+                Route::Service(HttpClient::new(name, base, Arc::new(auth), retry))
+            }
+            Mode::Commander => Route::Commander {
+                executable: settings
+                    .executable
+                    .clone()
+                    .unwrap_or_else(|| "keeper".to_string()),
+                args: settings.args.clone(),
+                timeout: Duration::from_secs(settings.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
+            },
+        };
         Ok(Keeper {
             name: name.to_string(),
+            route,
         })
     }
+
+    fn invalid(&self, message: String) -> ConnectorError {
+        ConnectorError::Invalid {
+            connection: self.name.clone(),
+            message,
+        }
+    }
+
+    /// Runs `msp-info` through the configured route; the managed companies with their raw JSON.
+    async fn managed_companies(&self) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+        match &self.route {
+            Route::Service(client) => self.via_service(client).await,
+            Route::Commander {
+                executable,
+                args,
+                timeout,
+            } => self.via_commander(executable, args, *timeout).await,
+        }
+    }
+
+    async fn via_service(
+        &self,
+        client: &HttpClient,
+    ) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+        // `msp-info` only reads, so the shared layer may safely repeat it on 5xx and 429.
+        let body = serde_json::json!({ "command": MSP_INFO });
+        let resp = match client.post_json(EXECUTE, &body).await {
+            Ok(r) => r,
+            // Service Mode answers 400 when Commander itself refused the command.
+            Err(ConnectorError::Http {
+                status: 400,
+                snippet,
+                ..
+            }) => {
+                return Err(self.invalid(format!(
+                    "Service Mode ran `{MSP_INFO}` and Commander refused it: {snippet}. {}",
+                    COMMAND_HINT
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        let env: wire::Envelope = crate::http::decode_one(&self.name, &resp.endpoint, &resp.body)?;
+        if env.status.as_deref() == Some("error") {
+            return Err(self.invalid(format!(
+                "Service Mode ran `{MSP_INFO}` and Commander reported an error: {}. {COMMAND_HINT}",
+                env.error.as_deref().unwrap_or("no message")
+            )));
+        }
+        match env.data {
+            Some(Value::Array(elements)) => {
+                crate::http::decode_elements(&self.name, &resp.endpoint, "data", elements)
+            }
+            None | Some(Value::Null) if says_no_companies(&message_text(&env.message)) => {
+                Ok(Vec::new())
+            }
+            other => Err(ConnectorError::Decode {
+                connection: self.name.clone(),
+                endpoint: resp.endpoint.clone(),
+                path: "data".into(),
+                detail: format!(
+                    "expected the managed companies as a JSON array, got {}{}",
+                    match other {
+                        None | Some(Value::Null) => "nothing".to_string(),
+                        Some(v) => format!("`{}`", excerpt(&v.to_string())),
+                    },
+                    match message_text(&env.message) {
+                        m if m.is_empty() => String::new(),
+                        m => format!(" (message: {})", excerpt(&m)),
+                    }
+                ),
+            }),
+        }
+    }
+
+    async fn via_commander(
+        &self,
+        executable: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+        let mut full: Vec<String> = args.to_vec();
+        full.extend(MSP_INFO.split(' ').map(str::to_string));
+        let shown = format!("{executable} {}", full.join(" "));
+        let exe = executable.to_string();
+        let run = tokio::task::spawn_blocking(move || run_with_timeout(&exe, &full, timeout))
+            .await
+            .map_err(|e| self.invalid(format!("running `{shown}` failed: {e}")))?;
+        let out = match run {
+            Ok(o) => o,
+            Err(RunError::NotFound) => {
+                return Err(self.invalid(format!(
+                    "cannot run `{executable}`: no such executable (on PATH or at that path). Install Keeper Commander (`pip install keepercommander`) or set `executable` to the full path of `keeper`"
+                )));
+            }
+            Err(RunError::Spawn(e)) => {
+                return Err(self.invalid(format!("cannot run `{shown}`: {e}")));
+            }
+            Err(RunError::TimedOut) => {
+                return Err(self.invalid(format!(
+                    "`{shown}` did not finish within {}s and was stopped. It may be waiting for a login: run `keeper login` once and turn on persistent login (`this-device persistent-login on`), or raise `timeout_secs`",
+                    timeout.as_secs()
+                )));
+            }
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(self.invalid(format!(
+                "`{shown}` exited with {}: {}. {LOGIN_HINT}",
+                out.status
+                    .code()
+                    .map(|c| format!("status {c}"))
+                    .unwrap_or_else(|| "a signal".into()),
+                excerpt_or(&stderr, "no error output"),
+            )));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let text = stdout.trim();
+        if text.is_empty() {
+            if says_no_companies(&stderr) {
+                return Ok(Vec::new());
+            }
+            return Err(self.invalid(format!(
+                "`{shown}` printed nothing ({}). {LOGIN_HINT}",
+                excerpt_or(&stderr, "no error output either")
+            )));
+        }
+        let endpoint = format!("`{shown}`");
+        let value = parse_stdout(text).ok_or_else(|| {
+            self.invalid(format!(
+                "`{shown}` did not print JSON: it printed `{}`. {LOGIN_HINT}",
+                excerpt(text)
+            ))
+        })?;
+        match value {
+            Value::Array(elements) => {
+                crate::http::decode_elements(&self.name, &endpoint, "", elements)
+            }
+            other => Err(ConnectorError::Decode {
+                connection: self.name.clone(),
+                endpoint,
+                path: ".".into(),
+                detail: format!(
+                    "expected the managed companies as a JSON array, got `{}`",
+                    excerpt(&other.to_string())
+                ),
+            }),
+        }
+    }
+}
+
+const COMMAND_HINT: &str = "Check that the Commander session behind Service Mode is logged in as an MSP administrator (running `msp-info` there lists your managed companies)";
+const LOGIN_HINT: &str = "Make sure this Commander is logged in as an MSP administrator without a prompt: run `keeper login` once, then `this-device persistent-login on` (or pass `--config PATH` of a logged-in config with `--arg`), and check that `keeper msp-info` lists your managed companies";
+
+/// What the child process gave back.
+struct Output {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+enum RunError {
+    NotFound,
+    Spawn(std::io::Error),
+    TimedOut,
+}
+
+/// Runs `exe args` (no shell, stdin closed so a login prompt fails instead of waiting), reading
+/// both pipes on threads so a chatty child cannot block, and kills it after `timeout`.
+fn run_with_timeout(exe: &str, args: &[String], timeout: Duration) -> Result<Output, RunError> {
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                RunError::NotFound
+            } else {
+                RunError::Spawn(e)
+            }
+        })?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(RunError::TimedOut);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(RunError::Spawn(e)),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Commander's stdout is the JSON report, sometimes after a banner or log line: take the whole
+/// text, else from the first line that opens an array.
+fn parse_stdout(text: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Some(v);
+    }
+    let start = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .find(|&i| text[i..].trim_start().starts_with('['))?;
+    serde_json::from_str(&text[start..]).ok()
+}
+
+/// `msp-info` logs "No Managed Companies" instead of printing an empty array.
+fn says_no_companies(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("no managed companies")
+}
+
+fn message_text(v: &Option<Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn excerpt(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut e: String = one.chars().take(200).collect();
+    if one.chars().count() > 200 {
+        e.push('…');
+    }
+    e
+}
+
+fn excerpt_or(s: &str, none: &str) -> String {
+    if s.trim().is_empty() {
+        none.to_string()
+    } else {
+        excerpt(s)
+    }
+}
+
+/// Allocated seats as sent, or `None` for unlimited (-1, or anything above 2,000,000, which is
+/// how Keeper stores "unlimited").
+fn limited(allocated: i64) -> Option<i64> {
+    (0..=UNLIMITED_ABOVE)
+        .contains(&allocated)
+        .then_some(allocated)
+}
+
+/// The seats a company is billed for: its allocated seats, or, when its seats are unlimited,
+/// its active users (an unlimited allocation has no number to bill; what is in use is the
+/// honest measure). `None` when Keeper sent neither.
+pub fn billed_seats(allocated: Option<i64>, active: Option<i64>) -> Option<i64> {
+    match allocated {
+        Some(a) if limited(a).is_some() => Some(a),
+        Some(_) => active,
+        None => None,
+    }
+}
+
+fn plan_name(plan: &str) -> Option<&'static str> {
+    PLANS
+        .iter()
+        .find(|(id, name)| id.eq_ignore_ascii_case(plan) || name.eq_ignore_ascii_case(plan))
+        .map(|(_, n)| *n)
+}
+
+/// The plan's id (`businessPlus`), also when Commander printed its display name.
+fn plan_id(plan: &str) -> String {
+    PLANS
+        .iter()
+        .find(|(id, name)| id.eq_ignore_ascii_case(plan) || name.eq_ignore_ascii_case(plan))
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_else(|| plan.trim().to_string())
+}
+
+/// `connection_manager:5` → (`connection_manager`, Some(5)); `chat` → (`chat`, None).
+fn split_addon(s: &str) -> (String, Option<i64>) {
+    if let Some((name, n)) = s.rsplit_once(':')
+        && let Ok(n) = n.trim().parse::<i64>()
+    {
+        return (name.trim().to_string(), Some(n));
+    }
+    (s.trim().to_string(), None)
+}
+
+fn convert(companies: Vec<(wire::Company, String)>) -> VendorSnapshot {
+    let mut snap = VendorSnapshot::default();
+    for (c, raw) in companies {
+        let id = c.company_id.to_string();
+        let plan_raw = c.plan.clone().unwrap_or_default();
+        let plan = plan_id(&plan_raw);
+        let known_plan = plan_name(&plan_raw);
+        let unlimited = c.allocated.is_some_and(|a| limited(a).is_none());
+        let seats = billed_seats(c.allocated, c.active);
+
+        let mut attrs = BTreeMap::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                attrs.insert(k.to_string(), v);
+            }
+        };
+        put("plan", Some(plan.clone()));
+        put(
+            "plan_name",
+            Some(
+                known_plan
+                    .map(str::to_string)
+                    .unwrap_or_else(|| plan.clone()),
+            ),
+        );
+        if known_plan.is_none() && !plan.is_empty() {
+            put("unknown_plan", Some("true".into()));
+        }
+        put("seats", seats.map(|s| s.to_string()));
+        put(
+            "allocated",
+            c.allocated.map(|a| {
+                limited(a)
+                    .map(|n| n.to_string())
+                    .unwrap_or("unlimited".into())
+            }),
+        );
+        put("seats_unlimited", Some(unlimited.to_string()));
+        put("active_users", c.active.map(|a| a.to_string()));
+        put("storage", c.storage.clone());
+        put("node", c.node.as_ref().map(|n| n.to_string()));
+        put("node_name", c.node_name.clone());
+        let addons: Vec<String> = match &c.addons {
+            Some(wire::Addons::List(l)) => l.clone(),
+            Some(wire::Addons::Count(n)) => {
+                // Commander without `-v` only counts them; keep the number for audits.
+                put("addon_count", Some(n.to_string()));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        snap.items.push(UsageItem {
+            id: format!("{id}:plan"),
+            account_id: id.clone(),
+            name: format!(
+                "{} ({})",
+                c.company_name,
+                known_plan.unwrap_or(if plan.is_empty() { "no plan" } else { &plan })
+            ),
+            class: PLAN.into(),
+            raw_class: plan_raw.clone(),
+            online: None,
+            last_contact: None,
+            pending_approval: false,
+            attrs,
+            raw: Some(raw.clone()),
+        });
+
+        for entry in addons {
+            let (name, own) = split_addon(&entry);
+            if name.is_empty() {
+                continue;
+            }
+            let known = ADDONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name));
+            // An add-on without seats of its own covers the whole company: it is billed per
+            // seat of the plan. One with its own seats (KCM, PAM, KEPM) counts those.
+            let (units, source, addon_unlimited) = match own {
+                Some(n) if limited(n).is_some() => (Some(n), "addon", false),
+                Some(_) => (c.active, "addon", true),
+                None => (seats, "plan", unlimited),
+            };
+            let mut attrs = BTreeMap::new();
+            attrs.insert("addon".to_string(), name.clone());
+            attrs.insert(
+                "addon_name".to_string(),
+                known.map(|(_, d)| d.to_string()).unwrap_or(name.clone()),
+            );
+            if known.is_none() {
+                attrs.insert("unknown_addon".into(), "true".into());
+            }
+            if let Some(u) = units {
+                attrs.insert("seats".into(), u.to_string());
+            }
+            attrs.insert("seats_source".into(), source.into());
+            attrs.insert("seats_unlimited".into(), addon_unlimited.to_string());
+            // Not `plan`: the per-plan family reads that attribute, and add-ons are not plans.
+            if !plan.is_empty() {
+                attrs.insert("company_plan".into(), plan.clone());
+            }
+            snap.items.push(UsageItem {
+                id: format!("{id}:addon:{name}"),
+                account_id: id.clone(),
+                name: format!(
+                    "{} ({})",
+                    c.company_name,
+                    known.map(|(_, d)| *d).unwrap_or(&name)
+                ),
+                class: ADDON.into(),
+                raw_class: entry.clone(),
+                online: None,
+                last_contact: None,
+                pending_approval: false,
+                attrs,
+                raw: None,
+            });
+        }
+        snap.accounts.push(VendorAccount {
+            id,
+            name: c.company_name,
+            raw: Some(raw),
+        });
+    }
+    snap
 }
 
 #[async_trait]
@@ -61,16 +726,121 @@ impl Connector for Keeper {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the Keeper connector is not built yet".into(),
-        })
+        let companies = self.managed_companies().await?;
+        let n = companies.len();
+        let via = match &self.route {
+            Route::Service(c) => format!(
+                "Service Mode at {}",
+                c.base().origin().ascii_serialization()
+            ),
+            Route::Commander { executable, .. } => format!("`{executable}`"),
+        };
+        Ok(format!(
+            "ran `msp-info` through {via}; {n} managed compan{} readable",
+            if n == 1 { "y is" } else { "ies are" }
+        ))
     }
 
-    async fn sync(&self, _cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the Keeper connector is not built yet".into(),
-        })
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let companies = self.managed_companies().await?;
+        cx.report("managed companies", companies.len());
+        let snap = convert(companies);
+        tracing::debug!(connection = %self.name, companies = snap.accounts.len(), items = snap.items.len(), "read Keeper");
+        Ok(Snapshot::Vendor(snap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn company(json: &str) -> (wire::Company, String) {
+        (serde_json::from_str(json).unwrap(), json.to_string())
+    }
+
+    fn weight(key: &str, item: &UsageItem) -> rust_decimal::Decimal {
+        services()
+            .into_iter()
+            .find(|s| s.key == key)
+            .unwrap()
+            .weight(item)
+    }
+
+    #[test]
+    fn plan_and_addons_become_items() {
+        let snap = convert(vec![company(
+            r#"{"company_id":3862,"company_name":"Acme","node":"5497558138882","plan":"businessPlus","storage":"1TB","addons":["enterprise_breach_watch","connection_manager:5"],"allocated":25,"active":18}"#,
+        )]);
+        assert_eq!(snap.accounts[0].id, "3862");
+        assert_eq!(snap.items.len(), 3);
+        let plan = &snap.items[0];
+        assert_eq!(plan.class, PLAN);
+        assert_eq!(plan.attrs["plan"], "businessPlus");
+        assert_eq!(plan.attrs["plan_name"], "Business Plus");
+        assert_eq!(weight("seats", plan), 25.into());
+        assert_eq!(weight("active-users", plan), 18.into());
+        let bw = &snap.items[1];
+        assert_eq!(bw.attrs["seats"], "25");
+        assert_eq!(bw.attrs["seats_source"], "plan");
+        let kcm = &snap.items[2];
+        assert_eq!(kcm.attrs["addon"], "connection_manager");
+        assert_eq!(kcm.attrs["seats"], "5");
+        for item in &snap.items[1..] {
+            assert_eq!(
+                weight("seats", item),
+                0.into(),
+                "add-ons are not plan seats"
+            );
+        }
+    }
+
+    #[test]
+    fn unlimited_seats_count_active_users() {
+        for raw in ["-1", "2147483647"] {
+            let snap = convert(vec![company(&format!(
+                r#"{{"company_id":1,"company_name":"U","plan":"enterprise","addons":["privileged_access_manager:-1","chat"],"allocated":{raw},"active":40}}"#
+            ))]);
+            let plan = &snap.items[0];
+            assert_eq!(plan.attrs["seats_unlimited"], "true");
+            assert_eq!(plan.attrs["allocated"], "unlimited");
+            assert_eq!(weight("seats", plan), 40.into());
+            assert_eq!(snap.items[1].attrs["seats"], "40");
+            assert_eq!(snap.items[1].attrs["seats_unlimited"], "true");
+            assert_eq!(snap.items[2].attrs["seats"], "40");
+        }
+    }
+
+    #[test]
+    fn unknown_plans_and_addons_are_kept() {
+        let snap = convert(vec![company(
+            r#"{"company_id":"77","company_name":"N","plan":"businessUltra","addons":["quantum_vault:3"],"allocated":10,"active":2}"#,
+        )]);
+        let plan = &snap.items[0];
+        assert_eq!(plan.attrs["plan"], "businessUltra");
+        assert_eq!(plan.attrs["unknown_plan"], "true");
+        let fam = &families()[0];
+        let keys: Vec<String> = fam.expand(&snap.items).into_iter().map(|s| s.key).collect();
+        assert_eq!(keys, ["businessultra:seats"]);
+        let addon = &snap.items[1];
+        assert_eq!(addon.attrs["unknown_addon"], "true");
+        let keys: Vec<String> = families()[1]
+            .expand(&snap.items)
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(keys, ["quantum_vault:addon"]);
+    }
+
+    #[test]
+    fn display_names_map_to_plan_ids() {
+        assert_eq!(plan_id("Business Plus"), "businessPlus");
+        assert_eq!(plan_id("enterprisePlus"), "enterprisePlus");
+        assert_eq!(split_addon("a:b"), ("a:b".to_string(), None));
+    }
+
+    #[test]
+    fn stdout_may_start_with_a_banner() {
+        assert!(parse_stdout("Logging in...\n[{\"a\":1}]").is_some());
+        assert!(parse_stdout("not json").is_none());
     }
 }
