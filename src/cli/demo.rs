@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
 use crate::config::Paths;
-use crate::demo::sample::{DEMO_JUMPCLOUD, DEMO_SENTINELONE, DEMO_SHERWEB};
+use crate::demo::sample::{DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_SENTINELONE, DEMO_SHERWEB};
 use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
@@ -134,6 +134,16 @@ impl Args {
             Some(sandbox.sherweb.token_url()),
             SecretString::from(demo::sherweb::DEMO_CLIENT_SECRET),
             SecretString::from(demo::sherweb::DEMO_SUBSCRIPTION_KEY),
+        );
+        connect::apply(d, plan, true).await?;
+        app.info(format!(
+            "demo: reconcile connect keeper --name {DEMO_KEEPER} --url {}   # Commander Service Mode",
+            sandbox.keeper.url
+        ));
+        let plan = connect::keeper::service_plan(
+            DEMO_KEEPER,
+            &sandbox.keeper.url,
+            SecretString::from(demo::keeper::DEMO_API_KEY),
         );
         connect::apply(d, plan, true).await?;
 

@@ -130,6 +130,7 @@ pub struct Sandbox {
     pub sentinelone: sentinelone::Server,
     pub jumpcloud: jumpcloud::Server,
     pub sherweb: sherweb::Server,
+    pub keeper: keeper::Server,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -201,11 +202,13 @@ impl Sandbox {
         let sentinelone = sentinelone::start(Arc::new(sample.sentinelone.clone())).await?;
         let jumpcloud = jumpcloud::start(Arc::new(sample.jumpcloud.clone())).await?;
         let sherweb = sherweb::start(Arc::new(sample.sherweb.clone())).await?;
+        let keeper = keeper::start(Arc::new(sample.keeper.clone())).await?;
         tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
             sentinelone,
             jumpcloud,
             sherweb,
+            keeper,
             ninjaone_url,
             connectwise_site,
             credentials,

@@ -13,7 +13,8 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
 use super::vendors::{
-    ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, SENTINELONE_BILLED, SHERWEB_BILLED, plant,
+    ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, KEEPER_BILLED, SENTINELONE_BILLED,
+    SHERWEB_BILLED, plant,
 };
 use crate::connectors::ConnectorKind;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
@@ -52,6 +53,7 @@ pub struct SampleMsp {
     pub sentinelone: super::sentinelone::Sample,
     pub jumpcloud: super::jumpcloud::Sample,
     pub sherweb: super::sherweb::Sample,
+    pub keeper: super::keeper::Sample,
     /// The vendors beside NinjaOne, each with its billed services and expected findings.
     pub vendors: Vec<DemoVendor>,
 }
@@ -60,6 +62,7 @@ pub struct SampleMsp {
 pub const DEMO_SENTINELONE: &str = "demo-sentinelone";
 pub const DEMO_JUMPCLOUD: &str = "demo-jumpcloud";
 pub const DEMO_SHERWEB: &str = "demo-sherweb";
+pub const DEMO_KEEPER: &str = "demo-keeper";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NinjaData {
@@ -1534,6 +1537,17 @@ pub fn sample() -> SampleMsp {
         JUMPCLOUD_BILLED,
         &super::jumpcloud::usage(&jumpcloud),
     ));
+    let kp_clients = clients_from(0, 8);
+    let kp_names = names(&kp_clients);
+    let keeper = super::keeper::sample(&kp_names.iter().map(String::as_str).collect::<Vec<_>>());
+    vendors.push(plant(
+        &mut connectwise,
+        &kp_clients,
+        ConnectorKind::Keeper,
+        DEMO_KEEPER,
+        KEEPER_BILLED,
+        &super::keeper::usage(&keeper),
+    ));
     let sw_clients = clients_from(10, 5);
     let sw_names = names(&sw_clients);
     let sherweb = super::sherweb::sample(&sw_names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -1558,6 +1572,7 @@ pub fn sample() -> SampleMsp {
         sentinelone,
         jumpcloud,
         sherweb,
+        keeper,
         vendors,
     }
 }

@@ -81,6 +81,24 @@ pub const SHERWEB_BILLED: &[Billed] = &[
     ),
 ];
 
+/// Keeper: password-manager seats per managed company, and the BreachWatch add-on.
+pub const KEEPER_BILLED: &[Billed] = &[
+    (
+        "seats",
+        "KEEPER-SEAT",
+        "Password Manager per seat (Keeper)",
+        "4.50",
+        "2.75",
+    ),
+    (
+        "enterprise_breach_watch:addon",
+        "KEEPER-BW",
+        "BreachWatch add-on per seat (Keeper)",
+        "1.50",
+        "0.85",
+    ),
+];
+
 /// One vendor of the demo beside NinjaOne, as the sample planted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoVendor {

@@ -19,7 +19,7 @@ use crate::secrets::SecretSource;
 
 mod csv;
 pub mod jumpcloud;
-mod keeper;
+pub mod keeper;
 mod m365;
 pub mod sherweb;
 
