@@ -68,7 +68,7 @@ pub enum Target {
     /// Connect Keeper (NOT BUILT YET).
     #[command(name = "keeper")]
     Keeper(keeper::Args),
-    /// Set up a CSV or JSON import (NOT BUILT YET).
+    /// Set up a CSV or JSON import: a vendor's export file read through a column profile.
     #[command(name = "csv")]
     Csv(csv::Args),
 }

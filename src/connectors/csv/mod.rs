@@ -401,6 +401,9 @@ fn parse_quantity(cell: &str) -> Result<Decimal, String> {
     match q {
         Some(q) if q < Decimal::ZERO => Err(format!("`{s}` is negative; a quantity is 0 or more")),
         Some(q) => Ok(q.normalize()),
+        None if s.contains(',') => Err(format!(
+            "`{s}` is not a number (write decimals with a point: 1.5, not 1,5)"
+        )),
         None => Err(format!("`{s}` is not a number")),
     }
 }
@@ -741,10 +744,17 @@ impl CsvImport {
         };
         let settings = self.settings.clone();
         let path = file.clone();
+        let name = self.name.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let bytes =
-                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            import(&path, &bytes, &settings)
+            let bytes = std::fs::read(&path).map_err(|e| {
+                format!(
+                    "cannot read {}: {e}. Check the path, or give the file with `reconcile sync {name} --file PATH`",
+                    path.display()
+                )
+            })?;
+            import(&path, &bytes, &settings).map_err(|e| {
+                format!("{e}\nFix the file (or the [connections.{name}.columns] profile), then sync again")
+            })
         })
         .await
         .map_err(|e| self.invalid(format!("the import stopped: {e}")))?;
