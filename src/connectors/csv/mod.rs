@@ -411,15 +411,18 @@ fn parse_quantity(cell: &str) -> Result<Decimal, String> {
 /// A cell's time: RFC 3339, `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM[:SS]` (read as UTC).
 fn parse_time(cell: &str) -> Result<Timestamp, String> {
     let s = cell.trim();
-    crate::connectors::de::parse_timestamp(s)
-        .or_else(|e| {
+    // A civil date-time before a date: jiff reads `2024-05-01 10:00` as a date too, dropping
+    // the time.
+    s.parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
             s.parse::<jiff::civil::DateTime>()
                 .ok()
                 .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
                 .map(|z| z.timestamp())
-                .ok_or(e)
         })
-        .map_err(|_| {
+        .or_else(|| crate::connectors::de::parse_timestamp(s).ok())
+        .ok_or_else(|| {
             format!("`{s}` is not a date or time such as 2024-05-01 or 2024-05-01T10:00:00Z")
         })
 }

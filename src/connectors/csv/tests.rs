@@ -182,7 +182,14 @@ fn quantities_and_times() {
     assert!(parse_quantity("").unwrap_err().contains("empty"));
     assert!(parse_quantity("NaN").is_err());
     assert!(parse_time("2024-05-01").is_ok());
-    assert!(parse_time("2024-05-01 10:00:00").is_ok());
+    assert_eq!(
+        parse_time("2024-05-01 10:00").unwrap().to_string(),
+        "2024-05-01T10:00:00Z"
+    );
+    assert_eq!(
+        parse_time("2024-05-01").unwrap().to_string(),
+        "2024-05-01T00:00:00Z"
+    );
     assert!(parse_time("2024-05-01T10:00:00+02:00").is_ok());
     assert!(parse_time("yesterday").is_err());
 }
