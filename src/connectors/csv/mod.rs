@@ -14,7 +14,7 @@
 //! never made of half a file; the first [`MAX_ERRORS`] problems are reported together.
 //!
 //! Services: one per SKU ([`families`], key = the SKU's slug, units from `quantity`), and
-//! `all`, every unit of the file.
+//! `all`, every unit of the file (a SKU whose slug is `all` is shadowed by it).
 
 mod wire;
 
@@ -224,26 +224,28 @@ impl Role {
         }
     }
 
-    /// Headers looked for when the profile does not name any, best first. Kept apart: no
-    /// alias belongs to two roles, so one header never fills two.
+    /// Headers looked for when the profile does not name any, best first (a name before a bare
+    /// word that may be a number: `Company Name` before `Company`). Kept apart: no alias
+    /// belongs to two roles, so one header never fills two. No money-like word (`Total`,
+    /// `Amount`) is a quantity alias: summing prices as units would be silently wrong.
     pub fn builtin(self) -> &'static [&'static str] {
         match self {
             Role::Account => &[
-                "account",
-                "account name",
-                "customer",
                 "customer name",
-                "company",
+                "customer",
                 "company name",
-                "client",
+                "company",
                 "client name",
-                "organization",
+                "client",
                 "organization name",
+                "organization",
                 "organisation",
-                "tenant",
                 "tenant name",
-                "site",
+                "tenant",
+                "account name",
+                "account",
                 "site name",
+                "site",
             ],
             Role::AccountId => &[
                 "account id",
@@ -273,7 +275,7 @@ impl Role {
                 "description",
             ],
             Role::Quantity => &[
-                "quantity", "qty", "count", "units", "seats", "licenses", "usage", "total",
+                "quantity", "qty", "count", "units", "seats", "licenses", "usage",
             ],
             Role::ItemId => &[
                 "item id",

@@ -8,8 +8,8 @@
 //! `,` `;` or tab the header line holds most of (spreadsheets in many locales write `;`).
 //!
 //! JSON: an array of objects, or an object with one array field (`items`, `data`, `value`, ...)
-//! holding them. Keys become headers in order of first appearance; strings, numbers and
-//! booleans become cells, `null` an empty cell. A record's position is its index (1-based).
+//! holding them. Keys become headers in order of first appearance (nested objects as dotted
+//! keys); strings, numbers and booleans become cells, `null` an empty cell. A record's position is its index (1-based).
 
 use serde_json::Value;
 
@@ -236,6 +236,7 @@ pub(super) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
         }
     };
     let mut headers: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
     let mut objects = Vec::with_capacity(records.len());
     for (i, r) in records.into_iter().enumerate() {
         let line = i as u64 + 1;
@@ -245,21 +246,21 @@ pub(super) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
                 message: format!("expected an object, found {}", kind_of(&r)),
             });
         };
-        for k in o.keys() {
-            if !headers.iter().any(|h| h == k) {
+        let mut fields = Vec::with_capacity(o.len());
+        flatten("", o, &mut fields);
+        for (k, _) in &fields {
+            if !index.contains_key(k) {
+                index.insert(k.clone(), headers.len());
                 headers.push(k.clone());
             }
         }
-        objects.push((line, o));
+        objects.push((line, fields));
     }
     let mut rows = Vec::with_capacity(objects.len());
-    for (line, o) in objects {
+    for (line, fields) in objects {
         let mut cells = vec![String::new(); headers.len()];
-        for (k, v) in o {
-            let col = headers
-                .iter()
-                .position(|h| *h == k)
-                .expect("collected above");
+        for (k, v) in fields {
+            let col = index[&k];
             cells[col] = match v {
                 Value::Null => String::new(),
                 Value::String(s) => s,
@@ -288,6 +289,22 @@ pub(super) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
         headers,
         rows,
     })
+}
+
+/// A record's fields, nested objects as dotted keys (`customer.name`, which matches the header
+/// alias `customer name` as `.` is ignored).
+fn flatten(prefix: &str, o: serde_json::Map<String, Value>, out: &mut Vec<(String, Value)>) {
+    for (k, v) in o {
+        let key = if prefix.is_empty() {
+            k
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Object(inner) => flatten(&key, inner, out),
+            other => out.push((key, other)),
+        }
+    }
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -372,6 +389,10 @@ mod tests {
         assert_eq!(t.rows[0].cells, ["2.5"]);
         let t = read_json(br#"{"data":[{"a":true}],"links":[]}"#).unwrap();
         assert_eq!(t.rows[0].cells, ["true"]);
+
+        let t = read_json(br#"[{"customer":{"name":"Acme","id":7},"qty":2}]"#).unwrap();
+        assert_eq!(t.headers, ["customer.id", "customer.name", "qty"]);
+        assert_eq!(t.rows[0].cells, ["7", "Acme", "2"]);
 
         let e = read_json(br#"{"a":[],"b":[]}"#).unwrap_err();
         assert!(e.message.contains("2 array fields"), "{}", e.message);
