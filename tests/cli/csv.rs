@@ -159,6 +159,17 @@ fn connect_sync_map_report_with_a_csv_import() {
         "--file must not change the config"
     );
 
+    // Connecting again without flags keeps the saved path and profile, and checks with them.
+    let again = env
+        .run(&["connect", "csv", "--name", "backup"], "")
+        .expect(0);
+    assert!(
+        again.stderr().contains("june.csv: 4 rows for 2 accounts")
+            && again.stderr().contains("quantity = `Protected Seats`"),
+        "{}",
+        again.stderr()
+    );
+
     // `--file` is for import connections only.
     let wrong = env.run(&["sync", "cw", "--file", july.to_str().unwrap()], "");
     assert_ne!(wrong.code(), 0);

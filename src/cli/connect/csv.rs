@@ -76,7 +76,10 @@ pub enum FormatArg {
 
 impl Args {
     /// What to save, and whether to verify it first (only when there is a file to read).
-    pub fn plan(self) -> Result<(Plan, bool)> {
+    /// `saved` is the connection's current settings, if it exists: keys without a flag stay as
+    /// they are in the file, so the check uses them too.
+    pub fn plan(self, saved: Option<Settings>) -> Result<(Plan, bool)> {
+        let saved = saved.unwrap_or_default();
         let mut values: Vec<(&'static str, Value)> = vec![("kind", Value::from("csv"))];
         let path = match &self.path {
             Some(p) => {
@@ -91,12 +94,15 @@ impl Args {
                 values.push(("path", Value::from(text)));
                 Some(text.to_string())
             }
-            None => None,
+            None => saved.path.clone(),
         };
-        let format = self.format.map(|f| match f {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Json => Format::Json,
-        });
+        let format = self
+            .format
+            .map(|f| match f {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Json => Format::Json,
+            })
+            .or(saved.format);
         if let Some(f) = self.format {
             values.push((
                 "format",
@@ -146,13 +152,15 @@ impl Args {
                 Value::Array(list.iter().map(String::as_str).collect::<Array>()),
             );
         }
-        if !columns.is_empty() {
+        if columns.is_empty() {
+            columns = saved.columns.clone();
+        } else {
             values.push(("columns", Value::InlineTable(table)));
         }
         let settings = Settings {
             path,
             format,
-            delimiter: self.delimiter.clone(),
+            delimiter: self.delimiter.clone().or(saved.delimiter.clone()),
             columns,
             secret_command: Default::default(),
         };
