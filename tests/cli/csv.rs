@@ -1,1 +1,241 @@
-//! csv: CLI tests (to be written).
+//! CSV import end to end: `connect csv` with a column profile, ConnectWise from the demo
+//! sandbox, `sync NAME --file PATH`, map, reconcile and a CSV report whose actual quantity is
+//! the file's sum; a bad file fails whole and leaves the previous snapshot current.
+
+use std::path::PathBuf;
+
+use crate::flow::{connect_connectwise, serve};
+use crate::harness::Env;
+
+#[derive(Debug, serde::Deserialize)]
+struct Row {
+    company: String,
+    product: String,
+    actual_qty: String,
+    vendor_connection: String,
+}
+
+/// A backup vendor's export: a BOM, `;` as delimiter, a blank line, rows to sum.
+fn export(env: &Env, file: &str, account: &str, seats: [&str; 2]) -> PathBuf {
+    let text = format!(
+        "\u{feff}Client Name;Plan;Plan Description;Protected Seats\n\
+         {account};BK-WS;Workstation Backup;{}\n\
+         \n\
+         {account};bk-ws;;{}\n\
+         {account};BK-SRV;Server Backup;2\n\
+         Zephyr Labs;BK-WS;Workstation Backup;5\n",
+        seats[0], seats[1]
+    );
+    let path = env.dir.path().join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn report(env: &Env) -> (Vec<Row>, String) {
+    env.run(&["reconcile"], "").expect(0);
+    let text = env
+        .run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let rows = csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (rows, text)
+}
+
+fn actual(env: &Env, company: &str, product: &str) -> String {
+    let (rows, text) = report(env);
+    let row = rows
+        .iter()
+        .find(|r| r.company == company && r.product == product)
+        .unwrap_or_else(|| panic!("no {product} finding for {company}:\n{text}"));
+    assert_eq!(row.vendor_connection, "backup", "{row:?}");
+    row.actual_qty.clone()
+}
+
+#[test]
+fn connect_sync_map_report_with_a_csv_import() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let company = s
+        .sample
+        .planted
+        .expected
+        .iter()
+        .find(|e| e.product == "NINJA-WS")
+        .map(|e| e.company.clone())
+        .expect("the sample bills NINJA-WS somewhere");
+    // Not the PSA's exact name, so `map account` is what links them.
+    let account = format!("{} (backup)", company.to_uppercase());
+    let first = export(&env, "june.csv", &account, ["3", "4.5"]);
+
+    let connect = env
+        .run(
+            &[
+                "connect",
+                "csv",
+                "--name",
+                "backup",
+                "--path",
+                first.to_str().unwrap(),
+                "--account-column",
+                "client name",
+                "--sku-column",
+                "Plan",
+                "--sku-name-column",
+                "Plan Description",
+                "--quantity-column",
+                "Protected Seats",
+            ],
+            "",
+        )
+        .expect(0);
+    assert!(
+        connect.stderr().contains("verified CSV import: read ")
+            && connect.stderr().contains("4 rows for 2 accounts"),
+        "{}",
+        connect.stderr()
+    );
+    connect_connectwise(&env, s).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("[connections.backup]"), "{config}");
+    assert!(config.contains("kind = \"csv\""), "{config}");
+    assert!(
+        config.contains(r#"quantity = ["Protected Seats"]"#),
+        "{config}"
+    );
+
+    // `sync` with no names reads the configured path.
+    let sync = env.run(&["sync"], "").expect(0);
+    assert!(
+        sync.stderr().contains("backup: synced") && sync.stderr().contains("2 accounts, 3 items"),
+        "{}",
+        sync.stderr()
+    );
+    let unmapped = env.run(&["map"], "").expect(0);
+    assert!(
+        unmapped.stdout().contains(&account) || unmapped.stderr().contains(&account),
+        "{}{}",
+        unmapped.stdout(),
+        unmapped.stderr()
+    );
+    env.run(
+        &["map", "account", "backup", &account, "--to", &company],
+        "",
+    )
+    .expect(0);
+    env.run(
+        &["map", "service", "backup", "bk-ws", "--to", "NINJA-WS"],
+        "",
+    )
+    .expect(0);
+    assert_eq!(actual(&env, &company, "NINJA-WS"), "7.5");
+
+    // A bad row anywhere: the sync fails naming file, line, column and header, and the
+    // previous snapshot stays current.
+    let bad = export(&env, "bad.csv", &account, ["3", "lots"]);
+    let failed = env
+        .run(&["sync", "backup", "--file", bad.to_str().unwrap()], "")
+        .expect(2);
+    assert!(
+        failed
+            .stderr()
+            .contains("bad.csv:4:4: column `Protected Seats`: `lots` is not a number"),
+        "{}",
+        failed.stderr()
+    );
+    assert_eq!(actual(&env, &company, "NINJA-WS"), "7.5");
+
+    // `--file` wins over the configured path.
+    let july = export(&env, "july.csv", &account, ["6", "4"]);
+    env.run(&["sync", "backup", "--file", july.to_str().unwrap()], "")
+        .expect(0);
+    assert_eq!(actual(&env, &company, "NINJA-WS"), "10");
+    let config_after = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        config_after.contains(first.to_str().unwrap()),
+        "--file must not change the config"
+    );
+
+    // Connecting again without flags keeps the saved path and profile, and checks with them.
+    let again = env
+        .run(&["connect", "csv", "--name", "backup"], "")
+        .expect(0);
+    assert!(
+        again.stderr().contains("june.csv: 4 rows for 2 accounts")
+            && again.stderr().contains("quantity = `Protected Seats`"),
+        "{}",
+        again.stderr()
+    );
+
+    // `--file` is for import connections only.
+    let wrong = env.run(&["sync", "cw", "--file", july.to_str().unwrap()], "");
+    assert_ne!(wrong.code(), 0);
+    assert!(
+        wrong.stderr().contains("--file is for import connections"),
+        "{}",
+        wrong.stderr()
+    );
+}
+
+#[test]
+fn connect_csv_checks_the_header_and_works_without_a_path() {
+    let env = Env::new();
+    let path = env.dir.path().join("devices.csv");
+    std::fs::write(&path, "Name,Qty\nAcme,1\n").unwrap();
+    let refused = env.run(
+        &[
+            "connect",
+            "csv",
+            "--name",
+            "dev",
+            "--path",
+            path.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_ne!(refused.code(), 0);
+    assert!(
+        refused.stderr().contains("no column for account")
+            && refused.stderr().contains("the header has `Name`, `Qty`"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        !env.config_path().exists(),
+        "a refused connect wrote the config"
+    );
+
+    // Without --path nothing can be checked; sync then needs --file.
+    env.run(
+        &[
+            "connect",
+            "csv",
+            "--name",
+            "dev",
+            "--account-column",
+            "Name",
+        ],
+        "",
+    )
+    .expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!config.contains("path ="), "{config}");
+    let sync = env.run(&["sync", "dev"], "").expect(2);
+    assert!(
+        sync.stderr().contains("no file to import")
+            && sync.stderr().contains("reconcile sync dev --file PATH"),
+        "{}",
+        sync.stderr()
+    );
+    let sync = env
+        .run(&["sync", "dev", "--file", path.to_str().unwrap()], "")
+        .expect(0);
+    assert!(
+        sync.stderr().contains("dev: synced") && sync.stderr().contains("1 items"),
+        "{}",
+        sync.stderr()
+    );
+}

@@ -73,7 +73,7 @@ pub enum Target {
     /// Connect Keeper MSP through Keeper Commander (Service Mode or the `keeper` executable).
     #[command(name = "keeper")]
     Keeper(keeper::Args),
-    /// Set up a CSV or JSON import (NOT BUILT YET).
+    /// Set up a CSV or JSON import: a vendor's export file read through a column profile.
     #[command(name = "csv")]
     Csv(csv::Args),
 }
@@ -192,7 +192,18 @@ impl Args {
             Target::JumpCloud(a) => a.plan()?,
             Target::Sherweb(a) => a.plan()?,
             Target::Keeper(a) => a.plan()?,
-            Target::Csv(a) => a.plan()?,
+            Target::Csv(a) => {
+                // Re-connecting keeps the saved path and profile unless flags replace them, so
+                // the check must read the file the way the next sync will.
+                let saved = app
+                    .config()
+                    .ok()
+                    .and_then(|c| match c.connections.get(&a.name) {
+                        Some(ConnectionSettings::Csv(s)) => Some(s.clone()),
+                        _ => None,
+                    });
+                a.plan(saved)?
+            }
         };
         apply(app, plan, verify).await?;
         Ok(Exit::Ok)

@@ -1,0 +1,413 @@
+//! The import's "wire": a vendor's CSV or JSON export read into a plain table of text cells
+//! (one header row, then one row per record) with each row's position in the file, so every
+//! later error can name the file, line and column. Nothing here knows what the columns mean.
+//!
+//! CSV: a UTF-8 BOM is dropped, quoted fields may hold delimiters, quotes and line breaks, the
+//! first non-blank record is the header, blank records (every cell empty or spaces) are
+//! skipped. The delimiter is the configured one, else a tab for `.tsv` files, else whichever of
+//! `,` `;` or tab the header line holds most of (spreadsheets in many locales write `;`).
+//!
+//! JSON: an array of objects, or an object with one array field (`items`, `data`, `value`, ...)
+//! holding them. Keys become headers in order of first appearance (nested objects as dotted
+//! keys); strings, numbers and booleans become cells, `null` an empty cell. A record's position is its index (1-based).
+
+use serde_json::Value;
+
+/// Where a cell or row is: a CSV line (1-based) or a JSON record (1-based), and the column
+/// (1-based) when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pos {
+    pub line: u64,
+    pub column: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Csv,
+    Json,
+}
+
+/// A problem at a position; [`Table::describe`] turns it into `file:line:column: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RowError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Row {
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Table {
+    pub source: Source,
+    pub headers: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// `file:line:column` for CSV, `file: record N, field "key"` for JSON.
+    pub fn locate(&self, file: &str, pos: Pos) -> String {
+        locate(self.source, &self.headers, file, pos)
+    }
+}
+
+pub(super) fn locate(source: Source, headers: &[String], file: &str, pos: Pos) -> String {
+    match (source, pos.column) {
+        (Source::Csv, Some(c)) => format!("{file}:{}:{c}", pos.line),
+        (Source::Csv, None) => format!("{file}:{}", pos.line),
+        (Source::Json, Some(c)) => format!(
+            "{file}: record {}, field \"{}\"",
+            pos.line,
+            headers.get(c - 1).map(String::as_str).unwrap_or("?")
+        ),
+        (Source::Json, None) => format!("{file}: record {}", pos.line),
+    }
+}
+
+/// Drops a UTF-8 byte order mark (Excel writes one with "CSV UTF-8").
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The delimiter for a file without a configured one: whichever of `,` `;` and tab the first
+/// non-blank line holds most of, `,` on a tie or when it holds none.
+pub(super) fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let text = strip_bom(bytes);
+    let line = text
+        .split(|b| *b == b'\n')
+        .find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .unwrap_or(&[]);
+    let count = |d: u8| line.iter().filter(|b| **b == d).count();
+    let mut best = (count(b','), b',');
+    for d in [b';', b'\t'] {
+        if count(d) > best.0 {
+            best = (count(d), d);
+        }
+    }
+    best.1
+}
+
+fn blank(cells: &[String]) -> bool {
+    cells.iter().all(|c| c.trim().is_empty())
+}
+
+pub(super) fn read_csv(bytes: &[u8], delimiter: u8) -> Result<Table, RowError> {
+    let input = strip_bom(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(input);
+    let mut headers: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                return Err(RowError {
+                    pos: Pos { line, column: None },
+                    message: format!("not readable as CSV: {e}"),
+                });
+            }
+        }
+        // The record's first line, not the line the reader stopped on (quoted line breaks).
+        // The reader counts a record from where the previous one ended, so empty lines it
+        // skipped before it are stepped over here.
+        let line = record
+            .position()
+            .map(|p| {
+                let mut line = p.line();
+                for b in input.iter().skip(p.byte() as usize) {
+                    match b {
+                        b'\n' => line += 1,
+                        b'\r' => {}
+                        _ => break,
+                    }
+                }
+                line
+            })
+            .unwrap_or(line);
+        let mut cells = Vec::with_capacity(record.len());
+        for (i, field) in record.iter().enumerate() {
+            match std::str::from_utf8(field) {
+                Ok(s) => cells.push(s.to_string()),
+                Err(_) => {
+                    return Err(RowError {
+                        pos: Pos {
+                            line,
+                            column: Some(i + 1),
+                        },
+                        message: "this cell is not UTF-8 text; save the file as \"CSV UTF-8\" and import it again".into(),
+                    });
+                }
+            }
+        }
+        if blank(&cells) {
+            continue;
+        }
+        match &headers {
+            None => headers = Some(cells.into_iter().map(|c| c.trim().to_string()).collect()),
+            Some(h) => {
+                if cells.len() > h.len() && !blank(&cells[h.len()..]) {
+                    return Err(RowError {
+                        pos: Pos {
+                            line,
+                            column: Some(h.len() + 1),
+                        },
+                        message: format!(
+                            "this row has {} cells but the header has {} columns (a delimiter inside an unquoted value?)",
+                            cells.len(),
+                            h.len()
+                        ),
+                    });
+                }
+                rows.push(Row { line, cells });
+            }
+        }
+    }
+    let Some(headers) = headers else {
+        return Err(RowError {
+            pos: Pos {
+                line: 1,
+                column: None,
+            },
+            message: "the file is empty: it has no header row".into(),
+        });
+    };
+    Ok(Table {
+        source: Source::Csv,
+        headers,
+        rows,
+    })
+}
+
+/// Fields that hold the records when a JSON export wraps its array in an object.
+const WRAPPERS: &[&str] = &["items", "data", "value", "records", "rows", "results"];
+
+pub(super) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
+    let whole = |message: String| RowError {
+        pos: Pos {
+            line: 0,
+            column: None,
+        },
+        message,
+    };
+    let value: Value = serde_json::from_slice(strip_bom(bytes))
+        .map_err(|e| whole(format!("not valid JSON: {e}")))?;
+    let records = match value {
+        Value::Array(a) => a,
+        Value::Object(mut o) => {
+            let arrays: Vec<String> = o
+                .iter()
+                .filter(|(_, v)| v.is_array())
+                .map(|(k, _)| k.clone())
+                .collect();
+            let key = if arrays.len() == 1 {
+                arrays[0].clone()
+            } else if let Some(k) = WRAPPERS
+                .iter()
+                .find(|w| arrays.iter().any(|a| a.eq_ignore_ascii_case(w)))
+                .and_then(|w| arrays.iter().find(|a| a.eq_ignore_ascii_case(w)))
+            {
+                k.clone()
+            } else {
+                return Err(whole(format!(
+                    "the top-level object has {} array fields ({}); expected an array of records, or an object with one array field such as `items` or `data`",
+                    arrays.len(),
+                    arrays.join(", ")
+                )));
+            };
+            match o.remove(&key) {
+                Some(Value::Array(a)) => a,
+                _ => unreachable!("the key names an array field"),
+            }
+        }
+        _ => {
+            return Err(whole(
+                "expected an array of records, or an object with one array field such as `items` or `data`".into(),
+            ));
+        }
+    };
+    let mut headers: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut objects = Vec::with_capacity(records.len());
+    for (i, r) in records.into_iter().enumerate() {
+        let line = i as u64 + 1;
+        let Value::Object(o) = r else {
+            return Err(RowError {
+                pos: Pos { line, column: None },
+                message: format!("expected an object, found {}", kind_of(&r)),
+            });
+        };
+        let mut fields = Vec::with_capacity(o.len());
+        flatten("", o, &mut fields);
+        for (k, _) in &fields {
+            if !index.contains_key(k) {
+                index.insert(k.clone(), headers.len());
+                headers.push(k.clone());
+            }
+        }
+        objects.push((line, fields));
+    }
+    let mut rows = Vec::with_capacity(objects.len());
+    for (line, fields) in objects {
+        let mut cells = vec![String::new(); headers.len()];
+        for (k, v) in fields {
+            let col = index[&k];
+            cells[col] = match v {
+                Value::Null => String::new(),
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(RowError {
+                        pos: Pos {
+                            line,
+                            column: Some(col + 1),
+                        },
+                        message: format!(
+                            "expected text, a number or a boolean, found {}",
+                            kind_of(&other)
+                        ),
+                    });
+                }
+            };
+        }
+        if !blank(&cells) {
+            rows.push(Row { line, cells });
+        }
+    }
+    Ok(Table {
+        source: Source::Json,
+        headers,
+        rows,
+    })
+}
+
+/// A record's fields, nested objects as dotted keys (`customer.name`, which matches the header
+/// alias `customer name` as `.` is ignored).
+fn flatten(prefix: &str, o: serde_json::Map<String, Value>, out: &mut Vec<(String, Value)>) {
+    for (k, v) in o {
+        let key = if prefix.is_empty() {
+            k
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Object(inner) => flatten(&key, inner, out),
+            other => out.push((key, other)),
+        }
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> Table {
+        read_csv(text.as_bytes(), sniff_delimiter(text.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn bom_blank_rows_and_quoted_fields() {
+        let t = csv(
+            "\u{feff}Customer,Product,Seats\n\n\"Acme, Inc.\",\"Backup \"\"Pro\"\"\",3\n , ,\n\"Multi\nline\",X,1\n",
+        );
+        assert_eq!(t.headers, ["Customer", "Product", "Seats"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0].line, 3);
+        assert_eq!(t.rows[0].cells, ["Acme, Inc.", "Backup \"Pro\"", "3"]);
+        assert_eq!(t.rows[1].line, 5);
+        assert_eq!(t.rows[1].cells[0], "Multi\nline");
+    }
+
+    #[test]
+    fn delimiters_are_sniffed_from_the_header() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,5;2;3\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\n\na,b;c,d\n"), b',');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+        let t = csv("Kunde;Menge\nAcme;1,5\n");
+        assert_eq!(t.rows[0].cells, ["Acme", "1,5"]);
+    }
+
+    #[test]
+    fn long_rows_and_bad_bytes_are_located() {
+        let e = read_csv(b"a,b\n1,2\n1,2,3\n", b',').unwrap_err();
+        assert_eq!(
+            e.pos,
+            Pos {
+                line: 3,
+                column: Some(3)
+            }
+        );
+        // Trailing empty cells (spreadsheets pad rows) are fine.
+        assert_eq!(read_csv(b"a,b\n1,2,,\n", b',').unwrap().rows.len(), 1);
+        let e = read_csv(b"a,b\nx,\xff\n", b',').unwrap_err();
+        assert_eq!(
+            e.pos,
+            Pos {
+                line: 2,
+                column: Some(2)
+            }
+        );
+        assert!(e.message.contains("UTF-8"), "{}", e.message);
+        let e = read_csv(b"\n \n", b',').unwrap_err();
+        assert!(e.message.contains("no header"), "{}", e.message);
+    }
+
+    #[test]
+    fn json_arrays_and_wrapped_arrays() {
+        let t = read_json(
+            br#"[{"Customer":"Acme","Seats":3},{"Customer":"B","Sku":"X","Seats":null},{}]"#,
+        )
+        .unwrap();
+        assert_eq!(t.headers, ["Customer", "Seats", "Sku"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].cells, ["B", "", "X"]);
+        assert_eq!(t.rows[1].line, 2);
+
+        let t = read_json(br#"{"count":1,"value":[{"a":2.5}],"meta":{}}"#).unwrap();
+        assert_eq!(t.rows[0].cells, ["2.5"]);
+        let t = read_json(br#"{"data":[{"a":true}],"links":[]}"#).unwrap();
+        assert_eq!(t.rows[0].cells, ["true"]);
+
+        let t = read_json(br#"[{"customer":{"name":"Acme","id":7},"qty":2}]"#).unwrap();
+        assert_eq!(t.headers, ["customer.id", "customer.name", "qty"]);
+        assert_eq!(t.rows[0].cells, ["7", "Acme", "2"]);
+
+        let e = read_json(br#"{"a":[],"b":[]}"#).unwrap_err();
+        assert!(e.message.contains("2 array fields"), "{}", e.message);
+        let e = read_json(br#"[{"a":1},{"a":[1]}]"#).unwrap_err();
+        assert_eq!(
+            e.pos,
+            Pos {
+                line: 2,
+                column: Some(1)
+            }
+        );
+        assert_eq!(
+            locate(Source::Json, &["a".into()], "f.json", e.pos),
+            "f.json: record 2, field \"a\""
+        );
+        assert!(read_json(b"[1,").is_err());
+    }
+}
