@@ -9,7 +9,9 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
 use crate::config::Paths;
-use crate::demo::sample::{DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_SENTINELONE, DEMO_SHERWEB};
+use crate::demo::sample::{
+    DEMO_BACKUP_CSV, DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_SENTINELONE, DEMO_SHERWEB,
+};
 use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
@@ -146,6 +148,28 @@ impl Args {
             SecretString::from(demo::keeper::DEMO_API_KEY),
         );
         connect::apply(d, plan, true).await?;
+        let path = sandbox.backup.path().to_path_buf();
+        app.info(format!(
+            "demo: reconcile connect csv --name {DEMO_BACKUP_CSV} --path {} --account-column Client --sku-column \"Billing Code\" --sku-name-column Description --quantity-column Quantity   # a backup vendor's billing export",
+            path.display()
+        ));
+        let one = |s: &str| vec![s.to_string()];
+        let (plan, verify) = connect::csv::Args {
+            name: DEMO_BACKUP_CSV.into(),
+            path: Some(path),
+            format: None,
+            delimiter: None,
+            account: one("Client"),
+            account_id: Vec::new(),
+            sku: one("Billing Code"),
+            sku_name: one("Description"),
+            quantity: one("Quantity"),
+            item_id: Vec::new(),
+            last_seen: Vec::new(),
+            no_verify: false,
+        }
+        .plan(None)?;
+        connect::apply(d, plan, verify).await?;
 
         app.info("demo: reconcile sync");
         let config = d.config()?;

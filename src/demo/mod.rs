@@ -131,6 +131,8 @@ pub struct Sandbox {
     pub jumpcloud: jumpcloud::Server,
     pub sherweb: sherweb::Server,
     pub keeper: keeper::Server,
+    /// The backup vendor's export, written to a temporary file.
+    pub backup: csv::Server,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -203,12 +205,14 @@ impl Sandbox {
         let jumpcloud = jumpcloud::start(Arc::new(sample.jumpcloud.clone())).await?;
         let sherweb = sherweb::start(Arc::new(sample.sherweb.clone())).await?;
         let keeper = keeper::start(Arc::new(sample.keeper.clone())).await?;
+        let backup = csv::start(Arc::new(sample.backup.clone())).await?;
         tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
             sentinelone,
             jumpcloud,
             sherweb,
             keeper,
+            backup,
             ninjaone_url,
             connectwise_site,
             credentials,

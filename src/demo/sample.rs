@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
 use super::vendors::{
-    ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, KEEPER_BILLED, SENTINELONE_BILLED,
+    CSV_BILLED, ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, KEEPER_BILLED, SENTINELONE_BILLED,
     SHERWEB_BILLED, plant,
 };
 use crate::connectors::ConnectorKind;
@@ -54,6 +54,8 @@ pub struct SampleMsp {
     pub jumpcloud: super::jumpcloud::Sample,
     pub sherweb: super::sherweb::Sample,
     pub keeper: super::keeper::Sample,
+    /// A backup vendor's billing export, imported as CSV.
+    pub backup: super::csv::Sample,
     /// The vendors beside NinjaOne, each with its billed services and expected findings.
     pub vendors: Vec<DemoVendor>,
 }
@@ -63,6 +65,7 @@ pub const DEMO_SENTINELONE: &str = "demo-sentinelone";
 pub const DEMO_JUMPCLOUD: &str = "demo-jumpcloud";
 pub const DEMO_SHERWEB: &str = "demo-sherweb";
 pub const DEMO_KEEPER: &str = "demo-keeper";
+pub const DEMO_BACKUP_CSV: &str = "demo-backup-csv";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NinjaData {
@@ -1548,6 +1551,17 @@ pub fn sample() -> SampleMsp {
         KEEPER_BILLED,
         &super::keeper::usage(&keeper),
     ));
+    let csv_clients = clients_from(15, 5);
+    let csv_names = names(&csv_clients);
+    let backup = super::csv::sample(&csv_names.iter().map(String::as_str).collect::<Vec<_>>());
+    vendors.push(plant(
+        &mut connectwise,
+        &csv_clients,
+        ConnectorKind::Csv,
+        DEMO_BACKUP_CSV,
+        CSV_BILLED,
+        &super::csv::usage(&backup),
+    ));
     let sw_clients = clients_from(10, 5);
     let sw_names = names(&sw_clients);
     let sherweb = super::sherweb::sample(&sw_names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -1573,6 +1587,7 @@ pub fn sample() -> SampleMsp {
         jumpcloud,
         sherweb,
         keeper,
+        backup,
         vendors,
     }
 }

@@ -99,6 +99,31 @@ pub const KEEPER_BILLED: &[Billed] = &[
     ),
 ];
 
+/// A backup vendor with no API, imported from its billing export (CSV): seats and storage.
+pub const CSV_BILLED: &[Billed] = &[
+    (
+        "bk-ws",
+        "BACKUP-WS",
+        "Workstation Backup seat (BackupVault)",
+        "8.00",
+        "3.50",
+    ),
+    (
+        "bk-srv",
+        "BACKUP-SRV",
+        "Server Backup seat (BackupVault)",
+        "35.00",
+        "14.00",
+    ),
+    (
+        "bk-stor",
+        "BACKUP-GB",
+        "Protected storage per GB (BackupVault)",
+        "0.12",
+        "0.05",
+    ),
+];
+
 /// One vendor of the demo beside NinjaOne, as the sample planted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoVendor {

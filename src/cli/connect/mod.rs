@@ -17,7 +17,7 @@ use crate::config::{
 use crate::connectors;
 use crate::secrets::SecretSource;
 
-mod csv;
+pub mod csv;
 pub mod jumpcloud;
 pub mod keeper;
 mod m365;

@@ -685,7 +685,11 @@ fn convert(shown: &str, table: &Table, cols: &Resolved) -> Result<Imported, Stri
         .collect::<Vec<_>>()
         .join(", ");
     Ok(Imported {
-        snapshot: VendorSnapshot { accounts, items },
+        snapshot: VendorSnapshot {
+            accounts,
+            items,
+            ..VendorSnapshot::default()
+        },
         rows,
         columns,
     })
