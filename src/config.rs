@@ -573,7 +573,15 @@ impl ConnectionSettings {
     /// [`ConnectorKind::secret_fields`]: Microsoft 365 needs a refresh token only in
     /// refresh-token mode).
     pub fn secrets_needed(&self) -> Vec<&'static str> {
-        self.kind().secret_fields().to_vec()
+        match self {
+            // Commander keeps its own login; only Service Mode takes an API key.
+            ConnectionSettings::Keeper(k)
+                if k.mode == crate::connectors::keeper::Mode::Commander =>
+            {
+                Vec::new()
+            }
+            _ => self.kind().secret_fields().to_vec(),
+        }
     }
 
     /// Commands that print a secret, by field (`client_secret = "pass show ninja"`).

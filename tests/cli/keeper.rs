@@ -269,6 +269,13 @@ fn connect_commander_saves_args_and_needs_no_secret() {
         "{config}"
     );
     assert!(config.contains("timeout_secs = 30"), "{config}");
+    // Commander keeps its own login: status lists no secret, so none shows as missing.
+    let status = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(!status.contains("MISSING"), "{status}");
+    assert!(!status.contains("api_key"), "{status}");
     let sync = env.run(&["sync", "kc"], "");
     assert_ne!(sync.code(), 0);
     assert!(
