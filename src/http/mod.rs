@@ -188,7 +188,7 @@ impl HttpClient {
                         connection: self.connection.clone(),
                         endpoint,
                         status,
-                        detail,
+                        detail: format!(": {detail}"),
                         hint: self.auth.hint(status),
                     });
                 }
@@ -227,7 +227,7 @@ impl HttpClient {
                         connection: self.connection.clone(),
                         endpoint,
                         status,
-                        detail,
+                        detail: format!(": {detail}"),
                         hint: self.auth.hint(status),
                     });
                 }
