@@ -160,6 +160,8 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
 
 /// The sandbox, running; stops when dropped.
 pub struct Server {
+    /// Requests served so far.
+    pub stats: Arc<super::RequestStats>,
     /// The console URL (`http://127.0.0.1:PORT`), for the connection's `url` setting.
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -201,6 +203,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
     let listener = bind().await?;
     let url = format!("http://{}", listener.local_addr()?);
     let app = router(sample);
+    let (app, stats) = super::counted(app);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -214,6 +217,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
     });
     tracing::debug!(%url, "JumpCloud sandbox listening");
     Ok(Server {
+        stats,
         url,
         stop: Some(tx),
         task,

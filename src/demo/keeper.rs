@@ -128,6 +128,8 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
 
 /// The running sandbox; stops when dropped.
 pub struct Server {
+    /// Requests served so far.
+    pub stats: Arc<super::RequestStats>,
     /// `http://127.0.0.1:PORT`, the connection's `url`.
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -182,6 +184,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
             )
         })
         .with_state(sample);
+    let (app, stats) = super::counted(app);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -194,6 +197,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
         }
     });
     Ok(Server {
+        stats,
         url,
         stop: Some(tx),
         task: Some(task),

@@ -254,6 +254,9 @@ impl Sandbox {
         self.ninjaone_stats.total()
             + self.connectwise_stats.total()
             + self.sentinelone.served_requests()
+            + self.jumpcloud.stats.total()
+            + self.sherweb.stats.total()
+            + self.keeper.stats.total()
     }
 
     /// Stops both servers and waits for them (in-flight requests finish first).
@@ -283,6 +286,16 @@ impl Drop for Sandbox {
             task.abort();
         }
     }
+}
+
+/// `app` with its requests counted.
+pub(crate) fn counted(app: axum::Router) -> (axum::Router, Arc<RequestStats>) {
+    let stats = Arc::new(RequestStats::default());
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        stats.clone(),
+        count_requests,
+    ));
+    (app, stats)
 }
 
 /// One sandbox server on a loopback port, stopped when dropped.

@@ -200,6 +200,8 @@ struct SwState {
 
 /// The running sandbox; stops when dropped.
 pub struct Server {
+    /// Requests served so far.
+    pub stats: Arc<super::RequestStats>,
     /// `http://127.0.0.1:PORT`
     pub origin: String,
     stop: Option<oneshot::Sender<()>>,
@@ -257,6 +259,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
         )
         .fallback(fallback)
         .with_state(state);
+    let (app, stats) = super::counted(app);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -269,6 +272,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
         }
     });
     Ok(Server {
+        stats,
         origin,
         stop: Some(tx),
         task: Some(task),
