@@ -229,7 +229,9 @@ async fn gdap_tenants_each_get_a_token_and_every_page_is_read() {
         assert!(form.contains("scope=http%3A%2F%2F127.0.0.1"), "{form}");
         assert!(form.contains("%2F.default"), "{form}");
     }
-    assert_eq!(requests_to(&server, GDAP).await.len(), 2);
+    let gdap = requests_to(&server, GDAP).await;
+    assert_eq!(gdap.len(), 2);
+    assert_eq!(query(&gdap[0])["$top"], "300");
 }
 
 #[tokio::test]

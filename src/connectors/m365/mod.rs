@@ -61,6 +61,8 @@ pub const SUBSCRIPTION_INACTIVE: &str = "SUBSCRIPTION_INACTIVE";
 
 const SUBSCRIBED_SKUS: &str = "v1.0/subscribedSkus";
 const GDAP_CUSTOMERS: &str = "v1.0/tenantRelationships/delegatedAdminCustomers";
+/// The largest page the GDAP customer list serves.
+const GDAP_QUERY: &[(&str, &str)] = &[("$top", "300")];
 /// Tenants read at once: enough to hide latency, few enough not to trip Graph throttling.
 const CONCURRENT_TENANTS: usize = 4;
 const MAX_PAGES: usize = 10_000;
@@ -601,13 +603,15 @@ impl M365 {
         }
         let client = self.partner_graph();
         let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
-            graph_all(&client, GDAP_CUSTOMERS, &|n| cx.report("tenants", n)).await?;
+            graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|n| {
+                cx.report("tenants", n)
+            })
+            .await?;
         let mut seen = HashSet::new();
         Ok(customers
             .into_iter()
             .filter_map(|(c, _)| {
                 let id = c.tenant_id.trim().to_string();
-                let _ = c.id;
                 seen.insert(id.to_ascii_lowercase()).then(|| Tenant {
                     id,
                     name: c.display_name.filter(|n| !n.trim().is_empty()),
@@ -633,7 +637,7 @@ impl M365 {
         )
         .unwrap_or_default();
         let client = self.client(&tenant.id, &self.graph_base, false, forbidden);
-        graph_all(&client, SUBSCRIBED_SKUS, &|_| {}).await
+        graph_all(&client, SUBSCRIBED_SKUS, &[], &|_| {}).await
     }
 
     async fn read_subscriptions(
@@ -786,10 +790,14 @@ fn split_next(
 async fn graph_all<T: serde::de::DeserializeOwned>(
     client: &HttpClient,
     path: &str,
+    first_query: &[(&str, &str)],
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<(T, String)>, ConnectorError> {
     let mut path = path.to_string();
-    let mut query: Vec<(String, String)> = Vec::new();
+    let mut query: Vec<(String, String)> = first_query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let mut all = Vec::new();
     for _ in 0..MAX_PAGES {
         let q: Vec<(&str, String)> = query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -836,7 +844,7 @@ impl Connector for M365 {
         if self.settings.tenants.is_empty() {
             let client = self.partner_graph();
             let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
-                graph_all(&client, GDAP_CUSTOMERS, &|_| {}).await?;
+                graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|_| {}).await?;
             let n = customers.len();
             Ok(format!(
                 "signed in to partner tenant {} with {mode}; {n} GDAP customer tenant{} listed",
@@ -846,9 +854,7 @@ impl Connector for M365 {
         } else {
             // Proves the app's credentials against the partner tenant; customer tenants are
             // checked one by one at sync, where a missing consent skips only that tenant.
-            let client = self.partner_graph();
-            let http = reqwest::Client::new();
-            let _ = client;
+            let http = crate::http::build_reqwest(self.retry.timeout);
             let auth = TenantToken {
                 connection: self.name.clone(),
                 tenant: self.settings.partner_tenant_id.clone(),

@@ -53,8 +53,7 @@ pub struct PrepaidUnits {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminCustomer {
-    #[serde(default)]
-    pub id: Option<String>,
+    /// The tenant id (Graph's `id` equals `tenantId` here).
     pub tenant_id: String,
     #[serde(default)]
     pub display_name: Option<String>,
