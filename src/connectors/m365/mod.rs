@@ -78,44 +78,54 @@ const SUBSCRIPTION_STATUSES: &[&str] = &[
     "disabled",
 ];
 
-/// Token errors that concern one customer tenant (consent, GDAP access, the tenant itself),
-/// with what to do; anything else fails the whole sync.
-const CONSENT_CODES: &[(i64, &str)] = &[
+/// Token errors that concern one customer tenant (consent, GDAP access, the tenant itself):
+/// (AADSTS code, what it means, what to do). `{consent}` stands for the way to grant consent.
+/// Any other token error fails the whole sync.
+const CONSENT_CODES: &[(i64, &str, &str)] = &[
     (
         65001,
-        "the app has no admin consent in this tenant; grant it (as the customer's admin, or through Partner Center / GDAP app consent)",
+        "app {app} has no admin consent in this tenant",
+        "{consent}",
     ),
     (
         65004,
-        "an admin declined consent for the app in this tenant; grant admin consent again",
+        "an admin of this tenant declined consent for app {app}",
+        "{consent}",
     ),
     (
         700016,
-        "the app is not present in this tenant (never consented there); grant admin consent in the tenant",
+        "app {app} is not present in this tenant (never consented there)",
+        "{consent}",
     ),
     (
         7000229,
-        "the app has no service principal in this tenant (never consented there); grant admin consent in the tenant",
+        "app {app} has no service principal in this tenant (never consented there)",
+        "{consent}",
     ),
     (
         500011,
-        "Microsoft Graph is not available to the app in this tenant; grant admin consent in the tenant",
+        "Microsoft Graph is not enabled for app {app} in this tenant",
+        "{consent}",
     ),
     (
         50020,
-        "the partner user has no access to this tenant; check that its GDAP relationship is active",
+        "the partner user has no access to this tenant",
+        "check that the GDAP relationship with this tenant is active",
     ),
     (
         90072,
-        "the partner user has no access to this tenant; check that its GDAP relationship is active",
+        "the partner user has no access to this tenant",
+        "check that the GDAP relationship with this tenant is active",
     ),
     (
         90002,
-        "the tenant was not found (deleted, or a wrong id); remove it from `tenants` or end its GDAP relationship",
+        "the tenant was not found (deleted, or a wrong id)",
+        "remove it from `tenants`, or end its GDAP relationship",
     ),
     (
         53003,
-        "a Conditional Access policy of this tenant blocks the sign-in; exclude the app or partner user from it",
+        "a Conditional Access policy of this tenant blocked the sign-in",
+        "exclude the app or the partner user from that policy",
     ),
 ];
 
@@ -452,7 +462,12 @@ fn aadsts_code(text: &str) -> Option<i64> {
 
 /// Why a tenant could not be read, when the failure is that tenant's consent or access rather
 /// than something that concerns the whole sync.
-fn consent_problem(err: &ConnectorError, client_id: &str, mode: AuthMode) -> Option<String> {
+fn consent_problem(
+    err: &ConnectorError,
+    client_id: &str,
+    mode: AuthMode,
+    consent_url: &str,
+) -> Option<String> {
     let ConnectorError::Auth {
         endpoint,
         status,
@@ -464,9 +479,14 @@ fn consent_problem(err: &ConnectorError, client_id: &str, mode: AuthMode) -> Opt
     };
     if endpoint.starts_with("POST") {
         let code = aadsts_code(detail)?;
-        let (_, what) = CONSENT_CODES.iter().find(|(c, _)| *c == code)?;
+        let (_, what, todo) = CONSENT_CODES.iter().find(|(c, _, _)| *c == code)?;
+        let consent = format!(
+            "grant admin consent: an admin of the tenant opens {consent_url}, or push the consent through Partner Center / GDAP"
+        );
         return Some(format!(
-            "sign-in to the tenant was refused (AADSTS{code}): {what} for app {client_id}, then sync again"
+            "sign-in refused (AADSTS{code}): {}. To read it, {}, then sync again",
+            what.replace("{app}", client_id),
+            todo.replace("{consent}", &consent)
         ));
     }
     if *status == 403 {
@@ -536,6 +556,15 @@ impl M365 {
         format!(
             "then run `reconcile connect m365 --name {} --partner-tenant {} --client-id {}` again",
             self.name, self.settings.partner_tenant_id, self.grant.client_id
+        )
+    }
+
+    /// Where a customer's admin grants the app consent in their tenant.
+    fn consent_url(&self, tenant: &str) -> String {
+        format!(
+            "{}/{tenant}/adminconsent?client_id={}",
+            self.token_base.as_str().trim_end_matches('/'),
+            self.grant.client_id
         )
     }
 
@@ -634,6 +663,7 @@ impl M365 {
             },
             &self.grant.client_id,
             self.grant.mode,
+            "",
         )
         .unwrap_or_default();
         let client = self.client(&tenant.id, &self.graph_base, false, forbidden);
@@ -895,7 +925,12 @@ impl Connector for M365 {
             async move {
                 let r = match self.read_skus(&t).await {
                     Ok(skus) => Ok(TenantRead::Read(skus)),
-                    Err(e) => match consent_problem(&e, &self.grant.client_id, self.grant.mode) {
+                    Err(e) => match consent_problem(
+                        &e,
+                        &self.grant.client_id,
+                        self.grant.mode,
+                        &self.consent_url(&t.id),
+                    ) {
                         Some(why) => {
                             tracing::debug!(tenant = %t.id, error = %e, "tenant not readable");
                             Ok(TenantRead::Unreadable(why))
@@ -1182,6 +1217,7 @@ mod tests {
             &token_err(r#": {"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented"#),
             "app",
             AuthMode::ClientCredentials,
+            "https://login/t/adminconsent?client_id=app",
         )
         .unwrap();
         assert!(
@@ -1192,7 +1228,8 @@ mod tests {
             consent_problem(
                 &token_err(": AADSTS7000215: Invalid client secret provided."),
                 "app",
-                AuthMode::ClientCredentials
+                AuthMode::ClientCredentials,
+                ""
             )
             .is_none()
         );
@@ -1203,9 +1240,9 @@ mod tests {
             detail: String::new(),
             hint: String::new(),
         };
-        let why = consent_problem(&graph403, "app", AuthMode::ClientCredentials).unwrap();
+        let why = consent_problem(&graph403, "app", AuthMode::ClientCredentials, "").unwrap();
         assert!(why.contains("LicenseAssignment.Read.All"), "{why}");
-        let why = consent_problem(&graph403, "app", AuthMode::RefreshToken).unwrap();
+        let why = consent_problem(&graph403, "app", AuthMode::RefreshToken, "").unwrap();
         assert!(why.contains("GDAP"), "{why}");
     }
 
