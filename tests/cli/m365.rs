@@ -142,3 +142,62 @@ fn connect_sync_map_report_with_m365() {
     assert_eq!(row.actual_qty, purchased.to_string(), "{row:?}\n{csv_text}");
     assert_eq!(row.vendor_connection, "m365", "{row:?}");
 }
+
+#[test]
+fn connect_refresh_token_mode_with_listed_tenants() {
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("m365rt".to_string());
+    let args = [
+        "connect",
+        "m365",
+        "--name",
+        "m365rt",
+        "--partner-tenant",
+        "partner.onmicrosoft.com",
+        "--client-id",
+        DEMO_CLIENT_ID,
+        "--auth",
+        "refresh-token",
+        "--tenant",
+        "6a1c2f4e-0d55-4b8e-9c1a-3f2e5d7b9a01=Acme Corp",
+        "--tenant",
+        "fabrikam.onmicrosoft.com",
+        "--partner-center",
+        "--client-secret-stdin",
+        "--no-verify",
+    ];
+    // Refresh-token mode needs both secrets: one line is refused, nothing is saved.
+    let refused = env.run(&args, "only-the-secret\n").expect(2);
+    assert!(
+        refused.stderr().contains("two lines"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        !env.config_path().exists() || {
+            let c = std::fs::read_to_string(env.config_path()).unwrap();
+            !c.contains("m365rt")
+        }
+    );
+
+    let run = env
+        .run(&args, "cli-secret-do-not-print\ncli-refresh-do-not-print\n")
+        .expect(0);
+    let err = run.stderr();
+    assert!(err.contains("stored `client_secret`"), "{err}");
+    assert!(err.contains("stored `refresh_token`"), "{err}");
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("auth = \"refresh-token\""), "{config}");
+    assert!(config.contains("partner_center = true"), "{config}");
+    assert!(
+        config.contains(r#"{ id = "6a1c2f4e-0d55-4b8e-9c1a-3f2e5d7b9a01", name = "Acme Corp" }"#),
+        "{config}"
+    );
+    assert!(
+        config.contains(r#"{ id = "fabrikam.onmicrosoft.com" }"#),
+        "{config}"
+    );
+    assert!(!config.contains("do-not-print"), "{config}");
+    // The saved entry reads back.
+    env.run(&["status"], "").expect(0);
+}
