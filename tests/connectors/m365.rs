@@ -215,6 +215,11 @@ async fn gdap_tenants_each_get_a_token_and_every_page_is_read() {
         .into_iter()
         .filter(|r| r.method.as_str() == "POST")
         .collect();
+    assert_eq!(
+        token_requests.len(),
+        4,
+        "one token per tenant, reused across pages"
+    );
     let tenants: HashSet<String> = token_requests
         .iter()
         .map(|r| r.url.path().split('/').nth(1).unwrap().to_string())
@@ -757,4 +762,26 @@ fn settings_reject_plain_http_hosts() {
     );
     s.token_host = None;
     s.validate("m365").unwrap();
+}
+
+#[tokio::test]
+async fn check_with_listed_tenants_signs_in_to_the_partner_tenant_only() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    let mut s = settings(&server);
+    s.tenants = vec![
+        Tenant {
+            id: CONTOSO.into(),
+            name: None,
+        },
+        Tenant {
+            id: NORTHWIND.into(),
+            name: None,
+        },
+    ];
+    let msg = connector(&s, fast_retry(2)).check().await.unwrap();
+    assert!(msg.contains("2 customer tenants are configured"), "{msg}");
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1, "one token request, nothing else");
+    assert_eq!(reqs[0].url.path(), format!("/{PARTNER}/oauth2/v2.0/token"));
 }

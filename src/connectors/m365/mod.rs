@@ -626,9 +626,15 @@ impl M365 {
     }
 
     /// The customer tenants: from the config, else from GDAP.
-    async fn tenants(&self, cx: &SyncCx) -> Result<Vec<Tenant>, ConnectorError> {
+    /// The customer tenants, each with its GDAP record's JSON when it came from GDAP.
+    async fn tenants(&self, cx: &SyncCx) -> Result<Vec<(Tenant, Option<String>)>, ConnectorError> {
         if !self.settings.tenants.is_empty() {
-            return Ok(self.settings.tenants.clone());
+            return Ok(self
+                .settings
+                .tenants
+                .iter()
+                .map(|t| (t.clone(), None))
+                .collect());
         }
         let client = self.partner_graph();
         let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
@@ -639,11 +645,11 @@ impl M365 {
         let mut seen = HashSet::new();
         Ok(customers
             .into_iter()
-            .filter_map(|(c, _)| {
+            .filter_map(|(c, raw)| {
                 let id = c.tenant_id.trim().to_string();
-                seen.insert(id.to_ascii_lowercase()).then(|| Tenant {
-                    id,
-                    name: c.display_name.filter(|n| !n.trim().is_empty()),
+                seen.insert(id.to_ascii_lowercase()).then(|| {
+                    let name = c.display_name.filter(|n| !n.trim().is_empty());
+                    (Tenant { id, name }, Some(raw))
                 })
             })
             .collect())
@@ -917,42 +923,41 @@ impl Connector for M365 {
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let tenants = self.tenants(cx).await?;
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let reads: Vec<(Tenant, Result<TenantRead, ConnectorError>)> = futures_util::stream::iter(
-            tenants,
-        )
-        .map(|t| {
-            let done = &done;
-            async move {
-                let r = match self.read_skus(&t).await {
-                    Ok(skus) => Ok(TenantRead::Read(skus)),
-                    Err(e) => match consent_problem(
-                        &e,
-                        &self.grant.client_id,
-                        self.grant.mode,
-                        &self.consent_url(&t.id),
-                    ) {
-                        Some(why) => {
-                            tracing::debug!(tenant = %t.id, error = %e, "tenant not readable");
-                            Ok(TenantRead::Unreadable(why))
-                        }
-                        None => Err(e),
-                    },
-                };
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                cx.report("tenants read", n);
-                (t, r)
-            }
-        })
-        .buffer_unordered(CONCURRENT_TENANTS)
-        .collect()
-        .await;
+        type Read = (Tenant, Option<String>, Result<TenantRead, ConnectorError>);
+        let reads: Vec<Read> = futures_util::stream::iter(tenants)
+            .map(|(t, raw)| {
+                let done = &done;
+                async move {
+                    let r = match self.read_skus(&t).await {
+                        Ok(skus) => Ok(TenantRead::Read(skus)),
+                        Err(e) => match consent_problem(
+                            &e,
+                            &self.grant.client_id,
+                            self.grant.mode,
+                            &self.consent_url(&t.id),
+                        ) {
+                            Some(why) => {
+                                tracing::debug!(tenant = %t.id, error = %e, "tenant not readable");
+                                Ok(TenantRead::Unreadable(why))
+                            }
+                            None => Err(e),
+                        },
+                    };
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    cx.report("tenants read", n);
+                    (t, raw, r)
+                }
+            })
+            .buffer_unordered(CONCURRENT_TENANTS)
+            .collect()
+            .await;
         let mut snap = VendorSnapshot::default();
         let mut readable = Vec::new();
-        for (t, r) in reads {
+        for (t, raw, r) in reads {
             snap.accounts.push(VendorAccount {
                 id: t.id.clone(),
                 name: t.name.clone().unwrap_or_else(|| t.id.clone()),
-                raw: None,
+                raw,
             });
             match r? {
                 TenantRead::Read(skus) => {
