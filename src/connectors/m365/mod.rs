@@ -489,18 +489,20 @@ fn consent_problem(
             todo.replace("{consent}", &consent)
         ));
     }
-    if *status == 403 {
-        let need = match mode {
-            AuthMode::ClientCredentials => format!(
-                "grant app {client_id} the Microsoft Graph application permission LicenseAssignment.Read.All (or Organization.Read.All) with admin consent in this tenant"
-            ),
-            AuthMode::RefreshToken => "give the partner user's GDAP relationship with this tenant a role that can read licenses (Global Reader, Directory Readers or License Administrator), and the app the delegated permission LicenseAssignment.Read.All".to_string(),
-        };
-        return Some(format!(
-            "Microsoft Graph refused to list the tenant's licenses (HTTP 403 on subscribedSkus): {need}, then sync again"
-        ));
-    }
-    None
+    (*status == 403).then(|| licenses_forbidden(client_id, mode))
+}
+
+/// What to do when Graph answers 403 to a tenant's `subscribedSkus`.
+fn licenses_forbidden(client_id: &str, mode: AuthMode) -> String {
+    let need = match mode {
+        AuthMode::ClientCredentials => format!(
+            "grant app {client_id} the Microsoft Graph application permission LicenseAssignment.Read.All (or Organization.Read.All) with admin consent in this tenant"
+        ),
+        AuthMode::RefreshToken => "give the partner user's GDAP relationship with this tenant a role that can read licenses (Global Reader, Directory Readers or License Administrator), and the app the delegated permission LicenseAssignment.Read.All".to_string(),
+    };
+    format!(
+        "Microsoft Graph refused to list the tenant's licenses (HTTP 403 on subscribedSkus): {need}, then sync again"
+    )
 }
 
 pub struct M365 {
@@ -659,19 +661,7 @@ impl M365 {
         &self,
         tenant: &Tenant,
     ) -> Result<Vec<(wire::SubscribedSku, String)>, ConnectorError> {
-        let forbidden = consent_problem(
-            &ConnectorError::Auth {
-                connection: String::new(),
-                endpoint: "GET".into(),
-                status: 403,
-                detail: String::new(),
-                hint: String::new(),
-            },
-            &self.grant.client_id,
-            self.grant.mode,
-            "",
-        )
-        .unwrap_or_default();
+        let forbidden = licenses_forbidden(&self.grant.client_id, self.grant.mode);
         let client = self.client(&tenant.id, &self.graph_base, false, forbidden);
         graph_all(&client, SUBSCRIBED_SKUS, &[], &|_| {}).await
     }
