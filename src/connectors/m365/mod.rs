@@ -554,11 +554,24 @@ impl M365 {
         })
     }
 
+    /// The `connect` command that stores new credentials for this connection.
     fn again(&self) -> String {
-        format!(
-            "then run `reconcile connect m365 --name {} --partner-tenant {} --client-id {}` again",
+        let mut cmd = format!(
+            "reconcile connect m365 --name {} --partner-tenant {} --client-id {}",
             self.name, self.settings.partner_tenant_id, self.grant.client_id
-        )
+        );
+        if self.grant.mode == AuthMode::RefreshToken {
+            cmd.push_str(" --auth refresh-token");
+        }
+        for (flag, host) in [
+            ("--token-host", &self.settings.token_host),
+            ("--graph-host", &self.settings.graph_host),
+        ] {
+            if let Some(h) = host {
+                cmd.push_str(&format!(" {flag} {h}"));
+            }
+        }
+        format!("then run `{cmd}` (with your other options) again")
     }
 
     /// Where a customer's admin grants the app consent in their tenant.
@@ -616,7 +629,7 @@ impl M365 {
 
     fn partner_graph(&self) -> HttpClient {
         let forbidden = format!(
-            "Listing GDAP customers needs the Microsoft Graph permission DelegatedAdminRelationship.Read.All (application, with admin consent in the partner tenant), or list the customer tenants in the connection's `tenants` setting; {}",
+            "Listing GDAP customers needs the Microsoft Graph permission DelegatedAdminRelationship.Read.All in the partner tenant (an application permission with admin consent; in refresh-token mode the delegated one), or list the customer tenants in the connection's `tenants` setting; {}",
             self.again()
         );
         self.client(
@@ -627,8 +640,7 @@ impl M365 {
         )
     }
 
-    /// The customer tenants: from the config, else from GDAP.
-    /// The customer tenants, each with its GDAP record's JSON when it came from GDAP.
+    /// The customer tenants, from the config or else from GDAP, each with its GDAP record's JSON when it came from GDAP.
     async fn tenants(&self, cx: &SyncCx) -> Result<Vec<(Tenant, Option<String>)>, ConnectorError> {
         if !self.settings.tenants.is_empty() {
             return Ok(self
