@@ -785,3 +785,31 @@ async fn check_with_listed_tenants_signs_in_to_the_partner_tenant_only() {
     assert_eq!(reqs.len(), 1, "one token request, nothing else");
     assert_eq!(reqs[0].url.path(), format!("/{PARTNER}/oauth2/v2.0/token"));
 }
+
+#[tokio::test]
+async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                r#"{{"value":[],"@odata.nextLink":"{}/v1.0/subscribedSkus"}}"#,
+                server.uri()
+            ),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("never end"), "{err}");
+    assert_eq!(requests_to(&server, SKUS).await.len(), 1);
+}

@@ -725,7 +725,7 @@ impl M365 {
                         .and_then(|v| v.as_str())
                         .map(str::to_string)
                 });
-            extra = HeaderMap::new();
+            let sent = std::mem::take(&mut extra);
             if let Some(t) = token {
                 let v = HeaderValue::from_str(&t).map_err(|_| ConnectorError::Invalid {
                     connection: pc.connection().into(),
@@ -744,7 +744,7 @@ impl M365 {
                 format!("v1/{uri}")
             };
             let (p, q) = split_next(pc, &uri)?;
-            if p == path && q == query && extra.is_empty() {
+            if p == path && q == query && extra == sent {
                 return Err(endless(pc.connection(), &resp.endpoint));
             }
             path = p;
