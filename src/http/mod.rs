@@ -156,6 +156,16 @@ impl HttpClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<RawResponse, ConnectorError> {
+        self.get_with_headers(path, query, &HeaderMap::new()).await
+    }
+
+    /// [`HttpClient::get`] with extra request headers (Partner Center's `MS-ContinuationToken`).
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        extra: &HeaderMap,
+    ) -> Result<RawResponse, ConnectorError> {
         let url = self.url_for(path);
         let endpoint = format!("GET {}", url.path());
         let mut refreshed = false;
@@ -168,7 +178,12 @@ impl HttpClient {
                 .auth
                 .headers(&self.inner, std::mem::take(&mut force_refresh))
                 .await?;
-            let req = self.inner.get(url.clone()).headers(headers).query(query);
+            let req = self
+                .inner
+                .get(url.clone())
+                .headers(headers)
+                .headers(extra.clone())
+                .query(query);
             let outcome =
                 send_once(&self.connection, &endpoint, &url, req, &self.retry, attempt).await?;
             match outcome {

@@ -1,1 +1,203 @@
-//! m365: CLI tests (to be written).
+//! Microsoft 365 end to end: `connect m365` against the Microsoft 365 demo sandbox (token
+//! endpoint and Graph on loopback, GDAP customers, one tenant without consent), ConnectWise from
+//! the demo sandbox, then a partial sync, map, reconcile and a CSV report whose quantity is the
+//! tenant's purchased Business Premium seats.
+
+use std::sync::Arc;
+
+use reconcile::demo::m365::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, Server, sample,
+    start, usage,
+};
+use rust_decimal::Decimal;
+
+use crate::flow::{connect_connectwise, serve};
+use crate::harness::Env;
+
+struct Graph {
+    server: Server,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn graph(companies: &[&str]) -> (Graph, Vec<(String, String, Decimal)>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sample = Arc::new(sample(companies));
+    let want = usage(&sample);
+    let server = rt.block_on(start(sample)).unwrap();
+    (Graph { server, _rt: rt }, want)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Row {
+    company: String,
+    product: String,
+    actual_qty: String,
+    vendor_connection: String,
+}
+
+#[test]
+fn connect_sync_map_report_with_m365() {
+    let served = serve();
+    let s = &served.sandbox;
+    // A ConnectWise company billed for NINJA-WS; its tenant is named like it.
+    let company = s
+        .sample
+        .planted
+        .expected
+        .iter()
+        .find(|e| e.product == "NINJA-WS")
+        .map(|e| e.company.clone())
+        .expect("the sample bills NINJA-WS somewhere");
+    let (graph, want) = graph(&[&company, "Globex Ltd"]);
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("m365".to_string());
+
+    let url = graph.server.url.clone();
+    let connect = env
+        .run(
+            &[
+                "connect",
+                "m365",
+                "--partner-tenant",
+                DEMO_PARTNER_TENANT,
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--token-host",
+                &url,
+                "--graph-host",
+                &url,
+                "--client-secret-stdin",
+            ],
+            &format!("{DEMO_CLIENT_SECRET}\n"),
+        )
+        .expect(0);
+    assert!(
+        connect.stderr().contains("verified Microsoft 365"),
+        "{}",
+        connect.stderr()
+    );
+    assert!(
+        connect
+            .stderr()
+            .contains("3 GDAP customer tenants are listed"),
+        "{}",
+        connect.stderr()
+    );
+    connect_connectwise(&env, s).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("[connections.m365]"), "{config}");
+    assert!(config.contains("kind = \"m365\""), "{config}");
+    assert!(config.contains("auth = \"client-credentials\""), "{config}");
+    assert!(!config.contains(DEMO_CLIENT_SECRET), "{config}");
+
+    // The tenant without consent is named, the rest is read, the run succeeds as partial.
+    let sync = env.run(&["sync"], "").expect(0);
+    let err = sync.stderr();
+    assert!(err.contains(DEMO_UNCONSENTED_NAME), "{err}");
+    assert!(err.contains("AADSTS65001"), "{err}");
+    let status = env.run(&["status"], "").expect(0);
+    assert!(
+        status.stdout().contains("partial: 1 account not read"),
+        "{}",
+        status.stdout()
+    );
+
+    env.run(&["map", "account", "m365", &company, "--to", &company], "")
+        .expect(0);
+    env.run(
+        &[
+            "map",
+            "service",
+            "m365",
+            "spb:purchased",
+            "--to",
+            "NINJA-WS",
+        ],
+        "",
+    )
+    .expect(0);
+    env.run(&["reconcile"], "").expect(0);
+    let csv_text = env
+        .run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.company == company && r.product == "NINJA-WS")
+        .unwrap_or_else(|| panic!("no NINJA-WS finding for {company}:\n{csv_text}"));
+    let purchased = want
+        .iter()
+        .find(|(a, k, _)| *a == company && k == "spb:purchased")
+        .map(|(_, _, q)| *q)
+        .unwrap();
+    assert_eq!(purchased, Decimal::from(4), "the demo sample changed");
+    assert_eq!(row.actual_qty, purchased.to_string(), "{row:?}\n{csv_text}");
+    assert_eq!(row.vendor_connection, "m365", "{row:?}");
+}
+
+#[test]
+fn connect_refresh_token_mode_with_listed_tenants() {
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("m365rt".to_string());
+    let args = [
+        "connect",
+        "m365",
+        "--name",
+        "m365rt",
+        "--partner-tenant",
+        "partner.onmicrosoft.com",
+        "--client-id",
+        DEMO_CLIENT_ID,
+        "--auth",
+        "refresh-token",
+        "--tenant",
+        "6a1c2f4e-0d55-4b8e-9c1a-3f2e5d7b9a01=Acme Corp",
+        "--tenant",
+        "fabrikam.onmicrosoft.com",
+        "--partner-center",
+        "--client-secret-stdin",
+        "--no-verify",
+    ];
+    // Refresh-token mode needs both secrets: one line is refused, nothing is saved.
+    let refused = env.run(&args, "only-the-secret\n").expect(2);
+    assert!(
+        refused.stderr().contains("two lines"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        !env.config_path().exists() || {
+            let c = std::fs::read_to_string(env.config_path()).unwrap();
+            !c.contains("m365rt")
+        }
+    );
+
+    let run = env
+        .run(&args, "cli-secret-do-not-print\ncli-refresh-do-not-print\n")
+        .expect(0);
+    let err = run.stderr();
+    assert!(err.contains("stored `client_secret`"), "{err}");
+    assert!(err.contains("stored `refresh_token`"), "{err}");
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("auth = \"refresh-token\""), "{config}");
+    assert!(config.contains("partner_center = true"), "{config}");
+    assert!(
+        config.contains(r#"{ id = "6a1c2f4e-0d55-4b8e-9c1a-3f2e5d7b9a01", name = "Acme Corp" }"#),
+        "{config}"
+    );
+    assert!(
+        config.contains(r#"{ id = "fabrikam.onmicrosoft.com" }"#),
+        "{config}"
+    );
+    assert!(!config.contains("do-not-print"), "{config}");
+    // The saved entry reads back.
+    env.run(&["status"], "").expect(0);
+}

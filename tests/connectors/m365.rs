@@ -1,1 +1,815 @@
-//! m365: contract tests (to be written).
+//! Microsoft 365: per-tenant tokens, GDAP customer paging, subscribedSkus paging, purchased and
+//! assigned seats per SKU, Partner Center subscriptions with continuation tokens, tenants
+//! without consent skipped by name, and the failure modes.
+
+use std::collections::{BTreeMap, HashSet};
+
+use reconcile::connectors::m365::{
+    AuthMode, LICENSE, M365, SUBSCRIPTION, SUBSCRIPTION_INACTIVE, Settings, Tenant, families,
+};
+use reconcile::connectors::{Connector, SyncCx};
+use reconcile::http::{ConnectorError, RetryPolicy};
+use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::common::{fast_retry, fixture, query, requests_to};
+
+const SECRET: &str = "m365-client-secret-do-not-print";
+const REFRESH: &str = "m365-refresh-token-do-not-print";
+const CLIENT: &str = "a3c9e1f2-5b7d-4e8a-9c0b-1d2e3f4a5b6c";
+const PARTNER: &str = "1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+const CONTOSO: &str = "6a1c2f4e-0d55-4b8e-9c1a-3f2e5d7b9a01";
+const FABRIKAM: &str = "8b2d3e5f-1e66-4c9f-8d2b-4a3f6e8c0b12";
+const NORTHWIND: &str = "9c3e4f60-2f77-4da0-9e3c-5b4a7f9d1c23";
+const SKUS: &str = "/v1.0/subscribedSkus";
+const GDAP: &str = "/v1.0/tenantRelationships/delegatedAdminCustomers";
+
+/// A fixture with `{{BASE}}` (next links) pointing at the mock server.
+fn body(server: &MockServer, rel: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(
+        fixture(rel).replace("{{BASE}}", &server.uri()),
+        "application/json",
+    )
+}
+
+/// The token endpoint of every tenant: `tok-<tenant>` (with `-<n>` after the first), or
+/// AADSTS65001 for the tenants without consent.
+struct Tokens {
+    no_consent: HashSet<&'static str>,
+}
+
+impl Respond for Tokens {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let tenant = req.url.path().split('/').nth(1).unwrap_or_default();
+        if self.no_consent.contains(tenant) {
+            return ResponseTemplate::new(400).set_body_raw(
+                fixture("m365/token_consent_required.json"),
+                "application/json",
+            );
+        }
+        let form = String::from_utf8_lossy(&req.body).to_string();
+        assert!(form.contains(&format!("client_id={CLIENT}")), "{form}");
+        assert!(form.contains("client_secret="), "{form}");
+        ResponseTemplate::new(200).set_body_raw(
+            fixture("m365/token.json").replace("{{TOKEN}}", &format!("tok-{tenant}")),
+            "application/json",
+        )
+    }
+}
+
+fn bearer(tenant: &str) -> wiremock::matchers::HeaderExactMatcher {
+    header("authorization", format!("Bearer tok-{tenant}").as_str())
+}
+
+async fn mount_tokens(server: &MockServer, no_consent: &[&'static str]) {
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path_regex(
+            r"^/[^/]+/oauth2/v2\.0/token$",
+        ))
+        .respond_with(Tokens {
+            no_consent: no_consent.iter().copied().collect(),
+        })
+        .mount(server)
+        .await;
+}
+
+async fn mount_gdap(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(GDAP))
+        .and(bearer(PARTNER))
+        .and(query_param("$skiptoken", "RFNwdAIAAQAAAA"))
+        .respond_with(body(server, "m365/gdap_customers_page2.json"))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(GDAP))
+        .and(bearer(PARTNER))
+        .respond_with(body(server, "m365/gdap_customers_page1.json"))
+        .mount(server)
+        .await;
+}
+
+async fn mount_skus(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .and(bearer(CONTOSO))
+        .and(query_param("$skiptoken", "X'74657374'"))
+        .respond_with(body(server, "m365/skus_contoso_page2.json"))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .and(bearer(CONTOSO))
+        .respond_with(body(server, "m365/skus_contoso_page1.json"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .and(bearer(FABRIKAM))
+        .respond_with(body(server, "m365/skus_fabrikam.json"))
+        .mount(server)
+        .await;
+}
+
+fn settings(server: &MockServer) -> Settings {
+    Settings {
+        partner_tenant_id: PARTNER.into(),
+        client_id: CLIENT.into(),
+        auth: AuthMode::ClientCredentials,
+        tenants: Vec::new(),
+        token_host: Some(server.uri()),
+        graph_host: Some(server.uri()),
+        partner_center: false,
+        partner_center_host: Some(server.uri()),
+        secret_command: BTreeMap::new(),
+    }
+}
+
+fn connector(settings: &Settings, retry: RetryPolicy) -> M365 {
+    let secret = |field: &str| -> anyhow::Result<SecretString> {
+        match field {
+            "client_secret" => Ok(SecretString::from(SECRET)),
+            "refresh_token" => Ok(SecretString::from(REFRESH)),
+            other => anyhow::bail!("no secret {other}"),
+        }
+    };
+    M365::new("m365", settings, &secret, retry).expect("loopback hosts are accepted")
+}
+
+fn vendor(s: Snapshot) -> VendorSnapshot {
+    match s {
+        Snapshot::Vendor(v) => v,
+        Snapshot::Psa(_) => panic!("Microsoft 365 must produce a vendor snapshot"),
+    }
+}
+
+fn item<'a>(snap: &'a VendorSnapshot, tenant: &str, sku: &str) -> &'a UsageItem {
+    snap.items
+        .iter()
+        .find(|i| i.account_id == tenant && i.attrs.get("sku").map(String::as_str) == Some(sku))
+        .unwrap_or_else(|| panic!("no {sku} in {tenant}: {:#?}", snap.items))
+}
+
+/// The family service `key`'s total over one tenant's items.
+fn total(snap: &VendorSnapshot, tenant: &str, key: &str) -> Decimal {
+    let def = families()
+        .iter()
+        .find_map(|f| f.service_for_key(key))
+        .unwrap_or_else(|| panic!("{key} is no family key"));
+    snap.items
+        .iter()
+        .filter(|i| i.account_id == tenant && def.counts(i))
+        .map(|i| def.weight(i))
+        .sum()
+}
+
+#[tokio::test]
+async fn gdap_tenants_each_get_a_token_and_every_page_is_read() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[NORTHWIND]).await;
+    mount_gdap(&server).await;
+    mount_skus(&server).await;
+    let snap = vendor(
+        connector(&settings(&server), fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("a tenant without consent does not fail the sync"),
+    );
+
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]);
+    assert_eq!(snap.items.len(), 6, "{:#?}", snap.items);
+    assert_eq!(
+        snap.items
+            .iter()
+            .filter(|i| i.account_id == CONTOSO)
+            .count(),
+        3,
+        "both subscribedSkus pages"
+    );
+
+    // Northwind: listed, no items, the reason names the code and what to do.
+    assert_eq!(snap.unreadable.len(), 1);
+    let why = &snap.unreadable[NORTHWIND];
+    assert!(why.contains("AADSTS65001"), "{why}");
+    assert!(why.contains("consent"), "{why}");
+    assert!(
+        why.contains(&format!("/{NORTHWIND}/adminconsent?client_id={CLIENT}")),
+        "{why}"
+    );
+    assert!(!snap.items.iter().any(|i| i.account_id == NORTHWIND));
+    let notes = snap.unreadable_notes();
+    assert!(notes[0].contains("Northwind Traders"), "{notes:?}");
+
+    // One token request per tenant (partner for GDAP, then each customer), each to its own
+    // tenant's endpoint, each with the Graph scope of the configured host.
+    let token_requests: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(
+        token_requests.len(),
+        4,
+        "one token per tenant, reused across pages"
+    );
+    let tenants: HashSet<String> = token_requests
+        .iter()
+        .map(|r| r.url.path().split('/').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tenants,
+        [PARTNER, CONTOSO, FABRIKAM, NORTHWIND]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+    for r in &token_requests {
+        let form = String::from_utf8_lossy(&r.body);
+        assert!(form.contains("grant_type=client_credentials"), "{form}");
+        assert!(form.contains("scope=http%3A%2F%2F127.0.0.1"), "{form}");
+        assert!(form.contains("%2F.default"), "{form}");
+    }
+    let gdap = requests_to(&server, GDAP).await;
+    assert_eq!(gdap.len(), 2);
+    assert_eq!(query(&gdap[0])["$top"], "300");
+}
+
+#[tokio::test]
+async fn purchased_and_assigned_seats_per_sku_with_flags() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[NORTHWIND]).await;
+    mount_gdap(&server).await;
+    mount_skus(&server).await;
+    let snap = vendor(
+        connector(&settings(&server), fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+
+    let e3 = item(&snap, CONTOSO, "SPE_E3");
+    assert_eq!(e3.class, LICENSE);
+    assert_eq!(e3.name, "Microsoft 365 E3");
+    assert_eq!(e3.attrs["purchased"], "17", "enabled 15 + warning 2");
+    assert_eq!(e3.attrs["assigned"], "14");
+    assert_eq!(total(&snap, CONTOSO, "spe_e3:purchased"), Decimal::from(17));
+    assert_eq!(total(&snap, CONTOSO, "spe_e3:assigned"), Decimal::from(14));
+
+    // Business Premium in its grace period: warning units still billed.
+    assert_eq!(total(&snap, FABRIKAM, "spb:purchased"), Decimal::from(25));
+    assert_eq!(total(&snap, FABRIKAM, "spb:assigned"), Decimal::from(22));
+
+    let credits = item(&snap, CONTOSO, "MCOPSTNC");
+    assert_eq!(credits.attrs["company_level"], "true");
+    assert_eq!(credits.name, "Communications Credits");
+    let flow = item(&snap, CONTOSO, "FLOW_FREE");
+    assert_eq!(flow.attrs["free"], "true");
+    let trial = item(&snap, FABRIKAM, "POWER_BI_PRO_TRIAL");
+    assert_eq!(trial.attrs["trial"], "true");
+    assert_eq!(
+        trial.attrs["purchased"], "0",
+        "suspended units are not purchased"
+    );
+    assert_eq!(trial.attrs["suspended"], "5");
+    assert_eq!(trial.attrs["capability_status"], "Suspended");
+
+    // Unknown capabilityStatus / appliesTo: kept, flagged, still counted.
+    let pilot = item(&snap, FABRIKAM, "CONTOSO_PILOT_SKU");
+    assert_eq!(
+        pilot.name, "CONTOSO_PILOT_SKU",
+        "unknown part numbers keep their name"
+    );
+    assert_eq!(pilot.attrs["capability_status"], "PendingActivation");
+    assert_eq!(pilot.attrs["unknown_capability_status"], "true");
+    assert_eq!(pilot.attrs["applies_to"], "Tenant");
+    assert_eq!(pilot.attrs["unknown_applies_to"], "true");
+    assert_eq!(
+        total(&snap, FABRIKAM, "contoso_pilot_sku:purchased"),
+        Decimal::from(5)
+    );
+
+    // The families expand to one service per SKU seen, named readably.
+    let defs = families()[0].expand(snap.items.iter());
+    let names: Vec<(&str, &str)> = defs
+        .iter()
+        .map(|d| (d.key.as_str(), d.name.as_str()))
+        .collect();
+    assert!(
+        names.contains(&("spe_e3:purchased", "Microsoft 365 E3 (purchased)")),
+        "{names:?}"
+    );
+    assert_eq!(defs.len(), 6, "{names:?}");
+}
+
+#[tokio::test]
+async fn configured_tenants_skip_gdap_and_keep_their_names() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    let mut s = settings(&server);
+    s.tenants = vec![
+        Tenant {
+            id: CONTOSO.into(),
+            name: Some("Contoso (config)".into()),
+        },
+        Tenant {
+            id: FABRIKAM.into(),
+            name: None,
+        },
+    ];
+    let snap = vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    assert!(requests_to(&server, GDAP).await.is_empty());
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, [FABRIKAM, "Contoso (config)"], "sorted by name");
+    assert!(snap.unreadable.is_empty());
+    assert_eq!(snap.items.len(), 6);
+}
+
+#[tokio::test]
+async fn graph_403_on_one_tenant_names_the_permission_and_skips_only_it() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_gdap(&server).await;
+    mount_skus(&server).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .and(bearer(NORTHWIND))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("m365/graph_forbidden.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let snap = vendor(
+        connector(&settings(&server), fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    let why = &snap.unreadable[NORTHWIND];
+    assert!(why.contains("LicenseAssignment.Read.All"), "{why}");
+    assert!(why.contains("403"), "{why}");
+    assert_eq!(snap.items.len(), 6);
+
+    // In refresh-token mode the missing piece is a GDAP role.
+    let mut s = settings(&server);
+    s.auth = AuthMode::RefreshToken;
+    let snap = vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    assert!(
+        snap.unreadable[NORTHWIND].contains("GDAP"),
+        "{:?}",
+        snap.unreadable
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_mode_redeems_the_token_in_each_tenant() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    let mut s = settings(&server);
+    s.auth = AuthMode::RefreshToken;
+    s.tenants = vec![Tenant {
+        id: CONTOSO.into(),
+        name: None,
+    }];
+    vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    let reqs = requests_to(&server, &format!("/{CONTOSO}/oauth2/v2.0/token")).await;
+    assert_eq!(reqs.len(), 1);
+    let form = String::from_utf8_lossy(&reqs[0].body);
+    assert!(form.contains("grant_type=refresh_token"), "{form}");
+    assert!(form.contains(&format!("refresh_token={REFRESH}")), "{form}");
+}
+
+#[tokio::test]
+async fn refused_partner_credentials_fail_the_sync_without_the_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{PARTNER}/oauth2/v2.0/token")))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture("m365/token_invalid_secret.json"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = connector(&settings(&server), fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(err.is_auth(), "{msg}");
+    assert!(msg.contains("AADSTS7000215"), "{msg}");
+    assert!(msg.contains("Certificates & secrets"), "{msg}");
+    assert!(msg.contains("reconcile connect m365"), "{msg}");
+    assert!(!msg.contains(SECRET), "{msg}");
+    // The same refusal from `check` (what `connect` shows).
+    let err = connector(&settings(&server), fast_retry(3))
+        .check()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
+}
+
+#[tokio::test]
+async fn gdap_403_names_the_permission() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(GDAP))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw(fixture("m365/graph_forbidden.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let err = connector(&settings(&server), fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("DelegatedAdminRelationship.Read.All"), "{msg}");
+    assert!(msg.contains("`tenants`"), "{msg}");
+    assert!(msg.contains("Authorization_RequestDenied"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_tenant_token_once() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            r#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid."}}"#,
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let snap = vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(snap.items.len(), 3);
+    assert_eq!(
+        requests_to(&server, &format!("/{FABRIKAM}/oauth2/v2.0/token"))
+            .await
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn throttling_waits_as_retry_after_asks() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let started = std::time::Instant::now();
+    let snap = vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(snap.items.len(), 3);
+    assert_eq!(requests_to(&server, SKUS).await.len(), 2);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ConnectorError::Http { status: 503, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("after 3 attempts"), "{msg}");
+    assert_eq!(requests_to(&server, SKUS).await.len(), 3);
+}
+
+#[tokio::test]
+async fn malformed_json_fails_the_sync_and_names_the_endpoint() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"value":[{"skuId":"05e9a617","consumedUnits":"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
+    assert!(
+        err.to_string().contains("GET /v1.0/subscribedSkus"),
+        "{err}"
+    );
+
+    // A record of the wrong shape names the element and field.
+    server.reset().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = connector(&s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("value[1].skuId"), "{err}");
+}
+
+#[tokio::test]
+async fn partner_center_subscriptions_page_with_continuation_tokens() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    let subs = format!("/v1/customers/{CONTOSO}/subscriptions");
+    Mock::given(method("GET"))
+        .and(path(subs.as_str()))
+        .and(bearer(PARTNER))
+        .and(query_param("seekOperation", "Next"))
+        .and(header("MS-ContinuationToken", "AQABAAAAWNsQ2gT2pX"))
+        .respond_with(body(&server, "m365/pc_subscriptions_page2.json"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(subs.as_str()))
+        .and(bearer(PARTNER))
+        .respond_with(body(&server, "m365/pc_subscriptions_page1.json"))
+        .mount(&server)
+        .await;
+    // Fabrikam bought elsewhere: Partner Center does not know it.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{FABRIKAM}/subscriptions")))
+        .respond_with(ResponseTemplate::new(404).set_body_raw(
+            r#"{"code":600010,"description":"Customer not found","errorName":"CustomerNotFound","data":[],"source":"PartnerFD"}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.partner_center = true;
+    s.tenants = vec![
+        Tenant {
+            id: CONTOSO.into(),
+            name: Some("Contoso".into()),
+        },
+        Tenant {
+            id: FABRIKAM.into(),
+            name: Some("Fabrikam".into()),
+        },
+    ];
+    let snap = vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap(),
+    );
+    let subs: Vec<&UsageItem> = snap
+        .items
+        .iter()
+        .filter(|i| i.class == SUBSCRIPTION || i.class == SUBSCRIPTION_INACTIVE)
+        .collect();
+    assert_eq!(subs.len(), 3, "both pages");
+    let e3 = subs
+        .iter()
+        .find(|i| i.attrs["offer_id"] == "CFQ7TTC0LFLZ:0002:CFQ7TTC0KDHF")
+        .unwrap();
+    assert_eq!(e3.attrs["quantity"], "17");
+    assert_eq!(e3.attrs["term"], "P1Y");
+    assert_eq!(e3.attrs["commitment_end_date"], "2024-06-30T00:00:00Z");
+    assert_eq!(e3.attrs["status"], "active");
+    assert_eq!(e3.attrs["billing_cycle"], "monthly");
+    assert_eq!(
+        total(&snap, CONTOSO, "cfq7ttc0lflz-0002-cfq7ttc0kdhf:subscribed"),
+        Decimal::from(17)
+    );
+    // The suspended subscription is kept but counted by nothing.
+    assert_eq!(
+        total(&snap, CONTOSO, "cfq7ttc0lh18-0001-cfq7ttc0k971:subscribed"),
+        Decimal::ZERO
+    );
+    assert_eq!(
+        total(&snap, CONTOSO, "cfq7ttc0lchc-0002-cfq7ttc0kdfm:subscribed"),
+        Decimal::from(12)
+    );
+    let second = requests_to(&server, &format!("/v1/customers/{CONTOSO}/subscriptions")).await;
+    assert_eq!(second.len(), 2);
+    assert_eq!(query(&second[1])["seekOperation"], "Next");
+    // The Partner Center token is the partner tenant's, for the Partner Center audience.
+    let token_forms: Vec<String> = requests_to(&server, &format!("/{PARTNER}/oauth2/v2.0/token"))
+        .await
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(token_forms.len(), 1, "{token_forms:?}");
+}
+
+#[tokio::test]
+async fn partner_center_403_names_the_app_registration() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_skus(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{FABRIKAM}/subscriptions")))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            r#"{"code":900001,"description":"Forbidden","errorName":"Forbidden","data":[]}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.partner_center = true;
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("App management"), "{err}");
+}
+
+#[tokio::test]
+async fn next_links_to_another_host_are_not_followed() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"value":[],"@odata.nextLink":"https://evil.example.com/v1.0/subscribedSkus?$skiptoken=1"}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not followed"), "{err}");
+}
+
+#[tokio::test]
+async fn check_counts_gdap_customers() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    mount_gdap(&server).await;
+    let msg = connector(&settings(&server), fast_retry(2))
+        .check()
+        .await
+        .unwrap();
+    assert!(msg.contains("3 GDAP customer tenants are listed"), "{msg}");
+    assert!(msg.contains(PARTNER), "{msg}");
+}
+
+#[test]
+fn settings_reject_plain_http_hosts() {
+    let mut s = Settings {
+        partner_tenant_id: PARTNER.into(),
+        client_id: CLIENT.into(),
+        auth: AuthMode::ClientCredentials,
+        tenants: Vec::new(),
+        token_host: Some("http://login.example.com".into()),
+        graph_host: None,
+        partner_center: false,
+        partner_center_host: None,
+        secret_command: BTreeMap::new(),
+    };
+    let err = s.validate("m365").unwrap_err().to_string();
+    assert!(
+        err.contains("token_host") && err.contains("only https"),
+        "{err}"
+    );
+    s.token_host = None;
+    s.validate("m365").unwrap();
+}
+
+#[tokio::test]
+async fn check_with_listed_tenants_signs_in_to_the_partner_tenant_only() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    let mut s = settings(&server);
+    s.tenants = vec![
+        Tenant {
+            id: CONTOSO.into(),
+            name: None,
+        },
+        Tenant {
+            id: NORTHWIND.into(),
+            name: None,
+        },
+    ];
+    let msg = connector(&s, fast_retry(2)).check().await.unwrap();
+    assert!(msg.contains("2 customer tenants are configured"), "{msg}");
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1, "one token request, nothing else");
+    assert_eq!(reqs[0].url.path(), format!("/{PARTNER}/oauth2/v2.0/token"));
+}
+
+#[tokio::test]
+async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
+    let server = MockServer::start().await;
+    mount_tokens(&server, &[]).await;
+    Mock::given(method("GET"))
+        .and(path(SKUS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                r#"{{"value":[],"@odata.nextLink":"{}/v1.0/subscribedSkus"}}"#,
+                server.uri()
+            ),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.tenants = vec![Tenant {
+        id: FABRIKAM.into(),
+        name: None,
+    }];
+    let err = connector(&s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("never end"), "{err}");
+    assert_eq!(requests_to(&server, SKUS).await.len(), 1);
+}

@@ -56,7 +56,12 @@ pub enum Target {
     /// Service User, role Viewer on the account or site scope, and pick an expiration date.
     #[command(name = "sentinelone")]
     SentinelOne(S1Args),
-    /// Connect Microsoft 365 (NOT BUILT YET).
+    /// Connect Microsoft 365 (licenses per customer tenant through the partner's multi-tenant app).
+    ///
+    /// Register a multi-tenant app in the partner tenant (Entra admin center > App registrations)
+    /// with the Microsoft Graph permission LicenseAssignment.Read.All (and
+    /// DelegatedAdminRelationship.Read.All to list GDAP customers), add a client secret, and
+    /// consent it in each customer tenant.
     #[command(name = "m365")]
     M365(m365::Args),
     /// Connect JumpCloud (an MTP administrator's API key and your provider id).

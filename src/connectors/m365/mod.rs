@@ -1,57 +1,871 @@
-//! Microsoft 365: NOT BUILT YET (scaffold). The connector's module owns its settings, wire types,
-//! services and sync; see `connectors/sentinelone` for the shape to follow.
+//! Microsoft 365 licenses per customer tenant: customer tenants are accounts, each tenant's
+//! subscribed SKUs (Microsoft Graph `GET /v1.0/subscribedSkus`) are usage items, and, where
+//! configured, each tenant's Partner Center subscriptions are a second source of purchased
+//! quantities.
+//!
+//! Tenants come from the partner tenant's GDAP customers
+//! (`GET /v1.0/tenantRelationships/delegatedAdminCustomers`) or from the `tenants` setting.
+//! Every tenant gets its own token from its own token endpoint
+//! (`{token_host}/{tenant}/oauth2/v2.0/token`): the partner's multi-tenant app with client
+//! credentials (the app must be consented in each customer tenant), or a partner user's refresh
+//! token (GDAP roles decide what it may read). Tokens are cached per tenant and refreshed once
+//! on a 401.
+//!
+//! A tenant whose token or license read fails for a consent reason (AADSTS65001 and friends, or
+//! Graph's 403 for a missing permission or GDAP role) is still listed, with no items, in
+//! [`VendorSnapshot::unreadable`] naming what to do; the rest of the sync completes. Any other
+//! failure (network, 5xx after retries, the partner's own credentials refused) fails the sync.
+//!
+//! Items: one `LICENSE` per (tenant, SKU) with `purchased` (`prepaidUnits.enabled + warning`,
+//! since units in the warning grace period are still billed) and `assigned` (`consumedUnits`);
+//! one `SUBSCRIPTION` per active Partner Center subscription with its `quantity` (inactive ones
+//! get the class `SUBSCRIPTION_INACTIVE`, which nothing counts). The families
+//! `<sku>:purchased`, `<sku>:assigned` and `<offer>:subscribed` let a mapping pick its basis.
 
-use std::collections::BTreeMap;
+mod skus;
+mod wire;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+use futures_util::StreamExt;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::{ServiceDef, ServiceFamily, Snapshot};
+use crate::http::{
+    Auth, ConnectorError, HttpClient, RetryPolicy, check_url, decode_elements, decode_one,
+    send_unauthenticated,
+};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+
+pub use skus::{is_free, is_trial, name_of as sku_name};
+
+pub const DEFAULT_TOKEN_HOST: &str = "https://login.microsoftonline.com";
+pub const DEFAULT_GRAPH_HOST: &str = "https://graph.microsoft.com";
+pub const DEFAULT_PARTNER_CENTER_HOST: &str = "https://api.partnercenter.microsoft.com";
+
+/// The class of a tenant's subscribed SKU.
+pub const LICENSE: &str = "LICENSE";
+/// The class of an active Partner Center subscription.
+pub const SUBSCRIPTION: &str = "SUBSCRIPTION";
+/// The class of a Partner Center subscription that is not active: counted by nothing.
+pub const SUBSCRIPTION_INACTIVE: &str = "SUBSCRIPTION_INACTIVE";
+
+const SUBSCRIBED_SKUS: &str = "v1.0/subscribedSkus";
+const GDAP_CUSTOMERS: &str = "v1.0/tenantRelationships/delegatedAdminCustomers";
+/// The largest page the GDAP customer list serves.
+const GDAP_QUERY: &[(&str, &str)] = &[("$top", "300")];
+/// Tenants read at once: enough to hide latency, few enough not to trip Graph throttling.
+const CONCURRENT_TENANTS: usize = 4;
+const MAX_PAGES: usize = 10_000;
+
+const CAPABILITY_STATUSES: &[&str] = &["Enabled", "Warning", "Suspended", "Deleted", "LockedOut"];
+const APPLIES_TO: &[&str] = &["User", "Company"];
+const SUBSCRIPTION_STATUSES: &[&str] = &[
+    "active",
+    "suspended",
+    "deleted",
+    "expired",
+    "pending",
+    "disabled",
+];
+
+/// Token errors that concern one customer tenant (consent, GDAP access, the tenant itself):
+/// (AADSTS code, what it means, what to do). `{consent}` stands for the way to grant consent.
+/// Any other token error fails the whole sync.
+const CONSENT_CODES: &[(i64, &str, &str)] = &[
+    (
+        65001,
+        "app {app} has no admin consent in this tenant",
+        "{consent}",
+    ),
+    (
+        65004,
+        "an admin of this tenant declined consent for app {app}",
+        "{consent}",
+    ),
+    (
+        700016,
+        "app {app} is not present in this tenant (never consented there)",
+        "{consent}",
+    ),
+    (
+        7000229,
+        "app {app} has no service principal in this tenant (never consented there)",
+        "{consent}",
+    ),
+    (
+        500011,
+        "Microsoft Graph is not enabled for app {app} in this tenant",
+        "{consent}",
+    ),
+    (
+        50020,
+        "the partner user has no access to this tenant",
+        "check that the GDAP relationship with this tenant is active",
+    ),
+    (
+        90072,
+        "the partner user has no access to this tenant",
+        "check that the GDAP relationship with this tenant is active",
+    ),
+    (
+        90002,
+        "the tenant was not found (deleted, or a wrong id)",
+        "remove it from `tenants`, or end its GDAP relationship",
+    ),
+    (
+        53003,
+        "a Conditional Access policy of this tenant blocked the sign-in",
+        "exclude the app or the partner user from that policy",
+    ),
+];
+
+/// How each tenant's token is obtained.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// The partner's multi-tenant app, consented in each customer tenant (app-only).
+    #[default]
+    ClientCredentials,
+    /// A partner user's refresh token, redeemed in each customer tenant (GDAP, delegated).
+    RefreshToken,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::ClientCredentials => "client-credentials",
+            AuthMode::RefreshToken => "refresh-token",
+        }
+    }
+}
+
+/// A customer tenant given in the config: `"<id>"` or `{ id = "<id>", name = "Acme" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "TenantRepr")]
+pub struct Tenant {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TenantRepr {
+    Id(String),
+    Full {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+impl From<TenantRepr> for Tenant {
+    fn from(r: TenantRepr) -> Tenant {
+        match r {
+            TenantRepr::Id(id) => Tenant { id, name: None },
+            TenantRepr::Full { id, name } => Tenant { id, name },
+        }
+    }
+}
 
 /// `[connections.<name>]` with `kind = "m365"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The partner's own tenant (GUID or `contoso.onmicrosoft.com`).
+    pub partner_tenant_id: String,
+    /// The multi-tenant app's Application (client) ID.
+    pub client_id: String,
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// Customer tenants to read instead of the GDAP customer list.
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+    #[serde(default)]
+    pub token_host: Option<String>,
+    #[serde(default)]
+    pub graph_host: Option<String>,
+    /// Also read Partner Center subscriptions per tenant.
+    #[serde(default)]
+    pub partner_center: bool,
+    #[serde(default)]
+    pub partner_center_host: Option<String>,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
 }
 
 impl Settings {
+    pub fn token_host(&self) -> &str {
+        self.token_host.as_deref().unwrap_or(DEFAULT_TOKEN_HOST)
+    }
+    pub fn graph_host(&self) -> &str {
+        self.graph_host.as_deref().unwrap_or(DEFAULT_GRAPH_HOST)
+    }
+    pub fn partner_center_host(&self) -> &str {
+        self.partner_center_host
+            .as_deref()
+            .unwrap_or(DEFAULT_PARTNER_CENTER_HOST)
+    }
+
     /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, _name: &str) -> anyhow::Result<()> {
+    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
+        let bad = |key: &str, why: String| anyhow::anyhow!("connection `{name}`: `{key}` {why}");
+        if !valid_tenant(&self.partner_tenant_id) {
+            return Err(bad(
+                "partner_tenant_id",
+                format!(
+                    "is `{}`; give the partner tenant's ID (a GUID) or its onmicrosoft.com domain",
+                    self.partner_tenant_id
+                ),
+            ));
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(bad(
+                "client_id",
+                "is empty; give the app registration's Application (client) ID".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for t in &self.tenants {
+            if !valid_tenant(&t.id) {
+                return Err(bad(
+                    "tenants",
+                    format!("holds `{}`, which is not a tenant ID or domain", t.id),
+                ));
+            }
+            if !seen.insert(t.id.to_ascii_lowercase()) {
+                return Err(bad("tenants", format!("lists `{}` twice", t.id)));
+            }
+        }
+        for (key, host) in [
+            ("token_host", self.token_host()),
+            ("graph_host", self.graph_host()),
+            ("partner_center_host", self.partner_center_host()),
+        ] {
+            check_url(name, host).map_err(|e| bad(key, format!("is not usable: {e}")))?;
+        }
         Ok(())
     }
 }
 
-/// Built-in services.
+fn valid_tenant(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// No fixed services: every service is per SKU or per offer (see [`families`]).
 pub fn services() -> Vec<ServiceDef> {
     Vec::new()
 }
 
-/// Service families (one service per SKU or product the data holds).
+/// Purchased and assigned seats per SKU, and subscribed quantity per Partner Center offer.
 pub fn families() -> Vec<ServiceFamily> {
-    Vec::new()
+    const LICENSES: &[&str] = &[LICENSE];
+    const SUBSCRIPTIONS: &[&str] = &[SUBSCRIPTION];
+    vec![
+        ServiceFamily {
+            attr: "sku",
+            name_attr: Some("sku_name"),
+            key_suffix: ":purchased",
+            name_suffix: " (purchased)",
+            quantity: Some("purchased"),
+            classes: Some(LICENSES),
+        },
+        ServiceFamily {
+            attr: "sku",
+            name_attr: Some("sku_name"),
+            key_suffix: ":assigned",
+            name_suffix: " (assigned)",
+            quantity: Some("assigned"),
+            classes: Some(LICENSES),
+        },
+        ServiceFamily {
+            attr: "offer_id",
+            name_attr: Some("offer_name"),
+            key_suffix: ":subscribed",
+            name_suffix: " (subscribed)",
+            quantity: Some("quantity"),
+            classes: Some(SUBSCRIPTIONS),
+        },
+    ]
+}
+
+/// The secrets a grant needs; shared by every tenant's token source.
+struct Grant {
+    mode: AuthMode,
+    client_id: String,
+    client_secret: SecretString,
+    /// Refresh-token mode: Entra may hand back a new refresh token; later tenants use it.
+    refresh_token: Option<std::sync::Mutex<SecretString>>,
+}
+
+/// Tokens for one tenant and one audience, cached until a minute before they expire.
+struct TenantToken {
+    connection: String,
+    tenant: String,
+    token_url: Url,
+    scope: String,
+    grant: Arc<Grant>,
+    retry: RetryPolicy,
+    hint: String,
+    forbidden: String,
+    cache: Mutex<Option<(SecretString, Instant)>>,
+}
+
+impl TenantToken {
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<(SecretString, Instant), ConnectorError> {
+        let endpoint = format!("POST {}", self.token_url.path());
+        let g = &self.grant;
+        let refresh = g.refresh_token.as_ref().map(|r| {
+            r.lock()
+                .expect("refresh token lock")
+                .expose_secret()
+                .to_string()
+        });
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", g.client_id.as_str()),
+            ("client_secret", g.client_secret.expose_secret()),
+            ("scope", self.scope.as_str()),
+        ];
+        match (&g.mode, &refresh) {
+            (AuthMode::RefreshToken, Some(rt)) => {
+                form.push(("grant_type", "refresh_token"));
+                form.push(("refresh_token", rt.as_str()));
+            }
+            _ => form.push(("grant_type", "client_credentials")),
+        }
+        let result = send_unauthenticated(
+            &self.connection,
+            http,
+            Method::POST,
+            &self.token_url,
+            |r| r.form(&form),
+            &self.retry,
+        )
+        .await;
+        let refused = |status: u16, body: &str| {
+            // A whole error body names its codes in `error_codes`; a cut-off one still starts
+            // with `error_description`, whose text begins with `AADSTS<code>`.
+            let detail = match serde_json::from_str::<wire::TokenError>(body) {
+                Ok(e) => format!(
+                    ": {}{}",
+                    e.error.unwrap_or_else(|| "error".into()),
+                    match (e.error_codes.first(), e.error_description) {
+                        (_, Some(d)) if d.contains("AADSTS") =>
+                            format!(" ({})", d.lines().next().unwrap_or_default().trim()),
+                        (Some(c), d) => format!(
+                            " (AADSTS{c}: {})",
+                            d.unwrap_or_default()
+                                .lines()
+                                .next()
+                                .unwrap_or_default()
+                                .trim()
+                        ),
+                        (None, Some(d)) => format!(" ({})", d.lines().next().unwrap_or_default()),
+                        (None, None) => String::new(),
+                    }
+                ),
+                Err(_) => format!(": {body}"),
+            };
+            ConnectorError::Auth {
+                connection: self.connection.clone(),
+                endpoint: endpoint.clone(),
+                status,
+                detail,
+                hint: self.hint.clone(),
+            }
+        };
+        let resp = match result {
+            Ok(Ok(resp)) => resp,
+            Ok(Err((status, detail))) => return Err(refused(status, &detail)),
+            // Entra answers most refusals (invalid_grant, unauthorized_client) with 400.
+            Err(ConnectorError::Http {
+                status: 400,
+                snippet,
+                ..
+            }) => return Err(refused(400, &snippet)),
+            Err(e) => return Err(e),
+        };
+        let token: wire::TokenResponse = decode_one(&self.connection, &endpoint, &resp.body)?;
+        if let (Some(new), Some(slot)) = (token.refresh_token, &g.refresh_token) {
+            *slot.lock().expect("refresh token lock") = SecretString::from(new);
+        }
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
+        let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
+        Ok((SecretString::from(token.access_token), renew_at))
+    }
+}
+
+#[async_trait]
+impl Auth for TenantToken {
+    async fn headers(
+        &self,
+        http: &reqwest::Client,
+        force_refresh: bool,
+    ) -> Result<HeaderMap, ConnectorError> {
+        let mut guard = self.cache.lock().await;
+        let fresh = matches!(&*guard, Some((_, at)) if Instant::now() < *at);
+        if force_refresh || !fresh {
+            *guard = Some(self.fetch(http).await?);
+        }
+        let (token, _) = guard.as_ref().expect("token was just set");
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| ConnectorError::Invalid {
+                connection: self.connection.clone(),
+                message: format!(
+                    "the token endpoint of tenant {} returned a token that cannot be sent in a header",
+                    self.tenant
+                ),
+            })?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value);
+        Ok(headers)
+    }
+
+    fn refreshable(&self) -> bool {
+        true
+    }
+
+    fn hint(&self, status: u16) -> String {
+        if status == 403 {
+            self.forbidden.clone()
+        } else {
+            self.hint.clone()
+        }
+    }
+}
+
+/// The first `AADSTS<digits>` code in a token error text.
+fn aadsts_code(text: &str) -> Option<i64> {
+    let at = text.find("AADSTS")?;
+    let digits: String = text[at + 6..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// Why a tenant could not be read, when the failure is that tenant's consent or access rather
+/// than something that concerns the whole sync.
+fn consent_problem(
+    err: &ConnectorError,
+    client_id: &str,
+    mode: AuthMode,
+    consent_url: &str,
+) -> Option<String> {
+    let ConnectorError::Auth {
+        endpoint,
+        status,
+        detail,
+        ..
+    } = err
+    else {
+        return None;
+    };
+    if endpoint.starts_with("POST") {
+        let code = aadsts_code(detail)?;
+        let (_, what, todo) = CONSENT_CODES.iter().find(|(c, _, _)| *c == code)?;
+        let consent = format!(
+            "grant admin consent: an admin of the tenant opens {consent_url}, or push the consent through Partner Center / GDAP"
+        );
+        return Some(format!(
+            "sign-in refused (AADSTS{code}): {}. To read it, {}, then sync again",
+            what.replace("{app}", client_id),
+            todo.replace("{consent}", &consent)
+        ));
+    }
+    (*status == 403).then(|| licenses_forbidden(client_id, mode))
+}
+
+/// What to do when Graph answers 403 to a tenant's `subscribedSkus`.
+fn licenses_forbidden(client_id: &str, mode: AuthMode) -> String {
+    let need = match mode {
+        AuthMode::ClientCredentials => format!(
+            "grant app {client_id} the Microsoft Graph application permission LicenseAssignment.Read.All (or Organization.Read.All) with admin consent in this tenant"
+        ),
+        AuthMode::RefreshToken => "give the partner user's GDAP relationship with this tenant a role that can read licenses (Global Reader, Directory Readers or License Administrator), and the app the delegated permission LicenseAssignment.Read.All".to_string(),
+    };
+    format!(
+        "Microsoft Graph refused to list the tenant's licenses (HTTP 403 on subscribedSkus): {need}, then sync again"
+    )
 }
 
 pub struct M365 {
     name: String,
+    settings: Settings,
+    grant: Arc<Grant>,
+    retry: RetryPolicy,
+    token_base: Url,
+    graph_base: Url,
+    pc_base: Option<Url>,
 }
 
 impl M365 {
     /// `secret` is asked for each secret field this connection needs.
     pub fn new(
         name: &str,
-        _settings: &Settings,
-        _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
-        _retry: RetryPolicy,
+        settings: &Settings,
+        secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+        retry: RetryPolicy,
     ) -> anyhow::Result<M365> {
+        settings.validate(name)?;
+        let token_base = check_url(name, settings.token_host().trim_end_matches('/'))?;
+        let graph_base = check_url(name, settings.graph_host().trim_end_matches('/'))?;
+        let pc_base = if settings.partner_center {
+            Some(check_url(
+                name,
+                settings.partner_center_host().trim_end_matches('/'),
+            )?)
+        } else {
+            None
+        };
+        let refresh_token = match settings.auth {
+            AuthMode::RefreshToken => Some(std::sync::Mutex::new(secret("refresh_token")?)),
+            AuthMode::ClientCredentials => None,
+        };
         Ok(M365 {
             name: name.to_string(),
+            settings: settings.clone(),
+            grant: Arc::new(Grant {
+                mode: settings.auth,
+                client_id: settings.client_id.trim().to_string(),
+                client_secret: secret("client_secret")?,
+                refresh_token,
+            }),
+            retry,
+            token_base,
+            graph_base,
+            pc_base,
         })
     }
+
+    /// The `connect` command that stores new credentials for this connection.
+    fn again(&self) -> String {
+        let mut cmd = format!(
+            "reconcile connect m365 --name {} --partner-tenant {} --client-id {}",
+            self.name, self.settings.partner_tenant_id, self.grant.client_id
+        );
+        if self.grant.mode == AuthMode::RefreshToken {
+            cmd.push_str(" --auth refresh-token");
+        }
+        for (flag, host) in [
+            ("--token-host", &self.settings.token_host),
+            ("--graph-host", &self.settings.graph_host),
+        ] {
+            if let Some(h) = host {
+                cmd.push_str(&format!(" {flag} {h}"));
+            }
+        }
+        format!("then run `{cmd}` (with your other options) again")
+    }
+
+    /// Where a customer's admin grants the app consent in their tenant.
+    fn consent_url(&self, tenant: &str) -> String {
+        format!(
+            "{}/{tenant}/adminconsent?client_id={}",
+            self.token_base.as_str().trim_end_matches('/'),
+            self.grant.client_id
+        )
+    }
+
+    fn scope_for(base: &Url) -> String {
+        format!("{}/.default", base.origin().ascii_serialization())
+    }
+
+    /// A client for one tenant's API (`base`), with that tenant's tokens.
+    fn client(&self, tenant: &str, base: &Url, partner: bool, forbidden: String) -> HttpClient {
+        let hint = if partner {
+            match self.grant.mode {
+                AuthMode::ClientCredentials => format!(
+                    "The partner tenant refused the app's credentials: check the client ID and that the client secret is current (Entra admin center > App registrations > {} > Certificates & secrets), {}",
+                    self.grant.client_id,
+                    self.again()
+                ),
+                AuthMode::RefreshToken => format!(
+                    "The refresh token was refused: it may have expired or been revoked. Sign in again as the partner user to get a new one, {}",
+                    self.again()
+                ),
+            }
+        } else {
+            format!(
+                "Check that app {} is consented in tenant {tenant}, {}",
+                self.grant.client_id,
+                self.again()
+            )
+        };
+        let token_url = Url::parse(&format!(
+            "{}/{tenant}/oauth2/v2.0/token",
+            self.token_base.as_str().trim_end_matches('/')
+        ))
+        .expect("a checked base with a tenant path is a URL");
+        let auth = TenantToken {
+            connection: self.name.clone(),
+            tenant: tenant.to_string(),
+            token_url,
+            scope: Self::scope_for(base),
+            grant: self.grant.clone(),
+            retry: self.retry.clone(),
+            hint,
+            forbidden,
+            cache: Mutex::new(None),
+        };
+        HttpClient::new(&self.name, base.clone(), Arc::new(auth), self.retry.clone())
+    }
+
+    fn partner_graph(&self) -> HttpClient {
+        let forbidden = format!(
+            "Listing GDAP customers needs the Microsoft Graph permission DelegatedAdminRelationship.Read.All in the partner tenant (an application permission with admin consent; in refresh-token mode the delegated one), or list the customer tenants in the connection's `tenants` setting; {}",
+            self.again()
+        );
+        self.client(
+            &self.settings.partner_tenant_id,
+            &self.graph_base,
+            true,
+            forbidden,
+        )
+    }
+
+    /// The customer tenants, from the config or else from GDAP, each with its GDAP record's JSON when it came from GDAP.
+    async fn tenants(&self, cx: &SyncCx) -> Result<Vec<(Tenant, Option<String>)>, ConnectorError> {
+        if !self.settings.tenants.is_empty() {
+            return Ok(self
+                .settings
+                .tenants
+                .iter()
+                .map(|t| (t.clone(), None))
+                .collect());
+        }
+        let client = self.partner_graph();
+        let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
+            graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|n| {
+                cx.report("tenants", n)
+            })
+            .await?;
+        let mut seen = HashSet::new();
+        Ok(customers
+            .into_iter()
+            .filter_map(|(c, raw)| {
+                let id = c.tenant_id.trim().to_string();
+                seen.insert(id.to_ascii_lowercase()).then(|| {
+                    let name = c.display_name.filter(|n| !n.trim().is_empty());
+                    (Tenant { id, name }, Some(raw))
+                })
+            })
+            .collect())
+    }
+
+    async fn read_skus(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<(wire::SubscribedSku, String)>, ConnectorError> {
+        let forbidden = licenses_forbidden(&self.grant.client_id, self.grant.mode);
+        let client = self.client(&tenant.id, &self.graph_base, false, forbidden);
+        graph_all(&client, SUBSCRIBED_SKUS, &[], &|_| {}).await
+    }
+
+    async fn read_subscriptions(
+        &self,
+        pc: &HttpClient,
+        tenant: &Tenant,
+    ) -> Result<Vec<(wire::Subscription, String)>, ConnectorError> {
+        let mut path = format!("v1/customers/{}/subscriptions", tenant.id);
+        let mut query: Vec<(String, String)> = Vec::new();
+        let mut extra = HeaderMap::new();
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let q: Vec<(&str, String)> =
+                query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            let resp = match pc.get_with_headers(&path, &q, &extra).await {
+                Ok(r) => r,
+                // Not a CSP customer of this partner (GDAP only, or bought elsewhere).
+                Err(ConnectorError::Http { status: 404, .. }) => {
+                    tracing::debug!(tenant = %tenant.id, "not a Partner Center customer");
+                    return Ok(all);
+                }
+                Err(e) => return Err(e),
+            };
+            let mut body: Value = decode_one(pc.connection(), &resp.endpoint, &resp.body)?;
+            let items = take_array(pc.connection(), &resp.endpoint, &mut body, "items")?;
+            all.extend(decode_elements(
+                pc.connection(),
+                &resp.endpoint,
+                "items",
+                items,
+            )?);
+            let links: wire::Links = body
+                .get("links")
+                .cloned()
+                .and_then(|l| serde_json::from_value(l).ok())
+                .unwrap_or_default();
+            let Some(next) = links.next else {
+                return Ok(all);
+            };
+            let token = next
+                .headers
+                .iter()
+                .find(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
+                .map(|h| h.value.clone())
+                .or_else(|| {
+                    body.get("continuationToken")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                });
+            let sent = std::mem::take(&mut extra);
+            if let Some(t) = token {
+                let v = HeaderValue::from_str(&t).map_err(|_| ConnectorError::Invalid {
+                    connection: pc.connection().into(),
+                    message: format!(
+                        "{} sent a continuation token that cannot be sent back as a header",
+                        resp.endpoint
+                    ),
+                })?;
+                extra.insert(HeaderName::from_static("ms-continuationtoken"), v);
+            }
+            // `links.next.uri` is relative to the API root (`/customers/...`) or absolute.
+            let uri = next.uri.trim_start_matches('/');
+            let uri = if uri.starts_with("v1/") || uri.contains("://") {
+                uri.to_string()
+            } else {
+                format!("v1/{uri}")
+            };
+            let (p, q) = split_next(pc, &uri)?;
+            if p == path && q == query && extra == sent {
+                return Err(endless(pc.connection(), &resp.endpoint));
+            }
+            path = p;
+            query = q;
+        }
+        Err(endless(pc.connection(), &path))
+    }
+}
+
+fn endless(connection: &str, endpoint: &str) -> ConnectorError {
+    ConnectorError::Invalid {
+        connection: connection.into(),
+        message: format!(
+            "{endpoint} keeps sending a next page that is the same page; paging would never end. Please report this"
+        ),
+    }
+}
+
+/// Takes the array at `key` out of a JSON object, or names what was there instead.
+fn take_array(
+    connection: &str,
+    endpoint: &str,
+    body: &mut Value,
+    key: &str,
+) -> Result<Vec<Value>, ConnectorError> {
+    match body.get_mut(key).map(Value::take) {
+        Some(Value::Array(a)) => Ok(a),
+        Some(Value::Null) | None if body.is_object() => Err(ConnectorError::Decode {
+            connection: connection.into(),
+            endpoint: endpoint.into(),
+            path: key.into(),
+            detail: format!("the response has no `{key}` array"),
+        }),
+        _ => Err(ConnectorError::Decode {
+            connection: connection.into(),
+            endpoint: endpoint.into(),
+            path: key.into(),
+            detail: format!("expected an object with a `{key}` array"),
+        }),
+    }
+}
+
+/// A next-page link (absolute, or relative to the client's base) as a path and query for
+/// `client`; it must stay on the client's host, so a token never goes anywhere else.
+fn split_next(
+    client: &HttpClient,
+    link: &str,
+) -> Result<(String, Vec<(String, String)>), ConnectorError> {
+    let base = client.base();
+    let url = if link.contains("://") {
+        Url::parse(link)
+    } else {
+        base.join(&format!("{}/", base.path().trim_end_matches('/')))
+            .and_then(|b| b.join(link))
+    }
+    .map_err(|e| ConnectorError::Invalid {
+        connection: client.connection().into(),
+        message: format!("the API sent a next-page link that is not a URL ({e})"),
+    })?;
+    if url.origin() != base.origin() {
+        return Err(ConnectorError::Invalid {
+            connection: client.connection().into(),
+            message: format!(
+                "the API sent a next-page link to {}, not to {}; it was not followed",
+                url.origin().ascii_serialization(),
+                base.origin().ascii_serialization()
+            ),
+        });
+    }
+    let prefix = base.path().trim_end_matches('/');
+    let path = url
+        .path()
+        .strip_prefix(prefix)
+        .unwrap_or(url.path())
+        .trim_start_matches('/')
+        .to_string();
+    Ok((path, url.query_pairs().into_owned().collect()))
+}
+
+/// Every page of a Graph collection (`value`), following `@odata.nextLink` until it is absent.
+async fn graph_all<T: serde::de::DeserializeOwned>(
+    client: &HttpClient,
+    path: &str,
+    first_query: &[(&str, &str)],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<(T, String)>, ConnectorError> {
+    let mut path = path.to_string();
+    let mut query: Vec<(String, String)> = first_query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut all = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let q: Vec<(&str, String)> = query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let resp = client.get(&path, &q).await?;
+        let mut body: Value = decode_one(client.connection(), &resp.endpoint, &resp.body)?;
+        let items = take_array(client.connection(), &resp.endpoint, &mut body, "value")?;
+        all.extend(decode_elements(
+            client.connection(),
+            &resp.endpoint,
+            "value",
+            items,
+        )?);
+        progress(all.len());
+        let Some(next) = body.get("@odata.nextLink").and_then(Value::as_str) else {
+            return Ok(all);
+        };
+        let (p, q) = split_next(client, next)?;
+        if p == path && q == query {
+            return Err(endless(client.connection(), &resp.endpoint));
+        }
+        path = p;
+        query = q;
+    }
+    Err(endless(client.connection(), &path))
+}
+
+/// What one tenant gave: its SKUs, or why it could not be read.
+enum TenantRead {
+    Read(Vec<(wire::SubscribedSku, String)>),
+    Unreadable(String),
 }
 
 #[async_trait]
@@ -61,16 +875,408 @@ impl Connector for M365 {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the Microsoft 365 connector is not built yet".into(),
-        })
+        let mode = match self.grant.mode {
+            AuthMode::ClientCredentials => "client credentials",
+            AuthMode::RefreshToken => "a refresh token",
+        };
+        if self.settings.tenants.is_empty() {
+            let client = self.partner_graph();
+            let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
+                graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|_| {}).await?;
+            let n = customers.len();
+            Ok(format!(
+                "signed in to partner tenant {} with {mode}; {n} GDAP customer tenant{} listed",
+                self.settings.partner_tenant_id,
+                if n == 1 { " is" } else { "s are" }
+            ))
+        } else {
+            // Proves the app's credentials against the partner tenant; customer tenants are
+            // checked one by one at sync, where a missing consent skips only that tenant.
+            let http = crate::http::build_reqwest(self.retry.timeout);
+            let auth = TenantToken {
+                connection: self.name.clone(),
+                tenant: self.settings.partner_tenant_id.clone(),
+                token_url: Url::parse(&format!(
+                    "{}/{}/oauth2/v2.0/token",
+                    self.token_base.as_str().trim_end_matches('/'),
+                    self.settings.partner_tenant_id
+                ))
+                .expect("a checked base with a tenant path is a URL"),
+                scope: Self::scope_for(&self.graph_base),
+                grant: self.grant.clone(),
+                retry: self.retry.clone(),
+                hint: format!(
+                    "The partner tenant refused the credentials: check the client ID and secret (or refresh token), {}",
+                    self.again()
+                ),
+                forbidden: String::new(),
+                cache: Mutex::new(None),
+            };
+            auth.headers(&http, true).await?;
+            let n = self.settings.tenants.len();
+            Ok(format!(
+                "signed in to partner tenant {} with {mode}; {n} customer tenant{} configured",
+                self.settings.partner_tenant_id,
+                if n == 1 { " is" } else { "s are" }
+            ))
+        }
     }
 
-    async fn sync(&self, _cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the Microsoft 365 connector is not built yet".into(),
-        })
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let tenants = self.tenants(cx).await?;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        type Read = (Tenant, Option<String>, Result<TenantRead, ConnectorError>);
+        let reads: Vec<Read> = futures_util::stream::iter(tenants)
+            .map(|(t, raw)| {
+                let done = &done;
+                async move {
+                    let r = match self.read_skus(&t).await {
+                        Ok(skus) => Ok(TenantRead::Read(skus)),
+                        Err(e) => match consent_problem(
+                            &e,
+                            &self.grant.client_id,
+                            self.grant.mode,
+                            &self.consent_url(&t.id),
+                        ) {
+                            Some(why) => {
+                                tracing::debug!(tenant = %t.id, error = %e, "tenant not readable");
+                                Ok(TenantRead::Unreadable(why))
+                            }
+                            None => Err(e),
+                        },
+                    };
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    cx.report("tenants read", n);
+                    (t, raw, r)
+                }
+            })
+            .buffer_unordered(CONCURRENT_TENANTS)
+            .collect()
+            .await;
+        let mut snap = VendorSnapshot::default();
+        let mut readable = Vec::new();
+        for (t, raw, r) in reads {
+            snap.accounts.push(VendorAccount {
+                id: t.id.clone(),
+                name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+                raw,
+            });
+            match r? {
+                TenantRead::Read(skus) => {
+                    snap.items
+                        .extend(skus.into_iter().map(|(s, raw)| sku_item(&t.id, s, raw)));
+                    readable.push(t);
+                }
+                TenantRead::Unreadable(why) => {
+                    snap.unreadable.insert(t.id.clone(), why);
+                }
+            }
+        }
+        if let Some(pc_base) = &self.pc_base {
+            let forbidden = format!(
+                "Partner Center refused the app: register it in Partner Center (Account settings > App management) so app-only calls are allowed, and give the partner user the Admin agent role in refresh-token mode; {}",
+                self.again()
+            );
+            let pc = self.client(&self.settings.partner_tenant_id, pc_base, true, forbidden);
+            let mut n = 0;
+            for t in &readable {
+                let subs = self.read_subscriptions(&pc, t).await?;
+                n += subs.len();
+                cx.report("subscriptions", n);
+                snap.items.extend(
+                    subs.into_iter()
+                        .map(|(s, raw)| subscription_item(&t.id, s, raw)),
+                );
+            }
+        }
+        snap.accounts
+            .sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        snap.items
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id).then(a.id.cmp(&b.id)));
+        tracing::debug!(connection = %self.name, tenants = snap.accounts.len(), items = snap.items.len(), unreadable = snap.unreadable.len(), "read Microsoft 365");
+        Ok(Snapshot::Vendor(snap))
+    }
+}
+
+fn known(list: &[&str], v: &str) -> bool {
+    list.iter().any(|k| k.eq_ignore_ascii_case(v))
+}
+
+/// One tenant's subscribed SKU as a usage item carrying its purchased and assigned seats.
+fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> UsageItem {
+    let part = s
+        .sku_part_number
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| s.sku_id.clone());
+    let name = skus::name_of(&part)
+        .map(str::to_string)
+        .unwrap_or_else(|| part.clone());
+    let units = s.prepaid_units.unwrap_or_default();
+    let purchased = units.enabled.unwrap_or(0) + units.warning.unwrap_or(0);
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("sku", Some(part.clone()));
+    put("sku_id", Some(s.sku_id.clone()));
+    put("sku_name", Some(name.clone()));
+    put("purchased", Some(purchased.to_string()));
+    put("assigned", Some(s.consumed_units.unwrap_or(0).to_string()));
+    put("enabled", units.enabled.map(|v| v.to_string()));
+    put("warning", units.warning.map(|v| v.to_string()));
+    put("suspended", units.suspended.map(|v| v.to_string()));
+    put("locked_out", units.locked_out.map(|v| v.to_string()));
+    put("capability_status", s.capability_status.clone());
+    put("applies_to", s.applies_to.clone());
+    put("account_name", s.account_name.clone());
+    put("subscription_ids", s.subscription_ids.map(|v| v.join(",")));
+    if let Some(c) = &s.capability_status
+        && !known(CAPABILITY_STATUSES, c)
+    {
+        put("unknown_capability_status", Some("true".into()));
+    }
+    if let Some(a) = &s.applies_to
+        && !known(APPLIES_TO, a)
+    {
+        put("unknown_applies_to", Some("true".into()));
+    }
+    if skus::is_trial(&part) {
+        put("trial", Some("true".into()));
+    }
+    if skus::is_free(&part) {
+        put("free", Some("true".into()));
+    }
+    if s.applies_to
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("Company"))
+    {
+        put("company_level", Some("true".into()));
+    }
+    UsageItem {
+        id: s
+            .id
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| format!("{tenant}_{}", s.sku_id)),
+        account_id: tenant.to_string(),
+        name,
+        class: LICENSE.to_string(),
+        raw_class: s.applies_to.unwrap_or_default(),
+        online: None,
+        last_contact: None,
+        pending_approval: false,
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+/// One Partner Center subscription; only active ones get the class a service counts.
+fn subscription_item(tenant: &str, s: wire::Subscription, raw: String) -> UsageItem {
+    let status = s.status.clone().unwrap_or_default();
+    let active = status.eq_ignore_ascii_case("active");
+    let offer = s.offer_id.clone().unwrap_or_else(|| s.id.clone());
+    let name = s
+        .friendly_name
+        .clone()
+        .or(s.offer_name.clone())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| offer.clone());
+    let mut attrs = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attrs.insert(k.to_string(), v);
+        }
+    };
+    put("offer_id", Some(offer.clone()));
+    put(
+        "offer_name",
+        s.offer_name.clone().or(s.friendly_name.clone()),
+    );
+    put("quantity", Some(s.quantity.unwrap_or(0).to_string()));
+    put("unit_type", s.unit_type.clone());
+    put("status", s.status.clone());
+    put("billing_cycle", s.billing_cycle.clone());
+    put("term", s.term_duration.clone());
+    put("commitment_end_date", s.commitment_end_date.clone());
+    put("auto_renew", s.auto_renew_enabled.map(|v| v.to_string()));
+    if s.is_trial == Some(true) {
+        put("trial", Some("true".into()));
+    }
+    if !status.is_empty() && !known(SUBSCRIPTION_STATUSES, &status) {
+        put("unknown_status", Some("true".into()));
+    }
+    UsageItem {
+        id: s.id,
+        account_id: tenant.to_string(),
+        name,
+        class: if active {
+            SUBSCRIPTION
+        } else {
+            SUBSCRIPTION_INACTIVE
+        }
+        .to_string(),
+        raw_class: status,
+        online: None,
+        last_contact: None,
+        pending_approval: false,
+        attrs,
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sku(json: &str) -> wire::SubscribedSku {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn family(suffix: &str) -> ServiceFamily {
+        families()
+            .into_iter()
+            .find(|f| f.key_suffix == suffix)
+            .unwrap()
+    }
+
+    #[test]
+    fn sku_items_carry_purchased_and_assigned() {
+        let item = sku_item(
+            "t1",
+            sku(
+                r#"{"id":"t1_abc","skuId":"abc","skuPartNumber":"SPE_E3","appliesTo":"User","capabilityStatus":"Warning","consumedUnits":14,"prepaidUnits":{"enabled":15,"suspended":2,"warning":3,"lockedOut":0}}"#,
+            ),
+            String::new(),
+        );
+        assert_eq!(item.attrs["purchased"], "18");
+        assert_eq!(item.attrs["assigned"], "14");
+        assert_eq!(item.attrs["sku_name"], "Microsoft 365 E3");
+        assert_eq!(item.class, LICENSE);
+        let purchased = family(":purchased").expand([&item]);
+        assert_eq!(purchased[0].key, "spe_e3:purchased");
+        assert_eq!(purchased[0].name, "Microsoft 365 E3 (purchased)");
+        assert_eq!(purchased[0].weight(&item), rust_decimal::Decimal::from(18));
+        let assigned = family(":assigned")
+            .service_for_key("spe_e3:assigned")
+            .unwrap();
+        assert_eq!(assigned.weight(&item), rust_decimal::Decimal::from(14));
+    }
+
+    #[test]
+    fn unknown_enums_are_kept_and_flags_set() {
+        let item = sku_item(
+            "t1",
+            sku(
+                r#"{"skuId":"x","skuPartNumber":"POWER_BI_PRO_TRIAL","appliesTo":"Tenant","capabilityStatus":"Frozen","consumedUnits":1}"#,
+            ),
+            String::new(),
+        );
+        assert_eq!(item.id, "t1_x");
+        assert_eq!(item.attrs["capability_status"], "Frozen");
+        assert_eq!(item.attrs["unknown_capability_status"], "true");
+        assert_eq!(item.attrs["unknown_applies_to"], "true");
+        assert_eq!(item.attrs["trial"], "true");
+        assert_eq!(item.attrs["purchased"], "0");
+        assert_eq!(item.name, "POWER_BI_PRO_TRIAL");
+        let item = sku_item(
+            "t1",
+            sku(
+                r#"{"skuId":"y","skuPartNumber":"MCOPSTNC","appliesTo":"Company","capabilityStatus":"Enabled","consumedUnits":0,"prepaidUnits":{"enabled":1}}"#,
+            ),
+            String::new(),
+        );
+        assert_eq!(item.attrs["company_level"], "true");
+    }
+
+    #[test]
+    fn only_active_subscriptions_count() {
+        let sub = |status: &str| -> wire::Subscription {
+            serde_json::from_str(&format!(
+                r#"{{"id":"s1","offerId":"CFQ7TTC0LH18:0001:CFQ7TTC0K971","offerName":"Microsoft 365 Business Basic","quantity":12,"status":"{status}","termDuration":"P1Y","commitmentEndDate":"2025-06-30T00:00:00Z","billingCycle":"monthly"}}"#
+            ))
+            .unwrap()
+        };
+        let active = subscription_item("t", sub("active"), String::new());
+        let gone = subscription_item("t", sub("suspended"), String::new());
+        let odd = subscription_item("t", sub("hibernating"), String::new());
+        let f = family(":subscribed");
+        let defs = f.expand([&active]);
+        assert_eq!(defs[0].key, "cfq7ttc0lh18-0001-cfq7ttc0k971:subscribed");
+        assert!(defs[0].counts(&active));
+        assert_eq!(defs[0].weight(&active), rust_decimal::Decimal::from(12));
+        assert!(!defs[0].counts(&gone) && !defs[0].counts(&odd));
+        assert_eq!(odd.attrs["unknown_status"], "true");
+        assert_eq!(odd.raw_class, "hibernating");
+    }
+
+    #[test]
+    fn consent_codes_are_classified() {
+        let token_err = |detail: &str| ConnectorError::Auth {
+            connection: "m".into(),
+            endpoint: "POST /t/oauth2/v2.0/token".into(),
+            status: 400,
+            detail: detail.into(),
+            hint: String::new(),
+        };
+        let why = consent_problem(
+            &token_err(r#": {"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented"#),
+            "app",
+            AuthMode::ClientCredentials,
+            "https://login/t/adminconsent?client_id=app",
+        )
+        .unwrap();
+        assert!(
+            why.contains("AADSTS65001") && why.contains("consent"),
+            "{why}"
+        );
+        assert!(
+            consent_problem(
+                &token_err(": AADSTS7000215: Invalid client secret provided."),
+                "app",
+                AuthMode::ClientCredentials,
+                ""
+            )
+            .is_none()
+        );
+        let graph403 = ConnectorError::Auth {
+            connection: "m".into(),
+            endpoint: "GET /v1.0/subscribedSkus".into(),
+            status: 403,
+            detail: String::new(),
+            hint: String::new(),
+        };
+        let why = consent_problem(&graph403, "app", AuthMode::ClientCredentials, "").unwrap();
+        assert!(why.contains("LicenseAssignment.Read.All"), "{why}");
+        let why = consent_problem(&graph403, "app", AuthMode::RefreshToken, "").unwrap();
+        assert!(why.contains("GDAP"), "{why}");
+    }
+
+    #[test]
+    fn settings_validate_hosts_and_tenants() {
+        let s: Settings = toml::from_str(
+            r#"partner_tenant_id = "partner.onmicrosoft.com"
+client_id = "app"
+tenants = ["11111111-1111-1111-1111-111111111111", { id = "contoso.onmicrosoft.com", name = "Contoso" }]"#,
+        )
+        .unwrap();
+        assert_eq!(s.tenants[1].name.as_deref(), Some("Contoso"));
+        assert_eq!(s.auth, AuthMode::ClientCredentials);
+        s.validate("m").unwrap();
+        let mut bad = s.clone();
+        bad.graph_host = Some("http://graph.example.com".into());
+        assert!(
+            bad.validate("m")
+                .unwrap_err()
+                .to_string()
+                .contains("graph_host")
+        );
+        let mut bad = s.clone();
+        bad.tenants.push(bad.tenants[0].clone());
+        assert!(bad.validate("m").unwrap_err().to_string().contains("twice"));
+        let mut bad = s;
+        bad.partner_tenant_id = "a/b".into();
+        assert!(bad.validate("m").is_err());
     }
 }
