@@ -580,6 +580,11 @@ impl ConnectionSettings {
             {
                 Vec::new()
             }
+            ConnectionSettings::M365(m)
+                if m.auth == crate::connectors::m365::AuthMode::ClientCredentials =>
+            {
+                vec!["client_secret"]
+            }
             _ => self.kind().secret_fields().to_vec(),
         }
     }

@@ -10,7 +10,7 @@ use crate::cli::Exit;
 use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
 use crate::config::Paths;
 use crate::demo::sample::{
-    DEMO_BACKUP_CSV, DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_SENTINELONE, DEMO_SHERWEB,
+    DEMO_BACKUP_CSV, DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_M365, DEMO_SENTINELONE, DEMO_SHERWEB,
 };
 use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
@@ -146,6 +146,23 @@ impl Args {
             DEMO_KEEPER,
             &sandbox.keeper.url,
             SecretString::from(demo::keeper::DEMO_API_KEY),
+        );
+        connect::apply(d, plan, true).await?;
+        let settings = sandbox.m365.settings();
+        app.info(format!(
+            "demo: reconcile connect m365 --name {DEMO_M365} --partner-tenant {} --client-id {} --token-host {} --graph-host {}",
+            settings.partner_tenant_id,
+            settings.client_id,
+            settings.token_host(),
+            settings.graph_host()
+        ));
+        let plan = connect::m365::plan(
+            DEMO_M365,
+            settings,
+            vec![(
+                "client_secret",
+                SecretString::from(demo::m365::DEMO_CLIENT_SECRET),
+            )],
         );
         connect::apply(d, plan, true).await?;
         let path = sandbox.backup.path().to_path_buf();

@@ -31,7 +31,7 @@ pub const DEMO_UNCONSENTED_NAME: &str = "Wingtip Toys (no consent)";
 
 const PAGE: usize = 3;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SampleSku {
     pub sku_id: String,
     pub part_number: String,
@@ -43,7 +43,7 @@ pub struct SampleSku {
     pub consumed: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SampleTenant {
     pub id: String,
     pub name: String,
@@ -52,7 +52,7 @@ pub struct SampleTenant {
 }
 
 /// The customer tenants the partner has GDAP relationships with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub tenants: Vec<SampleTenant>,
 }
@@ -99,6 +99,12 @@ fn sku(i: usize, enabled: i64, warning: i64, consumed: i64) -> SampleSku {
 
 /// One tenant per company (names as given), plus one tenant without consent.
 pub fn sample(companies: &[&str]) -> Sample {
+    sample_with_unconsented(companies, DEMO_UNCONSENTED_NAME)
+}
+
+/// [`sample`], with the tenant without consent named `unconsented` (the demo names it after a
+/// client, so its billed lines show as `stale_source` rather than over-billed).
+pub fn sample_with_unconsented(companies: &[&str], unconsented: &str) -> Sample {
     let mut tenants: Vec<SampleTenant> = companies
         .iter()
         .enumerate()
@@ -128,7 +134,7 @@ pub fn sample(companies: &[&str]) -> Sample {
         .collect();
     tenants.push(SampleTenant {
         id: tenant_id(companies.len()),
-        name: DEMO_UNCONSENTED_NAME.into(),
+        name: unconsented.into(),
         consented: false,
         skus: vec![sku(0, 9, 0, 9)],
     });
@@ -175,6 +181,8 @@ struct M365State {
 
 /// The running sandbox; stops when dropped.
 pub struct Server {
+    /// Requests served so far.
+    pub stats: Arc<super::RequestStats>,
     /// Token host and Graph host both (`http://127.0.0.1:PORT`).
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -239,6 +247,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
             )
         })
         .with_state(state);
+    let (app, stats) = super::counted(app);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -251,6 +260,7 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
         }
     });
     Ok(Server {
+        stats,
         url,
         stop: Some(tx),
         task,

@@ -131,6 +131,8 @@ pub struct Sandbox {
     pub jumpcloud: jumpcloud::Server,
     pub sherweb: sherweb::Server,
     pub keeper: keeper::Server,
+    /// Token endpoint and Graph of the Microsoft 365 tenants.
+    pub m365: m365::Server,
     /// The backup vendor's export, written to a temporary file.
     pub backup: csv::Server,
     stop: Vec<oneshot::Sender<()>>,
@@ -205,6 +207,7 @@ impl Sandbox {
         let jumpcloud = jumpcloud::start(Arc::new(sample.jumpcloud.clone())).await?;
         let sherweb = sherweb::start(Arc::new(sample.sherweb.clone())).await?;
         let keeper = keeper::start(Arc::new(sample.keeper.clone())).await?;
+        let m365 = m365::start(Arc::new(sample.m365.clone())).await?;
         let backup = csv::start(Arc::new(sample.backup.clone())).await?;
         tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
@@ -213,6 +216,7 @@ impl Sandbox {
             sherweb,
             keeper,
             backup,
+            m365,
             ninjaone_url,
             connectwise_site,
             credentials,
@@ -257,6 +261,7 @@ impl Sandbox {
             + self.jumpcloud.stats.total()
             + self.sherweb.stats.total()
             + self.keeper.stats.total()
+            + self.m365.stats.total()
     }
 
     /// Stops both servers and waits for them (in-flight requests finish first).

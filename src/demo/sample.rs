@@ -13,8 +13,8 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
 use super::vendors::{
-    CSV_BILLED, ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, KEEPER_BILLED, SENTINELONE_BILLED,
-    SHERWEB_BILLED, plant,
+    CSV_BILLED, ClientAgreement, DemoVendor, JUMPCLOUD_BILLED, KEEPER_BILLED, M365_BILLED,
+    SENTINELONE_BILLED, SHERWEB_BILLED, plant,
 };
 use crate::connectors::ConnectorKind;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
@@ -56,6 +56,7 @@ pub struct SampleMsp {
     pub keeper: super::keeper::Sample,
     /// A backup vendor's billing export, imported as CSV.
     pub backup: super::csv::Sample,
+    pub m365: super::m365::Sample,
     /// The vendors beside NinjaOne, each with its billed services and expected findings.
     pub vendors: Vec<DemoVendor>,
 }
@@ -66,6 +67,7 @@ pub const DEMO_JUMPCLOUD: &str = "demo-jumpcloud";
 pub const DEMO_SHERWEB: &str = "demo-sherweb";
 pub const DEMO_KEEPER: &str = "demo-keeper";
 pub const DEMO_BACKUP_CSV: &str = "demo-backup-csv";
+pub const DEMO_M365: &str = "demo-m365";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NinjaData {
@@ -1562,6 +1564,28 @@ pub fn sample() -> SampleMsp {
         CSV_BILLED,
         &super::csv::usage(&backup),
     ));
+    let m365_clients = clients_from(18, 5);
+    let (m365_unconsented, m365_consented) = m365_clients.split_last().expect("five clients");
+    let m365_names = names(m365_consented);
+    let m365 = super::m365::sample_with_unconsented(
+        &m365_names.iter().map(String::as_str).collect::<Vec<_>>(),
+        &m365_unconsented.name,
+    );
+    let mut m365_vendor = plant(
+        &mut connectwise,
+        m365_consented,
+        ConnectorKind::M365,
+        DEMO_M365,
+        M365_BILLED,
+        &super::m365::usage(&m365),
+    );
+    m365_vendor.plant_unreadable(
+        &mut connectwise,
+        m365_unconsented,
+        &M365_BILLED[0],
+        Decimal::from(9),
+    );
+    vendors.push(m365_vendor);
     let sw_clients = clients_from(10, 5);
     let sw_names = names(&sw_clients);
     let sherweb = super::sherweb::sample(&sw_names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -1588,6 +1612,7 @@ pub fn sample() -> SampleMsp {
         sherweb,
         keeper,
         backup,
+        m365,
         vendors,
     }
 }

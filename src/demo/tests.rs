@@ -380,9 +380,25 @@ async fn connectwise_sync_pages_through_the_sandbox() {
     // One pageSize=1 request from check, then every page of ten.
     assert_eq!(company_pages, 1 + visible.div_ceil(10));
     assert!(stats.endpoint("GET /v4_6_release/apis/3.0/finance/agreements") >= 3);
+    // One page of ten additions per live agreement, more where an agreement has more lines;
+    // exactly one full page comes without a Link header (as on the real server), so the
+    // connector asks for the next page to see it is empty.
+    let addition_pages: usize = data
+        .agreements
+        .iter()
+        .filter(|a| !a.cancelled)
+        .map(|a| {
+            let n = data
+                .additions
+                .iter()
+                .filter(|x| x.agreement_id == a.id)
+                .count();
+            n.div_ceil(10).max(1) + usize::from(n == 10)
+        })
+        .sum();
     assert_eq!(
         stats.endpoint("GET /v4_6_release/apis/3.0/finance/agreements/{id}/additions"),
-        live_agreements
+        addition_pages
     );
     sb.shutdown().await;
 }

@@ -124,6 +124,31 @@ pub const CSV_BILLED: &[Billed] = &[
     ),
 ];
 
+/// Microsoft 365 (Graph): licenses billed on purchased seats per SKU.
+pub const M365_BILLED: &[Billed] = &[
+    (
+        "spb:purchased",
+        "M365-PREMIUM",
+        "Microsoft 365 Business Premium license",
+        "26.40",
+        "22.00",
+    ),
+    (
+        "exchangestandard:purchased",
+        "EXO-P1",
+        "Exchange Online (Plan 1) license",
+        "4.80",
+        "4.00",
+    ),
+    (
+        "o365_business_essentials:purchased",
+        "M365-BASIC",
+        "Microsoft 365 Business Basic license",
+        "7.20",
+        "6.00",
+    ),
+];
+
 /// One vendor of the demo beside NinjaOne, as the sample planted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoVendor {
@@ -134,6 +159,53 @@ pub struct DemoVendor {
     pub billed: Vec<(String, String)>,
     /// Every line finding the engine should produce for this vendor's products.
     pub expected: Vec<ExpectedLine>,
+    /// Accounts the sandbox refuses to let the connector read (a tenant without consent).
+    pub unreadable: Vec<String>,
+}
+
+impl DemoVendor {
+    /// Bills `quantity` of the vendor's first product to a client whose account the connector
+    /// cannot read: the finding is `stale_source` (usage unknown), never an over-billing.
+    pub fn plant_unreadable(
+        &mut self,
+        cw: &mut CwData,
+        client: &ClientAgreement,
+        billed: &Billed,
+        quantity: Decimal,
+    ) {
+        let (_, ident, desc, price, cost) = billed;
+        let product_id = cw
+            .catalog
+            .iter()
+            .find(|c| c.identifier == *ident)
+            .map(|c| c.id)
+            .expect("the product was planted first");
+        let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
+        cw.additions.push(CwAddition {
+            id,
+            agreement_id: client.agreement_id,
+            product_id,
+            description: desc.to_string(),
+            quantity,
+            less_included: Decimal::ZERO,
+            unit_price: price.parse().expect("a price"),
+            unit_cost: cost.parse().expect("a cost"),
+            bill_customer: "Billable".into(),
+            effective: client.start,
+            cancelled: None,
+            sequence_number: (id % 100) + 1,
+        });
+        self.expected.push(ExpectedLine {
+            company: client.name.clone(),
+            product: ident.to_string(),
+            kind: FindingKind::StaleSource,
+            billed: quantity,
+            actual: Decimal::ZERO,
+            pending: 0,
+            inactive: 0,
+        });
+        self.unreadable.push(client.name.clone());
+    }
 }
 
 /// A client the vendor lines can go on: its ConnectWise name, its active agreement and that
@@ -230,6 +302,7 @@ pub fn plant(
     DemoVendor {
         kind,
         connection,
+        unreadable: Vec::new(),
         billed: billed
             .iter()
             .map(|(s, p, ..)| (s.to_string(), p.to_string()))

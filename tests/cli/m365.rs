@@ -105,6 +105,13 @@ fn connect_sync_map_report_with_m365() {
         "{}",
         status.stdout()
     );
+    // Client-credentials mode needs no refresh token, so none is listed as missing.
+    let csv = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(csv.contains("client_secret: "), "{csv}");
+    assert!(!csv.contains("refresh_token"), "{csv}");
 
     env.run(&["map", "account", "m365", &company, "--to", &company], "")
         .expect(0);
@@ -198,6 +205,11 @@ fn connect_refresh_token_mode_with_listed_tenants() {
         "{config}"
     );
     assert!(!config.contains("do-not-print"), "{config}");
-    // The saved entry reads back.
-    env.run(&["status"], "").expect(0);
+    // The saved entry reads back; refresh-token mode uses both secrets.
+    let csv = env
+        .run(&["status", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert!(csv.contains("refresh_token: "), "{csv}");
+    assert!(csv.contains("client_secret: "), "{csv}");
 }

@@ -20,7 +20,7 @@ use crate::secrets::SecretSource;
 pub mod csv;
 pub mod jumpcloud;
 pub mod keeper;
-mod m365;
+pub mod m365;
 pub mod sherweb;
 
 /// Add or update a connection: verify it against the API, then save it.
