@@ -1258,6 +1258,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_has_a_connection_of_every_kind() {
+        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        for kind in ConnectorKind::ALL {
+            assert!(
+                c.connections.values().any(|s| s.kind() == kind),
+                "config.example.toml has no `{kind}` connection"
+            );
+        }
+    }
+
+    #[test]
     fn custom_services_filter_on_attributes_and_count_a_quantity() {
         let c = Config::parse(
             r#"
