@@ -21,10 +21,12 @@ use crate::secrets::Secrets;
 
 /// Run the whole pipeline on built-in sample data; no account needed.
 ///
-/// Starts sandbox NinjaOne and ConnectWise PSA APIs on 127.0.0.1 (random free ports) that speak
-/// the same HTTP API as the real services, serving a sample MSP with more than 20 clients and
-/// 1,000 devices. Then connects, syncs, maps, reconciles and reports through the real
-/// connectors, in a temporary directory: your config, database and keyring are not touched.
+/// Starts sandbox APIs on 127.0.0.1 (random free ports) that speak the same HTTP APIs as the
+/// real services (NinjaOne, ConnectWise PSA, SentinelOne, Microsoft 365, JumpCloud, Sherweb,
+/// Keeper Commander Service Mode) and writes a backup vendor's CSV export, serving a sample MSP
+/// with more than 20 clients and 1,000 devices. Then connects, syncs, maps, reconciles and
+/// reports through the real connectors, in a temporary directory: your config, database and
+/// keyring are not touched.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Report format [default: table on a terminal, csv otherwise]

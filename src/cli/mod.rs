@@ -29,10 +29,10 @@ Exit codes:
 
 /// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
 ///
-/// Pulls vendor usage (NinjaOne devices, SentinelOne agents) and PSA billing (ConnectWise PSA
-/// agreement additions)
-/// into a local SQLite file, maps vendor organizations and services to PSA companies and
-/// products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
+/// Pulls vendor usage (NinjaOne devices, SentinelOne agents, Microsoft 365 licenses, JumpCloud
+/// users, Sherweb subscriptions, Keeper seats, CSV/JSON exports) and PSA billing (ConnectWise
+/// PSA agreement additions) into a local SQLite file, maps vendor accounts and services to PSA
+/// companies and products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
 /// with its money impact. It only reads from vendors and PSAs; it never writes to them.
 ///
 /// Typical use: `reconcile sync && reconcile reconcile && reconcile report`.

@@ -28,7 +28,7 @@ pub mod sherweb;
 /// Non-secret settings go into the config file (comments and layout kept); the secret goes into
 /// the OS keyring (on Linux without a Secret Service: the kernel user keyring, lost on reboot).
 /// The secret is read from a hidden prompt on a terminal, or from stdin when stdin is not a
-/// terminal or with --client-secret-stdin / --private-key-stdin / --api-token-stdin.
+/// terminal or with the target's --*-stdin flag.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
