@@ -195,6 +195,11 @@ pub struct PsaSnapshot {
     pub agreements: Vec<PsaAgreement>,
     pub lines: Vec<PsaLine>,
     pub products: Vec<PsaProduct>,
+    /// The PSA takes whole units only (Autotask): usage is rounded up before it is compared.
+    pub whole_units: bool,
+    /// What the connector learned about the API itself while syncing (`api requests this
+    /// hour: 2310 of 10000`), shown by `status`.
+    pub meta: BTreeMap<String, String>,
 }
 
 /// The result of one successful sync of one connection.

@@ -735,6 +735,7 @@ mod tests {
                 })
                 .collect(),
             products: Vec::new(),
+            ..PsaSnapshot::default()
         })
     }
 

@@ -28,6 +28,8 @@ struct Row {
     records: String,
     current_snapshot: String,
     error: String,
+    /// What the connector reported about the API on its last good sync (request quota).
+    api: String,
 }
 
 impl Args {
@@ -95,6 +97,16 @@ impl Args {
                     })
                     .unwrap_or_else(|| "none".into()),
                 error: latest.and_then(|r| r.error).unwrap_or_default(),
+                api: current
+                    .as_ref()
+                    .map(|r| {
+                        r.meta
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default(),
             });
         }
         let format = self.format;
@@ -107,7 +119,9 @@ impl Args {
                     app.info("no connections yet; add one with `reconcile connect`, or try `reconcile demo`");
                     return Ok(Exit::Ok);
                 }
-                let mut t = new_table(&[
+                // The API column only when some connector reports on its API (Autotask).
+                let with_api = rows.iter().any(|r| !r.api.is_empty());
+                let mut headers = vec![
                     "connection",
                     "kind",
                     "secret",
@@ -115,9 +129,13 @@ impl Args {
                     "result",
                     "records",
                     "error",
-                ]);
+                ];
+                if with_api {
+                    headers.push("api");
+                }
+                let mut t = new_table(&headers);
                 for r in &rows {
-                    t.add_row(vec![
+                    let mut row = vec![
                         r.connection.clone(),
                         r.kind.clone(),
                         r.secret.clone(),
@@ -125,7 +143,11 @@ impl Args {
                         r.result.clone(),
                         r.records.clone(),
                         short_error(&r.error),
-                    ]);
+                    ];
+                    if with_api {
+                        row.push(r.api.clone());
+                    }
+                    t.add_row(row);
                 }
                 writeln!(out, "{t}")?;
             }

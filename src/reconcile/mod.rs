@@ -1066,7 +1066,17 @@ fn psa_findings(
         }
         let contract = input.rules.contracts.get(&format!("{conn}/{product}"));
         let contract_qty = contract.map(|c| c.billable(actual));
-        let target = contract_qty.unwrap_or(actual);
+        let mut target = contract_qty.unwrap_or(actual);
+        if snap.whole_units && target != target.ceil() {
+            // The PSA takes whole units only: a line can never say 2.5, so 2.5 counted is
+            // billed right at 3, and 3 is what the line is compared with.
+            notes.push(format!(
+                "{conn} bills whole units only: {} counted, compared as {}",
+                target.normalize(),
+                target.ceil()
+            ));
+            target = target.ceil();
+        }
         if let (Some(c), Some(q)) = (contract, contract_qty) {
             notes.push(format!(
                 "contract: {} counted, {} included, minimum {}, rounding {}: bill {}",

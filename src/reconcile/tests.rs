@@ -98,6 +98,7 @@ fn world() -> World {
                 inactive: false,
                 raw: None,
             }],
+            ..PsaSnapshot::default()
         },
         accounts: vec![
             map_account("1", "Acme", "10"),
@@ -2478,4 +2479,40 @@ fn an_account_the_sync_could_not_read_makes_its_lines_stale_not_over_billed() {
     assert_eq!(beta.kind, FindingKind::Match);
     let totals = Totals::of(&f);
     assert_eq!(totals.over_billed_monthly, Decimal::ZERO);
+}
+
+#[test]
+fn a_whole_unit_psa_compares_rounded_up_usage_and_says_so() {
+    // (usage units, billed, whole units?, kind, difference)
+    let cases: Vec<(&str, &str, bool, FindingKind, &str)> = vec![
+        ("2.5", "3", true, FindingKind::Match, "0"),
+        ("2.5", "2", true, FindingKind::UnderBilled, "1"),
+        ("3", "3", true, FindingKind::Match, "0"),
+        ("2.5", "3", false, FindingKind::OverBilled, "-0.5"),
+    ];
+    for (units, billed, whole, kind, diff) in cases {
+        let mut w = world();
+        w.psa.whole_units = whole;
+        license(&mut w, "1", "SPE_E3", units, "0");
+        w.services = vec![
+            map_service("spe_e3:purchased", Some("WS")),
+            map_service("spe_e3:assigned", None),
+        ];
+        line(&mut w, "a", "100", "WS", billed, "30");
+        let f = run_licenses(&w);
+        let acme = f
+            .iter()
+            .find(|f| f.company.as_deref() == Some("Acme"))
+            .unwrap();
+        assert_eq!(acme.kind, kind, "{units} vs {billed}, whole {whole}");
+        assert_eq!(acme.difference, Some(d(diff)), "{units} vs {billed}");
+        assert_eq!(acme.actual, Some(d(units)), "actual stays as counted");
+        assert_eq!(
+            acme.note
+                .contains("bills whole units only: 2.5 counted, compared as 3"),
+            whole && units == "2.5",
+            "{}",
+            acme.note
+        );
+    }
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_init.sql"),
     include_str!("sql/0002_review.sql"),
     include_str!("sql/0003_unreadable_accounts.sql"),
+    include_str!("sql/0004_psa_run_facts.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -61,6 +61,8 @@ pub struct RunInfo {
     pub counts: BTreeMap<String, usize>,
     /// Accounts the run listed but could not read (a partial run when not 0).
     pub unreadable: usize,
+    /// The connector's notes on the API (PSA runs), e.g. its request quota.
+    pub meta: BTreeMap<String, String>,
 }
 
 /// One stored `reconcile` result.
@@ -101,11 +103,13 @@ pub(super) fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
         error: r.get(6)?,
         counts: serde_json::from_str(&counts).unwrap_or_default(),
         unreadable: r.get::<_, i64>(8)? as usize,
+        meta: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
     })
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, connection, kind, started_at, finished_at, status, error, counts,
-    (SELECT count(*) FROM vendor_account va WHERE va.run_id = sync_run.id AND va.unreadable IS NOT NULL)";
+    (SELECT count(*) FROM vendor_account va WHERE va.run_id = sync_run.id AND va.unreadable IS NOT NULL),
+    meta";
 
 impl Store {
     /// Records that a sync of `connection` started; returns the run id.
@@ -141,9 +145,13 @@ impl Store {
             Snapshot::Vendor(v) => write_vendor(&tx, run_id, v)?,
             Snapshot::Psa(p) => write_psa(&tx, run_id, p)?,
         }
+        let (meta, whole_units) = match snapshot {
+            Snapshot::Psa(p) => (serde_json::to_string(&p.meta)?, p.whole_units),
+            Snapshot::Vendor(_) => ("{}".to_string(), false),
+        };
         tx.execute(
-            "UPDATE sync_run SET status = 'ok', finished_at = ?1, counts = ?2 WHERE id = ?3",
-            params![Timestamp::now().to_string(), counts, run_id],
+            "UPDATE sync_run SET status = 'ok', finished_at = ?1, counts = ?2, meta = ?3, whole_units = ?4 WHERE id = ?5",
+            params![Timestamp::now().to_string(), counts, meta, whole_units, run_id],
         )?;
         tx.execute(
             "INSERT INTO snapshot_current (connection, sync_run_id) VALUES (?1, ?2)
@@ -508,11 +516,18 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let (meta, whole_units): (String, bool) = self.conn.query_row(
+            "SELECT meta, whole_units FROM sync_run WHERE id = ?1",
+            [run_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(PsaSnapshot {
             companies,
             agreements,
             lines,
             products,
+            whole_units,
+            meta: serde_json::from_str(&meta).unwrap_or_default(),
         })
     }
 
@@ -880,10 +895,20 @@ mod tests {
                 inactive: false,
                 raw: None,
             }],
+            whole_units: true,
+            meta: [(
+                "api requests this hour".to_string(),
+                "12 of 10000".to_string(),
+            )]
+            .into(),
         };
         let r = s.begin_run("cw", "connectwise").unwrap();
         s.finish_run_ok(r, "cw", &Snapshot::Psa(psa.clone()))
             .unwrap();
         assert_eq!(s.load_psa_snapshot(r).unwrap(), psa);
+        assert_eq!(
+            s.current_run("cw").unwrap().unwrap().meta["api requests this hour"],
+            "12 of 10000"
+        );
     }
 }

@@ -306,6 +306,7 @@ impl Connector for ConnectWise {
             agreements,
             lines,
             products,
+            ..PsaSnapshot::default()
         }))
     }
 }
