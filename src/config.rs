@@ -553,6 +553,11 @@ pub enum ConnectionSettings {
     Sherweb(crate::connectors::sherweb::Settings),
     Keeper(crate::connectors::keeper::Settings),
     Csv(crate::connectors::csv::Settings),
+    Autotask(crate::connectors::autotask::Settings),
+    HaloPsa(crate::connectors::halopsa::Settings),
+    Syncro(crate::connectors::syncro::Settings),
+    #[serde(rename = "csv-billing")]
+    CsvBilling(crate::connectors::csv_billing::Settings),
 }
 
 impl ConnectionSettings {
@@ -566,6 +571,10 @@ impl ConnectionSettings {
             ConnectionSettings::Sherweb(_) => ConnectorKind::Sherweb,
             ConnectionSettings::Keeper(_) => ConnectorKind::Keeper,
             ConnectionSettings::Csv(_) => ConnectorKind::Csv,
+            ConnectionSettings::Autotask(_) => ConnectorKind::Autotask,
+            ConnectionSettings::HaloPsa(_) => ConnectorKind::HaloPsa,
+            ConnectionSettings::Syncro(_) => ConnectorKind::Syncro,
+            ConnectionSettings::CsvBilling(_) => ConnectorKind::CsvBilling,
         }
     }
 
@@ -600,6 +609,10 @@ impl ConnectionSettings {
             ConnectionSettings::Sherweb(s) => &s.secret_command,
             ConnectionSettings::Keeper(s) => &s.secret_command,
             ConnectionSettings::Csv(s) => &s.secret_command,
+            ConnectionSettings::Autotask(s) => &s.secret_command,
+            ConnectionSettings::HaloPsa(s) => &s.secret_command,
+            ConnectionSettings::Syncro(s) => &s.secret_command,
+            ConnectionSettings::CsvBilling(s) => &s.secret_command,
         }
     }
 }
@@ -846,6 +859,10 @@ impl Config {
                 ConnectionSettings::Sherweb(s) => s.validate(name)?,
                 ConnectionSettings::Keeper(s) => s.validate(name)?,
                 ConnectionSettings::Csv(s) => s.validate(name)?,
+                ConnectionSettings::Autotask(s) => s.validate(name)?,
+                ConnectionSettings::HaloPsa(s) => s.validate(name)?,
+                ConnectionSettings::Syncro(s) => s.validate(name)?,
+                ConnectionSettings::CsvBilling(s) => s.validate(name)?,
                 ConnectionSettings::Connectwise(c) => {
                     if c.page_size.is_some_and(|p| !(1..=1000).contains(&p)) {
                         bail!(

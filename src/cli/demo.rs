@@ -35,6 +35,19 @@ pub struct Args {
     /// Leave out matches in the report
     #[arg(long)]
     pub only_discrepancies: bool,
+    /// The PSA the demo bills from: the same sample clients, agreements and lines, served by
+    /// that PSA's sandbox API
+    #[arg(long, value_enum, default_value = "connectwise")]
+    pub psa: DemoPsa,
+}
+
+/// The PSAs `reconcile demo --psa` can run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoPsa {
+    Connectwise,
+    Autotask,
+    Halopsa,
+    Syncro,
 }
 
 const NINJA: &str = "demo-ninjaone";
@@ -42,6 +55,12 @@ const CW: &str = "demo-connectwise";
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
+        if self.psa != DemoPsa::Connectwise {
+            anyhow::bail!(
+                "the demo's {:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA)",
+                self.psa
+            );
+        }
         let started = Instant::now();
         let sandbox = Sandbox::start(demo::sample())
             .await

@@ -3,15 +3,19 @@
 //! their secret fields, and how to build one from its settings. Adding a connector means a new
 //! module, a line in [`ConnectorKind`] and [`build`], its fixtures and its tests.
 
+pub mod autotask;
 pub mod connectwise;
 pub mod csv;
+pub mod csv_billing;
 pub mod de;
+pub mod halopsa;
 pub mod jumpcloud;
 pub mod keeper;
 pub mod m365;
 pub mod ninjaone;
 pub mod sentinelone;
 pub mod sherweb;
+pub mod syncro;
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +38,10 @@ pub enum ConnectorKind {
     Sherweb,
     Keeper,
     Csv,
+    Autotask,
+    HaloPsa,
+    Syncro,
+    CsvBilling,
 }
 
 /// Which side of the reconciliation a connector feeds.
@@ -44,7 +52,7 @@ pub enum Role {
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 8] = [
+    pub const ALL: [ConnectorKind; 12] = [
         ConnectorKind::NinjaOne,
         ConnectorKind::ConnectWise,
         ConnectorKind::SentinelOne,
@@ -53,6 +61,10 @@ impl ConnectorKind {
         ConnectorKind::Sherweb,
         ConnectorKind::Keeper,
         ConnectorKind::Csv,
+        ConnectorKind::Autotask,
+        ConnectorKind::HaloPsa,
+        ConnectorKind::Syncro,
+        ConnectorKind::CsvBilling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +77,10 @@ impl ConnectorKind {
             ConnectorKind::Sherweb => "sherweb",
             ConnectorKind::Keeper => "keeper",
             ConnectorKind::Csv => "csv",
+            ConnectorKind::Autotask => "autotask",
+            ConnectorKind::HaloPsa => "halopsa",
+            ConnectorKind::Syncro => "syncro",
+            ConnectorKind::CsvBilling => "csv-billing",
         }
     }
 
@@ -78,13 +94,21 @@ impl ConnectorKind {
             ConnectorKind::Sherweb => "Sherweb",
             ConnectorKind::Keeper => "Keeper",
             ConnectorKind::Csv => "CSV import",
+            ConnectorKind::Autotask => "Autotask PSA",
+            ConnectorKind::HaloPsa => "HaloPSA",
+            ConnectorKind::Syncro => "Syncro",
+            ConnectorKind::CsvBilling => "CSV billing import",
         }
     }
 
     pub fn role(self) -> Role {
         match self {
             ConnectorKind::NinjaOne => Role::Vendor,
-            ConnectorKind::ConnectWise => Role::Psa,
+            ConnectorKind::ConnectWise
+            | ConnectorKind::Autotask
+            | ConnectorKind::HaloPsa
+            | ConnectorKind::Syncro
+            | ConnectorKind::CsvBilling => Role::Psa,
             ConnectorKind::SentinelOne
             | ConnectorKind::M365
             | ConnectorKind::JumpCloud
@@ -109,6 +133,10 @@ impl ConnectorKind {
             ConnectorKind::Sherweb => &["client_secret", "subscription_key"],
             ConnectorKind::Keeper => &["api_key"],
             ConnectorKind::Csv => &[],
+            ConnectorKind::Autotask => &["secret"],
+            ConnectorKind::HaloPsa => &["client_secret"],
+            ConnectorKind::Syncro => &["api_token"],
+            ConnectorKind::CsvBilling => &[],
         }
     }
 
@@ -116,7 +144,11 @@ impl ConnectorKind {
     pub fn services(self) -> Vec<ServiceDef> {
         match self {
             ConnectorKind::NinjaOne => ninjaone::services(),
-            ConnectorKind::ConnectWise => Vec::new(),
+            ConnectorKind::ConnectWise
+            | ConnectorKind::Autotask
+            | ConnectorKind::HaloPsa
+            | ConnectorKind::Syncro
+            | ConnectorKind::CsvBilling => Vec::new(),
             ConnectorKind::SentinelOne => sentinelone::services(),
             ConnectorKind::M365 => m365::services(),
             ConnectorKind::JumpCloud => jumpcloud::services(),
@@ -132,9 +164,13 @@ impl ConnectorKind {
     /// data holds (see [`ServiceFamily`]).
     pub fn families(self) -> Vec<ServiceFamily> {
         match self {
-            ConnectorKind::NinjaOne | ConnectorKind::ConnectWise | ConnectorKind::SentinelOne => {
-                Vec::new()
-            }
+            ConnectorKind::NinjaOne
+            | ConnectorKind::ConnectWise
+            | ConnectorKind::SentinelOne
+            | ConnectorKind::Autotask
+            | ConnectorKind::HaloPsa
+            | ConnectorKind::Syncro
+            | ConnectorKind::CsvBilling => Vec::new(),
             ConnectorKind::M365 => m365::families(),
             ConnectorKind::JumpCloud => jumpcloud::families(),
             ConnectorKind::Sherweb => sherweb::families(),
@@ -145,7 +181,7 @@ impl ConnectorKind {
 
     /// Whether the kind imports a file (`sync NAME --file PATH`) rather than calling an API.
     pub fn reads_files(self) -> bool {
-        self == ConnectorKind::Csv
+        matches!(self, ConnectorKind::Csv | ConnectorKind::CsvBilling)
     }
 }
 
@@ -223,5 +259,13 @@ pub fn build(
         ConnectionSettings::Sherweb(s) => Box::new(sherweb::Sherweb::new(name, s, secret, retry)?),
         ConnectionSettings::Keeper(s) => Box::new(keeper::Keeper::new(name, s, secret, retry)?),
         ConnectionSettings::Csv(s) => Box::new(csv::CsvImport::new(name, s, secret, retry)?),
+        ConnectionSettings::Autotask(s) => {
+            Box::new(autotask::Autotask::new(name, s, secret, retry)?)
+        }
+        ConnectionSettings::HaloPsa(s) => Box::new(halopsa::HaloPsa::new(name, s, secret, retry)?),
+        ConnectionSettings::Syncro(s) => Box::new(syncro::Syncro::new(name, s, secret, retry)?),
+        ConnectionSettings::CsvBilling(s) => {
+            Box::new(csv_billing::CsvBilling::new(name, s, secret, retry)?)
+        }
     })
 }

@@ -6,8 +6,11 @@
 //! real sync runs. The servers listen on random loopback ports and stop when the [`Sandbox`] is
 //! dropped.
 
+pub mod autotask;
 mod connectwise;
 pub mod csv;
+pub mod csv_billing;
+pub mod halopsa;
 pub mod jumpcloud;
 pub mod keeper;
 pub mod m365;
@@ -15,6 +18,7 @@ mod ninjaone;
 pub mod sample;
 pub mod sentinelone;
 pub mod sherweb;
+pub mod syncro;
 pub mod vendors;
 
 use std::collections::BTreeMap;

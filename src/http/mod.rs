@@ -5,6 +5,7 @@
 
 mod auth;
 mod error;
+mod limit;
 mod paging;
 
 use std::net::IpAddr;
@@ -19,6 +20,7 @@ use url::Url;
 
 pub use auth::{Auth, ClientCredentials, NoAuth, StaticHeaders};
 pub use error::ConnectorError;
+pub use limit::RateLimit;
 pub use paging::{CursorPage, Link};
 
 /// How hard to try before giving up.
@@ -91,6 +93,7 @@ pub struct HttpClient {
     base: Url,
     auth: Arc<dyn Auth>,
     retry: RetryPolicy,
+    limit: Option<Arc<RateLimit>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -132,7 +135,14 @@ impl HttpClient {
             base,
             auth,
             retry,
+            limit: None,
         }
+    }
+
+    /// Keeps every request of this client (and of clones sharing the `Arc`) within `limit`.
+    pub fn with_rate_limit(mut self, limit: Arc<RateLimit>) -> HttpClient {
+        self.limit = Some(limit);
+        self
     }
 
     pub fn connection(&self) -> &str {
@@ -184,8 +194,13 @@ impl HttpClient {
                 .headers(headers)
                 .headers(extra.clone())
                 .query(query);
+            let permit = match &self.limit {
+                Some(l) => l.acquire().await,
+                None => None,
+            };
             let outcome =
                 send_once(&self.connection, &endpoint, &url, req, &self.retry, attempt).await?;
+            drop(permit);
             match outcome {
                 Outcome::Done(resp) => return Ok(resp),
                 Outcome::Unauthorized { status, detail }
@@ -228,8 +243,13 @@ impl HttpClient {
                 .headers(&self.inner, std::mem::take(&mut force_refresh))
                 .await?;
             let req = self.inner.post(url.clone()).headers(headers).json(body);
+            let permit = match &self.limit {
+                Some(l) => l.acquire().await,
+                None => None,
+            };
             let outcome =
                 send_once(&self.connection, &endpoint, &url, req, &self.retry, attempt).await?;
+            drop(permit);
             match outcome {
                 Outcome::Done(resp) => return Ok(resp),
                 Outcome::Unauthorized { .. } if !refreshed && self.auth.refreshable() => {

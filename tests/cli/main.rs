@@ -5,9 +5,12 @@
 //! `RECONCILE_TEST_EXPECT_BACKEND=secret-service|kernel-keyring` (set by `.ci/run`) makes the
 //! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
+mod autotask;
 mod csv;
+mod csv_billing;
 mod errors;
 mod flow;
+mod halopsa;
 mod harness;
 mod health;
 mod jumpcloud;
@@ -18,3 +21,4 @@ mod review;
 mod rules;
 mod sentinelone;
 mod sherweb;
+mod syncro;

@@ -3,12 +3,16 @@
 //! are what a user sees: counts, classes, quantities, exact money, and error messages that name
 //! the connection, the endpoint and the next step.
 
+mod autotask;
 mod common;
 mod connectwise;
 mod csv;
+mod csv_billing;
+mod halopsa;
 mod jumpcloud;
 mod keeper;
 mod m365;
 mod ninjaone;
 mod sentinelone;
 mod sherweb;
+mod syncro;

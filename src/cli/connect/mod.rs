@@ -17,11 +17,15 @@ use crate::config::{
 use crate::connectors;
 use crate::secrets::SecretSource;
 
+pub mod autotask;
 pub mod csv;
+pub mod csv_billing;
+pub mod halopsa;
 pub mod jumpcloud;
 pub mod keeper;
 pub mod m365;
 pub mod sherweb;
+pub mod syncro;
 
 /// Add or update a connection: verify it against the API, then save it.
 ///
@@ -81,6 +85,18 @@ pub enum Target {
     /// Set up a CSV or JSON import: a vendor's export file read through a column profile.
     #[command(name = "csv")]
     Csv(csv::Args),
+    /// Connect Autotask PSA (NOT BUILT YET).
+    #[command(name = "autotask")]
+    Autotask(autotask::Args),
+    /// Connect HaloPSA (NOT BUILT YET).
+    #[command(name = "halopsa")]
+    HaloPsa(halopsa::Args),
+    /// Connect Syncro (NOT BUILT YET).
+    #[command(name = "syncro")]
+    Syncro(syncro::Args),
+    /// Set up a CSV billing import for a PSA without a connector (NOT BUILT YET).
+    #[command(name = "csv-billing")]
+    CsvBilling(csv_billing::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,6 +213,10 @@ impl Args {
             Target::JumpCloud(a) => a.plan()?,
             Target::Sherweb(a) => a.plan()?,
             Target::Keeper(a) => a.plan()?,
+            Target::Autotask(a) => a.plan()?,
+            Target::HaloPsa(a) => a.plan()?,
+            Target::Syncro(a) => a.plan()?,
+            Target::CsvBilling(a) => a.plan()?,
             Target::Csv(a) => {
                 // Re-connecting keeps the saved path and profile unless flags replace them, so
                 // the check must read the file the way the next sync will.

@@ -1,0 +1,1 @@
+//! The Autotask PSA sandbox for `reconcile demo --psa autotask` (to be written).

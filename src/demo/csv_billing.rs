@@ -1,0 +1,1 @@
+//! The CSV billing import sandbox for `reconcile demo --psa csv-billing` (to be written).

@@ -1,0 +1,1 @@
+//! The HaloPSA sandbox for `reconcile demo --psa halopsa` (to be written).

@@ -1,0 +1,1 @@
+//! The Syncro sandbox for `reconcile demo --psa syncro` (to be written).

@@ -1,0 +1,1 @@
+//! Autotask PSA: CLI tests (to be written).

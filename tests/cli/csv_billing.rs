@@ -1,0 +1,1 @@
+//! CSV billing import: CLI tests (to be written).

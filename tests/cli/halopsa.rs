@@ -1,0 +1,1 @@
+//! HaloPSA: CLI tests (to be written).

@@ -1,0 +1,1 @@
+//! Syncro: CLI tests (to be written).

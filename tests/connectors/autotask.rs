@@ -1,0 +1,1 @@
+//! Autotask PSA: contract tests (to be written).

@@ -1,0 +1,1 @@
+//! CSV billing import: contract tests (to be written).

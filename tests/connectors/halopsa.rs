@@ -1,0 +1,1 @@
+//! HaloPSA: contract tests (to be written).

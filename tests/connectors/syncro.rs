@@ -1,0 +1,1 @@
+//! Syncro: contract tests (to be written).
