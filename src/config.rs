@@ -1274,6 +1274,26 @@ mod tests {
         assert!(fs::read_to_string(&path).unwrap().contains("# my notes"));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_config_written_by_connect_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reconcile").join("config.toml");
+        let mut doc = ConfigDocument::open(&path).unwrap();
+        doc.set_connection(
+            "s1",
+            &[
+                ("kind", toml_edit::Value::from("sentinelone")),
+                ("url", toml_edit::Value::from("https://x.sentinelone.net")),
+            ],
+            &[],
+        );
+        doc.save().unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
     #[test]
     fn the_example_config_has_a_connection_of_every_kind() {
         let c = Config::parse(include_str!("../config.example.toml")).unwrap();

@@ -41,6 +41,7 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         }
+        let existed = path.exists();
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -48,6 +49,11 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open the database {}", path.display()))?;
+        if !existed {
+            // Mappings, decisions and account names are the MSP's business: owner only. SQLite
+            // gives its -wal and -shm files the same mode.
+            owner_only(path)?;
+        }
         Self::setup(conn).with_context(|| format!("cannot use the database {}", path.display()))
     }
 
@@ -74,6 +80,8 @@ impl Store {
     }
 
     fn prepare(conn: &mut Connection) -> Result<()> {
+        // Before anything writes: a file that is not ours must stay exactly as it is.
+        check_ours(conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -95,6 +103,7 @@ impl Store {
         if version < schema_version() {
             tx.pragma_update(None, "user_version", schema_version())?;
         }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.commit()?;
         Ok(())
     }
@@ -104,6 +113,76 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+}
+
+/// `PRAGMA application_id` of a reconcile database ("RCNC"), so another program's SQLite file
+/// is never mistaken for ours, nor ours for theirs.
+pub const APPLICATION_ID: i32 = 0x5243_4E43;
+
+/// Refuses a file that is not a reconcile database: not SQLite at all, another program's
+/// database (its application id, or tables without our schema version), without writing to it.
+fn check_ours(conn: &Connection) -> Result<()> {
+    // One read transaction, so a first open racing ours is seen before or after its migration,
+    // never half-way (tables there, version not yet).
+    let tx = conn.unchecked_transaction()?;
+    let verdict = judge(&tx);
+    tx.rollback()?;
+    verdict
+}
+
+fn judge(conn: &Connection) -> Result<()> {
+    let what_next = "reconcile will not write to it; point --db (or RECONCILE_DB) at another file, or move this one away";
+    let app_id: i32 = match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
+        Ok(id) => id,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            bail!("the file is not a SQLite database (is it the right path?); {what_next}")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if app_id == APPLICATION_ID {
+        return Ok(());
+    }
+    if app_id != 0 {
+        bail!(
+            "the file is the SQLite database of another program (application id {app_id:#x}); {what_next}"
+        );
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let written_by_us = version > 0
+        && ["sync_run", "account_map", "service_map"]
+            .iter()
+            .all(|t| tables.iter().any(|x| x == t));
+    if tables.is_empty() || written_by_us {
+        // A new file, or one an earlier build wrote before it set the application id.
+        return Ok(());
+    }
+    let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+    if tables.len() > 5 {
+        shown.push("...");
+    }
+    bail!(
+        "the file is a SQLite database of another program (tables: {}); {what_next}",
+        shown.join(", ")
+    )
+}
+
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot make {} readable by its owner only", path.display()))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<()> {
+    // Windows: the file inherits the ACL of the user's profile directory it lives in.
+    Ok(())
 }
 
 /// Whether an error is SQLite saying another connection holds the lock.
@@ -140,6 +219,75 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 5);
+    }
+
+    #[test]
+    fn a_file_that_is_not_ours_is_refused_and_left_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not SQLite at all.
+        let text = dir.path().join("notes.db");
+        std::fs::write(
+            &text,
+            "quarterly notes, not a database, padded to look like a file\n",
+        )
+        .unwrap();
+        let before = std::fs::read(&text).unwrap();
+        let err = format!("{:#}", Store::open(&text).err().unwrap());
+        assert!(err.contains("not a SQLite database"), "{err}");
+        assert!(err.contains("RECONCILE_DB"), "{err}");
+        assert_eq!(std::fs::read(&text).unwrap(), before);
+
+        // Another program's SQLite database.
+        let foreign = dir.path().join("crm.db");
+        {
+            let c = Connection::open(&foreign).unwrap();
+            c.execute_batch("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO contacts VALUES (1, 'x');")
+                .unwrap();
+        }
+        let before = std::fs::read(&foreign).unwrap();
+        let err = format!("{:#}", Store::open(&foreign).err().unwrap());
+        assert!(err.contains("another program (tables: contacts)"), "{err}");
+        assert_eq!(std::fs::read(&foreign).unwrap(), before);
+        assert!(!dir.path().join("crm.db-wal").exists());
+
+        // One with another application id.
+        let other = dir.path().join("other.db");
+        {
+            let c = Connection::open(&other).unwrap();
+            c.pragma_update(None, "application_id", 0x1234_5678)
+                .unwrap();
+            c.execute_batch("CREATE TABLE t (x);").unwrap();
+        }
+        let err = format!("{:#}", Store::open(&other).err().unwrap());
+        assert!(err.contains("application id 0x12345678"), "{err}");
+    }
+
+    #[test]
+    fn a_database_of_an_earlier_build_is_accepted_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        {
+            let s = Store::open(&path).unwrap();
+            // What builds before the application id left behind.
+            s.conn.pragma_update(None, "application_id", 0).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let id: i32 = s
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, APPLICATION_ID);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("r.db");
+        drop(Store::open(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]
