@@ -19,6 +19,7 @@ mod m365;
 mod periods;
 mod review;
 mod rules;
+mod safety;
 mod sentinelone;
 mod sherweb;
 mod syncro;

@@ -1,0 +1,142 @@
+//! Faults a user does not choose: a sync killed outright (SIGKILL, power loss) at any moment,
+//! and verbose logs that must still never show a secret.
+
+use std::time::Duration;
+
+use crate::flow::{connect_both, map_demo, serve};
+use crate::harness::Env;
+
+/// Per connection: (status, counts) of the run its current snapshot comes from, read straight
+/// from the database, plus SQLite's own integrity verdict.
+fn current_runs(env: &Env) -> (String, Vec<(String, String, String)>) {
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT c.connection, r.status, r.counts FROM snapshot_current c
+             JOIN sync_run r ON r.id = c.sync_run_id ORDER BY c.connection",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    (integrity, rows)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sync_killed_at_any_moment_leaves_the_last_good_snapshot_and_a_sound_database() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    env.run(&["sync"], "").expect(0);
+    let (integrity, baseline) = current_runs(&env);
+    assert_eq!(integrity, "ok");
+    assert_eq!(baseline.len(), 2, "{baseline:?}");
+
+    // From right after start to past the end of a sync: every stage gets hit by some kill.
+    let mut killed_while_running = 0;
+    for delay_ms in [1, 5, 15, 30, 50, 80, 120, 170, 230, 300, 400, 550] {
+        let mut child = env
+            .std_cmd()
+            .args(["sync", "--quiet"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let finished_already = child.try_wait().unwrap().is_some();
+        child.kill().unwrap_or(()); // SIGKILL: no handler runs, nothing is flushed.
+        let status = child.wait().unwrap();
+        if !finished_already && status.code().is_none() {
+            killed_while_running += 1;
+        }
+        let (integrity, current) = current_runs(&env);
+        assert_eq!(integrity, "ok", "after a kill at {delay_ms} ms");
+        assert_eq!(
+            current.len(),
+            2,
+            "after a kill at {delay_ms} ms: {current:?}"
+        );
+        for ((conn, status, counts), (_, _, base_counts)) in current.iter().zip(&baseline) {
+            // The current snapshot is always a completed run with the full data: the killed
+            // run either finished before the kill or left the previous one current.
+            assert_eq!(status, "ok", "{conn} after a kill at {delay_ms} ms");
+            assert_eq!(counts, base_counts, "{conn} after a kill at {delay_ms} ms");
+        }
+    }
+    assert!(
+        killed_while_running >= 3,
+        "only {killed_while_running} kills landed during a sync"
+    );
+
+    // No killed run is reported as a good one, and the tool carries on.
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let ok_runs: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sync_run WHERE status = 'ok' AND finished_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ok_runs, 0);
+    drop(db);
+    env.run(&["sync"], "").expect(0);
+    map_demo(&env, s);
+    let report = env.run(&["report", "--format", "csv"], "").expect(0);
+    assert!(report.stdout().lines().count() > 20, "{}", report.stdout());
+}
+
+#[test]
+fn a_verbose_run_of_the_whole_flow_shows_no_secret_anywhere() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let c = &s.credentials;
+    let secrets = [c.ninja_client_secret.as_str(), c.cw_private_key.as_str()];
+    let (a, b) = connect_both(&env, s);
+    let mut seen = vec![a.expect(0), b.expect(0)];
+    for args in [
+        &["-vv", "sync"][..],
+        &["-vv", "status"],
+        &["-vv", "map"],
+        &["-vv", "reconcile"],
+        &["-vv", "report", "--format", "json", "--all"],
+        &["-vv", "explain", &s.sample.planted.under_billed[0]],
+    ] {
+        seen.push(env.run(args, ""));
+    }
+    let verbose = seen[2].stderr();
+    assert!(
+        verbose.contains("DEBUG") || verbose.contains("TRACE"),
+        "-vv logs requests: {verbose}"
+    );
+    for run in &seen {
+        for secret in secrets {
+            assert!(!run.stdout().contains(secret), "stdout shows a secret");
+            assert!(!run.stderr().contains(secret), "stderr shows a secret");
+        }
+    }
+    let mut files = vec![env.config_path(), env.db_path()];
+    for ext in ["-wal", "-shm"] {
+        let p = env.db_path().with_file_name(format!("reconcile.db{ext}"));
+        if p.exists() {
+            files.push(p);
+        }
+    }
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in secrets {
+            assert!(!text.contains(secret), "{} holds a secret", f.display());
+        }
+    }
+}
