@@ -8,6 +8,7 @@ mod common;
 mod connectwise;
 mod csv;
 mod csv_billing;
+mod fuzz;
 mod halopsa;
 mod jumpcloud;
 mod keeper;
