@@ -1210,8 +1210,8 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_an_error() {
-        let err = Config::parse("[connections.x]\nkind = \"autotask\"\n").unwrap_err();
-        assert!(format!("{err:#}").contains("autotask"));
+        let err = Config::parse("[connections.x]\nkind = \"kaseya-bms\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("kaseya-bms"));
     }
 
     #[test]

@@ -63,6 +63,52 @@ pub struct SyncOutcome {
     pub warnings: Vec<String>,
 }
 
+/// How long a sync waits for another process's sync of the same connection (two cron jobs
+/// overlapping) before it gives up; `RECONCILE_SYNC_WAIT_SECS` overrides it.
+const WAIT_FOR_OTHER_SYNC: Duration = Duration::from_secs(600);
+
+/// Starts a run of `name`, first waiting while another live process syncs it: fetching the
+/// same data twice at once only spends the API's rate limit.
+async fn begin_run_waiting(
+    app: &App,
+    store: &mut Store,
+    name: &str,
+    kind: ConnectorKind,
+) -> Result<i64> {
+    let wait = std::env::var("RECONCILE_SYNC_WAIT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(WAIT_FOR_OTHER_SYNC);
+    let deadline = Instant::now() + wait;
+    let mut told = false;
+    loop {
+        match store.begin_run(name, kind.as_str()) {
+            Ok(id) => return Ok(id),
+            Err(e) => match e.downcast_ref::<crate::store::Busy>() {
+                Some(busy) if Instant::now() < deadline => {
+                    if !told {
+                        app.info(format!(
+                            "{busy}; waiting for it to finish (up to {}s)",
+                            wait.as_secs()
+                        ));
+                        told = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Some(busy) => {
+                    let msg = format!(
+                        "{busy}, still after waiting {}s: let it finish, then sync again",
+                        wait.as_secs()
+                    );
+                    return Err(e.context(msg));
+                }
+                None => return Err(e),
+            },
+        }
+    }
+}
+
 /// Syncs the named connections side by side. Each finished sync is written as soon as it ends:
 /// a success becomes the connection's current snapshot, a failure is recorded with its error and
 /// leaves the previous snapshot current.
@@ -80,7 +126,22 @@ pub async fn sync(
     for name in names {
         let settings = config.connection(name)?;
         let kind = settings.kind();
-        let run_id = store.begin_run(name, kind.as_str())?;
+        let run_id = match begin_run_waiting(app, store, name, kind).await {
+            Ok(id) => id,
+            Err(e) if e.downcast_ref::<crate::store::Busy>().is_some() => {
+                // Nothing was started for it, so nothing to record: the other sync will.
+                outcomes.push(SyncOutcome {
+                    connection: name.clone(),
+                    kind,
+                    run_id: 0,
+                    result: Err(format!("{e}")),
+                    elapsed: Duration::ZERO,
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         started_runs.push(run_id);
         let started = Instant::now();
         let connector = match connectors::build(

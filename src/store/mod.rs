@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use runs::{ReconcileRecord, RunInfo, RunStatus};
+pub use runs::{Busy, ReconcileRecord, RunInfo, RunStatus};
 
 /// Every migration, in order; `user_version` counts how many were applied. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0002_review.sql"),
     include_str!("sql/0003_unreadable_accounts.sql"),
     include_str!("sql/0004_psa_run_facts.sql"),
+    include_str!("sql/0005_run_pid.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -20,6 +20,35 @@ use crate::model::{
 };
 use crate::reconcile::{Finding, Totals};
 
+/// Another live `reconcile` process is syncing the connection.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{connection}` is being synced by another reconcile process (pid {pid}, started {started_at})"
+)]
+pub struct Busy {
+    pub connection: String,
+    pub pid: u32,
+    pub started_at: String,
+}
+
+/// Whether a process with this id is running (on this machine).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 only checks: EPERM means it exists under another user.
+    // SAFETY: kill with signal 0 sends nothing; it only reports whether the pid exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    // No cheap check here: trust the run until INTERRUPTED_AFTER_HOURS.
+    true
+}
+
 /// A `running` run older than this is taken as interrupted (the process died).
 const INTERRUPTED_AFTER_HOURS: i64 = 6;
 
@@ -112,20 +141,49 @@ pub(super) const RUN_COLUMNS: &str = "id, connection, kind, started_at, finished
     meta";
 
 impl Store {
-    /// Records that a sync of `connection` started; returns the run id.
+    /// Records that a sync of `connection` started; returns the run id, or
+    /// [`Busy`] when another live process is syncing the connection. Runs left `running` by a
+    /// process that is gone (killed) are marked failed first.
     pub fn begin_run(&mut self, connection: &str, kind: &str) -> Result<i64> {
         let now = Timestamp::now();
         let stale = now - jiff::SignedDuration::from_hours(INTERRUPTED_AFTER_HOURS);
+        let me = std::process::id();
         let tx = self.write()?;
+        let running: Vec<(i64, Option<u32>, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, pid, started_at FROM sync_run WHERE connection = ?1 AND status = 'running'",
+            )?;
+            stmt.query_map([connection], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (id, pid, started_at) in running {
+            let old = started_at
+                .parse::<Timestamp>()
+                .map(|t| t < stale)
+                .unwrap_or(true);
+            let alive = pid.is_some_and(|p| p != me && process_alive(p));
+            if alive && !old {
+                return Err(Busy {
+                    connection: connection.to_string(),
+                    pid: pid.unwrap_or_default(),
+                    started_at,
+                }
+                .into());
+            }
+            let why = match pid {
+                Some(p) if !old => {
+                    format!("interrupted: the process (pid {p}) ended before the sync finished")
+                }
+                _ => "interrupted: the process ended before the sync finished".to_string(),
+            };
+            tx.execute(
+                "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3",
+                params![now.to_string(), why, id],
+            )?;
+        }
         tx.execute(
-            "UPDATE sync_run SET status = 'failed', finished_at = ?1,
-                    error = 'interrupted: the process ended before the sync finished'
-             WHERE connection = ?2 AND status = 'running' AND started_at < ?3",
-            params![now.to_string(), connection, stale.to_string()],
-        )?;
-        tx.execute(
-            "INSERT INTO sync_run (connection, kind, started_at, status) VALUES (?1, ?2, ?3, 'running')",
-            params![connection, kind, now.to_string()],
+            "INSERT INTO sync_run (connection, kind, started_at, status, pid) VALUES (?1, ?2, ?3, 'running', ?4)",
+            params![connection, kind, now.to_string(), me],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;

@@ -140,3 +140,82 @@ fn a_verbose_run_of_the_whole_flow_shows_no_secret_anywhere() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let (a, b) = connect_both(&env, s);
+    a.expect(0);
+    b.expect(0);
+    // NinjaOne on a host that accepts connections and never answers: its sync hangs.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hang.local_addr().unwrap());
+    let connect = |url: &str| {
+        env.run(
+            &[
+                "connect",
+                "ninjaone",
+                "--name",
+                "ninja",
+                "--url",
+                url,
+                "--client-id",
+                &s.credentials.ninja_client_id,
+                "--no-verify",
+            ],
+            &s.credentials.ninja_client_secret,
+        )
+        .expect(0);
+    };
+    connect(&url);
+    let mut first = env
+        .std_cmd()
+        .args(["sync", "ninja"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+
+    // A second sync of the same connection waits for the first rather than racing it, and
+    // gives up with a clear message when the first does not finish in time.
+    let second = env.run_env(&["sync", "ninja"], &[("RECONCILE_SYNC_WAIT_SECS", "2")]);
+    assert_eq!(second.code(), 2, "{}", second.stderr());
+    let err = second.stderr();
+    assert!(
+        err.contains("`ninja` is being synced by another reconcile process"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(err.contains("waiting for it to finish"), "{err}");
+    assert!(err.contains("still after waiting 2s"), "{err}");
+    // Other connections are not held up by it.
+    env.run_env(&["sync", "cw"], &[("RECONCILE_SYNC_WAIT_SECS", "2")])
+        .expect(0);
+
+    // The first one is killed outright: the next sync finds its process gone, marks its run
+    // interrupted, and goes ahead.
+    let pid = first.id();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    connect(&s.ninjaone_url);
+    env.run(&["sync", "ninja"], "").expect(0);
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let (status, error): (String, String) = db
+        .query_row(
+            "SELECT status, error FROM sync_run WHERE connection = 'ninja' AND pid = ?1",
+            [pid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(
+        error,
+        format!("interrupted: the process (pid {pid}) ended before the sync finished")
+    );
+    drop(hang);
+}
