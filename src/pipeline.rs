@@ -685,7 +685,7 @@ pub fn with_input<T>(
     }
     if cur.vendors.is_empty() || cur.psas.is_empty() {
         bail!(
-            "reconciling needs at least one vendor connection (NinjaOne) and one PSA connection (ConnectWise); `reconcile status` shows what is configured"
+            "reconciling needs at least one vendor connection (NinjaOne, SentinelOne, Microsoft 365, ...) and one PSA connection (ConnectWise, ...); `reconcile status` shows what is configured"
         );
     }
     let accounts = store.account_mappings()?;

@@ -40,7 +40,7 @@ pub enum Action {
     Account {
         /// Vendor connection (e.g. ninjaone)
         vendor: String,
-        /// Account id or name (a NinjaOne organization)
+        /// Account id or name (a NinjaOne organization, SentinelOne site, Microsoft 365 tenant, ...)
         account: String,
         /// PSA company: id, identifier or exact name
         #[arg(
@@ -63,7 +63,7 @@ pub enum Action {
         vendor: String,
         /// Service key; `reconcile map` lists them
         service: String,
-        /// PSA product identifier (ConnectWise catalog identifier)
+        /// PSA product identifier (the ConnectWise catalog identifier, or what the PSA names it)
         #[arg(
             long,
             required_unless_present = "not_billed",
@@ -386,7 +386,9 @@ fn psa_connection(config: &Config, psa: Option<&str>) -> Result<String> {
         Some(p) => {
             let kind = config.connection(p)?.kind();
             if kind.role() != Role::Psa {
-                bail!("`{p}` is not a PSA connection; --psa takes a ConnectWise connection name");
+                bail!(
+                    "`{p}` is not a PSA connection; --psa takes a PSA connection name (such as a ConnectWise connection)"
+                );
             }
             Ok(p.to_string())
         }
