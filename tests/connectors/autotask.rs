@@ -163,6 +163,8 @@ async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
         sent["filter"][0],
         serde_json::json!({"op":"in","field":"contractID","value":[29684300,29684301,29684302]})
     );
+    assert_eq!(sent["filter"][1]["op"], "gte");
+    assert_eq!(sent["filter"][1]["field"], "endDate");
     let services = requests_to(&server, &format!("{API}/Services/query")).await;
     let sent: Value = serde_json::from_slice(&services[0].body).unwrap();
     assert_eq!(sent["filter"][0]["value"], serde_json::json!([5001, 5002]));
