@@ -513,6 +513,28 @@ async fn the_sync_stops_before_the_threshold_instead_of_pushing_the_tenant_into_
 }
 
 #[tokio::test]
+async fn past_half_the_threshold_requests_are_paced() {
+    let server = MockServer::start().await;
+    authed("GET", "ThresholdInformation")
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"externalRequestThreshold":10000,"requestThresholdTimeframe":60,"currentTimeframeRequestCount":6000}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    mount_all(&server).await;
+    let started = std::time::Instant::now();
+    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
+    // Eight paced requests (picklists and queries) at 0.5 s each.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(3900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(p.meta["api requests this hour"], "6000 of 10000");
+}
+
+#[tokio::test]
 async fn an_unknown_user_and_a_foreign_next_page_are_refused() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -119,3 +119,34 @@ pub fn plan(name: &str, settings: Settings, secret: SecretString) -> Plan {
         secrets: vec![("secret", secret)],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_writes_no_secret_and_drops_unset_keys() {
+        let p = plan(
+            "at",
+            Settings {
+                username: "api@x.example".into(),
+                integration_code: "CODE".into(),
+                zone_lookup_url: None,
+                billable_company_types: vec!["Customer".into()],
+                product_field: None,
+                max_threshold_percent: None,
+                history_days: None,
+                secret_command: Default::default(),
+            },
+            SecretString::from("the-secret"),
+        );
+        let written: Vec<String> = p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let text = written.join("\n");
+        assert!(text.contains("kind=\"autotask\""), "{text}");
+        assert!(text.contains("integration_code=\"CODE\""), "{text}");
+        assert!(!text.contains("the-secret"), "{text}");
+        assert_eq!(p.remove, vec!["zone_lookup_url", "product_field"]);
+        assert_eq!(p.secrets.len(), 1);
+        assert_eq!(p.secrets[0].0, "secret");
+    }
+}
