@@ -165,6 +165,8 @@ async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
     );
     assert_eq!(sent["filter"][1]["op"], "gte");
     assert_eq!(sent["filter"][1]["field"], "endDate");
+    assert_eq!(sent["filter"][2]["op"], "lte");
+    assert_eq!(sent["filter"][2]["field"], "startDate");
     let services = requests_to(&server, &format!("{API}/Services/query")).await;
     let sent: Value = serde_json::from_slice(&services[0].body).unwrap();
     assert_eq!(sent["filter"][0]["value"], serde_json::json!([5001, 5002]));

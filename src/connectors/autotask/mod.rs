@@ -66,7 +66,13 @@ pub const THRESHOLD_RECHECK: u64 = 250;
 /// Ids per `in` filter (Autotask allows at most 500 conditions).
 const IN_CHUNK: usize = 200;
 /// Unit rows that ended longer ago than this are not read unless `history_days` says otherwise.
-pub const DEFAULT_HISTORY_DAYS: i64 = 400;
+/// Reconciliation looks at lines in force at or after the sync (the as-of snapshot is the newest
+/// sync before the as-of date), so rows that ended before it only serve `explain`; a month back
+/// is plenty, and a long contract has one row per period.
+pub const DEFAULT_HISTORY_DAYS: i64 = 35;
+/// Unit rows starting later than this many days ahead are not read (rows can be generated for a
+/// contract's whole term); a quarter ahead covers a period ending after the sync.
+pub const FUTURE_DAYS: i64 = 100;
 
 fn default_billable_types() -> Vec<String> {
     vec!["Customer".into()]
@@ -95,7 +101,7 @@ pub struct Settings {
     /// threshold (default 80).
     #[serde(default)]
     pub max_threshold_percent: Option<u64>,
-    /// Read unit rows that ended at most this many days ago (default 400).
+    /// Read unit rows that ended at most this many days ago (default 35).
     #[serde(default)]
     pub history_days: Option<i64>,
     #[serde(default)]
@@ -774,11 +780,22 @@ impl Connector for Autotask {
         let one = json!([{ "op": "gte", "field": "id", "value": 0 }]);
         self.query::<wire::Company>("Companies", one.clone(), 1, false, &|_| {})
             .await?;
-        self.query::<wire::Contract>("Contracts", one, 1, false, &|_| {})
+        self.query::<wire::Contract>("Contracts", one.clone(), 1, false, &|_| {})
+            .await?;
+        // Unit rows and services need their own permissions: fail here, not at the first sync.
+        self.query::<wire::ContractServiceUnit>(
+            "ContractServiceUnits",
+            one.clone(),
+            1,
+            false,
+            &|_| {},
+        )
+        .await?;
+        self.query::<wire::Service>("Services", one, 1, false, &|_| {})
             .await?;
         let zone = self.api().await?.zone.clone();
         Ok(format!(
-            "signed in to Autotask zone {zone} as {}; {} of {} API requests used this hour; companies and contracts are readable",
+            "signed in to Autotask zone {zone} as {}; {} of {} API requests used this hour; companies, contracts, contract service units and services are readable",
             self.username, t.current_timeframe_request_count, t.external_request_threshold
         ))
     }
@@ -841,21 +858,25 @@ impl Connector for Autotask {
             .await?;
         cx.report("contract services", contract_services.len());
 
-        let cutoff = Timestamp::now()
-            .checked_sub((self.history_days * 24).hours())
-            .unwrap_or(Timestamp::UNIX_EPOCH)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date()
-            .to_string();
+        let day = |days: i64| {
+            Timestamp::now()
+                .checked_add((days * 24).hours())
+                .unwrap_or(Timestamp::UNIX_EPOCH)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_string()
+        };
+        let (cutoff, horizon) = (day(-self.history_days), day(FUTURE_DAYS));
         let units: Vec<(wire::ContractServiceUnit, String)> = stream::iter(chunks)
             .map(|ids| {
-                let cutoff = cutoff.clone();
+                let (cutoff, horizon) = (cutoff.clone(), horizon.clone());
                 async move {
                     self.query::<wire::ContractServiceUnit>(
                         "ContractServiceUnits",
                         json!([
                             in_filter("contractID", &ids),
                             { "op": "gte", "field": "endDate", "value": cutoff },
+                            { "op": "lte", "field": "startDate", "value": horizon },
                         ]),
                         MAX_RECORDS,
                         true,
