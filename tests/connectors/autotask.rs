@@ -515,6 +515,54 @@ async fn the_sync_stops_before_the_threshold_instead_of_pushing_the_tenant_into_
 }
 
 #[tokio::test]
+async fn no_more_than_three_requests_are_in_flight() {
+    let server = MockServer::start().await;
+    // 700 contracts over two pages: four `contractID in [...]` chunks of services to read.
+    let contract = |id: i64| {
+        serde_json::json!({"id": id, "companyID": 174, "contractName": format!("C{id}"),
+            "contractType": 7, "status": 1, "startDate": "2025-01-01T00:00:00",
+            "endDate": "2027-12-31T00:00:00", "contractPeriodType": 1})
+    };
+    let page = |ids: std::ops::Range<i64>, next: Option<String>| {
+        serde_json::json!({"items": ids.map(contract).collect::<Vec<_>>(),
+            "pageDetails": {"count": 0, "requestCount": 500, "prevPageUrl": null, "nextPageUrl": next}})
+    };
+    authed("POST", "Contracts/query")
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            1..501,
+            Some(format!(
+                "{}{API}/Contracts/query/next?paging=500",
+                server.uri()
+            )),
+        )))
+        .mount(&server)
+        .await;
+    authed("POST", "Contracts/query/next")
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(501..701, None)))
+        .mount(&server)
+        .await;
+    authed("POST", "ContractServices/query")
+        .respond_with(
+            body(&server, "autotask/contract_services.json")
+                .set_delay(std::time::Duration::from_millis(400)),
+        )
+        .mount(&server)
+        .await;
+    mount_all(&server).await;
+    let started = std::time::Instant::now();
+    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
+    assert_eq!(p.agreements.len(), 700);
+    let cs = requests_to(&server, &format!("{API}/ContractServices/query")).await;
+    assert_eq!(cs.len(), 4);
+    // Four slow requests, three at a time: two rounds, not one.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn past_half_the_threshold_requests_are_paced() {
     let server = MockServer::start().await;
     authed("GET", "ThresholdInformation")
