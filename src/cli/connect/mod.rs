@@ -85,7 +85,7 @@ pub enum Target {
     /// Set up a CSV or JSON import: a vendor's export file read through a column profile.
     #[command(name = "csv")]
     Csv(csv::Args),
-    /// Connect Autotask PSA (NOT BUILT YET).
+    /// Connect Autotask PSA (API-only user; zone found from the user name).
     #[command(name = "autotask")]
     Autotask(autotask::Args),
     /// Connect HaloPSA (NOT BUILT YET).
