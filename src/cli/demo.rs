@@ -41,6 +41,13 @@ pub struct Args {
     pub psa: DemoPsa,
 }
 
+/// A PSA sandbox besides the ConnectWise one, kept serving until the demo ends, and its
+/// request count.
+struct PsaServer(
+    #[allow(dead_code)] Box<dyn std::any::Any + Send>,
+    std::sync::Arc<demo::RequestStats>,
+);
+
 /// The PSAs `reconcile demo --psa` can run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DemoPsa {
@@ -55,12 +62,6 @@ const CW: &str = "demo-connectwise";
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
-        if self.psa != DemoPsa::Connectwise {
-            anyhow::bail!(
-                "the demo's {:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA)",
-                self.psa
-            );
-        }
         let started = Instant::now();
         let sandbox = Sandbox::start(demo::sample())
             .await
@@ -77,7 +78,9 @@ impl Args {
             retry: app.retry.clone(),
         };
         let result = self.pipeline(app, &demo_app, &sandbox).await;
-        let served = sandbox.requests_served();
+        let served =
+            sandbox.requests_served() + result.as_ref().map(|(_, extra)| *extra).unwrap_or(0);
+        let result = result.map(|(exit, _)| exit);
         sandbox.shutdown().await;
         let exit = result?;
         app.info(format!(
@@ -87,7 +90,60 @@ impl Args {
         Ok(exit)
     }
 
-    async fn pipeline(&self, app: &App, d: &App, sandbox: &Sandbox) -> Result<Exit> {
+    /// Connects the chosen PSA; returns its connection name, the sandbox serving it (when not
+    /// the ConnectWise one every demo starts), held until the demo ends, and its request count.
+    async fn connect_psa(
+        &self,
+        app: &App,
+        d: &App,
+        sandbox: &Sandbox,
+    ) -> Result<(&'static str, Option<PsaServer>)> {
+        let c = &sandbox.credentials;
+        match self.psa {
+            DemoPsa::Connectwise => {
+                app.info(format!(
+                    "demo: reconcile connect connectwise --name {CW} --site {} --company-id {} --public-key {} --client-id {} --billable-type {DEMO_BILLABLE_TYPE}",
+                    sandbox.connectwise_site, c.cw_company_id, c.cw_public_key, c.cw_client_id
+                ));
+                let plan = connectwise_plan(
+                    CW,
+                    &sandbox.connectwise_site,
+                    &c.cw_company_id,
+                    &c.cw_public_key,
+                    &c.cw_client_id,
+                    None,
+                    vec![DEMO_BILLABLE_TYPE.to_string()],
+                    SecretString::from(c.cw_private_key.clone()),
+                );
+                connect::apply(d, plan, true).await?;
+                Ok((CW, None))
+            }
+            DemoPsa::Autotask => {
+                const NAME: &str = "demo-autotask";
+                let server = demo::autotask::start(sandbox.sample.clone()).await?;
+                let settings = server.settings();
+                app.info(format!(
+                    "demo: reconcile connect autotask --name {NAME} --username {} --integration-code {} --zone-lookup-url {}",
+                    settings.username,
+                    settings.integration_code,
+                    settings.zone_lookup_url.as_deref().unwrap_or_default()
+                ));
+                let plan = connect::autotask::plan(
+                    NAME,
+                    settings,
+                    SecretString::from(demo::autotask::DEMO_SECRET),
+                );
+                connect::apply(d, plan, true).await?;
+                let stats = server.stats.clone();
+                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
+            }
+            other => anyhow::bail!(
+                "the demo's {other:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA) or `--psa autotask`"
+            ),
+        }
+    }
+
+    async fn pipeline(&self, app: &App, d: &App, sandbox: &Sandbox) -> Result<(Exit, usize)> {
         let c = &sandbox.credentials;
         app.info(format!(
             "demo: sandbox NinjaOne at {}, sandbox ConnectWise PSA at {}; workspace {}",
@@ -108,21 +164,7 @@ impl Args {
             SecretString::from(c.ninja_client_secret.clone()),
         );
         connect::apply(d, plan, true).await?;
-        app.info(format!(
-            "demo: reconcile connect connectwise --name {CW} --site {} --company-id {} --public-key {} --client-id {} --billable-type {DEMO_BILLABLE_TYPE}",
-            sandbox.connectwise_site, c.cw_company_id, c.cw_public_key, c.cw_client_id
-        ));
-        let plan = connectwise_plan(
-            CW,
-            &sandbox.connectwise_site,
-            &c.cw_company_id,
-            &c.cw_public_key,
-            &c.cw_client_id,
-            None,
-            vec![DEMO_BILLABLE_TYPE.to_string()],
-            SecretString::from(c.cw_private_key.clone()),
-        );
-        connect::apply(d, plan, true).await?;
+        let (psa, psa_server) = self.connect_psa(app, d, sandbox).await?;
         app.info(format!(
             "demo: reconcile connect sentinelone --name {DEMO_SENTINELONE} --url {}",
             sandbox.sentinelone.url
@@ -276,7 +318,7 @@ impl Args {
                 vendor_connection: NINJA.into(),
                 service_key: key.to_string(),
                 target: Some(ProductTarget {
-                    connection: CW.into(),
+                    connection: psa.into(),
                     product_identifier: product.to_string(),
                 }),
                 source: MapSource::Manual,
@@ -304,7 +346,7 @@ impl Args {
                     vendor_connection: v.connection.into(),
                     service_key: key.clone(),
                     target: Some(ProductTarget {
-                        connection: CW.into(),
+                        connection: psa.into(),
                         product_identifier: product.clone(),
                     }),
                     source: MapSource::Manual,
@@ -357,6 +399,7 @@ impl Args {
             report::ReviewView::default(),
         )?;
         std::io::Write::flush(&mut out)?;
-        Ok(Exit::Ok)
+        let extra = psa_server.map(|s| s.1.total()).unwrap_or(0);
+        Ok((Exit::Ok, extra))
     }
 }
