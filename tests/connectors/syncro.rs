@@ -280,7 +280,7 @@ async fn check_names_the_account_and_counts() {
     mount_everything(&server).await;
     let msg = syncro(&settings(&server)).check().await.unwrap();
     assert!(
-        msg.contains("5 customers and 4 recurring invoices are readable"),
+        msg.contains("5 customers, 4 recurring invoices and the products are readable"),
         "{msg}"
     );
 }

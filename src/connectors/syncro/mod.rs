@@ -315,13 +315,16 @@ impl Connector for Syncro {
         let (_, schedules) = self
             .page::<wire::Schedule>("schedules", "schedules", &[("page", "1".into())], &requests)
             .await?;
+        // Sync needs products too; a token without that permission should fail here, not later.
+        self.page::<wire::Product>("products", "products", &[("page", "1".into())], &requests)
+            .await?;
         let count = |m: &wire::Meta| {
             m.total_entries
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "some".into())
         };
         Ok(format!(
-            "signed in to {}; {} customers and {} recurring invoices are readable",
+            "signed in to {}; {} customers, {} recurring invoices and the products are readable",
             self.client.base().origin().ascii_serialization(),
             count(&customers),
             count(&schedules)
