@@ -191,6 +191,7 @@ async fn schedules_are_agreements_with_frequency_and_pause() {
     let paused = a("203");
     assert_eq!(paused.billing_cycle.as_deref(), Some("Fortnightly"));
     assert_eq!(paused.status, "Paused");
+    assert_eq!(snap.meta["frequencies kept as sent"], "Fortnightly");
     let now = jiff::Timestamp::now();
     assert!(!paused.is_active_at(now));
     assert!(a("201").is_active_at(now));
