@@ -415,7 +415,7 @@ async fn malformed_json_is_reported_not_saved() {
     let ConnectorError::Decode { path, .. } = &err else {
         panic!("a decode error, got {err}")
     };
-    assert_eq!(path, "schedules[0].lines[1].quantity");
+    assert_eq!(path, "schedules[id=201].lines[1].quantity");
 
     // An answer without its list.
     let server4 = MockServer::start().await;

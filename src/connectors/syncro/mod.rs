@@ -360,13 +360,15 @@ impl Connector for Syncro {
                 .map(|u| u.path().to_string())
                 .unwrap_or_default()
         );
-        for (i, (s, raw)) in schedules.into_iter().enumerate() {
+        for (s, raw) in schedules {
+            let id = s.id;
             let (mut s, raw, endpoint, at) = match s.lines {
                 Some(_) => (
                     s,
                     raw,
                     list_endpoint.clone(),
-                    format!("schedules[{i}].lines"),
+                    // Named by id: an index would restart on every page.
+                    format!("schedules[id={id}].lines"),
                 ),
                 None => {
                     let path = format!("schedules/{}", s.id);
