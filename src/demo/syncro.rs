@@ -1,1 +1,478 @@
-//! The Syncro sandbox for `reconcile demo --psa syncro` (to be written).
+//! The Syncro sandbox for `reconcile demo --psa syncro`: the demo MSP's ConnectWise data served
+//! as Syncro API v1 answers under `/api/v1`: `GET /customers`, `GET /schedules` (recurring
+//! invoices with their `lines`), `GET /schedules/{id}`, `GET /products` and `GET /me`. It
+//! enforces what the real API enforces: the API token in `Authorization` (with or without
+//! `Bearer`), `page` paging 25 records a page with `meta.total_pages`, and disabled customers
+//! hidden unless `include_disabled=true`.
+//!
+//! Translation: a company is a customer (deleted ones are gone; an inactive status is
+//! `disabled`; its type is the `Type` customer property, `Client` when it has that type); an
+//! agreement is a schedule (cancelled ones are deleted; any other non-active status is
+//! `paused`; the billing cycle is the frequency); an addition in force now is a line item
+//! (ended or not yet started ones are absent, since Syncro lines carry no dates; Syncro has no
+//! "less included", so that quantity is not carried); a catalog item is a product whose
+//! `upc_code` is the ConnectWise identifier, so the demo's mappings hold.
+
+// Early-return helpers yield the error response itself, built once per refused request.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Value, json};
+
+use super::sample::{CwAddition, CwAgreement};
+use super::{DEMO_BILLABLE_TYPE, SampleMsp, query_get, query_pairs};
+
+/// The API token the sandbox accepts.
+pub const DEMO_API_TOKEN: &str = "demo-syncro-token-7Kq2";
+/// Records a page, as the spec documents.
+const PER_PAGE: usize = 25;
+/// The customer property the demo's billable rule reads.
+pub const DEMO_TYPE_PROPERTY: &str = "Type";
+
+/// The sandbox, serving until dropped.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub stats: Arc<super::RequestStats>,
+    _served: super::Served,
+}
+
+impl Server {
+    /// Settings for a connection to this sandbox: customers whose `Type` is `Client` bill.
+    pub fn settings(&self) -> crate::connectors::syncro::Settings {
+        crate::connectors::syncro::Settings {
+            subdomain: None,
+            url: Some(format!("{}/api/v1", self.url)),
+            business_only: false,
+            billable_property: Some(DEMO_TYPE_PROPERTY.into()),
+            billable_property_values: vec![DEMO_BILLABLE_TYPE.into()],
+            requests_per_minute: None,
+            secret_command: BTreeMap::new(),
+        }
+    }
+}
+
+pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
+    let app = Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/customers", get(customers))
+        .route("/api/v1/schedules", get(schedules))
+        .route("/api/v1/schedules/{id}", get(schedule))
+        .route("/api/v1/products", get(products))
+        .with_state(sample);
+    let served = super::Served::start(app, "Syncro").await?;
+    Ok(Server {
+        url: served.url.clone(),
+        stats: served.stats.clone(),
+        _served: served,
+    })
+}
+
+fn authorized(headers: &HeaderMap) -> Result<(), Response> {
+    let ok = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+        .is_some_and(|v| v == DEMO_API_TOKEN);
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            axum::Json(
+                json!({"error": "Unauthorized", "message": "API token is invalid or missing"}),
+            ),
+        )
+            .into_response())
+    }
+}
+
+/// `page` (1-based; default 1).
+fn page_of(query: Option<&str>) -> Result<(Vec<(String, String)>, usize), Response> {
+    let pairs = query_pairs(query);
+    let page = match query_get(&pairs, "page") {
+        None => 1,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(json!({"error": ["page must be a positive number"]})),
+                )
+                    .into_response());
+            }
+        },
+    };
+    Ok((pairs, page))
+}
+
+fn paged(key: &str, all: Vec<Value>, page: usize) -> Response {
+    let total = all.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
+    axum::Json(json!({
+        key: items,
+        "meta": {"total_pages": pages, "total_entries": total, "per_page": PER_PAGE, "page": page}
+    }))
+    .into_response()
+}
+
+/// A decimal as the JSON number the API sends (`19.99`); two decimal places survive a float.
+fn number(d: Decimal) -> Value {
+    serde_json::Number::from_f64(d.to_f64().unwrap_or(0.0))
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+fn cents(d: Decimal) -> i64 {
+    (d * Decimal::from(100)).round().to_i64().unwrap_or(0)
+}
+
+fn ts(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+async fn me(headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&headers) {
+        return r;
+    }
+    axum::Json(json!({
+        "user_email": "admin@bluewave.example",
+        "user_name": "Bluewave Admin",
+        "user_id": 1,
+        "admin": false,
+        "subdomain": "bluewave",
+    }))
+    .into_response()
+}
+
+async fn customers(
+    State(sample): State<Arc<SampleMsp>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(r) = authorized(&headers) {
+        return r;
+    }
+    let (pairs, page) = match page_of(query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let include_disabled =
+        query_get(&pairs, "include_disabled").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let cw = &sample.connectwise;
+    let mut all = Vec::new();
+    for c in cw.companies.iter().filter(|c| !c.deleted) {
+        let disabled = cw
+            .company_statuses
+            .iter()
+            .any(|s| s.id == c.status_id && s.inactive_flag);
+        if disabled && !include_disabled {
+            continue;
+        }
+        let types: Vec<&str> = c
+            .type_ids
+            .iter()
+            .filter_map(|t| cw.company_types.iter().find(|ct| ct.id == *t))
+            .map(|ct| ct.name.as_str())
+            .collect();
+        let kind = if types.contains(&DEMO_BILLABLE_TYPE) {
+            DEMO_BILLABLE_TYPE
+        } else {
+            types.first().copied().unwrap_or("")
+        };
+        all.push(json!({
+            "id": c.id,
+            "firstname": null,
+            "lastname": null,
+            "fullname": null,
+            "business_name": c.name,
+            "email": format!("billing@{}.example", c.identifier.to_ascii_lowercase()),
+            "phone": c.phone_number,
+            "mobile": null,
+            "created_at": ts(c.date_acquired),
+            "updated_at": ts(c.date_acquired),
+            "address": c.address_line1,
+            "address_2": null,
+            "city": c.city,
+            "state": c.state,
+            "zip": c.zip,
+            "notes": null,
+            "get_sms": false,
+            "opt_out": false,
+            "disabled": disabled,
+            "no_email": false,
+            "location_name": null,
+            "location_id": null,
+            "properties": {DEMO_TYPE_PROPERTY: kind},
+            "business_and_full_name": c.name,
+            "business_then_name": c.name,
+            "contacts": [],
+        }));
+    }
+    paged("customers", all, page)
+}
+
+/// ConnectWise's billing cycle name as Syncro's frequency.
+fn frequency(cw_cycle: &str) -> &str {
+    match cw_cycle {
+        "Annual" => "Annually",
+        "Semi-Annual" => "Semi-Annually",
+        other => other,
+    }
+}
+
+fn line_json(sample: &SampleMsp, a: &CwAddition) -> Value {
+    let product = sample
+        .connectwise
+        .catalog
+        .iter()
+        .find(|p| p.id == a.product_id);
+    json!({
+        "id": a.id,
+        "schedule_id": a.agreement_id,
+        "product_id": a.product_id,
+        "name": product.map(|p| p.description.as_str()).unwrap_or(a.description.as_str()),
+        "description": a.description,
+        "quantity": format!("{:.1}", a.quantity),
+        "retail_cents": cents(a.unit_price),
+        "cost_cents": cents(a.unit_cost),
+        "price_retail": number(a.unit_price),
+        "price_cost": number(a.unit_cost),
+        "taxable": false,
+        "position": a.sequence_number,
+        "user_id": 1,
+        "product_category": product.map(|_| "Managed Services"),
+        "asset_type_id": null,
+        "recurring_type_id": null,
+        "device_ids": [],
+        "one_time_charge": false,
+    })
+}
+
+fn schedule_json(sample: &SampleMsp, a: &CwAgreement, now: Timestamp) -> Value {
+    let cw = &sample.connectwise;
+    let cycle = cw
+        .billing_cycles
+        .iter()
+        .find(|(id, _)| *id == a.billing_cycle_id)
+        .map(|(_, n)| n.as_str())
+        .unwrap_or("Monthly");
+    let lines: Vec<Value> = cw
+        .additions
+        .iter()
+        .filter(|x| x.agreement_id == a.id)
+        .filter(|x| x.effective <= now && x.cancelled.is_none_or(|c| c > now))
+        .map(|x| line_json(sample, x))
+        .collect();
+    let next_run = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(1))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    json!({
+        "id": a.id,
+        "account_id": 1,
+        "customer_id": a.company_id,
+        "email_customer": true,
+        "frequency": frequency(cycle),
+        "name": a.name,
+        "next_run": next_run,
+        "snail_mail": false,
+        "charge_mop": false,
+        "subtotal": 0,
+        "invoice_unbilled_ticket_charges": false,
+        "paused": !a.status.eq_ignore_ascii_case("active"),
+        "last_invoice_paid": null,
+        "created_at": ts(a.start),
+        "lines": lines,
+    })
+}
+
+/// Schedules that exist in Syncro: cancelled agreements were deleted.
+fn live_agreements(sample: &SampleMsp) -> impl Iterator<Item = &CwAgreement> {
+    sample
+        .connectwise
+        .agreements
+        .iter()
+        .filter(|a| !a.cancelled && !a.status.eq_ignore_ascii_case("cancelled"))
+}
+
+async fn schedules(
+    State(sample): State<Arc<SampleMsp>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(r) = authorized(&headers) {
+        return r;
+    }
+    let (pairs, page) = match page_of(query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let customer: Option<i64> = query_get(&pairs, "customer_id").and_then(|v| v.parse().ok());
+    let now = Timestamp::now();
+    let all = live_agreements(&sample)
+        .filter(|a| customer.is_none_or(|c| c == a.company_id))
+        .map(|a| schedule_json(&sample, a, now))
+        .collect();
+    paged("schedules", all, page)
+}
+
+async fn schedule(
+    State(sample): State<Arc<SampleMsp>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&headers) {
+        return r;
+    }
+    let found = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| live_agreements(&sample).find(|a| a.id == id));
+    match found {
+        Some(a) => axum::Json(json!({"schedule": schedule_json(&sample, a, Timestamp::now())}))
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not found"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn products(
+    State(sample): State<Arc<SampleMsp>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(r) = authorized(&headers) {
+        return r;
+    }
+    let (_, page) = match page_of(query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let all = sample
+        .connectwise
+        .catalog
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "price_cost": number(p.cost),
+                "price_retail": number(p.price),
+                "condition": null,
+                "description": p.customer_description,
+                "maintain_stock": false,
+                "name": p.description,
+                "quantity": 0,
+                "disabled": p.inactive,
+                "taxable": false,
+                "product_category": p.category,
+                "category_path": p.category,
+                "upc_code": p.identifier,
+                "price_wholesale": 0,
+                "product_skus": [],
+            })
+        })
+        .collect();
+    paged("products", all, page)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::connectors::syncro::Syncro;
+    use crate::connectors::{Connector, SyncCx};
+    use crate::http::RetryPolicy;
+    use crate::model::Snapshot;
+
+    #[tokio::test]
+    async fn the_connector_reads_what_the_demo_bills() {
+        let sample = Arc::new(crate::demo::sample());
+        let server = start(sample.clone()).await.unwrap();
+        let c = Syncro::with_token(
+            "syncro",
+            &server.settings(),
+            SecretString::from(DEMO_API_TOKEN),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert!(c.check().await.unwrap().contains("customers"));
+        let Snapshot::Psa(psa) = c.sync(&SyncCx::silent()).await.unwrap() else {
+            panic!("a PSA snapshot")
+        };
+        let now = Timestamp::now();
+        let names: HashMap<&str, &str> = psa
+            .companies
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .collect();
+        let agreements: HashMap<&str, _> =
+            psa.agreements.iter().map(|a| (a.id.as_str(), a)).collect();
+        let mut billed: HashMap<(String, String), Decimal> = HashMap::new();
+        for l in &psa.lines {
+            if l.is_active_at(now) && agreements[l.agreement_id.as_str()].is_active_at(now) {
+                *billed
+                    .entry((
+                        names[l.company_id.as_str()].to_string(),
+                        l.product_identifier.clone(),
+                    ))
+                    .or_default() += l.quantity;
+            }
+        }
+        let expected = sample
+            .planted
+            .expected
+            .iter()
+            .chain(sample.vendors.iter().flat_map(|v| v.expected.iter()));
+        let mut checked = 0;
+        for e in expected {
+            let got = billed
+                .get(&(e.company.clone(), e.product.clone()))
+                .copied()
+                .unwrap_or(Decimal::ZERO);
+            assert_eq!(got, e.billed, "{} / {}", e.company, e.product);
+            checked += 1;
+        }
+        assert!(checked > 10, "{checked}");
+        // Paging: more customers than one page, every one read.
+        assert!(server.stats.endpoint("GET /api/v1/customers") >= 2);
+        let billable = psa.companies.iter().filter(|c| c.billable).count();
+        assert!(billable > 0 && billable < psa.companies.len());
+        assert!(psa.meta["api requests this sync"].contains("180 a minute"));
+
+        let wrong = Syncro::with_token(
+            "syncro",
+            &server.settings(),
+            SecretString::from("nope"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let err = wrong.check().await.unwrap_err().to_string();
+        assert!(err.contains("HTTP 401"), "{err}");
+    }
+}

@@ -1,1 +1,459 @@
-//! Syncro: contract tests (to be written).
+//! Syncro: `Authorization: Bearer <token>`, `page` paging driven by `meta.total_pages`, schedules
+//! whose lines come inline or from `GET /schedules/{id}`, exact dollar prices, billable-customer
+//! rules, the 180-a-minute limit, and errors (401, 403 naming the permission, 429, 5xx, bad JSON).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reconcile::connectors::syncro::{Settings, Syncro};
+use reconcile::connectors::{Connector, SyncCx};
+use reconcile::http::ConnectorError;
+use reconcile::model::{BillCustomer, PsaSnapshot, Snapshot};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{dec, fast_retry, json, query, recording_cx, requests_to};
+
+const TOKEN: &str = "T0k3n-syncro-abc";
+const BEARER: &str = "Bearer T0k3n-syncro-abc";
+
+fn settings(server: &MockServer) -> Settings {
+    Settings {
+        subdomain: None,
+        url: Some(format!("{}/api/v1", server.uri())),
+        business_only: false,
+        billable_property: None,
+        billable_property_values: vec![],
+        requests_per_minute: None,
+        secret_command: BTreeMap::new(),
+    }
+}
+
+fn syncro(s: &Settings) -> Syncro {
+    Syncro::with_token("syncro", s, SecretString::from(TOKEN), fast_retry(3)).unwrap()
+}
+
+fn authed(p: &str) -> wiremock::MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/{p}")))
+        .and(header("authorization", BEARER))
+}
+
+async fn mount_everything(server: &MockServer) {
+    for page in ["1", "2"] {
+        authed("customers")
+            .and(query_param("page", page))
+            .respond_with(json(&format!("syncro/customers_p{page}.json")))
+            .mount(server)
+            .await;
+        authed("schedules")
+            .and(query_param("page", page))
+            .respond_with(json(&format!("syncro/schedules_p{page}.json")))
+            .mount(server)
+            .await;
+    }
+    authed("schedules/204")
+        .respond_with(json("syncro/schedule_204.json"))
+        .mount(server)
+        .await;
+    authed("products")
+        .and(query_param("page", "1"))
+        .respond_with(json("syncro/products_p1.json"))
+        .mount(server)
+        .await;
+}
+
+fn psa(s: Snapshot) -> PsaSnapshot {
+    match s {
+        Snapshot::Psa(p) => p,
+        Snapshot::Vendor(_) => panic!("Syncro must produce a PSA snapshot"),
+    }
+}
+
+async fn sync_with(s: &Settings) -> PsaSnapshot {
+    psa(syncro(s)
+        .sync(&SyncCx::silent())
+        .await
+        .expect("sync succeeds"))
+}
+
+#[tokio::test]
+async fn reads_every_page_of_customers_schedules_lines_and_products() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let (cx, progress) = recording_cx();
+    let snap = psa(syncro(&settings(&server)).sync(&cx).await.unwrap());
+    assert_eq!(snap.companies.len(), 5);
+    assert_eq!(snap.agreements.len(), 4);
+    assert_eq!(snap.lines.len(), 6);
+    assert_eq!(snap.products.len(), 3);
+    assert!(!snap.whole_units);
+
+    // Both pages of each list, disabled customers asked for (they are shown, not billed).
+    let customers = requests_to(&server, "/api/v1/customers").await;
+    let pages: Vec<String> = customers.iter().map(|r| query(r)["page"].clone()).collect();
+    assert_eq!(pages, ["1", "2"]);
+    assert!(
+        customers
+            .iter()
+            .all(|r| query(r)["include_disabled"] == "true")
+    );
+    assert_eq!(requests_to(&server, "/api/v1/schedules").await.len(), 2);
+    // Only the schedule listed without `lines` is read on its own.
+    assert_eq!(requests_to(&server, "/api/v1/schedules/204").await.len(), 1);
+    assert_eq!(requests_to(&server, "/api/v1/products").await.len(), 1);
+    assert_eq!(
+        snap.meta["api requests this sync"],
+        "6 (at most 180 a minute)"
+    );
+    let seen = progress.lock().unwrap().clone();
+    assert!(seen.contains(&("customers".to_string(), 5)));
+    assert!(seen.contains(&("recurring invoice lines".to_string(), 6)));
+
+    // Names: business name, else the person's name.
+    let names: Vec<&str> = snap.companies.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Acme Dental",
+            "Jo Smith",
+            "Beta Prospects LLC",
+            "Old Mill Bakery",
+            "Cobalt Inc"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn lines_keep_schedule_product_quantity_price_cost_and_dates() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let snap = sync_with(&settings(&server)).await;
+    let line = |id: &str| snap.lines.iter().find(|l| l.id == id).unwrap();
+    let ws = line("3001");
+    assert_eq!(ws.agreement_id, "201");
+    assert_eq!(ws.company_id, "101");
+    assert_eq!(ws.product_id.as_deref(), Some("9001"));
+    assert_eq!(ws.product_identifier, "NINJA-WS");
+    assert_eq!(ws.quantity, dec("12.0"));
+    assert_eq!(ws.unit_price.to_string(), "19.99");
+    assert_eq!(ws.unit_cost, dec("10"));
+    assert_eq!(ws.effective, Some("2024-01-01T00:00:00Z".parse().unwrap()));
+    assert_eq!(ws.cancelled, None);
+    assert_eq!(ws.bill_customer, BillCustomer::Billable);
+
+    // Prices as strings and as 0.1/0.2-style numbers stay exact: 0.1 + 0.2 == 0.3.
+    let srv = line("3002");
+    assert_eq!(srv.quantity.to_string(), "2.5");
+    assert_eq!(srv.unit_price.to_string(), "0.30");
+    let one_time = line("3003");
+    assert_eq!(srv.unit_cost + one_time.unit_cost, dec("0.3"));
+    assert_eq!((srv.unit_cost + one_time.unit_cost).to_string(), "0.3");
+    assert_eq!(one_time.unit_price, Decimal::from(150));
+    // No product: known by the line's name; a one-time charge is not a recurring charge.
+    assert_eq!(one_time.product_identifier, "Onsite support block");
+    assert_eq!(one_time.product_id, None);
+    assert_eq!(
+        one_time.bill_customer,
+        BillCustomer::Other("OneTimeCharge".into())
+    );
+    // A product without a UPC code is known by its name.
+    assert_eq!(line("3004").product_identifier, "Cloud Backup 1TB");
+    // A product the product list does not hold (disabled, deleted): the line's own name.
+    let legacy = line("3006");
+    assert_eq!(legacy.product_identifier, "Legacy AV");
+    assert_eq!(legacy.agreement_id, "204");
+    assert_eq!(legacy.quantity, dec("4"));
+
+    let products: Vec<&str> = snap
+        .products
+        .iter()
+        .map(|p| p.identifier.as_str())
+        .collect();
+    assert_eq!(products, ["NINJA-WS", "NINJA-SRV", "Cloud Backup 1TB"]);
+    assert_eq!(snap.products[1].price, Some(dec("0.3")));
+}
+
+#[tokio::test]
+async fn schedules_are_agreements_with_frequency_and_pause() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let snap = sync_with(&settings(&server)).await;
+    let a = |id: &str| snap.agreements.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(a("201").billing_cycle.as_deref(), Some("Monthly"));
+    assert_eq!(a("201").status, "Active");
+    assert_eq!(a("201").name, "Acme Dental - Managed Services");
+    assert_eq!(a("202").billing_cycle.as_deref(), Some("Annually"));
+    assert_eq!(a("204").billing_cycle.as_deref(), Some("Quarterly"));
+    // An unknown frequency is kept as sent; a paused schedule does not bill.
+    let paused = a("203");
+    assert_eq!(paused.billing_cycle.as_deref(), Some("Fortnightly"));
+    assert_eq!(paused.status, "Paused");
+    assert_eq!(snap.meta["frequencies kept as sent"], "Fortnightly");
+    let now = jiff::Timestamp::now();
+    assert!(!paused.is_active_at(now));
+    assert!(a("201").is_active_at(now));
+    assert_eq!(
+        reconcile::reconcile::months_per_cycle(Some("Annually")),
+        Some(Decimal::from(12))
+    );
+}
+
+#[tokio::test]
+async fn billable_customer_rules() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let billable = |snap: &PsaSnapshot| -> Vec<String> {
+        snap.companies
+            .iter()
+            .filter(|c| c.billable)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+
+    // Default: every customer that is not disabled.
+    let snap = sync_with(&settings(&server)).await;
+    assert_eq!(
+        billable(&snap),
+        [
+            "Acme Dental",
+            "Jo Smith",
+            "Beta Prospects LLC",
+            "Cobalt Inc"
+        ]
+    );
+    let mill = snap
+        .companies
+        .iter()
+        .find(|c| c.name == "Old Mill Bakery")
+        .unwrap();
+    assert_eq!(mill.status, "Disabled");
+    assert_eq!(
+        mill.not_billable_reason.as_deref(),
+        Some("disabled in Syncro")
+    );
+
+    // Businesses only.
+    let mut s = settings(&server);
+    s.business_only = true;
+    let snap = sync_with(&s).await;
+    assert_eq!(
+        billable(&snap),
+        ["Acme Dental", "Beta Prospects LLC", "Cobalt Inc"]
+    );
+    let jo = snap
+        .companies
+        .iter()
+        .find(|c| c.name == "Jo Smith")
+        .unwrap();
+    assert_eq!(jo.types, ["Individual"]);
+    assert!(
+        jo.not_billable_reason
+            .as_deref()
+            .unwrap()
+            .contains("individual")
+    );
+
+    // A customer property with billable values.
+    let mut s = settings(&server);
+    s.billable_property = Some("type".into());
+    s.billable_property_values = vec!["Client".into()];
+    let snap = sync_with(&s).await;
+    assert_eq!(billable(&snap), ["Acme Dental", "Jo Smith"]);
+    let reason = |name: &str| {
+        snap.companies
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .not_billable_reason
+            .clone()
+            .unwrap()
+    };
+    assert!(reason("Beta Prospects LLC").contains("`Prospect`"));
+    assert!(reason("Cobalt Inc").contains("not set"));
+}
+
+#[tokio::test]
+async fn check_names_the_account_and_counts() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let msg = syncro(&settings(&server)).check().await.unwrap();
+    assert!(
+        msg.contains("5 customers, 4 recurring invoices and the products are readable"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_says_what_to_do() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "Unauthorized"})),
+        )
+        .mount(&server)
+        .await;
+    let err = syncro(&settings(&server)).check().await.unwrap_err();
+    assert!(err.is_auth());
+    let msg = err.to_string();
+    assert!(msg.contains("HTTP 401"), "{msg}");
+    assert!(msg.contains("API Tokens"), "{msg}");
+    assert!(
+        msg.contains("reconcile connect syncro --name syncro"),
+        "{msg}"
+    );
+    assert!(!msg.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_403_names_the_missing_permission() {
+    let server = MockServer::start().await;
+    authed("customers")
+        .respond_with(json("syncro/customers_p2.json"))
+        .mount(&server)
+        .await;
+    authed("schedules")
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(serde_json::json!({"error": "You do not have permission"})),
+        )
+        .mount(&server)
+        .await;
+    let err = syncro(&settings(&server))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("HTTP 403"), "{msg}");
+    assert!(msg.contains("GET /api/v1/schedules"), "{msg}");
+    assert!(
+        msg.contains("`Recurring Invoices - List` permission"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_as_retry_after_asks() {
+    let server = MockServer::start().await;
+    authed("customers")
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    let started = std::time::Instant::now();
+    let snap = sync_with(&settings(&server)).await;
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(snap.companies.len(), 5);
+    assert_eq!(requests_to(&server, "/api/v1/customers").await.len(), 3);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    authed("customers")
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+        .mount(&server)
+        .await;
+    let err = syncro(&settings(&server))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Http { status: 502, .. }));
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+    assert_eq!(requests_to(&server, "/api/v1/customers").await.len(), 3);
+
+    // One 500, then the answer: the sync succeeds.
+    let server = MockServer::start().await;
+    authed("products")
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_everything(&server).await;
+    assert_eq!(sync_with(&settings(&server)).await.products.len(), 3);
+    assert_eq!(requests_to(&server, "/api/v1/products").await.len(), 2);
+}
+
+#[tokio::test]
+async fn malformed_json_is_reported_not_saved() {
+    let server2 = MockServer::start().await;
+    authed("customers")
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"customers": [{"id": 1,"#, "application/json"),
+        )
+        .mount(&server2)
+        .await;
+    let err = syncro(&settings(&server2))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
+    assert!(err.to_string().contains("GET /api/v1/customers"));
+
+    // A value of the wrong shape names the record and field.
+    let server3 = MockServer::start().await;
+    authed("customers")
+        .respond_with(json("syncro/customers_p2.json"))
+        .mount(&server3)
+        .await;
+    let mut body: serde_json::Value =
+        serde_json::from_str(&crate::common::fixture("syncro/schedules_p1.json")).unwrap();
+    body["schedules"][0]["lines"][1]["quantity"] = "two".into();
+    body["meta"]["total_pages"] = 1.into();
+    authed("schedules")
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server3)
+        .await;
+    let err = syncro(&settings(&server3))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let ConnectorError::Decode { path, .. } = &err else {
+        panic!("a decode error, got {err}")
+    };
+    assert_eq!(path, "schedules[id=201].lines[1].quantity");
+
+    // An answer without its list.
+    let server4 = MockServer::start().await;
+    authed("customers")
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "x"})))
+        .mount(&server4)
+        .await;
+    let err = syncro(&settings(&server4))
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no `customers` list"), "{err}");
+}
+
+#[tokio::test]
+async fn the_request_limit_is_honoured() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let mut s = settings(&server);
+    s.requests_per_minute = Some(2);
+    let c = syncro(&s);
+    // Two requests fit in the minute; the third waits for the window instead of being sent.
+    let got = tokio::time::timeout(Duration::from_millis(1500), c.sync(&SyncCx::silent())).await;
+    assert!(got.is_err(), "the sync should still be waiting");
+    let sent = server.received_requests().await.unwrap().len();
+    assert_eq!(sent, 2);
+}
+
+#[tokio::test]
+async fn the_token_goes_with_or_without_bearer_and_never_in_debug() {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    let s = settings(&server);
+    sync_with(&s).await;
+    let reqs = server.received_requests().await.unwrap();
+    assert!(
+        reqs.iter()
+            .all(|r| r.headers.get("authorization").unwrap() == BEARER)
+    );
+    assert!(!format!("{s:?}").contains(TOKEN));
+}

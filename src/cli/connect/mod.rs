@@ -91,7 +91,7 @@ pub enum Target {
     /// Connect HaloPSA (NOT BUILT YET).
     #[command(name = "halopsa")]
     HaloPsa(halopsa::Args),
-    /// Connect Syncro (NOT BUILT YET).
+    /// Connect Syncro (API token; customers, recurring invoices and their lines).
     #[command(name = "syncro")]
     Syncro(syncro::Args),
     /// Set up a CSV billing import for a PSA without a connector (NOT BUILT YET).
