@@ -162,7 +162,7 @@ impl Server {
         let one = |a: &str| Some(Aliases::One(a.to_string()));
         Settings {
             path: Some(self.path.display().to_string()),
-            columns: Columns {
+            columns: Box::new(Columns {
                 company_id: one("Client ID"),
                 product: one("Product ID"),
                 less_included: one("Included"),
@@ -171,7 +171,7 @@ impl Server {
                 status: one("Client Status"),
                 company_type: one("Client Type"),
                 ..Columns::default()
-            },
+            }),
             billable_statuses: self.billable_statuses.clone(),
             billable_company_types: vec![super::sample::DEMO_BILLABLE_TYPE.to_string()],
             ..Settings::default()

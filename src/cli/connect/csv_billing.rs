@@ -46,6 +46,23 @@ pub struct Args {
     /// CSV delimiter, one character (`;`, `|`, `\t`) [default: sniffed from the header line]
     #[arg(long)]
     pub delimiter: Option<String>,
+    #[command(flatten)]
+    pub columns: Box<ColumnFlags>,
+    /// Company status that counts as billable (repeat for several); default every status
+    #[arg(long = "billable-status", value_name = "STATUS")]
+    pub billable_statuses: Vec<String>,
+    /// Company type that counts as a billable client (repeat for several); default every type
+    #[arg(long = "billable-type", value_name = "TYPE")]
+    pub billable_types: Vec<String>,
+    /// Save without reading the file
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// The per-role column flags (boxed in [`Args`]: fifteen lists would make every `connect`
+/// command as large as this one).
+#[derive(Debug, clap::Args)]
+pub struct ColumnFlags {
     /// Header of the client company's name (required in the file)
     #[arg(long = "company-column", value_name = "HEADER")]
     pub company: Vec<String>,
@@ -91,15 +108,6 @@ pub struct Args {
     /// Header of the company's type(s), several split on `,` or `;` (see --billable-type)
     #[arg(long = "company-type-column", value_name = "HEADER")]
     pub company_type: Vec<String>,
-    /// Company status that counts as billable (repeat for several); default every status
-    #[arg(long = "billable-status", value_name = "STATUS")]
-    pub billable_statuses: Vec<String>,
-    /// Company type that counts as a billable client (repeat for several); default every type
-    #[arg(long = "billable-type", value_name = "TYPE")]
-    pub billable_types: Vec<String>,
-    /// Save without reading the file
-    #[arg(long)]
-    pub no_verify: bool,
 }
 
 impl Args {
@@ -123,23 +131,23 @@ impl Args {
             delimiter_byte(d).map_err(|e| anyhow::anyhow!("--delimiter: {e}"))?;
         }
         let flags: [(Role, &Vec<String>); 15] = [
-            (Role::Company, &self.company),
-            (Role::CompanyId, &self.company_id),
-            (Role::Product, &self.product),
-            (Role::ProductName, &self.product_name),
-            (Role::Quantity, &self.quantity),
-            (Role::LessIncluded, &self.less_included),
-            (Role::UnitPrice, &self.unit_price),
-            (Role::UnitCost, &self.unit_cost),
-            (Role::Agreement, &self.agreement),
-            (Role::BillingCycle, &self.billing_cycle),
-            (Role::StartDate, &self.start_date),
-            (Role::EndDate, &self.end_date),
-            (Role::Billable, &self.billable),
-            (Role::Status, &self.status),
-            (Role::CompanyType, &self.company_type),
+            (Role::Company, &self.columns.company),
+            (Role::CompanyId, &self.columns.company_id),
+            (Role::Product, &self.columns.product),
+            (Role::ProductName, &self.columns.product_name),
+            (Role::Quantity, &self.columns.quantity),
+            (Role::LessIncluded, &self.columns.less_included),
+            (Role::UnitPrice, &self.columns.unit_price),
+            (Role::UnitCost, &self.columns.unit_cost),
+            (Role::Agreement, &self.columns.agreement),
+            (Role::BillingCycle, &self.columns.billing_cycle),
+            (Role::StartDate, &self.columns.start_date),
+            (Role::EndDate, &self.columns.end_date),
+            (Role::Billable, &self.columns.billable),
+            (Role::Status, &self.columns.status),
+            (Role::CompanyType, &self.columns.company_type),
         ];
-        let mut columns = Columns::default();
+        let mut columns = Box::<Columns>::default();
         for (role, list) in flags {
             if list.is_empty() {
                 continue;

@@ -131,8 +131,9 @@ pub struct Settings {
     /// One character (`";"`, `"\t"`); default: sniffed from the header line.
     #[serde(default)]
     pub delimiter: Option<String>,
+    /// Boxed: fifteen roles would make every connection's settings as large as this one's.
     #[serde(default)]
-    pub columns: Columns,
+    pub columns: Box<Columns>,
     /// Company statuses (the `status` column) that count as billable; empty: every status.
     #[serde(default)]
     pub billable_statuses: Vec<String>,
