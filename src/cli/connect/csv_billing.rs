@@ -18,8 +18,8 @@ case, spaces, `_`, `-` and `.`; repeat a column flag for several aliases, tried 
 column without a flag is looked for under built-in aliases (Company, Customer, Client, ... for \
 the company; Product ID, Product, Item Code, SKU, ... for the product; Quantity, Qty, Units, \
 Seats for the quantity; Unit Price, Price, Rate for the price; Agreement, Contract for the \
-agreement; Start Date, End Date; Status, Type, Billable). Giving any column flag replaces the \
-whole saved profile.
+agreement; Start Date, End Date; Company Status, Company Type, Company Billable). Running \
+`connect` again replaces the saved file, profile and rules with the flags given.
 
 Each row is one line (rows are not summed). Without a unit price column every price is 0 and \
 the report shows quantities but no money. A bad row anywhere fails the whole import with its \
@@ -99,7 +99,7 @@ pub struct ColumnFlags {
     /// Header of the last day a line bills (a date alone includes that day) [default: never ends]
     #[arg(long = "end-date-column", value_name = "HEADER")]
     pub end_date: Vec<String>,
-    /// Header of a yes/no flag: is the company a billable client
+    /// Header of a yes/no flag: is the company a billable client (its first row decides)
     #[arg(long = "billable-column", value_name = "HEADER")]
     pub billable: Vec<String>,
     /// Header of the company's status (see --billable-status)

@@ -368,7 +368,9 @@ impl Role {
                 "until",
                 "to",
             ],
-            Role::Billable => &["billable", "bill customer", "bill"],
+            // Not a bare `Billable`: exports often flag single lines with it, and a line's flag
+            // must not decide its whole company.
+            Role::Billable => &["company billable", "client billable", "billable client"],
             Role::Status => &[
                 "company status",
                 "customer status",

@@ -118,7 +118,7 @@ fn without_prices_the_money_is_zero_and_said_so() {
 
 #[test]
 fn billable_rules_flag_status_and_type() {
-    let text = "Client,Client Status,Client Type,Billable,Product,Qty\n\
+    let text = "Client,Client Status,Client Type,Company Billable,Product,Qty\n\
         Acme,Active,Client,yes,P,1\n\
         Gone Inc,Inactive,Client,yes,P,1\n\
         Supplier,Active,Vendor,yes,P,1\n\
@@ -149,7 +149,7 @@ fn billable_rules_flag_status_and_type() {
     );
     assert_eq!(
         c("Internal").not_billable_reason.as_deref(),
-        Some("column `Billable` says `no`")
+        Some("column `Company Billable` says `no`")
     );
     // Types split on `,` and `;`, matched ignoring case; the first row decides.
     assert_eq!(c("Both").types, ["Partner", "client"]);
@@ -161,7 +161,7 @@ fn billable_rules_flag_status_and_type() {
 
 #[test]
 fn bad_rows_fail_the_whole_file_with_file_line_and_column() {
-    let text = "Company,Product,Quantity,Price,Start,End,Billable\n\
+    let text = "Company,Product,Quantity,Price,Start,End,Company Billable\n\
         Acme,P,1,10,2024-01-01,,yes\n\
         \n\
         ,P,1,10,,,\n\
@@ -177,7 +177,7 @@ fn bad_rows_fail_the_whole_file_with_file_line_and_column() {
         "exports/billing.csv:6:3: column `Quantity`: `-2` is negative",
         "exports/billing.csv:6:4: column `Price`: `ten` is not an amount",
         "exports/billing.csv:6:5: column `Start`: `soon` is not a date",
-        "exports/billing.csv:6:7: column `Billable`: `maybe` is not a billable flag",
+        "exports/billing.csv:6:7: column `Company Billable`: `maybe` is not a billable flag",
         "exports/billing.csv:7:6: column `End`: the end date `2024-01-01` is before the start date",
     ] {
         assert!(e.contains(want), "missing {want:?} in\n{e}");
