@@ -189,4 +189,21 @@ fn ninjaone_against_a_csv_billing_export_end_to_end() {
     assert!(fail.contains("nothing was imported"), "{fail}");
     let (after, _) = report(&env);
     assert_eq!(after.len(), rows.len());
+
+    // `connect` reads the file first: a bad one is not saved.
+    let refused = env.run(
+        &[
+            "connect",
+            "csv-billing",
+            "--name",
+            "psa2",
+            "--path",
+            bad.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_ne!(refused.code(), 0);
+    assert!(refused.stderr().contains(":4:9:"), "{}", refused.stderr());
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!config.contains("psa2"), "{config}");
 }
