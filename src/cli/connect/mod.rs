@@ -94,7 +94,7 @@ pub enum Target {
     /// Connect Syncro (API token; customers, recurring invoices and their lines).
     #[command(name = "syncro")]
     Syncro(syncro::Args),
-    /// Set up a CSV billing import for a PSA without a connector (NOT BUILT YET).
+    /// Set up a CSV billing import: a PSA's billing export read through a column profile.
     #[command(name = "csv-billing")]
     CsvBilling(csv_billing::Args),
 }

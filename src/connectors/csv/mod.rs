@@ -16,13 +16,12 @@
 //! Services: one per SKU ([`families`], key = the SKU's slug, units from `quantity`), and
 //! `all`, every unit of the file (a SKU whose slug is `all` is shadowed by it).
 
-mod wire;
+pub(crate) mod reader;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -33,7 +32,7 @@ use crate::model::{
     ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot, slug,
 };
 
-use wire::{Pos, Source, Table};
+use reader::{Pos, Table, parse_quantity, parse_time};
 
 /// The class of every imported item (a file has no device types).
 pub const CLASS: &str = "IMPORTED";
@@ -319,114 +318,16 @@ impl Resolved {
 /// Finds each role's column; an error when `account` is missing, when a role the profile names
 /// matches no header, or when the matched header appears twice.
 pub fn resolve(headers: &[String], columns: &Columns) -> Result<Resolved, String> {
-    let normalized: Vec<String> = headers.iter().map(|h| normalize(h)).collect();
-    let mut out = Resolved::default();
-    for role in Role::ALL {
-        let configured = columns.get(role).map(Aliases::list);
-        let aliases: Vec<String> = match &configured {
-            Some(list) => list.clone(),
-            None => role.builtin().iter().map(|s| s.to_string()).collect(),
-        };
-        let found = aliases.iter().find_map(|a| {
-            let want = normalize(a);
-            let hits: Vec<usize> = (0..headers.len())
-                .filter(|i| normalized[*i] == want)
-                .collect();
-            (!hits.is_empty()).then_some(hits)
-        });
-        match found {
-            Some(hits) if hits.len() > 1 => {
-                return Err(format!(
-                    "columns {} are all headed `{}`, so the {} column is ambiguous; rename all but one in the file",
-                    hits.iter()
-                        .map(|i| (i + 1).to_string())
-                        .collect::<Vec<_>>()
-                        .join(" and "),
-                    headers[hits[0]],
-                    role.key()
-                ));
-            }
-            Some(hits) => {
-                if let Some((other, _)) = out.cols.iter().find(|(_, c)| **c == hits[0]) {
-                    return Err(format!(
-                        "the header `{}` would be both the {other} and the {} column; name the columns apart in [columns]",
-                        headers[hits[0]],
-                        role.key()
-                    ));
-                }
-                out.cols.insert(role.key(), hits[0]);
-            }
-            None if configured.is_some() || role == Role::Account => {
-                return Err(format!(
-                    "no column for {} (looked for {}); the header has {}. Set `{} = [\"<header>\"]` under [connections.<name>.columns], or pass --{}-column to `reconcile connect csv`",
-                    role.key(),
-                    aliases
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if headers.is_empty() {
-                        "no columns".to_string()
-                    } else {
-                        headers
-                            .iter()
-                            .map(|h| format!("`{h}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    },
-                    role.key(),
-                    role.key().replace('_', "-")
-                ));
-            }
-            None => {}
-        }
-    }
-    Ok(out)
-}
-
-/// A cell's quantity: a non-negative decimal, thousands separated by `,` allowed (`1,250.5`).
-fn parse_quantity(cell: &str) -> Result<Decimal, String> {
-    let s = cell.trim();
-    if s.is_empty() {
-        return Err("the quantity is empty (write 0 for none)".into());
-    }
-    let q = s.parse::<Decimal>().ok().or_else(|| {
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        let groups: Vec<&str> = int.split(',').collect();
-        let grouped = groups.len() > 1
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3);
-        grouped
-            .then(|| format!("{}.{frac}", groups.concat()))
-            .and_then(|t| t.trim_end_matches('.').parse::<Decimal>().ok())
-    });
-    match q {
-        Some(q) if q < Decimal::ZERO => Err(format!("`{s}` is negative; a quantity is 0 or more")),
-        Some(q) => Ok(q.normalize()),
-        None if s.contains(',') => Err(format!(
-            "`{s}` is not a number (write decimals with a point: 1.5, not 1,5)"
-        )),
-        None => Err(format!("`{s}` is not a number")),
-    }
-}
-
-/// A cell's time: RFC 3339, `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM[:SS]` (read as UTC).
-fn parse_time(cell: &str) -> Result<Timestamp, String> {
-    let s = cell.trim();
-    // A civil date-time before a date: jiff reads `2024-05-01 10:00` as a date too, dropping
-    // the time.
-    s.parse::<Timestamp>()
-        .ok()
-        .or_else(|| {
-            s.parse::<jiff::civil::DateTime>()
-                .ok()
-                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp())
+    let roles: Vec<reader::RoleSpec> = Role::ALL
+        .iter()
+        .map(|r| reader::RoleSpec {
+            key: r.key(),
+            configured: columns.get(*r).map(Aliases::list),
+            builtin: r.builtin(),
+            required: *r == Role::Account,
         })
-        .or_else(|| crate::connectors::de::parse_timestamp(s).ok())
-        .ok_or_else(|| {
-            format!("`{s}` is not a date or time such as 2024-05-01 or 2024-05-01T10:00:00Z")
-        })
+        .collect();
+    reader::resolve_roles(headers, &roles, "csv").map(|cols| Resolved { cols })
 }
 
 /// What an import read: the snapshot and a line for `connect`'s check.
@@ -447,45 +348,8 @@ struct Acc {
 /// Reads `bytes` (the file `file`) into a vendor snapshot, all or nothing.
 pub fn import(file: &Path, bytes: &[u8], settings: &Settings) -> Result<Imported, String> {
     let shown = file.display().to_string();
-    let format =
-        settings
-            .format
-            .unwrap_or_else(|| match file.extension().and_then(|e| e.to_str()) {
-                Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
-                _ => Format::Csv,
-            });
-    let table = match format {
-        Format::Json => wire::read_json(bytes),
-        Format::Csv => {
-            let d = match settings.delimiter.as_deref() {
-                Some(d) => delimiter_byte(d)?,
-                None if file
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("tsv")) =>
-                {
-                    b'\t'
-                }
-                None => wire::sniff_delimiter(bytes),
-            };
-            wire::read_csv(bytes, d)
-        }
-    }
-    .map_err(|e| {
-        if e.pos.line == 0 {
-            format!("{shown}: {}", e.message)
-        } else {
-            let loc = wire::locate(
-                match format {
-                    Format::Csv => Source::Csv,
-                    Format::Json => Source::Json,
-                },
-                &[],
-                &shown,
-                e.pos,
-            );
-            format!("{loc}: {}", e.message)
-        }
-    })?;
+    let format = reader::format_of(file, settings.format);
+    let table = reader::read_table(&shown, format, settings.delimiter.as_deref(), file, bytes)?;
     let cols = resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?;
     convert(&shown, &table, &cols)
 }
@@ -644,21 +508,7 @@ fn convert(shown: &str, table: &Table, cols: &Resolved) -> Result<Imported, Stri
         });
     }
     if !errors.is_empty() {
-        let more = errors.len().saturating_sub(MAX_ERRORS);
-        let mut text = errors
-            .iter()
-            .take(MAX_ERRORS)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ");
-        if more > 0 {
-            text.push_str(&format!("\n  ... and {more} more"));
-        }
-        return Err(format!(
-            "{} bad row{} (nothing was imported):\n  {text}",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        ));
+        return Err(reader::failed(&errors, MAX_ERRORS));
     }
     let rows = table.rows.len();
     let items = items

@@ -1,6 +1,9 @@
-//! The import's "wire": a vendor's CSV or JSON export read into a plain table of text cells
-//! (one header row, then one row per record) with each row's position in the file, so every
-//! later error can name the file, line and column. Nothing here knows what the columns mean.
+//! The generic reader shared by the file imports (the vendor import here and the PSA-side
+//! `csv_billing`): a CSV or JSON export read into a plain table of text cells (one header row,
+//! then one row per record) with each row's position in the file, so every later error can name
+//! the file, line and column; header resolution by aliases; the cell parsers (quantities,
+//! money, dates); and the text of a failed all-or-nothing import. Nothing here knows what the
+//! columns mean.
 //!
 //! CSV: a UTF-8 BOM is dropped, quoted fields may hold delimiters, quotes and line breaks, the
 //! first non-blank record is the header, blank records (every cell empty or spaces) are
@@ -11,37 +14,44 @@
 //! holding them. Keys become headers in order of first appearance (nested objects as dotted
 //! keys); strings, numbers and booleans become cells, `null` an empty cell. A record's position is its index (1-based).
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
 use serde_json::Value;
+
+use super::{Format, delimiter_byte, normalize};
 
 /// Where a cell or row is: a CSV line (1-based) or a JSON record (1-based), and the column
 /// (1-based) when known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Pos {
+pub(crate) struct Pos {
     pub line: u64,
     pub column: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
+pub(crate) enum Source {
     Csv,
     Json,
 }
 
 /// A problem at a position; [`Table::describe`] turns it into `file:line:column: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct RowError {
+pub(crate) struct RowError {
     pub pos: Pos,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Row {
+pub(crate) struct Row {
     pub line: u64,
     pub cells: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Table {
+pub(crate) struct Table {
     pub source: Source,
     pub headers: Vec<String>,
     pub rows: Vec<Row>,
@@ -52,9 +62,25 @@ impl Table {
     pub fn locate(&self, file: &str, pos: Pos) -> String {
         locate(self.source, &self.headers, file, pos)
     }
+
+    /// `file:line:column: column `Header`: message`, for a bad cell of the row on `line`
+    /// (column index `col`, 0-based).
+    pub fn cell_error(&self, file: &str, line: u64, col: usize, message: &str) -> String {
+        format!(
+            "{}: column `{}`: {message}",
+            self.locate(
+                file,
+                Pos {
+                    line,
+                    column: Some(col + 1)
+                }
+            ),
+            self.headers.get(col).map(String::as_str).unwrap_or("")
+        )
+    }
 }
 
-pub(super) fn locate(source: Source, headers: &[String], file: &str, pos: Pos) -> String {
+pub(crate) fn locate(source: Source, headers: &[String], file: &str, pos: Pos) -> String {
     match (source, pos.column) {
         (Source::Csv, Some(c)) => format!("{file}:{}:{c}", pos.line),
         (Source::Csv, None) => format!("{file}:{}", pos.line),
@@ -74,7 +100,7 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
 
 /// The delimiter for a file without a configured one: whichever of `,` `;` and tab the first
 /// non-blank line holds most of, `,` on a tie or when it holds none.
-pub(super) fn sniff_delimiter(bytes: &[u8]) -> u8 {
+pub(crate) fn sniff_delimiter(bytes: &[u8]) -> u8 {
     let text = strip_bom(bytes);
     let line = text
         .split(|b| *b == b'\n')
@@ -94,7 +120,7 @@ fn blank(cells: &[String]) -> bool {
     cells.iter().all(|c| c.trim().is_empty())
 }
 
-pub(super) fn read_csv(bytes: &[u8], delimiter: u8) -> Result<Table, RowError> {
+pub(crate) fn read_csv(bytes: &[u8], delimiter: u8) -> Result<Table, RowError> {
     let input = strip_bom(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -191,7 +217,7 @@ pub(super) fn read_csv(bytes: &[u8], delimiter: u8) -> Result<Table, RowError> {
 /// Fields that hold the records when a JSON export wraps its array in an object.
 const WRAPPERS: &[&str] = &["items", "data", "value", "records", "rows", "results"];
 
-pub(super) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
+pub(crate) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
     let whole = |message: String| RowError {
         pos: Pos {
             line: 0,
@@ -316,6 +342,233 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A decimal, thousands separated by `,` allowed (`1,250.5`); `None` when it is not one.
+fn parse_number(s: &str) -> Option<Decimal> {
+    s.parse::<Decimal>().ok().or_else(|| {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let (sign, int) = match int.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", int),
+        };
+        let groups: Vec<&str> = int.split(',').collect();
+        let grouped = groups.len() > 1
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3);
+        grouped
+            .then(|| format!("{sign}{}.{frac}", groups.concat()))
+            .and_then(|t| t.trim_end_matches('.').parse::<Decimal>().ok())
+    })
+}
+
+/// A cell's quantity: a non-negative decimal, thousands separated by `,` allowed (`1,250.5`).
+pub(crate) fn parse_quantity(cell: &str) -> Result<Decimal, String> {
+    let s = cell.trim();
+    if s.is_empty() {
+        return Err("the quantity is empty (write 0 for none)".into());
+    }
+    let q = parse_number(s);
+    match q {
+        Some(q) if q < Decimal::ZERO => Err(format!("`{s}` is negative; a quantity is 0 or more")),
+        Some(q) => Ok(q.normalize()),
+        None if s.contains(',') => Err(format!(
+            "`{s}` is not a number (write decimals with a point: 1.5, not 1,5)"
+        )),
+        None => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// A cell's time: RFC 3339, `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM[:SS]` (read as UTC).
+pub(crate) fn parse_time(cell: &str) -> Result<Timestamp, String> {
+    let s = cell.trim();
+    // A civil date-time before a date: jiff reads `2024-05-01 10:00` as a date too, dropping
+    // the time.
+    s.parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
+            s.parse::<jiff::civil::DateTime>()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
+        .or_else(|| crate::connectors::de::parse_timestamp(s).ok())
+        .ok_or_else(|| {
+            format!("`{s}` is not a date or time such as 2024-05-01 or 2024-05-01T10:00:00Z")
+        })
+}
+
+/// A cell's amount of money: a non-negative decimal, a currency sign (`$`, `€`, `£`, ...) or a
+/// three-letter code before or after it allowed (`$1,250.00`, `12.50 EUR`), thousands
+/// separated by `,`. `what` names it in errors (`unit price`).
+pub(crate) fn parse_money(cell: &str, what: &str) -> Result<Decimal, String> {
+    let s = cell.trim();
+    let bare = s
+        .trim_start_matches(|c: char| "$€£¥₹".contains(c))
+        .trim_end_matches(|c: char| "$€£¥₹".contains(c))
+        .trim();
+    let bare = match bare.rsplit_once(' ').or_else(|| bare.split_once(' ')) {
+        Some((a, b)) if b.len() == 3 && b.chars().all(|c| c.is_ascii_uppercase()) => a.trim(),
+        Some((a, b)) if a.len() == 3 && a.chars().all(|c| c.is_ascii_uppercase()) => b.trim(),
+        _ => bare,
+    };
+    match parse_number(bare) {
+        Some(m) if m < Decimal::ZERO => Err(format!("`{s}` is negative; a {what} is 0 or more")),
+        Some(m) => Ok(m.normalize()),
+        None if bare.contains(',') => Err(format!(
+            "`{s}` is not an amount (write decimals with a point: 12.50, not 12,50)"
+        )),
+        None => Err(format!("`{s}` is not an amount")),
+    }
+}
+
+/// `format` when configured, else from the extension: `.json` is JSON, anything else CSV.
+pub(crate) fn format_of(file: &Path, format: Option<Format>) -> Format {
+    format.unwrap_or_else(|| match file.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ => Format::Csv,
+    })
+}
+
+/// Reads `bytes` (the file `file`, shown as `shown`) into a table: the configured delimiter,
+/// else a tab for `.tsv`, else sniffed. Errors are located (`file:line[:column]: ...`).
+pub(crate) fn read_table(
+    shown: &str,
+    format: Format,
+    delimiter: Option<&str>,
+    file: &Path,
+    bytes: &[u8],
+) -> Result<Table, String> {
+    match format {
+        Format::Json => read_json(bytes),
+        Format::Csv => {
+            let d = match delimiter {
+                Some(d) => delimiter_byte(d)?,
+                None if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("tsv")) =>
+                {
+                    b'\t'
+                }
+                None => sniff_delimiter(bytes),
+            };
+            read_csv(bytes, d)
+        }
+    }
+    .map_err(|e| {
+        if e.pos.line == 0 {
+            format!("{shown}: {}", e.message)
+        } else {
+            let source = match format {
+                Format::Csv => Source::Csv,
+                Format::Json => Source::Json,
+            };
+            format!("{}: {}", locate(source, &[], shown, e.pos), e.message)
+        }
+    })
+}
+
+/// One role to find a column for.
+pub(crate) struct RoleSpec {
+    /// The key in the profile (`account`, `unit_price`).
+    pub key: &'static str,
+    /// The profile's aliases, when it names the role: then the role must be found.
+    pub configured: Option<Vec<String>>,
+    /// Looked for when the profile does not name the role, best first.
+    pub builtin: &'static [&'static str],
+    pub required: bool,
+}
+
+/// Finds each role's column (header index, by role key); an error when a required role is
+/// missing, when a role the profile names matches no header, when the matched header appears
+/// twice, or when one header would fill two roles. `connect` is the `reconcile connect`
+/// subcommand whose `--<role>-column` flags set the profile.
+pub(crate) fn resolve_roles(
+    headers: &[String],
+    roles: &[RoleSpec],
+    connect: &str,
+) -> Result<BTreeMap<&'static str, usize>, String> {
+    let normalized: Vec<String> = headers.iter().map(|h| normalize(h)).collect();
+    let mut out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for role in roles {
+        let aliases: Vec<String> = match &role.configured {
+            Some(list) => list.clone(),
+            None => role.builtin.iter().map(|s| s.to_string()).collect(),
+        };
+        let found = aliases.iter().find_map(|a| {
+            let want = normalize(a);
+            let hits: Vec<usize> = (0..headers.len())
+                .filter(|i| normalized[*i] == want)
+                .collect();
+            (!hits.is_empty()).then_some(hits)
+        });
+        match found {
+            Some(hits) if hits.len() > 1 => {
+                return Err(format!(
+                    "columns {} are all headed `{}`, so the {} column is ambiguous; rename all but one in the file",
+                    hits.iter()
+                        .map(|i| (i + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    headers[hits[0]],
+                    role.key
+                ));
+            }
+            Some(hits) => {
+                if let Some((other, _)) = out.iter().find(|(_, c)| **c == hits[0]) {
+                    return Err(format!(
+                        "the header `{}` would be both the {other} and the {} column; name the columns apart in [columns]",
+                        headers[hits[0]], role.key
+                    ));
+                }
+                out.insert(role.key, hits[0]);
+            }
+            None if role.configured.is_some() || role.required => {
+                return Err(format!(
+                    "no column for {} (looked for {}); the header has {}. Set `{} = [\"<header>\"]` under [connections.<name>.columns], or pass --{}-column to `reconcile connect {connect}`",
+                    role.key,
+                    aliases
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if headers.is_empty() {
+                        "no columns".to_string()
+                    } else {
+                        headers
+                            .iter()
+                            .map(|h| format!("`{h}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                    role.key,
+                    role.key.replace('_', "-")
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The error of an import that failed on bad rows: how many, the first `max` of them, and
+/// that nothing was imported.
+pub(crate) fn failed(errors: &[String], max: usize) -> String {
+    let more = errors.len().saturating_sub(max);
+    let mut text = errors
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n  ");
+    if more > 0 {
+        text.push_str(&format!("\n  ... and {more} more"));
+    }
+    format!(
+        "{} bad row{} (nothing was imported):\n  {text}",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    )
 }
 
 #[cfg(test)]
