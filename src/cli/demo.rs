@@ -55,6 +55,7 @@ pub enum DemoPsa {
     Autotask,
     Halopsa,
     Syncro,
+    CsvBilling,
 }
 
 const NINJA: &str = "demo-ninjaone";
@@ -137,8 +138,39 @@ impl Args {
                 let stats = server.stats.clone();
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
             }
+            DemoPsa::Syncro => {
+                const NAME: &str = "demo-syncro";
+                let server = demo::syncro::start(sandbox.sample.clone()).await?;
+                let settings = server.settings();
+                app.info(format!(
+                    "demo: reconcile connect syncro --name {NAME} --url {} --billable-property {} --billable-value {DEMO_BILLABLE_TYPE}",
+                    settings.url.as_deref().unwrap_or_default(),
+                    demo::syncro::DEMO_TYPE_PROPERTY,
+                ));
+                let plan = connect::syncro::plan(
+                    NAME,
+                    settings,
+                    SecretString::from(demo::syncro::DEMO_API_TOKEN),
+                );
+                connect::apply(d, plan, true).await?;
+                let stats = server.stats.clone();
+                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
+            }
+            DemoPsa::CsvBilling => {
+                const NAME: &str = demo::csv_billing::DEMO_CONNECTION;
+                let server = demo::csv_billing::start(sandbox.sample.clone()).await?;
+                app.info(format!(
+                    "demo: reconcile connect csv-billing --name {NAME} --path {}   # the PSA's billing export",
+                    server.path().display()
+                ));
+                let plan = connect::csv_billing::plan(NAME, server.settings())?;
+                connect::apply(d, plan, true).await?;
+                // A file, not a server: nothing to count.
+                let stats = std::sync::Arc::new(demo::RequestStats::default());
+                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
+            }
             other => anyhow::bail!(
-                "the demo's {other:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA) or `--psa autotask`"
+                "the demo's {other:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA), or --psa autotask, syncro or csv-billing"
             ),
         }
     }

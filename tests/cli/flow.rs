@@ -769,3 +769,53 @@ fn two_syncs_at_once_both_land_and_nothing_is_corrupted() {
         .count();
     assert_eq!(matched, expected);
 }
+
+#[test]
+fn the_demo_shows_the_same_findings_on_every_psa() {
+    let sample = sample();
+    let expected: Vec<_> = sample
+        .planted
+        .expected
+        .iter()
+        .chain(sample.vendors.iter().flat_map(|v| &v.expected))
+        .collect();
+    for psa in ["autotask", "syncro", "csv-billing"] {
+        let env = Env::new();
+        let r = env
+            .run(&["demo", "--psa", psa, "--format", "csv"], "")
+            .expect(0);
+        assert!(
+            r.stderr().contains(&format!("reconcile connect {psa}")),
+            "{}",
+            r.stderr()
+        );
+        let rows = parse_csv(&r.stdout());
+        for e in &expected {
+            let row = rows
+                .iter()
+                .find(|r| r.company == e.company && r.product == e.product)
+                .unwrap_or_else(|| panic!("{psa}: no finding for {} / {}", e.company, e.product));
+            assert_eq!(row.kind, e.kind, "{psa}: {} / {}", e.company, e.product);
+            // Autotask takes whole units only: its lines bill a fraction rounded up.
+            let billed = if psa == "autotask" {
+                e.billed.ceil()
+            } else {
+                e.billed
+            };
+            assert_eq!(
+                dec(&row.billed_qty),
+                billed,
+                "{psa}: {} / {}",
+                e.company,
+                e.product
+            );
+            assert_eq!(
+                dec(&row.actual_qty),
+                e.actual,
+                "{psa}: {} / {}",
+                e.company,
+                e.product
+            );
+        }
+    }
+}
