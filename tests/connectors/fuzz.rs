@@ -141,7 +141,11 @@ async fn fuzz(name: &str, config: &str, routes: &[(&'static str, &str)], cases: 
     for case in 0..cases {
         let server = MockServer::start().await;
         let responder = Fuzzed {
-            routes: routes.clone(),
+            // Fixtures that link back to the server (Autotask's zone URL) name it `{{BASE}}`.
+            routes: routes
+                .iter()
+                .map(|(p, body)| (*p, body.replace("{{BASE}}", &server.uri())))
+                .collect(),
             seen: AtomicUsize::new(0),
             // Early responses matter most (tokens, lists); later ones too, sometimes.
             target: case % 7,
@@ -287,6 +291,43 @@ async fn keeper_parsing_never_panics() {
         "k",
         "[connections.k]\nkind = \"keeper\"\nmode = \"service\"\nurl = \"{url}\"\n",
         &[("/api/v1/executecommand", "keeper/service-msp-info.json")],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn autotask_parsing_never_panics() {
+    fuzz(
+        "at",
+        "[connections.at]\nkind = \"autotask\"\nusername = \"u@x\"\nintegration_code = \"I\"\nzone_lookup_url = \"{url}/atservicesrest/\"\n",
+        &[
+            ("zoneInformation", "autotask/zone.json"),
+            ("ThresholdInformation", "autotask/threshold.json"),
+            ("Companies/entityInformation", "autotask/companies_fields.json"),
+            ("Contracts/entityInformation", "autotask/contracts_fields.json"),
+            ("Companies/query", "autotask/companies_page2.json"),
+            ("Contracts/query", "autotask/contracts.json"),
+            ("ContractServiceUnits/query", "autotask/contract_service_units.json"),
+            ("ContractServices/query", "autotask/contract_services.json"),
+            ("Services/query", "autotask/services.json"),
+        ],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn syncro_parsing_never_panics() {
+    fuzz(
+        "sy",
+        "[connections.sy]\nkind = \"syncro\"\nurl = \"{url}/api/v1\"\n",
+        &[
+            ("/customers", "syncro/customers_p1.json"),
+            ("/schedules/", "syncro/schedule_204.json"),
+            ("/schedules", "syncro/schedules_p1.json"),
+            ("/products", "syncro/products_p1.json"),
+        ],
         CASES,
     )
     .await;
