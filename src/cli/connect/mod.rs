@@ -88,7 +88,7 @@ pub enum Target {
     /// Connect Autotask PSA (NOT BUILT YET).
     #[command(name = "autotask")]
     Autotask(autotask::Args),
-    /// Connect HaloPSA (NOT BUILT YET).
+    /// Connect HaloPSA (API application client id and secret; recurring invoices).
     #[command(name = "halopsa")]
     HaloPsa(halopsa::Args),
     /// Connect Syncro (NOT BUILT YET).
