@@ -129,12 +129,16 @@ impl Auth for HaloAuth {
         if status == 403 {
             permission_hint(&self.name, "")
         } else {
-            format!(
-                "Check the client id and secret of the HaloPSA API application (Configuration > Integrations > HaloPSA API > View Applications; authentication method Client ID and Secret), and the tenant for hosted instances; then run `reconcile connect halopsa --name {}` again",
-                self.name
-            )
+            auth_hint(&self.name)
         }
     }
+}
+
+/// What to check when the auth server or the API refuses the credentials.
+fn auth_hint(name: &str) -> String {
+    format!(
+        "Check the client id and secret of the HaloPSA API application (Configuration > Integrations > HaloPSA API > View Applications; authentication method Client ID and Secret), and the tenant for hosted instances; then run `reconcile connect halopsa --name {name}` again"
+    )
 }
 
 /// What a 403 on `endpoint` means in Halo terms: the application's scope or its agent's role.
@@ -204,12 +208,13 @@ impl HaloPsa {
             |r| r,
             &self.retry,
         )
-        .await?
+        .await
         {
-            Ok(r) => Some(r),
+            Ok(Ok(r)) => Some(r),
             // Older or self-hosted instances without authinfo: Halo's default auth path.
-            Err((404, _)) => None,
-            Err((status, snippet)) => {
+            Ok(Err((404, _))) | Err(ConnectorError::Http { status: 404, .. }) => None,
+            Err(e) => return Err(e),
+            Ok(Err((status, snippet))) => {
                 return Err(ConnectorError::Http {
                         connection: self.name.clone(),
                         endpoint,
@@ -250,7 +255,7 @@ impl HaloPsa {
                         self.client_secret.clone(),
                         &self.scope,
                         self.retry.clone(),
-                        String::new(),
+                        auth_hint(&self.name),
                     ),
                     name: self.name.clone(),
                 };
@@ -381,8 +386,15 @@ impl Connector for HaloPsa {
         let (api, auth_url) = self.api().await?;
         self.page::<wire::Client>(api, "Client", "clients", &[], 1, 1)
             .await?;
-        self.page::<wire::InvoiceHeader>(api, "RecurringInvoice", "invoices", &[], 1, 1)
-            .await?;
+        self.page::<wire::InvoiceHeader>(
+            api,
+            "RecurringInvoice",
+            "invoices",
+            &[("includelines", "true".into())],
+            1,
+            1,
+        )
+        .await?;
         Ok(format!(
             "signed in to {} (auth server {}); clients and recurring invoices are readable",
             self.instance.origin().ascii_serialization(),
