@@ -402,6 +402,27 @@ async fn a_refused_client_says_what_to_check_without_the_secret() {
 }
 
 #[tokio::test]
+async fn an_api_401_refreshes_the_token_once_then_says_what_to_check() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("client id and secret"), "{err}");
+    assert_eq!(requests_to(&server, "/auth/token").await.len(), 2);
+    assert_eq!(requests_to(&server, "/api/Client").await.len(), 2);
+}
+
+#[tokio::test]
 async fn forbidden_names_the_missing_permission() {
     let server = MockServer::start().await;
     mount_auth(&server).await;

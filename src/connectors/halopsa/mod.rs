@@ -463,10 +463,9 @@ impl Connector for HaloPsa {
                 )
             })
             .collect();
-        let items: HashMap<String, wire::Item> = items
+        let items: HashMap<String, (wire::Item, String)> = items
             .into_iter()
             .map(|(i, raw)| (i.id.clone(), (i, raw)))
-            .map(|(id, (i, _))| (id, i))
             .collect();
         let mut agreements: Vec<PsaAgreement> = contracts
             .into_iter()
@@ -525,7 +524,11 @@ impl Connector for HaloPsa {
                 computed_qty.to_string(),
             );
         }
-        let products = items.into_values().map(product).collect();
+        let mut products: Vec<PsaProduct> = items
+            .into_values()
+            .map(|(i, raw)| product(i, raw))
+            .collect();
+        products.sort_by(|a, b| a.identifier.cmp(&b.identifier).then(a.id.cmp(&b.id)));
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
             agreements,
@@ -659,7 +662,7 @@ fn line(
     raw: String,
     h: &wire::InvoiceHeader,
     invoice: &PsaAgreement,
-    items: &HashMap<String, wire::Item>,
+    items: &HashMap<String, (wire::Item, String)>,
     contracts: &HashMap<String, usize>,
 ) -> PsaLine {
     // The line's own contract, else the invoice's, when that contract was read.
@@ -670,7 +673,11 @@ fn line(
         .map(|c| format!("{CONTRACT_PREFIX}{c}"))
         .filter(|c| contracts.contains_key(c))
         .unwrap_or_else(|| invoice.id.clone());
-    let item = d.item_id.as_ref().and_then(|i| items.get(i));
+    let item = d
+        .item_id
+        .as_ref()
+        .and_then(|i| items.get(i))
+        .map(|(i, _)| i);
     let identifier = item
         .map(|i| i.name.clone())
         .or(d.item_code.clone().filter(|c| !c.trim().is_empty()))
@@ -697,7 +704,7 @@ fn line(
     }
 }
 
-fn product(i: wire::Item) -> PsaProduct {
+fn product(i: wire::Item, raw: String) -> PsaProduct {
     PsaProduct {
         id: i.id,
         identifier: i.name,
@@ -705,7 +712,7 @@ fn product(i: wire::Item) -> PsaProduct {
         price: i.recurringprice.or(i.baseprice),
         cost: i.recurringcost.or(i.costprice),
         inactive: i.inactive.unwrap_or(false),
-        raw: None,
+        raw: Some(raw),
     }
 }
 
