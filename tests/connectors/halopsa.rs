@@ -1,1 +1,585 @@
-//! HaloPSA: contract tests (to be written).
+//! HaloPSA: auth-server discovery at `/api/authinfo`, the client-credentials token with the
+//! hosted `tenant`, `pageinate`/`page_size`/`page_no` paging to `record_count`, signed ids kept
+//! as text, recurring-invoice lines (with the single-record fallback), contracts, items,
+//! billable-client filters, unknown picklist values kept, and errors (401, 403 naming the
+//! permission, 429 with Retry-After, bounded 5xx, malformed JSON).
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use reconcile::connectors::halopsa::{HaloPsa, Settings};
+use reconcile::connectors::{Connector, SyncCx};
+use reconcile::http::ConnectorError;
+use reconcile::model::{PsaLine, PsaSnapshot, Snapshot};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::common::{dec, fast_retry, fixture, json, query, requests_to};
+
+const CLIENT_ID: &str = "b0c7f1de-halo-client";
+const SECRET: &str = "halo-s3cret";
+const TENANT: &str = "bluewave";
+const BEARER: &str = "Bearer eyJhbGciOiJSUzI1NiJ9.halo-test-token";
+
+fn settings(server: &MockServer) -> Settings {
+    Settings {
+        url: server.uri(),
+        client_id: CLIENT_ID.into(),
+        tenant: Some(TENANT.into()),
+        auth_url: None,
+        scope: None,
+        billable_client_types: vec!["managed".into()],
+        billable_top_levels: vec![],
+        page_size: Some(2),
+        secret_command: BTreeMap::new(),
+    }
+}
+
+fn halo(s: &Settings, attempts: u32) -> HaloPsa {
+    HaloPsa::new(
+        "halo",
+        s,
+        &|field| {
+            assert_eq!(field, "client_secret");
+            Ok(SecretString::from(SECRET))
+        },
+        fast_retry(attempts),
+    )
+    .expect("a loopback instance is accepted")
+}
+
+/// Answers like a Halo list: `{"record_count": total, key: [page]}`, sliced by `page_no`
+/// (1-based) and `page_size` when `pageinate=true`.
+struct HaloPages {
+    body: Value,
+    key: &'static str,
+}
+
+impl HaloPages {
+    fn of(rel: &str, key: &'static str) -> HaloPages {
+        HaloPages {
+            body: serde_json::from_str(&fixture(rel)).unwrap(),
+            key,
+        }
+    }
+}
+
+impl Respond for HaloPages {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let q = query(req);
+        let all = self.body[self.key].as_array().unwrap().clone();
+        let total = all.len();
+        let page: Vec<Value> = if q.get("pageinate").map(String::as_str) == Some("true") {
+            let size: usize = q["page_size"].parse().unwrap();
+            let no: usize = q["page_no"].parse().unwrap();
+            all.into_iter().skip((no - 1) * size).take(size).collect()
+        } else {
+            all
+        };
+        let mut body = self.body.clone();
+        body["record_count"] = total.into();
+        body[self.key] = Value::Array(page);
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+async fn mount_auth(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/authinfo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "auth_url": format!("{}/auth", server.uri()),
+            "tenant_id": "4c1c0f0e-halo",
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .and(query_param("tenant", TENANT))
+        .respond_with(json("halopsa/token.json"))
+        .mount(server)
+        .await;
+}
+
+fn authed(p: &str) -> wiremock::MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/{p}")))
+        .and(header("authorization", BEARER))
+}
+
+async fn mount_lists(server: &MockServer) {
+    authed("Client")
+        .respond_with(HaloPages::of("halopsa/clients.json", "clients"))
+        .mount(server)
+        .await;
+    authed("RecurringInvoice")
+        .and(query_param("includelines", "true"))
+        .respond_with(HaloPages::of("halopsa/recurring_invoices.json", "invoices"))
+        .mount(server)
+        .await;
+    authed("RecurringInvoice/310")
+        .respond_with(json("halopsa/recurring_invoice_310.json"))
+        .mount(server)
+        .await;
+    authed("ClientContract")
+        .respond_with(HaloPages::of("halopsa/contracts.json", "contracts"))
+        .mount(server)
+        .await;
+    authed("Item")
+        .respond_with(HaloPages::of("halopsa/items.json", "items"))
+        .mount(server)
+        .await;
+}
+
+fn psa(s: Snapshot) -> PsaSnapshot {
+    match s {
+        Snapshot::Psa(p) => p,
+        Snapshot::Vendor(_) => panic!("HaloPSA must produce a PSA snapshot"),
+    }
+}
+
+async fn full_sync(server: &MockServer, s: &Settings) -> PsaSnapshot {
+    mount_auth(server).await;
+    mount_lists(server).await;
+    psa(halo(s, 3)
+        .sync(&SyncCx::silent())
+        .await
+        .expect("sync succeeds"))
+}
+
+fn line<'a>(snap: &'a PsaSnapshot, id: &str) -> &'a PsaLine {
+    snap.lines
+        .iter()
+        .find(|l| l.id == id)
+        .unwrap_or_else(|| panic!("line {id} is missing"))
+}
+
+/// The `page_no`s requested of `p`, each with `pageinate=true` and `page_size=2`.
+async fn page_nos(server: &MockServer, p: &str) -> Vec<String> {
+    let reqs = requests_to(server, p).await;
+    let mut nos: Vec<String> = reqs.iter().map(|r| query(r)["page_no"].clone()).collect();
+    nos.sort();
+    for r in &reqs {
+        let q = query(r);
+        assert_eq!(q["pageinate"], "true");
+        assert_eq!(q["page_size"], "2");
+    }
+    nos
+}
+
+fn ts(s: &str) -> Option<Timestamp> {
+    Some(s.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_sync_reads_every_page_and_keeps_signed_ids_prices_and_dates() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server, &settings(&server)).await;
+
+    // Every page to record_count: 5 clients in pages of 2 is 3 pages, 4 invoices 2 pages.
+    assert_eq!(snap.companies.len(), 5);
+    assert_eq!(page_nos(&server, "/api/Client").await, ["1", "2", "3"]);
+    assert_eq!(page_nos(&server, "/api/RecurringInvoice").await, ["1", "2"]);
+    assert_eq!(page_nos(&server, "/api/Item").await, ["1", "2"]);
+
+    // One token, for the tenant, with the client-credentials form.
+    let tokens = requests_to(&server, "/auth/token").await;
+    assert_eq!(tokens.len(), 1, "the token is cached");
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&tokens[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["client_id"], CLIENT_ID);
+    assert_eq!(form["client_secret"], SECRET);
+    assert_eq!(form["scope"], "all");
+    assert_eq!(query(&tokens[0])["tenant"], TENANT);
+
+    // Agreements: two contracts and the four recurring invoices, negative ids as text.
+    let ids: Vec<&str> = snap.agreements.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["contract:7", "contract:8", "-94", "-95", "-96", "310"]
+    );
+    let inv = snap.agreements.iter().find(|a| a.id == "-94").unwrap();
+    assert_eq!(inv.company_id, "420");
+    assert_eq!(inv.status, "Active");
+    assert_eq!(inv.billing_cycle.as_deref(), Some("Monthly"));
+    assert_eq!(inv.start, ts("2025-01-01T00:00:00Z"));
+    assert_eq!(inv.end, None, "1900-01-01 is Halo's empty date");
+    let disabled = snap.agreements.iter().find(|a| a.id == "-96").unwrap();
+    assert_eq!(disabled.status, "Disabled");
+    assert!(!disabled.is_active_at(Timestamp::now()));
+
+    // Lines: the disabled invoice's and the inactive line are not read; 310's come from its
+    // single record because the list had none.
+    let line_ids: Vec<&str> = snap.lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(line_ids.len(), 4, "{line_ids:?}");
+    for id in ["24964", "24965", "25001", "31001"] {
+        assert!(line_ids.contains(&id), "{line_ids:?}");
+    }
+    assert_eq!(
+        requests_to(&server, "/api/RecurringInvoice/310")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        snap.meta
+            .get("inactive recurring lines skipped")
+            .map(String::as_str),
+        Some("1")
+    );
+
+    let mu = line(&snap, "24964");
+    assert_eq!(mu.agreement_id, "-94");
+    assert_eq!(mu.company_id, "420");
+    assert_eq!(mu.product_id.as_deref(), Some("1394"));
+    assert_eq!(mu.product_identifier, "Managed User", "the item's name");
+    assert_eq!(mu.quantity, dec("15"));
+    assert_eq!(mu.unit_price, dec("119.99"));
+    assert_eq!(mu.unit_cost, dec("42.5"));
+    assert_eq!(mu.effective, ts("2025-01-01T00:00:00Z"));
+    assert_eq!(mu.cancelled, None);
+    assert_eq!(mu.less_included, Decimal::ZERO);
+
+    // A line that carries a contract belongs to it; its own dates win over the invoice's.
+    let srv = line(&snap, "24965");
+    assert_eq!(srv.agreement_id, "contract:7");
+    assert_eq!(srv.company_id, "420");
+    assert_eq!(srv.effective, ts("2025-03-01T00:00:00Z"));
+    assert_eq!(srv.cancelled, ts("2025-12-31T00:00:00Z"));
+    // The invoice's contract when the line names none; the header's dates when it has none.
+    let fab = line(&snap, "31001");
+    assert_eq!(fab.agreement_id, "contract:8");
+    assert_eq!(fab.effective, ts("2025-02-01T00:00:00Z"));
+    // An item not in the catalog: the line's item_code.
+    let legacy = line(&snap, "25001");
+    assert_eq!(legacy.product_identifier, "LEGACY-AV");
+    assert_eq!(legacy.quantity, dec("12.5"));
+    assert_eq!(legacy.unit_price, dec("4.35"));
+
+    let products: Vec<&str> = snap
+        .products
+        .iter()
+        .map(|p| p.identifier.as_str())
+        .collect();
+    assert_eq!(products.len(), 3);
+    assert!(products.contains(&"Managed Server"));
+    let backup = snap
+        .products
+        .iter()
+        .find(|p| p.identifier == "Cloud Backup 1TB")
+        .unwrap();
+    assert!(backup.inactive);
+    assert_eq!(backup.price, Some(dec("30")));
+}
+
+#[tokio::test]
+async fn unknown_picklist_values_are_kept() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server, &settings(&server)).await;
+    let fab = snap.agreements.iter().find(|a| a.id == "-95").unwrap();
+    assert_eq!(fab.billing_cycle.as_deref(), Some("Fortnightly"));
+    assert_eq!(fab.name, "Recurring invoice -95", "an empty name gets one");
+    let c8 = snap
+        .agreements
+        .iter()
+        .find(|a| a.id == "contract:8")
+        .unwrap();
+    assert_eq!(c8.billing_cycle.as_deref(), Some("period type 3"));
+    // recurring_invoice_quantity_type 7 (undocumented) keeps the line and is counted.
+    assert_eq!(line(&snap, "25001").quantity, dec("12.5"));
+    assert_eq!(
+        snap.meta
+            .get("lines with a computed quantity (qty_order as last set)")
+            .map(String::as_str),
+        Some("1")
+    );
+}
+
+#[tokio::test]
+async fn billable_client_rules_are_configurable() {
+    let server = MockServer::start().await;
+    let snap = full_sync(&server, &settings(&server)).await;
+    let reason = |id: &str| {
+        snap.companies
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .not_billable_reason
+            .clone()
+    };
+    assert_eq!(reason("420"), None);
+    assert_eq!(reason("421"), None);
+    assert_eq!(reason("422").as_deref(), Some("inactive"));
+    assert!(reason("423").unwrap().contains("Prospect"));
+    assert_eq!(reason("12"), None, "no top-level filter configured");
+    let contoso = snap.companies.iter().find(|c| c.id == "420").unwrap();
+    assert_eq!(contoso.identifier, "CONTOSO");
+    assert_eq!(contoso.types, ["Managed"]);
+    let fabrikam = snap.companies.iter().find(|c| c.id == "421").unwrap();
+    assert_eq!(
+        fabrikam.identifier, "421",
+        "an empty accountsid falls back to the id"
+    );
+
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.billable_client_types = vec![];
+    s.billable_top_levels = vec!["Clients".into()];
+    let snap = full_sync(&server, &s).await;
+    let billable: Vec<&str> = snap
+        .companies
+        .iter()
+        .filter(|c| c.billable)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(billable, ["420", "421", "423"]);
+    let internal = snap.companies.iter().find(|c| c.id == "12").unwrap();
+    assert!(
+        internal
+            .not_billable_reason
+            .as_deref()
+            .unwrap()
+            .contains("top level Internal"),
+        "{internal:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_authinfo_the_default_auth_path_is_used_and_check_reports() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(json("halopsa/token.json"))
+        .mount(&server)
+        .await;
+    mount_lists(&server).await;
+    let msg = halo(&settings(&server), 2).check().await.unwrap();
+    assert!(
+        msg.contains("clients and recurring invoices are readable"),
+        "{msg}"
+    );
+    assert_eq!(requests_to(&server, "/api/authinfo").await.len(), 1);
+    assert_eq!(requests_to(&server, "/auth/token").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_client_says_what_to_check_without_the_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/authinfo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "auth_url": format!("{}/auth", server.uri())
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture("halopsa/token_invalid_client.json"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("POST /auth/token"), "{msg}");
+    assert!(msg.contains("invalid_client"), "{msg}");
+    assert!(msg.contains("client id and secret"), "{msg}");
+    assert!(
+        msg.contains("reconcile connect halopsa --name halo"),
+        "{msg}"
+    );
+    assert!(!msg.contains(SECRET), "{msg}");
+    assert!(!format!("{err:?}").contains(SECRET));
+}
+
+#[tokio::test]
+async fn an_api_401_refreshes_the_token_once_then_says_what_to_check() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("client id and secret"), "{err}");
+    assert_eq!(requests_to(&server, "/auth/token").await.len(), 2);
+    assert_eq!(requests_to(&server, "/api/Client").await.len(), 2);
+}
+
+#[tokio::test]
+async fn forbidden_names_the_missing_permission() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(HaloPages::of("halopsa/clients.json", "clients"))
+        .mount(&server)
+        .await;
+    authed("RecurringInvoice")
+        .respond_with(ResponseTemplate::new(403).set_body_string("Forbidden"))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ConnectorError::Auth { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(msg.contains("GET /api/RecurringInvoice"), "{msg}");
+    assert!(msg.contains("read:invoices"), "{msg}");
+    assert!(msg.contains("Permissions tab"), "{msg}");
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_with_retry_after() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_lists(&server).await;
+    let started = std::time::Instant::now();
+    let snap = psa(halo(&settings(&server), 3)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap());
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(snap.companies.len(), 5);
+    assert_eq!(requests_to(&server, "/api/Client").await.len(), 4);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 3)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Http { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(requests_to(&server, "/api/Client").await.len(), 3);
+
+    // A blip is retried through.
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_lists(&server).await;
+    let snap = psa(halo(&settings(&server), 3)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap());
+    assert_eq!(snap.lines.len(), 4);
+}
+
+#[tokio::test]
+async fn malformed_json_and_bad_records_are_named() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"record_count":5,"clients":[{"id":420,"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("GET /api/Client"));
+
+    // A line whose quantity is not a number names the invoice and the field.
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    mount_lists(&server).await;
+    let mut bad: Value = serde_json::from_str(&fixture("halopsa/recurring_invoices.json")).unwrap();
+    bad["invoices"][0]["lines"][0]["qty_order"] = "lots".into();
+    authed("RecurringInvoice")
+        .respond_with(ResponseTemplate::new(200).set_body_json(bad))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
+    assert!(msg.contains("invoice -94"), "{msg}");
+    assert!(msg.contains("lines[0].qty_order"), "{msg}");
+
+    // A list without its array.
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    authed("Client")
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"record_count": 3})),
+        )
+        .mount(&server)
+        .await;
+    let err = halo(&settings(&server), 2)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("clients"), "{err}");
+}
+
+#[test]
+fn settings_are_validated() {
+    let mut s = Settings {
+        url: "http://halo.example.com".into(),
+        client_id: "x".into(),
+        tenant: None,
+        auth_url: None,
+        scope: None,
+        billable_client_types: vec![],
+        billable_top_levels: vec![],
+        page_size: None,
+        secret_command: BTreeMap::new(),
+    };
+    let err = s.validate("halo").unwrap_err().to_string();
+    assert!(err.contains("connections.halo.url"), "{err}");
+    s.url = "https://acme.halopsa.com".into();
+    assert!(s.validate("halo").is_ok());
+    s.client_id = " ".into();
+    assert!(
+        s.validate("halo")
+            .unwrap_err()
+            .to_string()
+            .contains("client_id")
+    );
+}

@@ -88,7 +88,7 @@ pub enum Target {
     /// Connect Autotask PSA (API-only user; zone found from the user name).
     #[command(name = "autotask")]
     Autotask(autotask::Args),
-    /// Connect HaloPSA (NOT BUILT YET).
+    /// Connect HaloPSA (API application client id and secret; recurring invoices).
     #[command(name = "halopsa")]
     HaloPsa(halopsa::Args),
     /// Connect Syncro (API token; customers, recurring invoices and their lines).

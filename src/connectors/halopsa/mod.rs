@@ -1,46 +1,378 @@
-//! HaloPSA: NOT BUILT YET (scaffold). The connector's module owns its settings, wire types
-//! and sync; see `connectors/connectwise` for the PSA shape to follow.
+//! HaloPSA: clients, recurring invoices and their lines (the recurring billing), the client
+//! contracts lines point at, and the item catalog, into a [`PsaSnapshot`].
+//!
+//! Auth: OAuth2 client credentials against the instance's auth server, which
+//! `GET {url}/api/authinfo` names (`auth_url`; `{url}/auth` when it names none, or pinned by
+//! `auth_url` in the config). Token: `POST {auth_url}/token` (`?tenant=` for hosted instances)
+//! with `grant_type=client_credentials`, `client_id`, `client_secret`, `scope`. The API lives at
+//! `{url}/api/`. Lists page with `pageinate=true&page_size&page_no` (1-based) and say the total
+//! in `record_count`. Ids are signed integers (recurring-invoice templates are negative) and are
+//! kept as their decimal text.
 
-use std::collections::BTreeMap;
+mod wire;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use jiff::Timestamp;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::Snapshot;
+use crate::http::{
+    Auth, ClientCredentials, ConnectorError, HttpClient, RetryPolicy, build_reqwest, check_url,
+    decode_elements, decode_one, send_unauthenticated,
+};
+use crate::model::{
+    BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
+};
+
+/// Halo publishes no maximum; 100 is what its own PowerShell module pages with.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// Recurring invoices whose lines are read one record at a time when the list has no lines.
+const LINE_CONCURRENCY: usize = 4;
+const MAX_PAGES: usize = 100_000;
+/// Agreement ids of contracts are prefixed so they never collide with recurring-invoice ids.
+pub const CONTRACT_PREFIX: &str = "contract:";
 
 /// `[connections.<name>]` with `kind = "halopsa"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The instance, `https://acme.halopsa.com` (the API is at `{url}/api`).
+    pub url: String,
+    /// The API application's client id (Configuration > Integrations > HaloPSA API).
+    pub client_id: String,
+    /// Hosted (halopsa.com) instances: the tenant name sent with the token request.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Pins the auth server instead of asking `/api/authinfo`.
+    #[serde(default)]
+    pub auth_url: Option<String>,
+    /// OAuth scope; `all` unless the application grants narrower read scopes.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Only clients of these customer types bill (type name or id; empty: any type).
+    #[serde(default)]
+    pub billable_client_types: Vec<String>,
+    /// Only clients under these top levels bill (top-level name or id; empty: any).
+    #[serde(default)]
+    pub billable_top_levels: Vec<String>,
+    #[serde(default)]
+    pub page_size: Option<usize>,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
 }
 
 impl Settings {
     /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, _name: &str) -> anyhow::Result<()> {
+    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
+        check_url(name, &self.url).map_err(|e| anyhow::anyhow!("connections.{name}.url: {e}"))?;
+        if let Some(a) = &self.auth_url {
+            check_url(name, a).map_err(|e| anyhow::anyhow!("connections.{name}.auth_url: {e}"))?;
+        }
+        if self.client_id.trim().is_empty() {
+            anyhow::bail!(
+                "connections.{name}.client_id is empty; give the API application's client id"
+            );
+        }
+        if self.page_size == Some(0) {
+            anyhow::bail!("connections.{name}.page_size must be at least 1");
+        }
+        if self.tenant.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            anyhow::bail!("connections.{name}.tenant is empty; remove it or give the tenant name");
+        }
         Ok(())
     }
 }
 
 pub struct HaloPsa {
     name: String,
+    instance: Url,
+    settings: Settings,
+    client_secret: SecretString,
+    scope: String,
+    page_size: usize,
+    retry: RetryPolicy,
+    api: OnceCell<(HttpClient, Url)>,
+}
+
+/// The shared client-credentials auth with Halo's own words for what to fix.
+struct HaloAuth {
+    inner: ClientCredentials,
+    name: String,
+}
+
+#[async_trait]
+impl Auth for HaloAuth {
+    async fn headers(
+        &self,
+        http: &reqwest::Client,
+        force_refresh: bool,
+    ) -> Result<HeaderMap, ConnectorError> {
+        self.inner.headers(http, force_refresh).await
+    }
+    fn refreshable(&self) -> bool {
+        true
+    }
+    fn hint(&self, status: u16) -> String {
+        if status == 403 {
+            permission_hint(&self.name, "")
+        } else {
+            auth_hint(&self.name)
+        }
+    }
+}
+
+/// What to check when the auth server or the API refuses the credentials.
+fn auth_hint(name: &str) -> String {
+    format!(
+        "Check the client id and secret of the HaloPSA API application (Configuration > Integrations > HaloPSA API > View Applications; authentication method Client ID and Secret), and the tenant for hosted instances; then run `reconcile connect halopsa --name {name}` again"
+    )
+}
+
+/// What a 403 on `endpoint` means in Halo terms: the application's scope or its agent's role.
+fn permission_hint(name: &str, endpoint: &str) -> String {
+    let e = endpoint.to_ascii_lowercase();
+    let what = if e.contains("/recurringinvoice") {
+        "`read:invoices` (recurring invoices), and an agent role that may view Billing > Recurring Invoices"
+    } else if e.contains("/clientcontract") {
+        "`read:contracts`, and an agent role that may view Contracts"
+    } else if e.contains("/item") {
+        "`read:items`, and an agent role that may view Items"
+    } else if e.contains("/client") {
+        "`read:customers`, and an agent role that may view Customers"
+    } else {
+        "`read:customers`, `read:invoices`, `read:contracts` and `read:items`"
+    };
+    format!(
+        "The HaloPSA API application is missing a permission: it needs {what}. In Configuration > Integrations > HaloPSA API > the application, grant it on the Permissions tab (or use scope `all`) and check the agent it logs in as; then run `reconcile sync {name}` again"
+    )
 }
 
 impl HaloPsa {
-    /// `secret` is asked for each secret field this connection needs.
+    /// `secret` is asked for each secret field this connection needs (`client_secret`).
     pub fn new(
         name: &str,
-        _settings: &Settings,
-        _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
-        _retry: RetryPolicy,
+        settings: &Settings,
+        secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
+        retry: RetryPolicy,
     ) -> anyhow::Result<HaloPsa> {
+        settings.validate(name)?;
+        let instance = check_url(name, settings.url.trim_end_matches('/'))?;
         Ok(HaloPsa {
-            name: name.to_string(),
+            name: name.into(),
+            instance,
+            settings: settings.clone(),
+            client_secret: secret("client_secret")?,
+            scope: settings.scope.clone().unwrap_or_else(|| "all".into()),
+            page_size: settings
+                .page_size
+                .unwrap_or(DEFAULT_PAGE_SIZE)
+                .clamp(1, MAX_PAGE_SIZE),
+            retry,
+            api: OnceCell::new(),
         })
+    }
+
+    fn under_instance(&self, path: &str) -> Url {
+        let mut s = self.instance.as_str().trim_end_matches('/').to_string();
+        s.push('/');
+        s.push_str(path);
+        Url::parse(&s).expect("the instance URL joined with a path is a URL")
+    }
+
+    /// The auth server: pinned, else `auth_url` from `/api/authinfo`, else `{url}/auth`.
+    pub async fn discover_auth_url(&self) -> Result<Url, ConnectorError> {
+        if let Some(a) = &self.settings.auth_url {
+            return check_url(&self.name, a.trim_end_matches('/'));
+        }
+        let url = self.under_instance("api/authinfo");
+        let client = build_reqwest(self.retry.timeout);
+        let endpoint = format!("GET {}", url.path());
+        let resp = match send_unauthenticated(
+            &self.name,
+            &client,
+            Method::GET,
+            &url,
+            |r| r,
+            &self.retry,
+        )
+        .await
+        {
+            Ok(Ok(r)) => Some(r),
+            // Older or self-hosted instances without authinfo: Halo's default auth path.
+            Ok(Err((404, _))) | Err(ConnectorError::Http { status: 404, .. }) => None,
+            Err(e) => return Err(e),
+            Ok(Err((status, snippet))) => {
+                return Err(ConnectorError::Http {
+                        connection: self.name.clone(),
+                        endpoint,
+                        status,
+                        attempts: String::new(),
+                        snippet,
+                        hint: "This endpoint needs no credentials; check the instance url, or pin the auth server with auth_url".into(),
+                    });
+            }
+        };
+        let info: wire::AuthInfo = match resp {
+            Some(r) => decode_one(&self.name, &endpoint, &r.body)?,
+            None => wire::AuthInfo::default(),
+        };
+        match info.auth_url.filter(|a| !a.trim().is_empty()) {
+            Some(a) => check_url(&self.name, a.trim().trim_end_matches('/')),
+            None => Ok(self.under_instance("auth")),
+        }
+    }
+
+    async fn api(&self) -> Result<&(HttpClient, Url), ConnectorError> {
+        self.api
+            .get_or_try_init(|| async {
+                let auth_url = self.discover_auth_url().await?;
+                let mut token_url = Url::parse(&format!(
+                    "{}/token",
+                    auth_url.as_str().trim_end_matches('/')
+                ))
+                .expect("the auth URL joined with /token is a URL");
+                if let Some(t) = &self.settings.tenant {
+                    token_url.query_pairs_mut().append_pair("tenant", t.trim());
+                }
+                let auth = HaloAuth {
+                    inner: ClientCredentials::new(
+                        &self.name,
+                        token_url,
+                        &self.settings.client_id,
+                        self.client_secret.clone(),
+                        &self.scope,
+                        self.retry.clone(),
+                        auth_hint(&self.name),
+                    ),
+                    name: self.name.clone(),
+                };
+                let base = self.under_instance("api/");
+                let client = HttpClient::new(&self.name, base, Arc::new(auth), self.retry.clone());
+                Ok((client, auth_url))
+            })
+            .await
+    }
+
+    /// One page: the array under `key` and `record_count`.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        api: &HttpClient,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+        page_no: usize,
+        page_size: usize,
+    ) -> Result<(Vec<(T, String)>, Option<u64>), ConnectorError> {
+        let mut q = query.to_vec();
+        q.push(("pageinate", "true".into()));
+        q.push(("page_size", page_size.to_string()));
+        q.push(("page_no", page_no.to_string()));
+        let resp = api
+            .get(path, &q)
+            .await
+            .map_err(|e| self.name_permission(e))?;
+        let mut body: Value = decode_one(&self.name, &resp.endpoint, &resp.body)?;
+        let shape = |detail: String| ConnectorError::Decode {
+            connection: self.name.clone(),
+            endpoint: resp.endpoint.clone(),
+            path: key.into(),
+            detail,
+        };
+        let count = match body.get("record_count") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .ok_or_else(|| shape(format!("record_count is not a count: {v}")))?,
+            ),
+        };
+        let elements = match body.get_mut(key).map(Value::take) {
+            Some(Value::Array(a)) => a,
+            Some(Value::Null) | None if count == Some(0) => Vec::new(),
+            Some(other) => return Err(shape(format!("expected a JSON array, got {other}"))),
+            None => return Err(shape("the list is missing from the response".into())),
+        };
+        Ok((
+            decode_elements(&self.name, &resp.endpoint, key, elements)?,
+            count,
+        ))
+    }
+
+    /// Every page of a list, until `record_count` records (or a short page) have been read.
+    async fn all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
+        let (api, _) = self.api().await?;
+        let mut all = Vec::new();
+        for page_no in 1..=MAX_PAGES {
+            let (page, count) = self
+                .page::<T>(api, path, key, query, page_no, self.page_size)
+                .await?;
+            let n = page.len();
+            all.extend(page);
+            progress(all.len());
+            let more = match count {
+                Some(c) => (all.len() as u64) < c && n > 0,
+                None => n == self.page_size,
+            };
+            if !more {
+                return Ok(all);
+            }
+        }
+        Err(ConnectorError::Invalid {
+            connection: self.name.clone(),
+            message: format!("GET {path} never ended after {MAX_PAGES} pages"),
+        })
+    }
+
+    /// A 403 names the Halo permission the endpoint needs.
+    fn name_permission(&self, e: ConnectorError) -> ConnectorError {
+        match e {
+            ConnectorError::Auth {
+                connection,
+                endpoint,
+                status: 403,
+                detail,
+                ..
+            } => ConnectorError::Auth {
+                hint: permission_hint(&self.name, &endpoint),
+                connection,
+                endpoint,
+                status: 403,
+                detail,
+            },
+            other => other,
+        }
+    }
+
+    /// The lines of one recurring invoice from its single record (when the list had none).
+    async fn invoice_lines(&self, id: &str) -> Result<Vec<Value>, ConnectorError> {
+        let (api, _) = self.api().await?;
+        let resp = api
+            .get(
+                &format!("RecurringInvoice/{id}"),
+                &[("includedetails", "true".into())],
+            )
+            .await
+            .map_err(|e| self.name_permission(e))?;
+        let h: wire::InvoiceHeader = decode_one(&self.name, &resp.endpoint, &resp.body)?;
+        Ok(h.lines.unwrap_or_default())
     }
 }
 
@@ -51,16 +383,404 @@ impl Connector for HaloPsa {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the HaloPSA connector is not built yet".into(),
-        })
+        let (api, auth_url) = self.api().await?;
+        self.page::<wire::Client>(api, "Client", "clients", &[], 1, 1)
+            .await?;
+        self.page::<wire::InvoiceHeader>(
+            api,
+            "RecurringInvoice",
+            "invoices",
+            &[("includelines", "true".into())],
+            1,
+            1,
+        )
+        .await?;
+        Ok(format!(
+            "signed in to {} (auth server {}); clients and recurring invoices are readable",
+            self.instance.origin().ascii_serialization(),
+            auth_url
+        ))
     }
 
-    async fn sync(&self, _cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: "the HaloPSA connector is not built yet".into(),
+    async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let clients = self
+            .all::<wire::Client>(
+                "Client",
+                "clients",
+                &[("includeinactive", "true".into())],
+                &|n| cx.report("clients", n),
+            )
+            .await?;
+        let invoices = self
+            .all::<wire::InvoiceHeader>(
+                "RecurringInvoice",
+                "invoices",
+                &[("includelines", "true".into())],
+                &|n| cx.report("recurring invoices", n),
+            )
+            .await?;
+        let contracts = self
+            .all::<wire::ContractHeader>(
+                "ClientContract",
+                "contracts",
+                &[("includeinactive", "true".into())],
+                &|n| cx.report("contracts", n),
+            )
+            .await?;
+        let items = self
+            .all::<wire::Item>("Item", "items", &[], &|n| cx.report("items", n))
+            .await?;
+
+        // Lists that came without lines: read those invoices one by one.
+        let missing: Vec<(usize, String)> = invoices
+            .iter()
+            .enumerate()
+            .filter(|(_, (h, _))| h.lines.is_none())
+            .map(|(i, (h, _))| (i, h.id.clone()))
+            .collect();
+        let fetched: Vec<(usize, Vec<Value>)> =
+            stream::iter(missing)
+                .map(|(i, id)| async move {
+                    Ok::<_, ConnectorError>((i, self.invoice_lines(&id).await?))
+                })
+                .buffer_unordered(LINE_CONCURRENCY)
+                .try_collect()
+                .await?;
+        let mut invoices = invoices;
+        for (i, lines) in fetched {
+            invoices[i].0.lines = Some(lines);
+        }
+
+        let now = Timestamp::now();
+        let companies: Vec<PsaCompany> = clients
+            .into_iter()
+            .map(|(c, raw)| {
+                company(
+                    c,
+                    raw,
+                    &self.settings.billable_client_types,
+                    &self.settings.billable_top_levels,
+                )
+            })
+            .collect();
+        let items: HashMap<String, (wire::Item, String)> = items
+            .into_iter()
+            .map(|(i, raw)| (i.id.clone(), (i, raw)))
+            .collect();
+        let mut agreements: Vec<PsaAgreement> = contracts
+            .into_iter()
+            .map(|(c, raw)| contract(c, raw, now))
+            .collect();
+        let contract_ids: HashMap<String, usize> = agreements
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        let mut lines = Vec::new();
+        let mut meta = BTreeMap::new();
+        let (mut skipped_inactive, mut computed_qty) = (0usize, 0usize);
+        for (h, raw) in invoices {
+            let mut h = h;
+            let raw_lines = h.lines.take().unwrap_or_default();
+            let a = invoice(&h, raw, now);
+            let in_force = a.status == "Active";
+            let endpoint = format!("GET /api/RecurringInvoice (invoice {})", h.id);
+            for (j, v) in raw_lines.into_iter().enumerate() {
+                let raw_line = v.to_string();
+                let d: wire::InvoiceDetail =
+                    serde_path_to_error::deserialize(v).map_err(|e| ConnectorError::Decode {
+                        connection: self.name.clone(),
+                        endpoint: endpoint.clone(),
+                        path: format!("lines[{j}].{}", e.path()),
+                        detail: e.inner().to_string(),
+                    })?;
+                if !in_force {
+                    continue;
+                }
+                if d.isinactive.unwrap_or(false) {
+                    skipped_inactive += 1;
+                    continue;
+                }
+                if d.recurring_invoice_quantity_type
+                    .as_ref()
+                    .is_some_and(|q| q.as_i64() != Some(0) && !q.is_null())
+                {
+                    computed_qty += 1;
+                }
+                lines.push(line(d, raw_line, &h, &a, &items, &contract_ids));
+            }
+            agreements.push(a);
+        }
+        lines.sort_by(|a, b| a.agreement_id.cmp(&b.agreement_id).then(a.id.cmp(&b.id)));
+        if skipped_inactive > 0 {
+            meta.insert(
+                "inactive recurring lines skipped".into(),
+                skipped_inactive.to_string(),
+            );
+        }
+        if computed_qty > 0 {
+            meta.insert(
+                "lines with a computed quantity (qty_order as last set)".into(),
+                computed_qty.to_string(),
+            );
+        }
+        let mut products: Vec<PsaProduct> = items
+            .into_values()
+            .map(|(i, raw)| product(i, raw))
+            .collect();
+        products.sort_by(|a, b| a.identifier.cmp(&b.identifier).then(a.id.cmp(&b.id)));
+        Ok(Snapshot::Psa(PsaSnapshot {
+            companies,
+            agreements,
+            lines,
+            products,
+            whole_units: false,
+            meta,
+        }))
+    }
+}
+
+fn matches(list: &[String], id: Option<&str>, name: Option<&str>) -> bool {
+    list.iter().any(|want| {
+        let want = want.trim();
+        id.is_some_and(|i| i == want) || name.is_some_and(|n| n.trim().eq_ignore_ascii_case(want))
+    })
+}
+
+fn company(c: wire::Client, raw: String, types: &[String], tops: &[String]) -> PsaCompany {
+    let type_name = c.customertype_name.clone().or(c.customertype.clone());
+    let reason = if c.inactive.unwrap_or(false) {
+        Some("inactive".to_string())
+    } else if !types.is_empty()
+        && !matches(
+            types,
+            c.customertype.as_deref(),
+            c.customertype_name.as_deref(),
+        )
+    {
+        Some(format!(
+            "customer type {} is not in billable_client_types",
+            type_name.clone().unwrap_or_else(|| "(none)".into())
+        ))
+    } else if !tops.is_empty()
+        && !matches(tops, c.toplevel_id.as_deref(), c.toplevel_name.as_deref())
+    {
+        Some(format!(
+            "top level {} is not in billable_top_levels",
+            c.toplevel_name
+                .clone()
+                .or(c.toplevel_id.clone())
+                .unwrap_or_else(|| "(none)".into())
+        ))
+    } else {
+        None
+    };
+    PsaCompany {
+        identifier: c
+            .accountsid
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| c.id.clone()),
+        id: c.id,
+        name: c.name,
+        status: if c.inactive.unwrap_or(false) {
+            "Inactive"
+        } else {
+            "Active"
+        }
+        .into(),
+        types: type_name.into_iter().collect(),
+        billable: reason.is_none(),
+        not_billable_reason: reason,
+        raw: Some(raw),
+    }
+}
+
+fn period_name(name: Option<&str>, number: Option<&Value>) -> Option<String> {
+    name.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .or_else(|| {
+            number
+                .filter(|v| !v.is_null())
+                .map(|v| format!("period type {v}"))
         })
+}
+
+fn invoice(h: &wire::InvoiceHeader, raw: String, now: Timestamp) -> PsaAgreement {
+    let status = if h.disabled.unwrap_or(false) {
+        "Disabled"
+    } else if h.enddate.is_some_and(|e| e < now) {
+        "Expired"
+    } else {
+        "Active"
+    };
+    PsaAgreement {
+        id: h.id.clone(),
+        company_id: h.client_id.clone(),
+        name: h
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("Recurring invoice {}", h.id)),
+        agreement_type: Some("Recurring invoice".into()),
+        status: status.into(),
+        start: h.startdate,
+        end: h.enddate,
+        cancelled: h.disabled.unwrap_or(false),
+        billing_cycle: period_name(h.periodname.as_deref(), h.period_type.as_ref()),
+        raw: Some(raw),
+    }
+}
+
+fn contract(c: wire::ContractHeader, raw: String, now: Timestamp) -> PsaAgreement {
+    let status = if c.active == Some(false) {
+        "Inactive"
+    } else if c.expired.unwrap_or(false) || c.end_date.is_some_and(|e| e < now) {
+        "Expired"
+    } else {
+        "Active"
+    };
+    PsaAgreement {
+        id: format!("{CONTRACT_PREFIX}{}", c.id),
+        company_id: c.client_id,
+        name: c
+            .reference
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| format!("Contract {}", c.id)),
+        agreement_type: c.contracttype_name,
+        status: status.into(),
+        start: c.start_date,
+        end: c.end_date,
+        cancelled: false,
+        billing_cycle: period_name(c.billingperiod_name.as_deref(), c.billingperiod.as_ref()),
+        raw: Some(raw),
+    }
+}
+
+fn line(
+    d: wire::InvoiceDetail,
+    raw: String,
+    h: &wire::InvoiceHeader,
+    invoice: &PsaAgreement,
+    items: &HashMap<String, (wire::Item, String)>,
+    contracts: &HashMap<String, usize>,
+) -> PsaLine {
+    // The line's own contract, else the invoice's, when that contract was read.
+    let agreement_id = d
+        .contract_id
+        .as_ref()
+        .or(h.contract_id.as_ref())
+        .map(|c| format!("{CONTRACT_PREFIX}{c}"))
+        .filter(|c| contracts.contains_key(c))
+        .unwrap_or_else(|| invoice.id.clone());
+    let item = d
+        .item_id
+        .as_ref()
+        .and_then(|i| items.get(i))
+        .map(|(i, _)| i);
+    let identifier = item
+        .map(|i| i.name.clone())
+        .or(d.item_code.clone().filter(|c| !c.trim().is_empty()))
+        .or(d
+            .item_shortdescription
+            .clone()
+            .filter(|c| !c.trim().is_empty()))
+        .unwrap_or_else(|| format!("#{}", d.item_id.as_deref().unwrap_or("none")));
+    PsaLine {
+        id: d.id,
+        agreement_id,
+        company_id: invoice.company_id.clone(),
+        product_id: d.item_id,
+        product_identifier: identifier,
+        description: d.item_shortdescription,
+        quantity: d.qty_order.unwrap_or(Decimal::ZERO),
+        less_included: Decimal::ZERO,
+        unit_price: d.unit_price.unwrap_or(Decimal::ZERO),
+        unit_cost: d.unit_cost.unwrap_or(Decimal::ZERO),
+        effective: d.startdate.or(h.startdate),
+        cancelled: d.enddate.or(h.enddate),
+        bill_customer: BillCustomer::Billable,
+        raw: Some(raw),
+    }
+}
+
+fn product(i: wire::Item, raw: String) -> PsaProduct {
+    PsaProduct {
+        id: i.id,
+        identifier: i.name,
+        description: i.description,
+        price: i.recurringprice.or(i.baseprice),
+        cost: i.recurringcost.or(i.costprice),
+        inactive: i.inactive.unwrap_or(false),
+        raw: Some(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halo_dates_and_ids() {
+        let d: wire::InvoiceDetail = serde_json::from_str(
+            r#"{"id":24964,"_itemid":0,"qty_order":15.0,"unit_price":119.99,"startdate":"2025-07-01T00:00:00","enddate":"1900-01-01T00:00:00","contract_id":-3}"#,
+        )
+        .unwrap();
+        assert_eq!(d.item_id, None);
+        assert_eq!(d.contract_id.as_deref(), Some("-3"));
+        assert_eq!(d.qty_order, Some(Decimal::new(15, 0)));
+        assert_eq!(d.unit_price, Some(Decimal::new(11999, 2)));
+        assert_eq!(d.startdate, Some("2025-07-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(d.enddate, None);
+        let h: wire::InvoiceHeader =
+            serde_json::from_str(r#"{"id":-94,"client_id":"420"}"#).unwrap();
+        assert_eq!(h.id, "-94");
+        assert_eq!(h.client_id, "420");
+        assert!(
+            serde_json::from_str::<wire::InvoiceHeader>(r#"{"id":1.5,"client_id":1}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn client_billable_rules() {
+        let c = |json: &str| serde_json::from_str::<wire::Client>(json).unwrap();
+        let a = company(
+            c(
+                r#"{"id":1,"name":"A","customertype":2,"customertype_name":"Managed","toplevel_id":1,"toplevel_name":"Clients"}"#,
+            ),
+            String::new(),
+            &["managed".into()],
+            &["1".into()],
+        );
+        assert!(a.billable, "{:?}", a.not_billable_reason);
+        let b = company(
+            c(r#"{"id":2,"name":"B","inactive":true}"#),
+            String::new(),
+            &[],
+            &[],
+        );
+        assert_eq!(b.not_billable_reason.as_deref(), Some("inactive"));
+        let p = company(
+            c(r#"{"id":3,"name":"P","customertype":7,"customertype_name":"Prospect"}"#),
+            String::new(),
+            &["Managed".into(), "2".into()],
+            &[],
+        );
+        assert!(p.not_billable_reason.unwrap().contains("Prospect"));
+        let t = company(
+            c(r#"{"id":4,"name":"T","toplevel_id":9,"toplevel_name":"Internal"}"#),
+            String::new(),
+            &[],
+            &["Clients".into()],
+        );
+        assert!(t.not_billable_reason.unwrap().contains("Internal"));
+    }
+
+    #[test]
+    fn permission_hints_name_the_scope() {
+        assert!(permission_hint("h", "GET /api/RecurringInvoice").contains("read:invoices"));
+        assert!(permission_hint("h", "GET /api/Client").contains("read:customers"));
+        assert!(permission_hint("h", "GET /api/ClientContract").contains("read:contracts"));
+        assert!(permission_hint("h", "GET /api/Item").contains("read:items"));
     }
 }
