@@ -169,9 +169,25 @@ impl Args {
                 let stats = std::sync::Arc::new(demo::RequestStats::default());
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
             }
-            other => anyhow::bail!(
-                "the demo's {other:?} sandbox is not built yet; run `reconcile demo` (ConnectWise PSA), or --psa autotask, syncro or csv-billing"
-            ),
+            DemoPsa::Halopsa => {
+                const NAME: &str = "demo-halopsa";
+                let server = demo::halopsa::start(sandbox.sample.clone()).await?;
+                let settings = server.settings();
+                app.info(format!(
+                    "demo: reconcile connect halopsa --name {NAME} --url {} --client-id {} --tenant {} --billable-client-type {DEMO_BILLABLE_TYPE}",
+                    server.url,
+                    demo::halopsa::DEMO_CLIENT_ID,
+                    demo::halopsa::DEMO_TENANT
+                ));
+                let plan = connect::halopsa::plan(
+                    NAME,
+                    settings,
+                    SecretString::from(demo::halopsa::DEMO_CLIENT_SECRET),
+                );
+                connect::apply(d, plan, true).await?;
+                let stats = server.stats.clone();
+                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
+            }
         }
     }
 

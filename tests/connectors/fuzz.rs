@@ -332,3 +332,21 @@ async fn syncro_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn halopsa_parsing_never_panics() {
+    fuzz(
+        "halo",
+        "[connections.halo]\nkind = \"halopsa\"\nurl = \"{url}\"\nclient_id = \"c\"\nauth_url = \"{url}/auth\"\n",
+        &[
+            ("/auth/token", "halopsa/token.json"),
+            ("/api/ClientContract", "halopsa/contracts.json"),
+            ("/api/Client", "halopsa/clients.json"),
+            ("/api/RecurringInvoice/", "halopsa/recurring_invoice_310.json"),
+            ("/api/RecurringInvoice", "halopsa/recurring_invoices.json"),
+            ("/api/Item", "halopsa/items.json"),
+        ],
+        CASES,
+    )
+    .await;
+}
