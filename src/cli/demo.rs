@@ -26,7 +26,8 @@ use crate::secrets::Secrets;
 /// Keeper Commander Service Mode) and writes a backup vendor's CSV export, serving a sample MSP
 /// with more than 20 clients and 1,000 devices. Then connects, syncs, maps, reconciles and
 /// reports through the real connectors, in a temporary directory: your config, database and
-/// keyring are not touched.
+/// keyring are not touched. With --psa, the same sample is billed from the Autotask, HaloPSA or
+/// Syncro sandbox, or from a CSV billing export, instead of ConnectWise PSA.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Report format [default: table on a terminal, csv otherwise]

@@ -31,7 +31,7 @@ Exit codes:
 ///
 /// Pulls vendor usage (NinjaOne devices, SentinelOne agents, Microsoft 365 licenses, JumpCloud
 /// users, Sherweb subscriptions, Keeper seats, CSV/JSON exports) and PSA billing (ConnectWise
-/// PSA agreement additions) into a local SQLite file, maps vendor accounts and services to PSA
+/// PSA, Autotask, HaloPSA, Syncro, CSV/JSON billing exports) into a local SQLite file, maps vendor accounts and services to PSA
 /// companies and products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
 /// with its money impact. It only reads from vendors and PSAs; it never writes to them.
 ///
