@@ -161,6 +161,24 @@ fn connect_sync_map_report_with_jumpcloud() {
         sync.stderr()
     );
 
+    // Piped stderr (a cron mail) gets plain text even without NO_COLOR: no ANSI colour codes.
+    let plain = env
+        .std_cmd()
+        .env_remove("NO_COLOR")
+        .args(["sync", "jc"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        err.contains("user states this version does not know"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped stderr: {err:?}"
+    );
+
     env.run(&["map", "account", "jc", &company, "--to", &company], "")
         .expect(0);
     env.run(&["map", "service", "jc", "users", "--to", "NINJA-WS"], "")
