@@ -81,11 +81,10 @@ pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
         .route("/api/ClientContract", get(contracts))
         .route("/api/Item", get(items))
         .with_state(state);
-    let (app, stats) = super::counted(app);
     let served = super::Served::start(app, "HaloPSA").await?;
     Ok(Server {
         url: served.url.clone(),
-        stats,
+        stats: served.stats.clone(),
         _served: served,
     })
 }

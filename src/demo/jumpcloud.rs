@@ -18,10 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-use super::{bind, query_get, query_pairs};
+use super::{query_get, query_pairs};
 use crate::connectors::jumpcloud::Settings;
 
 /// The API key the sandbox accepts; nothing else is.
@@ -164,8 +162,7 @@ pub struct Server {
     pub stats: Arc<super::RequestStats>,
     /// The console URL (`http://127.0.0.1:PORT`), for the connection's `url` setting.
     pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    _served: super::Served,
 }
 
 impl std::fmt::Debug for Server {
@@ -189,38 +186,14 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
-    }
-}
-
 /// Starts the sandbox on a loopback port of the current tokio runtime.
 pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let listener = bind().await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = router(sample);
-    let (app, stats) = super::counted(app);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "the JumpCloud sandbox stopped");
-        }
-    });
-    tracing::debug!(%url, "JumpCloud sandbox listening");
+    let served = super::Served::start(router(sample), "JumpCloud").await?;
+    tracing::debug!(url = %served.url, "JumpCloud sandbox listening");
     Ok(Server {
-        stats,
-        url,
-        stop: Some(tx),
-        task,
+        stats: served.stats.clone(),
+        url: served.url.clone(),
+        _served: served,
     })
 }
 

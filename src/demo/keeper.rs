@@ -15,8 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::connectors::keeper::{Mode, Settings, billed_seats};
 use crate::model::slug;
@@ -132,8 +130,7 @@ pub struct Server {
     pub stats: Arc<super::RequestStats>,
     /// `http://127.0.0.1:PORT`, the connection's `url`.
     pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    _served: super::Served,
 }
 
 impl std::fmt::Debug for Server {
@@ -158,23 +155,7 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            // Graceful shutdown first; the abort only frees an idle keep-alive connection.
-            let abort = t.abort_handle();
-            drop(t);
-            abort.abort();
-        }
-    }
-}
-
 pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let url = format!("http://{}", listener.local_addr()?);
     let app = Router::new()
         .route("/api/v1/executecommand", post(execute))
         .fallback(|| async {
@@ -184,23 +165,11 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
             )
         })
         .with_state(sample);
-    let (app, stats) = super::counted(app);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "the Keeper sandbox stopped");
-        }
-    });
+    let served = super::Served::start(app, "Keeper").await?;
     Ok(Server {
-        stats,
-        url,
-        stop: Some(tx),
-        task: Some(task),
+        stats: served.stats.clone(),
+        url: served.url.clone(),
+        _served: served,
     })
 }
 

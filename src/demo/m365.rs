@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +16,6 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::connectors::m365::{AuthMode, Settings};
 use crate::model::slug;
@@ -185,8 +182,7 @@ pub struct Server {
     pub stats: Arc<super::RequestStats>,
     /// Token host and Graph host both (`http://127.0.0.1:PORT`).
     pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    _served: super::Served,
 }
 
 impl std::fmt::Debug for Server {
@@ -212,58 +208,35 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
-    }
-}
-
 pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen on a loopback port for the Microsoft 365 sandbox")?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let state = Arc::new(M365State {
-        sample,
-        base: url.clone(),
-        tokens: Mutex::new(HashMap::new()),
-        issued: AtomicUsize::new(0),
-    });
-    let app = Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route(
-            "/v1.0/tenantRelationships/delegatedAdminCustomers",
-            get(customers),
-        )
-        .route("/v1.0/subscribedSkus", get(subscribed_skus))
-        .fallback(|| async {
-            graph_error(
-                StatusCode::NOT_FOUND,
-                "Request_ResourceNotFound",
-                "Resource not found for the segment.",
+    let served = super::Served::start_at("Microsoft 365", |url| {
+        let state = Arc::new(M365State {
+            sample,
+            base: url.to_string(),
+            tokens: Mutex::new(HashMap::new()),
+            issued: AtomicUsize::new(0),
+        });
+        Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route(
+                "/v1.0/tenantRelationships/delegatedAdminCustomers",
+                get(customers),
             )
-        })
-        .with_state(state);
-    let (app, stats) = super::counted(app);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
+            .route("/v1.0/subscribedSkus", get(subscribed_skus))
+            .fallback(|| async {
+                graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "Resource not found for the segment.",
+                )
             })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "the Microsoft 365 sandbox stopped");
-        }
-    });
+            .with_state(state)
+    })
+    .await?;
     Ok(Server {
-        stats,
-        url,
-        stop: Some(tx),
-        task,
+        stats: served.stats.clone(),
+        url: served.url.clone(),
+        _served: served,
     })
 }
 

@@ -297,16 +297,6 @@ impl Drop for Sandbox {
     }
 }
 
-/// `app` with its requests counted.
-pub(crate) fn counted(app: axum::Router) -> (axum::Router, Arc<RequestStats>) {
-    let stats = Arc::new(RequestStats::default());
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        stats.clone(),
-        count_requests,
-    ));
-    (app, stats)
-}
-
 /// One sandbox server on a loopback port, stopped when dropped.
 pub struct Served {
     /// `http://127.0.0.1:PORT`.
@@ -319,13 +309,22 @@ pub struct Served {
 impl Served {
     /// Serves `app` on a random loopback port on the current tokio runtime, counting requests.
     pub async fn start(app: axum::Router, what: &'static str) -> anyhow::Result<Served> {
+        Served::start_at(what, |_| app).await
+    }
+
+    /// [`Served::start`] for a sandbox whose answers name its own URL (token endpoints, links):
+    /// `make` builds the router given `http://127.0.0.1:PORT`.
+    pub async fn start_at(
+        what: &'static str,
+        make: impl FnOnce(&str) -> axum::Router,
+    ) -> anyhow::Result<Served> {
+        let listener = bind().await?;
+        let url = format!("http://{}", listener.local_addr()?);
         let stats = Arc::new(RequestStats::default());
-        let app = app.layer(axum::middleware::from_fn_with_state(
+        let app = make(&url).layer(axum::middleware::from_fn_with_state(
             stats.clone(),
             count_requests,
         ));
-        let listener = bind().await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -26,8 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::connectors::sherweb::{SCOPE, Settings, families, services};
 use crate::model::{UsageItem, slug};
@@ -204,8 +201,7 @@ pub struct Server {
     pub stats: Arc<super::RequestStats>,
     /// `http://127.0.0.1:PORT`
     pub origin: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    _served: super::Served,
 }
 
 impl Server {
@@ -228,23 +224,8 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
-
 /// Starts the sandbox on a random loopback port of the current tokio runtime.
 pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen on a loopback port for the Sherweb sandbox")?;
-    let origin = format!("http://{}", listener.local_addr()?);
     let state = Arc::new(SwState {
         sample,
         tokens: Mutex::new(HashSet::new()),
@@ -259,23 +240,11 @@ pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
         )
         .fallback(fallback)
         .with_state(state);
-    let (app, stats) = super::counted(app);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "the Sherweb sandbox stopped");
-        }
-    });
+    let served = super::Served::start(app, "Sherweb").await?;
     Ok(Server {
-        stats,
-        origin,
-        stop: Some(tx),
-        task: Some(task),
+        stats: served.stats.clone(),
+        origin: served.url.clone(),
+        _served: served,
     })
 }
 
