@@ -602,22 +602,11 @@ impl CsvImport {
             )));
         };
         let settings = self.settings.clone();
-        let path = file.clone();
-        let name = self.name.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| {
-                format!(
-                    "cannot read {}: {e}. Check the path, or give the file with `reconcile sync {name} --file PATH`",
-                    path.display()
-                )
-            })?;
-            import(&path, &bytes, &settings).map_err(|e| {
-                format!("{e}\nFix the file (or the [connections.{name}.columns] profile), then sync again")
-            })
+        let imported = reader::read_and_import(&self.name, file.clone(), move |path, bytes| {
+            import(path, bytes, &settings)
         })
-        .await
-        .map_err(|e| self.invalid(format!("the import stopped: {e}")))?;
-        result.map(|i| (file, i)).map_err(|e| self.invalid(e))
+        .await?;
+        Ok((file, imported))
     }
 }
 

@@ -15,7 +15,7 @@
 //! keys); strings, numbers and booleans become cells, `null` an empty cell. A record's position is its index (1-based).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rust_decimal::Decimal;
@@ -569,6 +569,34 @@ pub(crate) fn failed(errors: &[String], max: usize) -> String {
         errors.len(),
         if errors.len() == 1 { "" } else { "s" }
     )
+}
+
+/// Reads `path` off the async runtime and runs `import` on its bytes, for both file imports
+/// (vendor usage and PSA billing). Errors are the connection's, and say what to do next.
+pub(crate) async fn read_and_import<T: Send + 'static>(
+    connection: &str,
+    path: PathBuf,
+    import: impl FnOnce(&Path, &[u8]) -> Result<T, String> + Send + 'static,
+) -> Result<T, crate::http::ConnectorError> {
+    let name = connection.to_string();
+    let invalid = |message: String| crate::http::ConnectorError::Invalid {
+        connection: connection.to_string(),
+        message,
+    };
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!(
+                "cannot read {}: {e}. Check the path, or give the file with `reconcile sync {name} --file PATH`",
+                path.display()
+            )
+        })?;
+        import(&path, &bytes).map_err(|e| {
+            format!("{e}\nFix the file (or the [connections.{name}.columns] profile), then sync again")
+        })
+    })
+    .await
+    .map_err(|e| invalid(format!("the import stopped: {e}")))?
+    .map_err(invalid)
 }
 
 #[cfg(test)]

@@ -827,22 +827,13 @@ impl CsvBilling {
             )));
         };
         let settings = self.settings.clone();
-        let path = file.clone();
-        let name = self.name.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| {
-                format!(
-                    "cannot read {}: {e}. Check the path, or give the file with `reconcile sync {name} --file PATH`",
-                    path.display()
-                )
-            })?;
-            import(&path, &bytes, &settings).map_err(|e| {
-                format!("{e}\nFix the file (or the [connections.{name}.columns] profile), then sync again")
-            })
-        })
-        .await
-        .map_err(|e| self.invalid(format!("the import stopped: {e}")))?;
-        result.map(|i| (file, i)).map_err(|e| self.invalid(e))
+        let imported = crate::connectors::csv::reader::read_and_import(
+            &self.name,
+            file.clone(),
+            move |path, bytes| import(path, bytes, &settings),
+        )
+        .await?;
+        Ok((file, imported))
     }
 }
 
