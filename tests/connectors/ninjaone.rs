@@ -26,6 +26,7 @@ fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
         url: Some(server.uri()),
         client_id: CLIENT_ID.into(),
         page_size: Some(PAGE),
+        device_listing: Default::default(),
         secret_command: BTreeMap::new(),
     };
     NinjaOne::new("ninja", &settings, SecretString::from(CLIENT_SECRET), retry)
@@ -712,6 +713,7 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
         url: Some("http://eu.ninjarmm.com".into()),
         client_id: CLIENT_ID.into(),
         page_size: None,
+        device_listing: Default::default(),
         secret_command: BTreeMap::new(),
     };
     let err = NinjaOne::new("ninja", &settings, SecretString::from("x"), fast_retry(1))
