@@ -1129,6 +1129,61 @@ fn take_concurrency(text: &str) -> Result<(String, BTreeMap<String, usize>)> {
 mod tests {
     use super::*;
 
+    const TWO: &str = r#"
+[connections.ninja]
+kind = "ninjaone"
+region = "eu"
+client_id = "abc"
+concurrency = 16
+
+[connections.cw]
+kind = "connectwise"
+site = "na.myconnectwise.net"
+company_id = "acme"
+public_key = "pub"
+client_id = "cid"
+"#;
+
+    #[test]
+    fn concurrency_is_read_per_connection_with_kind_defaults() {
+        let c = Config::parse(TWO).unwrap();
+        assert_eq!(c.concurrency_of("ninja"), Some(16));
+        assert_eq!(
+            c.concurrency_of("cw"),
+            Some(ConnectorKind::ConnectWise.default_concurrency())
+        );
+        assert_eq!(c.concurrency_of("nope"), None);
+        assert_eq!(ConnectorKind::Autotask.default_concurrency(), 3);
+    }
+
+    #[test]
+    fn bad_concurrency_values_are_refused_by_key() {
+        for bad in ["0", "65", "\"8\"", "2.5", "-1"] {
+            let text = TWO.replace("concurrency = 16", &format!("concurrency = {bad}"));
+            let err = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(
+                err.contains("[connections.ninja] concurrency must be a whole number from 1 to 64"),
+                "{bad}: {err}"
+            );
+        }
+        let inline = "[connections]\nninja = { kind = \"ninjaone\", region = \"eu\", client_id = \"a\", concurrency = 4 }\n";
+        let err = format!("{:#}", Config::parse(inline).unwrap_err());
+        assert!(err.contains("not inline"), "{err}");
+        let csv = "[connections.b]\nkind = \"csv\"\nconcurrency = 2\n";
+        let err = format!("{:#}", Config::parse(csv).unwrap_err());
+        assert!(err.contains("reads a file, not an API"), "{err}");
+    }
+
+    #[test]
+    fn errors_after_a_concurrency_key_keep_their_line_numbers() {
+        // A wrong value in `[connections.cw]` (line 8 of TWO) is still reported at line 8 after
+        // the concurrency line above it was blanked out.
+        let text = TWO.replace("company_id = \"acme\"", "company_id = 5");
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("line 8, column 1"), "{err}");
+        assert!(err.contains("[connections.cw]"), "{err}");
+    }
+
     #[test]
     fn the_example_config_parses_and_names_both_kinds() {
         let c = Config::parse(include_str!("../config.example.toml")).unwrap();

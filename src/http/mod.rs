@@ -681,6 +681,90 @@ fn jitter(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback server whose every answer takes `delay`, recording the most requests it
+    /// had in flight at once; answers 503 when `fail` is set.
+    async fn counting_server(
+        delay: Duration,
+        fail: bool,
+    ) -> (Url, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let now = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (n, p, c) = (now.clone(), peak.clone(), served.clone());
+        let app = axum::Router::new().fallback(move || {
+            let (n, p, c) = (n.clone(), p.clone(), c.clone());
+            async move {
+                let inflight = n.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(inflight, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                c.fetch_add(1, Ordering::SeqCst);
+                if fail {
+                    (StatusCode::SERVICE_UNAVAILABLE, "busy")
+                } else {
+                    (StatusCode::OK, "[]")
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, peak, served)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_never_has_more_than_its_concurrency_in_flight() {
+        for limit in [1usize, 3] {
+            let (url, peak, served) = counting_server(Duration::from_millis(20), false).await;
+            let retry = RetryPolicy {
+                concurrency: Some(limit),
+                ..RetryPolicy::default()
+            };
+            let client = HttpClient::new("c", url, Arc::new(NoAuth), retry);
+            let all = (0..12).map(|i| {
+                let client = &client;
+                async move { client.get(&format!("x/{i}"), &[]).await }
+            });
+            for r in futures_util::future::join_all(all).await {
+                r.unwrap();
+            }
+            assert_eq!(served.load(Ordering::SeqCst), 12);
+            // Exactly the limit: never above it, and the fan-out does use it.
+            assert_eq!(peak.load(Ordering::SeqCst), limit, "limit {limit}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_total_time_a_request_may_take() {
+        let (url, _, served) = counting_server(Duration::ZERO, true).await;
+        let retry = RetryPolicy {
+            max_attempts: 1_000,
+            base_delay: Duration::from_millis(40),
+            max_elapsed: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        };
+        let client = HttpClient::new("c", url, Arc::new(NoAuth), retry);
+        let err = client.get("x", &[]).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ConnectorError::GaveUp { .. }), "{msg}");
+        assert!(msg.contains("GET /x still failing after"), "{msg}");
+        assert!(msg.contains("(last: HTTP 503)"), "{msg}");
+        assert!(msg.contains("this tool gives one request at most"), "{msg}");
+        // Backoff doubles from 20-40 ms: about 3 to 5 attempts fit in 300 ms, far from 1,000.
+        let n = served.load(Ordering::SeqCst);
+        assert!((2..=6).contains(&n), "{n} attempts");
+    }
+
+    #[test]
+    fn backoff_jitter_stays_between_half_and_the_whole_delay() {
+        let d = Duration::from_millis(800);
+        let seen: Vec<Duration> = (0..200).map(|_| jitter(d)).collect();
+        assert!(seen.iter().all(|j| *j >= d / 2 && *j <= d), "{seen:?}");
+        let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert!(distinct.len() > 20, "jitter does not spread: {distinct:?}");
+    }
 
     #[test]
     fn only_https_or_loopback() {

@@ -456,6 +456,44 @@ mod tests {
     }
 
     #[test]
+    fn per_organization_listing_is_picked_only_when_twice_as_fast() {
+        let prev = |counts: &[(i64, usize)]| -> BTreeMap<String, usize> {
+            counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let many_orgs: Vec<(i64, usize)> = (1..=1000).map(|i| (i, 100)).collect();
+        let ids = |c: &[(i64, usize)]| c.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        // (previous counts, page size, concurrency, by organization?)
+        type Case = (Vec<(i64, usize)>, usize, usize, bool);
+        let cases: Vec<Case> = vec![
+            // 100,000 devices in 1,000 orgs: a chain of 101 pages against 1,000 requests at 10
+            // at once (100 rounds): not twice as fast.
+            (many_orgs.clone(), 1000, 10, false),
+            // At 64 at once, 16 rounds against 101: per organization.
+            (many_orgs, 1000, 64, true),
+            // 200 orgs of 500 devices: 20 rounds against 101.
+            ((1..=200).map(|i| (i, 500)).collect(), 1000, 10, true),
+            // One org of 50,000: its own chain is as long as the single list.
+            (vec![(1, 50_000), (2, 10)], 1000, 10, false),
+            // Small tenants: one page either way.
+            (vec![(1, 3), (2, 4)], 1000, 10, false),
+            // Exactly one full page per org counts the empty page that ends it.
+            (vec![(1, 4), (2, 4), (3, 3)], 4, 10, false),
+        ];
+        for (counts, page, conc, want) in cases {
+            let got = by_organization_is_faster(&prev(&counts), &ids(&counts), page, conc);
+            assert_eq!(
+                got,
+                want,
+                "{} orgs, page {page}, concurrency {conc}",
+                counts.len()
+            );
+        }
+        // Organizations new since the last sync cost one request each.
+        let known = prev(&[(1, 100_000)]);
+        assert!(!by_organization_is_faster(&known, &[1, 2, 3], 1000, 10));
+    }
+
+    #[test]
     fn pending_devices_and_names() {
         let d = device(
             r#"{"id":3,"organizationId":2,"nodeClass":"MAC","approvalStatus":"PENDING","offline":true,"systemName":"MBP-01","lastContact":1717171717.123}"#,
