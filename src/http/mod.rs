@@ -21,7 +21,7 @@ use url::Url;
 pub use auth::{Auth, ClientCredentials, NoAuth, StaticHeaders};
 pub use error::ConnectorError;
 pub use limit::RateLimit;
-pub use paging::{AfterPages, CursorPage, Link};
+pub use paging::{AfterPages, CursorPage, CursorPages, Link};
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone)]

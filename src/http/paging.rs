@@ -244,33 +244,83 @@ impl HttpClient {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
         let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let mut q: Vec<(&str, String)> = query.to_vec();
-            q.push(("limit", page_size.to_string()));
-            if let Some(c) = &cursor {
-                q.push(("cursor", c.clone()));
-            }
-            let page = self.get_cursor_page::<T>(path, &q, items_at).await?;
-            all.extend(page.items);
+        let mut pages = CursorPages::new(path, query, items_at, page_size);
+        while let Some(page) = pages.next(self).await? {
+            all.extend(page);
             progress(all.len());
-            match page.next_cursor {
-                None => return Ok(all),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(ConnectorError::Invalid {
-                            connection: self.connection().into(),
-                            message: format!(
-                                "GET {path} returned the cursor `{next}` twice; paging would never end"
-                            ),
-                        });
-                    }
-                    cursor = Some(next);
+        }
+        Ok(all)
+    }
+}
+
+/// A cursor-paged list (`limit` + `cursor`, ended by a null `nextCursor`) read one page at a
+/// time, for callers that store each page before asking for the next.
+pub struct CursorPages<'q> {
+    path: String,
+    query: &'q [(&'q str, String)],
+    items_at: String,
+    page_size: usize,
+    cursor: Option<String>,
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+    done: bool,
+}
+
+impl<'q> CursorPages<'q> {
+    pub fn new(
+        path: &str,
+        query: &'q [(&'q str, String)],
+        items_at: &str,
+        page_size: usize,
+    ) -> CursorPages<'q> {
+        CursorPages {
+            path: path.to_string(),
+            query,
+            items_at: items_at.to_string(),
+            page_size,
+            cursor: None,
+            seen: std::collections::HashSet::new(),
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &HttpClient,
+    ) -> Result<Option<Vec<(T, String)>>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages == MAX_PAGES {
+            return Err(too_many_pages(client.connection(), &self.path));
+        }
+        self.pages += 1;
+        let mut q: Vec<(&str, String)> = self.query.to_vec();
+        q.push(("limit", self.page_size.to_string()));
+        if let Some(c) = &self.cursor {
+            q.push(("cursor", c.clone()));
+        }
+        let page = client
+            .get_cursor_page::<T>(&self.path, &q, &self.items_at)
+            .await?;
+        match page.next_cursor {
+            None => self.done = true,
+            Some(next) => {
+                if !self.seen.insert(next.clone()) {
+                    return Err(ConnectorError::Invalid {
+                        connection: client.connection().into(),
+                        message: format!(
+                            "GET {} returned the cursor `{next}` twice; paging would never end",
+                            self.path
+                        ),
+                    });
                 }
+                self.cursor = Some(next);
             }
         }
-        Err(too_many_pages(self.connection(), path))
+        Ok(Some(page.items))
     }
 }
 

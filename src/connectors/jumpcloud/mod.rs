@@ -493,7 +493,7 @@ impl Connector for JumpCloud {
         let systems_read = AtomicUsize::new(0);
         // Organizations are independent: read `concurrency` of them at once, each org's users
         // and systems side by side, in the order listed so the snapshot is stable.
-        let per_org: Vec<(VendorAccount, Vec<UsageItem>)> = stream::iter(orgs)
+        let per_org: Vec<(VendorAccount, Vec<UsageItem>, usize)> = stream::iter(orgs)
             .map(|(org, raw)| {
                 let (users_read, systems_read) = (&users_read, &systems_read);
                 async move {
@@ -561,7 +561,11 @@ impl Connector for JumpCloud {
                         name: org_name,
                         raw: Some(raw),
                     };
-                    Ok::<_, ConnectorError>((account, items))
+                    let unknown = items.iter().filter(|i| i.class == USER_OTHER).count();
+                    // Stored now when the sync streams; kept for the snapshot otherwise.
+                    let mut kept = Vec::new();
+                    cx.emit(&self.name, items, &mut kept).await?;
+                    Ok::<_, ConnectorError>((account, kept, unknown))
                 }
             })
             .buffered(
@@ -571,12 +575,13 @@ impl Connector for JumpCloud {
             .try_collect()
             .await?;
         let mut snap = VendorSnapshot::default();
-        for (account, items) in per_org {
+        let mut unknown = 0;
+        for (account, items, unknown_users) in per_org {
             snap.accounts.push(account);
             snap.items.extend(items);
+            unknown += unknown_users;
         }
         let (users_read, systems_read) = (users_read.into_inner(), systems_read.into_inner());
-        let unknown = snap.items.iter().filter(|i| i.class == USER_OTHER).count();
         if unknown > 0 {
             tracing::warn!(
                 connection = %self.name,
