@@ -240,8 +240,8 @@ impl HttpClient {
                     });
                 }
                 Outcome::RetryAfter(delay, why) => {
-                    self.wait_or_give_up(&endpoint, first, attempt, delay, why)
-                        .await?
+                    let c = &self.connection;
+                    wait_or_give_up(c, &self.retry, &endpoint, first, attempt, delay, why).await?
                 }
             }
         }
@@ -288,33 +288,11 @@ impl HttpClient {
                     });
                 }
                 Outcome::RetryAfter(delay, why) => {
-                    self.wait_or_give_up(&endpoint, first, attempt, delay, why)
-                        .await?
+                    let c = &self.connection;
+                    wait_or_give_up(c, &self.retry, &endpoint, first, attempt, delay, why).await?
                 }
             }
         }
-    }
-
-    /// Sleeps `delay` before the next attempt, unless that would take the request past
-    /// [`RetryPolicy::max_elapsed`]: then it gives up, saying how long it tried.
-    async fn wait_or_give_up(
-        &self,
-        endpoint: &str,
-        first: Instant,
-        attempt: u32,
-        delay: Duration,
-        why: String,
-    ) -> Result<(), ConnectorError> {
-        wait_or_give_up(
-            &self.connection,
-            &self.retry,
-            endpoint,
-            first,
-            attempt,
-            delay,
-            why,
-        )
-        .await
     }
 
     /// GET a JSON array and decode each element; keeps each element's raw JSON.
@@ -642,6 +620,8 @@ pub(crate) async fn send_unauthenticated(
     }
 }
 
+/// Sleeps `delay` before the next attempt, unless that would take the request past
+/// [`RetryPolicy::max_elapsed`]: then it gives up, saying how long it tried.
 async fn wait_or_give_up(
     connection: &str,
     retry: &RetryPolicy,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::flow::{connect_both, map_demo, serve};
+use crate::flow::{connect_both, connect_ninjaone_at, map_demo, serve, synced_and_mapped};
 use crate::harness::Env;
 
 /// Per connection: (status, counts) of the run its current snapshot comes from, read straight
@@ -154,21 +154,7 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
     let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", hang.local_addr().unwrap());
     let connect = |url: &str| {
-        env.run(
-            &[
-                "connect",
-                "ninjaone",
-                "--name",
-                "ninja",
-                "--url",
-                url,
-                "--client-id",
-                &s.credentials.ninja_client_id,
-                "--no-verify",
-            ],
-            &s.credentials.ninja_client_secret,
-        )
-        .expect(0);
+        connect_ninjaone_at(&env, s, url, &["--no-verify"]).expect(0);
     };
     connect(&url);
     let mut first = env
@@ -265,15 +251,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
-    env.run(&["sync"], "").expect(0);
-    map_demo(&env, s);
-    let before = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
+    let before = synced_and_mapped(&env, s);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -281,21 +259,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
         .build()
         .unwrap();
     let url = stalling_ninjaone(&rt);
-    env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &url,
-            "--client-id",
-            &s.credentials.ninja_client_id,
-            "--no-verify",
-        ],
-        &s.credentials.ninja_client_secret,
-    )
-    .expect(0);
+    connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
     let mut sync = env
         .std_cmd()
         .args(["-v", "sync", "ninja"])
@@ -337,21 +301,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     sync.kill().unwrap();
     sync.wait().unwrap();
     assert_eq!(streamed(), 1000);
-    env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &s.ninjaone_url,
-            "--client-id",
-            &s.credentials.ninja_client_id,
-            "--no-verify",
-        ],
-        &s.credentials.ninja_client_secret,
-    )
-    .expect(0);
+    connect_ninjaone_at(&env, s, &s.ninjaone_url, &["--no-verify"]).expect(0);
     env.run(&["sync", "ninja"], "").expect(0);
     let orphans: i64 = db
         .query_row(

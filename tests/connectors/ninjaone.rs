@@ -827,13 +827,29 @@ async fn auto_listing_goes_by_organization_only_when_the_last_sync_says_it_is_fa
 
     // History of 120 devices over 3 orgs: one chain of 31 pages against 11 pages per org side
     // by side: per organization.
+    let server = sync_with_history(&[("1", 40), ("2", 40), ("3", 40)]).await;
+    assert!(requests_to(&server, "/v2/devices").await.is_empty());
+    assert_eq!(
+        requests_to(&server, "/v2/organization/1/devices")
+            .await
+            .len(),
+        2
+    );
+
+    // History of 11 devices: the single list again (per organization would not be twice as
+    // fast and costs more requests).
+    let server = sync_with_history(&[("1", 4), ("2", 4), ("3", 3)]).await;
+    assert_eq!(requests_to(&server, "/v2/devices").await.len(), 3);
+}
+
+/// An `auto` sync whose previous snapshot held `counts` devices per organization; checks it
+/// read all 11 devices either way and returns the server to inspect the requests.
+async fn sync_with_history(counts: &[(&str, usize)]) -> MockServer {
     let server = MockServer::start().await;
     mount_everything(&server).await;
     mount_org_devices(&server).await;
-    let previous: BTreeMap<String, usize> = [("1", 40), ("2", 40), ("3", 40)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let previous: BTreeMap<String, usize> =
+        counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let cx = SyncCx {
         previous: Some(std::sync::Arc::new(previous)),
         ..SyncCx::silent()
@@ -845,34 +861,7 @@ async fn auto_listing_goes_by_organization_only_when_the_last_sync_says_it_is_fa
             .unwrap(),
     );
     assert_eq!(got.items.len(), 11);
-    assert!(requests_to(&server, "/v2/devices").await.is_empty());
-    assert_eq!(
-        requests_to(&server, "/v2/organization/1/devices")
-            .await
-            .len(),
-        2
-    );
-
-    // History of 11 devices: the single list again (per organization would not be twice as
-    // fast and costs more requests).
-    let server = MockServer::start().await;
-    mount_everything(&server).await;
-    mount_org_devices(&server).await;
-    let previous: BTreeMap<String, usize> = [("1", 4), ("2", 4), ("3", 3)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let cx = SyncCx {
-        previous: Some(std::sync::Arc::new(previous)),
-        ..SyncCx::silent()
-    };
-    vendor(
-        ninja_listing(&server, DeviceListing::Auto)
-            .sync(&cx)
-            .await
-            .unwrap(),
-    );
-    assert_eq!(requests_to(&server, "/v2/devices").await.len(), 3);
+    server
 }
 
 #[tokio::test]
