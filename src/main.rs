@@ -42,7 +42,9 @@ fn main() -> ExitCode {
             secrets: Secrets::system(),
             retry: RetryPolicy::default(),
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // Several threads: each connection syncs on its own task while the database is written
+        // on the main one.
+        let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
         rt.block_on(cli.command.run(&app))

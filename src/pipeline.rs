@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
@@ -124,7 +122,9 @@ pub async fn sync(
     started_runs: &mut Vec<i64>,
 ) -> Result<Vec<SyncOutcome>> {
     let mut outcomes = Vec::new();
-    let mut running = FuturesUnordered::new();
+    // Each connection's sync is a task of its own, so the database writes below (on this task)
+    // never hold up another connection's next request. Dropping the set (Ctrl-C) aborts them.
+    let mut running = tokio::task::JoinSet::new();
     // Items stream from every running connector into the database through one channel; a
     // small bound keeps a fast reader from piling records up in memory.
     let (items_tx, mut items_rx) = tokio::sync::mpsc::channel::<(i64, Vec<UsageItem>)>(4);
@@ -181,7 +181,7 @@ pub async fn sync(
             run: run_id,
             tx: items_tx.clone(),
         };
-        running.push(async move {
+        running.spawn(async move {
             let bar_cb = bar.clone();
             let cx = SyncCx {
                 progress: std::sync::Arc::new(move |stage: &str, n: usize| bar_cb.update(stage, n)),
@@ -214,10 +214,17 @@ pub async fn sync(
                 store_batch(&mut streamed, store, run, batch);
                 continue;
             }
-            done = running.next() => done,
+            done = running.join_next() => done,
         };
-        let Some((name, kind, run_id, started, bar, result)) = done else {
+        let Some(joined) = done else {
             break;
+        };
+        let (name, kind, run_id, started, bar, result) = match joined {
+            Ok(done) => done,
+            // A panic inside a connector is a bug: it ends the process as it would have on one
+            // task, and the next sync marks the runs left `running` interrupted.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(anyhow!("a sync task was cancelled: {e}")),
         };
         // A finished sync sent its last batch before returning: store what is queued first.
         while let Ok((run, batch)) = items_rx.try_recv() {

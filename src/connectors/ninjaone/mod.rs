@@ -243,11 +243,8 @@ impl Connector for NinjaOne {
                         let path = format!("v2/organization/{id}/devices");
                         let mut kept = Vec::new();
                         let mut pages = AfterPages::new(&path, &[], self.page_size);
-                        while let Some(page) =
-                            pages.next(&self.client, |d: &wire::Device| d.id).await?
-                        {
-                            self.take_page(cx, page, roles, read, &mut kept).await?;
-                        }
+                        self.read_devices(cx, &mut pages, roles, read, &mut kept)
+                            .await?;
                         Ok::<_, ConnectorError>(kept)
                     }
                 })
@@ -258,9 +255,8 @@ impl Connector for NinjaOne {
             kept.sort_by(|a, b| a.account_id.cmp(&b.account_id).then(a.id.cmp(&b.id)));
         } else {
             let mut pages = AfterPages::new("v2/devices", &[], self.page_size);
-            while let Some(page) = pages.next(&self.client, |d: &wire::Device| d.id).await? {
-                self.take_page(cx, page, &roles, &read, &mut kept).await?;
-            }
+            self.read_devices(cx, &mut pages, &roles, &read, &mut kept)
+                .await?;
         }
         tracing::debug!(connection = %self.name, devices = read.load(Ordering::Relaxed), "read NinjaOne");
         let accounts = orgs
@@ -280,6 +276,29 @@ impl Connector for NinjaOne {
 }
 
 impl NinjaOne {
+    /// Reads a device list to its end. The next page is requested while the current one is
+    /// converted and stored, so a long chain of pages waits only on the network.
+    async fn read_devices(
+        &self,
+        cx: &SyncCx,
+        pages: &mut AfterPages<'_>,
+        roles: &HashMap<i64, wire::NodeRole>,
+        read: &AtomicUsize,
+        kept: &mut Vec<UsageItem>,
+    ) -> Result<(), ConnectorError> {
+        let id = |d: &wire::Device| d.id;
+        let mut page = pages.next(&self.client, id).await?;
+        while let Some(current) = page {
+            let (next, taken) = tokio::join!(
+                pages.next(&self.client, id),
+                self.take_page(cx, current, roles, read, kept)
+            );
+            taken?;
+            page = next?;
+        }
+        Ok(())
+    }
+
     /// Turns a page of devices into items and hands them on (stored now when the sync
     /// streams, else kept for the snapshot).
     async fn take_page(

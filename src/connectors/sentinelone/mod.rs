@@ -178,17 +178,24 @@ impl Connector for SentinelOne {
         let mut kept = Vec::new();
         let mut read = 0;
         let mut pages = CursorPages::new(AGENTS, &[], "/data", self.page_size);
-        while let Some(page) = pages.next::<wire::Agent>(&self.client).await? {
-            read += page.len();
+        let mut page = pages.next::<wire::Agent>(&self.client).await?;
+        while let Some(current) = page {
+            read += current.len();
             cx.report("agents", read);
-            let items = page
+            let items = current
                 .into_iter()
                 .map(|(a, raw)| {
                     let site = by_id.get(&a.site_id).copied();
                     agent_item(a, raw, site)
                 })
                 .collect();
-            cx.emit(&self.name, items, &mut kept).await?;
+            // The next page is asked for while this one is stored.
+            let (next, stored) = tokio::join!(
+                pages.next::<wire::Agent>(&self.client),
+                cx.emit(&self.name, items, &mut kept)
+            );
+            stored?;
+            page = next?;
         }
         tracing::debug!(connection = %self.name, sites = sites.len(), agents = read, "read SentinelOne");
         let mut snap = convert(sites, Vec::new());
