@@ -1,0 +1,695 @@
+//! Times `reconcile sync` against the NinjaOne, ConnectWise and Microsoft 365 sandboxes at MSP
+//! scale, each request answered after a WAN-like latency, and compares every run with what the
+//! request plan allows: the fewest requests, the ideal wall time (the critical path of sequential
+//! requests given the concurrency limits) and a one-request-at-a-time client.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release --example bench_sync    # 50 ms, full scale
+//! cargo run --release --example bench_sync -- --latency-ms 20 --devices 20000 --no-alone
+//! ```
+//!
+//! Flags (defaults in brackets): `--latency-ms` [50], `--orgs` [1000], `--devices` [100000],
+//! `--companies` [1000], `--agreements` [2000], `--additions` [20000], `--tenants` [300],
+//! `--no-alone` (skip the per-connection runs), `--bin PATH` (the `reconcile` to run; default the
+//! release binary next to this example's target directory).
+//!
+//! The sandboxes run in this process; `reconcile` runs as a child (a temporary config, database
+//! and HOME; secrets from `RECONCILE_<CONNECTION>_<FIELD>`), so its peak RSS is its own. Runs:
+//! all three connections together, first sync (empty database) then second sync (with history:
+//! NinjaOne's `device_listing = "auto"` may switch to per-organization listing); then each
+//! connection alone, first and second sync, for its own wall time and peak RSS. After every run
+//! `reconcile status --format json` must show exactly the generated record counts.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use reconcile::demo::sample::SampleMsp;
+use reconcile::demo::scale::{Expected, Scale, expected, scaled};
+use reconcile::demo::{self, RequestStats, Sandbox};
+
+/// NinjaOne and ConnectWise page size the config asks for (both APIs' maximum).
+const PAGE: usize = 1000;
+/// Microsoft 365: `delegatedAdminCustomers` is read with `$top=300`; `subscribedSkus` in one page.
+const M365_PAGE: usize = 300;
+/// The targets of the issue.
+const MAX_WALL_OVER_IDEAL: f64 = 1.5;
+const MIN_SPEEDUP: f64 = 10.0;
+const MAX_REQUESTS_OVER_MIN: f64 = 1.05;
+const MAX_RSS_MB: f64 = 250.0;
+
+const CONNECTIONS: [&str; 3] = ["ninjaone", "connectwise", "m365"];
+
+struct Args {
+    latency: Duration,
+    scale: Scale,
+    alone: bool,
+    bin: Option<PathBuf>,
+}
+
+fn args() -> Result<Args> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut a = Args {
+        latency: Duration::from_millis(50),
+        scale: Scale::default(),
+        alone: true,
+        bin: None,
+    };
+    let mut it = argv.iter();
+    while let Some(flag) = it.next() {
+        let mut num = || -> Result<usize> {
+            it.next()
+                .and_then(|v| v.replace('_', "").parse().ok())
+                .with_context(|| format!("{flag} needs a number"))
+        };
+        match flag.as_str() {
+            "--latency-ms" => a.latency = Duration::from_millis(num()? as u64),
+            "--orgs" => a.scale.orgs = num()?,
+            "--devices" => a.scale.devices = num()?,
+            "--companies" => a.scale.companies = num()?,
+            "--agreements" => a.scale.agreements = num()?,
+            "--additions" => a.scale.additions = num()?,
+            "--tenants" => a.scale.tenants = num()?,
+            "--no-alone" => a.alone = false,
+            "--bin" => a.bin = Some(it.next().context("--bin needs a path")?.into()),
+            other => bail!("unknown flag {other}; see the header of examples/bench_sync.rs"),
+        }
+    }
+    Ok(a)
+}
+
+/// Requests per connection's plan: the fewest requests and the critical path in rounds.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    min_requests: usize,
+    rounds: usize,
+}
+
+/// Keyset paging that stops at a short page (NinjaOne): a full last page costs one more request.
+fn keyset_pages(n: usize) -> usize {
+    n / PAGE + 1
+}
+
+/// Paging that follows a `Link: rel="next"` (ConnectWise) or `@odata.nextLink` (Graph).
+fn linked_pages(n: usize, page: usize) -> usize {
+    n.div_ceil(page).max(1)
+}
+
+/// Independent chains of sequential requests, `c` in flight at once: a lower bound on rounds
+/// (no schedule beats the longest chain, nor total / c).
+fn parallel_rounds(chains: &[usize], c: usize) -> usize {
+    let longest = chains.iter().copied().max().unwrap_or(0);
+    let total: usize = chains.iter().sum();
+    longest.max(total.div_ceil(c.max(1)))
+}
+
+/// The concurrency each connector runs at.
+fn concurrency(connection: &str) -> usize {
+    // Until the connector changes land: ConnectWise additions and Microsoft 365 tenants four at
+    // a time (private constants), NinjaOne one request at a time.
+    match connection {
+        "ninjaone" => 1,
+        _ => 4,
+    }
+}
+
+/// NinjaOne: a token; then the organizations, the roles and the devices side by side. Devices
+/// come from the single `/v2/devices` cursor chain or, by organization, one chain per
+/// organization `concurrency` at a time.
+fn ninja_plan(msp: &SampleMsp, by_org: bool) -> Plan {
+    let n = &msp.ninjaone;
+    let org_pages = keyset_pages(n.organizations.len());
+    if by_org {
+        let mut per_org: BTreeMap<i64, usize> = n.organizations.iter().map(|o| (o.id, 0)).collect();
+        for d in &n.devices {
+            *per_org.entry(d.organization_id).or_default() += 1;
+        }
+        let chains: Vec<usize> = per_org.values().map(|&k| keyset_pages(k)).collect();
+        Plan {
+            min_requests: 1 + org_pages + 1 + chains.iter().sum::<usize>(),
+            rounds: 1 + org_pages + parallel_rounds(&chains, concurrency("ninjaone")),
+        }
+    } else {
+        let device_pages = keyset_pages(n.devices.len());
+        Plan {
+            min_requests: 1 + org_pages + 1 + device_pages,
+            rounds: 1 + org_pages.max(1).max(device_pages),
+        }
+    }
+}
+
+/// ConnectWise: companyinfo; then statuses, companies, agreements and the catalog side by side;
+/// then every active agreement's additions, `concurrency` agreements at once.
+fn cw_plan(msp: &SampleMsp) -> Plan {
+    let cw = &msp.connectwise;
+    let lists = [
+        linked_pages(cw.company_statuses.len(), PAGE),
+        linked_pages(cw.companies.iter().filter(|c| !c.deleted).count(), PAGE),
+        linked_pages(cw.agreements.iter().filter(|a| !a.cancelled).count(), PAGE),
+        linked_pages(cw.catalog.iter().filter(|p| !p.inactive).count(), PAGE),
+    ];
+    let mut per_agreement: BTreeMap<i64, usize> = cw
+        .agreements
+        .iter()
+        .filter(|a| !a.cancelled && a.status.eq_ignore_ascii_case("active"))
+        .map(|a| (a.id, 0))
+        .collect();
+    for add in &cw.additions {
+        if let Some(k) = per_agreement.get_mut(&add.agreement_id) {
+            *k += 1;
+        }
+    }
+    let chains: Vec<usize> = per_agreement
+        .values()
+        .map(|&k| linked_pages(k, PAGE))
+        .collect();
+    Plan {
+        min_requests: 1 + lists.iter().sum::<usize>() + chains.iter().sum::<usize>(),
+        rounds: 1
+            + lists.iter().copied().max().unwrap_or(0)
+            + parallel_rounds(&chains, concurrency("connectwise")),
+    }
+}
+
+/// Microsoft 365 (GDAP): the partner token, the customers, then per tenant a token and its
+/// `subscribedSkus`, `concurrency` tenants at once.
+fn m365_plan(msp: &SampleMsp) -> Plan {
+    let tenants = &msp.m365.tenants;
+    let chains: Vec<usize> = tenants
+        .iter()
+        .map(|t| 1 + linked_pages(t.skus.len(), M365_PAGE))
+        .collect();
+    let customers = linked_pages(tenants.len(), M365_PAGE);
+    Plan {
+        min_requests: 1 + customers + chains.iter().sum::<usize>(),
+        rounds: 1 + customers + parallel_rounds(&chains, concurrency("m365")),
+    }
+}
+
+/// One measured line of the table.
+struct Line {
+    what: String,
+    requests: usize,
+    plan: Plan,
+    wall: f64,
+    rss_mb: Option<f64>,
+}
+
+struct Sandboxes {
+    sandbox: Sandbox,
+}
+
+impl Sandboxes {
+    fn stats(&self, connection: &str) -> &Arc<RequestStats> {
+        match connection {
+            "ninjaone" => &self.sandbox.ninjaone_stats,
+            "connectwise" => &self.sandbox.connectwise_stats,
+            _ => &self.sandbox.m365.stats,
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<&'static str, BTreeMap<String, usize>> {
+        CONNECTIONS
+            .iter()
+            .map(|c| (*c, self.stats(c).by_endpoint()))
+            .collect()
+    }
+}
+
+/// Requests per connection and endpoint between two snapshots.
+fn diff(
+    before: &BTreeMap<&'static str, BTreeMap<String, usize>>,
+    after: &BTreeMap<&'static str, BTreeMap<String, usize>>,
+) -> BTreeMap<&'static str, BTreeMap<String, usize>> {
+    after
+        .iter()
+        .map(|(c, eps)| {
+            let was = &before[c];
+            let d = eps
+                .iter()
+                .map(|(e, n)| (e.clone(), n - was.get(e).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            (*c, d)
+        })
+        .collect()
+}
+
+fn write_config(path: &Path, sb: &Sandbox) -> Result<()> {
+    let c = &sb.credentials;
+    let config = format!(
+        r#"[connections.ninjaone]
+kind = "ninjaone"
+url = "{ninja}"
+client_id = "{ninja_id}"
+page_size = {PAGE}
+
+[connections.connectwise]
+kind = "connectwise"
+site = "{cw}"
+company_id = "{cw_company}"
+public_key = "{cw_public}"
+client_id = "{cw_client}"
+billable_company_types = ["{billable}"]
+page_size = {PAGE}
+
+[connections.m365]
+kind = "m365"
+partner_tenant_id = "{partner}"
+client_id = "{m365_client}"
+token_host = "{m365}"
+graph_host = "{m365}"
+"#,
+        ninja = sb.ninjaone_url,
+        ninja_id = c.ninja_client_id,
+        cw = sb.connectwise_site,
+        cw_company = c.cw_company_id,
+        cw_public = c.cw_public_key,
+        cw_client = c.cw_client_id,
+        billable = demo::DEMO_BILLABLE_TYPE,
+        partner = demo::m365::DEMO_PARTNER_TENANT,
+        m365_client = demo::m365::DEMO_CLIENT_ID,
+        m365 = sb.m365.url,
+    );
+    std::fs::write(path, config)?;
+    Ok(())
+}
+
+/// `reconcile` with the bench's config, database, HOME and secrets, and nothing else of ours.
+fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path, sb: &Sandbox) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env(
+            "RECONCILE_NINJAONE_CLIENT_SECRET",
+            &sb.credentials.ninja_client_secret,
+        )
+        .env(
+            "RECONCILE_CONNECTWISE_PRIVATE_KEY",
+            &sb.credentials.cw_private_key,
+        )
+        .env(
+            "RECONCILE_M365_CLIENT_SECRET",
+            demo::m365::DEMO_CLIENT_SECRET,
+        )
+        .arg("--config")
+        .arg(config)
+        .arg("--db")
+        .arg(db);
+    cmd
+}
+
+/// Runs `cmd` to completion: its wall time (s), peak RSS (MB, Unix only) and stderr.
+fn measure(mut cmd: Command) -> Result<(f64, Option<f64>, String)> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    });
+    #[cfg(unix)]
+    let (ok, rss) = {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: the pid is our own child, not yet waited for; both pointers are valid.
+        let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+        let ok = pid >= 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        // Linux reports kilobytes.
+        (ok, Some(usage.ru_maxrss as f64 / 1024.0))
+    };
+    #[cfg(not(unix))]
+    let (ok, rss) = (child.wait()?.success(), None);
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = reader.join().unwrap_or_default();
+    if !ok {
+        bail!("{cmd:?} failed:\n{stderr}");
+    }
+    Ok((secs, rss, stderr))
+}
+
+/// `name: synced in 1.2s: ...` from a sync's stderr.
+fn synced_in(stderr: &str, name: &str) -> Option<f64> {
+    let prefix = format!("{name}: synced in ");
+    stderr.lines().find_map(|l| {
+        let rest = &l[l.find(&prefix)? + prefix.len()..];
+        rest.split('s').next()?.parse().ok()
+    })
+}
+
+/// Record counts per connection from `reconcile status --format json`.
+fn status_counts(mut cmd: Command) -> Result<BTreeMap<String, BTreeMap<String, usize>>> {
+    let out = cmd.args(["status", "--format", "json"]).output()?;
+    if !out.status.success() {
+        bail!(
+            "reconcile status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).context("reconcile status --format json")?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let counts = r["records"]
+                .as_str()
+                .unwrap_or_default()
+                .split(", ")
+                .filter_map(|kv| {
+                    // `1000 accounts` (pipeline::describe_counts).
+                    let (n, k) = kv.split_once(' ')?;
+                    Some((k.to_string(), n.parse().ok()?))
+                })
+                .collect();
+            (
+                r["connection"].as_str().unwrap_or_default().to_string(),
+                counts,
+            )
+        })
+        .collect())
+}
+
+/// The counts `connection` must show, or a description of the difference.
+fn check_counts(
+    got: &BTreeMap<String, BTreeMap<String, usize>>,
+    connection: &str,
+    e: &Expected,
+) -> std::result::Result<(), String> {
+    let want: Vec<(&str, usize)> = match connection {
+        "ninjaone" => vec![("accounts", e.ninja_accounts), ("items", e.ninja_items)],
+        "connectwise" => vec![
+            ("companies", e.cw_companies),
+            ("agreements", e.cw_agreements),
+            ("lines", e.cw_lines),
+            ("products", e.cw_products),
+        ],
+        _ => vec![("accounts", e.m365_accounts), ("items", e.m365_items)],
+    };
+    let have = got.get(connection).cloned().unwrap_or_default();
+    let wrong: Vec<String> = want
+        .iter()
+        .filter(|(k, n)| have.get(*k) != Some(n))
+        .map(|(k, n)| format!("{k} {} (want {n})", have.get(*k).copied().unwrap_or(0)))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{connection}: {}", wrong.join(", ")))
+    }
+}
+
+fn main() -> Result<()> {
+    let args = args()?;
+    let bin = match &args.bin {
+        Some(b) => b.clone(),
+        None => {
+            // This example runs from <target>/<profile>/examples/.
+            let exe = std::env::current_exe()?;
+            let target = exe
+                .parent()
+                .and_then(Path::parent)
+                .and_then(Path::parent)
+                .context("cannot tell the target directory")?;
+            target.join("release").join("reconcile")
+        }
+    };
+    if !bin.exists() {
+        bail!(
+            "no release binary at {}: build it first with `cargo build --release` (same CARGO_TARGET_DIR), or pass --bin PATH",
+            bin.display()
+        );
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("note: this harness is a debug build; run it with --release for the figures");
+    }
+    let latency = args.latency;
+    let lat = latency.as_secs_f64();
+    let scale = args.scale;
+
+    let started = Instant::now();
+    let msp = scaled(&scale);
+    let want = expected(&msp);
+    eprintln!(
+        "generated {} organizations / {} devices, {} companies / {} agreements / {} additions, {} tenants / {} SKUs in {:.1}s",
+        want.ninja_accounts,
+        want.ninja_items,
+        want.cw_companies,
+        want.cw_agreements,
+        want.cw_lines,
+        want.m365_accounts,
+        want.m365_items,
+        started.elapsed().as_secs_f64()
+    );
+    let plans_single = ninja_plan(&msp, false);
+    let plans_by_org = ninja_plan(&msp, true);
+    let cw = cw_plan(&msp);
+    let m365 = m365_plan(&msp);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sandbox = rt.block_on(Sandbox::start(msp))?;
+    sandbox.latency.set(latency);
+    let sb = Sandboxes { sandbox };
+
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home)?;
+    let config = dir.path().join("config.toml");
+    write_config(&config, &sb.sandbox)?;
+
+    let mut lines: Vec<Line> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    // The plan a connection's run followed (NinjaOne: by the endpoints it called).
+    let plan_of = |connection: &str, endpoints: &BTreeMap<String, usize>| -> (Plan, String) {
+        match connection {
+            "ninjaone" => {
+                if endpoints.contains_key("GET /v2/organization/{id}/devices") {
+                    (plans_by_org, "by organization".into())
+                } else {
+                    (plans_single, "single list".into())
+                }
+            }
+            "connectwise" => (cw, String::new()),
+            _ => (m365, String::new()),
+        }
+    };
+
+    let mut run = |names: &[&str], db: &Path, label: &str| -> Result<()> {
+        let before = sb.snapshot();
+        let mut cmd = reconcile(&bin, &home, &config, db, &sb.sandbox);
+        cmd.arg("sync").args(names);
+        let (wall, rss, stderr) = measure(cmd)?;
+        let requests = diff(&before, &sb.snapshot());
+        let counts = status_counts(reconcile(&bin, &home, &config, db, &sb.sandbox))?;
+        let mut total = Line {
+            what: format!("all, {label}"),
+            requests: 0,
+            plan: Plan {
+                min_requests: 0,
+                rounds: 0,
+            },
+            wall,
+            rss_mb: rss,
+        };
+        let mut per = Vec::new();
+        for c in names {
+            if let Err(e) = check_counts(&counts, c, &want) {
+                problems.push(format!("{label}: wrong records: {e}"));
+            }
+            let eps = &requests[c];
+            let n: usize = eps.values().sum();
+            let (plan, mode) = plan_of(c, eps);
+            total.requests += n;
+            total.plan.min_requests += plan.min_requests;
+            total.plan.rounds = total.plan.rounds.max(plan.rounds);
+            let what = if mode.is_empty() {
+                format!("{c}, {label}")
+            } else {
+                format!("{c} ({mode}), {label}")
+            };
+            if names.len() == 1 {
+                total.what = what;
+            } else {
+                per.push(Line {
+                    what: format!("  {what}"),
+                    requests: n,
+                    plan,
+                    wall: synced_in(&stderr, c).unwrap_or(f64::NAN),
+                    rss_mb: None,
+                });
+            }
+        }
+        if names.len() == 1 {
+            let eps = &requests[names[0]];
+            total.plan = plan_of(names[0], eps).0;
+        }
+        lines.push(total);
+        lines.extend(per);
+        Ok(())
+    };
+
+    let db = dir.path().join("all.db");
+    run(&CONNECTIONS, &db, "first sync")?;
+    run(&CONNECTIONS, &db, "second sync")?;
+    if args.alone {
+        for c in CONNECTIONS {
+            let db = dir.path().join(format!("{c}.db"));
+            run(&[c], &db, "first sync")?;
+            run(&[c], &db, "second sync")?;
+        }
+    }
+
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "bench_sync: latency {} ms; NinjaOne {} organizations / {} devices, ConnectWise {} companies / {} agreements / {} additions, Microsoft 365 {} tenants",
+        latency.as_millis(),
+        scale.orgs,
+        scale.devices,
+        scale.companies,
+        scale.agreements,
+        scale.additions,
+        scale.tenants
+    );
+    println!(
+        "concurrency: ninjaone {}, connectwise {}, m365 {}; page size {PAGE} (Graph {M365_PAGE}); binary {}",
+        concurrency("ninjaone"),
+        concurrency("connectwise"),
+        concurrency("m365"),
+        bin.display()
+    );
+    println!(
+        "plan: ninjaone single list {} requests / {} rounds, by organization {} / {}; connectwise {} / {}; m365 {} / {}",
+        plans_single.min_requests,
+        plans_single.rounds,
+        plans_by_org.min_requests,
+        plans_by_org.rounds,
+        cw.min_requests,
+        cw.rounds,
+        m365.min_requests,
+        m365.rounds
+    );
+    println!(
+        "load average (1/5/15 min) after the runs: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!();
+    println!(
+        "{:<38} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>10} {:>8} {:>9}",
+        "run",
+        "requests",
+        "minimum",
+        "req/min",
+        "wall s",
+        "ideal s",
+        "/ideal",
+        "1-by-1 s",
+        "speed-up",
+        "peak RSS"
+    );
+    let mut verdicts: Vec<(String, bool)> = Vec::new();
+    for l in &lines {
+        let ideal = l.plan.rounds as f64 * lat;
+        let serial = l.requests as f64 * lat;
+        let over_min = l.requests as f64 / l.plan.min_requests.max(1) as f64;
+        let over_ideal = l.wall / ideal;
+        let speedup = serial / l.wall;
+        println!(
+            "{:<38} {:>8} {:>8} {:>7.3} {:>8.2} {:>8.2} {:>7.2} {:>10.2} {:>7.1}x {:>9}",
+            l.what,
+            l.requests,
+            l.plan.min_requests,
+            over_min,
+            l.wall,
+            ideal,
+            over_ideal,
+            serial,
+            speedup,
+            l.rss_mb
+                .map(|m| format!("{m:.0} MB"))
+                .unwrap_or_else(|| "-".into())
+        );
+        if l.what.starts_with("all,") {
+            verdicts.push((
+                format!(
+                    "{}: wall within {MAX_WALL_OVER_IDEAL}x of ideal ({over_ideal:.2}x)",
+                    l.what
+                ),
+                over_ideal <= MAX_WALL_OVER_IDEAL,
+            ));
+            verdicts.push((
+                format!(
+                    "{}: at least {MIN_SPEEDUP}x faster than one at a time ({speedup:.1}x)",
+                    l.what
+                ),
+                speedup >= MIN_SPEEDUP,
+            ));
+            verdicts.push((
+                format!(
+                    "{}: requests within {MAX_REQUESTS_OVER_MIN}x of the minimum ({over_min:.3}x)",
+                    l.what
+                ),
+                over_min <= MAX_REQUESTS_OVER_MIN,
+            ));
+        }
+        if let Some(rss) = l.rss_mb
+            && (l.what.starts_with("all,") || l.what.starts_with("ninjaone"))
+        {
+            verdicts.push((
+                format!(
+                    "{}: peak RSS under {MAX_RSS_MB} MB during the {}-device sync ({rss:.0} MB)",
+                    l.what, scale.devices
+                ),
+                rss < MAX_RSS_MB,
+            ));
+        }
+    }
+    println!();
+    println!(
+        "ideal = latency x critical path of rounds; 1-by-1 = one request at a time = requests x latency; speed-up = 1-by-1 / wall"
+    );
+    println!(
+        "per-connection wall in an `all` run: its `synced in` line (0.1 s); peak RSS: the whole reconcile process"
+    );
+    println!();
+    let mut met = 0;
+    for (what, ok) in &verdicts {
+        println!("{} {what}", if *ok { "MET    " } else { "MISSED " });
+        met += usize::from(*ok);
+    }
+    if problems.is_empty() {
+        println!(
+            "CORRECT every run stored exactly the generated records ({} devices, {} additions, {} tenants)",
+            want.ninja_items, want.cw_lines, want.m365_accounts
+        );
+    } else {
+        for p in &problems {
+            println!("WRONG   {p}");
+        }
+    }
+    println!("{met} of {} targets met", verdicts.len());
+    drop(sb);
+    drop(rt);
+    if !problems.is_empty() {
+        bail!("a sync stored the wrong records");
+    }
+    Ok(())
+}
