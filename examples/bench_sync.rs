@@ -212,7 +212,7 @@ impl Sandboxes {
         }
     }
 
-    fn snapshot(&self) -> BTreeMap<&'static str, BTreeMap<String, usize>> {
+    fn snapshot(&self) -> Requests {
         CONNECTIONS
             .iter()
             .map(|c| (*c, self.stats(c).by_endpoint()))
@@ -220,11 +220,11 @@ impl Sandboxes {
     }
 }
 
+/// Requests per connection and endpoint.
+type Requests = BTreeMap<&'static str, BTreeMap<String, usize>>;
+
 /// Requests per connection and endpoint between two snapshots.
-fn diff(
-    before: &BTreeMap<&'static str, BTreeMap<String, usize>>,
-    after: &BTreeMap<&'static str, BTreeMap<String, usize>>,
-) -> BTreeMap<&'static str, BTreeMap<String, usize>> {
+fn diff(before: &Requests, after: &Requests) -> Requests {
     after
         .iter()
         .map(|(c, eps)| {
@@ -309,37 +309,87 @@ fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path, sb: &Sandbox) ->
 }
 
 /// Runs `cmd` to completion: its wall time (s), peak RSS (MB, Unix only) and stderr.
-fn measure(mut cmd: Command) -> Result<(f64, Option<f64>, String)> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+///
+/// Through this example re-run as a launcher (`--launch`): a child's `ru_maxrss` counts the
+/// resident set of the process it was forked from at `exec` time, and this process holds the
+/// scaled sample (well over 100 MB), which would hide the figure of a smaller `reconcile`. The
+/// launcher is small when it forks, so the `reconcile` it waits for reports its own peak.
+fn measure(cmd: Command) -> Result<(f64, Option<f64>, String)> {
+    let mut launcher = Command::new(std::env::current_exe()?);
+    launcher
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .arg("--launch")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
+    let mut child = launcher
+        .spawn()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
     let mut pipe = child.stderr.take().expect("stderr is piped");
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = pipe.read_to_string(&mut s);
         s
     });
+    let mut report = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_string(&mut report)?;
+    child.wait()?;
+    let stderr = reader.join().unwrap_or_default();
+    // `<exit code> <wall seconds> <peak RSS in KiB or -1>`
+    let fields: Vec<&str> = report.split_whitespace().collect();
+    let [code, secs, kib] = fields.as_slice() else {
+        bail!("{cmd:?}: no report from the launcher:\n{stderr}");
+    };
+    if *code != "0" {
+        bail!("{cmd:?} failed (exit {code}):\n{stderr}");
+    }
+    let kib: i64 = kib.parse()?;
+    Ok((
+        secs.parse()?,
+        (kib >= 0).then_some(kib as f64 / 1024.0),
+        stderr,
+    ))
+}
+
+/// The launcher side of [`measure`]: runs `args` (program first) with this process's stdin and
+/// stderr, its stdout discarded, and prints `<exit code> <wall seconds> <peak RSS KiB or -1>`.
+fn launch(args: &[std::ffi::OsString]) -> Result<()> {
+    let (program, rest) = args.split_first().context("--launch needs a program")?;
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(rest)
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {}", Path::new(program).display()))?;
     #[cfg(unix)]
-    let (ok, rss) = {
+    let (code, kib) = {
         let mut status = 0;
         // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: the pid is our own child, not yet waited for; both pointers are valid.
         let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-        let ok = pid >= 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        let code = if pid >= 0 && libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        };
         // Linux reports kilobytes.
-        (ok, Some(usage.ru_maxrss as f64 / 1024.0))
+        (code, usage.ru_maxrss as i64)
     };
     #[cfg(not(unix))]
-    let (ok, rss) = (child.wait()?.success(), None);
-    let secs = started.elapsed().as_secs_f64();
-    let stderr = reader.join().unwrap_or_default();
-    if !ok {
-        bail!("{cmd:?} failed:\n{stderr}");
-    }
-    Ok((secs, rss, stderr))
+    let (code, kib) = {
+        let mut child = child;
+        (child.wait()?.code().unwrap_or(-1), -1i64)
+    };
+    println!("{code} {:.3} {kib}", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// `name: synced in 1.2s: ...` from a sync's stderr.
@@ -413,6 +463,10 @@ fn check_counts(
 }
 
 fn main() -> Result<()> {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if raw.first().is_some_and(|a| a == "--launch") {
+        return launch(&raw[1..]);
+    }
     let args = args()?;
     let bin = match &args.bin {
         Some(b) => b.clone(),
@@ -475,6 +529,8 @@ fn main() -> Result<()> {
 
     let mut lines: Vec<Line> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
+    // Requests per endpoint of the runs of all connections.
+    let mut breakdown: Vec<(String, Requests)> = Vec::new();
     // The plan a connection's run followed (NinjaOne: by the endpoints it called).
     let plan_of = |connection: &str, endpoints: &BTreeMap<String, usize>| -> (Plan, String) {
         match connection {
@@ -538,6 +594,8 @@ fn main() -> Result<()> {
         if names.len() == 1 {
             let eps = &requests[names[0]];
             total.plan = plan_of(names[0], eps).0;
+        } else {
+            breakdown.push((total.what.clone(), requests));
         }
         lines.push(total);
         lines.extend(per);
@@ -669,6 +727,27 @@ fn main() -> Result<()> {
     println!(
         "per-connection wall in an `all` run: its `synced in` line (0.1 s); peak RSS: the whole reconcile process"
     );
+    for (what, requests) in &breakdown {
+        println!();
+        println!("requests per endpoint, {what}:");
+        for (c, eps) in requests {
+            // Tenant GUIDs as `{tenant}`, as the counter writes numeric ids as `{id}`.
+            let mut grouped: BTreeMap<String, usize> = BTreeMap::new();
+            for (e, n) in eps {
+                let e: Vec<&str> = e
+                    .split('/')
+                    .map(|seg| {
+                        let guid =
+                            seg.len() == 36 && seg.bytes().filter(|&b| b == b'-').count() == 4;
+                        if guid { "{tenant}" } else { seg }
+                    })
+                    .collect();
+                *grouped.entry(e.join("/")).or_default() += n;
+            }
+            let list: Vec<String> = grouped.iter().map(|(e, n)| format!("{e} {n}")).collect();
+            println!("  {c}: {}", list.join(", "));
+        }
+    }
     println!();
     let mut met = 0;
     for (what, ok) in &verdicts {
