@@ -52,7 +52,15 @@ pub struct Config {
     /// `[basis]`: how a service's count is taken from the period's snapshots.
     #[serde(default)]
     pub basis: BasisConfig,
+    /// `concurrency = N` of each `[connections.<name>]` that sets it: requests in flight at
+    /// most. Kept apart from the kind's settings because every API kind takes it the same way
+    /// (see [`Config::parse`]).
+    #[serde(skip)]
+    pub concurrency: BTreeMap<String, usize>,
 }
+
+/// The most requests in flight a connection may be configured to make.
+pub const MAX_CONCURRENCY: usize = 64;
 
 /// `[period]`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -660,8 +668,25 @@ pub struct NinjaOneSettings {
     pub client_id: String,
     /// Records per request (default 1000).
     pub page_size: Option<usize>,
+    /// How devices are listed (default `auto`).
+    #[serde(default)]
+    pub device_listing: DeviceListing,
     #[serde(default)]
     pub secret_command: BTreeMap<String, String>,
+}
+
+/// `device_listing` of a NinjaOne connection.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceListing {
+    /// Per organization when the previous sync's counts say that is at least twice as fast,
+    /// else one list; the first sync uses one list.
+    #[default]
+    Auto,
+    /// `GET /v2/organization/{id}/devices` for `concurrency` organizations at once.
+    ByOrganization,
+    /// The one keyset-paged `GET /v2/devices` chain: the fewest requests.
+    SingleList,
 }
 
 impl NinjaOneSettings {
@@ -795,10 +820,24 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+        let (text, concurrency) = take_concurrency(text)?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+        config.concurrency = concurrency;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Requests the connection `name` may have in flight: its `concurrency`, else its kind's
+    /// default ([`ConnectorKind::default_concurrency`]).
+    pub fn concurrency_of(&self, name: &str) -> Option<usize> {
+        let kind = self.connections.get(name)?.kind();
+        Some(
+            self.concurrency
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| kind.default_concurrency()),
+        )
     }
 
     fn default_empty() -> Config {
@@ -813,6 +852,7 @@ impl Config {
             contract: BTreeMap::new(),
             period: PeriodConfig::default(),
             basis: BasisConfig::default(),
+            concurrency: BTreeMap::new(),
         }
     }
 
@@ -826,6 +866,19 @@ impl Config {
         self.tolerance.validate()?;
         self.health.validate()?;
         self.validate_rules()?;
+        for name in self.concurrency.keys() {
+            let Some(settings) = self.connections.get(name) else {
+                bail!(
+                    "[connections.{name}] sets only `concurrency`; add its `kind` and settings (`reconcile connect ...` writes them)"
+                );
+            };
+            if settings.kind().reads_files() {
+                bail!(
+                    "[connections.{name}] concurrency: a {} reads a file, not an API; remove the key",
+                    settings.kind().display_name()
+                );
+            }
+        }
         for (name, settings) in &self.connections {
             validate_connection_name(name).with_context(|| format!("in [connections.{name}]"))?;
             let fields = settings.kind().secret_fields();
@@ -1016,9 +1069,120 @@ impl ConfigDocument {
     }
 }
 
+/// Takes `concurrency = N` out of every `[connections.<name>]` table. Each kind's settings
+/// struct refuses unknown keys, and this key is common to all of them, so it is read here and
+/// blanked out of the text (spaces, same length, so TOML errors keep their line and column).
+fn take_concurrency(text: &str) -> Result<(String, BTreeMap<String, usize>)> {
+    let mut found = BTreeMap::new();
+    // A syntax error is left for `toml::from_str`, whose message is the one users know.
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        return Ok((text.to_string(), found));
+    };
+    let Some(connections) = doc.get("connections").and_then(|c| c.as_table_like()) else {
+        return Ok((text.to_string(), found));
+    };
+    let mut spans = Vec::new();
+    for (name, item) in connections.iter() {
+        let Some(table) = item.as_table() else {
+            if item
+                .as_table_like()
+                .is_some_and(|t| t.contains_key("concurrency"))
+            {
+                bail!(
+                    "[connections.{name}] concurrency: write the connection as a `[connections.{name}]` table to set it, not inline"
+                );
+            }
+            continue;
+        };
+        let Some((key, value)) = table.get_key_value("concurrency") else {
+            continue;
+        };
+        let n = value
+            .as_integer()
+            .filter(|n| (1..=MAX_CONCURRENCY as i64).contains(n))
+            .ok_or_else(|| {
+                anyhow!(
+                    "[connections.{name}] concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (requests in flight at once)"
+                )
+            })?;
+        match (key.span(), value.span()) {
+            (Some(k), Some(v)) if k.start < v.end => spans.push(k.start..v.end),
+            _ => bail!(
+                "[connections.{name}] concurrency: write it as `concurrency = {n}` on its own line"
+            ),
+        }
+        found.insert(name.to_string(), n as usize);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for span in spans {
+        for b in &mut bytes[span] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    let text = String::from_utf8(bytes).context("the config file is not UTF-8")?;
+    Ok((text, found))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TWO: &str = r#"
+[connections.ninja]
+kind = "ninjaone"
+region = "eu"
+client_id = "abc"
+concurrency = 16
+
+[connections.cw]
+kind = "connectwise"
+site = "na.myconnectwise.net"
+company_id = "acme"
+public_key = "pub"
+client_id = "cid"
+"#;
+
+    #[test]
+    fn concurrency_is_read_per_connection_with_kind_defaults() {
+        let c = Config::parse(TWO).unwrap();
+        assert_eq!(c.concurrency_of("ninja"), Some(16));
+        assert_eq!(
+            c.concurrency_of("cw"),
+            Some(ConnectorKind::ConnectWise.default_concurrency())
+        );
+        assert_eq!(c.concurrency_of("nope"), None);
+        assert_eq!(ConnectorKind::Autotask.default_concurrency(), 3);
+    }
+
+    #[test]
+    fn bad_concurrency_values_are_refused_by_key() {
+        for bad in ["0", "65", "\"8\"", "2.5", "-1"] {
+            let text = TWO.replace("concurrency = 16", &format!("concurrency = {bad}"));
+            let err = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(
+                err.contains("[connections.ninja] concurrency must be a whole number from 1 to 64"),
+                "{bad}: {err}"
+            );
+        }
+        let inline = "[connections]\nninja = { kind = \"ninjaone\", region = \"eu\", client_id = \"a\", concurrency = 4 }\n";
+        let err = format!("{:#}", Config::parse(inline).unwrap_err());
+        assert!(err.contains("not inline"), "{err}");
+        let csv = "[connections.b]\nkind = \"csv\"\nconcurrency = 2\n";
+        let err = format!("{:#}", Config::parse(csv).unwrap_err());
+        assert!(err.contains("reads a file, not an API"), "{err}");
+    }
+
+    #[test]
+    fn errors_after_a_concurrency_key_keep_their_line_numbers() {
+        // A wrong value in `[connections.cw]` (line 8 of TWO) is still reported at line 8 after
+        // the concurrency line above it was blanked out.
+        let text = TWO.replace("company_id = \"acme\"", "company_id = 5");
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("line 8, column 1"), "{err}");
+        assert!(err.contains("[connections.cw]"), "{err}");
+    }
 
     #[test]
     fn the_example_config_parses_and_names_both_kinds() {

@@ -15,7 +15,9 @@ use crate::app::App;
 use crate::config::{Config, ConnectionSettings, HealthConfig};
 use crate::connectors::{self, ConnectorKind, Role, SyncCx};
 use crate::mapping::{self, PsaCompanies};
-use crate::model::{AccountMapping, PsaSnapshot, ServiceDef, VendorAccount, VendorSnapshot};
+use crate::model::{
+    AccountMapping, PsaSnapshot, ServiceDef, UsageItem, VendorAccount, VendorSnapshot,
+};
 use crate::period::{Period, parse_as_of};
 use crate::progress::Progress;
 use crate::reconcile::{self as engine, Basis, Input, PeriodInput, PsaInput, Totals, VendorInput};
@@ -123,6 +125,9 @@ pub async fn sync(
 ) -> Result<Vec<SyncOutcome>> {
     let mut outcomes = Vec::new();
     let mut running = FuturesUnordered::new();
+    // Items stream from every running connector into the database through one channel; a
+    // small bound keeps a fast reader from piling records up in memory.
+    let (items_tx, mut items_rx) = tokio::sync::mpsc::channel::<(i64, Vec<UsageItem>)>(4);
     for name in names {
         let settings = config.connection(name)?;
         let kind = settings.kind();
@@ -144,56 +149,112 @@ pub async fn sync(
         };
         started_runs.push(run_id);
         let started = Instant::now();
-        let connector = match connectors::build(
-            name,
-            settings,
-            &secret_lookup(app, name, settings),
-            app.retry.clone(),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                let msg = format!("{e:#}");
-                store.finish_run_failed(run_id, &msg)?;
-                outcomes.push(SyncOutcome {
-                    connection: name.clone(),
-                    kind,
-                    run_id,
-                    result: Err(msg),
-                    elapsed: started.elapsed(),
-                    warnings: Vec::new(),
-                });
-                continue;
+        let mut retry = app.retry.clone();
+        retry.concurrency = config.concurrency_of(name);
+        let connector =
+            match connectors::build(name, settings, &secret_lookup(app, name, settings), retry) {
+                Ok(c) => c,
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    store.finish_run_failed(run_id, &msg)?;
+                    outcomes.push(SyncOutcome {
+                        connection: name.clone(),
+                        kind,
+                        run_id,
+                        result: Err(msg),
+                        elapsed: started.elapsed(),
+                        warnings: Vec::new(),
+                    });
+                    continue;
+                }
+            };
+        let previous = match (kind.role(), store.current_run(name)?) {
+            (connectors::Role::Vendor, Some(run)) => {
+                Some(std::sync::Arc::new(store.items_per_account(run.id)?))
             }
+            _ => None,
         };
         let bar = progress.bar(name);
         let name = name.clone();
         let file = file.map(std::path::Path::to_path_buf);
+        let sink = connectors::ItemSink {
+            run: run_id,
+            tx: items_tx.clone(),
+        };
         running.push(async move {
             let bar_cb = bar.clone();
             let cx = SyncCx {
                 progress: std::sync::Arc::new(move |stage: &str, n: usize| bar_cb.update(stage, n)),
                 file,
+                previous,
+                sink: Some(sink),
             };
             let result = connector.sync(&cx).await;
             (name, kind, run_id, started, bar, result)
         });
     }
-    while let Some((name, kind, run_id, started, bar, result)) = running.next().await {
+    // Per run: items stored so far, or why storing them failed.
+    let mut streamed: BTreeMap<i64, std::result::Result<usize, String>> = BTreeMap::new();
+    let store_batch = |streamed: &mut BTreeMap<i64, std::result::Result<usize, String>>,
+                       store: &mut Store,
+                       run: i64,
+                       batch: Vec<UsageItem>| {
+        let entry = streamed.entry(run).or_insert(Ok(0));
+        if let Ok(n) = entry {
+            match store.write_items(run, &batch) {
+                Ok(()) => *n += batch.len(),
+                Err(e) => *entry = Err(format!("cannot save the synced records: {e:#}")),
+            }
+        }
+    };
+    loop {
+        let done = tokio::select! {
+            biased;
+            Some((run, batch)) = items_rx.recv() => {
+                store_batch(&mut streamed, store, run, batch);
+                continue;
+            }
+            done = running.next() => done,
+        };
+        let Some((name, kind, run_id, started, bar, result)) = done else {
+            break;
+        };
+        // A finished sync sent its last batch before returning: store what is queued first.
+        while let Ok((run, batch)) = items_rx.try_recv() {
+            store_batch(&mut streamed, store, run, batch);
+        }
         let result_warnings = match &result {
             Ok(crate::model::Snapshot::Vendor(v)) => v.unreadable_notes(),
             _ => Vec::new(),
         };
-        let outcome = match result {
-            Ok(snapshot) => match store.finish_run_ok(run_id, &name, &snapshot) {
-                Ok(()) => Ok(snapshot.counts()),
-                Err(e) => {
-                    let msg = format!("cannot save the synced records: {e:#}");
-                    let _ = store.finish_run_failed(run_id, &msg);
-                    Err(msg)
+        let outcome = match (result, streamed.remove(&run_id).unwrap_or(Ok(0))) {
+            (Ok(snapshot), Ok(n)) => {
+                match store.finish_run_ok_streamed(run_id, &name, &snapshot, n) {
+                    Ok(()) => {
+                        let mut counts = snapshot.counts();
+                        if n > 0 {
+                            *counts.entry("items".into()).or_default() += n;
+                        }
+                        Ok(counts)
+                    }
+                    Err(e) => {
+                        let msg = format!("cannot save the synced records: {e:#}");
+                        let _ = store.finish_run_failed(run_id, &msg);
+                        Err(msg)
+                    }
                 }
-            },
-            Err(e) => {
-                let msg = e.to_string();
+            }
+            (Ok(_), Err(msg)) => {
+                store.finish_run_failed(run_id, &msg)?;
+                Err(msg)
+            }
+            (Err(e), stored) => {
+                // A database failure while streaming is the cause; the connector only saw the
+                // channel close.
+                let msg = match stored {
+                    Err(why) => why,
+                    Ok(_) => e.to_string(),
+                };
                 store.finish_run_failed(run_id, &msg)?;
                 Err(msg)
             }

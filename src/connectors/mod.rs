@@ -17,6 +17,7 @@ pub mod sentinelone;
 pub mod sherweb;
 pub mod syncro;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ use secrecy::SecretString;
 
 use crate::config::ConnectionSettings;
 use crate::http::{ConnectorError, RetryPolicy};
-use crate::model::{ServiceDef, ServiceFamily, Snapshot};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem};
 
 /// Every connector kind this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,6 +180,24 @@ impl ConnectorKind {
         }
     }
 
+    /// Requests a connection of this kind has in flight at most unless its `concurrency` says
+    /// otherwise. From the API's published limits where there are some (Autotask: 3 threads per
+    /// endpoint); conservative where nothing is published.
+    pub fn default_concurrency(self) -> usize {
+        match self {
+            ConnectorKind::Autotask => 3,
+            // No published limits; 10 in flight keeps a per-organization fan-out quick without
+            // looking like a flood.
+            ConnectorKind::NinjaOne | ConnectorKind::ConnectWise | ConnectorKind::M365 => 10,
+            ConnectorKind::SentinelOne
+            | ConnectorKind::JumpCloud
+            | ConnectorKind::Sherweb
+            | ConnectorKind::HaloPsa
+            | ConnectorKind::Syncro => 4,
+            ConnectorKind::Keeper | ConnectorKind::Csv | ConnectorKind::CsvBilling => 1,
+        }
+    }
+
     /// Whether the kind imports a file (`sync NAME --file PATH`) rather than calling an API.
     pub fn reads_files(self) -> bool {
         matches!(self, ConnectorKind::Csv | ConnectorKind::CsvBilling)
@@ -201,6 +220,21 @@ pub struct SyncCx {
     /// `sync NAME --file PATH`: the file an import connection reads instead of its configured
     /// path (only given for kinds where [`ConnectorKind::reads_files`]).
     pub file: Option<std::path::PathBuf>,
+    /// Items per account in the connection's current snapshot, when there is one: what a
+    /// connector plans its reads by (NinjaOne picks per-organization listing from it).
+    pub previous: Option<Arc<BTreeMap<String, usize>>>,
+    /// Where usage items go as soon as they are read, so a large tenant never sits in memory
+    /// whole; `None` keeps them in the returned snapshot.
+    pub sink: Option<ItemSink>,
+}
+
+/// The sending end of a sync's item stream (see [`SyncCx::emit`]). The receiver writes each
+/// batch into the run's rows, which become visible only when the run completes.
+#[derive(Clone)]
+pub struct ItemSink {
+    /// The sync run the items belong to.
+    pub run: i64,
+    pub tx: tokio::sync::mpsc::Sender<(i64, Vec<UsageItem>)>,
 }
 
 impl SyncCx {
@@ -208,11 +242,33 @@ impl SyncCx {
         SyncCx {
             progress: Arc::new(|_, _| {}),
             file: None,
+            previous: None,
+            sink: None,
         }
     }
 
     pub fn report(&self, stage: &str, count: usize) {
         (self.progress)(stage, count)
+    }
+
+    /// Hands a batch of items on to be stored now when the sync streams, else keeps them in
+    /// `kept` for the snapshot. Waits when the store is behind, so memory stays bounded.
+    pub async fn emit(
+        &self,
+        connection: &str,
+        batch: Vec<UsageItem>,
+        kept: &mut Vec<UsageItem>,
+    ) -> Result<(), ConnectorError> {
+        match &self.sink {
+            None => {
+                kept.extend(batch);
+                Ok(())
+            }
+            Some(ItemSink { run, tx }) => tx.send((*run, batch)).await.map_err(|_| ConnectorError::Invalid {
+                connection: connection.into(),
+                message: "the local database stopped taking the records being synced (see the error above); nothing of this sync was kept".into(),
+            }),
+        }
     }
 }
 

@@ -389,6 +389,7 @@ mod tests {
             base_delay: Duration::from_millis(10),
             max_retry_after: Duration::from_secs(1),
             timeout: Duration::from_secs(20),
+            ..RetryPolicy::default()
         };
         let halo = HaloPsa::new(
             "halo",

@@ -292,6 +292,7 @@ impl Sandbox {
             url: Some(self.ninjaone_url.clone()),
             client_id: self.credentials.ninja_client_id.clone(),
             page_size,
+            device_listing: Default::default(),
             secret_command: BTreeMap::new(),
         }
     }

@@ -433,6 +433,7 @@ mod tests {
             base_delay: std::time::Duration::from_millis(10),
             max_retry_after: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(20),
+            ..RetryPolicy::default()
         }
     }
 

@@ -27,6 +27,7 @@ fn retry() -> RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_retry_after: Duration::from_secs(1),
         timeout: Duration::from_secs(20),
+        ..RetryPolicy::default()
     }
 }
 

@@ -75,6 +75,18 @@ pub enum ConnectorError {
         detail: String,
     },
 
+    #[error(
+        "connection `{connection}`: {endpoint} still failing after {attempts} attempts over {seconds}s (last: {last}); this tool gives one request at most {limit}s. The service may be down or overloaded; run the command again later"
+    )]
+    GaveUp {
+        connection: String,
+        endpoint: String,
+        attempts: u32,
+        seconds: u64,
+        last: String,
+        limit: u64,
+    },
+
     #[error("connection `{connection}`: {message}")]
     Invalid { connection: String, message: String },
 }

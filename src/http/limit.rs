@@ -29,6 +29,12 @@ impl RateLimit {
         }
     }
 
+    /// Only at most `n` (at least 1) requests in flight at once: a connection's `concurrency`.
+    pub fn in_flight(n: usize) -> RateLimit {
+        // A zero window forgets every start at once, so only the semaphore limits.
+        RateLimit::per(usize::MAX, Duration::ZERO).with_concurrency(n)
+    }
+
     /// Also at most `n` (at least 1) requests in flight at once.
     pub fn with_concurrency(mut self, n: usize) -> RateLimit {
         self.concurrent = Some(Semaphore::new(n.max(1)));

@@ -21,7 +21,7 @@ use url::Url;
 pub use auth::{Auth, ClientCredentials, NoAuth, StaticHeaders};
 pub use error::ConnectorError;
 pub use limit::RateLimit;
-pub use paging::{CursorPage, Link};
+pub use paging::{AfterPages, CursorPage, CursorPages, Link};
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone)]
@@ -34,6 +34,12 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Longest one request may take with all its retries and waits; past it the request fails
+    /// rather than keep a cron job hanging.
+    pub max_elapsed: Duration,
+    /// Requests one connection has in flight at most (its `concurrency` setting); `None` leaves
+    /// it to the connector's default.
+    pub concurrency: Option<usize>,
 }
 
 impl Default for RetryPolicy {
@@ -43,7 +49,16 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(120),
             timeout: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(600),
+            concurrency: None,
         }
+    }
+}
+
+impl RetryPolicy {
+    /// Requests in flight at most: the configured `concurrency`, else `default`.
+    pub fn concurrency_or(&self, default: usize) -> usize {
+        self.concurrency.unwrap_or(default).max(1)
     }
 }
 
@@ -129,13 +144,14 @@ impl HttpClient {
     /// `base` must already have passed [`check_url`]; paths are joined onto it.
     pub fn new(connection: &str, base: Url, auth: Arc<dyn Auth>, retry: RetryPolicy) -> HttpClient {
         let inner = build_reqwest(retry.timeout);
+        let limit = retry.concurrency.map(|n| Arc::new(RateLimit::in_flight(n)));
         HttpClient {
             inner,
             connection: connection.to_string(),
             base,
             auth,
             retry,
-            limit: None,
+            limit,
         }
     }
 
@@ -182,6 +198,7 @@ impl HttpClient {
         // Set for the one request right after a 401; retries after that reuse the fresh token.
         let mut force_refresh = false;
         let mut attempt = 0;
+        let first = Instant::now();
         loop {
             attempt += 1;
             let headers = self
@@ -222,7 +239,10 @@ impl HttpClient {
                         hint: self.auth.hint(status),
                     });
                 }
-                Outcome::RetryAfter(delay) => tokio::time::sleep(delay).await,
+                Outcome::RetryAfter(delay, why) => {
+                    let c = &self.connection;
+                    wait_or_give_up(c, &self.retry, &endpoint, first, attempt, delay, why).await?
+                }
             }
         }
     }
@@ -236,6 +256,7 @@ impl HttpClient {
         let mut refreshed = false;
         let mut force_refresh = false;
         let mut attempt = 0;
+        let first = Instant::now();
         loop {
             attempt += 1;
             let headers = self
@@ -266,7 +287,10 @@ impl HttpClient {
                         hint: self.auth.hint(status),
                     });
                 }
-                Outcome::RetryAfter(delay) => tokio::time::sleep(delay).await,
+                Outcome::RetryAfter(delay, why) => {
+                    let c = &self.connection;
+                    wait_or_give_up(c, &self.retry, &endpoint, first, attempt, delay, why).await?
+                }
             }
         }
     }
@@ -295,8 +319,12 @@ impl HttpClient {
 
 enum Outcome {
     Done(RawResponse),
-    Unauthorized { status: u16, detail: String },
-    RetryAfter(Duration),
+    Unauthorized {
+        status: u16,
+        detail: String,
+    },
+    /// Wait this long and send again; the string says why (for the give-up message).
+    RetryAfter(Duration, String),
 }
 
 /// Sends one request and classifies the result; `Err` is final, `RetryAfter` asks the caller to
@@ -310,14 +338,19 @@ async fn send_once(
     attempt: u32,
 ) -> Result<Outcome, ConnectorError> {
     let started = Instant::now();
-    let backoff = retry.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let backoff = jitter(retry.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1)));
     let can_retry = attempt < retry.max_attempts;
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(%endpoint, attempt, error = %e, "request failed");
             if can_retry {
-                return Ok(Outcome::RetryAfter(backoff));
+                let why = if e.is_timeout() {
+                    format!("no answer within {}s", retry.timeout.as_secs())
+                } else {
+                    transport_detail(&e)
+                };
+                return Ok(Outcome::RetryAfter(backoff, why));
             }
             if e.is_timeout() {
                 return Err(ConnectorError::Timeout {
@@ -340,7 +373,10 @@ async fn send_once(
         Ok(b) => b.to_vec(),
         Err(e) => {
             if can_retry {
-                return Ok(Outcome::RetryAfter(backoff));
+                return Ok(Outcome::RetryAfter(
+                    backoff,
+                    format!("the body was cut off: {}", transport_detail(&e)),
+                ));
             }
             return Err(ConnectorError::Malformed {
                 connection: connection.into(),
@@ -384,13 +420,14 @@ async fn send_once(
             });
         }
         tracing::info!(%endpoint, seconds = wait.as_secs_f64(), "rate limited; waiting as Retry-After asks");
-        return Ok(Outcome::RetryAfter(wait));
+        return Ok(Outcome::RetryAfter(wait, "HTTP 429".into()));
     }
     if status.is_server_error() && can_retry {
         return Ok(Outcome::RetryAfter(
             retry_after(&headers)
                 .filter(|d| *d <= retry.max_retry_after)
                 .unwrap_or(backoff),
+            format!("HTTP {}", status.as_u16()),
         ));
     }
     let hint = match status.as_u16() {
@@ -569,20 +606,145 @@ pub(crate) async fn send_unauthenticated(
 ) -> Result<Result<RawResponse, (u16, String)>, ConnectorError> {
     let endpoint = format!("{} {}", method, url.path());
     let mut attempt = 0;
+    let first = Instant::now();
     loop {
         attempt += 1;
         let req = build(client.request(method.clone(), url.clone()));
         match send_once(connection, &endpoint, url, req, retry, attempt).await? {
             Outcome::Done(r) => return Ok(Ok(r)),
             Outcome::Unauthorized { status, detail } => return Ok(Err((status, detail))),
-            Outcome::RetryAfter(d) => tokio::time::sleep(d).await,
+            Outcome::RetryAfter(d, why) => {
+                wait_or_give_up(connection, retry, &endpoint, first, attempt, d, why).await?
+            }
         }
     }
+}
+
+/// Sleeps `delay` before the next attempt, unless that would take the request past
+/// [`RetryPolicy::max_elapsed`]: then it gives up, saying how long it tried.
+async fn wait_or_give_up(
+    connection: &str,
+    retry: &RetryPolicy,
+    endpoint: &str,
+    first: Instant,
+    attempt: u32,
+    delay: Duration,
+    why: String,
+) -> Result<(), ConnectorError> {
+    let spent = first.elapsed();
+    if spent + delay > retry.max_elapsed {
+        return Err(ConnectorError::GaveUp {
+            connection: connection.into(),
+            endpoint: endpoint.into(),
+            attempts: attempt,
+            seconds: spent.as_secs(),
+            last: why,
+            limit: retry.max_elapsed.as_secs(),
+        });
+    }
+    tracing::debug!(%endpoint, attempt, ms = delay.as_millis() as u64, %why, "retrying");
+    tokio::time::sleep(delay).await;
+    Ok(())
+}
+
+/// Spreads a backoff delay over [d/2, d] so that many requests failing together (a fan-out
+/// hitting a 503) do not all come back at the same instant.
+fn jitter(d: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh RandomState is randomly keyed: enough randomness for spreading retries, no crate.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(d.as_nanos());
+    let frac = (h.finish() % 1_000) as u32;
+    d / 2 + (d / 2) * frac / 1_000
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback server whose every answer takes `delay`, recording the most requests it
+    /// had in flight at once; answers 503 when `fail` is set.
+    async fn counting_server(
+        delay: Duration,
+        fail: bool,
+    ) -> (Url, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let now = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (n, p, c) = (now.clone(), peak.clone(), served.clone());
+        let app = axum::Router::new().fallback(move || {
+            let (n, p, c) = (n.clone(), p.clone(), c.clone());
+            async move {
+                let inflight = n.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(inflight, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                c.fetch_add(1, Ordering::SeqCst);
+                if fail {
+                    (StatusCode::SERVICE_UNAVAILABLE, "busy")
+                } else {
+                    (StatusCode::OK, "[]")
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, peak, served)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_never_has_more_than_its_concurrency_in_flight() {
+        for limit in [1usize, 3] {
+            let (url, peak, served) = counting_server(Duration::from_millis(20), false).await;
+            let retry = RetryPolicy {
+                concurrency: Some(limit),
+                ..RetryPolicy::default()
+            };
+            let client = HttpClient::new("c", url, Arc::new(NoAuth), retry);
+            let all = (0..12).map(|i| {
+                let client = &client;
+                async move { client.get(&format!("x/{i}"), &[]).await }
+            });
+            for r in futures_util::future::join_all(all).await {
+                r.unwrap();
+            }
+            assert_eq!(served.load(Ordering::SeqCst), 12);
+            // Exactly the limit: never above it, and the fan-out does use it.
+            assert_eq!(peak.load(Ordering::SeqCst), limit, "limit {limit}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_total_time_a_request_may_take() {
+        let (url, _, served) = counting_server(Duration::ZERO, true).await;
+        let retry = RetryPolicy {
+            max_attempts: 1_000,
+            base_delay: Duration::from_millis(40),
+            max_elapsed: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        };
+        let client = HttpClient::new("c", url, Arc::new(NoAuth), retry);
+        let err = client.get("x", &[]).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ConnectorError::GaveUp { .. }), "{msg}");
+        assert!(msg.contains("GET /x still failing after"), "{msg}");
+        assert!(msg.contains("(last: HTTP 503)"), "{msg}");
+        assert!(msg.contains("this tool gives one request at most"), "{msg}");
+        // Backoff doubles from 20-40 ms: about 3 to 5 attempts fit in 300 ms, far from 1,000.
+        let n = served.load(Ordering::SeqCst);
+        assert!((2..=6).contains(&n), "{n} attempts");
+    }
+
+    #[test]
+    fn backoff_jitter_stays_between_half_and_the_whole_delay() {
+        let d = Duration::from_millis(800);
+        let seen: Vec<Duration> = (0..200).map(|_| jitter(d)).collect();
+        assert!(seen.iter().all(|j| *j >= d / 2 && *j <= d), "{seen:?}");
+        let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert!(distinct.len() > 20, "jitter does not spread: {distinct:?}");
+    }
 
     #[test]
     fn only_https_or_loopback() {

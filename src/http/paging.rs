@@ -69,34 +69,12 @@ impl HttpClient {
         F: Fn(&T) -> i64,
     {
         let mut all = Vec::new();
-        let mut after: Option<i64> = None;
-        for _ in 0..MAX_PAGES {
-            let mut q: Vec<(&str, String)> = query.to_vec();
-            q.push(("pageSize", page_size.to_string()));
-            if let Some(a) = after {
-                q.push(("after", a.to_string()));
-            }
-            let (page, _) = self.get_list::<T>(path, &q).await?;
-            let n = page.len();
-            let last = page.last().map(|(t, _)| id_of(t));
+        let mut pages = AfterPages::new(path, query, page_size);
+        while let Some(page) = pages.next(self, &id_of).await? {
             all.extend(page);
             progress(all.len());
-            if n < page_size {
-                return Ok(all);
-            }
-            let last = last.expect("a full page has a last item");
-            if after.is_some_and(|a| last <= a) {
-                return Err(ConnectorError::Invalid {
-                    connection: self.connection().into(),
-                    message: format!(
-                        "GET {path} returned ids that do not increase (after={} gave last id {last}); paging would never end",
-                        after.unwrap()
-                    ),
-                });
-            }
-            after = Some(last);
         }
-        Err(too_many_pages(self.connection(), path))
+        Ok(all)
     }
 
     /// Reads every page of a page-numbered list.
@@ -125,6 +103,71 @@ impl HttpClient {
             }
         }
         Err(too_many_pages(self.connection(), path))
+    }
+}
+
+/// A keyset-paged list (`pageSize` + `after=<last id>`, ended by a short page) read one page
+/// at a time, for callers that store each page before asking for the next.
+pub struct AfterPages<'q> {
+    path: String,
+    query: &'q [(&'q str, String)],
+    page_size: usize,
+    after: Option<i64>,
+    pages: usize,
+    done: bool,
+}
+
+impl<'q> AfterPages<'q> {
+    pub fn new(path: &str, query: &'q [(&'q str, String)], page_size: usize) -> AfterPages<'q> {
+        AfterPages {
+            path: path.to_string(),
+            query,
+            page_size,
+            after: None,
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next<T, F>(
+        &mut self,
+        client: &HttpClient,
+        id_of: F,
+    ) -> Result<Option<Vec<(T, String)>>, ConnectorError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&T) -> i64,
+    {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages == MAX_PAGES {
+            return Err(too_many_pages(client.connection(), &self.path));
+        }
+        self.pages += 1;
+        let mut q: Vec<(&str, String)> = self.query.to_vec();
+        q.push(("pageSize", self.page_size.to_string()));
+        if let Some(a) = self.after {
+            q.push(("after", a.to_string()));
+        }
+        let (page, _) = client.get_list::<T>(&self.path, &q).await?;
+        if page.len() < self.page_size {
+            self.done = true;
+            return Ok(Some(page));
+        }
+        let last = id_of(&page.last().expect("a full page has a last item").0);
+        if let Some(a) = self.after.filter(|a| last <= *a) {
+            return Err(ConnectorError::Invalid {
+                connection: client.connection().into(),
+                message: format!(
+                    "GET {} returned ids that do not increase (after={a} gave last id {last}); paging would never end",
+                    self.path
+                ),
+            });
+        }
+        self.after = Some(last);
+        Ok(Some(page))
     }
 }
 
@@ -201,33 +244,83 @@ impl HttpClient {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
         let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let mut q: Vec<(&str, String)> = query.to_vec();
-            q.push(("limit", page_size.to_string()));
-            if let Some(c) = &cursor {
-                q.push(("cursor", c.clone()));
-            }
-            let page = self.get_cursor_page::<T>(path, &q, items_at).await?;
-            all.extend(page.items);
+        let mut pages = CursorPages::new(path, query, items_at, page_size);
+        while let Some(page) = pages.next(self).await? {
+            all.extend(page);
             progress(all.len());
-            match page.next_cursor {
-                None => return Ok(all),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(ConnectorError::Invalid {
-                            connection: self.connection().into(),
-                            message: format!(
-                                "GET {path} returned the cursor `{next}` twice; paging would never end"
-                            ),
-                        });
-                    }
-                    cursor = Some(next);
+        }
+        Ok(all)
+    }
+}
+
+/// A cursor-paged list (`limit` + `cursor`, ended by a null `nextCursor`) read one page at a
+/// time, for callers that store each page before asking for the next.
+pub struct CursorPages<'q> {
+    path: String,
+    query: &'q [(&'q str, String)],
+    items_at: String,
+    page_size: usize,
+    cursor: Option<String>,
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+    done: bool,
+}
+
+impl<'q> CursorPages<'q> {
+    pub fn new(
+        path: &str,
+        query: &'q [(&'q str, String)],
+        items_at: &str,
+        page_size: usize,
+    ) -> CursorPages<'q> {
+        CursorPages {
+            path: path.to_string(),
+            query,
+            items_at: items_at.to_string(),
+            page_size,
+            cursor: None,
+            seen: std::collections::HashSet::new(),
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &HttpClient,
+    ) -> Result<Option<Vec<(T, String)>>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages == MAX_PAGES {
+            return Err(too_many_pages(client.connection(), &self.path));
+        }
+        self.pages += 1;
+        let mut q: Vec<(&str, String)> = self.query.to_vec();
+        q.push(("limit", self.page_size.to_string()));
+        if let Some(c) = &self.cursor {
+            q.push(("cursor", c.clone()));
+        }
+        let page = client
+            .get_cursor_page::<T>(&self.path, &q, &self.items_at)
+            .await?;
+        match page.next_cursor {
+            None => self.done = true,
+            Some(next) => {
+                if !self.seen.insert(next.clone()) {
+                    return Err(ConnectorError::Invalid {
+                        connection: client.connection().into(),
+                        message: format!(
+                            "GET {} returned the cursor `{next}` twice; paging would never end",
+                            self.path
+                        ),
+                    });
                 }
+                self.cursor = Some(next);
             }
         }
-        Err(too_many_pages(self.connection(), path))
+        Ok(Some(page.items))
     }
 }
 

@@ -180,6 +180,7 @@ impl Store {
                 "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3",
                 params![now.to_string(), why, id],
             )?;
+            drop_partial_rows(&tx, id)?;
         }
         tx.execute(
             "INSERT INTO sync_run (connection, kind, started_at, status, pid) VALUES (?1, ?2, ?3, 'running', ?4)",
@@ -197,7 +198,35 @@ impl Store {
         connection: &str,
         snapshot: &Snapshot,
     ) -> Result<()> {
-        let counts = serde_json::to_string(&snapshot.counts())?;
+        self.finish_run_ok_streamed(run_id, connection, snapshot, 0)
+    }
+
+    /// Stores items of a run still going (a streaming sync), in their own short transaction:
+    /// they hang off the run, which is not current until [`Store::finish_run_ok_streamed`],
+    /// so readers never see a half-read snapshot, and a failed or killed run's rows are
+    /// deleted. Short transactions, rather than one for the whole run, let connections
+    /// syncing side by side and `report` share the database meanwhile.
+    pub fn write_items(&mut self, run_id: i64, items: &[UsageItem]) -> Result<()> {
+        let tx = self.write()?;
+        write_items(&tx, run_id, items)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// [`Store::finish_run_ok`] for a run that already streamed `streamed` items through
+    /// [`Store::write_items`]; they count in the run's item count.
+    pub fn finish_run_ok_streamed(
+        &mut self,
+        run_id: i64,
+        connection: &str,
+        snapshot: &Snapshot,
+        streamed: usize,
+    ) -> Result<()> {
+        let mut counts = snapshot.counts();
+        if streamed > 0 {
+            *counts.entry("items".into()).or_default() += streamed;
+        }
+        let counts = serde_json::to_string(&counts)?;
         let tx = self.write()?;
         match snapshot {
             Snapshot::Vendor(v) => write_vendor(&tx, run_id, v)?,
@@ -221,13 +250,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed run; the current snapshot stays as it was.
+    /// Records a failed run and drops any items it streamed; the current snapshot stays as it
+    /// was.
     pub fn finish_run_failed(&mut self, run_id: i64, error: &str) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
             "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3",
             params![Timestamp::now().to_string(), error, run_id],
         )?;
+        drop_partial_rows(&tx, run_id)?;
         tx.commit()?;
         Ok(())
     }
@@ -240,8 +271,22 @@ impl Store {
             "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3 AND status = 'running'",
             params![Timestamp::now().to_string(), error, run_id],
         )?;
+        if n > 0 {
+            drop_partial_rows(&tx, run_id)?;
+        }
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// Items per account in a run's snapshot (what a connector plans its next reads by).
+    pub fn items_per_account(&self, run_id: i64) -> Result<BTreeMap<String, usize>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account_id, count(*) FROM usage_item WHERE run_id = ?1 GROUP BY account_id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The most recent run of a connection, whatever its outcome.
@@ -656,11 +701,21 @@ fn write_vendor(tx: &rusqlite::Transaction, run_id: i64, v: &VendorSnapshot) -> 
         ])
         .with_context(|| format!("cannot store account {} (is the id repeated?)", a.id))?;
     }
-    let mut stmt = tx.prepare(
+    write_items(tx, run_id, &v.items)
+}
+
+/// Items of an unfinished run that failed or was killed: never current, so only clutter.
+fn drop_partial_rows(tx: &rusqlite::Transaction, run_id: i64) -> Result<()> {
+    tx.execute("DELETE FROM usage_item WHERE run_id = ?1", [run_id])?;
+    Ok(())
+}
+
+fn write_items(tx: &rusqlite::Transaction, run_id: i64, items: &[UsageItem]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO usage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs, raw)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    for i in &v.items {
+    for i in items {
         stmt.execute(params![
             run_id,
             i.id,

@@ -51,23 +51,40 @@ pub(crate) fn connect_connectwise(env: &Env, s: &Sandbox) -> Run {
 }
 
 pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
-    let c = &s.credentials;
-    env.cleanup.borrow_mut().push("ninja".to_string());
-    let ninja = env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &s.ninjaone_url,
-            "--client-id",
-            &c.ninja_client_id,
-        ],
-        &format!("{}\n", c.ninja_client_secret),
-    );
+    let ninja = connect_ninjaone_at(env, s, &s.ninjaone_url, &[]);
     let cw = connect_connectwise(env, s);
     (ninja, cw)
+}
+
+/// Connects (or re-points) `ninja` to `url` with the sandbox's credentials, secret on stdin.
+pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&str]) -> Run {
+    let c = &s.credentials;
+    env.cleanup.borrow_mut().push("ninja".to_string());
+    let mut args = vec![
+        "connect",
+        "ninjaone",
+        "--name",
+        "ninja",
+        "--url",
+        url,
+        "--client-id",
+        &c.ninja_client_id,
+    ];
+    args.extend_from_slice(extra);
+    env.run(&args, &format!("{}\n", c.ninja_client_secret))
+}
+
+/// Connects NinjaOne and ConnectWise, syncs both, maps the demo's planted names, and returns
+/// the CSV report of that: the baseline a fault must not change.
+pub(crate) fn synced_and_mapped(env: &Env, s: &Sandbox) -> String {
+    let (a, b) = connect_both(env, s);
+    a.expect(0);
+    b.expect(0);
+    env.run(&["sync"], "").expect(0);
+    map_demo(env, s);
+    env.run(&["report", "--format", "csv"], "")
+        .expect(0)
+        .stdout()
 }
 
 pub(crate) fn map_demo(env: &Env, s: &Sandbox) {
@@ -439,15 +456,7 @@ fn a_failed_sync_keeps_the_last_good_snapshot() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
-    env.run(&["sync"], "").expect(0);
-    map_demo(&env, s);
-    let before = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
+    let before = synced_and_mapped(&env, s);
 
     // Wrong secret from the environment (it wins over the keyring): the sync fails cleanly.
     let r = env

@@ -15,6 +15,7 @@ mod harness;
 mod health;
 mod jumpcloud;
 mod keeper;
+mod limits;
 mod m365;
 mod periods;
 mod review;

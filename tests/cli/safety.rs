@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::flow::{connect_both, map_demo, serve};
+use crate::flow::{connect_both, connect_ninjaone_at, map_demo, serve, synced_and_mapped};
 use crate::harness::Env;
 
 /// Per connection: (status, counts) of the run its current snapshot comes from, read straight
@@ -154,21 +154,7 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
     let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", hang.local_addr().unwrap());
     let connect = |url: &str| {
-        env.run(
-            &[
-                "connect",
-                "ninjaone",
-                "--name",
-                "ninja",
-                "--url",
-                url,
-                "--client-id",
-                &s.credentials.ninja_client_id,
-                "--no-verify",
-            ],
-            &s.credentials.ninja_client_secret,
-        )
-        .expect(0);
+        connect_ninjaone_at(&env, s, url, &["--no-verify"]).expect(0);
     };
     connect(&url);
     let mut first = env
@@ -218,4 +204,117 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
         format!("interrupted: the process (pid {pid}) ended before the sync finished")
     );
     drop(hang);
+}
+
+/// A NinjaOne stand-in that serves a first full page of 1,000 devices and then never answers
+/// the next page: a sync against it stays in the middle of writing its records.
+fn stalling_ninjaone(rt: &tokio::runtime::Runtime) -> String {
+    use axum::routing::{get, post};
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let devices: Vec<serde_json::Value> = (1..=1000)
+        .map(|id| serde_json::json!({"id": id, "organizationId": 1, "nodeClass": "WINDOWS_WORKSTATION", "systemName": format!("PC-{id}")}))
+        .collect();
+    let page = move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
+        let devices = devices.clone();
+        async move {
+            if q.contains_key("after") {
+                std::future::pending::<()>().await;
+            }
+            axum::Json(devices)
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/ws/oauth/token",
+            post(|| async {
+                axum::Json(serde_json::json!({"access_token": "t", "token_type": "Bearer", "expires_in": 3600}))
+            }),
+        )
+        .route(
+            "/v2/organizations",
+            get(|| async { axum::Json(serde_json::json!([{"id": 1, "name": "Stall Co"}])) }),
+        )
+        .route("/v2/roles", get(|| async { axum::Json(serde_json::json!([])) }))
+        // Whichever way the sync lists devices (one list, or per organization).
+        .route("/v2/devices", get(page.clone()))
+        .route("/v2/organization/1/devices", get(page));
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[cfg(unix)]
+#[test]
+fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let before = synced_and_mapped(&env, s);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = stalling_ninjaone(&rt);
+    connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
+    let mut sync = env
+        .std_cmd()
+        .args(["-v", "sync", "ninja"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the running sync has stored its first page of records.
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let streamed = || -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM usage_item u JOIN sync_run r ON r.id = u.run_id WHERE r.status = 'running'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while streamed() < 1000 {
+        if std::time::Instant::now() > deadline || sync.try_wait().unwrap().is_some() {
+            sync.kill().unwrap();
+            let out = sync.wait_with_output().unwrap();
+            panic!(
+                "the sync never stored its first page: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Meanwhile `report` runs, and shows the last complete snapshot, not the half-read one.
+    let during = env.run(&["report", "--format", "csv"], "");
+    assert_eq!(during.code(), 0, "{}", during.stderr());
+    assert_eq!(during.stdout(), before);
+    assert!(!during.stdout().contains("Stall Co"));
+
+    // Killed mid-write: the next sync marks it interrupted and drops its records.
+    sync.kill().unwrap();
+    sync.wait().unwrap();
+    assert_eq!(streamed(), 1000);
+    connect_ninjaone_at(&env, s, &s.ninjaone_url, &["--no-verify"]).expect(0);
+    env.run(&["sync", "ninja"], "").expect(0);
+    let orphans: i64 = db
+        .query_row(
+            "SELECT count(*) FROM usage_item u JOIN sync_run r ON r.id = u.run_id WHERE r.status <> 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "a killed run's records were left behind");
+    assert_eq!(
+        env.run(&["report", "--format", "csv"], "")
+            .expect(0)
+            .stdout(),
+        before
+    );
 }

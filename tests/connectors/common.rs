@@ -38,6 +38,7 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(2),
         max_retry_after: Duration::from_secs(2),
         timeout: Duration::from_secs(10),
+        ..RetryPolicy::default()
     }
 }
 
@@ -56,7 +57,7 @@ pub fn recording_cx() -> (SyncCx, Progress) {
         progress: Arc::new(move |stage: &str, n: usize| {
             sink.lock().unwrap().push((stage.to_string(), n))
         }),
-        file: None,
+        ..SyncCx::silent()
     };
     (cx, seen)
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use reconcile::config::{Config, NinjaOneSettings};
+use reconcile::config::{Config, DeviceListing, NinjaOneSettings};
 use reconcile::connectors::ninjaone::{NinjaOne, services};
 use reconcile::connectors::{Connector, SyncCx, build};
 use reconcile::http::{ConnectorError, RetryPolicy};
@@ -26,6 +26,7 @@ fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
         url: Some(server.uri()),
         client_id: CLIENT_ID.into(),
         page_size: Some(PAGE),
+        device_listing: Default::default(),
         secret_command: BTreeMap::new(),
     };
     NinjaOne::new("ninja", &settings, SecretString::from(CLIENT_SECRET), retry)
@@ -712,10 +713,179 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
         url: Some("http://eu.ninjarmm.com".into()),
         client_id: CLIENT_ID.into(),
         page_size: None,
+        device_listing: Default::default(),
         secret_command: BTreeMap::new(),
     };
     let err = NinjaOne::new("ninja", &settings, SecretString::from("x"), fast_retry(1))
         .err()
         .expect("plain http to a public host is refused");
     assert!(err.to_string().contains("only https is allowed"), "{err}");
+}
+
+fn ninja_listing(server: &MockServer, listing: DeviceListing) -> NinjaOne {
+    let settings = NinjaOneSettings {
+        region: None,
+        url: Some(server.uri()),
+        client_id: CLIENT_ID.into(),
+        page_size: Some(PAGE),
+        device_listing: listing,
+        secret_command: BTreeMap::new(),
+    };
+    NinjaOne::new(
+        "ninja",
+        &settings,
+        SecretString::from(CLIENT_SECRET),
+        fast_retry(3),
+    )
+    .expect("a loopback URL is accepted")
+}
+
+/// `GET /v2/organization/{id}/devices`: that organization's devices from the fixture pages,
+/// keyset-paged by `pageSize` and `after` like `/v2/devices`.
+struct OrgDevices(Vec<serde_json::Value>);
+
+impl wiremock::Respond for OrgDevices {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let org: i64 = req.url.path().split('/').nth(3).unwrap().parse().unwrap();
+        let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
+        let size: usize = q["pageSize"].parse().unwrap();
+        let after: i64 = q.get("after").map_or(0, |a| a.parse().unwrap());
+        let page: Vec<_> = self
+            .0
+            .iter()
+            .filter(|d| d["organizationId"] == org && d["id"].as_i64().unwrap() > after)
+            .take(size)
+            .cloned()
+            .collect();
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+}
+
+async fn mount_org_devices(server: &MockServer) {
+    let mut all = Vec::new();
+    for p in 1..=3 {
+        let page: Vec<serde_json::Value> =
+            serde_json::from_str(&fixture(&format!("ninjaone/devices_page{p}.json"))).unwrap();
+        all.extend(page);
+    }
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v2/organization/\d+/devices$",
+        ))
+        .and(bearer_token(TOKEN_1))
+        .respond_with(OrgDevices(all))
+        .mount(server)
+        .await;
+}
+
+fn sorted_ids(v: &VendorSnapshot) -> Vec<(String, String, String)> {
+    let mut ids: Vec<_> = v
+        .items
+        .iter()
+        .map(|i| (i.account_id.clone(), i.id.clone(), i.class.clone()))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn listing_by_organization_reads_the_same_devices_as_the_single_list() {
+    let single = MockServer::start().await;
+    let one_list = full_sync(&single).await;
+
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    mount_orgs_and_roles(&server).await;
+    mount_org_devices(&server).await;
+    let by_org = vendor(
+        ninja_listing(&server, DeviceListing::ByOrganization)
+            .sync(&SyncCx::silent())
+            .await
+            .expect("sync succeeds"),
+    );
+    assert_eq!(by_org.items.len(), 11);
+    assert_eq!(sorted_ids(&by_org), sorted_ids(&one_list));
+    assert_eq!(by_org.accounts.len(), 3);
+    // Orgs 1 and 2 hold exactly one full page (4), so each needs a second, empty page; org 3's
+    // 3 devices end on a short page. The single list is never asked.
+    for (org, pages) in [(1, 2), (2, 2), (3, 1)] {
+        let asked = requests_to(&server, &format!("/v2/organization/{org}/devices")).await;
+        assert_eq!(asked.len(), pages, "org {org}");
+    }
+    assert!(requests_to(&server, "/v2/devices").await.is_empty());
+}
+
+#[tokio::test]
+async fn auto_listing_goes_by_organization_only_when_the_last_sync_says_it_is_faster() {
+    // No history (a first sync): the single list, the fewest requests.
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    mount_org_devices(&server).await;
+    let n = ninja_listing(&server, DeviceListing::Auto);
+    vendor(n.sync(&SyncCx::silent()).await.unwrap());
+    assert_eq!(requests_to(&server, "/v2/devices").await.len(), 3);
+
+    // History of 120 devices over 3 orgs: one chain of 31 pages against 11 pages per org side
+    // by side: per organization.
+    let server = sync_with_history(&[("1", 40), ("2", 40), ("3", 40)]).await;
+    assert!(requests_to(&server, "/v2/devices").await.is_empty());
+    assert_eq!(
+        requests_to(&server, "/v2/organization/1/devices")
+            .await
+            .len(),
+        2
+    );
+
+    // History of 11 devices: the single list again (per organization would not be twice as
+    // fast and costs more requests).
+    let server = sync_with_history(&[("1", 4), ("2", 4), ("3", 3)]).await;
+    assert_eq!(requests_to(&server, "/v2/devices").await.len(), 3);
+}
+
+/// An `auto` sync whose previous snapshot held `counts` devices per organization; checks it
+/// read all 11 devices either way and returns the server to inspect the requests.
+async fn sync_with_history(counts: &[(&str, usize)]) -> MockServer {
+    let server = MockServer::start().await;
+    mount_everything(&server).await;
+    mount_org_devices(&server).await;
+    let previous: BTreeMap<String, usize> =
+        counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let cx = SyncCx {
+        previous: Some(std::sync::Arc::new(previous)),
+        ..SyncCx::silent()
+    };
+    let got = vendor(
+        ninja_listing(&server, DeviceListing::Auto)
+            .sync(&cx)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(got.items.len(), 11);
+    server
+}
+
+#[tokio::test]
+async fn an_organization_that_vanished_mid_sync_names_its_endpoint() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    mount_orgs_and_roles(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organization/2/devices"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            serde_json::json!({"resultCode": "FAILURE", "errorMessage": "Organization not found"}),
+        ))
+        .mount(&server)
+        .await;
+    mount_org_devices(&server).await;
+    let err = ninja_listing(&server, DeviceListing::ByOrganization)
+        .sync(&SyncCx::silent())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ConnectorError::Http { status: 404, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("GET /v2/organization/2/devices"), "{msg}");
+    assert!(msg.contains("Organization not found"), "{msg}");
 }

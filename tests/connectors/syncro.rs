@@ -357,6 +357,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
         .mount(&server)
         .await;
+    mount_everything(&server).await;
     let err = syncro(&settings(&server))
         .sync(&SyncCx::silent())
         .await
@@ -387,6 +388,7 @@ async fn malformed_json_is_reported_not_saved() {
         )
         .mount(&server2)
         .await;
+    mount_everything(&server2).await;
     let err = syncro(&settings(&server2))
         .sync(&SyncCx::silent())
         .await
@@ -423,6 +425,7 @@ async fn malformed_json_is_reported_not_saved() {
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "x"})))
         .mount(&server4)
         .await;
+    mount_everything(&server4).await;
     let err = syncro(&settings(&server4))
         .sync(&SyncCx::silent())
         .await

@@ -259,6 +259,7 @@ pub fn ninjaone_plan(
             url,
             client_id: client_id.to_string(),
             page_size: None,
+            device_listing: Default::default(),
             secret_command: Default::default(),
         }),
         values,

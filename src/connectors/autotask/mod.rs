@@ -51,8 +51,6 @@ use crate::model::{
 pub const DEFAULT_ZONE_LOOKUP: &str = "https://webservices.autotask.net/atservicesrest/";
 /// Autotask's largest page.
 pub const MAX_RECORDS: usize = 500;
-/// Published: at most 3 concurrent requests per endpoint and integration.
-pub const CONCURRENCY: usize = 3;
 /// Published default threshold, used for the client-side limiter before the tenant's own
 /// `ThresholdInformation` is known.
 pub const DEFAULT_THRESHOLD: usize = 10_000;
@@ -234,6 +232,8 @@ pub struct Autotask {
     max_percent: u64,
     history_days: i64,
     limit: Arc<RateLimit>,
+    /// Requests in flight at most (the `concurrency` setting; 3 by default).
+    concurrency: usize,
     api: Mutex<Option<Arc<Api>>>,
     budget: Budget,
 }
@@ -262,6 +262,7 @@ impl Autotask {
             &secret("secret")?,
         )
         .map_err(|e| anyhow::anyhow!("connection `{name}`: {e}"))?;
+        let concurrency = retry.concurrency_or(ConnectorKind::Autotask.default_concurrency());
         Ok(Autotask {
             name: name.into(),
             username: settings.username.trim().into(),
@@ -277,9 +278,12 @@ impl Autotask {
                 .max_threshold_percent
                 .unwrap_or(DEFAULT_MAX_THRESHOLD_PERCENT),
             history_days: settings.history_days.unwrap_or(DEFAULT_HISTORY_DAYS),
+            // Published: at most 3 concurrent requests per endpoint and integration (the
+            // kind's default concurrency).
+            concurrency,
             limit: Arc::new(
                 RateLimit::per(DEFAULT_THRESHOLD, Duration::from_secs(3600))
-                    .with_concurrency(CONCURRENCY),
+                    .with_concurrency(concurrency),
             ),
             api: Mutex::new(None),
             budget: Budget::default(),
@@ -853,7 +857,7 @@ impl Connector for Autotask {
                 )
                 .await
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(self.concurrency)
             .try_concat()
             .await?;
         cx.report("contract services", contract_services.len());
@@ -885,7 +889,7 @@ impl Connector for Autotask {
                     .await
                 }
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(self.concurrency)
             .try_concat()
             .await?;
         cx.report("contract service units", units.len());
@@ -913,7 +917,7 @@ impl Connector for Autotask {
             )
             .await
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(self.concurrency)
         .try_concat()
         .await?;
         cx.report("services", services.len());

@@ -27,16 +27,14 @@ use url::Url;
 use crate::config::ConnectWiseSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, RetryPolicy, StaticHeaders, build_reqwest, check_url, decode_one,
-    send_unauthenticated,
+    ConnectorError, HttpClient, RateLimit, RetryPolicy, StaticHeaders, build_reqwest, check_url,
+    decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
 };
 
 pub const MAX_PAGE_SIZE: usize = 1000;
-/// Agreements whose additions are read at the same time.
-const ADDITION_CONCURRENCY: usize = 4;
 /// Used when `companyinfo` does not name a codebase (on-premises servers).
 const DEFAULT_CODEBASE: &str = "v4_6_release/";
 
@@ -172,6 +170,12 @@ impl ConnectWise {
             .unwrap_or_else(|| DEFAULT_CODEBASE.to_string()))
     }
 
+    /// Requests in flight at most: the `concurrency` setting, else the kind's default.
+    fn concurrency(&self) -> usize {
+        self.retry
+            .concurrency_or(ConnectorKind::ConnectWise.default_concurrency())
+    }
+
     async fn api(&self) -> Result<&(HttpClient, String), ConnectorError> {
         self.api
             .get_or_try_init(|| async {
@@ -187,7 +191,8 @@ impl ConnectWise {
                         message: format!("codebase `{codebase}` does not form a URL: {e}"),
                     })?;
                 let client =
-                    HttpClient::new(&self.name, base, self.auth.clone(), self.retry.clone());
+                    HttpClient::new(&self.name, base, self.auth.clone(), self.retry.clone())
+                        .with_rate_limit(Arc::new(RateLimit::in_flight(self.concurrency())));
                 Ok((client, codebase))
             })
             .await
@@ -222,25 +227,39 @@ impl Connector for ConnectWise {
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let (api, _) = self.api().await?;
         let ps = self.page_size;
-        let statuses = api
-            .get_all_pages::<wire::CompanyStatus>("company/companies/statuses", &[], ps, &|_| {})
-            .await?;
-        let companies = api
-            .get_all_pages::<wire::Company>(
+        // The four lists do not depend on each other: read them side by side.
+        let company_query = [("conditions", "deletedFlag=false".to_string())];
+        let agreement_query = [("conditions", "cancelledFlag=false".to_string())];
+        let catalog_query = [("conditions", "inactiveFlag=false".to_string())];
+        let companies_read = |n| cx.report("companies", n);
+        let agreements_read = |n| cx.report("agreements", n);
+        let catalog_read = |n| cx.report("catalog", n);
+        let (statuses, companies, agreements, products) = tokio::try_join!(
+            api.get_all_pages::<wire::CompanyStatus>(
+                "company/companies/statuses",
+                &[],
+                ps,
+                &|_| {}
+            ),
+            api.get_all_pages::<wire::Company>(
                 "company/companies",
-                &[("conditions", "deletedFlag=false".to_string())],
+                &company_query,
                 ps,
-                &|n| cx.report("companies", n),
-            )
-            .await?;
-        let agreements = api
-            .get_all_pages::<wire::Agreement>(
+                &companies_read
+            ),
+            api.get_all_pages::<wire::Agreement>(
                 "finance/agreements",
-                &[("conditions", "cancelledFlag=false".to_string())],
+                &agreement_query,
                 ps,
-                &|n| cx.report("agreements", n),
-            )
-            .await?;
+                &agreements_read,
+            ),
+            api.get_all_pages::<wire::CatalogItem>(
+                "procurement/catalog",
+                &catalog_query,
+                ps,
+                &catalog_read,
+            ),
+        )?;
         let now = Timestamp::now();
         let agreements: Vec<PsaAgreement> = agreements
             .into_iter()
@@ -271,16 +290,8 @@ impl Connector for ConnectWise {
                     Ok::<_, ConnectorError>((i, got))
                 }
             })
-            .buffer_unordered(ADDITION_CONCURRENCY)
+            .buffer_unordered(self.concurrency())
             .try_collect()
-            .await?;
-        let products = api
-            .get_all_pages::<wire::CatalogItem>(
-                "procurement/catalog",
-                &[("conditions", "inactiveFlag=false".to_string())],
-                ps,
-                &|n| cx.report("catalog", n),
-            )
             .await?;
 
         let statuses: HashMap<i64, wire::CompanyStatus> =

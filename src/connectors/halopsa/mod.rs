@@ -39,8 +39,6 @@ use crate::model::{
 /// Halo publishes no maximum; 100 is what its own PowerShell module pages with.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
-/// Recurring invoices whose lines are read one record at a time when the list has no lines.
-const LINE_CONCURRENCY: usize = 4;
 const MAX_PAGES: usize = 100_000;
 /// Agreement ids of contracts are prefixed so they never collide with recurring-invoice ids.
 pub const CONTRACT_PREFIX: &str = "contract:";
@@ -443,7 +441,10 @@ impl Connector for HaloPsa {
                 .map(|(i, id)| async move {
                     Ok::<_, ConnectorError>((i, self.invoice_lines(&id).await?))
                 })
-                .buffer_unordered(LINE_CONCURRENCY)
+                .buffer_unordered(
+                    self.retry
+                        .concurrency_or(ConnectorKind::HaloPsa.default_concurrency()),
+                )
                 .try_collect()
                 .await?;
         let mut invoices = invoices;

@@ -23,8 +23,10 @@ mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -32,7 +34,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{Auth, ConnectorError, HttpClient, RetryPolicy, check_url, decode_one};
+use crate::http::{
+    Auth, ConnectorError, HttpClient, RateLimit, RetryPolicy, check_url, decode_one,
+};
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
 /// Records per request; JumpCloud's largest `limit`.
@@ -247,6 +251,8 @@ pub struct JumpCloud {
     key: SecretString,
     retry: RetryPolicy,
     provider: HttpClient,
+    /// Shared by the provider client and every organization's: `concurrency` in flight in all.
+    limit: Arc<RateLimit>,
     page_size: usize,
     again: String,
 }
@@ -281,9 +287,14 @@ impl JumpCloud {
                 connection: name.into(),
                 message: m,
             })?;
+        let limit = Arc::new(RateLimit::in_flight(
+            retry.concurrency_or(ConnectorKind::JumpCloud.default_concurrency()),
+        ));
         Ok(JumpCloud {
             name: name.to_string(),
-            provider: HttpClient::new(name, base.clone(), Arc::new(auth), retry.clone()),
+            provider: HttpClient::new(name, base.clone(), Arc::new(auth), retry.clone())
+                .with_rate_limit(limit.clone()),
+            limit,
             base,
             provider_id,
             key,
@@ -318,7 +329,8 @@ impl JumpCloud {
             self.base.clone(),
             Arc::new(auth),
             self.retry.clone(),
-        ))
+        )
+        .with_rate_limit(self.limit.clone()))
     }
 }
 
@@ -477,75 +489,99 @@ impl Connector for JumpCloud {
             total,
         )?;
 
+        let users_read = AtomicUsize::new(0);
+        let systems_read = AtomicUsize::new(0);
+        // Organizations are independent: read `concurrency` of them at once, each org's users
+        // and systems side by side, in the order listed so the snapshot is stable.
+        let per_org: Vec<(VendorAccount, Vec<UsageItem>, usize)> = stream::iter(orgs)
+            .map(|(org, raw)| {
+                let (users_read, systems_read) = (&users_read, &systems_read);
+                async move {
+                    let org_name = org
+                        .name
+                        .clone()
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| format!("organization {}", org.id));
+                    let label = format!("organization `{org_name}` ({})", org.id);
+                    let client = self.org_client(&org.id, &org_name)?;
+                    let user_query = [
+                        ("sort", "_id".to_string()),
+                        ("fields", USER_FIELDS.to_string()),
+                    ];
+                    let system_query = [
+                        ("sort", "_id".to_string()),
+                        ("fields", SYSTEM_FIELDS.to_string()),
+                    ];
+                    let ((users, users_total), (systems, systems_total)) = tokio::try_join!(
+                        get_all_skip::<wire::SystemUser>(
+                            &client,
+                            USERS,
+                            &user_query,
+                            self.page_size,
+                            &|_| {},
+                        ),
+                        get_all_skip::<wire::System>(
+                            &client,
+                            SYSTEMS,
+                            &system_query,
+                            self.page_size,
+                            &|_| {},
+                        ),
+                    )?;
+                    check_complete(
+                        &self.name,
+                        "user",
+                        "GET /api/systemusers",
+                        &label,
+                        users.iter().map(|(u, _)| u.id.as_str()),
+                        users_total,
+                    )?;
+                    check_complete(
+                        &self.name,
+                        "system",
+                        "GET /api/systems",
+                        &label,
+                        systems.iter().map(|(s, _)| s.id.as_str()),
+                        systems_total,
+                    )?;
+                    let n = users_read.fetch_add(users.len(), Ordering::Relaxed) + users.len();
+                    cx.report("users", n);
+                    let n =
+                        systems_read.fetch_add(systems.len(), Ordering::Relaxed) + systems.len();
+                    cx.report("systems", n);
+                    let mut items = Vec::with_capacity(users.len() + systems.len());
+                    for (u, raw) in users {
+                        items.push(user_item(u, raw, &org, &org_name));
+                    }
+                    for (s, raw) in systems {
+                        items.push(system_item(s, raw, &org, &org_name));
+                    }
+                    let account = VendorAccount {
+                        id: org.id,
+                        name: org_name,
+                        raw: Some(raw),
+                    };
+                    let unknown = items.iter().filter(|i| i.class == USER_OTHER).count();
+                    // Stored now when the sync streams; kept for the snapshot otherwise.
+                    let mut kept = Vec::new();
+                    cx.emit(&self.name, items, &mut kept).await?;
+                    Ok::<_, ConnectorError>((account, kept, unknown))
+                }
+            })
+            .buffered(
+                self.retry
+                    .concurrency_or(ConnectorKind::JumpCloud.default_concurrency()),
+            )
+            .try_collect()
+            .await?;
         let mut snap = VendorSnapshot::default();
-        let mut users_read = 0usize;
-        let mut systems_read = 0usize;
-        for (org, raw) in orgs {
-            let org_name = org
-                .name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| format!("organization {}", org.id));
-            let label = format!("organization `{org_name}` ({})", org.id);
-            let client = self.org_client(&org.id, &org_name)?;
-
-            let base = users_read;
-            let (users, total) = get_all_skip::<wire::SystemUser>(
-                &client,
-                USERS,
-                &[
-                    ("sort", "_id".to_string()),
-                    ("fields", USER_FIELDS.to_string()),
-                ],
-                self.page_size,
-                &|n| cx.report("users", base + n),
-            )
-            .await?;
-            check_complete(
-                &self.name,
-                "user",
-                "GET /api/systemusers",
-                &label,
-                users.iter().map(|(u, _)| u.id.as_str()),
-                total,
-            )?;
-            users_read += users.len();
-
-            let base = systems_read;
-            let (systems, total) = get_all_skip::<wire::System>(
-                &client,
-                SYSTEMS,
-                &[
-                    ("sort", "_id".to_string()),
-                    ("fields", SYSTEM_FIELDS.to_string()),
-                ],
-                self.page_size,
-                &|n| cx.report("systems", base + n),
-            )
-            .await?;
-            check_complete(
-                &self.name,
-                "system",
-                "GET /api/systems",
-                &label,
-                systems.iter().map(|(s, _)| s.id.as_str()),
-                total,
-            )?;
-            systems_read += systems.len();
-
-            for (u, raw) in users {
-                snap.items.push(user_item(u, raw, &org, &org_name));
-            }
-            for (s, raw) in systems {
-                snap.items.push(system_item(s, raw, &org, &org_name));
-            }
-            snap.accounts.push(VendorAccount {
-                id: org.id,
-                name: org_name,
-                raw: Some(raw),
-            });
+        let mut unknown = 0;
+        for (account, items, unknown_users) in per_org {
+            snap.accounts.push(account);
+            snap.items.extend(items);
+            unknown += unknown_users;
         }
-        let unknown = snap.items.iter().filter(|i| i.class == USER_OTHER).count();
+        let (users_read, systems_read) = (users_read.into_inner(), systems_read.into_inner());
         if unknown > 0 {
             tracing::warn!(
                 connection = %self.name,

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -63,8 +63,6 @@ const SUBSCRIBED_SKUS: &str = "v1.0/subscribedSkus";
 const GDAP_CUSTOMERS: &str = "v1.0/tenantRelationships/delegatedAdminCustomers";
 /// The largest page the GDAP customer list serves.
 const GDAP_QUERY: &[(&str, &str)] = &[("$top", "300")];
-/// Tenants read at once: enough to hide latency, few enough not to trip Graph throttling.
-const CONCURRENT_TENANTS: usize = 4;
 const MAX_PAGES: usize = 10_000;
 
 const CAPABILITY_STATUSES: &[&str] = &["Enabled", "Warning", "Suspended", "Deleted", "LockedOut"];
@@ -588,6 +586,14 @@ impl M365 {
     }
 
     /// A client for one tenant's API (`base`), with that tenant's tokens.
+    /// Tenants read at once (each tenant's requests go one after another): the `concurrency`
+    /// setting, else the kind's default. Graph throttles per tenant, so spreading the reads over
+    /// tenants hides latency without pressing on any one tenant.
+    fn concurrency(&self) -> usize {
+        self.retry
+            .concurrency_or(ConnectorKind::M365.default_concurrency())
+    }
+
     fn client(&self, tenant: &str, base: &Url, partner: bool, forbidden: String) -> HttpClient {
         let hint = if partner {
             match self.grant.mode {
@@ -950,7 +956,7 @@ impl Connector for M365 {
                     (t, raw, r)
                 }
             })
-            .buffer_unordered(CONCURRENT_TENANTS)
+            .buffer_unordered(self.concurrency())
             .collect()
             .await;
         let mut snap = VendorSnapshot::default();
@@ -978,16 +984,28 @@ impl Connector for M365 {
                 self.again()
             );
             let pc = self.client(&self.settings.partner_tenant_id, pc_base, true, forbidden);
-            let mut n = 0;
-            for t in &readable {
-                let subs = self.read_subscriptions(&pc, t).await?;
-                n += subs.len();
-                cx.report("subscriptions", n);
-                snap.items.extend(
-                    subs.into_iter()
-                        .map(|(s, raw)| subscription_item(&t.id, s, raw)),
-                );
-            }
+            let n = std::sync::atomic::AtomicUsize::new(0);
+            let subs: Vec<Vec<UsageItem>> = futures_util::stream::iter(0..readable.len())
+                .map(|i| {
+                    // An index, not a borrowed tenant: async_trait futures must be `Send` for
+                    // every lifetime, which a borrowed closure argument cannot promise.
+                    let (pc, n, t) = (&pc, &n, &readable[i]);
+                    async move {
+                        let subs = self.read_subscriptions(pc, t).await?;
+                        let total = n.fetch_add(subs.len(), std::sync::atomic::Ordering::Relaxed)
+                            + subs.len();
+                        cx.report("subscriptions", total);
+                        Ok::<_, ConnectorError>(
+                            subs.into_iter()
+                                .map(|(s, raw)| subscription_item(&t.id, s, raw))
+                                .collect(),
+                        )
+                    }
+                })
+                .buffer_unordered(self.concurrency())
+                .try_collect()
+                .await?;
+            snap.items.extend(subs.into_iter().flatten());
         }
         snap.accounts
             .sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));

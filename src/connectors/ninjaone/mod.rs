@@ -10,13 +10,17 @@ mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use secrecy::SecretString;
 
-use crate::config::NinjaOneSettings;
+use crate::config::{DeviceListing, NinjaOneSettings};
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ClientCredentials, ConnectorError, HttpClient, RetryPolicy, check_url};
+use crate::http::{
+    AfterPages, ClientCredentials, ConnectorError, HttpClient, RateLimit, RetryPolicy, check_url,
+};
 use crate::model::{ServiceDef, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -150,6 +154,9 @@ pub struct NinjaOne {
     name: String,
     client: HttpClient,
     page_size: usize,
+    listing: DeviceListing,
+    /// Requests in flight at most: the `concurrency` setting, else the kind's default.
+    concurrency: usize,
 }
 
 impl NinjaOne {
@@ -173,10 +180,14 @@ impl NinjaOne {
             retry.clone(),
             hint,
         );
+        let concurrency = retry.concurrency_or(ConnectorKind::NinjaOne.default_concurrency());
         Ok(NinjaOne {
             name: name.to_string(),
-            client: HttpClient::new(name, base, Arc::new(auth), retry),
+            client: HttpClient::new(name, base, Arc::new(auth), retry)
+                .with_rate_limit(Arc::new(RateLimit::in_flight(concurrency))),
             page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            listing: settings.device_listing,
+            concurrency,
         })
     }
 }
@@ -200,58 +211,118 @@ impl Connector for NinjaOne {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        let orgs = self
-            .client
-            .get_all_after::<wire::Organization, _>(
+        let orgs_read = |n| cx.report("organizations", n);
+        let (orgs, (roles, _)) = tokio::try_join!(
+            self.client.get_all_after::<wire::Organization, _>(
                 "v2/organizations",
                 &[],
                 self.page_size,
                 |o| o.id,
-                &|n| cx.report("organizations", n),
-            )
-            .await?;
-        let (roles, _) = self
-            .client
-            .get_list::<wire::NodeRole>("v2/roles", &[])
-            .await?;
-        let devices = self
-            .client
-            .get_all_after::<wire::Device, _>("v2/devices", &[], self.page_size, |d| d.id, &|n| {
-                cx.report("devices", n)
+                &orgs_read,
+            ),
+            self.client.get_list::<wire::NodeRole>("v2/roles", &[]),
+        )?;
+        let roles: HashMap<i64, wire::NodeRole> =
+            roles.into_iter().map(|(r, _)| (r.id, r)).collect();
+        let org_ids: Vec<i64> = orgs.iter().map(|(o, _)| o.id).collect();
+        let by_org = match self.listing {
+            DeviceListing::ByOrganization => true,
+            DeviceListing::SingleList => false,
+            DeviceListing::Auto => cx.previous.as_deref().is_some_and(|prev| {
+                by_organization_is_faster(prev, &org_ids, self.page_size, self.concurrency)
+            }),
+        };
+        tracing::debug!(connection = %self.name, orgs = org_ids.len(), by_org, "listing NinjaOne devices");
+        let read = AtomicUsize::new(0);
+        let mut kept = Vec::new();
+        if by_org {
+            let per_org: Vec<Vec<UsageItem>> = stream::iter(org_ids)
+                .map(|id| {
+                    let (roles, read) = (&roles, &read);
+                    async move {
+                        let path = format!("v2/organization/{id}/devices");
+                        let mut kept = Vec::new();
+                        let mut pages = AfterPages::new(&path, &[], self.page_size);
+                        while let Some(page) =
+                            pages.next(&self.client, |d: &wire::Device| d.id).await?
+                        {
+                            self.take_page(cx, page, roles, read, &mut kept).await?;
+                        }
+                        Ok::<_, ConnectorError>(kept)
+                    }
+                })
+                .buffer_unordered(self.concurrency)
+                .try_collect()
+                .await?;
+            kept.extend(per_org.into_iter().flatten());
+            kept.sort_by(|a, b| a.account_id.cmp(&b.account_id).then(a.id.cmp(&b.id)));
+        } else {
+            let mut pages = AfterPages::new("v2/devices", &[], self.page_size);
+            while let Some(page) = pages.next(&self.client, |d: &wire::Device| d.id).await? {
+                self.take_page(cx, page, &roles, &read, &mut kept).await?;
+            }
+        }
+        tracing::debug!(connection = %self.name, devices = read.load(Ordering::Relaxed), "read NinjaOne");
+        let accounts = orgs
+            .into_iter()
+            .map(|(o, raw)| VendorAccount {
+                id: o.id.to_string(),
+                name: o.name,
+                raw: Some(raw),
             })
-            .await?;
-        tracing::debug!(connection = %self.name, orgs = orgs.len(), roles = roles.len(), devices = devices.len(), "read NinjaOne");
-        Ok(Snapshot::Vendor(convert(
-            orgs,
-            roles.into_iter().map(|(r, _)| r).collect(),
-            devices,
-        )))
+            .collect();
+        Ok(Snapshot::Vendor(VendorSnapshot {
+            accounts,
+            items: kept,
+            ..VendorSnapshot::default()
+        }))
     }
 }
 
-fn convert(
-    orgs: Vec<(wire::Organization, String)>,
-    roles: Vec<wire::NodeRole>,
-    devices: Vec<(wire::Device, String)>,
-) -> VendorSnapshot {
-    let roles: HashMap<i64, wire::NodeRole> = roles.into_iter().map(|r| (r.id, r)).collect();
-    let accounts = orgs
-        .into_iter()
-        .map(|(o, raw)| VendorAccount {
-            id: o.id.to_string(),
-            name: o.name,
-            raw: Some(raw),
-        })
-        .collect();
-    let items = devices
-        .into_iter()
-        .map(|(d, raw)| device_item(d, raw, &roles))
-        .collect();
-    VendorSnapshot {
-        accounts,
-        items,
-        ..VendorSnapshot::default()
+impl NinjaOne {
+    /// Turns a page of devices into items and hands them on (stored now when the sync
+    /// streams, else kept for the snapshot).
+    async fn take_page(
+        &self,
+        cx: &SyncCx,
+        page: Vec<(wire::Device, String)>,
+        roles: &HashMap<i64, wire::NodeRole>,
+        read: &AtomicUsize,
+        kept: &mut Vec<UsageItem>,
+    ) -> Result<(), ConnectorError> {
+        let n = read.fetch_add(page.len(), Ordering::Relaxed) + page.len();
+        cx.report("devices", n);
+        let items = page
+            .into_iter()
+            .map(|(d, raw)| device_item(d, raw, roles))
+            .collect();
+        cx.emit(&self.name, items, kept).await
     }
+}
+
+/// Whether listing devices organization by organization (`concurrency` organizations at once)
+/// beats the one `/v2/devices` keyset chain, judged by the previous sync's device counts. The
+/// chain takes one request per page, one after another; the per-organization reads take at
+/// least one request per organization but run side by side. Per organization must be at least
+/// twice as fast in round trips to be picked, since it spends more of the API's requests.
+pub fn by_organization_is_faster(
+    previous: &BTreeMap<String, usize>,
+    orgs: &[i64],
+    page_size: usize,
+    concurrency: usize,
+) -> bool {
+    let page_size = page_size.max(1);
+    let total: usize = previous.values().sum();
+    // A page shorter than pageSize ends a list, so n devices take n / pageSize + 1 requests.
+    let chain = total / page_size + 1;
+    let per_org: Vec<usize> = orgs
+        .iter()
+        .map(|id| previous.get(&id.to_string()).copied().unwrap_or(0) / page_size + 1)
+        .collect();
+    let requests: usize = per_org.iter().sum();
+    let longest = per_org.iter().copied().max().unwrap_or(0);
+    let rounds = longest.max(requests.div_ceil(concurrency.max(1)));
+    rounds * 2 <= chain
 }
 
 fn is_known(class: &str) -> bool {
@@ -382,6 +453,44 @@ mod tests {
         let all = &services()[0];
         assert!(all.counts(&item));
         assert!(!services()[4].counts(&item));
+    }
+
+    #[test]
+    fn per_organization_listing_is_picked_only_when_twice_as_fast() {
+        let prev = |counts: &[(i64, usize)]| -> BTreeMap<String, usize> {
+            counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let many_orgs: Vec<(i64, usize)> = (1..=1000).map(|i| (i, 100)).collect();
+        let ids = |c: &[(i64, usize)]| c.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        // (previous counts, page size, concurrency, by organization?)
+        type Case = (Vec<(i64, usize)>, usize, usize, bool);
+        let cases: Vec<Case> = vec![
+            // 100,000 devices in 1,000 orgs: a chain of 101 pages against 1,000 requests at 10
+            // at once (100 rounds): not twice as fast.
+            (many_orgs.clone(), 1000, 10, false),
+            // At 64 at once, 16 rounds against 101: per organization.
+            (many_orgs, 1000, 64, true),
+            // 200 orgs of 500 devices: 20 rounds against 101.
+            ((1..=200).map(|i| (i, 500)).collect(), 1000, 10, true),
+            // One org of 50,000: its own chain is as long as the single list.
+            (vec![(1, 50_000), (2, 10)], 1000, 10, false),
+            // Small tenants: one page either way.
+            (vec![(1, 3), (2, 4)], 1000, 10, false),
+            // Exactly one full page per org counts the empty page that ends it.
+            (vec![(1, 4), (2, 4), (3, 3)], 4, 10, false),
+        ];
+        for (counts, page, conc, want) in cases {
+            let got = by_organization_is_faster(&prev(&counts), &ids(&counts), page, conc);
+            assert_eq!(
+                got,
+                want,
+                "{} orgs, page {page}, concurrency {conc}",
+                counts.len()
+            );
+        }
+        // Organizations new since the last sync cost one request each.
+        let known = prev(&[(1, 100_000)]);
+        assert!(!by_organization_is_faster(&known, &[1, 2, 3], 1000, 10));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use secrecy::SecretString;
 
 use crate::config::SentinelOneSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, HttpClient, RetryPolicy, StaticHeaders, check_url};
+use crate::http::{ConnectorError, CursorPages, HttpClient, RetryPolicy, StaticHeaders, check_url};
 use crate::model::{
     ServiceDef, ServiceFilters, Snapshot, UsageItem, VendorAccount, VendorSnapshot,
 };
@@ -172,14 +172,28 @@ impl Connector for SentinelOne {
                 cx.report("sites", n)
             })
             .await?;
-        let agents = self
-            .client
-            .get_all_cursor::<wire::Agent>(AGENTS, &[], "/data", self.page_size, &|n| {
-                cx.report("agents", n)
-            })
-            .await?;
-        tracing::debug!(connection = %self.name, sites = sites.len(), agents = agents.len(), "read SentinelOne");
-        Ok(Snapshot::Vendor(convert(sites, agents)))
+        // Agents go to the store page by page (a large console has hundreds of thousands).
+        let by_id: HashMap<String, &wire::Site> =
+            sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
+        let mut kept = Vec::new();
+        let mut read = 0;
+        let mut pages = CursorPages::new(AGENTS, &[], "/data", self.page_size);
+        while let Some(page) = pages.next::<wire::Agent>(&self.client).await? {
+            read += page.len();
+            cx.report("agents", read);
+            let items = page
+                .into_iter()
+                .map(|(a, raw)| {
+                    let site = by_id.get(&a.site_id).copied();
+                    agent_item(a, raw, site)
+                })
+                .collect();
+            cx.emit(&self.name, items, &mut kept).await?;
+        }
+        tracing::debug!(connection = %self.name, sites = sites.len(), agents = read, "read SentinelOne");
+        let mut snap = convert(sites, Vec::new());
+        snap.items = kept;
+        Ok(Snapshot::Vendor(snap))
     }
 }
 

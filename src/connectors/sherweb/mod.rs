@@ -48,8 +48,6 @@ pub const SCOPE: &str = "service-provider";
 pub const SUBSCRIPTION_KEY_HEADER: &str = "ocp-apim-subscription-key";
 
 const CUSTOMERS: &str = "customers";
-/// Subscription lists read at once (one request per customer).
-const CONCURRENCY: usize = 4;
 const SUBSCRIPTIONS: &str = "billing/subscriptions";
 
 /// The class of a subscription of an active customer.
@@ -181,6 +179,8 @@ impl Auth for SherwebAuth {
 pub struct Sherweb {
     name: String,
     client: HttpClient,
+    /// Customers read at once: the `concurrency` setting, else the kind's default.
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for Sherweb {
@@ -242,6 +242,7 @@ impl Sherweb {
         };
         Ok(Sherweb {
             name: name.to_string(),
+            concurrency: retry.concurrency_or(ConnectorKind::Sherweb.default_concurrency()),
             client: HttpClient::new(name, base, Arc::new(auth), retry),
         })
     }
@@ -338,7 +339,7 @@ impl Connector for Sherweb {
                     .await;
                 (i, subs)
             })
-            .buffered(CONCURRENCY);
+            .buffered(self.concurrency);
         while let Some((i, subs)) = answers.next().await {
             let customer = &customers[i].0;
             match subs {

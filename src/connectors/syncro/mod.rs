@@ -179,7 +179,12 @@ impl Syncro {
             .requests_per_minute
             .unwrap_or(MAX_REQUESTS_PER_MINUTE)
             .clamp(1, MAX_REQUESTS_PER_MINUTE);
-        let limit = Arc::new(RateLimit::per(per_minute, Duration::from_secs(60)));
+        let limit = Arc::new(
+            RateLimit::per(per_minute, Duration::from_secs(60))
+                .with_concurrency(retry.concurrency_or(
+                    crate::connectors::ConnectorKind::Syncro.default_concurrency(),
+                )),
+        );
         let client = HttpClient::new(name, base, Arc::new(auth), retry).with_rate_limit(limit);
         Ok(Syncro {
             name: name.into(),
@@ -333,20 +338,26 @@ impl Connector for Syncro {
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let requests = AtomicUsize::new(0);
-        let customers = self
-            .all_pages::<wire::Customer>(
+        let customer_query = [("include_disabled", "true".into())];
+        let customers_read = |n| cx.report("customers", n);
+        let schedules_read = |n| cx.report("recurring invoices", n);
+        // Independent lists, read side by side (the rate limit still paces them).
+        let (customers, schedules) = tokio::try_join!(
+            self.all_pages::<wire::Customer>(
                 "customers",
                 "customers",
-                &[("include_disabled", "true".into())],
+                &customer_query,
                 &requests,
-                &|n| cx.report("customers", n),
-            )
-            .await?;
-        let schedules = self
-            .all_pages::<wire::Schedule>("schedules", "schedules", &[], &requests, &|n| {
-                cx.report("recurring invoices", n)
-            })
-            .await?;
+                &customers_read,
+            ),
+            self.all_pages::<wire::Schedule>(
+                "schedules",
+                "schedules",
+                &[],
+                &requests,
+                &schedules_read
+            ),
+        )?;
         // Lines come with each schedule; a list answer without them is read schedule by
         // schedule (the rate limit paces these).
         let mut with_lines: Vec<(wire::Schedule, String, Vec<(wire::LineItem, String)>)> =
