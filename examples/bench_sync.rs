@@ -10,8 +10,10 @@
 //!
 //! Flags (defaults in brackets): `--latency-ms` [50], `--orgs` [1000], `--devices` [100000],
 //! `--companies` [1000], `--agreements` [2000], `--additions` [20000], `--tenants` [300],
-//! `--no-alone` (skip the per-connection runs), `--bin PATH` (the `reconcile` to run; default the
-//! release binary next to this example's target directory).
+//! `--concurrency N` (every connection's `concurrency`; default each kind's
+//! `ConnectorKind::default_concurrency()`), `--device-listing auto|by-organization|single-list`
+//! [auto], `--no-alone` (skip the per-connection runs), `--bin PATH` (the `reconcile` to run;
+//! default the release binary in this example's target directory).
 //!
 //! The sandboxes run in this process; `reconcile` runs as a child (a temporary config, database
 //! and HOME; secrets from `RECONCILE_<CONNECTION>_<FIELD>`), so its peak RSS is its own. Runs:
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use reconcile::connectors::ConnectorKind;
 use reconcile::demo::sample::SampleMsp;
 use reconcile::demo::scale::{Expected, Scale, expected, scaled};
 use reconcile::demo::{self, RequestStats, Sandbox};
@@ -49,6 +52,8 @@ struct Args {
     scale: Scale,
     alone: bool,
     bin: Option<PathBuf>,
+    concurrency: Option<usize>,
+    device_listing: String,
 }
 
 fn args() -> Result<Args> {
@@ -58,6 +63,8 @@ fn args() -> Result<Args> {
         scale: Scale::default(),
         alone: true,
         bin: None,
+        concurrency: None,
+        device_listing: "auto".into(),
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -75,6 +82,10 @@ fn args() -> Result<Args> {
             "--additions" => a.scale.additions = num()?,
             "--tenants" => a.scale.tenants = num()?,
             "--no-alone" => a.alone = false,
+            "--concurrency" => a.concurrency = Some(num()?),
+            "--device-listing" => {
+                a.device_listing = it.next().context("--device-listing needs a mode")?.clone()
+            }
             "--bin" => a.bin = Some(it.next().context("--bin needs a path")?.into()),
             other => bail!("unknown flag {other}; see the header of examples/bench_sync.rs"),
         }
@@ -107,22 +118,22 @@ fn parallel_rounds(chains: &[usize], c: usize) -> usize {
     longest.max(total.div_ceil(c.max(1)))
 }
 
-/// The concurrency each connector runs at.
-fn concurrency(connection: &str) -> usize {
-    // Until the connector changes land: ConnectWise additions and Microsoft 365 tenants four at
-    // a time (private constants), NinjaOne one request at a time.
+/// The kind of each benchmarked connection.
+fn kind(connection: &str) -> ConnectorKind {
     match connection {
-        "ninjaone" => 1,
-        _ => 4,
+        "ninjaone" => ConnectorKind::NinjaOne,
+        "connectwise" => ConnectorKind::ConnectWise,
+        _ => ConnectorKind::M365,
     }
 }
 
-/// NinjaOne: a token; then the organizations, the roles and the devices side by side. Devices
-/// come from the single `/v2/devices` cursor chain or, by organization, one chain per
-/// organization `concurrency` at a time.
-fn ninja_plan(msp: &SampleMsp, by_org: bool) -> Plan {
+/// NinjaOne: a token; the organizations and the roles side by side; then the devices (the
+/// connector lists them once it has the organizations), from the single `/v2/devices` keyset
+/// chain or, by organization, one chain per organization, `c` organizations at once.
+fn ninja_plan(msp: &SampleMsp, by_org: bool, c: usize) -> Plan {
     let n = &msp.ninjaone;
     let org_pages = keyset_pages(n.organizations.len());
+    let prefix = 1 + org_pages.max(1);
     if by_org {
         let mut per_org: BTreeMap<i64, usize> = n.organizations.iter().map(|o| (o.id, 0)).collect();
         for d in &n.devices {
@@ -131,20 +142,20 @@ fn ninja_plan(msp: &SampleMsp, by_org: bool) -> Plan {
         let chains: Vec<usize> = per_org.values().map(|&k| keyset_pages(k)).collect();
         Plan {
             min_requests: 1 + org_pages + 1 + chains.iter().sum::<usize>(),
-            rounds: 1 + org_pages + parallel_rounds(&chains, concurrency("ninjaone")),
+            rounds: prefix + parallel_rounds(&chains, c),
         }
     } else {
         let device_pages = keyset_pages(n.devices.len());
         Plan {
             min_requests: 1 + org_pages + 1 + device_pages,
-            rounds: 1 + org_pages.max(1).max(device_pages),
+            rounds: prefix + device_pages,
         }
     }
 }
 
 /// ConnectWise: companyinfo; then statuses, companies, agreements and the catalog side by side;
-/// then every active agreement's additions, `concurrency` agreements at once.
-fn cw_plan(msp: &SampleMsp) -> Plan {
+/// then every active agreement's additions, `c` agreements at once.
+fn cw_plan(msp: &SampleMsp, c: usize) -> Plan {
     let cw = &msp.connectwise;
     let lists = [
         linked_pages(cw.company_statuses.len(), PAGE),
@@ -169,15 +180,13 @@ fn cw_plan(msp: &SampleMsp) -> Plan {
         .collect();
     Plan {
         min_requests: 1 + lists.iter().sum::<usize>() + chains.iter().sum::<usize>(),
-        rounds: 1
-            + lists.iter().copied().max().unwrap_or(0)
-            + parallel_rounds(&chains, concurrency("connectwise")),
+        rounds: 1 + lists.iter().copied().max().unwrap_or(0) + parallel_rounds(&chains, c),
     }
 }
 
 /// Microsoft 365 (GDAP): the partner token, the customers, then per tenant a token and its
-/// `subscribedSkus`, `concurrency` tenants at once.
-fn m365_plan(msp: &SampleMsp) -> Plan {
+/// `subscribedSkus`, `c` tenants at once.
+fn m365_plan(msp: &SampleMsp, c: usize) -> Plan {
     let tenants = &msp.m365.tenants;
     let chains: Vec<usize> = tenants
         .iter()
@@ -186,7 +195,7 @@ fn m365_plan(msp: &SampleMsp) -> Plan {
     let customers = linked_pages(tenants.len(), M365_PAGE);
     Plan {
         min_requests: 1 + customers + chains.iter().sum::<usize>(),
-        rounds: 1 + customers + parallel_rounds(&chains, concurrency("m365")),
+        rounds: 1 + customers + parallel_rounds(&chains, c),
     }
 }
 
@@ -197,6 +206,10 @@ struct Line {
     plan: Plan,
     wall: f64,
     rss_mb: Option<f64>,
+    /// CPU time of `reconcile`, s.
+    cpu: Option<f64>,
+    /// CPU time of the sandboxes (this process) during the run, s.
+    sandbox_cpu: Option<f64>,
 }
 
 struct Sandboxes {
@@ -239,7 +252,12 @@ fn diff(before: &Requests, after: &Requests) -> Requests {
         .collect()
 }
 
-fn write_config(path: &Path, sb: &Sandbox) -> Result<()> {
+fn write_config(
+    path: &Path,
+    sb: &Sandbox,
+    concurrency: &BTreeMap<&str, usize>,
+    device_listing: &str,
+) -> Result<()> {
     let c = &sb.credentials;
     let config = format!(
         r#"[connections.ninjaone]
@@ -247,6 +265,8 @@ kind = "ninjaone"
 url = "{ninja}"
 client_id = "{ninja_id}"
 page_size = {PAGE}
+concurrency = {ninja_c}
+device_listing = "{device_listing}"
 
 [connections.connectwise]
 kind = "connectwise"
@@ -256,6 +276,7 @@ public_key = "{cw_public}"
 client_id = "{cw_client}"
 billable_company_types = ["{billable}"]
 page_size = {PAGE}
+concurrency = {cw_c}
 
 [connections.m365]
 kind = "m365"
@@ -263,6 +284,7 @@ partner_tenant_id = "{partner}"
 client_id = "{m365_client}"
 token_host = "{m365}"
 graph_host = "{m365}"
+concurrency = {m365_c}
 "#,
         ninja = sb.ninjaone_url,
         ninja_id = c.ninja_client_id,
@@ -274,6 +296,9 @@ graph_host = "{m365}"
         partner = demo::m365::DEMO_PARTNER_TENANT,
         m365_client = demo::m365::DEMO_CLIENT_ID,
         m365 = sb.m365.url,
+        ninja_c = concurrency["ninjaone"],
+        cw_c = concurrency["connectwise"],
+        m365_c = concurrency["m365"],
     );
     std::fs::write(path, config)?;
     Ok(())
@@ -308,13 +333,45 @@ fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path, sb: &Sandbox) ->
     cmd
 }
 
-/// Runs `cmd` to completion: its wall time (s), peak RSS (MB, Unix only) and stderr.
+/// What one run of `reconcile` took.
+struct Measured {
+    wall: f64,
+    /// Peak resident set, MB (Unix only).
+    rss_mb: Option<f64>,
+    /// User + system CPU time, s (Unix only).
+    cpu: Option<f64>,
+    stderr: String,
+}
+
+/// User + system CPU time this process (the sandboxes' threads) has used, s (Unix only).
+fn own_cpu() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: a zeroed rusage is a valid value for getrusage to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: RUSAGE_SELF with a valid pointer.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+            return None;
+        }
+        Some(cpu_secs(&usage))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+#[cfg(unix)]
+fn cpu_secs(u: &libc::rusage) -> f64 {
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// Runs `cmd` to completion and measures it.
 ///
 /// Through this example re-run as a launcher (`--launch`): a child's `ru_maxrss` counts the
 /// resident set of the process it was forked from at `exec` time, and this process holds the
 /// scaled sample (well over 100 MB), which would hide the figure of a smaller `reconcile`. The
 /// launcher is small when it forks, so the `reconcile` it waits for reports its own peak.
-fn measure(cmd: Command) -> Result<(f64, Option<f64>, String)> {
+fn measure(cmd: Command) -> Result<Measured> {
     let mut launcher = Command::new(std::env::current_exe()?);
     launcher
         .env_clear()
@@ -342,24 +399,27 @@ fn measure(cmd: Command) -> Result<(f64, Option<f64>, String)> {
         .read_to_string(&mut report)?;
     child.wait()?;
     let stderr = reader.join().unwrap_or_default();
-    // `<exit code> <wall seconds> <peak RSS in KiB or -1>`
+    // `<exit code> <wall seconds> <peak RSS in KiB or -1> <CPU seconds or -1>`
     let fields: Vec<&str> = report.split_whitespace().collect();
-    let [code, secs, kib] = fields.as_slice() else {
+    let [code, secs, kib, cpu] = fields.as_slice() else {
         bail!("{cmd:?}: no report from the launcher:\n{stderr}");
     };
     if *code != "0" {
         bail!("{cmd:?} failed (exit {code}):\n{stderr}");
     }
     let kib: i64 = kib.parse()?;
-    Ok((
-        secs.parse()?,
-        (kib >= 0).then_some(kib as f64 / 1024.0),
+    let cpu: f64 = cpu.parse()?;
+    Ok(Measured {
+        wall: secs.parse()?,
+        rss_mb: (kib >= 0).then_some(kib as f64 / 1024.0),
+        cpu: (cpu >= 0.0).then_some(cpu),
         stderr,
-    ))
+    })
 }
 
 /// The launcher side of [`measure`]: runs `args` (program first) with this process's stdin and
-/// stderr, its stdout discarded, and prints `<exit code> <wall seconds> <peak RSS KiB or -1>`.
+/// stderr, its stdout discarded, and prints `<exit code> <wall seconds> <peak RSS KiB or -1>
+/// <CPU seconds or -1>`.
 fn launch(args: &[std::ffi::OsString]) -> Result<()> {
     let (program, rest) = args.split_first().context("--launch needs a program")?;
     let started = Instant::now();
@@ -369,7 +429,7 @@ fn launch(args: &[std::ffi::OsString]) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot run {}", Path::new(program).display()))?;
     #[cfg(unix)]
-    let (code, kib) = {
+    let (code, kib, cpu) = {
         let mut status = 0;
         // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -381,15 +441,22 @@ fn launch(args: &[std::ffi::OsString]) -> Result<()> {
             -1
         };
         // Linux reports kilobytes.
-        (code, usage.ru_maxrss as i64)
+        (code, usage.ru_maxrss as i64, cpu_secs(&usage))
     };
     #[cfg(not(unix))]
-    let (code, kib) = {
+    let (code, kib, cpu) = {
         let mut child = child;
-        (child.wait()?.code().unwrap_or(-1), -1i64)
+        (child.wait()?.code().unwrap_or(-1), -1i64, -1.0)
     };
-    println!("{code} {:.3} {kib}", started.elapsed().as_secs_f64());
+    println!(
+        "{code} {:.3} {kib} {cpu:.3}",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into())
 }
 
 /// `name: synced in 1.2s: ...` from a sync's stderr.
@@ -508,10 +575,19 @@ fn main() -> Result<()> {
         want.m365_items,
         started.elapsed().as_secs_f64()
     );
-    let plans_single = ninja_plan(&msp, false);
-    let plans_by_org = ninja_plan(&msp, true);
-    let cw = cw_plan(&msp);
-    let m365 = m365_plan(&msp);
+    let conc: BTreeMap<&str, usize> = CONNECTIONS
+        .iter()
+        .map(|c| {
+            (
+                *c,
+                args.concurrency.unwrap_or(kind(c).default_concurrency()),
+            )
+        })
+        .collect();
+    let plans_single = ninja_plan(&msp, false, conc["ninjaone"]);
+    let plans_by_org = ninja_plan(&msp, true, conc["ninjaone"]);
+    let cw = cw_plan(&msp, conc["connectwise"]);
+    let m365 = m365_plan(&msp, conc["m365"]);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -525,7 +601,7 @@ fn main() -> Result<()> {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home)?;
     let config = dir.path().join("config.toml");
-    write_config(&config, &sb.sandbox)?;
+    write_config(&config, &sb.sandbox, &conc, &args.device_listing)?;
 
     let mut lines: Vec<Line> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
@@ -550,8 +626,11 @@ fn main() -> Result<()> {
         let before = sb.snapshot();
         let mut cmd = reconcile(&bin, &home, &config, db, &sb.sandbox);
         cmd.arg("sync").args(names);
-        let (wall, rss, stderr) = measure(cmd)?;
+        let cpu_before = own_cpu();
+        let m = measure(cmd)?;
+        let sandbox_cpu = own_cpu().zip(cpu_before).map(|(a, b)| a - b);
         let requests = diff(&before, &sb.snapshot());
+        let stderr = &m.stderr;
         let counts = status_counts(reconcile(&bin, &home, &config, db, &sb.sandbox))?;
         let mut total = Line {
             what: format!("all, {label}"),
@@ -560,8 +639,10 @@ fn main() -> Result<()> {
                 min_requests: 0,
                 rounds: 0,
             },
-            wall,
-            rss_mb: rss,
+            wall: m.wall,
+            rss_mb: m.rss_mb,
+            cpu: m.cpu,
+            sandbox_cpu,
         };
         let mut per = Vec::new();
         for c in names {
@@ -586,8 +667,10 @@ fn main() -> Result<()> {
                     what: format!("  {what}"),
                     requests: n,
                     plan,
-                    wall: synced_in(&stderr, c).unwrap_or(f64::NAN),
+                    wall: synced_in(stderr, c).unwrap_or(f64::NAN),
                     rss_mb: None,
+                    cpu: None,
+                    sandbox_cpu: None,
                 });
             }
         }
@@ -625,10 +708,11 @@ fn main() -> Result<()> {
         scale.tenants
     );
     println!(
-        "concurrency: ninjaone {}, connectwise {}, m365 {}; page size {PAGE} (Graph {M365_PAGE}); binary {}",
-        concurrency("ninjaone"),
-        concurrency("connectwise"),
-        concurrency("m365"),
+        "concurrency: ninjaone {}, connectwise {}, m365 {}; ninjaone device_listing {}; page size {PAGE} (Graph {M365_PAGE}); binary {}",
+        conc["ninjaone"],
+        conc["connectwise"],
+        conc["m365"],
+        args.device_listing,
         bin.display()
     );
     println!(
@@ -651,7 +735,7 @@ fn main() -> Result<()> {
     );
     println!();
     println!(
-        "{:<38} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>10} {:>8} {:>9}",
+        "{:<38} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>10} {:>8} {:>9} {:>6} {:>6}",
         "run",
         "requests",
         "minimum",
@@ -661,7 +745,9 @@ fn main() -> Result<()> {
         "/ideal",
         "1-by-1 s",
         "speed-up",
-        "peak RSS"
+        "peak RSS",
+        "cpu s",
+        "sbx s"
     );
     let mut verdicts: Vec<(String, bool)> = Vec::new();
     for l in &lines {
@@ -671,7 +757,7 @@ fn main() -> Result<()> {
         let over_ideal = l.wall / ideal;
         let speedup = serial / l.wall;
         println!(
-            "{:<38} {:>8} {:>8} {:>7.3} {:>8.2} {:>8.2} {:>7.2} {:>10.2} {:>7.1}x {:>9}",
+            "{:<38} {:>8} {:>8} {:>7.3} {:>8.2} {:>8.2} {:>7.2} {:>10.2} {:>7.1}x {:>9} {:>6} {:>6}",
             l.what,
             l.requests,
             l.plan.min_requests,
@@ -683,7 +769,9 @@ fn main() -> Result<()> {
             speedup,
             l.rss_mb
                 .map(|m| format!("{m:.0} MB"))
-                .unwrap_or_else(|| "-".into())
+                .unwrap_or_else(|| "-".into()),
+            secs(l.cpu),
+            secs(l.sandbox_cpu)
         );
         if l.what.starts_with("all,") {
             verdicts.push((
@@ -726,6 +814,9 @@ fn main() -> Result<()> {
     );
     println!(
         "per-connection wall in an `all` run: its `synced in` line (0.1 s); peak RSS: the whole reconcile process"
+    );
+    println!(
+        "cpu s: reconcile's user + system CPU; sbx s: the in-process sandboxes' CPU during the run (both share the 2 cores)"
     );
     for (what, requests) in &breakdown {
         println!();
