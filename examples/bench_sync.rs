@@ -685,6 +685,7 @@ fn main() -> Result<()> {
         Ok(())
     };
 
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let db = dir.path().join("all.db");
     run(&CONNECTIONS, &db, "first sync")?;
     run(&CONNECTIONS, &db, "second sync")?;
@@ -726,16 +727,15 @@ fn main() -> Result<()> {
         m365.min_requests,
         m365.rounds
     );
+    let three = |l: &str| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     println!(
-        "load average (1/5/15 min) after the runs: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        "load average (1/5/15 min): {} before the runs, {} after (2 cores)",
+        three(&load_before),
+        three(&load)
     );
     println!();
     println!(
-        "{:<38} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>10} {:>8} {:>9} {:>6} {:>6}",
+        "{:<42} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>10} {:>8} {:>9} {:>6} {:>6}",
         "run",
         "requests",
         "minimum",
@@ -757,7 +757,7 @@ fn main() -> Result<()> {
         let over_ideal = l.wall / ideal;
         let speedup = serial / l.wall;
         println!(
-            "{:<38} {:>8} {:>8} {:>7.3} {:>8.2} {:>8.2} {:>7.2} {:>10.2} {:>7.1}x {:>9} {:>6} {:>6}",
+            "{:<42} {:>8} {:>8} {:>7.3} {:>8.2} {:>8.2} {:>7.2} {:>10.2} {:>7.1}x {:>9} {:>6} {:>6}",
             l.what,
             l.requests,
             l.plan.min_requests,
