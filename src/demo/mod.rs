@@ -5,6 +5,9 @@
 //! the same authentication, paging and record shapes, so a demo run exercises exactly the code a
 //! real sync runs. The servers listen on random loopback ports and stop when the [`Sandbox`] is
 //! dropped.
+//!
+//! The sandboxes answer at once unless given a [`Latency`] (the sync benchmark sets one, and
+//! serves a large MSP from [`scale::scaled`]); [`RequestStats`] counts what each one served.
 
 pub mod autotask;
 mod connectwise;
