@@ -554,6 +554,15 @@ fn main() -> Result<()> {
             bin.display()
         );
     }
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(b), Some(me)) = (modified(&bin), modified(&std::env::current_exe()?))
+        && b < me
+    {
+        eprintln!(
+            "note: {} is older than this example; `cargo build --release` if the library changed",
+            bin.display()
+        );
+    }
     if cfg!(debug_assertions) {
         eprintln!("note: this harness is a debug build; run it with --release for the figures");
     }
