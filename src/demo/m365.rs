@@ -26,7 +26,11 @@ pub const DEMO_CLIENT_SECRET: &str = "demo-m365-secret-Vq8~Lr2";
 /// The customer tenant that has not consented to the app.
 pub const DEMO_UNCONSENTED_NAME: &str = "Wingtip Toys (no consent)";
 
-const PAGE: usize = 3;
+/// Records per page the demo's sandbox serves (whatever `$top` asks), so a demo sync pages.
+const DEMO_PAGE: usize = 3;
+/// The largest page [`scaled`] serves: `delegatedAdminCustomers` honours `$top` up to 300, and
+/// `subscribedSkus` answers in one page, as Graph does.
+const GRAPH_MAX_PAGE: usize = 300;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleSku {
@@ -52,6 +56,8 @@ pub struct SampleTenant {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub tenants: Vec<SampleTenant>,
+    /// The most records one page holds; `$top` asks for fewer, not more.
+    pub max_page: usize,
 }
 
 /// (skuId, part number, applies to).
@@ -102,8 +108,31 @@ pub fn sample(companies: &[&str]) -> Sample {
 /// [`sample`], with the tenant without consent named `unconsented` (the demo names it after a
 /// client, so its billed lines show as `stale_source` rather than over-billed).
 pub fn sample_with_unconsented(companies: &[&str], unconsented: &str) -> Sample {
-    let mut tenants: Vec<SampleTenant> = companies
-        .iter()
+    let mut tenants = consented_tenants(companies.iter().copied());
+    tenants.push(SampleTenant {
+        id: tenant_id(companies.len()),
+        name: unconsented.into(),
+        consented: false,
+        skus: vec![sku(0, 9, 0, 9)],
+    });
+    Sample {
+        tenants,
+        max_page: DEMO_PAGE,
+    }
+}
+
+/// `tenants` customer tenants (`Tenant 0001` ...), all consented, each with one to three SKUs
+/// (the first with five), served in pages as large as Graph's: the scaled benchmark's tenants.
+pub fn scaled(tenants: usize) -> Sample {
+    let names: Vec<String> = (1..=tenants).map(|i| format!("Tenant {i:04}")).collect();
+    Sample {
+        tenants: consented_tenants(names.iter().map(String::as_str)),
+        max_page: GRAPH_MAX_PAGE,
+    }
+}
+
+fn consented_tenants<'a>(companies: impl Iterator<Item = &'a str>) -> Vec<SampleTenant> {
+    companies
         .enumerate()
         .map(|(i, name)| {
             let n = i as i64;
@@ -128,14 +157,7 @@ pub fn sample_with_unconsented(companies: &[&str], unconsented: &str) -> Sample 
                 skus,
             }
         })
-        .collect();
-    tenants.push(SampleTenant {
-        id: tenant_id(companies.len()),
-        name: unconsented.into(),
-        consented: false,
-        skus: vec![sku(0, 9, 0, 9)],
-    });
-    Sample { tenants }
+        .collect()
 }
 
 fn tenant_id(i: usize) -> String {
@@ -209,7 +231,15 @@ impl Server {
 }
 
 pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let served = super::Served::start_at("Microsoft 365", |url| {
+    start_with(sample, Arc::default()).await
+}
+
+/// [`start`] with a per-request latency.
+pub async fn start_with(
+    sample: Arc<Sample>,
+    latency: Arc<super::Latency>,
+) -> anyhow::Result<Server> {
+    let served = super::Served::start_delayed("Microsoft 365", latency, |url| {
         let state = Arc::new(M365State {
             sample,
             base: url.to_string(),
@@ -352,7 +382,8 @@ fn tenant_of(st: &M365State, headers: &HeaderMap) -> Result<String, Response> {
         })
 }
 
-/// One page of `all` by `$skiptoken` (an offset), with `@odata.nextLink` when more remain.
+/// One page of `all` by `$skiptoken` (an offset) and `$top` (at most the sample's page), with
+/// `@odata.nextLink` when more remain.
 fn page(
     st: &M365State,
     path: &str,
@@ -360,21 +391,24 @@ fn page(
     query: Option<String>,
     all: Vec<Value>,
 ) -> Response {
-    let skip: usize = query
-        .as_deref()
-        .and_then(|q| {
+    let param = |name: &str| -> Option<usize> {
+        query.as_deref().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "$skiptoken")
+                .find(|(k, _)| k == name)
                 .and_then(|(_, v)| v.parse().ok())
         })
-        .unwrap_or(0);
-    let chunk: Vec<Value> = all.iter().skip(skip).take(PAGE).cloned().collect();
+    };
+    let skip = param("$skiptoken").unwrap_or(0);
+    let max = st.sample.max_page;
+    let size = param("$top").map_or(max, |top| top.clamp(1, max));
+    let chunk: Vec<Value> = all.iter().skip(skip).take(size).cloned().collect();
     let mut body = json!({
         "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"),
         "value": chunk,
     });
-    if skip + PAGE < all.len() {
-        body["@odata.nextLink"] = json!(format!("{}{path}?$skiptoken={}", st.base, skip + PAGE));
+    if skip + size < all.len() {
+        // The link does not repeat `$top`; the sandbox's pages after the first are full size.
+        body["@odata.nextLink"] = json!(format!("{}{path}?$skiptoken={}", st.base, skip + size));
     }
     Json(body).into_response()
 }

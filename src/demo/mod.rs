@@ -5,6 +5,9 @@
 //! the same authentication, paging and record shapes, so a demo run exercises exactly the code a
 //! real sync runs. The servers listen on random loopback ports and stop when the [`Sandbox`] is
 //! dropped.
+//!
+//! The sandboxes answer at once unless given a [`Latency`] (the sync benchmark sets one, and
+//! serves a large MSP from [`scale::scaled`]); [`RequestStats`] counts what each one served.
 
 pub mod autotask;
 mod connectwise;
@@ -16,14 +19,16 @@ pub mod keeper;
 pub mod m365;
 mod ninjaone;
 pub mod sample;
+pub mod scale;
 pub mod sentinelone;
 pub mod sherweb;
 pub mod syncro;
 pub mod vendors;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{Request, State};
@@ -119,6 +124,52 @@ async fn count_requests(
     next.run(req).await
 }
 
+/// A delay every request to a sandbox waits before it is answered, as a WAN round trip to a real
+/// API would: zero (no wait) unless set, so the demo and the tests are not slowed. Changing it
+/// applies to the requests that arrive afterwards.
+#[derive(Debug, Default)]
+pub struct Latency {
+    micros: AtomicU64,
+}
+
+impl Latency {
+    pub fn new(latency: Duration) -> Latency {
+        let l = Latency::default();
+        l.set(latency);
+        l
+    }
+
+    pub fn set(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.micros.store(micros, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+}
+
+async fn delay(State(latency): State<Arc<Latency>>, req: Request, next: Next) -> Response {
+    let wait = latency.get();
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    next.run(req).await
+}
+
+/// `app` with the request counter and the latency around it.
+fn instrument(
+    app: axum::Router,
+    stats: &Arc<RequestStats>,
+    latency: &Arc<Latency>,
+) -> axum::Router {
+    app.layer(axum::middleware::from_fn_with_state(latency.clone(), delay))
+        .layer(axum::middleware::from_fn_with_state(
+            stats.clone(),
+            count_requests,
+        ))
+}
+
 /// Both sandbox APIs, running.
 pub struct Sandbox {
     /// The NinjaOne instance URL (`http://127.0.0.1:PORT`), for the connection's `url` setting.
@@ -130,6 +181,9 @@ pub struct Sandbox {
     pub sample: Arc<SampleMsp>,
     pub ninjaone_stats: Arc<RequestStats>,
     pub connectwise_stats: Arc<RequestStats>,
+    /// The per-request latency of the NinjaOne, ConnectWise and Microsoft 365 sandboxes (zero
+    /// unless set; the other sandboxes answer at once).
+    pub latency: Arc<Latency>,
     /// The SentinelOne console (`sentinelone.url`).
     pub sentinelone: sentinelone::Server,
     pub jumpcloud: jumpcloud::Server,
@@ -170,23 +224,24 @@ impl Sandbox {
 
         let ninjaone_stats = Arc::new(RequestStats::default());
         let connectwise_stats = Arc::new(RequestStats::default());
-        let ninja_app = ninjaone::router(ninjaone::NinjaState::new(
-            sample.clone(),
-            credentials.clone(),
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            ninjaone_stats.clone(),
-            count_requests,
-        ));
-        let cw_app = connectwise::router(connectwise::CwState::new(
-            sample.clone(),
-            credentials.clone(),
-            connectwise_site.clone(),
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            connectwise_stats.clone(),
-            count_requests,
-        ));
+        let latency = Arc::new(Latency::default());
+        let ninja_app = instrument(
+            ninjaone::router(ninjaone::NinjaState::new(
+                sample.clone(),
+                credentials.clone(),
+            )),
+            &ninjaone_stats,
+            &latency,
+        );
+        let cw_app = instrument(
+            connectwise::router(connectwise::CwState::new(
+                sample.clone(),
+                credentials.clone(),
+                connectwise_site.clone(),
+            )),
+            &connectwise_stats,
+            &latency,
+        );
 
         let mut stop = Vec::new();
         let mut tasks = Vec::new();
@@ -211,7 +266,7 @@ impl Sandbox {
         let jumpcloud = jumpcloud::start(Arc::new(sample.jumpcloud.clone())).await?;
         let sherweb = sherweb::start(Arc::new(sample.sherweb.clone())).await?;
         let keeper = keeper::start(Arc::new(sample.keeper.clone())).await?;
-        let m365 = m365::start(Arc::new(sample.m365.clone())).await?;
+        let m365 = m365::start_with(Arc::new(sample.m365.clone()), latency.clone()).await?;
         let backup = csv::start(Arc::new(sample.backup.clone())).await?;
         tracing::debug!(%ninjaone_url, %connectwise_site, sentinelone = %sentinelone.url, "sandboxes listening");
         Ok(Sandbox {
@@ -227,6 +282,7 @@ impl Sandbox {
             sample,
             ninjaone_stats,
             connectwise_stats,
+            latency,
             stop,
             tasks,
         })
@@ -303,6 +359,8 @@ pub struct Served {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     pub stats: Arc<RequestStats>,
+    /// Its per-request latency (zero unless set or given to [`Served::start_delayed`]).
+    pub latency: Arc<Latency>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -319,13 +377,19 @@ impl Served {
         what: &'static str,
         make: impl FnOnce(&str) -> axum::Router,
     ) -> anyhow::Result<Served> {
+        Served::start_delayed(what, Arc::default(), make).await
+    }
+
+    /// [`Served::start_at`] with a per-request latency, shared with whoever else holds it.
+    pub async fn start_delayed(
+        what: &'static str,
+        latency: Arc<Latency>,
+        make: impl FnOnce(&str) -> axum::Router,
+    ) -> anyhow::Result<Served> {
         let listener = bind().await?;
         let url = format!("http://{}", listener.local_addr()?);
         let stats = Arc::new(RequestStats::default());
-        let app = make(&url).layer(axum::middleware::from_fn_with_state(
-            stats.clone(),
-            count_requests,
-        ));
+        let app = instrument(make(&url), &stats, &latency);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -340,6 +404,7 @@ impl Served {
         Ok(Served {
             url,
             stats,
+            latency,
             stop: Some(tx),
             task,
         })

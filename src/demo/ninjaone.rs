@@ -1,5 +1,6 @@
 //! The NinjaOne sandbox: the OAuth2 client-credentials token endpoint and the read-only parts of
-//! the public API v2 the connector calls (`/v2/organizations`, `/v2/devices`, `/v2/roles`), plus
+//! the public API v2 the connector calls (`/v2/organizations`, `/v2/devices`,
+//! `/v2/organization/{id}/devices`, `/v2/roles`), plus
 //! a few neighbours (`/v2/locations`, `/v2/organization/{id}`, `/v2/device/{id}`) so the sandbox
 //! can be poked at by hand. It enforces what the real service enforces: a form-encoded token
 //! request with the right client, a bearer token on every `/v2` call, the `monitoring` scope for
@@ -38,17 +39,29 @@ pub(super) struct NinjaState {
     creds: DemoCredentials,
     tokens: Mutex<HashMap<String, Token>>,
     rng: Mutex<SplitMix64>,
+    /// Each organization's devices, as indices into the sample's devices (in their order).
+    devices_of: HashMap<i64, Vec<usize>>,
 }
 
 impl NinjaState {
     pub(super) fn new(sample: Arc<SampleMsp>, creds: DemoCredentials) -> Arc<NinjaState> {
         // Tokens only need to be unguessable between two sandboxes of one machine, not secure.
         let seed = Timestamp::now().as_nanosecond() as u64 ^ std::process::id() as u64;
+        let mut devices_of: HashMap<i64, Vec<usize>> = sample
+            .ninjaone
+            .organizations
+            .iter()
+            .map(|o| (o.id, Vec::new()))
+            .collect();
+        for (i, d) in sample.ninjaone.devices.iter().enumerate() {
+            devices_of.entry(d.organization_id).or_default().push(i);
+        }
         Arc::new(NinjaState {
             sample,
             creds,
             tokens: Mutex::new(HashMap::new()),
             rng: Mutex::new(SplitMix64::new(seed)),
+            devices_of,
         })
     }
 }
@@ -58,6 +71,7 @@ pub(super) fn router(state: Arc<NinjaState>) -> Router {
         .route("/ws/oauth/token", post(token))
         .route("/v2/organizations", get(organizations))
         .route("/v2/organization/{id}", get(organization))
+        .route("/v2/organization/{id}/devices", get(organization_devices))
         .route("/v2/devices", get(devices))
         .route("/v2/device/{id}", get(device))
         .route("/v2/roles", get(roles))
@@ -318,6 +332,31 @@ async fn devices(
     let now = Timestamp::now();
     let body: Vec<Value> = page(&st.sample.ninjaone.devices, |d| d.id, size, after)
         .map(|d| device_json(d, now))
+        .collect();
+    axum::Json(body).into_response()
+}
+
+/// One organization's devices: the same keyset paging and records as `/v2/devices`.
+async fn organization_devices(
+    State(st): State<Arc<NinjaState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if let Err(r) = authorize(&st, &headers) {
+        return r;
+    }
+    let Some(indices) = id.parse::<i64>().ok().and_then(|id| st.devices_of.get(&id)) else {
+        return not_found();
+    };
+    let (size, after) = match keyset(q.as_deref()) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let devices = &st.sample.ninjaone.devices;
+    let now = Timestamp::now();
+    let body: Vec<Value> = page(indices, |&i| devices[i].id, size, after)
+        .map(|&i| device_json(&devices[i], now))
         .collect();
     axum::Json(body).into_response()
 }

@@ -282,6 +282,138 @@ async fn ninjaone_refuses_wrong_credentials_and_missing_tokens() {
 }
 
 #[tokio::test]
+async fn ninjaone_lists_one_organizations_devices_in_pages() {
+    let s = sample();
+    let sb = Sandbox::start(s.clone()).await.unwrap();
+    let http = reqwest::Client::new();
+    let c = &sb.credentials;
+    let token: serde_json::Value = http
+        .post(format!("{}/ws/oauth/token", sb.ninjaone_url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c.ninja_client_id.as_str()),
+            ("client_secret", c.ninja_client_secret.as_str()),
+            ("scope", "monitoring"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        http.get(format!("{}{path}", sb.ninjaone_url))
+            .bearer_auth(&token)
+            .send()
+    };
+    // The organization with the most devices, paged 7 at a time with `after` = the last id.
+    let org = s
+        .ninjaone
+        .organizations
+        .iter()
+        .max_by_key(|o| {
+            s.ninjaone
+                .devices
+                .iter()
+                .filter(|d| d.organization_id == o.id)
+                .count()
+        })
+        .unwrap();
+    let want: Vec<i64> = s
+        .ninjaone
+        .devices
+        .iter()
+        .filter(|d| d.organization_id == org.id)
+        .map(|d| d.id)
+        .collect();
+    assert!(want.len() > 14, "{} devices", want.len());
+    let mut got = Vec::new();
+    let mut pages = 0;
+    let mut after = String::new();
+    loop {
+        let resp = get(format!(
+            "/v2/organization/{}/devices?pageSize=7{after}",
+            org.id
+        ))
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200);
+        let page: Vec<serde_json::Value> = resp.json().await.unwrap();
+        pages += 1;
+        assert!(page.iter().all(|d| d["organizationId"] == org.id));
+        got.extend(page.iter().map(|d| d["id"].as_i64().unwrap()));
+        if page.len() < 7 {
+            break;
+        }
+        after = format!("&after={}", got.last().unwrap());
+    }
+    assert_eq!(
+        got, want,
+        "every device of the organization once, in id order"
+    );
+    assert_eq!(pages, want.len() / 7 + 1);
+    // Same record as the whole list serves.
+    let all: Vec<serde_json::Value> = get("/v2/devices".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let one: Vec<serde_json::Value> = get(format!("/v2/organization/{}/devices", org.id))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = all.iter().find(|d| d["id"] == one[0]["id"]).unwrap();
+    assert_eq!(first["displayName"], one[0]["displayName"]);
+    assert_eq!(first["nodeClass"], one[0]["nodeClass"]);
+    assert_eq!(
+        sb.ninjaone_stats
+            .endpoint("GET /v2/organization/{id}/devices"),
+        pages + 1
+    );
+
+    // An unknown organization is a 404 with NinjaOne's error body; no token is still a 401.
+    let resp = get("/v2/organization/999999/devices".into()).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["resultCode"], "NOT_FOUND");
+    let resp = http
+        .get(format!(
+            "{}/v2/organization/{}/devices",
+            sb.ninjaone_url, org.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandboxes_wait_the_latency_they_are_given() {
+    let sb = Sandbox::start(sample()).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v2/devices", sb.ninjaone_url);
+    // Unanswered without a token either way; only the wait differs.
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    sb.latency.set(Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    http.get(format!("{}/v1.0/subscribedSkus", sb.m365.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(sb.ninjaone_stats.total(), 2);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn connectwise_sync_pages_through_the_sandbox() {
     let s = sample();
     let sb = Sandbox::start(s.clone()).await.unwrap();
