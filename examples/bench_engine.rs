@@ -53,9 +53,19 @@ fn arg(name: &str, default: usize) -> Result<usize> {
 fn main() -> Result<()> {
     let records = arg("--records", 1_000_000)?;
     let lines = arg("--lines", 50_000)?;
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/reconcile");
+    // The example runs from `<target dir>/release/examples/`, the binary is one level up: this
+    // finds it whatever CARGO_TARGET_DIR says.
+    let exe = std::env::current_exe()?;
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join(format!("reconcile{}", std::env::consts::EXE_SUFFIX)))
+        .context("cannot locate the target directory")?;
     if !bin.exists() {
-        bail!("build the release binary first: cargo build --release");
+        bail!(
+            "build the release binary first: cargo build --release (looked for {})",
+            bin.display()
+        );
     }
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("config.toml");

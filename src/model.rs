@@ -42,6 +42,69 @@ pub struct UsageItem {
     pub raw: Option<String>,
 }
 
+/// What the counting rules read of a usage item. [`UsageItem`] has it all; the engine's compact
+/// table ([`crate::reconcile::ItemTable`]) keeps only what the configured services and rules look
+/// at, so a million records fit in a fraction of the memory.
+pub trait ItemView {
+    fn item_id(&self) -> &str;
+    fn account_id(&self) -> &str;
+    fn name(&self) -> &str;
+    fn class(&self) -> &str;
+    fn pending_approval(&self) -> bool;
+    fn last_contact(&self) -> Option<Timestamp>;
+    /// The attribute `key`, if the item has it.
+    fn attr(&self, key: &str) -> Option<&str>;
+}
+
+impl ItemView for UsageItem {
+    fn item_id(&self) -> &str {
+        &self.id
+    }
+    fn account_id(&self) -> &str {
+        &self.account_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class(&self) -> &str {
+        &self.class
+    }
+    fn pending_approval(&self) -> bool {
+        self.pending_approval
+    }
+    fn last_contact(&self) -> Option<Timestamp> {
+        self.last_contact
+    }
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs.get(key).map(String::as_str)
+    }
+}
+
+/// So callers holding `&&UsageItem` (iterator closures) pass it as they always did.
+impl<T: ItemView + ?Sized> ItemView for &T {
+    fn item_id(&self) -> &str {
+        (**self).item_id()
+    }
+    fn account_id(&self) -> &str {
+        (**self).account_id()
+    }
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn class(&self) -> &str {
+        (**self).class()
+    }
+    fn pending_approval(&self) -> bool {
+        (**self).pending_approval()
+    }
+    fn last_contact(&self) -> Option<Timestamp> {
+        (**self).last_contact()
+    }
+    fn attr(&self, key: &str) -> Option<&str> {
+        (**self).attr(key)
+    }
+}
+
 /// Everything one vendor sync read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VendorSnapshot {
@@ -373,27 +436,26 @@ impl ServiceFilters {
             && self.attr_slug.is_none()
     }
 
-    fn matches(&self, item: &UsageItem) -> bool {
+    fn matches<I: ItemView + ?Sized>(&self, item: &I) -> bool {
         if let Some(os) = &self.os
             && !os_of(item).is_some_and(|o| glob_match(os, &o))
         {
             return false;
         }
         if let Some(p) = &self.name_pattern
-            && !glob_match(p, &item.name)
+            && !glob_match(p, item.name())
         {
             return false;
         }
         if !self.roles.is_empty() {
-            let role = item.attrs.get("role").map(String::as_str).unwrap_or("");
+            let role = item.attr("role").unwrap_or("");
             if !self.roles.iter().any(|r| glob_match(r, role)) {
                 return false;
             }
         }
         if !self.tags.is_empty() {
             let tags: Vec<&str> = item
-                .attrs
-                .get("tags")
+                .attr("tags")
                 .map(|t| t.split(',').map(str::trim).collect())
                 .unwrap_or_default();
             if !self
@@ -405,12 +467,12 @@ impl ServiceFilters {
             }
         }
         for (key, pattern) in &self.attrs {
-            if !item.attrs.get(key).is_some_and(|v| glob_match(pattern, v)) {
+            if !item.attr(key).is_some_and(|v| glob_match(pattern, v)) {
                 return false;
             }
         }
         if let Some((attr, want)) = &self.attr_slug
-            && item.attrs.get(attr).is_none_or(|v| slug(v) != *want)
+            && item.attr(attr).is_none_or(|v| slug(v) != *want)
         {
             return false;
         }
@@ -420,11 +482,11 @@ impl ServiceFilters {
 
 /// The OS family of an item: its `os` attribute when the vendor gives one, else derived from
 /// the class (`windows`, `mac`, `linux`, `android`, `ios`), else `None`.
-pub fn os_of(item: &UsageItem) -> Option<String> {
-    if let Some(os) = item.attrs.get("os") {
-        return Some(os.clone());
+pub fn os_of<I: ItemView + ?Sized>(item: &I) -> Option<String> {
+    if let Some(os) = item.attr("os") {
+        return Some(os.to_string());
     }
-    let c = item.class.to_ascii_uppercase();
+    let c = item.class().to_ascii_uppercase();
     let os = if c.contains("WINDOWS") {
         "windows"
     } else if c.contains("LINUX") {
@@ -471,19 +533,19 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 impl ServiceDef {
     /// Whether the service counts `item` at all.
-    pub fn counts(&self, item: &UsageItem) -> bool {
+    pub fn counts<I: ItemView + ?Sized>(&self, item: &I) -> bool {
         self.weight(item) > Decimal::ZERO
     }
 
     /// How many units `item` adds to this service: 0 or 1, or its quantity attribute for a
     /// quantity service, or for a bundle the sum over its parts.
-    pub fn weight(&self, item: &UsageItem) -> Decimal {
+    pub fn weight<I: ItemView + ?Sized>(&self, item: &I) -> Decimal {
         if !self.sum_of.is_empty() {
             return self.sum_of.iter().map(|s| s.weight(item)).sum();
         }
         let class_ok = match &self.classes {
             None => true,
-            Some(classes) => classes.iter().any(|c| c == &item.class),
+            Some(classes) => classes.iter().any(|c| c == item.class()),
         };
         if !(class_ok && self.filters.matches(item)) {
             return Decimal::ZERO;
@@ -491,8 +553,7 @@ impl ServiceDef {
         match &self.quantity {
             None => Decimal::ONE,
             Some(attr) => item
-                .attrs
-                .get(attr)
+                .attr(attr)
                 .and_then(|v| v.trim().parse::<Decimal>().ok())
                 .filter(|q| *q > Decimal::ZERO)
                 .unwrap_or(Decimal::ZERO),

@@ -1,7 +1,7 @@
 //! The steps every front end runs: sync, automatic mapping, reconcile. The CLI commands and the
 //! demo both call these, so the demo exercises exactly the code a user runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -18,8 +18,11 @@ use crate::model::{
 };
 use crate::period::{Period, parse_as_of};
 use crate::progress::Progress;
-use crate::reconcile::{self as engine, Basis, Input, PeriodInput, PsaInput, Totals, VendorInput};
-use crate::store::{ReconcileRecord, RunInfo, RunStatus, Store};
+use crate::reconcile::{
+    self as engine, Basis, Input, ItemSpec, ItemTable, PeriodInput, PsaInput, Rules, Totals, Usage,
+    VendorInput,
+};
+use crate::store::{Inputs, InputsHasher, ReconcileRecord, RunInfo, RunStatus, Store};
 
 /// A closure that finds a connection's secret fields in lookup order.
 pub fn secret_lookup<'a>(
@@ -331,9 +334,10 @@ impl Scope {
     }
 }
 
-/// The current snapshots of every configured connection, by role.
-pub struct Current {
-    pub vendors: Vec<(String, ConnectorKind, i64, VendorSnapshot)>,
+/// The current snapshots of every configured connection, by role. Vendor snapshots are whole
+/// [`VendorSnapshot`]s, or for reconciling the compact [`ItemTable`] (see [`with_input`]).
+pub struct Current<V = VendorSnapshot> {
+    pub vendors: Vec<(String, ConnectorKind, i64, V)>,
     pub psas: Vec<(String, i64, PsaSnapshot)>,
     /// Configured connections that have never synced successfully.
     pub missing: Vec<String>,
@@ -345,7 +349,10 @@ pub struct Current {
     pub period: Period,
     /// Per vendor connection, when some service's basis is not `latest`: its successful
     /// snapshots that finished in the period up to `as_of`, oldest first, with their times.
-    pub history: BTreeMap<String, Vec<(Timestamp, VendorSnapshot)>>,
+    pub history: BTreeMap<String, Vec<(Timestamp, V)>>,
+    /// When each connection's current snapshot was synced (when known), for the clock bound
+    /// of [`Current::valid_until`].
+    synced: BTreeMap<String, Timestamp>,
 }
 
 impl Current {
@@ -367,6 +374,178 @@ impl Current {
         scope: Scope,
         now: Timestamp,
     ) -> Result<Current> {
+        Current::load_with(config, store, scope, now, |store, _, _, run| {
+            store.load_vendor_snapshot(run)
+        })
+    }
+}
+
+impl Current<()> {
+    /// The PSA snapshots, health and run ids of `scope`, without reading any usage record.
+    pub fn load_psas(config: &Config, store: &Store, scope: Scope, now: Timestamp) -> Result<Self> {
+        Current::load_with(config, store, scope, now, |_, _, _, _| Ok(()))
+    }
+}
+
+impl Current<ItemTable> {
+    /// [`Current::load_scoped`] with the usage records in compact form, keeping what the
+    /// services and rules read (everything, for `explain`).
+    pub fn load_compact(
+        config: &Config,
+        store: &Store,
+        scope: Scope,
+        now: Timestamp,
+        explain: bool,
+    ) -> Result<Self> {
+        Current::load_with(config, store, scope, now, |store, name, kind, run| {
+            store.load_item_table(run, &item_spec(config, name, kind, explain))
+        })
+    }
+
+    /// The first moment after `as_of` at which the clock alone could change the findings
+    /// computed from this data: an item passing a stale threshold, a line or an agreement
+    /// starting or ending, a connection's last sync growing older than `[health]
+    /// max_age_hours` (already older: `as_of`, since the note counts the hours), a run's finish
+    /// time (`finished`) being reached, the billing period ending. Each bound errs early: a
+    /// result is recomputed sooner than needed, never shown after it changed.
+    pub fn valid_until(&self, config: &Config, rules: &Rules, finished: &[Timestamp]) -> Timestamp {
+        let as_of = self.as_of;
+        let mut until = self.period.last_instant();
+        let mut bound = |t: Timestamp| {
+            if t > as_of && t < until {
+                until = t;
+            }
+        };
+        let thresholds: BTreeSet<i64> = rules
+            .inactive_after_days
+            .into_iter()
+            .chain(
+                rules
+                    .service_inactive_after_days
+                    .values()
+                    .flatten()
+                    .copied(),
+            )
+            .map(|d| i64::from(d) * 86_400)
+            .collect();
+        if !thresholds.is_empty() {
+            let now_s = as_of.as_second();
+            // An item turns inactive when as_of's whole seconds exceed last contact + threshold.
+            let mut first = i64::MAX;
+            let mut scan = |u: &dyn Usage| {
+                u.each_item(&mut |i| {
+                    if let Some(last) = i.last_contact() {
+                        for t in &thresholds {
+                            let flips = last.as_second().saturating_add(*t).saturating_add(1);
+                            if flips > now_s && flips < first {
+                                first = flips;
+                            }
+                        }
+                    }
+                })
+            };
+            for (_, _, _, t) in &self.vendors {
+                scan(t);
+            }
+            if first != i64::MAX {
+                match Timestamp::from_second(first) {
+                    Ok(t) => bound(t),
+                    Err(_) => bound(as_of),
+                }
+            }
+        }
+        for (_, _, snap) in &self.psas {
+            for l in &snap.lines {
+                l.effective
+                    .into_iter()
+                    .chain(l.cancelled)
+                    .for_each(&mut bound);
+            }
+            for a in &snap.agreements {
+                a.start.into_iter().chain(a.end).for_each(&mut bound);
+            }
+        }
+        for t in finished {
+            bound(*t);
+        }
+        let max_age_secs = config.health.max_age_hours * 3600.0;
+        for synced in self.synced.values() {
+            if !(max_age_secs.is_finite() && (0.0..1e11).contains(&max_age_secs)) {
+                continue;
+            }
+            let stale_at = *synced + jiff::SignedDuration::from_secs(max_age_secs.floor() as i64);
+            if stale_at <= as_of {
+                return as_of;
+            }
+            bound(stale_at);
+        }
+        until
+    }
+}
+
+/// What of each item `reconcile` keeps for a connection: the attributes its services (built-in,
+/// custom, families) filter on or count, names when an exclusion or a service looks at them;
+/// everything for `explain`.
+fn item_spec(config: &Config, name: &str, kind: ConnectorKind, explain: bool) -> ItemSpec {
+    let families = kind.families();
+    let family_attrs = families
+        .iter()
+        .map(|f| (f.attr.to_string(), f.name_attr.map(str::to_string)))
+        .collect();
+    if explain {
+        return ItemSpec::full(family_attrs);
+    }
+    fn reads(d: &ServiceDef, keys: &mut BTreeSet<String>, names: &mut bool) {
+        let f = &d.filters;
+        if f.os.is_some() {
+            keys.insert("os".into());
+        }
+        if !f.roles.is_empty() {
+            keys.insert("role".into());
+        }
+        if !f.tags.is_empty() {
+            keys.insert("tags".into());
+        }
+        keys.extend(f.attrs.keys().cloned());
+        keys.extend(f.attr_slug.iter().map(|(a, _)| a.clone()));
+        keys.extend(d.quantity.iter().cloned());
+        *names |= f.name_pattern.is_some();
+        for part in &d.sum_of {
+            reads(part, keys, names);
+        }
+    }
+    let mut keys = BTreeSet::new();
+    let mut names = config
+        .engine_rules()
+        .exclusions
+        .iter()
+        .any(|e| e.device_name.is_some());
+    for d in config.services_seen(name, kind, std::iter::empty::<&VendorSnapshot>()) {
+        reads(&d, &mut keys, &mut names);
+    }
+    for f in &families {
+        keys.insert(f.attr.to_string());
+        keys.extend(f.name_attr.map(str::to_string));
+        keys.extend(f.quantity.map(str::to_string));
+    }
+    ItemSpec {
+        names,
+        ids: false,
+        attrs: Some(keys),
+        families: family_attrs,
+    }
+}
+
+impl<V> Current<V> {
+    /// The snapshots of `scope`, each vendor snapshot read by `load(store, connection, kind,
+    /// run id)`.
+    fn load_with(
+        config: &Config,
+        store: &Store,
+        scope: Scope,
+        now: Timestamp,
+        load: impl Fn(&Store, &str, ConnectorKind, i64) -> Result<V>,
+    ) -> Result<Current<V>> {
         let anchor = config.period.anchor_day;
         let (as_of, period) = match scope {
             Scope::Current => (now, Period::containing(now, anchor)?),
@@ -392,6 +571,7 @@ impl Current {
             as_of,
             period,
             history: BTreeMap::new(),
+            synced: BTreeMap::new(),
         };
         for (name, settings) in &config.connections {
             let kind = settings.kind();
@@ -425,10 +605,17 @@ impl Current {
             {
                 cur.unhealthy.insert(name.clone(), reason);
             }
+            if let Ok(t) = run
+                .finished_at
+                .as_deref()
+                .unwrap_or(&run.started_at)
+                .parse::<Timestamp>()
+            {
+                cur.synced.insert(name.clone(), t);
+            }
             match kind.role() {
                 Role::Vendor => {
-                    let snap = store
-                        .load_vendor_snapshot(run.id)
+                    let snap = load(store, name, kind, run.id)
                         .with_context(|| format!("cannot read the snapshot of `{name}`"))?;
                     if needs_history {
                         let mut hist = Vec::new();
@@ -440,7 +627,7 @@ impl Current {
                             else {
                                 continue;
                             };
-                            let s = store.load_vendor_snapshot(r.id).with_context(|| {
+                            let s = load(store, name, kind, r.id).with_context(|| {
                                 format!("cannot read the snapshot of `{name}` of {t}")
                             })?;
                             hist.push((t, s));
@@ -645,20 +832,28 @@ pub struct Reconciled {
     pub record: ReconcileRecord,
     /// Unhealthy connections and why; their findings are `stale_source`.
     pub unhealthy: BTreeMap<String, String>,
+    /// What the findings were computed from (current scope only), stored with them so
+    /// `report` can reuse them while nothing changed.
+    pub inputs: Option<Inputs>,
 }
 
 impl Reconciled {
     /// One line per unhealthy connection, for stderr.
     pub fn warnings(&self) -> Vec<String> {
-        self.unhealthy
-            .iter()
-            .map(|(name, reason)| {
-                format!(
-                    "`{name}` is not healthy, so its findings are reported as stale_source: {reason}"
-                )
-            })
-            .collect()
+        health_warnings(&self.unhealthy)
     }
+}
+
+/// One line per unhealthy connection, for stderr.
+pub fn health_warnings(unhealthy: &BTreeMap<String, String>) -> Vec<String> {
+    unhealthy
+        .iter()
+        .map(|(name, reason)| {
+            format!(
+                "`{name}` is not healthy, so its findings are reported as stale_source: {reason}"
+            )
+        })
+        .collect()
 }
 
 /// Computes findings from the current snapshots and mappings, and stores them.
@@ -669,7 +864,7 @@ pub fn reconcile(config: &Config, store: &mut Store) -> Result<Reconciled> {
 /// [`reconcile`] for a scope (`--period`, `--as-of`).
 pub fn reconcile_scoped(config: &Config, store: &mut Store, scope: Scope) -> Result<Reconciled> {
     let mut done = compute_scoped(config, store, scope)?;
-    done.record.id = store.save_reconcile(&done.record)?;
+    done.record.id = store.save_reconcile_with(&done.record, done.inputs.as_ref())?;
     Ok(done)
 }
 
@@ -678,11 +873,70 @@ pub fn compute(config: &Config, store: &Store) -> Result<Reconciled> {
     compute_scoped(config, store, Scope::Current)
 }
 
+/// A hash of everything findings depend on but the clock and the snapshots' records: the tool
+/// version, the config, the mappings, every sync run (a new snapshot is a new run). Returns
+/// it with the runs' finish times.
+fn inputs_hash(config: &Config, store: &Store) -> Result<(String, Vec<Timestamp>)> {
+    let mut h = InputsHasher::default();
+    h.part(env!("CARGO_PKG_VERSION"));
+    h.part(&crate::store::schema_version().to_string());
+    h.part(&format!("{config:?}"));
+    for m in store.account_mappings()? {
+        h.part(&format!("{m:?}"));
+    }
+    h.part("services");
+    for m in store.service_mappings()? {
+        h.part(&format!("{m:?}"));
+    }
+    let finished = store.hash_sync_state(&mut h)?;
+    Ok((h.finish(), finished))
+}
+
+/// The latest stored findings, when they are what computing them now would give: they were
+/// computed for the current scope from inputs that hash the same as now, and `now` is before
+/// the first moment the clock could change them. With the unhealthy connections then.
+pub fn stored_if_current(
+    config: &Config,
+    store: &Store,
+    now: Timestamp,
+) -> Result<Option<(ReconcileRecord, BTreeMap<String, String>)>> {
+    let Some((id, inputs)) = store.latest_reconcile_inputs()? else {
+        return Ok(None);
+    };
+    if now >= inputs.valid_until {
+        return Ok(None);
+    }
+    let (fingerprint, _) = inputs_hash(config, store)?;
+    if fingerprint != inputs.fingerprint {
+        return Ok(None);
+    }
+    let Some(record) = store.latest_reconcile()? else {
+        return Ok(None);
+    };
+    // A clock set back since (as_of after now) could undo what the bound assumed.
+    let after_as_of = record.as_of.parse::<Timestamp>().is_ok_and(|t| t <= now);
+    if record.id != id || !after_as_of {
+        return Ok(None);
+    }
+    Ok(Some((record, inputs.unhealthy)))
+}
+
 /// [`compute`] for a scope.
 pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Reconciled> {
-    let ((findings, excluded), cur) = with_input(config, store, scope, |i| {
+    // Hashed before the snapshots are read: a sync landing in between makes the stored hash
+    // older than the data, so the next report recomputes rather than trusting it.
+    let hashed = match scope {
+        Scope::Current => Some(inputs_hash(config, store)?),
+        _ => None,
+    };
+    let ((findings, excluded), cur) = with_input(config, store, scope, false, |i| {
         (engine::reconcile(i), engine::excluded_accounts(i))
     })?;
+    let inputs = hashed.map(|(fingerprint, finished)| Inputs {
+        fingerprint,
+        valid_until: cur.valid_until(config, &config.engine_rules(), &finished),
+        unhealthy: cur.unhealthy.clone(),
+    });
     let as_of = cur.as_of;
     let mut sources = BTreeMap::new();
     for (name, _, run, _) in &cur.vendors {
@@ -706,6 +960,7 @@ pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Re
     Ok(Reconciled {
         record,
         unhealthy: cur.unhealthy,
+        inputs,
     })
 }
 
@@ -719,26 +974,28 @@ pub fn explain(
     company_id: &str,
     product: Option<&str>,
 ) -> Result<Vec<engine::Explanation>> {
-    let (out, _) = with_input(config, store, scope, |input| {
+    let (out, _) = with_input(config, store, scope, true, |input| {
         engine::explain(input, psa_connection, company_id, product)
     })?;
     Ok(out)
 }
 
-/// Loads the current snapshots, mappings and rules and runs `f` on the engine input built
-/// from them. Errors when a connection never synced or a role is missing.
+/// Loads the current snapshots (compact: what the rules read, everything with `explain`),
+/// mappings and rules and runs `f` on the engine input built from them. Errors when a
+/// connection never synced or a role is missing.
 pub fn with_input<T>(
     config: &Config,
     store: &Store,
     scope: Scope,
+    explain: bool,
     f: impl FnOnce(&Input) -> T,
-) -> Result<(T, Current)> {
+) -> Result<(T, Current<ItemTable>)> {
     if config.connections.is_empty() {
         bail!(
             "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
         );
     }
-    let cur = Current::load_scoped(config, store, scope, Timestamp::now())?;
+    let cur = Current::load_compact(config, store, scope, Timestamp::now(), explain)?;
     let as_of = cur.as_of;
     if !cur.missing.is_empty() {
         return Err(anyhow!(
@@ -762,8 +1019,13 @@ pub fn with_input<T>(
         .vendors
         .iter()
         .map(|(name, kind, _, snap)| {
-            let history = cur.history.get(name).into_iter().flatten().map(|(_, s)| s);
-            config.services_seen(name, *kind, std::iter::once(snap).chain(history))
+            let history = cur
+                .history
+                .get(name)
+                .into_iter()
+                .flatten()
+                .map(|(_, s)| &s.samples);
+            config.services_seen(name, *kind, std::iter::once(&snap.samples).chain(history))
         })
         .collect();
     let tolerances = config.tolerance.resolve();
@@ -773,7 +1035,12 @@ pub fn with_input<T>(
         snapshots: cur
             .history
             .iter()
-            .map(|(name, h)| (name.as_str(), h.iter().map(|(t, s)| (*t, s)).collect()))
+            .map(|(name, h)| {
+                (
+                    name.as_str(),
+                    h.iter().map(|(t, s)| (*t, s as &dyn Usage)).collect(),
+                )
+            })
             .collect(),
         bases: &bases,
     };

@@ -53,7 +53,8 @@ impl Args {
         let config = app.config()?;
         let store = app.store()?;
         let scope = self.scope.scope(&config)?;
-        let cur = Current::load_scoped(&config, &store, scope, Timestamp::now())?;
+        // Only the PSA's companies are needed to find the one asked for.
+        let cur = Current::load_psas(&config, &store, scope, Timestamp::now())?;
         let (conn, company_id, company_name) = find_company(&cur, &self.company)?;
         let out = pipeline::explain(
             &config,
@@ -97,7 +98,7 @@ impl Args {
 }
 
 /// (PSA connection, company id, name) for an id or a folded name; an error listing near names.
-fn find_company(cur: &Current, query: &str) -> Result<(String, String, String)> {
+fn find_company(cur: &Current<()>, query: &str) -> Result<(String, String, String)> {
     let want = fold(query);
     let mut hits = Vec::new();
     let mut all = Vec::new();

@@ -119,7 +119,19 @@ impl Args {
 /// The findings for the current snapshots and mappings. `reconcile sync && reconcile report`
 /// must never print findings computed from older data, so when a sync or a mapping changed
 /// anything since the last `reconcile`, they are computed and stored again first.
+///
+/// Recomputing reads every usage record; when the inputs the latest result was computed from
+/// are unchanged and the clock has not reached a moment that could change it, the stored result
+/// is exactly what recomputing would return, so it is shown as it is.
 fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<ReconcileRecord> {
+    if let Some((record, unhealthy)) =
+        pipeline::stored_if_current(config, store, jiff::Timestamp::now())?
+    {
+        for w in pipeline::health_warnings(&unhealthy) {
+            app.warn(w);
+        }
+        return Ok(record);
+    }
     let latest = store.latest_reconcile()?;
     let fresh = match pipeline::compute(config, store) {
         Ok(f) => f,
@@ -142,10 +154,12 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
         && review::period_of(&latest.as_of, config.period.anchor_day).ok()
             == review::period_of(&fresh.record.as_of, config.period.anchor_day).ok()
     {
+        // Still what the current inputs give: say so, so the next report need not recompute.
+        store.set_reconcile_inputs(latest.id, fresh.inputs.as_ref())?;
         return Ok(latest);
     }
     let mut record = fresh.record;
-    record.id = store.save_reconcile(&record)?;
+    record.id = store.save_reconcile_with(&record, fresh.inputs.as_ref())?;
     app.info("findings recomputed from the current snapshots and mappings");
     Ok(record)
 }

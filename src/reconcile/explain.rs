@@ -93,7 +93,7 @@ pub fn explain(
         for v in &input.vendors {
             let names: HashMap<&str, &str> = v
                 .snapshot
-                .accounts
+                .accounts()
                 .iter()
                 .map(|a| (a.id.as_str(), a.name.as_str()))
                 .collect();
@@ -120,22 +120,22 @@ pub fn explain(
                     continue;
                 }
                 let label = format!("{}/{}", v.connection, s.key);
-                for item in &v.snapshot.items {
-                    if !accounts.contains(&item.account_id.as_str()) {
-                        continue;
+                v.snapshot.each_item(&mut |item| {
+                    if !accounts.contains(&item.account_id()) {
+                        return;
                     }
                     let weight = s.weight(item);
                     if weight.is_zero() {
-                        continue;
+                        return;
                     }
-                    let account = names.get(item.account_id.as_str()).copied().unwrap_or("");
+                    let account = names.get(item.account_id()).copied().unwrap_or("");
                     items.push(ExplainedItem {
                         service: label.clone(),
                         account: account.to_string(),
-                        id: item.id.clone(),
-                        name: item.name.clone(),
-                        class: item.class.clone(),
-                        last_contact: item.last_contact,
+                        id: item.item_id().to_string(),
+                        name: item.name().to_string(),
+                        class: item.class().to_string(),
+                        last_contact: item.last_contact(),
                         weight,
                         status: classify(
                             item,
@@ -146,7 +146,7 @@ pub fn explain(
                             input.as_of,
                         ),
                     });
-                }
+                });
             }
         }
         items.sort_by(|a, b| {

@@ -60,14 +60,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     AccountMapping, BillCustomer, PsaAgreement, PsaLine, PsaSnapshot, ServiceDef, ServiceMapping,
-    VendorSnapshot,
 };
 
 mod explain;
 mod rules;
+mod usage;
 
 pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
 pub use rules::{Contract, Exclusion, ItemStatus, Rounding, Rules, classify};
+pub use usage::{ItemSpec, ItemTable, Row, Usage};
 
 /// What a finding says about one line or one mapping gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -219,21 +220,29 @@ pub fn excluded_accounts(input: &Input) -> Vec<ExcludedAccount> {
         .collect();
     let mut out = Vec::new();
     for v in &input.vendors {
-        for a in &v.snapshot.accounts {
+        // Items per account, counted once and only when some account is excluded.
+        let mut per_account: Option<HashMap<String, usize>> = None;
+        for a in v.snapshot.accounts() {
             if mapped.contains(&(v.connection, a.id.as_str())) {
                 continue;
             }
             if let Some(e) = input.rules.account_excluded(v.connection, &a.id, &a.name) {
+                let per_account = per_account.get_or_insert_with(|| {
+                    let mut n: HashMap<String, usize> = HashMap::new();
+                    v.snapshot
+                        .each_item(&mut |i| match n.get_mut(i.account_id()) {
+                            Some(c) => *c += 1,
+                            None => {
+                                n.insert(i.account_id().to_string(), 1);
+                            }
+                        });
+                    n
+                });
                 out.push(ExcludedAccount {
                     vendor_connection: v.connection.to_string(),
                     account_id: a.id.clone(),
                     account: a.name.clone(),
-                    items: v
-                        .snapshot
-                        .items
-                        .iter()
-                        .filter(|i| i.account_id == a.id)
-                        .count(),
+                    items: per_account.get(a.id.as_str()).copied().unwrap_or(0),
                     reason: e.reason.clone(),
                 });
             }
@@ -274,7 +283,8 @@ impl Totals {
 pub struct VendorInput<'a> {
     pub connection: &'a str,
     pub services: &'a [ServiceDef],
-    pub snapshot: &'a VendorSnapshot,
+    /// A `VendorSnapshot` or the compact [`ItemTable`].
+    pub snapshot: &'a dyn Usage,
 }
 
 /// How a service's billed count is taken from the snapshots of a billing period.
@@ -322,7 +332,7 @@ impl Bases {
 pub struct PeriodInput<'a> {
     /// Per vendor connection: its successful snapshots that finished inside the period, up to
     /// `as_of`, with their finish times, oldest first.
-    pub snapshots: BTreeMap<&'a str, Vec<(Timestamp, &'a VendorSnapshot)>>,
+    pub snapshots: BTreeMap<&'a str, Vec<(Timestamp, &'a dyn Usage)>>,
     pub bases: &'a Bases,
 }
 
@@ -462,6 +472,12 @@ struct PairUsage {
     unreadable: BTreeSet<String>,
 }
 
+/// One account's items: (not pending, pending), and units per service index.
+struct AccountTally {
+    items: (u64, u64),
+    services: Vec<Tally>,
+}
+
 /// Units of one service on one account, by what [`classify`] decided.
 #[derive(Debug, Clone, Default)]
 struct Tally {
@@ -517,26 +533,31 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             .collect();
         let account_names: HashMap<&str, &str> = v
             .snapshot
-            .accounts
+            .accounts()
             .iter()
             .map(|a| (a.id.as_str(), a.name.as_str()))
             .collect();
-        // Per account and service: units by status.
-        let mut counts: HashMap<(&str, usize), Tally> = HashMap::new();
-        let mut items_per_account: HashMap<&str, (u64, u64)> = HashMap::new();
-        for item in &v.snapshot.items {
-            let per = items_per_account
-                .entry(item.account_id.as_str())
-                .or_default();
-            if item.pending_approval {
-                per.1 += 1
-            } else {
-                per.0 += 1
+        // Per account: items (not pending, pending), and per service units by status. Keyed by
+        // an owned id so one lookup per item serves both.
+        let mut per_account: HashMap<String, AccountTally> = HashMap::new();
+        v.snapshot.each_item(&mut |item| {
+            let account_id = item.account_id();
+            if !per_account.contains_key(account_id) {
+                per_account.insert(
+                    account_id.to_string(),
+                    AccountTally {
+                        items: (0, 0),
+                        services: vec![Tally::default(); v.services.len()],
+                    },
+                );
             }
-            let account_name = account_names
-                .get(item.account_id.as_str())
-                .copied()
-                .unwrap_or("");
+            let per = per_account.get_mut(account_id).expect("inserted above");
+            if item.pending_approval() {
+                per.items.1 += 1
+            } else {
+                per.items.0 += 1
+            }
+            let account_name = account_names.get(account_id).copied().unwrap_or("");
             for (si, s) in v.services.iter().enumerate() {
                 let w = s.weight(item);
                 if w.is_zero() {
@@ -550,12 +571,12 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                     input.rules,
                     input.as_of,
                 );
-                counts
-                    .entry((item.account_id.as_str(), si))
-                    .or_default()
-                    .add(&status, w);
+                per.services[si].add(&status, w);
             }
-        }
+        });
+        let tally = |account: &str, si: usize| -> Option<&Tally> {
+            per_account.get(account).map(|a| &a.services[si])
+        };
 
         // The period's snapshots, counted (each classified at its own time), for the services
         // on a basis other than latest: per snapshot, (account, service index) → counted units.
@@ -569,7 +590,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                 .map(|snaps| {
                     snaps
                         .iter()
-                        .map(|(at, snap)| (*at, counted_units(v, &labels, snap, input.rules, *at)))
+                        .map(|(at, snap)| (*at, counted_units(v, &labels, *snap, input.rules, *at)))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -577,16 +598,16 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
         };
 
         let mut mapped_accounts = Vec::new();
-        for account in &v.snapshot.accounts {
+        for account in v.snapshot.accounts() {
             match account_map.get(&(v.connection, account.id.as_str())) {
                 None if input
                     .rules
                     .account_excluded(v.connection, &account.id, &account.name)
                     .is_some() => {}
                 None => {
-                    let (n, pending) = items_per_account
+                    let (n, pending) = per_account
                         .get(account.id.as_str())
-                        .copied()
+                        .map(|a| a.items)
                         .unwrap_or_default();
                     findings.push(Finding {
                         id: finding_id(&["account", v.connection, &account.id]),
@@ -616,8 +637,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
             let total: Decimal = mapped_accounts
                 .iter()
                 .map(|(a, _)| {
-                    counts
-                        .get(&(a.id.as_str(), si))
+                    tally(a.id.as_str(), si)
                         .map(|c| c.counted)
                         .unwrap_or_default()
                 })
@@ -657,10 +677,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                         if company.connection != p.connection {
                             continue;
                         }
-                        let t = counts
-                            .get(&(account.id.as_str(), si))
-                            .cloned()
-                            .unwrap_or_default();
+                        let t = tally(account.id.as_str(), si).cloned().unwrap_or_default();
                         let u = usage
                             .entry((
                                 company.connection.clone(),
@@ -682,7 +699,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                             *u.excluded_by.entry(r.clone()).or_default() += n;
                         }
                         u.services.insert(service_label.clone());
-                        if let Some(why) = v.snapshot.unreadable.get(&account.id) {
+                        if let Some(why) = v.snapshot.unreadable().get(&account.id) {
                             u.unreadable.insert(format!(
                                 "`{}` could not read {}: {why}",
                                 v.connection, account.name
@@ -722,12 +739,7 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
                             .map(|(at, counts)| {
                                 let n: Decimal = accounts
                                     .iter()
-                                    .map(|a| {
-                                        counts
-                                            .get(&(a.to_string(), si))
-                                            .copied()
-                                            .unwrap_or_default()
-                                    })
+                                    .map(|a| counts.get(*a).map(|c| c[si]).unwrap_or_default())
                                     .sum();
                                 (*at, n)
                             })
@@ -773,25 +785,25 @@ pub fn reconcile(input: &Input) -> Vec<Finding> {
     findings
 }
 
-/// Counted units per (account id, service index) of one snapshot.
-type CountedUnits = HashMap<(String, usize), Decimal>;
+/// Counted units per account id, by service index, of one snapshot.
+type CountedUnits = HashMap<String, Vec<Decimal>>;
 
-/// The counted units per (account id, service index) of one snapshot, classified at `at`.
+/// The counted units per account id and service index of one snapshot, classified at `at`.
 fn counted_units(
     v: &VendorInput,
     labels: &[String],
-    snap: &VendorSnapshot,
+    snap: &dyn Usage,
     rules: &Rules,
     at: Timestamp,
 ) -> CountedUnits {
     let names: HashMap<&str, &str> = snap
-        .accounts
+        .accounts()
         .iter()
         .map(|a| (a.id.as_str(), a.name.as_str()))
         .collect();
     let mut out = CountedUnits::new();
-    for item in &snap.items {
-        let account_name = names.get(item.account_id.as_str()).copied().unwrap_or("");
+    snap.each_item(&mut |item| {
+        let account_name = names.get(item.account_id()).copied().unwrap_or("");
         for (si, s) in v.services.iter().enumerate() {
             let w = s.weight(item);
             if w.is_zero() {
@@ -800,10 +812,16 @@ fn counted_units(
             if classify(item, account_name, v.connection, &labels[si], rules, at)
                 == ItemStatus::Counted
             {
-                *out.entry((item.account_id.clone(), si)).or_default() += w;
+                if !out.contains_key(item.account_id()) {
+                    out.insert(
+                        item.account_id().to_string(),
+                        vec![Decimal::ZERO; v.services.len()],
+                    );
+                }
+                out.get_mut(item.account_id()).expect("inserted above")[si] += w;
             }
         }
-    }
+    });
     out
 }
 

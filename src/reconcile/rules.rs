@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{UsageItem, glob_match};
+use crate::model::{ItemView, glob_match};
 
 /// What the engine does with items and lines beyond the mappings.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,18 +93,18 @@ impl Exclusion {
         }
     }
 
-    fn matches(
+    fn matches<I: ItemView + ?Sized>(
         &self,
-        item: &UsageItem,
+        item: &I,
         account_name: &str,
         connection: &str,
         service: &str,
     ) -> bool {
-        self.matches_account(connection, &item.account_id, account_name)
+        self.matches_account(connection, item.account_id(), account_name)
             && self
                 .device_name
                 .as_ref()
-                .is_none_or(|p| glob_match(p, &item.name))
+                .is_none_or(|p| glob_match(p, item.name()))
             && self.service.as_ref().is_none_or(|s| s == service)
     }
 
@@ -158,8 +158,8 @@ impl ItemStatus {
 /// The one decision per item and service (`<vendor connection>/<service key>`): an exclusion
 /// first, then pending approval, then the stale threshold; else counted. An item with no known
 /// last contact is never inactive.
-pub fn classify(
-    item: &UsageItem,
+pub fn classify<I: ItemView + ?Sized>(
+    item: &I,
     account_name: &str,
     connection: &str,
     service: &str,
@@ -175,10 +175,10 @@ pub fn classify(
             reason: e.reason.clone(),
         };
     }
-    if item.pending_approval && !rules.count_pending {
+    if item.pending_approval() && !rules.count_pending {
         return ItemStatus::Pending;
     }
-    if let (Some(threshold), Some(last)) = (rules.inactive_after(service), item.last_contact) {
+    if let (Some(threshold), Some(last)) = (rules.inactive_after(service), item.last_contact()) {
         let secs = as_of.as_second() - last.as_second();
         if secs > i64::from(threshold) * 86_400 {
             return ItemStatus::Inactive {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::*;
 use crate::model::{
     CompanyTarget, MapSource, ProductTarget, PsaCompany, PsaProduct, ServiceFamily, UsageItem,
-    VendorAccount,
+    VendorAccount, VendorSnapshot,
 };
 
 const AS_OF: &str = "2026-06-15T00:00:00Z";
@@ -2070,7 +2070,10 @@ fn run_period(
     let period = PeriodInput {
         snapshots: [(
             "ninja",
-            history.iter().map(|(t, s)| (ts(t), s)).collect::<Vec<_>>(),
+            history
+                .iter()
+                .map(|(t, s)| (ts(t), s as &dyn Usage))
+                .collect::<Vec<_>>(),
         )]
         .into_iter()
         .collect(),

@@ -4,7 +4,9 @@
 //! write is one `BEGIN IMMEDIATE` transaction, so a crash or a kill leaves either all of a change
 //! or none of it. Migrations are numbered SQL files applied in order, never edited once released.
 
+mod fingerprint;
 mod history;
+mod items;
 mod mappings;
 mod reviews;
 mod runs;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use fingerprint::{Inputs, InputsHasher};
 pub use runs::{Busy, ReconcileRecord, RunInfo, RunStatus};
 
 /// Every migration, in order; `user_version` counts how many were applied. Append only.
@@ -24,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0003_unreadable_accounts.sql"),
     include_str!("sql/0004_psa_run_facts.sql"),
     include_str!("sql/0005_run_pid.sql"),
+    include_str!("sql/0006_reconcile_inputs.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot, UsageItem,
-    VendorAccount, VendorSnapshot,
+    VendorSnapshot,
 };
 use crate::reconcile::{Finding, Totals};
 
@@ -365,30 +365,7 @@ impl Store {
     }
 
     pub fn load_vendor_snapshot(&self, run_id: i64) -> Result<VendorSnapshot> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, name, unreadable FROM vendor_account WHERE run_id = ?1 ORDER BY name, id",
-        )?;
-        let mut unreadable = BTreeMap::new();
-        let accounts = stmt
-            .query_map([run_id], |r| {
-                Ok((
-                    VendorAccount {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        raw: None,
-                    },
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(a, why)| {
-                if let Some(why) = why {
-                    unreadable.insert(a.id.clone(), why);
-                }
-                a
-            })
-            .collect();
+        let (accounts, unreadable) = self.load_vendor_accounts(run_id)?;
         let mut stmt = self.conn.prepare(
             "SELECT id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs
              FROM usage_item WHERE run_id = ?1 ORDER BY account_id, id",
@@ -610,15 +587,30 @@ impl Store {
 
     /// Stores a reconcile result; returns its id.
     pub fn save_reconcile(&mut self, record: &ReconcileRecord) -> Result<i64> {
+        self.save_reconcile_with(record, None)
+    }
+
+    /// Stores a reconcile result with what it was computed from (`None`: never reused).
+    pub fn save_reconcile_with(
+        &mut self,
+        record: &ReconcileRecord,
+        inputs: Option<&super::Inputs>,
+    ) -> Result<i64> {
         let tx = self.write()?;
         tx.execute(
-            "INSERT INTO reconcile_run (created_at, as_of, currency, sources, totals) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO reconcile_run (created_at, as_of, currency, sources, totals, inputs, valid_until, unhealthy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 record.created_at,
                 record.as_of,
                 record.currency,
                 serde_json::to_string(&record.sources)?,
-                serde_json::to_string(&record.totals)?
+                serde_json::to_string(&record.totals)?,
+                inputs.map(|i| i.fingerprint.clone()),
+                inputs.map(|i| i.valid_until.to_string()),
+                inputs
+                    .map(|i| serde_json::to_string(&i.unhealthy))
+                    .transpose()?
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -820,6 +812,7 @@ fn write_psa(tx: &rusqlite::Transaction, run_id: i64, p: &PsaSnapshot) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::VendorAccount;
 
     fn vendor(n: usize) -> Snapshot {
         Snapshot::Vendor(VendorSnapshot {
