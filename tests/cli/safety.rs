@@ -318,3 +318,37 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
         before
     );
 }
+
+#[test]
+fn report_reuses_stored_findings_only_while_nothing_changed() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let before = synced_and_mapped(&env, s);
+    let report = || {
+        env.run(&["report", "--format", "csv"], "")
+            .expect(0)
+            .stdout()
+    };
+    // Reused: the same output as the report that computed it.
+    assert_eq!(report(), before);
+    // Recomputed from scratch (the stored inputs forgotten): still the same.
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    db.execute("UPDATE reconcile_run SET inputs = NULL", [])
+        .unwrap();
+    assert_eq!(report(), before);
+
+    // A mapping changes what is owed: the stored findings must not be shown again.
+    let org = &s.sample.ninjaone.organizations[0].name;
+    env.run(&["map", "account", "ninja", org, "--not-billed"], "")
+        .expect(0);
+    let after = report();
+    assert_ne!(
+        after, before,
+        "a stale report was shown after a mapping change"
+    );
+    // And that new result is what recomputing gives.
+    db.execute("UPDATE reconcile_run SET inputs = NULL", [])
+        .unwrap();
+    assert_eq!(report(), after);
+}
