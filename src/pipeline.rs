@@ -1081,6 +1081,7 @@ pub fn with_input<T>(
 mod tests {
     use super::*;
     use crate::model::{Snapshot, UsageItem};
+    use crate::period::Period;
 
     fn vendor(n: usize) -> Snapshot {
         Snapshot::Vendor(VendorSnapshot {
@@ -1243,6 +1244,396 @@ mod tests {
             cur.unhealthy["n"].contains("max_age_hours = 1"),
             "{:?}",
             cur.unhealthy
+        );
+    }
+
+    fn item(id: &str, account: &str, name: &str, class: &str, attrs: &[(&str, &str)]) -> UsageItem {
+        let n: i64 = id.bytes().map(i64::from).sum();
+        UsageItem {
+            id: id.into(),
+            account_id: account.into(),
+            name: name.into(),
+            class: class.into(),
+            raw_class: class.into(),
+            online: Some(true),
+            // Some recent, some long gone (inactive), some never seen.
+            last_contact: match (n / 2) % 3 {
+                0 => Some(Timestamp::now() - jiff::SignedDuration::from_hours(2)),
+                1 => Some(Timestamp::now() - jiff::SignedDuration::from_hours(24 * 45)),
+                _ => None,
+            },
+            pending_approval: n % 5 == 0,
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            raw: Some("{}".into()),
+        }
+    }
+
+    const EQUIVALENCE_CONFIG: &str = r#"
+[rules]
+inactive_after_days = 30
+[rules.services."n/win"]
+inactive_after_days = 90
+[[exclude]]
+device_name = "LAB-*"
+reason = "lab machines"
+[[exclude]]
+account = "Beta"
+service = "n/total-workstations"
+reason = "beta's workstations"
+[[custom_service]]
+connection = "n"
+key = "win"
+os = "windows"
+[[custom_service]]
+connection = "n"
+key = "db-vip"
+roles = ["db*"]
+tags = ["vip"]
+[[custom_service]]
+connection = "n"
+key = "north-pcs"
+name_pattern = "PC-*"
+attrs = { site = "north*" }
+[[custom_service]]
+connection = "n"
+key = "bundle"
+sum_of = ["win", "total-servers"]
+[connections.n]
+kind = "ninjaone"
+url = "http://x"
+client_id = "c"
+[connections.f]
+kind = "csv"
+[connections.cw]
+kind = "connectwise"
+site = "na.myconnectwise.net"
+company_id = "x"
+public_key = "x"
+client_id = "x"
+"#;
+
+    /// A store whose vendor items exercise every attribute, name and family rule.
+    fn equivalence_store() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let accounts = |names: &[(&str, &str)]| -> Vec<VendorAccount> {
+            names
+                .iter()
+                .map(|(id, name)| VendorAccount {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    raw: None,
+                })
+                .collect()
+        };
+        let mut items = Vec::new();
+        for i in 0..60 {
+            let account = ["a1", "a2", "a3"][i % 3];
+            let class = [
+                "WINDOWS_WORKSTATION",
+                "WINDOWS_SERVER",
+                "MAC",
+                "LINUX_SERVER",
+            ][i % 4];
+            let name =
+                [format!("PC-{i}"), format!("LAB-{i}"), format!("srv{i}")][(i / 2) % 3].clone();
+            let mut attrs = vec![("site", ["north-1", "south", "northeast"][i % 3])];
+            if i % 2 == 0 {
+                attrs.push(("role", ["db-primary", "web"][i % 4 / 2]));
+                attrs.push(("tags", ["vip, eu", "eu"][i % 4 / 2]));
+            }
+            if i % 7 == 0 {
+                attrs.push(("os", "linux"));
+            }
+            items.push(item(&format!("{i:03}"), account, &name, class, &attrs));
+        }
+        let vendor = VendorSnapshot {
+            accounts: accounts(&[("a1", "Acme"), ("a2", "Beta"), ("a3", "Gamma")]),
+            items,
+            unreadable: [("a3".to_string(), "consent missing".to_string())].into(),
+        };
+        let run = store.begin_run("n", "ninjaone").unwrap();
+        store
+            .finish_run_ok(run, "n", &Snapshot::Vendor(vendor))
+            .unwrap();
+        // Family services named by the first item in (account, id) order: "z" sorts before
+        // "a" by id but its account comes later.
+        let sku = |id: &str, account: &str, sku: &str, name: &str, qty: &str| UsageItem {
+            last_contact: None,
+            pending_approval: false,
+            ..item(
+                id,
+                account,
+                "",
+                "IMPORTED",
+                &[("sku", sku), ("sku_name", name), ("quantity", qty)],
+            )
+        };
+        let csv = VendorSnapshot {
+            accounts: accounts(&[("x", "Acme"), ("y", "Beta")]),
+            items: vec![
+                sku("a", "y", "E3", "Later name", "2"),
+                sku("z", "x", "E3", "First name", "3.5"),
+                sku("m", "y", "Backup 1TB", "Backup", "1"),
+                sku("n", "x", " ", "blank", "4"),
+            ],
+            unreadable: BTreeMap::new(),
+        };
+        let run = store.begin_run("f", "csv").unwrap();
+        store
+            .finish_run_ok(run, "f", &Snapshot::Vendor(csv))
+            .unwrap();
+        let run = store.begin_run("cw", "connectwise").unwrap();
+        store.finish_run_ok(run, "cw", &psa(3)).unwrap();
+        let target = |id: &str| {
+            Some(crate::model::CompanyTarget {
+                connection: "cw".into(),
+                company_id: id.into(),
+                company_name: format!("Company {id}"),
+            })
+        };
+        let map = |conn: &str, id: &str, t: &str| AccountMapping {
+            vendor_connection: conn.into(),
+            account_id: id.into(),
+            account_name: id.into(),
+            target: target(t),
+            source: crate::model::MapSource::Manual,
+        };
+        let service = |conn: &str, key: &str| crate::model::ServiceMapping {
+            vendor_connection: conn.into(),
+            service_key: key.into(),
+            target: Some(crate::model::ProductTarget {
+                connection: "cw".into(),
+                product_identifier: "WS".into(),
+            }),
+            source: crate::model::MapSource::Manual,
+        };
+        store
+            .set_mappings(
+                &[
+                    map("n", "a1", "1"),
+                    map("n", "a2", "2"),
+                    map("n", "a3", "1"),
+                    map("f", "x", "1"),
+                ],
+                &[service("n", "total-workstations"), service("n", "win")],
+            )
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn the_compact_table_gives_the_findings_of_the_whole_snapshots() {
+        let config = Config::parse(EQUIVALENCE_CONFIG).unwrap();
+        let store = equivalence_store();
+        let (compact, _) = with_input(&config, &store, Scope::Current, false, |i| {
+            (engine::reconcile(i), engine::excluded_accounts(i))
+        })
+        .unwrap();
+
+        // The engine on whole UsageItems, as `with_input` fed it before the table existed.
+        let cur = Current::load(&config, &store).unwrap();
+        let accounts = store.account_mappings().unwrap();
+        let services = store.service_mappings().unwrap();
+        let defs: Vec<Vec<ServiceDef>> = cur
+            .vendors
+            .iter()
+            .map(|(name, kind, _, snap)| config.services_seen(name, *kind, [snap]))
+            .collect();
+        let (tolerances, rules) = (config.tolerance.resolve(), config.engine_rules());
+        let input = Input {
+            as_of: cur.as_of,
+            vendors: cur
+                .vendors
+                .iter()
+                .zip(&defs)
+                .map(|((name, _, _, snap), defs)| VendorInput {
+                    connection: name,
+                    services: defs,
+                    snapshot: snap,
+                })
+                .collect(),
+            psas: cur
+                .psas
+                .iter()
+                .map(|(name, _, snap)| PsaInput {
+                    connection: name,
+                    snapshot: snap,
+                })
+                .collect(),
+            accounts: &accounts,
+            services: &services,
+            tolerances: &tolerances,
+            rules: &rules,
+            unhealthy: &cur.unhealthy,
+            period: None,
+        };
+        let whole = (engine::reconcile(&input), engine::excluded_accounts(&input));
+        assert_eq!(compact, whole);
+        // The rules this is meant to exercise did apply.
+        let notes: String = whole.0.iter().map(|f| f.note.clone()).collect();
+        for what in [
+            "lab machines",
+            "beta's workstations",
+            "inactive",
+            "pending",
+            "could not read",
+        ] {
+            assert!(notes.contains(what), "{what} not in {notes}");
+        }
+        let unmapped: Vec<(String, String)> = whole
+            .0
+            .iter()
+            .filter(|f| f.kind == engine::FindingKind::UnmappedService)
+            .map(|f| (f.services.join(","), f.note.clone()))
+            .collect();
+        for key in ["n/db-vip", "n/north-pcs", "n/bundle", "f/e3"] {
+            assert!(
+                unmapped.iter().any(|(s, _)| s == key),
+                "{key}: {unmapped:?}"
+            );
+        }
+        assert!(
+            unmapped
+                .iter()
+                .any(|(s, n)| s == "f/e3" && n.starts_with("First name (3.5 ")),
+            "{unmapped:?}"
+        );
+    }
+
+    /// Computes and stores the current findings at `now`, then asks whether `report` at
+    /// `later` may show them as they are.
+    fn reusable_later(config: &str, store: &mut Store, later: jiff::SignedDuration) -> bool {
+        let config = Config::parse(config).unwrap();
+        reconcile(&config, store).unwrap();
+        stored_if_current(&config, store, Timestamp::now() + later)
+            .unwrap()
+            .is_some()
+    }
+
+    /// Whether `later` from now is still in this billing period (the end of a period ends
+    /// every reuse, so near it the positive checks expect none).
+    fn in_this_period(later: jiff::SignedDuration) -> bool {
+        let now = Timestamp::now();
+        now + later < Period::containing(now, 1).unwrap().last_instant()
+    }
+
+    fn one_vendor_store(last_contact: Option<Timestamp>) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let Snapshot::Vendor(mut v) = vendor(3) else {
+            unreachable!()
+        };
+        v.items[0].last_contact = last_contact;
+        let run = store.begin_run("n", "ninjaone").unwrap();
+        store.finish_run_ok(run, "n", &Snapshot::Vendor(v)).unwrap();
+        let run = store.begin_run("cw", "connectwise").unwrap();
+        store.finish_run_ok(run, "cw", &psa(1)).unwrap();
+        store
+    }
+
+    const TWO_CONNECTIONS: &str = "[connections.n]\nkind = \"ninjaone\"\nurl = \"http://x\"\nclient_id = \"c\"\n\
+        [connections.cw]\nkind = \"connectwise\"\nsite = \"x\"\ncompany_id = \"x\"\npublic_key = \"x\"\nclient_id = \"x\"\n";
+
+    #[test]
+    fn stored_findings_are_not_reused_past_an_item_turning_inactive() {
+        let hours = jiff::SignedDuration::from_hours;
+        // Inactive after 30 days: this one turns inactive in an hour.
+        let last = Timestamp::now() - hours(30 * 24) + hours(1);
+        let mut store = one_vendor_store(Some(last));
+        assert!(reusable_later(TWO_CONNECTIONS, &mut store, hours(0)));
+        let soon = jiff::SignedDuration::from_mins(50);
+        assert_eq!(
+            reusable_later(TWO_CONNECTIONS, &mut store, soon),
+            in_this_period(soon)
+        );
+        assert!(!reusable_later(TWO_CONNECTIONS, &mut store, hours(2)));
+        // Without the item it would hold until the sync is 36 hours old.
+        let mut store = one_vendor_store(None);
+        assert_eq!(
+            reusable_later(TWO_CONNECTIONS, &mut store, hours(30)),
+            in_this_period(hours(30))
+        );
+        assert!(!reusable_later(TWO_CONNECTIONS, &mut store, hours(37)));
+    }
+
+    #[test]
+    fn stored_findings_are_not_reused_once_a_source_is_too_old_or_inputs_change() {
+        let hours = jiff::SignedDuration::from_hours;
+        let mut store = one_vendor_store(None);
+        let aged = format!("[health]\nmax_age_hours = 1\n{TWO_CONNECTIONS}");
+        let soon = jiff::SignedDuration::from_mins(30);
+        assert_eq!(
+            reusable_later(&aged, &mut store, soon),
+            in_this_period(soon)
+        );
+        assert!(!reusable_later(&aged, &mut store, hours(2)));
+        let config = Config::parse(TWO_CONNECTIONS).unwrap();
+        // A source already too old: its note counts the hours, so never reused.
+        let mut old = Store::open_in_memory().unwrap();
+        let run = old.begin_run("n", "ninjaone").unwrap();
+        old.finish_run_ok(run, "n", &vendor(1)).unwrap();
+        let run = old.begin_run("cw", "connectwise").unwrap();
+        old.finish_run_ok(run, "cw", &psa(1)).unwrap();
+        old.conn_for_tests()
+            .execute(
+                "UPDATE sync_run SET finished_at = '2020-01-01T00:00:00Z' WHERE connection = 'n'",
+                [],
+            )
+            .unwrap();
+        assert!(!reusable_later(TWO_CONNECTIONS, &mut old, hours(0)));
+
+        // A mapping, a sync (even a failed one) or the config changes the inputs.
+        assert!(reusable_later(TWO_CONNECTIONS, &mut store, hours(0)));
+        reconcile(&config, &mut store).unwrap();
+        store
+            .set_account_mapping(&AccountMapping {
+                vendor_connection: "n".into(),
+                account_id: "1".into(),
+                account_name: "Acme".into(),
+                target: None,
+                source: crate::model::MapSource::Manual,
+            })
+            .unwrap();
+        assert!(
+            stored_if_current(&config, &store, Timestamp::now())
+                .unwrap()
+                .is_none()
+        );
+        reconcile(&config, &mut store).unwrap();
+        let run = store.begin_run("n", "ninjaone").unwrap();
+        assert!(
+            stored_if_current(&config, &store, Timestamp::now())
+                .unwrap()
+                .is_none()
+        );
+        store.finish_run_failed(run, "boom").unwrap();
+        assert!(
+            stored_if_current(&config, &store, Timestamp::now())
+                .unwrap()
+                .is_none()
+        );
+        reconcile(&config, &mut store).unwrap();
+        assert!(
+            stored_if_current(&config, &store, Timestamp::now())
+                .unwrap()
+                .is_some()
+        );
+        let tolerant =
+            Config::parse(&format!("[tolerance]\nincrease_abs = 1\n{TWO_CONNECTIONS}")).unwrap();
+        assert!(
+            stored_if_current(&tolerant, &store, Timestamp::now())
+                .unwrap()
+                .is_none()
+        );
+        // A --period result stored after it is not the current one.
+        let period = Period::containing(Timestamp::now(), 1).unwrap();
+        reconcile_scoped(&config, &mut store, Scope::Period(period)).unwrap();
+        assert!(
+            stored_if_current(&config, &store, Timestamp::now())
+                .unwrap()
+                .is_none()
         );
     }
 }

@@ -113,6 +113,12 @@ impl Store {
         Ok(())
     }
 
+    /// The connection itself, for tests that set up what no API writes (old timestamps).
+    #[cfg(test)]
+    pub(crate) fn conn_for_tests(&self) -> &Connection {
+        &self.conn
+    }
+
     fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
         Ok(self
             .conn
