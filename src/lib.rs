@@ -7,7 +7,7 @@
 //! - [`http`]: the shared HTTP concerns every connector uses: auth, paging, retries, errors.
 //! - [`store`]: the SQLite file: sync runs and snapshots (cache), mappings (user data), findings.
 //! - [`mapping`]: automatic account mapping and fuzzy suggestions (pure).
-//! - [`reconcile`]: the engine, a pure function from snapshots and mappings to findings.
+//! - [`engine`]: the engine, a pure function from snapshots and mappings to findings.
 //! - [`review`]: which approve/dismiss/ignore decisions still apply to the findings (pure).
 //! - [`output`]: tables, CSV and JSON with stable columns.
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod demo;
+pub mod engine;
 pub mod http;
 pub mod mapping;
 pub mod model;
@@ -27,7 +28,6 @@ pub mod output;
 pub mod period;
 pub mod pipeline;
 pub mod progress;
-pub mod reconcile;
 pub mod review;
 pub mod secrets;
 pub mod store;

@@ -43,7 +43,7 @@ pub struct UsageItem {
 }
 
 /// What the counting rules read of a usage item. [`UsageItem`] has it all; the engine's compact
-/// table ([`crate::reconcile::ItemTable`]) keeps only what the configured services and rules look
+/// table ([`crate::engine::ItemTable`]) keeps only what the configured services and rules look
 /// at, so a million records fit in a fraction of the memory.
 pub trait ItemView {
     fn item_id(&self) -> &str;

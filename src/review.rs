@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::reconcile::{Finding, FindingKind};
+use crate::engine::{Finding, FindingKind};
 
 /// What a person decided about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]

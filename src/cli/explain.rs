@@ -8,9 +8,9 @@ use rust_decimal::Decimal;
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::engine::{Explanation, ItemStatus, Rounding};
 use crate::output::{money, qty};
 use crate::pipeline::{self, Current};
-use crate::reconcile::{Explanation, ItemStatus, Rounding};
 
 /// Show how one company's line was reconciled: the vendor records counted, the ones left out
 /// and why, the billing lines summed, and the arithmetic from the count to the finding.

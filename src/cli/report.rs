@@ -102,10 +102,11 @@ impl Args {
             .iter()
             .zip(&reviewed.states)
             .any(|(f, s)| f.kind.is_discrepancy() && !s.is_decided());
-        let stale =
-            record.findings.iter().zip(&reviewed.states).any(|(f, s)| {
-                f.kind == crate::reconcile::FindingKind::StaleSource && !s.is_decided()
-            });
+        let stale = record
+            .findings
+            .iter()
+            .zip(&reviewed.states)
+            .any(|(f, s)| f.kind == crate::engine::FindingKind::StaleSource && !s.is_decided());
         Ok(if self.exit_code && stale {
             Exit::StaleSources
         } else if self.exit_code && open {

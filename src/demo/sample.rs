@@ -18,7 +18,7 @@ use super::vendors::{
 };
 use crate::connectors::ConnectorKind;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
-use crate::reconcile::FindingKind;
+use crate::engine::FindingKind;
 
 /// The seed of the sample; changing it changes every generated device.
 pub const SEED: u64 = 0x005E_ED0F_2026_0001;

@@ -13,13 +13,13 @@ use super::*;
 use crate::connectors::connectwise::ConnectWise;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, NinjaOne, services};
 use crate::connectors::{Connector, SyncCx};
+use crate::engine::{self, FindingKind, Input, PsaInput, VendorInput};
 use crate::http::{ConnectorError, Link, RetryPolicy};
 use crate::mapping::{self, PsaCompanies};
 use crate::model::{
     AccountMapping, CompanyTarget, MapSource, ProductTarget, PsaSnapshot, ServiceMapping, Snapshot,
     VendorSnapshot,
 };
-use crate::reconcile::{self as engine, FindingKind, Input, PsaInput, VendorInput};
 
 fn retry() -> RetryPolicy {
     RetryPolicy {
@@ -709,7 +709,7 @@ async fn the_engine_finds_exactly_what_was_planted() {
         DEMO_SERVICE_MAP.len() + DEMO_UNBILLED_SERVICES.len()
     );
 
-    let findings = engine::reconcile(&Input {
+    let findings = engine::findings(&Input {
         as_of: Timestamp::now(),
         vendors: vec![VendorInput {
             connection: "ninjaone",

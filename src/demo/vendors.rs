@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::sample::{CwAddition, CwCatalogItem, CwData, ExpectedLine};
 use crate::connectors::ConnectorKind;
-use crate::reconcile::FindingKind;
+use crate::engine::FindingKind;
 
 /// One billed service: (service key, product identifier, description, price, cost).
 pub type Billed = (

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{Format, money, new_table, qty, write_csv, write_csv_header, write_json};
-use crate::reconcile::{Finding, FindingKind, Totals};
+use crate::engine::{Finding, FindingKind, Totals};
 use crate::review::{self, Decision, State};
 use crate::store::ReconcileRecord;
 

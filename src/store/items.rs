@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 
 use super::Store;
+use crate::engine::{ItemSpec, ItemTable, Row};
 use crate::model::VendorAccount;
-use crate::reconcile::{ItemSpec, ItemTable, Row};
 
 impl Store {
     /// A vendor snapshot's accounts, and why each unreadable one was not read.

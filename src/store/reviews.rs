@@ -7,7 +7,7 @@ use rusqlite::params;
 use rust_decimal::Decimal;
 
 use super::Store;
-use crate::reconcile::FindingKind;
+use crate::engine::FindingKind;
 use crate::review::{Decision, Verdict};
 
 fn dec_opt(s: Option<String>) -> Result<Option<Decimal>> {

@@ -14,11 +14,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use crate::engine::{Finding, Totals};
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot, UsageItem,
     VendorSnapshot,
 };
-use crate::reconcile::{Finding, Totals};
 
 /// Another live `reconcile` process is syncing the connection.
 #[derive(Debug, thiserror::Error)]

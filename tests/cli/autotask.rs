@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use reconcile::demo::autotask::{self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::flow::{map_demo, serve};

@@ -5,7 +5,7 @@
 //! fails whole, naming file, line and column, and leaves the previous billing current.
 
 use reconcile::demo::csv_billing::csv_text;
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::flow::{map_demo, serve};

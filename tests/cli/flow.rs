@@ -3,7 +3,7 @@
 //! process: a secret stored by `connect` must be read back by `sync`.
 
 use reconcile::demo::{DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, sample};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::harness::{Env, Run, expected_backend, read_from_store};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use reconcile::demo::halopsa::{self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::flow::{map_demo, serve};

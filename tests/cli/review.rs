@@ -1,7 +1,7 @@
 //! `reconcile review`: decisions hide findings from the report until their numbers change.
 
 use reconcile::demo::{SampleMsp, Sandbox, sample};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_both, map_demo};

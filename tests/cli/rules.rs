@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use reconcile::demo::sample::{SampleMsp, demo_product_for_class, effective_class};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 
 use crate::flow::{connect_both, map_demo, serve};
 use crate::harness::Env;

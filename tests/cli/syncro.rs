@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use reconcile::demo::syncro::{self as sy, DEMO_API_TOKEN};
-use reconcile::reconcile::FindingKind;
+use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::flow::{map_demo, serve};

@@ -196,7 +196,7 @@ async fn schedules_are_agreements_with_frequency_and_pause() {
     assert!(!paused.is_active_at(now));
     assert!(a("201").is_active_at(now));
     assert_eq!(
-        reconcile::reconcile::months_per_cycle(Some("Annually")),
+        reconcile::engine::months_per_cycle(Some("Annually")),
         Some(Decimal::from(12))
     );
 }

@@ -12,16 +12,16 @@ use secrecy::SecretString;
 use crate::app::App;
 use crate::config::{Config, ConnectionSettings, HealthConfig};
 use crate::connectors::{self, ConnectorKind, Role, SyncCx};
+use crate::engine::{
+    self, Basis, Input, ItemSpec, ItemTable, PeriodInput, PsaInput, Rules, Totals, Usage,
+    VendorInput,
+};
 use crate::mapping::{self, PsaCompanies};
 use crate::model::{
     AccountMapping, PsaSnapshot, ServiceDef, UsageItem, VendorAccount, VendorSnapshot,
 };
 use crate::period::{Period, parse_as_of};
 use crate::progress::Progress;
-use crate::reconcile::{
-    self as engine, Basis, Input, ItemSpec, ItemTable, PeriodInput, PsaInput, Rules, Totals, Usage,
-    VendorInput,
-};
 use crate::store::{Inputs, InputsHasher, ReconcileRecord, RunInfo, RunStatus, Store};
 
 /// A closure that finds a connection's secret fields in lookup order.
@@ -930,7 +930,7 @@ pub fn compute_scoped(config: &Config, store: &Store, scope: Scope) -> Result<Re
         _ => None,
     };
     let ((findings, excluded), cur) = with_input(config, store, scope, false, |i| {
-        (engine::reconcile(i), engine::excluded_accounts(i))
+        (engine::findings(i), engine::excluded_accounts(i))
     })?;
     let inputs = hashed.map(|(fingerprint, finished)| Inputs {
         fingerprint,
@@ -1429,7 +1429,7 @@ client_id = "x"
         let config = Config::parse(EQUIVALENCE_CONFIG).unwrap();
         let store = equivalence_store();
         let (compact, _) = with_input(&config, &store, Scope::Current, false, |i| {
-            (engine::reconcile(i), engine::excluded_accounts(i))
+            (engine::findings(i), engine::excluded_accounts(i))
         })
         .unwrap();
 
@@ -1470,7 +1470,7 @@ client_id = "x"
             unhealthy: &cur.unhealthy,
             period: None,
         };
-        let whole = (engine::reconcile(&input), engine::excluded_accounts(&input));
+        let whole = (engine::findings(&input), engine::excluded_accounts(&input));
         assert_eq!(compact, whole);
         // The rules this is meant to exercise did apply.
         let notes: String = whole.0.iter().map(|f| f.note.clone()).collect();

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::rules::{Contract, ItemStatus, classify};
-use super::{Finding, Input, Tolerance, line_status, months_per_cycle, reconcile};
+use super::{Finding, Input, Tolerance, line_status, months_per_cycle};
 use crate::model::{PsaAgreement, ServiceMapping};
 
 /// One usage item a finding's services look at.
@@ -68,7 +68,7 @@ pub fn explain(
     company_id: &str,
     product: Option<&str>,
 ) -> Vec<Explanation> {
-    let findings = reconcile(input);
+    let findings = super::findings(input);
     let Some(psa) = input.psas.iter().find(|p| p.connection == psa_connection) else {
         return Vec::new();
     };

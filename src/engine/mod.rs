@@ -507,7 +507,7 @@ impl Tally {
 }
 
 /// Computes every finding, sorted for the report: mapping gaps first, then by company.
-pub fn reconcile(input: &Input) -> Vec<Finding> {
+pub fn findings(input: &Input) -> Vec<Finding> {
     let mut findings = Vec::new();
     let account_map: HashMap<(&str, &str), &AccountMapping> = input
         .accounts

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::connectors::ConnectorKind;
+use crate::engine::{Bases, Basis, Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
 use crate::model::{ServiceDef, ServiceFilters, UsageItem, VendorSnapshot};
-use crate::reconcile::{Bases, Basis, Contract, Exclusion, Rounding, Rules, Tolerance, Tolerances};
 use rust_decimal::Decimal;
 
 /// The parsed configuration.
@@ -411,7 +411,7 @@ fn default_currency() -> String {
     "USD".to_string()
 }
 
-/// `[tolerance]`: global values and per-service overrides. See [`crate::reconcile`] for the rule.
+/// `[tolerance]`: global values and per-service overrides. See [`crate::engine`] for the rule.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ToleranceConfig {
@@ -1186,7 +1186,7 @@ client_id = "cid"
 
     #[test]
     fn the_example_config_parses_and_names_both_kinds() {
-        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let c = Config::parse(include_str!("../../config.example.toml")).unwrap();
         assert_eq!(c.currency, "USD");
         assert_eq!(
             c.connection("ninjaone").unwrap().kind(),
@@ -1200,7 +1200,7 @@ client_id = "cid"
 
     #[test]
     fn the_example_config_sets_tolerances_and_health() {
-        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let c = Config::parse(include_str!("../../config.example.toml")).unwrap();
         let t = c.tolerance.resolve();
         assert_eq!(t.default, Tolerance::default());
         let ws = &t.services["ninjaone/total-workstations"];
@@ -1238,7 +1238,7 @@ client_id = "cid"
 
     #[test]
     fn the_example_config_sets_rules_exclusions_custom_services_and_contracts() {
-        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let c = Config::parse(include_str!("../../config.example.toml")).unwrap();
         let r = c.engine_rules();
         assert_eq!(r.inactive_after_days, Some(30));
         assert_eq!(r.inactive_after("ninjaone/total-mobile-devices"), Some(60));
@@ -1460,7 +1460,7 @@ client_id = "cid"
 
     #[test]
     fn the_example_config_has_a_connection_of_every_kind() {
-        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let c = Config::parse(include_str!("../../config.example.toml")).unwrap();
         for kind in ConnectorKind::ALL {
             assert!(
                 c.connections.values().any(|s| s.kind() == kind),
@@ -1524,7 +1524,7 @@ quantity = "seats"
 
     #[test]
     fn sentinelone_connections_parse_and_are_checked() {
-        let c = Config::parse(include_str!("../config.example.toml")).unwrap();
+        let c = Config::parse(include_str!("../../config.example.toml")).unwrap();
         let s1 = c.connection("sentinelone").unwrap();
         assert_eq!(s1.kind(), ConnectorKind::SentinelOne);
         let ConnectionSettings::Sentinelone(s) = s1 else {

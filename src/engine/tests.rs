@@ -193,7 +193,7 @@ fn run_with(
     unhealthy: &BTreeMap<String, String>,
 ) -> Vec<Finding> {
     let services = services();
-    reconcile(&Input {
+    findings(&Input {
         as_of: ts(AS_OF),
         vendors: vec![VendorInput {
             connection: "ninja",
@@ -1142,7 +1142,7 @@ fn report_order_is_by_kind_then_company_then_product() {
 // ---- Counting rules: stale threshold, pending approval, exclusions, contracts, custom services.
 
 fn run_full(w: &World, services: &[ServiceDef], rules: &Rules) -> Vec<Finding> {
-    reconcile(&Input {
+    findings(&Input {
         as_of: ts(AS_OF),
         vendors: vec![VendorInput {
             connection: "ninja",
@@ -2079,7 +2079,7 @@ fn run_period(
         .collect(),
         bases,
     };
-    reconcile(&Input {
+    findings(&Input {
         as_of: ts(AS_OF),
         vendors: vec![VendorInput {
             connection: "ninja",
@@ -2336,7 +2336,7 @@ fn run_licenses(w: &World) -> Vec<Finding> {
         .iter()
         .flat_map(|f| f.expand(&w.vendor.items))
         .collect();
-    reconcile(&Input {
+    findings(&Input {
         as_of: ts(AS_OF),
         vendors: vec![VendorInput {
             connection: "ninja",
