@@ -1,7 +1,10 @@
-//! Authentication providers: OAuth2 client credentials with a cached token (NinjaOne), fixed
-//! headers (ConnectWise's Basic key pair plus `clientId`), and none (discovery endpoints).
-//! Secrets are exposed only here, while building a request header or a token request body.
+//! Authentication providers: OAuth2 with one token cache for every grant (client credentials for
+//! NinjaOne, Sherweb and HaloPSA; client credentials or a rotating refresh token per tenant for
+//! Microsoft 365), fixed headers (ConnectWise's Basic key pair plus `clientId`, API tokens and
+//! keys), and none (discovery endpoints). Secrets are exposed only here, while building a request
+//! header or a token request body.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -134,33 +137,56 @@ impl Auth for StaticHeaders {
     }
 }
 
-/// OAuth2 client-credentials grant with an in-memory token cache.
-pub struct ClientCredentials {
+/// OAuth2 with an in-memory token cache: the token is fetched on first use, renewed a minute
+/// before it expires and once after the API answers 401. The grant is client credentials, or a
+/// refresh token that the token endpoint may rotate (the new one replaces it for this run).
+pub struct OAuth2 {
     connection: String,
     token_url: Url,
     client_id: String,
     client_secret: SecretString,
     scope: String,
+    /// `Some` for the refresh-token grant: the current refresh token, shared by every token of
+    /// the connection (a rotated one replaces it for all of them).
+    refresh_token: Option<RefreshToken>,
     retry: RetryPolicy,
+    /// Shown when the token endpoint refuses the credentials, and on a 401 from the API unless
+    /// `unauthorized` says otherwise.
     hint: String,
+    /// Shown on a 401 from the API, when it means more than the token (Sherweb's key).
+    unauthorized: Option<String>,
+    /// Shown on a 403 from the API (a missing permission or scope).
+    forbidden: Option<String>,
+    /// Sent on every API request beside the token (Sherweb's subscription key).
+    extra: HeaderMap,
     token: Mutex<Option<(SecretString, Instant)>>,
 }
 
+/// A refresh token that the token endpoint may replace with a new one.
+pub type RefreshToken = Arc<std::sync::Mutex<SecretString>>;
+
+/// A token endpoint's answer.
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
     #[serde(default)]
     expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
+/// A token endpoint's refusal (RFC 6749 section 5.2; Entra adds `error_codes`).
 #[derive(Deserialize)]
 struct OAuthError {
     error: Option<String>,
     error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Vec<i64>,
 }
 
-impl ClientCredentials {
-    pub fn new(
+impl OAuth2 {
+    /// The client-credentials grant.
+    pub fn client_credentials(
         connection: &str,
         token_url: Url,
         client_id: &str,
@@ -168,17 +194,67 @@ impl ClientCredentials {
         scope: &str,
         retry: RetryPolicy,
         hint: String,
-    ) -> ClientCredentials {
-        ClientCredentials {
+    ) -> OAuth2 {
+        OAuth2 {
             connection: connection.into(),
             token_url,
             client_id: client_id.into(),
             client_secret,
             scope: scope.into(),
+            refresh_token: None,
             retry,
             hint,
+            unauthorized: None,
+            forbidden: None,
+            extra: HeaderMap::new(),
             token: Mutex::new(None),
         }
+    }
+
+    /// The refresh-token grant (the client secret is sent too, as confidential clients must).
+    #[allow(clippy::too_many_arguments)]
+    pub fn refresh_token(
+        connection: &str,
+        token_url: Url,
+        client_id: &str,
+        client_secret: SecretString,
+        refresh_token: RefreshToken,
+        scope: &str,
+        retry: RetryPolicy,
+        hint: String,
+    ) -> OAuth2 {
+        OAuth2 {
+            refresh_token: Some(refresh_token),
+            ..OAuth2::client_credentials(
+                connection,
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                retry,
+                hint,
+            )
+        }
+    }
+
+    /// What a 401 from the API says, when the token endpoint's hint is not the whole story.
+    pub fn unauthorized_hint(mut self, hint: String) -> OAuth2 {
+        self.unauthorized = Some(hint);
+        self
+    }
+
+    /// What a 403 from the API says (by default: the app lacks the scope).
+    pub fn forbidden_hint(mut self, hint: String) -> OAuth2 {
+        self.forbidden = Some(hint);
+        self
+    }
+
+    /// A header sent with every API request beside the token; marked sensitive, so it never
+    /// shows in logs.
+    pub fn with_header(mut self, name: HeaderName, mut value: HeaderValue) -> OAuth2 {
+        value.set_sensitive(true);
+        self.extra.insert(name, value);
+        self
     }
 
     async fn fetch_token(
@@ -186,12 +262,24 @@ impl ClientCredentials {
         http: &reqwest::Client,
     ) -> Result<(SecretString, Instant), ConnectorError> {
         let endpoint = format!("POST {}", self.token_url.path());
-        let form = [
-            ("grant_type", "client_credentials"),
+        let refresh = self.refresh_token.as_ref().map(|r| {
+            r.lock()
+                .expect("refresh token lock")
+                .expose_secret()
+                .to_string()
+        });
+        let mut form: Vec<(&str, &str)> = vec![
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.expose_secret()),
             ("scope", self.scope.as_str()),
         ];
+        match &refresh {
+            Some(rt) => {
+                form.push(("grant_type", "refresh_token"));
+                form.push(("refresh_token", rt.as_str()));
+            }
+            None => form.push(("grant_type", "client_credentials")),
+        }
         let result = send_unauthenticated(
             &self.connection,
             http,
@@ -201,33 +289,17 @@ impl ClientCredentials {
             &self.retry,
         )
         .await;
-        let refused = |status: u16, body: &str| {
-            let detail = match serde_json::from_str::<OAuthError>(body) {
-                Ok(OAuthError {
-                    error: Some(e),
-                    error_description,
-                }) => {
-                    format!(
-                        ": {e}{}",
-                        error_description
-                            .map(|d| format!(" ({d})"))
-                            .unwrap_or_default()
-                    )
-                }
-                _ => format!(": {body}"),
-            };
-            ConnectorError::Auth {
-                connection: self.connection.clone(),
-                endpoint: endpoint.clone(),
-                status,
-                detail,
-                hint: self.hint.clone(),
-            }
+        let refused = |status: u16, body: &str| ConnectorError::Auth {
+            connection: self.connection.clone(),
+            endpoint: endpoint.clone(),
+            status,
+            detail: refusal_detail(body),
+            hint: self.hint.clone(),
         };
         let resp = match result {
             Ok(Ok(resp)) => resp,
             Ok(Err((status, detail))) => return Err(refused(status, &detail)),
-            // OAuth servers answer a bad client or scope with 400 as often as with 401.
+            // OAuth servers answer a bad client, grant or scope with 400 as often as with 401.
             Err(ConnectorError::Http {
                 status: 400,
                 snippet,
@@ -236,6 +308,9 @@ impl ClientCredentials {
             Err(e) => return Err(e),
         };
         let token: TokenResponse = decode_one(&self.connection, &endpoint, &resp.body)?;
+        if let (Some(new), Some(slot)) = (token.refresh_token, &self.refresh_token) {
+            *slot.lock().expect("refresh token lock") = SecretString::from(new);
+        }
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
         // Renew a minute early so a token never expires in the middle of a paged read.
         let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
@@ -243,8 +318,31 @@ impl ClientCredentials {
     }
 }
 
+/// ` : invalid_client (the description)` from a token endpoint's error body, else the body. For
+/// Entra, whose descriptions start with `AADSTS<code>:`, the first line says it all; a body with
+/// only `error_codes` gets the code in front.
+fn refusal_detail(body: &str) -> String {
+    let first_line = |d: &str| d.lines().next().unwrap_or_default().trim().to_string();
+    match serde_json::from_str::<OAuthError>(body) {
+        Ok(OAuthError {
+            error: Some(e),
+            error_description,
+            error_codes,
+        }) => {
+            let why = match (error_codes.first(), error_description) {
+                (_, Some(d)) if d.contains("AADSTS") => format!(" ({})", first_line(&d)),
+                (Some(c), d) => format!(" (AADSTS{c}: {})", first_line(&d.unwrap_or_default())),
+                (None, Some(d)) => format!(" ({})", first_line(&d)),
+                (None, None) => String::new(),
+            };
+            format!(": {e}{why}")
+        }
+        _ => format!(": {body}"),
+    }
+}
+
 #[async_trait]
-impl Auth for ClientCredentials {
+impl Auth for OAuth2 {
     async fn headers(
         &self,
         http: &reqwest::Client,
@@ -259,11 +357,13 @@ impl Auth for ClientCredentials {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
             .map_err(|_| ConnectorError::Invalid {
                 connection: self.connection.clone(),
-                message: "the token endpoint returned a token that cannot be sent in a header"
-                    .into(),
+                message: format!(
+                    "the token endpoint {} returned a token that cannot be sent in a header",
+                    self.token_url.path()
+                ),
             })?;
         value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
+        let mut headers = self.extra.clone();
         headers.insert(AUTHORIZATION, value);
         Ok(headers)
     }
@@ -273,13 +373,40 @@ impl Auth for ClientCredentials {
     }
 
     fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            format!(
+        match (&self.forbidden, status) {
+            (Some(h), 403) => h.clone(),
+            (None, 403) => format!(
                 "The API app lacks a permission (it needs the `{}` scope). {}",
                 self.scope, self.hint
-            )
-        } else {
-            self.hint.clone()
+            ),
+            _ => self
+                .unauthorized
+                .clone()
+                .unwrap_or_else(|| self.hint.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_oauth_error_and_entra_codes() {
+        assert_eq!(
+            refusal_detail(r#"{"error":"invalid_client","error_description":"bad secret"}"#),
+            ": invalid_client (bad secret)"
+        );
+        assert_eq!(
+            refusal_detail(
+                "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: no consent.\\r\\nTrace ID: 1\",\"error_codes\":[65001]}"
+            ),
+            ": invalid_grant (AADSTS65001: no consent.)"
+        );
+        assert_eq!(
+            refusal_detail(r#"{"error":"invalid_grant","error_codes":[700082]}"#),
+            ": invalid_grant (AADSTS700082: )"
+        );
+        assert_eq!(refusal_detail("Bad Request"), ": Bad Request");
     }
 }

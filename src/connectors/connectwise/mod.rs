@@ -27,8 +27,8 @@ use url::Url;
 use crate::config::ConnectWiseSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, RateLimit, RetryPolicy, StaticHeaders, build_reqwest, check_url,
-    decode_one, send_unauthenticated,
+    ConnectorError, End, HttpClient, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
+    build_reqwest, check_url, decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -203,6 +203,16 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// ConnectWise collections: `page` and `pageSize`, with navigable-mode `Link` headers when the
+/// server sends them, else until a short page.
+fn paging(page_size: usize) -> Paging {
+    Paging::Numbered {
+        page: "page",
+        size: Some(Param::new("pageSize", page_size)),
+        end: End::LinkOrShortPage,
+    }
+}
+
 #[async_trait]
 impl Connector for ConnectWise {
     fn kind(&self) -> ConnectorKind {
@@ -234,31 +244,28 @@ impl Connector for ConnectWise {
         let companies_read = |n| cx.report("companies", n);
         let agreements_read = |n| cx.report("agreements", n);
         let catalog_read = |n| cx.report("catalog", n);
+        let list = |path: &str, query: &[(&str, String)]| Request::get(path).queries(query);
         let (statuses, companies, agreements, products) = tokio::try_join!(
-            api.get_all_pages::<wire::CompanyStatus>(
-                "company/companies/statuses",
-                &[],
-                ps,
-                &|_| {}
-            ),
-            api.get_all_pages::<wire::Company>(
-                "company/companies",
-                &company_query,
-                ps,
-                &companies_read
-            ),
-            api.get_all_pages::<wire::Agreement>(
-                "finance/agreements",
-                &agreement_query,
-                ps,
-                &agreements_read,
-            ),
-            api.get_all_pages::<wire::CatalogItem>(
-                "procurement/catalog",
-                &catalog_query,
-                ps,
-                &catalog_read,
-            ),
+            api.pages::<wire::CompanyStatus>(
+                list("company/companies/statuses", &[]),
+                paging(ps),
+                ""
+            )
+            .all(&|_| {}),
+            api.pages::<wire::Company>(list("company/companies", &company_query), paging(ps), "")
+                .all(&companies_read),
+            api.pages::<wire::Agreement>(
+                list("finance/agreements", &agreement_query),
+                paging(ps),
+                ""
+            )
+            .all(&agreements_read),
+            api.pages::<wire::CatalogItem>(
+                list("procurement/catalog", &catalog_query),
+                paging(ps),
+                ""
+            )
+            .all(&catalog_read),
         )?;
         let now = Timestamp::now();
         let agreements: Vec<PsaAgreement> = agreements
@@ -281,9 +288,8 @@ impl Connector for ConnectWise {
                 async move {
                     let before = lines_read.load(Ordering::Relaxed);
                     let got = api
-                        .get_all_pages::<wire::Addition>(&path, &[], ps, &|n| {
-                            cx.report("additions", before + n)
-                        })
+                        .pages::<wire::Addition>(Request::get(path), paging(ps), "")
+                        .all(&|n| cx.report("additions", before + n))
                         .await?;
                     let total = lines_read.fetch_add(got.len(), Ordering::Relaxed) + got.len();
                     cx.report("additions", total);

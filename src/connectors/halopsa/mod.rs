@@ -18,7 +18,6 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -29,8 +28,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    Auth, ClientCredentials, ConnectorError, HttpClient, RetryPolicy, build_reqwest, check_url,
-    decode_elements, decode_one, send_unauthenticated,
+    ConnectorError, HttpClient, OAuth2, RetryPolicy, build_reqwest, check_url, decode_elements,
+    decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -103,33 +102,6 @@ pub struct HaloPsa {
     page_size: usize,
     retry: RetryPolicy,
     api: OnceCell<(HttpClient, Url)>,
-}
-
-/// The shared client-credentials auth with Halo's own words for what to fix.
-struct HaloAuth {
-    inner: ClientCredentials,
-    name: String,
-}
-
-#[async_trait]
-impl Auth for HaloAuth {
-    async fn headers(
-        &self,
-        http: &reqwest::Client,
-        force_refresh: bool,
-    ) -> Result<HeaderMap, ConnectorError> {
-        self.inner.headers(http, force_refresh).await
-    }
-    fn refreshable(&self) -> bool {
-        true
-    }
-    fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            permission_hint(&self.name, "")
-        } else {
-            auth_hint(&self.name)
-        }
-    }
 }
 
 /// What to check when the auth server or the API refuses the credentials.
@@ -245,18 +217,16 @@ impl HaloPsa {
                 if let Some(t) = &self.settings.tenant {
                     token_url.query_pairs_mut().append_pair("tenant", t.trim());
                 }
-                let auth = HaloAuth {
-                    inner: ClientCredentials::new(
-                        &self.name,
-                        token_url,
-                        &self.settings.client_id,
-                        self.client_secret.clone(),
-                        &self.scope,
-                        self.retry.clone(),
-                        auth_hint(&self.name),
-                    ),
-                    name: self.name.clone(),
-                };
+                let auth = OAuth2::client_credentials(
+                    &self.name,
+                    token_url,
+                    &self.settings.client_id,
+                    self.client_secret.clone(),
+                    &self.scope,
+                    self.retry.clone(),
+                    auth_hint(&self.name),
+                )
+                .forbidden_hint(permission_hint(&self.name, ""));
                 let base = self.under_instance("api/");
                 let client = HttpClient::new(&self.name, base, Arc::new(auth), self.retry.clone());
                 Ok((client, auth_url))

@@ -27,22 +27,19 @@ mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
 use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, RetryPolicy, check_url, decode_elements, decode_one,
-    send_unauthenticated,
+    Auth, ConnectorError, HttpClient, OAuth2, RefreshToken, RetryPolicy, check_url,
+    decode_elements, decode_one,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -305,147 +302,7 @@ struct Grant {
     client_id: String,
     client_secret: SecretString,
     /// Refresh-token mode: Entra may hand back a new refresh token; later tenants use it.
-    refresh_token: Option<std::sync::Mutex<SecretString>>,
-}
-
-/// Tokens for one tenant and one audience, cached until a minute before they expire.
-struct TenantToken {
-    connection: String,
-    tenant: String,
-    token_url: Url,
-    scope: String,
-    grant: Arc<Grant>,
-    retry: RetryPolicy,
-    hint: String,
-    forbidden: String,
-    cache: Mutex<Option<(SecretString, Instant)>>,
-}
-
-impl TenantToken {
-    async fn fetch(
-        &self,
-        http: &reqwest::Client,
-    ) -> Result<(SecretString, Instant), ConnectorError> {
-        let endpoint = format!("POST {}", self.token_url.path());
-        let g = &self.grant;
-        let refresh = g.refresh_token.as_ref().map(|r| {
-            r.lock()
-                .expect("refresh token lock")
-                .expose_secret()
-                .to_string()
-        });
-        let mut form: Vec<(&str, &str)> = vec![
-            ("client_id", g.client_id.as_str()),
-            ("client_secret", g.client_secret.expose_secret()),
-            ("scope", self.scope.as_str()),
-        ];
-        match (&g.mode, &refresh) {
-            (AuthMode::RefreshToken, Some(rt)) => {
-                form.push(("grant_type", "refresh_token"));
-                form.push(("refresh_token", rt.as_str()));
-            }
-            _ => form.push(("grant_type", "client_credentials")),
-        }
-        let result = send_unauthenticated(
-            &self.connection,
-            http,
-            Method::POST,
-            &self.token_url,
-            |r| r.form(&form),
-            &self.retry,
-        )
-        .await;
-        let refused = |status: u16, body: &str| {
-            // A whole error body names its codes in `error_codes`; a cut-off one still starts
-            // with `error_description`, whose text begins with `AADSTS<code>`.
-            let detail = match serde_json::from_str::<wire::TokenError>(body) {
-                Ok(e) => format!(
-                    ": {}{}",
-                    e.error.unwrap_or_else(|| "error".into()),
-                    match (e.error_codes.first(), e.error_description) {
-                        (_, Some(d)) if d.contains("AADSTS") =>
-                            format!(" ({})", d.lines().next().unwrap_or_default().trim()),
-                        (Some(c), d) => format!(
-                            " (AADSTS{c}: {})",
-                            d.unwrap_or_default()
-                                .lines()
-                                .next()
-                                .unwrap_or_default()
-                                .trim()
-                        ),
-                        (None, Some(d)) => format!(" ({})", d.lines().next().unwrap_or_default()),
-                        (None, None) => String::new(),
-                    }
-                ),
-                Err(_) => format!(": {body}"),
-            };
-            ConnectorError::Auth {
-                connection: self.connection.clone(),
-                endpoint: endpoint.clone(),
-                status,
-                detail,
-                hint: self.hint.clone(),
-            }
-        };
-        let resp = match result {
-            Ok(Ok(resp)) => resp,
-            Ok(Err((status, detail))) => return Err(refused(status, &detail)),
-            // Entra answers most refusals (invalid_grant, unauthorized_client) with 400.
-            Err(ConnectorError::Http {
-                status: 400,
-                snippet,
-                ..
-            }) => return Err(refused(400, &snippet)),
-            Err(e) => return Err(e),
-        };
-        let token: wire::TokenResponse = decode_one(&self.connection, &endpoint, &resp.body)?;
-        if let (Some(new), Some(slot)) = (token.refresh_token, &g.refresh_token) {
-            *slot.lock().expect("refresh token lock") = SecretString::from(new);
-        }
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-        let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        Ok((SecretString::from(token.access_token), renew_at))
-    }
-}
-
-#[async_trait]
-impl Auth for TenantToken {
-    async fn headers(
-        &self,
-        http: &reqwest::Client,
-        force_refresh: bool,
-    ) -> Result<HeaderMap, ConnectorError> {
-        let mut guard = self.cache.lock().await;
-        let fresh = matches!(&*guard, Some((_, at)) if Instant::now() < *at);
-        if force_refresh || !fresh {
-            *guard = Some(self.fetch(http).await?);
-        }
-        let (token, _) = guard.as_ref().expect("token was just set");
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| ConnectorError::Invalid {
-                connection: self.connection.clone(),
-                message: format!(
-                    "the token endpoint of tenant {} returned a token that cannot be sent in a header",
-                    self.tenant
-                ),
-            })?;
-        value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, value);
-        Ok(headers)
-    }
-
-    fn refreshable(&self) -> bool {
-        true
-    }
-
-    fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            self.forbidden.clone()
-        } else {
-            self.hint.clone()
-        }
-    }
+    refresh_token: Option<RefreshToken>,
 }
 
 /// The first `AADSTS<digits>` code in a token error text.
@@ -533,7 +390,9 @@ impl M365 {
             None
         };
         let refresh_token = match settings.auth {
-            AuthMode::RefreshToken => Some(std::sync::Mutex::new(secret("refresh_token")?)),
+            AuthMode::RefreshToken => {
+                Some(Arc::new(std::sync::Mutex::new(secret("refresh_token")?)))
+            }
             AuthMode::ClientCredentials => None,
         };
         Ok(M365 {
@@ -614,23 +473,41 @@ impl M365 {
                 self.again()
             )
         };
+        let auth = self.auth_for(tenant, base, hint, forbidden);
+        HttpClient::new(&self.name, base.clone(), Arc::new(auth), self.retry.clone())
+    }
+
+    /// Tokens for `tenant` and the audience of `base`, by the connection's grant.
+    fn auth_for(&self, tenant: &str, base: &Url, hint: String, forbidden: String) -> OAuth2 {
         let token_url = Url::parse(&format!(
             "{}/{tenant}/oauth2/v2.0/token",
             self.token_base.as_str().trim_end_matches('/')
         ))
         .expect("a checked base with a tenant path is a URL");
-        let auth = TenantToken {
-            connection: self.name.clone(),
-            tenant: tenant.to_string(),
-            token_url,
-            scope: Self::scope_for(base),
-            grant: self.grant.clone(),
-            retry: self.retry.clone(),
-            hint,
-            forbidden,
-            cache: Mutex::new(None),
-        };
-        HttpClient::new(&self.name, base.clone(), Arc::new(auth), self.retry.clone())
+        let scope = Self::scope_for(base);
+        let g = &self.grant;
+        match &g.refresh_token {
+            Some(rt) => OAuth2::refresh_token(
+                &self.name,
+                token_url,
+                &g.client_id,
+                g.client_secret.clone(),
+                rt.clone(),
+                &scope,
+                self.retry.clone(),
+                hint,
+            ),
+            None => OAuth2::client_credentials(
+                &self.name,
+                token_url,
+                &g.client_id,
+                g.client_secret.clone(),
+                &scope,
+                self.retry.clone(),
+                hint,
+            ),
+        }
+        .forbidden_hint(forbidden)
     }
 
     fn partner_graph(&self) -> HttpClient {
@@ -899,25 +776,12 @@ impl Connector for M365 {
             // Proves the app's credentials against the partner tenant; customer tenants are
             // checked one by one at sync, where a missing consent skips only that tenant.
             let http = crate::http::build_reqwest(self.retry.timeout);
-            let auth = TenantToken {
-                connection: self.name.clone(),
-                tenant: self.settings.partner_tenant_id.clone(),
-                token_url: Url::parse(&format!(
-                    "{}/{}/oauth2/v2.0/token",
-                    self.token_base.as_str().trim_end_matches('/'),
-                    self.settings.partner_tenant_id
-                ))
-                .expect("a checked base with a tenant path is a URL"),
-                scope: Self::scope_for(&self.graph_base),
-                grant: self.grant.clone(),
-                retry: self.retry.clone(),
-                hint: format!(
-                    "The partner tenant refused the credentials: check the client ID and secret (or refresh token), {}",
-                    self.again()
-                ),
-                forbidden: String::new(),
-                cache: Mutex::new(None),
-            };
+            let hint = format!(
+                "The partner tenant refused the credentials: check the client ID and secret (or refresh token), {}",
+                self.again()
+            );
+            let partner = &self.settings.partner_tenant_id;
+            let auth = self.auth_for(partner, &self.graph_base, hint, String::new());
             auth.headers(&http, true).await?;
             let n = self.settings.tenants.len();
             Ok(format!(

@@ -59,28 +59,6 @@ pub struct DelegatedAdminCustomer {
     pub display_name: Option<String>,
 }
 
-/// The token endpoint's error body: `{error, error_description, error_codes[]}`.
-#[derive(Debug, Deserialize)]
-pub struct TokenError {
-    #[serde(default)]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub error_description: Option<String>,
-    #[serde(default)]
-    pub error_codes: Vec<i64>,
-}
-
-/// A successful token response.
-#[derive(Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[serde(default)]
-    pub expires_in: Option<u64>,
-    /// Entra may rotate the refresh token; the new one is used for the rest of the run.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-}
-
 /// An element of `items` of Partner Center `GET /v1/customers/{id}/subscriptions`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -19,7 +19,8 @@ use secrecy::SecretString;
 use crate::config::{DeviceListing, NinjaOneSettings};
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    AfterPages, ClientCredentials, ConnectorError, HttpClient, RateLimit, RetryPolicy, check_url,
+    ConnectorError, HttpClient, OAuth2, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
+    check_url,
 };
 use crate::model::{ServiceDef, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -171,7 +172,7 @@ impl NinjaOne {
         let hint = format!(
             "Check the client id and secret of the NinjaOne API app (Administration > Apps > API, client credentials, scope Monitoring), then run `reconcile connect ninjaone --name {name} ...` again"
         );
-        let auth = ClientCredentials::new(
+        let auth = OAuth2::client_credentials(
             name,
             token_url,
             &settings.client_id,
@@ -213,13 +214,9 @@ impl Connector for NinjaOne {
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let orgs_read = |n| cx.report("organizations", n);
         let (orgs, (roles, _)) = tokio::try_join!(
-            self.client.get_all_after::<wire::Organization, _>(
-                "v2/organizations",
-                &[],
-                self.page_size,
-                |o| o.id,
-                &orgs_read,
-            ),
+            self.client
+                .pages::<wire::Organization>(Request::get("v2/organizations"), self.paging(), "")
+                .all(&orgs_read),
             self.client.get_list::<wire::NodeRole>("v2/roles", &[]),
         )?;
         let roles: HashMap<i64, wire::NodeRole> =
@@ -242,9 +239,8 @@ impl Connector for NinjaOne {
                     async move {
                         let path = format!("v2/organization/{id}/devices");
                         let mut kept = Vec::new();
-                        let mut pages = AfterPages::new(&path, &[], self.page_size);
-                        self.read_devices(cx, &mut pages, roles, read, &mut kept)
-                            .await?;
+                        let pages = self.client.pages(Request::get(path), self.paging(), "");
+                        self.read_devices(cx, pages, roles, read, &mut kept).await?;
                         Ok::<_, ConnectorError>(kept)
                     }
                 })
@@ -254,8 +250,10 @@ impl Connector for NinjaOne {
             kept.extend(per_org.into_iter().flatten());
             kept.sort_by(|a, b| a.account_id.cmp(&b.account_id).then(a.id.cmp(&b.id)));
         } else {
-            let mut pages = AfterPages::new("v2/devices", &[], self.page_size);
-            self.read_devices(cx, &mut pages, &roles, &read, &mut kept)
+            let pages = self
+                .client
+                .pages(Request::get("v2/devices"), self.paging(), "");
+            self.read_devices(cx, pages, &roles, &read, &mut kept)
                 .await?;
         }
         tracing::debug!(connection = %self.name, devices = read.load(Ordering::Relaxed), "read NinjaOne");
@@ -276,22 +274,30 @@ impl Connector for NinjaOne {
 }
 
 impl NinjaOne {
+    /// NinjaOne lists: `pageSize` and `after=<id of the last record>`, until a short page.
+    fn paging(&self) -> Paging {
+        Paging::Keyset {
+            size: Param::new("pageSize", self.page_size),
+            after: "after",
+            id: "/id",
+        }
+    }
+
     /// Reads a device list to its end. The next page is requested while the current one is
     /// converted and stored, so a long chain of pages waits only on the network.
     async fn read_devices(
         &self,
         cx: &SyncCx,
-        pages: &mut AfterPages<'_>,
+        mut pages: Pages<'_, wire::Device>,
         roles: &HashMap<i64, wire::NodeRole>,
         read: &AtomicUsize,
         kept: &mut Vec<UsageItem>,
     ) -> Result<(), ConnectorError> {
-        let id = |d: &wire::Device| d.id;
-        let mut page = pages.next(&self.client, id).await?;
+        let mut page = pages.next().await?;
         while let Some(current) = page {
             let (next, taken) = tokio::join!(
-                pages.next(&self.client, id),
-                self.take_page(cx, current, roles, read, kept)
+                pages.next(),
+                self.take_page(cx, current.items, roles, read, kept)
             );
             taken?;
             page = next?;

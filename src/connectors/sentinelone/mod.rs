@@ -20,7 +20,9 @@ use secrecy::SecretString;
 
 use crate::config::SentinelOneSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, CursorPages, HttpClient, RetryPolicy, StaticHeaders, check_url};
+use crate::http::{
+    ConnectorError, HttpClient, Paging, Param, Request, RetryPolicy, StaticHeaders, check_url,
+};
 use crate::model::{
     ServiceDef, ServiceFilters, Snapshot, UsageItem, VendorAccount, VendorSnapshot,
 };
@@ -144,8 +146,10 @@ impl Connector for SentinelOne {
     async fn check(&self) -> Result<String, ConnectorError> {
         let page = self
             .client
-            .get_cursor_page::<wire::Site>(SITES, &[("limit", "1".to_string())], "/data/sites")
-            .await?;
+            .pages::<wire::Site>(Request::get(SITES), paging(1), "/data/sites")
+            .next()
+            .await?
+            .expect("the first page is always read");
         let total = page
             .body
             .pointer("/pagination/totalItems")
@@ -168,21 +172,23 @@ impl Connector for SentinelOne {
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let sites = self
             .client
-            .get_all_cursor::<wire::Site>(SITES, &[], "/data/sites", self.page_size, &|n| {
-                cx.report("sites", n)
-            })
+            .pages::<wire::Site>(Request::get(SITES), paging(self.page_size), "/data/sites")
+            .all(&|n| cx.report("sites", n))
             .await?;
         // Agents go to the store page by page (a large console has hundreds of thousands).
         let by_id: HashMap<String, &wire::Site> =
             sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
         let mut kept = Vec::new();
         let mut read = 0;
-        let mut pages = CursorPages::new(AGENTS, &[], "/data", self.page_size);
-        let mut page = pages.next::<wire::Agent>(&self.client).await?;
+        let mut pages =
+            self.client
+                .pages::<wire::Agent>(Request::get(AGENTS), paging(self.page_size), "/data");
+        let mut page = pages.next().await?;
         while let Some(current) = page {
-            read += current.len();
+            read += current.items.len();
             cx.report("agents", read);
             let items = current
+                .items
                 .into_iter()
                 .map(|(a, raw)| {
                     let site = by_id.get(&a.site_id).copied();
@@ -190,10 +196,7 @@ impl Connector for SentinelOne {
                 })
                 .collect();
             // The next page is asked for while this one is stored.
-            let (next, stored) = tokio::join!(
-                pages.next::<wire::Agent>(&self.client),
-                cx.emit(&self.name, items, &mut kept)
-            );
+            let (next, stored) = tokio::join!(pages.next(), cx.emit(&self.name, items, &mut kept));
             stored?;
             page = next?;
         }
@@ -201,6 +204,15 @@ impl Connector for SentinelOne {
         let mut snap = convert(sites, Vec::new());
         snap.items = kept;
         Ok(Snapshot::Vendor(snap))
+    }
+}
+
+/// SentinelOne lists: `limit` and `cursor=<pagination.nextCursor>`, until the cursor is null.
+fn paging(page_size: usize) -> Paging {
+    Paging::Cursor {
+        size: Some(Param::new("limit", page_size)),
+        param: "cursor",
+        next: "/pagination/nextCursor",
     }
 }
 

@@ -26,15 +26,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, stream};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    Auth, ClientCredentials, ConnectorError, HttpClient, RetryPolicy, check_url, decode_elements,
-    decode_one,
+    ConnectorError, HttpClient, OAuth2, RetryPolicy, check_url, decode_elements, decode_one,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -140,42 +139,6 @@ pub fn families() -> Vec<ServiceFamily> {
     }]
 }
 
-/// Client credentials plus the gateway key on every API call.
-pub struct SherwebAuth {
-    inner: ClientCredentials,
-    key: HeaderValue,
-    unauthorized: String,
-    forbidden: String,
-}
-
-#[async_trait]
-impl Auth for SherwebAuth {
-    async fn headers(
-        &self,
-        http: &reqwest::Client,
-        force_refresh: bool,
-    ) -> Result<HeaderMap, ConnectorError> {
-        let mut headers = self.inner.headers(http, force_refresh).await?;
-        headers.insert(
-            HeaderName::from_static(SUBSCRIPTION_KEY_HEADER),
-            self.key.clone(),
-        );
-        Ok(headers)
-    }
-
-    fn refreshable(&self) -> bool {
-        true
-    }
-
-    fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            self.forbidden.clone()
-        } else {
-            self.unauthorized.clone()
-        }
-    }
-}
-
 pub struct Sherweb {
     name: String,
     client: HttpClient,
@@ -225,7 +188,7 @@ impl Sherweb {
         let forbidden = format!(
             "The API key is valid but may not read the Service Provider API: the token needs the `{SCOPE}` scope and the subscription key access to the Service Provider API (a key that only reaches the Distributor API is refused). Check the API key in Security > APIs of the Sherweb Partner Portal (a user allowed to manage API keys creates them; ask Sherweb to enable the Service Provider API for your account if it is missing), {again}"
         );
-        let inner = ClientCredentials::new(
+        let auth = OAuth2::client_credentials(
             name,
             token_url,
             client_id,
@@ -233,13 +196,10 @@ impl Sherweb {
             SCOPE,
             retry.clone(),
             token_hint,
-        );
-        let auth = SherwebAuth {
-            inner,
-            key,
-            unauthorized,
-            forbidden,
-        };
+        )
+        .unauthorized_hint(unauthorized)
+        .forbidden_hint(forbidden)
+        .with_header(HeaderName::from_static(SUBSCRIPTION_KEY_HEADER), key);
         Ok(Sherweb {
             name: name.to_string(),
             concurrency: retry.concurrency_or(ConnectorKind::Sherweb.default_concurrency()),
