@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::config::ConnectionSettings;
+use crate::config::Connection;
 
 /// Default keyring service name; `RECONCILE_KEYRING_SERVICE` overrides it (separate profiles,
 /// tests that must not touch the real entries).
@@ -159,7 +159,7 @@ impl Secrets {
         &self,
         connection: &str,
         field: &str,
-        settings: Option<&ConnectionSettings>,
+        settings: Option<&Connection>,
     ) -> Result<(SecretString, SecretSource), SecretError> {
         let var = env_var_name(connection, field);
         if let Some(v) = std::env::var(&var).ok().filter(|v| !v.is_empty()) {
@@ -330,7 +330,7 @@ impl Secrets {
         &self,
         connection: &str,
         field: &str,
-        settings: Option<&ConnectionSettings>,
+        settings: Option<&Connection>,
     ) -> Option<SecretSource> {
         let var = env_var_name(connection, field);
         if std::env::var(&var).ok().is_some_and(|v| !v.is_empty()) {

@@ -7,8 +7,9 @@ use secrecy::SecretString;
 
 use crate::app::App;
 use crate::cli::Exit;
-use crate::cli::connect::{self, connectwise_plan, ninjaone_plan, sentinelone_plan};
+use crate::cli::connect;
 use crate::config::Paths;
+use crate::connectors::{csv, keeper, sherweb};
 use crate::demo::sample::{
     DEMO_BACKUP_CSV, DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_M365, DEMO_SENTINELONE, DEMO_SHERWEB,
 };
@@ -107,17 +108,9 @@ impl Args {
                     "demo: reconcile connect connectwise --name {CW} --site {} --company-id {} --public-key {} --client-id {} --billable-type {DEMO_BILLABLE_TYPE}",
                     sandbox.connectwise_site, c.cw_company_id, c.cw_public_key, c.cw_client_id
                 ));
-                let plan = connectwise_plan(
-                    CW,
-                    &sandbox.connectwise_site,
-                    &c.cw_company_id,
-                    &c.cw_public_key,
-                    &c.cw_client_id,
-                    None,
-                    vec![DEMO_BILLABLE_TYPE.to_string()],
-                    SecretString::from(c.cw_private_key.clone()),
-                );
-                connect::apply(d, plan, true).await?;
+                let secret = SecretString::from(c.cw_private_key.clone());
+                let settings = sandbox.connectwise_settings(None);
+                connect::save(d, CW, settings.into(), vec![("private_key", secret)], true).await?;
                 Ok((CW, None))
             }
             DemoPsa::Autotask => {
@@ -130,12 +123,8 @@ impl Args {
                     settings.integration_code,
                     settings.zone_lookup_url.as_deref().unwrap_or_default()
                 ));
-                let plan = connect::autotask::plan(
-                    NAME,
-                    settings,
-                    SecretString::from(demo::autotask::DEMO_SECRET),
-                );
-                connect::apply(d, plan, true).await?;
+                let secret = SecretString::from(demo::autotask::DEMO_SECRET);
+                connect::save(d, NAME, settings.into(), vec![("secret", secret)], true).await?;
                 let stats = server.stats.clone();
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
             }
@@ -148,12 +137,8 @@ impl Args {
                     settings.url.as_deref().unwrap_or_default(),
                     demo::syncro::DEMO_TYPE_PROPERTY,
                 ));
-                let plan = connect::syncro::plan(
-                    NAME,
-                    settings,
-                    SecretString::from(demo::syncro::DEMO_API_TOKEN),
-                );
-                connect::apply(d, plan, true).await?;
+                let token = SecretString::from(demo::syncro::DEMO_API_TOKEN);
+                connect::save(d, NAME, settings.into(), vec![("api_token", token)], true).await?;
                 let stats = server.stats.clone();
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
             }
@@ -164,8 +149,7 @@ impl Args {
                     "demo: reconcile connect csv-billing --name {NAME} --path {}   # the PSA's billing export",
                     server.path().display()
                 ));
-                let plan = connect::csv_billing::plan(NAME, server.settings())?;
-                connect::apply(d, plan, true).await?;
+                connect::save(d, NAME, server.settings().into(), Vec::new(), true).await?;
                 // A file, not a server: nothing to count.
                 let stats = std::sync::Arc::new(demo::RequestStats::default());
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
@@ -180,12 +164,15 @@ impl Args {
                     demo::halopsa::DEMO_CLIENT_ID,
                     demo::halopsa::DEMO_TENANT
                 ));
-                let plan = connect::halopsa::plan(
+                let secret = SecretString::from(demo::halopsa::DEMO_CLIENT_SECRET);
+                connect::save(
+                    d,
                     NAME,
-                    settings,
-                    SecretString::from(demo::halopsa::DEMO_CLIENT_SECRET),
-                );
-                connect::apply(d, plan, true).await?;
+                    settings.into(),
+                    vec![("client_secret", secret)],
+                    true,
+                )
+                .await?;
                 let stats = server.stats.clone();
                 Ok((NAME, Some(PsaServer(Box::new(server), stats))))
             }
@@ -205,61 +192,88 @@ impl Args {
             "demo: reconcile connect ninjaone --name {NINJA} --url {} --client-id {}",
             sandbox.ninjaone_url, c.ninja_client_id
         ));
-        let plan = ninjaone_plan(
+        let secret = SecretString::from(c.ninja_client_secret.clone());
+        let settings = sandbox.ninjaone_settings(None);
+        connect::save(
+            d,
             NINJA,
-            None,
-            Some(sandbox.ninjaone_url.clone()),
-            &c.ninja_client_id,
-            SecretString::from(c.ninja_client_secret.clone()),
-        );
-        connect::apply(d, plan, true).await?;
+            settings.into(),
+            vec![("client_secret", secret)],
+            true,
+        )
+        .await?;
         let (psa, psa_server) = self.connect_psa(app, d, sandbox).await?;
         app.info(format!(
             "demo: reconcile connect sentinelone --name {DEMO_SENTINELONE} --url {}",
             sandbox.sentinelone.url
         ));
-        let plan = sentinelone_plan(
+        let token = SecretString::from(demo::sentinelone::DEMO_API_TOKEN);
+        let settings = sandbox.sentinelone.settings();
+        connect::save(
+            d,
             DEMO_SENTINELONE,
-            &sandbox.sentinelone.url,
-            SecretString::from(demo::sentinelone::DEMO_API_TOKEN),
-        );
-        connect::apply(d, plan, true).await?;
+            settings.into(),
+            vec![("api_token", token)],
+            true,
+        )
+        .await?;
         app.info(format!(
             "demo: reconcile connect jumpcloud --name {DEMO_JUMPCLOUD} --provider-id {} --url {}",
             demo::jumpcloud::DEMO_PROVIDER_ID,
             sandbox.jumpcloud.url
         ));
-        let plan = connect::jumpcloud::plan(
+        let key = SecretString::from(demo::jumpcloud::DEMO_API_KEY);
+        let settings = sandbox.jumpcloud.settings();
+        connect::save(
+            d,
             DEMO_JUMPCLOUD,
-            sandbox.jumpcloud.settings(),
-            SecretString::from(demo::jumpcloud::DEMO_API_KEY),
-        );
-        connect::apply(d, plan, true).await?;
+            settings.into(),
+            vec![("api_key", key)],
+            true,
+        )
+        .await?;
         app.info(format!(
             "demo: reconcile connect sherweb --name {DEMO_SHERWEB} --client-id {} --api-url {} --token-url {}",
             demo::sherweb::DEMO_CLIENT_ID,
             sandbox.sherweb.api_url(),
             sandbox.sherweb.token_url()
         ));
-        let plan = connect::sherweb::plan(
-            DEMO_SHERWEB,
-            demo::sherweb::DEMO_CLIENT_ID,
-            Some(sandbox.sherweb.api_url()),
-            Some(sandbox.sherweb.token_url()),
-            SecretString::from(demo::sherweb::DEMO_CLIENT_SECRET),
-            SecretString::from(demo::sherweb::DEMO_SUBSCRIPTION_KEY),
-        );
-        connect::apply(d, plan, true).await?;
+        let settings = sherweb::Settings {
+            client_id: demo::sherweb::DEMO_CLIENT_ID.into(),
+            api_url: Some(sandbox.sherweb.api_url()),
+            token_url: Some(sandbox.sherweb.token_url()),
+        };
+        let secrets = vec![
+            (
+                "client_secret",
+                SecretString::from(demo::sherweb::DEMO_CLIENT_SECRET),
+            ),
+            (
+                "subscription_key",
+                SecretString::from(demo::sherweb::DEMO_SUBSCRIPTION_KEY),
+            ),
+        ];
+        connect::save(d, DEMO_SHERWEB, settings.into(), secrets, true).await?;
         app.info(format!(
             "demo: reconcile connect keeper --name {DEMO_KEEPER} --url {}   # Commander Service Mode",
             sandbox.keeper.url
         ));
-        let plan = connect::keeper::service_plan(
+        let settings = keeper::Settings {
+            mode: keeper::Mode::Service,
+            url: Some(sandbox.keeper.url.clone()),
+            executable: None,
+            args: Vec::new(),
+            timeout_secs: None,
+        };
+        let key = SecretString::from(demo::keeper::DEMO_API_KEY);
+        connect::save(
+            d,
             DEMO_KEEPER,
-            &sandbox.keeper.url,
-            SecretString::from(demo::keeper::DEMO_API_KEY),
-        );
-        connect::apply(d, plan, true).await?;
+            settings.into(),
+            vec![("api_key", key)],
+            true,
+        )
+        .await?;
         let settings = sandbox.m365.settings();
         app.info(format!(
             "demo: reconcile connect m365 --name {DEMO_M365} --partner-tenant {} --client-id {} --token-host {} --graph-host {}",
@@ -268,37 +282,34 @@ impl Args {
             settings.token_host(),
             settings.graph_host()
         ));
-        let plan = connect::m365::plan(
+        let secret = SecretString::from(demo::m365::DEMO_CLIENT_SECRET);
+        connect::save(
+            d,
             DEMO_M365,
-            settings,
-            vec![(
-                "client_secret",
-                SecretString::from(demo::m365::DEMO_CLIENT_SECRET),
-            )],
-        );
-        connect::apply(d, plan, true).await?;
+            settings.into(),
+            vec![("client_secret", secret)],
+            true,
+        )
+        .await?;
         let path = sandbox.backup.path().to_path_buf();
         app.info(format!(
             "demo: reconcile connect csv --name {DEMO_BACKUP_CSV} --path {} --account-column Client --sku-column \"Billing Code\" --sku-name-column Description --quantity-column Quantity   # a backup vendor's billing export",
             path.display()
         ));
-        let one = |s: &str| vec![s.to_string()];
-        let (plan, verify) = connect::csv::Args {
-            name: DEMO_BACKUP_CSV.into(),
-            path: Some(path),
+        let one = |s: &str| Some(csv::Aliases::Many(vec![s.to_string()]));
+        let settings = csv::Settings {
+            path: Some(path.to_string_lossy().into_owned()),
             format: None,
             delimiter: None,
-            account: one("Client"),
-            account_id: Vec::new(),
-            sku: one("Billing Code"),
-            sku_name: one("Description"),
-            quantity: one("Quantity"),
-            item_id: Vec::new(),
-            last_seen: Vec::new(),
-            no_verify: false,
-        }
-        .plan(None)?;
-        connect::apply(d, plan, verify).await?;
+            columns: csv::Columns {
+                account: one("Client"),
+                sku: one("Billing Code"),
+                sku_name: one("Description"),
+                quantity: one("Quantity"),
+                ..csv::Columns::default()
+            },
+        };
+        connect::save(d, DEMO_BACKUP_CSV, settings.into(), Vec::new(), true).await?;
 
         app.info("demo: reconcile sync");
         let config = d.config()?;

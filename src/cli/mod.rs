@@ -29,11 +29,12 @@ Exit codes:
 
 /// Reconcile what an MSP bills in its PSA against what its vendor tools say each client uses.
 ///
-/// Pulls vendor usage (NinjaOne devices, SentinelOne agents, Microsoft 365 licenses, JumpCloud
-/// users, Sherweb subscriptions, Keeper seats, CSV/JSON exports) and PSA billing (ConnectWise
-/// PSA, Autotask, HaloPSA, Syncro, CSV/JSON billing exports) into a local SQLite file, maps vendor accounts and services to PSA
-/// companies and products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
-/// with its money impact. It only reads from vendors and PSAs; it never writes to them.
+/// Pulls vendor usage (devices, agents, licenses, users, seats and subscriptions, or any
+/// vendor's CSV/JSON export) and PSA billing (recurring lines, or any PSA's CSV/JSON billing
+/// export) into a local SQLite file, maps vendor accounts and services to PSA companies and
+/// products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
+/// with its money impact. `reconcile connect --help` lists every system it reads. It only reads
+/// from vendors and PSAs; it never writes to them.
 ///
 /// Typical use: `reconcile sync && reconcile reconcile && reconcile report`.
 /// Try it without any account: `reconcile demo`.

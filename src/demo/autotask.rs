@@ -63,7 +63,6 @@ impl Server {
             product_field: None,
             max_threshold_percent: None,
             history_days: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }

@@ -15,7 +15,7 @@
 // Early-return helpers yield the error response itself, built once per refused request.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -61,7 +61,6 @@ impl Server {
             billable_client_types: vec![DEMO_BILLABLE_TYPE.into()],
             billable_top_levels: vec![],
             page_size: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }

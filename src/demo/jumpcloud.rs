@@ -8,7 +8,6 @@
 // so its size on the stack does not matter and boxing would only add noise.
 #![allow(clippy::result_large_err)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -181,7 +180,6 @@ impl Server {
             region: None,
             url: Some(self.url.clone()),
             page_size: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }

@@ -4,7 +4,6 @@
 //! fixed sample of managed companies. Unlimited seats are held as Keeper holds them
 //! (2147483647) and printed as `msp-info` prints them (-1).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -150,7 +149,6 @@ impl Server {
             executable: None,
             args: Vec::new(),
             timeout_secs: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }
@@ -270,6 +268,8 @@ fn row(c: &Company, verbose: bool) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::connectors::keeper::{Keeper, families, services};
     use crate::connectors::{Connector, SyncCx};

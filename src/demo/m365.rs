@@ -225,7 +225,6 @@ impl Server {
             graph_host: Some(self.url.clone()),
             partner_center: false,
             partner_center_host: None,
-            secret_command: Default::default(),
         }
     }
 }

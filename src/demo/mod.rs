@@ -37,8 +37,6 @@ use axum::response::Response;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{ConnectWiseSettings, NinjaOneSettings};
-
 pub use sample::{
     DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, ExpectedLine, FuzzyOrg, Planted,
     SampleMsp, sample,
@@ -289,20 +287,25 @@ impl Sandbox {
     }
 
     /// Settings for a NinjaOne connection to this sandbox.
-    pub fn ninjaone_settings(&self, page_size: Option<usize>) -> NinjaOneSettings {
-        NinjaOneSettings {
+    pub fn ninjaone_settings(
+        &self,
+        page_size: Option<usize>,
+    ) -> crate::connectors::ninjaone::Settings {
+        crate::connectors::ninjaone::Settings {
             region: None,
             url: Some(self.ninjaone_url.clone()),
             client_id: self.credentials.ninja_client_id.clone(),
             page_size,
             device_listing: Default::default(),
-            secret_command: BTreeMap::new(),
         }
     }
 
     /// Settings for a ConnectWise connection to this sandbox; only `Client` companies bill.
-    pub fn connectwise_settings(&self, page_size: Option<usize>) -> ConnectWiseSettings {
-        ConnectWiseSettings {
+    pub fn connectwise_settings(
+        &self,
+        page_size: Option<usize>,
+    ) -> crate::connectors::connectwise::Settings {
+        crate::connectors::connectwise::Settings {
             site: self.connectwise_site.clone(),
             company_id: self.credentials.cw_company_id.clone(),
             public_key: self.credentials.cw_public_key.clone(),
@@ -310,7 +313,6 @@ impl Sandbox {
             codebase: None,
             billable_company_types: vec![DEMO_BILLABLE_TYPE.to_string()],
             page_size,
-            secret_command: BTreeMap::new(),
         }
     }
 

@@ -145,11 +145,10 @@ impl Server {
         self._served.stats.total()
     }
 
-    pub fn settings(&self) -> crate::config::SentinelOneSettings {
-        crate::config::SentinelOneSettings {
+    pub fn settings(&self) -> crate::connectors::sentinelone::Settings {
+        crate::connectors::sentinelone::Settings {
             url: self.url.clone(),
             page_size: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }

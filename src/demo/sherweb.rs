@@ -219,7 +219,6 @@ impl Server {
             client_id: DEMO_CLIENT_ID.into(),
             api_url: Some(self.api_url()),
             token_url: Some(self.token_url()),
-            secret_command: BTreeMap::new(),
         }
     }
 }

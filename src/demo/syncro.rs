@@ -16,7 +16,6 @@
 // Early-return helpers yield the error response itself, built once per refused request.
 #![allow(clippy::result_large_err)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -57,7 +56,6 @@ impl Server {
             billable_property: Some(DEMO_TYPE_PROPERTY.into()),
             billable_property_values: vec![DEMO_BILLABLE_TYPE.into()],
             requests_per_minute: None,
-            secret_command: BTreeMap::new(),
         }
     }
 }

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 
 use crate::app::App;
-use crate::config::{Config, ConnectionSettings, HealthConfig};
+use crate::config::{Config, Connection, HealthConfig};
 use crate::connectors::{self, ConnectorKind, Role, SyncCx};
 use crate::engine::{
     self, Basis, Input, ItemSpec, ItemTable, PeriodInput, PsaInput, Rules, Totals, Usage,
@@ -28,7 +28,7 @@ use crate::store::{Inputs, InputsHasher, ReconcileRecord, RunInfo, RunStatus, St
 pub fn secret_lookup<'a>(
     app: &'a App,
     name: &'a str,
-    settings: &'a ConnectionSettings,
+    settings: &'a Connection,
 ) -> impl Fn(&str) -> Result<SecretString> + 'a {
     move |field| {
         app.secrets
@@ -154,23 +154,22 @@ pub async fn sync(
         let started = Instant::now();
         let mut retry = app.retry.clone();
         retry.concurrency = config.concurrency_of(name);
-        let connector =
-            match connectors::build(name, settings, &secret_lookup(app, name, settings), retry) {
-                Ok(c) => c,
-                Err(e) => {
-                    let msg = format!("{e:#}");
-                    store.finish_run_failed(run_id, &msg)?;
-                    outcomes.push(SyncOutcome {
-                        connection: name.clone(),
-                        kind,
-                        run_id,
-                        result: Err(msg),
-                        elapsed: started.elapsed(),
-                        warnings: Vec::new(),
-                    });
-                    continue;
-                }
-            };
+        let connector = match settings.connect(name, &secret_lookup(app, name, settings), retry) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = format!("{e:#}");
+                store.finish_run_failed(run_id, &msg)?;
+                outcomes.push(SyncOutcome {
+                    connection: name.clone(),
+                    kind,
+                    run_id,
+                    result: Err(msg),
+                    elapsed: started.elapsed(),
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+        };
         let previous = match (kind.role(), store.current_run(name)?) {
             (connectors::Role::Vendor, Some(run)) => {
                 Some(std::sync::Arc::new(store.items_per_account(run.id)?))

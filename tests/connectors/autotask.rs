@@ -5,8 +5,6 @@
 //! the snapshot and as a budget, and the error shapes (`{"errors": [...]}` in 500s and 2xx,
 //! 401/403/429, malformed JSON).
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use reconcile::connectors::autotask::{Autotask, Settings};
 use reconcile::connectors::{Connector, SyncCx};
@@ -34,7 +32,6 @@ fn settings(server: &MockServer) -> Settings {
         product_field: None,
         max_threshold_percent: None,
         history_days: None,
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -631,8 +628,8 @@ fn config_defaults_and_validation() {
         "[connections.at]\nkind = \"autotask\"\nusername = \"api@x.example\"\nintegration_code = \"ABC\"\n",
     )
     .unwrap();
-    let s = match &cfg.connections["at"] {
-        reconcile::config::ConnectionSettings::Autotask(s) => s.clone(),
+    let s = match &cfg.connections["at"].settings {
+        reconcile::connectors::ConnectionSettings::Autotask(s) => s.clone(),
         other => panic!("{other:?}"),
     };
     assert_eq!(s.billable_company_types, vec!["Customer".to_string()]);

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use reconcile::config::{Config, ConnectWiseSettings};
+use reconcile::config::Config;
 use reconcile::connectors::connectwise::ConnectWise;
-use reconcile::connectors::{Connector, SyncCx, build};
+use reconcile::connectors::connectwise::Settings as ConnectWiseSettings;
+use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::ConnectorError;
 use reconcile::model::{BillCustomer, PsaCompany, PsaLine, PsaSnapshot, Snapshot};
 use rust_decimal::Decimal;
@@ -33,7 +34,6 @@ fn settings(server: &MockServer) -> ConnectWiseSettings {
         codebase: None,
         billable_company_types: vec!["client".into()],
         page_size: Some(2),
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -697,13 +697,11 @@ page_size = 2
         assert_eq!(field, "private_key");
         Ok(SecretString::from(PRIVATE_KEY))
     };
-    let conn = build(
-        "cw",
-        config.connection("cw").unwrap(),
-        &secret,
-        fast_retry(3),
-    )
-    .unwrap();
+    let conn = config
+        .connection("cw")
+        .unwrap()
+        .connect("cw", &secret, fast_retry(3))
+        .unwrap();
     let snap = psa(conn.sync(&SyncCx::silent()).await.unwrap());
     assert_eq!(snap.lines.len(), 7);
     assert_eq!(snap.companies.iter().filter(|c| c.billable).count(), 3);

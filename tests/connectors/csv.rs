@@ -25,13 +25,13 @@ fn connector(keys: &str) -> Box<dyn connectors::Connector> {
         .unwrap_or_else(|e| panic!("{e:#}"));
     let settings = config.connection("v").unwrap();
     assert!(ConnectorKind::Csv.secret_fields().is_empty());
-    connectors::build(
-        "v",
-        settings,
-        &|f| panic!("an import asked for a secret `{f}`"),
-        fast_retry(1),
-    )
-    .unwrap()
+    settings
+        .connect(
+            "v",
+            &|f| panic!("an import asked for a secret `{f}`"),
+            fast_retry(1),
+        )
+        .unwrap()
 }
 
 async fn sync_file(keys: &str, rel: &str) -> Result<VendorSnapshot, String> {

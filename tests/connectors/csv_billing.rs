@@ -31,13 +31,13 @@ fn connector(keys: &str) -> Box<dyn connectors::Connector> {
     let settings = config.connection("psa").unwrap();
     assert_eq!(settings.kind(), ConnectorKind::CsvBilling);
     assert!(ConnectorKind::CsvBilling.secret_fields().is_empty());
-    connectors::build(
-        "psa",
-        settings,
-        &|f| panic!("an import asked for a secret `{f}`"),
-        fast_retry(1),
-    )
-    .unwrap()
+    settings
+        .connect(
+            "psa",
+            &|f| panic!("an import asked for a secret `{f}`"),
+            fast_retry(1),
+        )
+        .unwrap()
 }
 
 async fn sync_file(keys: &str, rel: &str) -> Result<PsaSnapshot, String> {

@@ -159,7 +159,8 @@ async fn fuzz(name: &str, config: &str, routes: &[(&'static str, &str)], cases: 
         let config = Config::parse(&text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let settings = config.connections[name].clone();
         let secret = |_: &str| -> anyhow::Result<SecretString> { Ok(SecretString::from("s")) };
-        let connector = connectors::build(name, &settings, &secret, fast_retry(2))
+        let connector = settings
+            .connect(name, &secret, fast_retry(2))
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let connector: Arc<dyn connectors::Connector> = Arc::from(connector);
         let run = tokio::spawn(async move { connector.sync(&SyncCx::silent()).await });

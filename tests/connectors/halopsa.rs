@@ -4,9 +4,10 @@
 //! billable-client filters, unknown picklist values kept, and errors (401, 403 naming the
 //! permission, 429 with Retry-After, bounded 5xx, malformed JSON).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::Timestamp;
+use reconcile::connectors::KindSettings;
 use reconcile::connectors::halopsa::{HaloPsa, Settings};
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::ConnectorError;
@@ -34,7 +35,6 @@ fn settings(server: &MockServer) -> Settings {
         billable_client_types: vec!["managed".into()],
         billable_top_levels: vec![],
         page_size: Some(2),
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -569,7 +569,6 @@ fn settings_are_validated() {
         billable_client_types: vec![],
         billable_top_levels: vec![],
         page_size: None,
-        secret_command: BTreeMap::new(),
     };
     let err = s.validate("halo").unwrap_err().to_string();
     assert!(err.contains("connections.halo.url"), "{err}");

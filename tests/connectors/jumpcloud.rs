@@ -1,7 +1,7 @@
 //! JumpCloud: `x-api-key` + `x-org-id` auth, provider organizations, limit/skip paging checked
 //! against `totalCount`, users by state, systems, and the failure modes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use reconcile::connectors::jumpcloud::{
     ACTIVATED, JumpCloud, Region, SYSTEM, Settings, USER_OTHER, services,
@@ -32,7 +32,6 @@ fn settings(server: &MockServer) -> Settings {
         region: None,
         url: Some(server.uri()),
         page_size: Some(PAGE),
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -576,7 +575,6 @@ fn plain_http_is_refused_off_loopback_and_regions_pick_the_console() {
         region: None,
         url: Some("http://console.jumpcloud.com".into()),
         page_size: None,
-        secret_command: BTreeMap::new(),
     };
     let secret = |_: &str| Ok(SecretString::from(KEY));
     let err = JumpCloud::new("jc", &s, &secret, fast_retry(1))

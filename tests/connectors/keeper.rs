@@ -2,9 +2,9 @@
 //! Mode (`api-key` header, `{"status","command","data"}` envelope, 401/403/429/5xx) and through
 //! a fake `keeper` executable; plan and add-on items, unlimited seats, unknown plans and add-ons.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use reconcile::connectors::KindSettings;
 use reconcile::connectors::keeper::{
     ADDON, Keeper, MSP_INFO, Mode, PLAN, Settings, families, services,
 };
@@ -28,7 +28,6 @@ fn service_settings(url: &str) -> Settings {
         executable: None,
         args: Vec::new(),
         timeout_secs: None,
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -52,7 +51,6 @@ fn commander(executable: &str, args: Vec<String>, timeout: u64) -> Keeper {
         executable: Some(executable.to_string()),
         args,
         timeout_secs: Some(timeout),
-        secret_command: BTreeMap::new(),
     };
     Keeper::new("keeper", &settings, &no_secret, fast_retry(1)).unwrap()
 }
@@ -586,7 +584,6 @@ fn settings_are_checked_per_mode() {
         executable: None,
         args: Vec::new(),
         timeout_secs: None,
-        secret_command: BTreeMap::new(),
     };
     assert!(
         c.validate("k")

@@ -2,8 +2,9 @@
 //! assigned seats per SKU, Partner Center subscriptions with continuation tokens, tenants
 //! without consent skipped by name, and the failure modes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
+use reconcile::connectors::KindSettings;
 use reconcile::connectors::m365::{
     AuthMode, LICENSE, M365, SUBSCRIPTION, SUBSCRIPTION_INACTIVE, Settings, Tenant, families,
 };
@@ -126,7 +127,6 @@ fn settings(server: &MockServer) -> Settings {
         graph_host: Some(server.uri()),
         partner_center: false,
         partner_center_host: Some(server.uri()),
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -753,7 +753,6 @@ fn settings_reject_plain_http_hosts() {
         graph_host: None,
         partner_center: false,
         partner_center_host: None,
-        secret_command: BTreeMap::new(),
     };
     let err = s.validate("m365").unwrap_err().to_string();
     assert!(

@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use reconcile::config::{Config, DeviceListing, NinjaOneSettings};
+use reconcile::config::Config;
+use reconcile::connectors::ninjaone::{DeviceListing, Settings as NinjaOneSettings};
 use reconcile::connectors::ninjaone::{NinjaOne, services};
-use reconcile::connectors::{Connector, SyncCx, build};
+use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
 use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
 use secrecy::SecretString;
@@ -27,7 +28,6 @@ fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
         client_id: CLIENT_ID.into(),
         page_size: Some(PAGE),
         device_listing: Default::default(),
-        secret_command: BTreeMap::new(),
     };
     NinjaOne::new("ninja", &settings, SecretString::from(CLIENT_SECRET), retry)
         .expect("a loopback URL is accepted")
@@ -689,13 +689,11 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
         asked.lock().unwrap().push(field.to_string());
         Ok(SecretString::from(CLIENT_SECRET))
     };
-    let conn = build(
-        "ninja",
-        config.connection("ninja").unwrap(),
-        &secret,
-        fast_retry(3),
-    )
-    .unwrap();
+    let conn = config
+        .connection("ninja")
+        .unwrap()
+        .connect("ninja", &secret, fast_retry(3))
+        .unwrap();
     let ok = conn.check().await.unwrap();
     assert!(
         ok.contains(&format!("signed in to {}", server.uri())),
@@ -714,7 +712,6 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
         client_id: CLIENT_ID.into(),
         page_size: None,
         device_listing: Default::default(),
-        secret_command: BTreeMap::new(),
     };
     let err = NinjaOne::new("ninja", &settings, SecretString::from("x"), fast_retry(1))
         .err()
@@ -729,7 +726,6 @@ fn ninja_listing(server: &MockServer, listing: DeviceListing) -> NinjaOne {
         client_id: CLIENT_ID.into(),
         page_size: Some(PAGE),
         device_listing: listing,
-        secret_command: BTreeMap::new(),
     };
     NinjaOne::new(
         "ninja",

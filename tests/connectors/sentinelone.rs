@@ -1,9 +1,9 @@
 //! SentinelOne: API token auth, cursor paging, machine types, decommissioned agents, per-SKU
 //! services and the failure modes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use reconcile::config::SentinelOneSettings;
+use reconcile::connectors::sentinelone::Settings as SentinelOneSettings;
 use reconcile::connectors::sentinelone::{DECOMMISSIONED, OTHER, SentinelOne, services};
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
@@ -24,7 +24,6 @@ fn s1(server: &MockServer, retry: RetryPolicy) -> SentinelOne {
     let settings = SentinelOneSettings {
         url: server.uri(),
         page_size: Some(PAGE),
-        secret_command: BTreeMap::new(),
     };
     SentinelOne::new("s1", &settings, SecretString::from(TOKEN), retry)
         .expect("a loopback URL is accepted")
@@ -460,7 +459,6 @@ fn plain_http_is_refused_off_loopback() {
     let settings = SentinelOneSettings {
         url: "http://usea1-acme.sentinelone.net".into(),
         page_size: None,
-        secret_command: BTreeMap::new(),
     };
     let err = SentinelOne::new("s1", &settings, SecretString::from(TOKEN), fast_retry(1))
         .err()

@@ -2,7 +2,7 @@
 //! customers and their subscriptions (quantities, SKUs, terms, fees), suspended customers,
 //! unknown values, and the failure modes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use reconcile::connectors::sherweb::{
     SUBSCRIPTION, SUSPENDED, Settings, Sherweb, families, services,
@@ -34,7 +34,6 @@ fn settings(server: &MockServer) -> Settings {
         client_id: CLIENT_ID.into(),
         api_url: Some(format!("{}/service-provider/v1", server.uri())),
         token_url: Some(format!("{}{TOKEN}", server.uri())),
-        secret_command: BTreeMap::new(),
     }
 }
 
@@ -555,7 +554,6 @@ fn plain_http_is_refused_off_loopback() {
         client_id: CLIENT_ID.into(),
         api_url: Some("http://api.sherweb.com/service-provider/v1".into()),
         token_url: None,
-        secret_command: BTreeMap::new(),
     };
     let err = sherweb_with(&s, KEY, fast_retry(1)).expect_err("plain http is refused");
     assert!(err.to_string().contains("only https"), "{err}");

@@ -2,7 +2,6 @@
 //! whose lines come inline or from `GET /schedules/{id}`, exact dollar prices, billable-customer
 //! rules, the 180-a-minute limit, and errors (401, 403 naming the permission, 429, 5xx, bad JSON).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reconcile::connectors::syncro::{Settings, Syncro};
@@ -27,7 +26,6 @@ fn settings(server: &MockServer) -> Settings {
         billable_property: None,
         billable_property_values: vec![],
         requests_per_minute: None,
-        secret_command: BTreeMap::new(),
     }
 }
 

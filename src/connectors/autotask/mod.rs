@@ -19,7 +19,12 @@
 //! day after its `endDate`, so the engine picks the row covering the reconcile date and never
 //! sums a service's rows. Units are integers: the snapshot says `whole_units`.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::Settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -33,7 +38,6 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use url::Url;
@@ -71,75 +75,6 @@ pub const DEFAULT_HISTORY_DAYS: i64 = 35;
 /// Unit rows starting later than this many days ahead are not read (rows can be generated for a
 /// contract's whole term); a quarter ahead covers a period ending after the sync.
 pub const FUTURE_DAYS: i64 = 100;
-
-fn default_billable_types() -> Vec<String> {
-    vec!["Customer".into()]
-}
-
-/// `[connections.<name>]` with `kind = "autotask"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The API-only user's user name (`api@example.com`); also the zone lookup key.
-    pub username: String,
-    /// The API user's API Tracking Identifier (sent as `ApiIntegrationCode`).
-    pub integration_code: String,
-    /// Zone lookup base (default [`DEFAULT_ZONE_LOOKUP`]); tests point it at a local server.
-    #[serde(default)]
-    pub zone_lookup_url: Option<String>,
-    /// Company types (picklist labels such as `Customer`, or their numbers) whose companies are
-    /// billable; empty means every type. Default `["Customer"]`.
-    #[serde(default = "default_billable_types")]
-    pub billable_company_types: Vec<String>,
-    /// The Service field that identifies a line's product (what services map to): `name` by
-    /// default, or another Service field such as `invoiceDescription` or `id`.
-    #[serde(default)]
-    pub product_field: Option<String>,
-    /// Stop a sync before the database's hourly request count passes this percentage of its
-    /// threshold (default 80).
-    #[serde(default)]
-    pub max_threshold_percent: Option<u64>,
-    /// Read unit rows that ended at most this many days ago (default 35).
-    #[serde(default)]
-    pub history_days: Option<i64>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        if self.username.trim().is_empty() {
-            anyhow::bail!(
-                "connection `{name}`: `username` is empty; give the API-only user's user name"
-            );
-        }
-        if self.integration_code.trim().is_empty() {
-            anyhow::bail!(
-                "connection `{name}`: `integration_code` is empty; give the API user's API Tracking Identifier"
-            );
-        }
-        if let Some(u) = &self.zone_lookup_url {
-            check_url(name, u).map_err(|e| anyhow::anyhow!("`zone_lookup_url`: {e}"))?;
-        }
-        if let Some(p) = self.max_threshold_percent
-            && !(1..=100).contains(&p)
-        {
-            anyhow::bail!("connection `{name}`: `max_threshold_percent` must be 1 to 100, not {p}");
-        }
-        if let Some(d) = self.history_days
-            && d < 0
-        {
-            anyhow::bail!("connection `{name}`: `history_days` must not be negative");
-        }
-        if let Some(f) = &self.product_field
-            && f.trim().is_empty()
-        {
-            anyhow::bail!("connection `{name}`: `product_field` is empty; leave it out for `name`");
-        }
-        Ok(())
-    }
-}
 
 /// The three Autotask headers; the secret one is marked sensitive so it never shows in Debug.
 struct AutotaskAuth {
@@ -1094,6 +1029,8 @@ fn company(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::KindSettings;
+    use settings::default_billable_types;
 
     fn types() -> HashMap<i64, String> {
         [(1, "Customer".to_string()), (3, "Prospect".to_string())].into()

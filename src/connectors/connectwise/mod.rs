@@ -9,7 +9,12 @@
 //! and a `Link` header. There is no cross-agreement additions collection, so additions are read
 //! agreement by agreement, a few at a time.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::Settings;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +29,6 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::ConnectWiseSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, End, HttpClient, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
@@ -92,7 +96,7 @@ fn normalize_codebase(c: &str) -> String {
 impl ConnectWise {
     pub fn new(
         name: &str,
-        settings: &ConnectWiseSettings,
+        settings: &Settings,
         private_key: SecretString,
         retry: RetryPolicy,
     ) -> anyhow::Result<ConnectWise> {

@@ -16,6 +16,12 @@
 //! Services: one per SKU ([`families`], key = the SKU's slug, units from `quantity`), and
 //! `all`, every unit of the file (a SKU whose slug is `all` is shadowed by it).
 
+mod args;
+mod settings;
+
+pub use args::{Args, FormatArg, absolute_path, aliases};
+pub use settings::{Aliases, Columns, Format, Settings};
+
 pub(crate) mod reader;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +30,6 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{ConnectorError, RetryPolicy};
@@ -40,119 +45,6 @@ pub const CLASS: &str = "IMPORTED";
 pub const ALL: &str = "all";
 /// Problems listed in one failed import; the rest are counted.
 pub const MAX_ERRORS: usize = 10;
-
-/// `format = "csv" | "json"`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Json,
-}
-
-/// One alias or a list of them (`account = "Customer"` or `account = ["Customer", "Client"]`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum Aliases {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Aliases {
-    pub fn list(&self) -> Vec<String> {
-        match self {
-            Aliases::One(s) => vec![s.clone()],
-            Aliases::Many(v) => v.clone(),
-        }
-    }
-}
-
-/// `[connections.NAME.columns]`: the header aliases of each role.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Columns {
-    pub account: Option<Aliases>,
-    pub account_id: Option<Aliases>,
-    pub sku: Option<Aliases>,
-    pub sku_name: Option<Aliases>,
-    pub quantity: Option<Aliases>,
-    pub item_id: Option<Aliases>,
-    pub last_seen: Option<Aliases>,
-}
-
-impl Columns {
-    fn get(&self, role: Role) -> Option<&Aliases> {
-        match role {
-            Role::Account => self.account.as_ref(),
-            Role::AccountId => self.account_id.as_ref(),
-            Role::Sku => self.sku.as_ref(),
-            Role::SkuName => self.sku_name.as_ref(),
-            Role::Quantity => self.quantity.as_ref(),
-            Role::ItemId => self.item_id.as_ref(),
-            Role::LastSeen => self.last_seen.as_ref(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        Role::ALL.iter().all(|r| self.get(*r).is_none())
-    }
-}
-
-/// `[connections.<name>]` with `kind = "csv"`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The file `sync` reads when not given `--file` (relative to the working directory; `~/`
-    /// is the home directory).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Default: from the file's extension (`.json` is JSON, anything else CSV).
-    #[serde(default)]
-    pub format: Option<Format>,
-    /// One character (`";"`, `"\t"`); default: sniffed from the header line.
-    #[serde(default)]
-    pub delimiter: Option<String>,
-    #[serde(default)]
-    pub columns: Columns,
-    /// Kept for the shape every connection shares; an import has no secrets.
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        if let Some(d) = &self.delimiter {
-            delimiter_byte(d)
-                .map_err(|e| anyhow::anyhow!("[connections.{name}] delimiter: {e}"))?;
-        }
-        if self.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
-            anyhow::bail!(
-                "[connections.{name}] path is empty; remove it, or name the file to import"
-            );
-        }
-        for role in Role::ALL {
-            if let Some(a) = self.columns.get(role) {
-                let list = a.list();
-                if list.is_empty() || list.iter().any(|s| normalize(s).is_empty()) {
-                    anyhow::bail!(
-                        "[connections.{name}.columns] {} needs at least one header name, and none empty (e.g. {} = [\"{}\"])",
-                        role.key(),
-                        role.key(),
-                        role.example()
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The file to read: `--file` first, else `path`.
-    pub fn file(&self, given: Option<&Path>) -> Option<PathBuf> {
-        given
-            .map(Path::to_path_buf)
-            .or_else(|| self.path.as_deref().map(expand_home))
-    }
-}
 
 fn expand_home(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {

@@ -1,6 +1,7 @@
 //! Unit tests of the import: header aliases, sums, ids, and the located errors of bad rows.
 
 use super::*;
+use crate::connectors::KindSettings;
 
 fn run(file: &str, text: &str, settings: &Settings) -> Result<Imported, String> {
     import(Path::new(file), text.as_bytes(), settings)

@@ -19,6 +19,12 @@
 //! first row. A bad row anywhere fails the whole import, naming file, line, column and header,
 //! so a snapshot is never made of half a file.
 
+mod args;
+mod settings;
+
+pub use args::Args;
+pub use settings::{Columns, Settings};
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -26,12 +32,11 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 
 use crate::connectors::csv::reader::{
     self, RoleSpec, Table, parse_money, parse_quantity, parse_time,
 };
-use crate::connectors::csv::{Aliases, Format, delimiter_byte, normalize};
+use crate::connectors::csv::{Aliases, normalize};
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{ConnectorError, RetryPolicy};
 use crate::model::{
@@ -44,151 +49,6 @@ pub const MAX_ERRORS: usize = 10;
 pub const DEFAULT_BILLING_CYCLE: &str = "Monthly";
 /// The `meta` key (shown by `status`) saying the file has no prices.
 pub const META_PRICES: &str = "unit prices";
-
-/// `[connections.NAME.columns]`: the header aliases of each role.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Columns {
-    pub company: Option<Aliases>,
-    pub company_id: Option<Aliases>,
-    pub product: Option<Aliases>,
-    pub product_name: Option<Aliases>,
-    pub quantity: Option<Aliases>,
-    pub less_included: Option<Aliases>,
-    pub unit_price: Option<Aliases>,
-    pub unit_cost: Option<Aliases>,
-    pub agreement: Option<Aliases>,
-    pub billing_cycle: Option<Aliases>,
-    pub start_date: Option<Aliases>,
-    pub end_date: Option<Aliases>,
-    pub billable: Option<Aliases>,
-    pub status: Option<Aliases>,
-    pub company_type: Option<Aliases>,
-}
-
-impl Columns {
-    pub fn get(&self, role: Role) -> Option<&Aliases> {
-        self.slot(role).as_ref()
-    }
-
-    /// The field of `role`, to set it.
-    pub fn slot(&self, role: Role) -> &Option<Aliases> {
-        match role {
-            Role::Company => &self.company,
-            Role::CompanyId => &self.company_id,
-            Role::Product => &self.product,
-            Role::ProductName => &self.product_name,
-            Role::Quantity => &self.quantity,
-            Role::LessIncluded => &self.less_included,
-            Role::UnitPrice => &self.unit_price,
-            Role::UnitCost => &self.unit_cost,
-            Role::Agreement => &self.agreement,
-            Role::BillingCycle => &self.billing_cycle,
-            Role::StartDate => &self.start_date,
-            Role::EndDate => &self.end_date,
-            Role::Billable => &self.billable,
-            Role::Status => &self.status,
-            Role::CompanyType => &self.company_type,
-        }
-    }
-
-    pub fn set(&mut self, role: Role, aliases: Option<Aliases>) {
-        let slot = match role {
-            Role::Company => &mut self.company,
-            Role::CompanyId => &mut self.company_id,
-            Role::Product => &mut self.product,
-            Role::ProductName => &mut self.product_name,
-            Role::Quantity => &mut self.quantity,
-            Role::LessIncluded => &mut self.less_included,
-            Role::UnitPrice => &mut self.unit_price,
-            Role::UnitCost => &mut self.unit_cost,
-            Role::Agreement => &mut self.agreement,
-            Role::BillingCycle => &mut self.billing_cycle,
-            Role::StartDate => &mut self.start_date,
-            Role::EndDate => &mut self.end_date,
-            Role::Billable => &mut self.billable,
-            Role::Status => &mut self.status,
-            Role::CompanyType => &mut self.company_type,
-        };
-        *slot = aliases;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        Role::ALL.iter().all(|r| self.get(*r).is_none())
-    }
-}
-
-/// `[connections.<name>]` with `kind = "csv-billing"`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The file `sync` reads when not given `--file` (`~/` is the home directory).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Default: from the file's extension (`.json` is JSON, anything else CSV).
-    #[serde(default)]
-    pub format: Option<Format>,
-    /// One character (`";"`, `"\t"`); default: sniffed from the header line.
-    #[serde(default)]
-    pub delimiter: Option<String>,
-    /// Boxed: fifteen roles would make every connection's settings as large as this one's.
-    #[serde(default)]
-    pub columns: Box<Columns>,
-    /// Company statuses (the `status` column) that count as billable; empty: every status.
-    #[serde(default)]
-    pub billable_statuses: Vec<String>,
-    /// Company types (the `company_type` column, several split on `,` or `;`) of which a
-    /// company needs one to count as billable; empty: every type.
-    #[serde(default)]
-    pub billable_company_types: Vec<String>,
-    /// Kept for the shape every connection shares; an import has no secrets.
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        if let Some(d) = &self.delimiter {
-            delimiter_byte(d)
-                .map_err(|e| anyhow::anyhow!("[connections.{name}] delimiter: {e}"))?;
-        }
-        if self.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
-            anyhow::bail!(
-                "[connections.{name}] path is empty; remove it, or name the file to import"
-            );
-        }
-        for role in Role::ALL {
-            if let Some(a) = self.columns.get(role) {
-                let list = a.list();
-                if list.is_empty() || list.iter().any(|s| normalize(s).is_empty()) {
-                    anyhow::bail!(
-                        "[connections.{name}.columns] {} needs at least one header name, and none empty (e.g. {} = [\"{}\"])",
-                        role.key(),
-                        role.key(),
-                        role.example()
-                    );
-                }
-            }
-        }
-        for (key, list) in [
-            ("billable_statuses", &self.billable_statuses),
-            ("billable_company_types", &self.billable_company_types),
-        ] {
-            if list.iter().any(|s| s.trim().is_empty()) {
-                anyhow::bail!("[connections.{name}] {key} has an empty entry; remove it");
-            }
-        }
-        Ok(())
-    }
-
-    /// The file to read: `--file` first, else `path`.
-    pub fn file(&self, given: Option<&Path>) -> Option<PathBuf> {
-        given
-            .map(Path::to_path_buf)
-            .or_else(|| self.path.as_deref().map(expand_home))
-    }
-}
 
 fn expand_home(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {

@@ -2,6 +2,7 @@
 //! billable rules, dates, and the located errors of bad rows.
 
 use super::*;
+use crate::connectors::KindSettings;
 
 fn run(file: &str, text: &str, settings: &Settings) -> Result<Imported, String> {
     import(Path::new(file), text.as_bytes(), settings)

@@ -9,7 +9,12 @@
 //! in `record_count`. Ids are signed integers (recurring-invoice templates are negative) and are
 //! kept as their decimal text.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::Settings;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,13 +25,12 @@ use jiff::Timestamp;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, OAuth2, RetryPolicy, build_reqwest, check_url, decode_elements,
     decode_one, send_unauthenticated,
@@ -41,57 +45,6 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 const MAX_PAGES: usize = 100_000;
 /// Agreement ids of contracts are prefixed so they never collide with recurring-invoice ids.
 pub const CONTRACT_PREFIX: &str = "contract:";
-
-/// `[connections.<name>]` with `kind = "halopsa"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The instance, `https://acme.halopsa.com` (the API is at `{url}/api`).
-    pub url: String,
-    /// The API application's client id (Configuration > Integrations > HaloPSA API).
-    pub client_id: String,
-    /// Hosted (halopsa.com) instances: the tenant name sent with the token request.
-    #[serde(default)]
-    pub tenant: Option<String>,
-    /// Pins the auth server instead of asking `/api/authinfo`.
-    #[serde(default)]
-    pub auth_url: Option<String>,
-    /// OAuth scope; `all` unless the application grants narrower read scopes.
-    #[serde(default)]
-    pub scope: Option<String>,
-    /// Only clients of these customer types bill (type name or id; empty: any type).
-    #[serde(default)]
-    pub billable_client_types: Vec<String>,
-    /// Only clients under these top levels bill (top-level name or id; empty: any).
-    #[serde(default)]
-    pub billable_top_levels: Vec<String>,
-    #[serde(default)]
-    pub page_size: Option<usize>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        check_url(name, &self.url).map_err(|e| anyhow::anyhow!("connections.{name}.url: {e}"))?;
-        if let Some(a) = &self.auth_url {
-            check_url(name, a).map_err(|e| anyhow::anyhow!("connections.{name}.auth_url: {e}"))?;
-        }
-        if self.client_id.trim().is_empty() {
-            anyhow::bail!(
-                "connections.{name}.client_id is empty; give the API application's client id"
-            );
-        }
-        if self.page_size == Some(0) {
-            anyhow::bail!("connections.{name}.page_size must be at least 1");
-        }
-        if self.tenant.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            anyhow::bail!("connections.{name}.tenant is empty; remove it or give the tenant name");
-        }
-        Ok(())
-    }
-}
 
 pub struct HaloPsa {
     name: String,

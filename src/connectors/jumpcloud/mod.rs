@@ -19,7 +19,12 @@
 //! included, per JumpCloud's billing FAQ), so the `users` service counts every user whatever
 //! its state, and daily syncs with the `peak` basis reproduce the number JumpCloud bills.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::{Region, Settings};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -29,11 +34,10 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
     Auth, ConnectorError, HttpClient, RateLimit, RetryPolicy, check_url, decode_one,
 };
@@ -63,97 +67,6 @@ pub const SYSTEM: &str = "SYSTEM";
 
 /// Every user class: what JumpCloud's high-water mark counts.
 const ALL_USERS: &[&str] = &[ACTIVATED, SUSPENDED, STAGED, USER_OTHER];
-
-/// JumpCloud's regions and their console hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Region {
-    Us,
-    Eu,
-    In,
-}
-
-impl Region {
-    pub fn host_url(self) -> &'static str {
-        match self {
-            Region::Us => "https://console.jumpcloud.com",
-            Region::Eu => "https://console.eu.jumpcloud.com",
-            Region::In => "https://console.in.jumpcloud.com",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Region::Us => "us",
-            Region::Eu => "eu",
-            Region::In => "in",
-        }
-    }
-}
-
-/// `[connections.<name>]` with `kind = "jumpcloud"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The MSP's provider id (MTP > Account Management > Account Overview).
-    pub provider_id: String,
-    /// `us` (default), `eu` or `in`.
-    #[serde(default)]
-    pub region: Option<Region>,
-    /// The console URL instead of a region (https, or http on loopback only).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Records per request, 1 to 100 (default 100).
-    #[serde(default)]
-    pub page_size: Option<usize>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        let pid = self.provider_id.trim();
-        if pid.is_empty() {
-            anyhow::bail!(
-                "[connections.{name}] provider_id is empty; copy the Provider ID from the Multi-Tenant Portal (Account Management > Account Overview)"
-            );
-        }
-        if !pid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            anyhow::bail!(
-                "[connections.{name}] provider_id `{pid}` is not a JumpCloud provider id (letters and digits only, like 5f0c9e2b1a2b3c4d5e6f7a8b)"
-            );
-        }
-        if self.region.is_some() && self.url.is_some() {
-            anyhow::bail!(
-                "[connections.{name}] has both region and url; keep one (url is for a console the regions do not cover)"
-            );
-        }
-        if let Some(url) = &self.url {
-            check_url(name, url.trim_end_matches('/'))
-                .map_err(|e| anyhow::anyhow!("[connections.{name}] url: {e}"))?;
-        }
-        if let Some(n) = self.page_size
-            && !(1..=MAX_PAGE_SIZE).contains(&n)
-        {
-            anyhow::bail!(
-                "[connections.{name}] page_size = {n} is out of range; JumpCloud accepts 1 to {MAX_PAGE_SIZE}"
-            );
-        }
-        Ok(())
-    }
-
-    /// The console URL: `url` when given, else the region's host (US by default).
-    pub fn base_url(&self) -> String {
-        match &self.url {
-            Some(u) => u.trim().trim_end_matches('/').to_string(),
-            None => self.region.unwrap_or(Region::Us).host_url().to_string(),
-        }
-    }
-}
 
 /// The JumpCloud services: users (all, and by state) and systems.
 pub fn services() -> Vec<ServiceDef> {

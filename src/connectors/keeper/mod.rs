@@ -15,7 +15,12 @@
 //! add-on with its own seats (`connection_manager:5`). Unlimited seats (`-1`, or the raw
 //! 2147483647 sentinel) are flagged, never counted as a number: see [`billed_seats`].
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::{Mode, Settings};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -25,10 +30,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{ConnectorError, HttpClient, RetryPolicy, StaticHeaders, check_url};
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -89,85 +93,6 @@ const ADDONS: &[(&str, &str)] = &[
         "Keeper Endpoint Privilege Manager",
     ),
 ];
-
-/// How the connector reaches Commander.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Commander's Service Mode REST endpoint.
-    Service,
-    /// The local `keeper` executable.
-    Commander,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Service => "service",
-            Mode::Commander => "commander",
-        }
-    }
-}
-
-/// `[connections.<name>]` with `kind = "keeper"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub mode: Mode,
-    /// Service mode: the Service Mode server (`https://host:port`, http on loopback only).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Commander mode: the `keeper` executable (default `keeper`, looked up on PATH).
-    #[serde(default)]
-    pub executable: Option<String>,
-    /// Commander mode: arguments before the command (`["--config", "/path/config.json"]`).
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Commander mode: seconds the executable may run (default 120).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        match self.mode {
-            Mode::Service => {
-                let Some(url) = &self.url else {
-                    anyhow::bail!(
-                        "connection `{name}`: `mode = \"service\"` needs `url`, the Service Mode server (https://host:port)"
-                    );
-                };
-                check_url(name, url)?;
-                if self.executable.is_some() || !self.args.is_empty() {
-                    anyhow::bail!(
-                        "connection `{name}`: `executable` and `args` are for `mode = \"commander\"`; remove them or change the mode"
-                    );
-                }
-            }
-            Mode::Commander => {
-                if self.url.is_some() {
-                    anyhow::bail!(
-                        "connection `{name}`: `url` is for `mode = \"service\"`; remove it or change the mode"
-                    );
-                }
-                if self
-                    .executable
-                    .as_deref()
-                    .is_some_and(|e| e.trim().is_empty())
-                {
-                    anyhow::bail!("connection `{name}`: `executable` is empty");
-                }
-                if self.timeout_secs == Some(0) {
-                    anyhow::bail!("connection `{name}`: `timeout_secs` must be at least 1");
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Built-in services: seats, active users and managed companies, on the plan items.
 pub fn services() -> Vec<ServiceDef> {

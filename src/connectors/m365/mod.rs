@@ -22,8 +22,13 @@
 //! get the class `SUBSCRIPTION_INACTIVE`, which nothing counts). The families
 //! `<sku>:purchased`, `<sku>:assigned` and `<offer>:subscribed` let a mapping pick its basis.
 
+mod args;
+mod settings;
 mod skus;
 mod wire;
+
+pub use args::Args;
+pub use settings::{AuthMode, Settings, Tenant};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -32,11 +37,10 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
     Auth, ConnectorError, HttpClient, OAuth2, RefreshToken, RetryPolicy, check_url,
     decode_elements, decode_one,
@@ -123,141 +127,6 @@ const CONSENT_CODES: &[(i64, &str, &str)] = &[
         "exclude the app or the partner user from that policy",
     ),
 ];
-
-/// How each tenant's token is obtained.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMode {
-    /// The partner's multi-tenant app, consented in each customer tenant (app-only).
-    #[default]
-    ClientCredentials,
-    /// A partner user's refresh token, redeemed in each customer tenant (GDAP, delegated).
-    RefreshToken,
-}
-
-impl AuthMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::ClientCredentials => "client-credentials",
-            AuthMode::RefreshToken => "refresh-token",
-        }
-    }
-}
-
-/// A customer tenant given in the config: `"<id>"` or `{ id = "<id>", name = "Acme" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(from = "TenantRepr")]
-pub struct Tenant {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TenantRepr {
-    Id(String),
-    Full {
-        id: String,
-        #[serde(default)]
-        name: Option<String>,
-    },
-}
-
-impl From<TenantRepr> for Tenant {
-    fn from(r: TenantRepr) -> Tenant {
-        match r {
-            TenantRepr::Id(id) => Tenant { id, name: None },
-            TenantRepr::Full { id, name } => Tenant { id, name },
-        }
-    }
-}
-
-/// `[connections.<name>]` with `kind = "m365"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The partner's own tenant (GUID or `contoso.onmicrosoft.com`).
-    pub partner_tenant_id: String,
-    /// The multi-tenant app's Application (client) ID.
-    pub client_id: String,
-    #[serde(default)]
-    pub auth: AuthMode,
-    /// Customer tenants to read instead of the GDAP customer list.
-    #[serde(default)]
-    pub tenants: Vec<Tenant>,
-    #[serde(default)]
-    pub token_host: Option<String>,
-    #[serde(default)]
-    pub graph_host: Option<String>,
-    /// Also read Partner Center subscriptions per tenant.
-    #[serde(default)]
-    pub partner_center: bool,
-    #[serde(default)]
-    pub partner_center_host: Option<String>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    pub fn token_host(&self) -> &str {
-        self.token_host.as_deref().unwrap_or(DEFAULT_TOKEN_HOST)
-    }
-    pub fn graph_host(&self) -> &str {
-        self.graph_host.as_deref().unwrap_or(DEFAULT_GRAPH_HOST)
-    }
-    pub fn partner_center_host(&self) -> &str {
-        self.partner_center_host
-            .as_deref()
-            .unwrap_or(DEFAULT_PARTNER_CENTER_HOST)
-    }
-
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        let bad = |key: &str, why: String| anyhow::anyhow!("connection `{name}`: `{key}` {why}");
-        if !valid_tenant(&self.partner_tenant_id) {
-            return Err(bad(
-                "partner_tenant_id",
-                format!(
-                    "is `{}`; give the partner tenant's ID (a GUID) or its onmicrosoft.com domain",
-                    self.partner_tenant_id
-                ),
-            ));
-        }
-        if self.client_id.trim().is_empty() {
-            return Err(bad(
-                "client_id",
-                "is empty; give the app registration's Application (client) ID".into(),
-            ));
-        }
-        let mut seen = HashSet::new();
-        for t in &self.tenants {
-            if !valid_tenant(&t.id) {
-                return Err(bad(
-                    "tenants",
-                    format!("holds `{}`, which is not a tenant ID or domain", t.id),
-                ));
-            }
-            if !seen.insert(t.id.to_ascii_lowercase()) {
-                return Err(bad("tenants", format!("lists `{}` twice", t.id)));
-            }
-        }
-        for (key, host) in [
-            ("token_host", self.token_host()),
-            ("graph_host", self.graph_host()),
-            ("partner_center_host", self.partner_center_host()),
-        ] {
-            check_url(name, host).map_err(|e| bad(key, format!("is not usable: {e}")))?;
-        }
-        Ok(())
-    }
-}
-
-fn valid_tenant(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-}
 
 /// No fixed services: every service is per SKU or per offer (see [`families`]).
 pub fn services() -> Vec<ServiceDef> {

@@ -6,7 +6,12 @@
 //! names a known one (custom roles sit under a built-in class), and is kept as sent otherwise, so
 //! it still counts in Total Devices and never breaks a sync.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::{DeviceListing, Region, Settings};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -16,7 +21,6 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use secrecy::SecretString;
 
-use crate::config::{DeviceListing, NinjaOneSettings};
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, OAuth2, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
@@ -163,7 +167,7 @@ pub struct NinjaOne {
 impl NinjaOne {
     pub fn new(
         name: &str,
-        settings: &NinjaOneSettings,
+        settings: &Settings,
         secret: SecretString,
         retry: RetryPolicy,
     ) -> anyhow::Result<NinjaOne> {

@@ -10,7 +10,12 @@
 //! Decommissioned agents get the class `DECOMMISSIONED`, which no built-in service counts.
 //! Every agent carries its site's SKU as the `sku` attribute, which the per-SKU services filter on.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::Settings;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,7 +23,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::config::SentinelOneSettings;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, Paging, Param, Request, RetryPolicy, StaticHeaders, check_url,
@@ -108,7 +112,7 @@ pub struct SentinelOne {
 impl SentinelOne {
     pub fn new(
         name: &str,
-        settings: &SentinelOneSettings,
+        settings: &Settings,
         token: SecretString,
         retry: RetryPolicy,
     ) -> anyhow::Result<SentinelOne> {

@@ -19,7 +19,12 @@
 //! fees (exact decimals) are kept as attributes. Values of enum-like fields this build does not
 //! know are kept as sent and listed in the `unknown_values` attribute.
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::Settings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +33,6 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, stream};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
@@ -58,49 +62,6 @@ pub const SUSPENDED: &str = "SUSPENDED";
 const BILLING_CYCLES: &[&str] = &["none", "daily", "weekly", "monthly", "yearly", "unknown"];
 const TERM_TYPES: &[&str] = &["Monthly", "Annual", "Biennial", "Triennial"];
 const CURRENCIES: &[&str] = &["Undefined", "Cad", "Usd", "Eur", "Gbp"];
-
-/// `[connections.<name>]` with `kind = "sherweb"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The API key's Client ID (Sherweb Partner Portal > Security > APIs).
-    pub client_id: String,
-    /// The Service Provider API base (default [`DEFAULT_API_URL`]).
-    #[serde(default)]
-    pub api_url: Option<String>,
-    /// The token endpoint (default [`DEFAULT_TOKEN_URL`]).
-    #[serde(default)]
-    pub token_url: Option<String>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    pub fn api_url(&self) -> &str {
-        self.api_url.as_deref().unwrap_or(DEFAULT_API_URL).trim()
-    }
-
-    pub fn token_url(&self) -> &str {
-        self.token_url
-            .as_deref()
-            .unwrap_or(DEFAULT_TOKEN_URL)
-            .trim()
-    }
-
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        if self.client_id.trim().is_empty() {
-            anyhow::bail!(
-                "[connections.{name}] client_id is empty; copy the Client ID from Security > APIs in the Sherweb Partner Portal"
-            );
-        }
-        check_url(name, self.api_url())
-            .map_err(|e| anyhow::anyhow!("[connections.{name}] api_url: {e}"))?;
-        check_url(name, self.token_url())
-            .map_err(|e| anyhow::anyhow!("[connections.{name}] token_url: {e}"))?;
-        Ok(())
-    }
-}
 
 /// Built-in services: subscriptions, seats over all of them, and seats of suspended customers.
 pub fn services() -> Vec<ServiceDef> {
@@ -464,6 +425,7 @@ fn subscription_item(s: wire::Subscription, raw: String, customer: &wire::Custom
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::KindSettings;
     use crate::model::slug;
 
     fn customer(suspended: bool) -> wire::Customer {
@@ -555,7 +517,6 @@ mod tests {
             client_id: "id".into(),
             api_url: None,
             token_url: None,
-            secret_command: BTreeMap::new(),
         };
         s.validate("sw").unwrap();
         s.token_url = Some("http://api.sherweb.com/auth/oidc/connect/token".into());

@@ -13,7 +13,12 @@
 //! ([`crate::connectors::de::decimal_opt`]), never through arithmetic on floats. Quantities
 //! arrive as strings (`"9.99"`).
 
+mod args;
+mod settings;
 mod wire;
+
+pub use args::Args;
+pub use settings::{Settings, clean_subdomain};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,11 +28,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::connectors::{Connector, ConnectorKind, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, RateLimit, RetryPolicy, StaticHeaders, check_url, decode_one,
 };
@@ -39,100 +43,6 @@ use crate::model::{
 pub const MAX_REQUESTS_PER_MINUTE: usize = 180;
 /// A guard against an API that keeps saying there is another page.
 const MAX_PAGES: u64 = 100_000;
-
-/// `[connections.<name>]` with `kind = "syncro"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The account's subdomain: `acme` for `https://acme.syncromsp.com`.
-    #[serde(default)]
-    pub subdomain: Option<String>,
-    /// The API base URL instead of `subdomain` (`https://acme.syncromsp.com/api/v1`; http only
-    /// on loopback, for tests and the demo).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Only customers with a business name bill; individuals (no business name) do not.
-    #[serde(default)]
-    pub business_only: bool,
-    /// A customer property (custom field) that marks billable customers, e.g. `Type`.
-    #[serde(default)]
-    pub billable_property: Option<String>,
-    /// The values of `billable_property` that bill (compared without case). Empty: any value
-    /// other than blank, `false`, `no` or `0`.
-    #[serde(default)]
-    pub billable_property_values: Vec<String>,
-    /// At most this many requests a minute (1 to 180; default 180), lower when other tools
-    /// share the account's IP address.
-    #[serde(default)]
-    pub requests_per_minute: Option<usize>,
-    #[serde(default)]
-    pub secret_command: BTreeMap<String, String>,
-}
-
-impl Settings {
-    /// Checks what deserializing cannot; errors name the config key.
-    pub fn validate(&self, name: &str) -> anyhow::Result<()> {
-        match (&self.subdomain, &self.url) {
-            (Some(_), Some(_)) => {
-                anyhow::bail!("connection `{name}`: give `subdomain` or `url`, not both")
-            }
-            (None, None) => anyhow::bail!(
-                "connection `{name}`: `subdomain` is missing (the part before .syncromsp.com)"
-            ),
-            (Some(s), None) => {
-                valid_subdomain(s).map_err(|e| anyhow::anyhow!("connection `{name}`: {e}"))?;
-            }
-            (None, Some(u)) => {
-                check_url(name, u)?;
-            }
-        }
-        if let Some(n) = self.requests_per_minute
-            && !(1..=MAX_REQUESTS_PER_MINUTE).contains(&n)
-        {
-            anyhow::bail!(
-                "connection `{name}`: `requests_per_minute` is {n}; give 1 to {MAX_REQUESTS_PER_MINUTE} (Syncro allows {MAX_REQUESTS_PER_MINUTE} a minute)"
-            );
-        }
-        if !self.billable_property_values.is_empty() && self.billable_property.is_none() {
-            anyhow::bail!(
-                "connection `{name}`: `billable_property_values` needs `billable_property` (the customer property they are values of)"
-            );
-        }
-        Ok(())
-    }
-
-    /// The API base URL.
-    pub fn base_url(&self) -> String {
-        match (&self.url, &self.subdomain) {
-            (Some(u), _) => u.trim().trim_end_matches('/').to_string(),
-            (None, Some(s)) => format!("https://{}.syncromsp.com/api/v1", clean_subdomain(s)),
-            (None, None) => String::new(),
-        }
-    }
-}
-
-/// `acme`, `acme.syncromsp.com` or `https://acme.syncromsp.com/` all mean `acme`.
-pub fn clean_subdomain(s: &str) -> String {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(s);
-    let s = s.trim_end_matches('/');
-    s.strip_suffix(".syncromsp.com")
-        .unwrap_or(s)
-        .to_ascii_lowercase()
-}
-
-fn valid_subdomain(s: &str) -> Result<(), String> {
-    let c = clean_subdomain(s);
-    if c.is_empty() || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(format!(
-            "`subdomain = \"{s}\"` is not a Syncro subdomain; give the part before .syncromsp.com (`acme` for acme.syncromsp.com)"
-        ));
-    }
-    Ok(())
-}
 
 /// Which customers bill, from the settings.
 #[derive(Debug, Clone, Default)]
@@ -653,6 +563,7 @@ fn product(p: wire::Product, raw: String) -> PsaProduct {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::KindSettings;
 
     fn settings() -> Settings {
         Settings {
@@ -662,7 +573,6 @@ mod tests {
             billable_property: None,
             billable_property_values: vec![],
             requests_per_minute: None,
-            secret_command: BTreeMap::new(),
         }
     }
 

@@ -2,19 +2,16 @@
 //! rules as flags; the API token from a hidden prompt or stdin, never from a flag.
 
 use anyhow::Result;
-use secrecy::SecretString;
-use toml_edit::Value;
 
-use super::{Plan, read_secret};
-use crate::config::ConnectionSettings;
-use crate::connectors::syncro::Settings;
+use super::Settings;
+use crate::connectors::{Common, ConnectArgs, KindSettings, NewConnection, read_secret};
 
+/// Connect Syncro (API token; customers, recurring invoices and their lines).
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// Connection name, used by other commands and in the keyring
-    #[arg(long, default_value = "syncro")]
-    pub name: String,
+    #[command(flatten)]
+    pub common: Common,
     /// The account's subdomain: `acme` for https://acme.syncromsp.com
     #[arg(long, conflicts_with = "url", required_unless_present = "url")]
     pub subdomain: Option<String>,
@@ -38,9 +35,6 @@ pub struct Args {
     /// Read the API token from stdin instead of a prompt
     #[arg(long)]
     pub api_token_stdin: bool,
-    /// Save without checking the credentials against the API
-    #[arg(long)]
-    pub no_verify: bool,
 }
 
 const AFTER_HELP: &str = "\
@@ -50,10 +44,14 @@ The token is read from a hidden prompt, or from stdin when stdin is not a termin
 
   printf '%s\\n' \"$SYNCRO_TOKEN\" | reconcile connect syncro --subdomain acme";
 
-impl Args {
-    /// What to save, and whether to verify it first. Secrets are read here (through
-    /// [`super::read_secret`]), never from a flag value.
-    pub fn plan(self) -> Result<(Plan, bool)> {
+impl ConnectArgs for Args {
+    type Settings = Settings;
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn into_connection(self, _saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
         let token = read_secret("Syncro API token", self.api_token_stdin)?;
         let settings = Settings {
             subdomain: self.subdomain,
@@ -62,52 +60,12 @@ impl Args {
             billable_property: self.billable_property,
             billable_property_values: self.billable_values,
             requests_per_minute: self.requests_per_minute,
-            secret_command: Default::default(),
         };
-        settings.validate(&self.name)?;
-        Ok((plan(&self.name, settings, token), !self.no_verify))
-    }
-}
-
-/// The plan for `settings` with the token already read (the demo calls this).
-pub fn plan(name: &str, settings: Settings, api_token: SecretString) -> Plan {
-    let mut values = vec![("kind", Value::from("syncro"))];
-    let mut remove = Vec::new();
-    let mut opt = |key: &'static str, v: Option<Value>| match v {
-        Some(v) => values.push((key, v)),
-        None => remove.push(key),
-    };
-    opt("subdomain", settings.subdomain.as_deref().map(Value::from));
-    opt("url", settings.url.as_deref().map(Value::from));
-    opt(
-        "business_only",
-        settings.business_only.then(|| Value::from(true)),
-    );
-    opt(
-        "billable_property",
-        settings.billable_property.as_deref().map(Value::from),
-    );
-    opt(
-        "billable_property_values",
-        (!settings.billable_property_values.is_empty()).then(|| {
-            Value::Array(
-                settings
-                    .billable_property_values
-                    .iter()
-                    .map(String::as_str)
-                    .collect(),
-            )
-        }),
-    );
-    opt(
-        "requests_per_minute",
-        settings.requests_per_minute.map(|n| Value::from(n as i64)),
-    );
-    Plan {
-        name: name.to_string(),
-        settings: ConnectionSettings::Syncro(settings),
-        values,
-        remove,
-        secrets: vec![("api_token", api_token)],
+        settings.validate(&self.common.name_or(Settings::KIND.key))?;
+        Ok(NewConnection::new(
+            &self.common,
+            settings,
+            vec![("api_token", token)],
+        ))
     }
 }

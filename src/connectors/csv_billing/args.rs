@@ -2,13 +2,11 @@
 //! profile, billable-company rules) for a PSA without a connector. There is no secret;
 //! verifying means reading the file through the profile, every row of it.
 
-use anyhow::{Context, Result, bail};
-use toml_edit::{Array, InlineTable, Value};
+use anyhow::Result;
 
-use super::Plan;
-use crate::config::ConnectionSettings;
-use crate::connectors::csv::{Aliases, Format, delimiter_byte};
-use crate::connectors::csv_billing::{Columns, Role, Settings};
+use super::{Columns, Role, Settings};
+use crate::connectors::csv::{FormatArg, absolute_path, aliases, delimiter_byte};
+use crate::connectors::{Common, ConnectArgs, KindSettings, NewConnection};
 
 /// The column flags' rules, shown under `--help`.
 const COLUMNS_HELP: &str =
@@ -30,19 +28,19 @@ Example:
       --product-column \"Item Code\" --unit-price-column \"Rate\" --billable-status Active
   reconcile sync psa --file ~/exports/billing-2024-06.csv";
 
+/// Set up a CSV billing import: a PSA's billing export read through a column profile.
 #[derive(Debug, clap::Args)]
 #[command(after_help = COLUMNS_HELP)]
 pub struct Args {
-    /// Connection name, used by other commands
-    #[arg(long, default_value = "csv-billing")]
-    pub name: String,
+    #[command(flatten)]
+    pub common: Common,
     /// The file `reconcile sync NAME` reads (saved as an absolute path); without it, give one
     /// each time with `reconcile sync NAME --file PATH`
     #[arg(long, value_name = "PATH")]
     pub path: Option<std::path::PathBuf>,
     /// File format [default: from the extension: .json is JSON, anything else CSV]
     #[arg(long, value_enum)]
-    pub format: Option<super::csv::FormatArg>,
+    pub format: Option<FormatArg>,
     /// CSV delimiter, one character (`;`, `|`, `\t`) [default: sniffed from the header line]
     #[arg(long)]
     pub delimiter: Option<String>,
@@ -54,9 +52,6 @@ pub struct Args {
     /// Company type that counts as a billable client (repeat for several); default every type
     #[arg(long = "billable-type", value_name = "TYPE")]
     pub billable_types: Vec<String>,
-    /// Save without reading the file
-    #[arg(long)]
-    pub no_verify: bool,
 }
 
 /// The per-role column flags (boxed in [`Args`]: fifteen lists would make every `connect`
@@ -110,120 +105,53 @@ pub struct ColumnFlags {
     pub company_type: Vec<String>,
 }
 
-impl Args {
-    /// What to save, and whether to verify it first (only when there is a file to read).
-    pub fn plan(self) -> Result<(Plan, bool)> {
-        let path = match &self.path {
-            Some(p) => {
-                let abs = std::path::absolute(p)
-                    .with_context(|| format!("cannot resolve the path {}", p.display()))?;
-                let Some(text) = abs.to_str() else {
-                    bail!(
-                        "the path {} is not valid UTF-8; rename the file or give another path",
-                        abs.display()
-                    );
-                };
-                Some(text.to_string())
-            }
-            None => None,
-        };
+impl ConnectArgs for Args {
+    type Settings = Settings;
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn into_connection(self, _saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
         if let Some(d) = &self.delimiter {
             delimiter_byte(d).map_err(|e| anyhow::anyhow!("--delimiter: {e}"))?;
         }
+        let c = &self.columns;
         let flags: [(Role, &Vec<String>); 15] = [
-            (Role::Company, &self.columns.company),
-            (Role::CompanyId, &self.columns.company_id),
-            (Role::Product, &self.columns.product),
-            (Role::ProductName, &self.columns.product_name),
-            (Role::Quantity, &self.columns.quantity),
-            (Role::LessIncluded, &self.columns.less_included),
-            (Role::UnitPrice, &self.columns.unit_price),
-            (Role::UnitCost, &self.columns.unit_cost),
-            (Role::Agreement, &self.columns.agreement),
-            (Role::BillingCycle, &self.columns.billing_cycle),
-            (Role::StartDate, &self.columns.start_date),
-            (Role::EndDate, &self.columns.end_date),
-            (Role::Billable, &self.columns.billable),
-            (Role::Status, &self.columns.status),
-            (Role::CompanyType, &self.columns.company_type),
+            (Role::Company, &c.company),
+            (Role::CompanyId, &c.company_id),
+            (Role::Product, &c.product),
+            (Role::ProductName, &c.product_name),
+            (Role::Quantity, &c.quantity),
+            (Role::LessIncluded, &c.less_included),
+            (Role::UnitPrice, &c.unit_price),
+            (Role::UnitCost, &c.unit_cost),
+            (Role::Agreement, &c.agreement),
+            (Role::BillingCycle, &c.billing_cycle),
+            (Role::StartDate, &c.start_date),
+            (Role::EndDate, &c.end_date),
+            (Role::Billable, &c.billable),
+            (Role::Status, &c.status),
+            (Role::CompanyType, &c.company_type),
         ];
         let mut columns = Box::<Columns>::default();
         for (role, list) in flags {
-            if list.is_empty() {
-                continue;
-            }
-            if list.iter().any(|h| h.trim().is_empty()) {
-                bail!(
-                    "--{}-column needs a header name",
-                    role.key().replace('_', "-")
-                );
-            }
-            columns.set(role, Some(Aliases::Many(list.clone())));
+            columns.set(role, aliases(role.key(), list)?);
         }
         let settings = Settings {
-            path,
-            format: self.format.map(|f| match f {
-                super::csv::FormatArg::Csv => Format::Csv,
-                super::csv::FormatArg::Json => Format::Json,
-            }),
-            delimiter: self.delimiter.clone(),
+            path: self.path.as_deref().map(absolute_path).transpose()?,
+            format: self.format.map(Into::into),
+            delimiter: self.delimiter,
             columns,
-            billable_statuses: self.billable_statuses.clone(),
-            billable_company_types: self.billable_types.clone(),
-            secret_command: Default::default(),
+            billable_statuses: self.billable_statuses,
+            billable_company_types: self.billable_types,
         };
-        let verify = !self.no_verify && settings.path.is_some();
-        Ok((plan(&self.name, settings)?, verify))
+        settings.validate(&self.common.name_or(Settings::KIND.key))?;
+        let verify = !self.common.no_verify && settings.path.is_some();
+        Ok(NewConnection {
+            settings,
+            secrets: Vec::new(),
+            verify,
+        })
     }
-}
-
-/// The plan saving `settings` as connection `name` (also what the demo calls): every key the
-/// settings give, and the keys they leave out removed, so a re-connect replaces the profile.
-pub fn plan(name: &str, settings: Settings) -> Result<Plan> {
-    settings.validate(name)?;
-    let mut values: Vec<(&'static str, Value)> = vec![("kind", Value::from("csv-billing"))];
-    let mut remove: Vec<&'static str> = Vec::new();
-    let mut opt = |key: &'static str, v: Option<Value>| match v {
-        Some(v) => values.push((key, v)),
-        None => remove.push(key),
-    };
-    opt("path", settings.path.as_deref().map(Value::from));
-    opt(
-        "format",
-        settings.format.map(|f| {
-            Value::from(match f {
-                Format::Csv => "csv",
-                Format::Json => "json",
-            })
-        }),
-    );
-    opt("delimiter", settings.delimiter.as_deref().map(Value::from));
-    let mut table = InlineTable::new();
-    for role in Role::ALL {
-        if let Some(a) = settings.columns.get(role) {
-            table.insert(
-                role.key(),
-                Value::Array(a.list().iter().map(String::as_str).collect::<Array>()),
-            );
-        }
-    }
-    opt(
-        "columns",
-        (!table.is_empty()).then(|| Value::InlineTable(table)),
-    );
-    let list = |l: &[String]| {
-        (!l.is_empty()).then(|| Value::Array(l.iter().map(String::as_str).collect::<Array>()))
-    };
-    opt("billable_statuses", list(&settings.billable_statuses));
-    opt(
-        "billable_company_types",
-        list(&settings.billable_company_types),
-    );
-    Ok(Plan {
-        name: name.to_string(),
-        settings: ConnectionSettings::CsvBilling(settings),
-        values,
-        remove,
-        secrets: Vec::new(),
-    })
 }
