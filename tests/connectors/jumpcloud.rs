@@ -456,6 +456,7 @@ impl Case for JumpCloudCase {
                 .to_string(),
             path: "results[0]",
             detail: "missing field `_id`",
+            record: None,
         }
     }
 

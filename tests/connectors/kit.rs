@@ -123,12 +123,16 @@ impl Endpoint {
 }
 
 /// A 200 body for [`Case::decoded`] with one record of the wrong shape.
+#[derive(Default)]
 pub struct WrongShape {
     pub body: String,
     /// Where the error must say the bad value is (`[1].lastContact`).
     pub path: &'static str,
     /// What the detail must say about it (`invalid type`, ``missing field `product` ``).
     pub detail: &'static str,
+    /// The record, where the connector names it beside the endpoint
+    /// (`GET /api/RecurringInvoice (invoice -94)`).
+    pub record: Option<&'static str>,
 }
 
 /// What the contract suite needs to know about one connector.
@@ -447,17 +451,16 @@ pub async fn wrong_shape<C: Case>() {
     else {
         panic!("expected a decode error, got {err:?}")
     };
+    let named = match shape.record {
+        Some(record) => format!("{} ({record})", at.named()),
+        None => at.named(),
+    };
     assert_eq!(connection, C::CONNECTION);
-    assert_eq!(*endpoint, at.named());
+    assert_eq!(*endpoint, named);
     assert_eq!(path, shape.path);
     assert!(detail.contains(shape.detail), "{detail}");
-    let named = format!("at `{}`", shape.path);
-    says::<C>(
-        &err,
-        &at,
-        "returned a record this version cannot read",
-        &[named.as_str(), "Nothing was saved"],
-    );
+    let what = format!("{named} returned a record this version cannot read: at `{path}`");
+    says::<C>(&err, &at, "", &[what.as_str(), "Nothing was saved"]);
 }
 
 /// How an OAuth connector's token endpoint refuses the client (NinjaOne, HaloPSA and Microsoft

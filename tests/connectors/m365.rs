@@ -8,14 +8,15 @@ use reconcile::connectors::m365::{
     AuthMode, LICENSE, M365, SUBSCRIPTION, SUBSCRIPTION_INACTIVE, Settings, Tenant, families,
 };
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
+use reconcile::http::RetryPolicy;
+use reconcile::model::{UsageItem, VendorSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, query, requests_to};
+use crate::common::{fast_retry, fixture, query, requests_to, vendor};
+use crate::kit::{Case, Endpoint, OAuthCase, TokenRefusal, WrongShape, contract_suite};
 
 const SECRET: &str = "m365-client-secret-do-not-print";
 const REFRESH: &str = "m365-refresh-token-do-not-print";
@@ -139,13 +140,6 @@ fn connector(settings: &Settings, retry: RetryPolicy) -> M365 {
         }
     };
     M365::new("m365", settings, &secret, retry).expect("loopback hosts are accepted")
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("Microsoft 365 must produce a vendor snapshot"),
-    }
 }
 
 fn item<'a>(snap: &'a VendorSnapshot, tenant: &str, sku: &str) -> &'a UsageItem {
@@ -405,57 +399,6 @@ async fn refresh_token_mode_redeems_the_token_in_each_tenant() {
 }
 
 #[tokio::test]
-async fn refused_partner_credentials_fail_the_sync_without_the_secret() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("/{PARTNER}/oauth2/v2.0/token")))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture("m365/token_invalid_secret.json"),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(err.is_auth(), "{msg}");
-    assert!(msg.contains("AADSTS7000215"), "{msg}");
-    assert!(msg.contains("Certificates & secrets"), "{msg}");
-    assert!(msg.contains("reconcile connect m365"), "{msg}");
-    assert!(!msg.contains(SECRET), "{msg}");
-    // The same refusal from `check` (what `connect` shows).
-    let err = connector(&settings(&server), fast_retry(3))
-        .check()
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
-}
-
-#[tokio::test]
-async fn gdap_403_names_the_permission() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("m365/graph_forbidden.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("DelegatedAdminRelationship.Read.All"), "{msg}");
-    assert!(msg.contains("`tenants`"), "{msg}");
-    assert!(msg.contains("Authorization_RequestDenied"), "{msg}");
-}
-
-#[tokio::test]
 async fn a_401_refreshes_the_tenant_token_once() {
     let server = MockServer::start().await;
     mount_tokens(&server, &[]).await;
@@ -488,107 +431,6 @@ async fn a_401_refreshes_the_tenant_token_once() {
             .len(),
         2
     );
-}
-
-#[tokio::test]
-async fn throttling_waits_as_retry_after_asks() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    mount_skus(&server).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let started = std::time::Instant::now();
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(snap.items.len(), 3);
-    assert_eq!(requests_to(&server, SKUS).await.len(), 2);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        matches!(err, ConnectorError::Http { status: 503, .. }),
-        "{msg}"
-    );
-    assert!(msg.contains("after 3 attempts"), "{msg}");
-    assert_eq!(requests_to(&server, SKUS).await.len(), 3);
-}
-
-#[tokio::test]
-async fn malformed_json_fails_the_sync_and_names_the_endpoint() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"value":[{"skuId":"05e9a617","consumedUnits":"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
-    assert!(
-        err.to_string().contains("GET /v1.0/subscribedSkus"),
-        "{err}"
-    );
-
-    // A record of the wrong shape names the element and field.
-    server.reset().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("value[1].skuId"), "{err}");
 }
 
 #[tokio::test]
@@ -742,19 +584,13 @@ async fn check_counts_gdap_customers() {
     assert!(msg.contains(PARTNER), "{msg}");
 }
 
-#[test]
-fn settings_reject_plain_http_hosts() {
-    let mut s = Settings {
-        partner_tenant_id: PARTNER.into(),
-        client_id: CLIENT.into(),
-        auth: AuthMode::ClientCredentials,
-        tenants: Vec::new(),
-        token_host: Some("http://login.example.com".into()),
-        graph_host: None,
-        partner_center: false,
-        partner_center_host: None,
-        secret_command: BTreeMap::new(),
-    };
+#[tokio::test]
+async fn settings_reject_plain_http_hosts() {
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.token_host = Some("http://login.example.com".into());
+    s.graph_host = None;
+    s.partner_center_host = None;
     let err = s.validate("m365").unwrap_err().to_string();
     assert!(
         err.contains("token_host") && err.contains("only https"),
@@ -813,3 +649,92 @@ async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
     assert!(err.to_string().contains("never end"), "{err}");
     assert_eq!(requests_to(&server, SKUS).await.len(), 1);
 }
+
+/// The shared HTTP contract in GDAP mode: refusals and lasting faults at the partner's GDAP
+/// customer list (what `check` reads too), a 429 or 5xx on Contoso's second page of SKUs, bad
+/// bodies at Fabrikam's SKUs. A customer tenant that refuses the app is skipped by name, not a
+/// failure: `gdap_tenants_each_get_a_token_and_every_page_is_read` and
+/// `graph_403_on_one_tenant_names_the_permission_and_skips_only_it`.
+struct M365Case;
+
+impl Case for M365Case {
+    const CONNECTION: &'static str = "m365";
+    const SECRETS: &'static [&'static str] = &[SECRET, REFRESH];
+    const UNAUTHORIZED: &'static [&'static str] = &[
+        "Certificates & secrets",
+        "reconcile connect m365 --name m365",
+    ];
+    const FORBIDDEN: &'static [&'static str] = &[
+        "Authorization_RequestDenied",
+        "DelegatedAdminRelationship.Read.All",
+        "`tenants`",
+    ];
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(connector(&settings(server), retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_tokens(server, &[NORTHWIND]).await;
+        mount_gdap(server).await;
+        mount_skus(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(GDAP)
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get(SKUS)
+            .with_header("authorization", &format!("Bearer tok-{CONTOSO}"))
+            .with_query("$skiptoken", "X'74657374'")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(SKUS).with_header("authorization", &format!("Bearer tok-{FABRIKAM}"))
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape {
+            body: r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#.into(),
+            path: "value[1].skuId",
+            detail: "invalid type",
+            record: None,
+        }
+    }
+
+    fn cut_off() -> String {
+        r#"{"value":[{"skuId":"05e9a617","consumedUnits":"#.into()
+    }
+
+    fn refusal_body(status: u16) -> String {
+        match status {
+            403 => fixture("m365/graph_forbidden.json"),
+            _ => r#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token validation failure."}}"#.into(),
+        }
+    }
+
+    fn requests_when_refused(_: u16) -> usize {
+        2
+    }
+
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::post(format!("/{PARTNER}/oauth2/v2.0/token")))
+    }
+}
+
+impl OAuthCase for M365Case {
+    fn token_refusal() -> TokenRefusal {
+        TokenRefusal {
+            status: 401,
+            body: fixture("m365/token_invalid_secret.json"),
+            says: &[
+                "AADSTS7000215",
+                "Certificates & secrets",
+                "reconcile connect m365 --name m365",
+            ],
+        }
+    }
+}
+
+contract_suite!(m365_contract, M365Case, oauth);

@@ -654,6 +654,7 @@ impl Case for NinjaCase {
             body: fixture("ninjaone/devices_wrong_type.json"),
             path: "[1].lastContact",
             detail: "invalid type",
+            record: None,
         }
     }
 

@@ -339,6 +339,7 @@ impl Case for SentinelOneCase {
             .to_string(),
             path: "data[0]",
             detail: "missing field `siteId`",
+            record: None,
         }
     }
 

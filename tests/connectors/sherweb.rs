@@ -420,6 +420,7 @@ impl Case for SherwebCase {
             .to_string(),
             path: "items[0].quantity",
             detail: "invalid type",
+            record: None,
         }
     }
 

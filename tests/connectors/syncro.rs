@@ -368,6 +368,7 @@ impl Case for SyncroCase {
             body: body.to_string(),
             path: "schedules[id=201].lines[1].quantity",
             detail: "`two` is not a decimal number",
+            record: None,
         }
     }
 }
