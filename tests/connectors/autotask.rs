@@ -19,7 +19,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{dec, fast_retry, fixture, psa, recording_cx, requests_to};
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const USER: &str = "api-recon@bluewave.example";
 const CODE: &str = "BLUEWAVERECON01";
@@ -546,14 +546,22 @@ struct AutotaskCase;
 impl Case for AutotaskCase {
     const CONNECTION: &'static str = "at";
     const SECRETS: &'static [&'static str] = &[SECRET];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "API Tracking Identifier",
-        "reconcile connect autotask --name at",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &[
-        "may not read ContractServiceUnits",
-        "Contracts (Contracts > View",
-    ];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "API Tracking Identifier",
+            "reconcile connect autotask --name at",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &[
+            "may not read ContractServiceUnits",
+            "Contracts (Contracts > View",
+        ],
+        requests: 1,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(connector(&settings(server), retry))
@@ -576,16 +584,11 @@ impl Case for AutotaskCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: r#"{"items":[{"id":1,"companyID":"x","contractName":"c"}],"pageDetails":{"nextPageUrl":null}}"#.into(),
-            path: "items[0].companyID",
-            detail: "invalid type: string \"x\"",
-            record: None,
-        }
-    }
-
-    fn requests_when_refused(status: u16) -> usize {
-        if status == 401 { 2 } else { 1 }
+        WrongShape::new(
+            r#"{"items":[{"id":1,"companyID":"x","contractName":"c"}],"pageDetails":{"nextPageUrl":null}}"#,
+            "items[0].companyID",
+            "invalid type: string \"x\"",
+        )
     }
 
     /// The zone lookup stands for a token: looked up again after a 401, never after a retry.

@@ -17,7 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::{
     CwPages, dec, fast_retry, fixture, json, psa, query, recording_cx, requests_to,
 };
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const COMPANY_ID: &str = "acme";
 const PUBLIC_KEY: &str = "pubKEY";
@@ -629,16 +629,24 @@ struct ConnectWiseCase;
 impl Case for ConnectWiseCase {
     const CONNECTION: &'static str = "cw";
     const SECRETS: &'static [&'static str] = &[PRIVATE_KEY, "YWNtZStwdWJLRVk6cHJpdktFWQ=="];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "Authentication failed.",
-        "Check the company id, the API member's public and private keys",
-        "Finance > Agreements",
-        "reconcile connect connectwise --name cw",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &[
-        "security role may inquire on Companies, Finance > Agreements and Procurement > Product Catalog",
-        "reconcile connect connectwise --name cw",
-    ];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("connectwise/unauthorized.json"),
+        says: &[
+            "Authentication failed.",
+            "Check the company id, the API member's public and private keys",
+            "Finance > Agreements",
+            "reconcile connect connectwise --name cw",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &[
+            "security role may inquire on Companies, Finance > Agreements and Procurement > Product Catalog",
+            "reconcile connect connectwise --name cw",
+        ],
+        requests: 1,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(cw_retrying(&settings(server), retry))
@@ -661,20 +669,11 @@ impl Case for ConnectWiseCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: fixture("connectwise/additions_missing_product.json"),
-            path: "[1]",
-            detail: "missing field `product`",
-            record: None,
-        }
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            401 => fixture("connectwise/unauthorized.json"),
-            _ => r#"{"code":"Forbidden","message":"You do not have access to this resource."}"#
-                .into(),
-        }
+        WrongShape::new(
+            fixture("connectwise/additions_missing_product.json"),
+            "[1]",
+            "missing field `product`",
+        )
     }
 }
 

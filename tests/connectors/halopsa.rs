@@ -18,7 +18,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{dec, fast_retry, fixture, json, psa, query, requests_to};
-use crate::kit::{Case, Endpoint, OAuthCase, TokenRefusal, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "b0c7f1de-halo-client";
 const SECRET: &str = "halo-s3cret";
@@ -406,11 +406,19 @@ struct HaloCase;
 impl Case for HaloCase {
     const CONNECTION: &'static str = "halo";
     const SECRETS: &'static [&'static str] = &[SECRET];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "client id and secret",
-        "reconcile connect halopsa --name halo",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &["read:invoices", "Permissions tab"];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "client id and secret",
+            "reconcile connect halopsa --name halo",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["read:invoices", "Permissions tab"],
+        requests: 2,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(halo(&settings(server), retry))
@@ -433,16 +441,12 @@ impl Case for HaloCase {
         let mut bad: Value =
             serde_json::from_str(&fixture("halopsa/recurring_invoices.json")).unwrap();
         bad["invoices"][0]["lines"][0]["qty_order"] = "lots".into();
-        WrongShape {
-            body: bad.to_string(),
-            path: "lines[0].qty_order",
-            detail: "`lots` is not a decimal number",
-            record: Some("invoice -94"),
-        }
-    }
-
-    fn requests_when_refused(_: u16) -> usize {
-        2
+        WrongShape::new(
+            bad.to_string(),
+            "lines[0].qty_order",
+            "`lots` is not a decimal number",
+        )
+        .of_record("invoice -94")
     }
 
     fn token() -> Option<Endpoint> {
@@ -451,17 +455,15 @@ impl Case for HaloCase {
 }
 
 impl OAuthCase for HaloCase {
-    fn token_refusal() -> TokenRefusal {
-        TokenRefusal {
-            status: 401,
-            body: fixture("halopsa/token_invalid_client.json"),
-            says: &[
-                "invalid_client",
-                "client id and secret",
-                "reconcile connect halopsa --name halo",
-            ],
-        }
-    }
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("halopsa/token_invalid_client.json"),
+        says: &[
+            "invalid_client",
+            "client id and secret",
+            "reconcile connect halopsa --name halo",
+        ],
+        requests: 1,
+    };
 }
 
 contract_suite!(halopsa_contract, HaloCase, oauth);

@@ -15,7 +15,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const KEY: &str = "jc-api-key-do-not-print";
 const PROVIDER: &str = "5f0c9e2b1a2b3c4d5e6f7a8b";
@@ -418,17 +418,26 @@ struct JumpCloudCase;
 impl Case for JumpCloudCase {
     const CONNECTION: &'static str = "jc";
     const SECRETS: &'static [&'static str] = &[KEY];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "Account Management > Account Overview",
-        "revokes the previous one",
-        "reconcile connect jumpcloud --name jc --provider-id 5f0c9e2b1a2b3c4d5e6f7a8b",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &[
-        "PERMISSION_DENIED",
-        "Read Only is the least role",
-        "API access enabled",
-        "provider `5f0c9e2b1a2b3c4d5e6f7a8b`",
-    ];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("jumpcloud/unauthorized.json"),
+        says: &[
+            "Account Management > Account Overview",
+            "revokes the previous one",
+            "reconcile connect jumpcloud --name jc --provider-id 5f0c9e2b1a2b3c4d5e6f7a8b",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("jumpcloud/forbidden.json"),
+        says: &[
+            "PERMISSION_DENIED",
+            "Read Only is the least role",
+            "API access enabled",
+            "provider `5f0c9e2b1a2b3c4d5e6f7a8b`",
+        ],
+        requests: 1,
+    };
+    const CUT_OFF: Option<&'static str> = Some("jumpcloud/users_truncated.json");
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(jc(server, retry))
@@ -451,24 +460,11 @@ impl Case for JumpCloudCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: serde_json::json!({"totalCount": 1, "results": [{"username": "no id"}]})
-                .to_string(),
-            path: "results[0]",
-            detail: "missing field `_id`",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        fixture("jumpcloud/users_truncated.json")
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            401 => fixture("jumpcloud/unauthorized.json"),
-            _ => fixture("jumpcloud/forbidden.json"),
-        }
+        WrongShape::new(
+            serde_json::json!({"totalCount": 1, "results": [{"username": "no id"}]}).to_string(),
+            "results[0]",
+            "missing field `_id`",
+        )
     }
 }
 

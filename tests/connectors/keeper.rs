@@ -17,7 +17,7 @@ use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{dec, fast_retry, fixture, json, recording_cx, requests_to, vendor};
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const KEY: &str = "ksm-service-key-do-not-print";
 const EXECUTE: &str = "/api/v1/executecommand";
@@ -415,16 +415,24 @@ struct KeeperCase;
 impl Case for KeeperCase {
     const CONNECTION: &'static str = "keeper";
     const SECRETS: &'static [&'static str] = &[KEY];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "Please provide a valid api key",
-        "persistent login",
-        "reconcile connect keeper --name keeper",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &[
-        "Not permitted to perform this function",
-        "does not allow `msp-info`",
-        "service-create -c",
-    ];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("keeper/service-401.json"),
+        says: &[
+            "Please provide a valid api key",
+            "persistent login",
+            "reconcile connect keeper --name keeper",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("keeper/service-403.json"),
+        says: &[
+            "Not permitted to perform this function",
+            "does not allow `msp-info`",
+            "service-create -c",
+        ],
+        requests: 1,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(service(server, retry))
@@ -439,23 +447,11 @@ impl Case for KeeperCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"company_name":"A","allocated":"lots"}]}"#.into(),
-            path: "data[0].allocated",
-            detail: "invalid type: string \"lots\"",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"#.into()
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            401 => fixture("keeper/service-401.json"),
-            _ => fixture("keeper/service-403.json"),
-        }
+        WrongShape::new(
+            r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"company_name":"A","allocated":"lots"}]}"#,
+            "data[0].allocated",
+            "invalid type: string \"lots\"",
+        )
     }
 }
 

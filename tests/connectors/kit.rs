@@ -20,7 +20,7 @@ use reconcile::model::Snapshot;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
-use crate::common::fast_retry;
+use crate::common::{fast_retry, fixture};
 
 /// Attempts the suite allows one request (first try included).
 const ATTEMPTS: u32 = 3;
@@ -122,17 +122,56 @@ impl Endpoint {
     }
 }
 
-/// A 200 body for [`Case::decoded`] with one record of the wrong shape.
-#[derive(Default)]
+/// How a refusal looks and what its message must say.
+pub struct Refusal {
+    /// A fixture with the vendor's own error body, where its text reaches the message; `None`
+    /// answers with a generic one.
+    pub body: Option<&'static str>,
+    /// What the message must say besides the endpoint: the credentials to check, the
+    /// permission, role or scope that is missing, the `reconcile connect …` command to run.
+    pub says: &'static [&'static str],
+    /// Requests the endpoint receives before the refusal is final: 1, or 2 where the connector
+    /// tries once more with a fresh token (Autotask: with a fresh zone, after a 401).
+    pub requests: usize,
+}
+
+impl Refusal {
+    fn response(&self, status: u16) -> ResponseTemplate {
+        let body = match self.body {
+            Some(rel) => fixture(rel),
+            None => format!(r#"{{"error": "refused with {status}"}}"#),
+        };
+        ResponseTemplate::new(status).set_body_raw(body, "application/json")
+    }
+}
+
+/// A 200 body for [`Case::decoded`] with one record of the wrong shape, and where the error
+/// must say the bad value is.
 pub struct WrongShape {
-    pub body: String,
-    /// Where the error must say the bad value is (`[1].lastContact`).
-    pub path: &'static str,
-    /// What the detail must say about it (`invalid type`, ``missing field `product` ``).
-    pub detail: &'static str,
-    /// The record, where the connector names it beside the endpoint
+    body: String,
+    path: &'static str,
+    detail: &'static str,
+    record: Option<&'static str>,
+}
+
+impl WrongShape {
+    /// `body` has a bad value at `path` (`[1].lastContact`), of which the error's detail says
+    /// `detail` (`invalid type`, ``missing field `product` ``).
+    pub fn new(body: impl Into<String>, path: &'static str, detail: &'static str) -> WrongShape {
+        WrongShape {
+            body: body.into(),
+            path,
+            detail,
+            record: None,
+        }
+    }
+
+    /// The connector names the record beside the endpoint
     /// (`GET /api/RecurringInvoice (invoice -94)`).
-    pub record: Option<&'static str>,
+    pub fn of_record(mut self, record: &'static str) -> WrongShape {
+        self.record = Some(record);
+        self
+    }
 }
 
 /// What the contract suite needs to know about one connector.
@@ -141,11 +180,12 @@ pub trait Case {
     const CONNECTION: &'static str;
     /// The secrets it is built with; no message may show one.
     const SECRETS: &'static [&'static str];
-    /// What a 401 message must say besides the endpoint: which credentials to check, where to
-    /// make new ones, the `reconcile connect …` command to run again.
-    const UNAUTHORIZED: &'static [&'static str];
-    /// What a 403 message must say: the permission, role or scope that is missing.
-    const FORBIDDEN: &'static [&'static str];
+    /// A 401 at [`Case::endpoint`]: which credentials to check, where to make new ones.
+    const UNAUTHORIZED: Refusal;
+    /// A 403 at [`Case::endpoint`]: the permission, role or scope that is missing.
+    const FORBIDDEN: Refusal;
+    /// A fixture with a cut-off answer of [`Case::decoded`]; `None` serves a generic one.
+    const CUT_OFF: Option<&'static str> = None;
 
     /// The connector, built against `server` with `retry`.
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector>;
@@ -171,25 +211,8 @@ pub trait Case {
     /// A record of the wrong shape for [`Case::decoded`].
     fn wrong_shape() -> WrongShape;
 
-    /// A cut-off answer of [`Case::decoded`].
-    fn cut_off() -> String {
-        r#"{"items": [{"id": 1, "name": "cut off in the middle"#.into()
-    }
-
-    /// The body of a 401 or 403 (the vendor's own, where its text matters to the message).
-    fn refusal_body(status: u16) -> String {
-        format!(r#"{{"error": "refused with {status}"}}"#)
-    }
-
-    /// Requests [`Case::endpoint`] receives before a 401 or 403 is final: 1, or 2 where the
-    /// connector tries once more with a fresh token (or, for Autotask, a fresh zone).
-    fn requests_when_refused(status: u16) -> usize {
-        let _ = status;
-        1
-    }
-
-    /// The token endpoint of an OAuth connector: a refusal costs exactly one fresh token, a retry
-    /// none.
+    /// The token endpoint of an OAuth connector (or what stands for it, Autotask's zone
+    /// lookup): a refusal costs one fresh token a try, a retry none.
     fn token() -> Option<Endpoint> {
         None
     }
@@ -290,20 +313,21 @@ async fn same_as_clean<C: Case>(server: &MockServer, at: &Endpoint, snap: &Snaps
 /// A 401 or 403 at [`Case::endpoint`] fails `sync` and `check` alike with an `Auth` error that
 /// names the endpoint and what to do, after at most one fresh try.
 pub async fn refused<C: Case>(status: u16) {
-    let at = C::endpoint();
-    let server = MockServer::start().await;
-    let body =
-        ResponseTemplate::new(status).set_body_raw(C::refusal_body(status), "application/json");
-    at.fault(&server, body, None).await;
-    C::mount(&server).await;
-    let hints = if status == 401 {
-        C::UNAUTHORIZED
-    } else {
-        C::FORBIDDEN
+    let refusal = match status {
+        401 => C::UNAUTHORIZED,
+        _ => C::FORBIDDEN,
     };
+    refused_at::<C>(&C::endpoint(), status, &refusal).await;
+}
+
+/// `at` answers `status` for good: `sync` and `check` fail with an `Auth` error naming `at`.
+async fn refused_at<C: Case>(at: &Endpoint, status: u16, refusal: &Refusal) {
+    let server = MockServer::start().await;
+    at.fault(&server, refusal.response(status), None).await;
+    C::mount(&server).await;
     let http = format!("(HTTP {status}");
     let mut needles = vec![http.as_str()];
-    needles.extend_from_slice(hints);
+    needles.extend_from_slice(refusal.says);
 
     let err = sync_err::<C>(&server).await;
     assert!(
@@ -311,15 +335,24 @@ pub async fn refused<C: Case>(status: u16) {
         "{err:?}"
     );
     assert!(err.is_auth());
-    says::<C>(&err, &at, "rejected the credentials", &needles);
-    let tries = C::requests_when_refused(status);
+    says::<C>(&err, at, "rejected the credentials", &needles);
     assert_eq!(
         at.hits(&server).await,
-        tries,
+        refusal.requests,
         "refused credentials are not retried (beyond one fresh token)"
     );
-    if let Some(token) = C::token() {
-        assert_eq!(token.hits(&server).await, tries, "one token a try");
+    match C::token() {
+        // A refused API request: one token a try.
+        Some(token) if token.named() != at.named() => {
+            assert_eq!(
+                token.hits(&server).await,
+                refusal.requests,
+                "one token a try"
+            );
+        }
+        // A refused client: nothing is asked of the API without a token.
+        Some(_) => assert_eq!(C::endpoint().hits(&server).await, 0),
+        None => {}
     }
 
     // `check` (what `connect` runs) says the same.
@@ -331,7 +364,7 @@ pub async fn refused<C: Case>(status: u16) {
         matches!(&err, ConnectorError::Auth { status: s, .. } if *s == status),
         "{err:?}"
     );
-    says::<C>(&err, &at, "rejected the credentials", &needles);
+    says::<C>(&err, at, "rejected the credentials", &needles);
 }
 
 /// A 429 with `Retry-After: 1` at [`Case::transient`] is waited out; the sync then reads what a
@@ -418,8 +451,11 @@ pub async fn server_error_lasting<C: Case>() {
 pub async fn cut_off_body<C: Case>() {
     let at = C::decoded();
     let server = MockServer::start().await;
-    // Cut off means no final newline either (fixture files end with one).
-    let cut = C::cut_off().trim_end().to_string();
+    let cut = match C::CUT_OFF {
+        // Cut off means no final newline either (fixture files end with one).
+        Some(rel) => fixture(rel).trim_end().to_string(),
+        None => r#"{"items": [{"id": 1, "name": "cut off in the middle"#.to_string(),
+    };
     let body = ResponseTemplate::new(200).set_body_raw(cut, "application/json");
     at.fault(&server, body, None).await;
     C::mount(&server).await;
@@ -463,55 +499,21 @@ pub async fn wrong_shape<C: Case>() {
     says::<C>(&err, &at, "", &[what.as_str(), "Nothing was saved"]);
 }
 
-/// How an OAuth connector's token endpoint refuses the client (NinjaOne, HaloPSA and Microsoft
-/// 365 answer 401, Sherweb 400) and what the message must then say.
-pub struct TokenRefusal {
-    pub status: u16,
-    /// The identity provider's own error body.
-    pub body: String,
-    /// What the message must say: the provider's error code, where to check or renew the
-    /// secret, the `reconcile connect …` command.
-    pub says: &'static [&'static str],
-}
-
-/// An OAuth connector: its token endpoint can refuse the client.
+/// An OAuth connector: its token endpoint ([`Case::token`]) can refuse the client.
 pub trait OAuthCase: Case {
-    fn token_refusal() -> TokenRefusal;
+    /// The token endpoint's answer to a refused client: NinjaOne, HaloPSA and Microsoft 365
+    /// answer 401, Sherweb 400.
+    const REFUSED_CLIENT_STATUS: u16 = 401;
+    /// The identity provider's own body (its error code reaches the message), what the message
+    /// must say; a refused client is asked once.
+    const REFUSED_CLIENT: Refusal;
 }
 
 /// A refused client fails `sync` and `check` with an `Auth` error naming the token endpoint,
 /// after one token request and before any API request.
 pub async fn refused_token<C: OAuthCase>() {
     let token = C::token().expect("an OAuth case names its token endpoint");
-    let refusal = C::token_refusal();
-    let server = MockServer::start().await;
-    let body = ResponseTemplate::new(refusal.status).set_body_raw(refusal.body, "application/json");
-    token.fault(&server, body, None).await;
-    C::mount(&server).await;
-    let http = format!("(HTTP {}", refusal.status);
-    let mut needles = vec![http.as_str()];
-    needles.extend_from_slice(refusal.says);
-
-    let err = sync_err::<C>(&server).await;
-    assert!(err.is_auth(), "{err:?}");
-    says::<C>(&err, &token, "rejected the credentials", &needles);
-    assert_eq!(
-        token.hits(&server).await,
-        1,
-        "a refused client is not retried"
-    );
-    assert_eq!(
-        C::endpoint().hits(&server).await,
-        0,
-        "no API request without a token"
-    );
-
-    let err = C::connector(&server, fast_retry(ATTEMPTS))
-        .check()
-        .await
-        .expect_err("check must fail with the fault in place");
-    assert!(err.is_auth(), "{err:?}");
-    says::<C>(&err, &token, "rejected the credentials", &needles);
+    refused_at::<C>(&token, C::REFUSED_CLIENT_STATUS, &C::REFUSED_CLIENT).await;
 }
 
 /// The contract suite for one connector: `contract_suite!(syncro_contract, SyncroCase);` makes a

@@ -16,7 +16,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{fast_retry, fixture, query, requests_to, vendor};
-use crate::kit::{Case, Endpoint, OAuthCase, TokenRefusal, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const SECRET: &str = "m365-client-secret-do-not-print";
 const REFRESH: &str = "m365-refresh-token-do-not-print";
@@ -660,15 +660,23 @@ struct M365Case;
 impl Case for M365Case {
     const CONNECTION: &'static str = "m365";
     const SECRETS: &'static [&'static str] = &[SECRET, REFRESH];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "Certificates & secrets",
-        "reconcile connect m365 --name m365",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &[
-        "Authorization_RequestDenied",
-        "DelegatedAdminRelationship.Read.All",
-        "`tenants`",
-    ];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "Certificates & secrets",
+            "reconcile connect m365 --name m365",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("m365/graph_forbidden.json"),
+        says: &[
+            "Authorization_RequestDenied",
+            "DelegatedAdminRelationship.Read.All",
+            "`tenants`",
+        ],
+        requests: 2,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(connector(&settings(server), retry))
@@ -695,27 +703,11 @@ impl Case for M365Case {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#.into(),
-            path: "value[1].skuId",
-            detail: "invalid type",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        r#"{"value":[{"skuId":"05e9a617","consumedUnits":"#.into()
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            403 => fixture("m365/graph_forbidden.json"),
-            _ => r#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token validation failure."}}"#.into(),
-        }
-    }
-
-    fn requests_when_refused(_: u16) -> usize {
-        2
+        WrongShape::new(
+            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
+            "value[1].skuId",
+            "invalid type",
+        )
     }
 
     fn token() -> Option<Endpoint> {
@@ -724,17 +716,15 @@ impl Case for M365Case {
 }
 
 impl OAuthCase for M365Case {
-    fn token_refusal() -> TokenRefusal {
-        TokenRefusal {
-            status: 401,
-            body: fixture("m365/token_invalid_secret.json"),
-            says: &[
-                "AADSTS7000215",
-                "Certificates & secrets",
-                "reconcile connect m365 --name m365",
-            ],
-        }
-    }
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("m365/token_invalid_secret.json"),
+        says: &[
+            "AADSTS7000215",
+            "Certificates & secrets",
+            "reconcile connect m365 --name m365",
+        ],
+        requests: 1,
+    };
 }
 
 contract_suite!(m365_contract, M365Case, oauth);

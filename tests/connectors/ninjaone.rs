@@ -12,7 +12,7 @@ use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
-use crate::kit::{Case, Endpoint, OAuthCase, TokenRefusal, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "ninja-client-id";
 const CLIENT_SECRET: &str = "ninja-client-secret-do-not-print";
@@ -623,11 +623,20 @@ struct NinjaCase;
 impl Case for NinjaCase {
     const CONNECTION: &'static str = "ninja";
     const SECRETS: &'static [&'static str] = &[CLIENT_SECRET, TOKEN_1];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "Check the client id and secret",
-        "reconcile connect ninjaone --name ninja",
-    ];
-    const FORBIDDEN: &'static [&'static str] = &["it needs the `monitoring` scope"];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "Check the client id and secret",
+            "reconcile connect ninjaone --name ninja",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["it needs the `monitoring` scope"],
+        requests: 2,
+    };
+    const CUT_OFF: Option<&'static str> = Some("ninjaone/devices_truncated.json");
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(ninja(server, retry))
@@ -650,20 +659,11 @@ impl Case for NinjaCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: fixture("ninjaone/devices_wrong_type.json"),
-            path: "[1].lastContact",
-            detail: "invalid type",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        fixture("ninjaone/devices_truncated.json")
-    }
-
-    fn requests_when_refused(_: u16) -> usize {
-        2
+        WrongShape::new(
+            fixture("ninjaone/devices_wrong_type.json"),
+            "[1].lastContact",
+            "invalid type",
+        )
     }
 
     fn token() -> Option<Endpoint> {
@@ -672,17 +672,15 @@ impl Case for NinjaCase {
 }
 
 impl OAuthCase for NinjaCase {
-    fn token_refusal() -> TokenRefusal {
-        TokenRefusal {
-            status: 401,
-            body: fixture("ninjaone/token_invalid_client.json"),
-            says: &[
-                "invalid_client (Bad client credentials)",
-                "Check the client id and secret",
-                "reconcile connect ninjaone --name ninja",
-            ],
-        }
-    }
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("ninjaone/token_invalid_client.json"),
+        says: &[
+            "invalid_client (Bad client credentials)",
+            "Check the client id and secret",
+            "reconcile connect ninjaone --name ninja",
+        ],
+        requests: 1,
+    };
 }
 
 contract_suite!(ninjaone_contract, NinjaCase, oauth);

@@ -12,8 +12,8 @@ use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::common::{fast_retry, json, query, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const TOKEN: &str = "s1-api-token-do-not-print";
 const PAGE: usize = 3;
@@ -300,15 +300,23 @@ struct SentinelOneCase;
 impl Case for SentinelOneCase {
     const CONNECTION: &'static str = "s1";
     const SECRETS: &'static [&'static str] = &[TOKEN];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        // The body follows the status after a separator (it once ran on: `HTTP 401{"errors"`).
-        "(HTTP 401: {\"errors\"",
-        "expired",
-        "Service Users",
-        "reconcile connect sentinelone --name s1",
-    ];
-    const FORBIDDEN: &'static [&'static str] =
-        &["Viewer role (or higher) on the account or site scope"];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("sentinelone/unauthorized.json"),
+        says: &[
+            // The body follows the status after a separator (it once ran on: `HTTP 401{"errors"`).
+            "(HTTP 401: {\"errors\"",
+            "expired",
+            "Service Users",
+            "reconcile connect sentinelone --name s1",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("sentinelone/forbidden.json"),
+        says: &["Viewer role (or higher) on the account or site scope"],
+        requests: 1,
+    };
+    const CUT_OFF: Option<&'static str> = Some("sentinelone/agents_truncated.json");
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(s1(server, retry))
@@ -331,27 +339,15 @@ impl Case for SentinelOneCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: serde_json::json!({
+        WrongShape::new(
+            serde_json::json!({
                 "data": [{"id": "1", "computerName": "x"}],
                 "pagination": {"nextCursor": null, "totalItems": 1}
             })
             .to_string(),
-            path: "data[0]",
-            detail: "missing field `siteId`",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        fixture("sentinelone/agents_truncated.json")
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            401 => fixture("sentinelone/unauthorized.json"),
-            _ => fixture("sentinelone/forbidden.json"),
-        }
+            "data[0]",
+            "missing field `siteId`",
+        )
     }
 }
 

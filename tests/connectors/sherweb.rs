@@ -16,7 +16,7 @@ use wiremock::matchers::{body_string_contains, header, method, path, query_param
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{dec, fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
-use crate::kit::{Case, Endpoint, OAuthCase, TokenRefusal, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88";
 const SECRET: &str = "sherweb-client-secret-do-not-print";
@@ -384,13 +384,21 @@ struct SherwebCase;
 impl Case for SherwebCase {
     const CONNECTION: &'static str = "sw";
     const SECRETS: &'static [&'static str] = &[SECRET, KEY];
-    const UNAUTHORIZED: &'static [&'static str] = &[
-        "invalid subscription key",
-        "copy the Subscription Key",
-        "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
-    ];
-    const FORBIDDEN: &'static [&'static str] =
-        &["`service-provider` scope", "Service Provider API"];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("sherweb/unauthorized_apim.json"),
+        says: &[
+            "invalid subscription key",
+            "copy the Subscription Key",
+            "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("sherweb/forbidden.json"),
+        says: &["`service-provider` scope", "Service Provider API"],
+        requests: 2,
+    };
+    const CUT_OFF: Option<&'static str> = Some("sherweb/subscriptions_truncated.json");
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(sw(server, retry))
@@ -413,30 +421,14 @@ impl Case for SherwebCase {
     }
 
     fn wrong_shape() -> WrongShape {
-        WrongShape {
-            body: serde_json::json!({
+        WrongShape::new(
+            serde_json::json!({
                 "items": [{"id": "x", "productName": "P", "sku": "S", "quantity": "twelve"}]
             })
             .to_string(),
-            path: "items[0].quantity",
-            detail: "invalid type",
-            record: None,
-        }
-    }
-
-    fn cut_off() -> String {
-        fixture("sherweb/subscriptions_truncated.json")
-    }
-
-    fn refusal_body(status: u16) -> String {
-        match status {
-            401 => fixture("sherweb/unauthorized_apim.json"),
-            _ => fixture("sherweb/forbidden.json"),
-        }
-    }
-
-    fn requests_when_refused(_: u16) -> usize {
-        2
+            "items[0].quantity",
+            "invalid type",
+        )
     }
 
     fn token() -> Option<Endpoint> {
@@ -445,18 +437,16 @@ impl Case for SherwebCase {
 }
 
 impl OAuthCase for SherwebCase {
-    fn token_refusal() -> TokenRefusal {
-        TokenRefusal {
-            // Sherweb's identity server answers a refused client with 400.
-            status: 400,
-            body: fixture("sherweb/token_invalid_client.json"),
-            says: &[
-                "invalid_client",
-                "Security > APIs",
-                "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
-            ],
-        }
-    }
+    const REFUSED_CLIENT_STATUS: u16 = 400;
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("sherweb/token_invalid_client.json"),
+        says: &[
+            "invalid_client",
+            "Security > APIs",
+            "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
+        ],
+        requests: 1,
+    };
 }
 
 contract_suite!(sherweb_contract, SherwebCase, oauth);

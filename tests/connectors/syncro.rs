@@ -15,7 +15,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{dec, fast_retry, fixture, json, psa, query, recording_cx, requests_to};
-use crate::kit::{Case, Endpoint, WrongShape, contract_suite};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const TOKEN: &str = "T0k3n-syncro-abc";
 const BEARER: &str = "Bearer T0k3n-syncro-abc";
@@ -331,9 +331,16 @@ struct SyncroCase;
 impl Case for SyncroCase {
     const CONNECTION: &'static str = "syncro";
     const SECRETS: &'static [&'static str] = &[TOKEN];
-    const UNAUTHORIZED: &'static [&'static str] =
-        &["API Tokens", "reconcile connect syncro --name syncro"];
-    const FORBIDDEN: &'static [&'static str] = &["`Recurring Invoices - List` permission"];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &["API Tokens", "reconcile connect syncro --name syncro"],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["`Recurring Invoices - List` permission"],
+        requests: 1,
+    };
 
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
         Box::new(
@@ -364,12 +371,11 @@ impl Case for SyncroCase {
             serde_json::from_str(&fixture("syncro/schedules_p1.json")).unwrap();
         body["schedules"][0]["lines"][1]["quantity"] = "two".into();
         body["meta"]["total_pages"] = 1.into();
-        WrongShape {
-            body: body.to_string(),
-            path: "schedules[id=201].lines[1].quantity",
-            detail: "`two` is not a decimal number",
-            record: None,
-        }
+        WrongShape::new(
+            body.to_string(),
+            "schedules[id=201].lines[1].quantity",
+            "`two` is not a decimal number",
+        )
     }
 }
 
