@@ -316,47 +316,35 @@ async fn the_zone_is_looked_up_again_after_a_401() {
     assert_eq!(zone.len(), 2);
 }
 
-/// Autotask's `{"errors": [...]}` bodies are shown as their messages, not as JSON.
+/// Autotask's `{"errors": [...]}` bodies are shown as their messages, not as JSON: in a
+/// refusal and in a 5xx that lasts.
 #[tokio::test]
 async fn error_bodies_show_autotasks_own_messages() {
-    let server = MockServer::start().await;
-    authed("POST", "ContractServiceUnits/query")
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(msg.contains("security level does not allow"), "{msg}");
-    assert!(!msg.contains("{\"errors\""), "{msg}");
-
-    let server = MockServer::start().await;
-    authed("POST", "ContractServices/query")
-        .respond_with(
-            ResponseTemplate::new(500)
-                .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 500 after 3 attempts"), "{msg}");
-    assert!(
-        msg.contains("Your security level does not allow access to the ContractServiceUnits"),
-        "{msg}"
-    );
-    assert!(!msg.contains("{\"errors\""), "{msg}");
+    for (status, entity, says) in [
+        (403, "ContractServiceUnits", "HTTP 403"),
+        (500, "ContractServices", "HTTP 500 after 3 attempts"),
+    ] {
+        let server = MockServer::start().await;
+        authed("POST", &format!("{entity}/query"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
+            )
+            .mount(&server)
+            .await;
+        mount_all(&server).await;
+        let err = connector(&settings(&server), fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(says), "{msg}");
+        assert!(
+            msg.contains("Your security level does not allow access to the ContractServiceUnits"),
+            "{msg}"
+        );
+        assert!(!msg.contains("{\"errors\""), "{msg}");
+    }
 }
 
 #[tokio::test]

@@ -112,7 +112,8 @@ impl Endpoint {
     }
 
     /// Answers this endpoint with `response` ahead of the happy-path mocks: `times` times, or
-    /// for good.
+    /// for good. Mounted first and at the highest priority, it wins over every mock a case
+    /// mounts after it (wiremock prefers the earlier of two mocks of the same priority).
     async fn fault(&self, server: &MockServer, response: ResponseTemplate, times: Option<u64>) {
         let m = self.mock().respond_with(response).with_priority(1);
         match times {

@@ -77,44 +77,50 @@ async fn mount_tokens(server: &MockServer, no_consent: &[&'static str]) {
         .await;
 }
 
-async fn mount_gdap(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .and(bearer(PARTNER))
-        .and(query_param("$skiptoken", "RFNwdAIAAQAAAA"))
-        .respond_with(body(server, "m365/gdap_customers_page2.json"))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .and(bearer(PARTNER))
-        .respond_with(body(server, "m365/gdap_customers_page1.json"))
+/// `GET path` as `tenant`: the page after `skiptoken`, or without one the first page.
+async fn mount_page(
+    server: &MockServer,
+    p: &str,
+    tenant: &str,
+    skiptoken: Option<&str>,
+    rel: &str,
+) {
+    let m = Mock::given(method("GET")).and(path(p)).and(bearer(tenant));
+    let (m, priority) = match skiptoken {
+        Some(t) => (m.and(query_param("$skiptoken", t)), 1),
+        None => (m, 5),
+    };
+    m.respond_with(body(server, rel))
+        .with_priority(priority)
         .mount(server)
         .await;
 }
 
+async fn mount_gdap(server: &MockServer) {
+    let next = Some("RFNwdAIAAQAAAA");
+    mount_page(
+        server,
+        GDAP,
+        PARTNER,
+        next,
+        "m365/gdap_customers_page2.json",
+    )
+    .await;
+    mount_page(
+        server,
+        GDAP,
+        PARTNER,
+        None,
+        "m365/gdap_customers_page1.json",
+    )
+    .await;
+}
+
 async fn mount_skus(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(CONTOSO))
-        .and(query_param("$skiptoken", "X'74657374'"))
-        .respond_with(body(server, "m365/skus_contoso_page2.json"))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(CONTOSO))
-        .respond_with(body(server, "m365/skus_contoso_page1.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(FABRIKAM))
-        .respond_with(body(server, "m365/skus_fabrikam.json"))
-        .mount(server)
-        .await;
+    let next = Some("X'74657374'");
+    mount_page(server, SKUS, CONTOSO, next, "m365/skus_contoso_page2.json").await;
+    mount_page(server, SKUS, CONTOSO, None, "m365/skus_contoso_page1.json").await;
+    mount_page(server, SKUS, FABRIKAM, None, "m365/skus_fabrikam.json").await;
 }
 
 fn settings(server: &MockServer) -> Settings {

@@ -63,33 +63,22 @@ async fn mount_orgs_and_roles(server: &MockServer) {
         .await;
 }
 
-/// Devices in three pages of `PAGE`: ids 101–104, 110–130, then a short page 140–160.
+/// Devices in three pages of `PAGE`: ids 101–104, 110–130, then a short page 140–160, each
+/// page asked for with the last id of the one before as `after`.
 async fn mount_device_pages(server: &MockServer) {
-    let page = |rel: &str| json(rel);
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param_is_missing("after"))
-        .respond_with(page("ninjaone/devices_page1.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param("after", "104"))
-        .respond_with(page("ninjaone/devices_page2.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param("after", "130"))
-        .respond_with(page("ninjaone/devices_page3.json"))
-        .mount(server)
-        .await;
+    for (after, page) in [(None, 1), (Some("104"), 2), (Some("130"), 3)] {
+        let m = Mock::given(method("GET"))
+            .and(path("/v2/devices"))
+            .and(bearer_token(TOKEN_1))
+            .and(query_param("pageSize", PAGE.to_string()));
+        let m = match after {
+            Some(a) => m.and(query_param("after", a)),
+            None => m.and(query_param_is_missing("after")),
+        };
+        m.respond_with(json(&format!("ninjaone/devices_page{page}.json")))
+            .mount(server)
+            .await;
+    }
 }
 
 async fn mount_everything(server: &MockServer) {
