@@ -7,20 +7,11 @@ use reconcile::demo::{SampleMsp, Sandbox, sample};
 
 use crate::flow::{connect_both, map_demo};
 use crate::harness::Env;
+use crate::support::{csv_rows, runtime};
 
 /// Report rows by column name, whatever columns the report has.
 pub(crate) fn rows(csv_text: &str) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .map(str::to_string)
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
+    csv_rows(csv_text)
 }
 
 /// Sandboxes served by their own runtime's worker threads while the test runs processes.
@@ -31,11 +22,7 @@ struct Served {
 
 impl Served {
     fn new() -> Served {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         Served {
             sandboxes: Vec::new(),
             rt,

@@ -8,6 +8,7 @@ use reconcile::demo::{SampleMsp, Sandbox, sample};
 use crate::flow::{connect_both, map_demo};
 use crate::harness::Env;
 use crate::health::rows;
+use crate::support::runtime;
 
 /// The sample with `extra` more approved workstations in the organization of the first one.
 fn with_extra_workstations(extra: usize) -> (SampleMsp, String) {
@@ -134,14 +135,6 @@ fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>)
     text.push_str("\n[health]\nmax_age_hours = 1000000\n\n[rules]\ninactive_after_days = 0\n");
     std::fs::write(env.config_path(), text).unwrap();
     org
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn report(env: &Env, extra: &[&str]) -> String {

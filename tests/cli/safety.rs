@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::flow::{connect_both, connect_ninjaone_at, map_demo, serve, synced_and_mapped};
 use crate::harness::Env;
+use crate::support::runtime;
 
 /// Per connection: (status, counts) of the run its current snapshot comes from, read straight
 /// from the database, plus SQLite's own integrity verdict.
@@ -253,11 +254,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     let env = Env::new();
     let before = synced_and_mapped(&env, s);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let url = stalling_ninjaone(&rt);
     connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
     let mut sync = env
