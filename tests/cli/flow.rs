@@ -53,6 +53,13 @@ pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
     (ninja, cw)
 }
 
+/// Connects NinjaOne and ConnectWise, both of which must succeed.
+pub(crate) fn connected_both(env: &Env, s: &Sandbox) {
+    let (ninja, cw) = connect_both(env, s);
+    ninja.expect(0);
+    cw.expect(0);
+}
+
 /// Connects (or re-points) `ninja` to `url` with the sandbox's credentials, secret on stdin.
 pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&str]) -> Run {
     let c = &s.credentials;
@@ -74,9 +81,7 @@ pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&s
 /// Connects NinjaOne and ConnectWise, syncs both, maps the demo's planted names, and returns
 /// the CSV report of that: the baseline a fault must not change.
 pub(crate) fn synced_and_mapped(env: &Env, s: &Sandbox) -> String {
-    let (a, b) = connect_both(env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(env, s);
     env.run(&["sync"], "").expect(0);
     map_demo(env, s);
     env.run(&["report", "--format", "csv"], "")
@@ -564,9 +569,7 @@ fn ctrl_c_during_a_sync_records_it_and_keeps_the_last_good_snapshot() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     env.run(&["sync", "ninja"], "").expect(0);
 
     // A host that accepts connections and never answers: the sync hangs until interrupted.
@@ -628,9 +631,7 @@ fn quiet_sync_prints_nothing_but_errors() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     let r = env.run(&["sync", "--quiet"], "").expect(0);
     assert_eq!(r.stderr(), "");
     assert_eq!(r.stdout(), "");
@@ -646,9 +647,7 @@ fn two_syncs_at_once_both_land_and_nothing_is_corrupted() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     let spawn = || {
         env.std_cmd()
             .args(["sync", "--quiet"])

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
 use crate::support::{csv_rows, runtime};
 
@@ -41,9 +41,7 @@ fn a_device_count_drop_marks_findings_stale_instead_of_over_billed() {
     let mut served = Served::new();
     let env = Env::new();
     let full = served.start(sample());
-    let (a, b) = connect_both(&env, full);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, full);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, full);
@@ -146,9 +144,7 @@ fn tolerances_from_the_config_file_turn_small_differences_into_within_tolerance(
     let mut served = Served::new();
     let env = Env::new();
     let s = served.start(sample());
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, s);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
 use crate::health::rows;
 use crate::support::runtime;
@@ -89,9 +89,7 @@ fn actual(row: &HashMap<String, String>) -> i64 {
 fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>) -> String {
     let (first, org) = with_extra_workstations(3);
     let s1 = rt.block_on(Sandbox::start(first)).unwrap();
-    let (a, b) = connect_both(env, &s1);
-    a.expect(0);
-    b.expect(0);
+    connected_both(env, &s1);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(env, &s1);

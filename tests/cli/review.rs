@@ -4,7 +4,7 @@ use reconcile::demo::{SampleMsp, Sandbox, sample};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
 use crate::support::{self, Finding, runtime};
 
@@ -47,9 +47,7 @@ fn under_billed_monthly(env: &Env) -> Decimal {
 
 /// Connect, sync, map as the demo does; returns the first planted under-billed finding.
 fn set_up(env: &Env, s: &Sandbox) -> Finding {
-    let (a, b) = connect_both(env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(env, s);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use reconcile::demo::sample::{SampleMsp, demo_product_for_class, effective_class};
 use reconcile::engine::FindingKind;
 
-use crate::flow::{connect_both, map_demo, serve};
+use crate::flow::{connected_both, map_demo, serve};
 use crate::harness::Env;
 use crate::support::{self, Finding};
 
@@ -60,9 +60,7 @@ fn an_exclusion_and_the_stale_threshold_change_the_report_and_explain_shows_why(
     let s = &served.sandbox;
     let sample = &s.sample;
     let env = Env::new();
-    let (ninja, cw) = connect_both(&env, s);
-    ninja.expect(0);
-    cw.expect(0);
+    connected_both(&env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, s);

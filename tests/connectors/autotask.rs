@@ -203,31 +203,21 @@ async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
     // One line per unit row; at any date only the covering row is in force, never a sum.
     assert_eq!(p.lines.len(), 6);
     let ws = "Managed Workstation";
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-06-15T12:00:00Z")),
-        dec("30")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-07-15T12:00:00Z")),
-        dec("24")
-    );
-    // The period's last day is still in it; the day after belongs to the next row.
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-06-30T23:00:00Z")),
-        dec("30")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-07-01T00:00:00Z")),
-        dec("24")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-10-01T00:00:00Z")),
-        dec("0")
-    );
-    assert_eq!(
-        billed(&p, "29684301", ws, at("2025-09-30T10:00:00Z")),
-        dec("11")
-    );
+    for (contract, when, quantity) in [
+        ("29684300", "2025-06-15T12:00:00Z", "30"),
+        ("29684300", "2025-07-15T12:00:00Z", "24"),
+        // The period's last day is still in it; the day after belongs to the next row.
+        ("29684300", "2025-06-30T23:00:00Z", "30"),
+        ("29684300", "2025-07-01T00:00:00Z", "24"),
+        ("29684300", "2025-10-01T00:00:00Z", "0"),
+        ("29684301", "2025-09-30T10:00:00Z", "11"),
+    ] {
+        assert_eq!(
+            billed(&p, contract, ws, at(when)),
+            dec(quantity),
+            "{contract} at {when}"
+        );
+    }
     // Price, cost, dates and the contract are kept on each line.
     let june = p.lines.iter().find(|l| l.id == "990001").unwrap();
     assert_eq!(june.unit_price, dec("52.0"));

@@ -8,7 +8,7 @@ use reconcile::connectors::m365::{
     AuthMode, LICENSE, M365, SUBSCRIPTION, SUBSCRIPTION_INACTIVE, Settings, Tenant, families,
 };
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::RetryPolicy;
+use reconcile::http::{ConnectorError, RetryPolicy};
 use reconcile::model::{UsageItem, VendorSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
@@ -148,6 +148,32 @@ fn connector(settings: &Settings, retry: RetryPolicy) -> M365 {
     M365::new("m365", settings, &secret, retry).expect("loopback hosts are accepted")
 }
 
+/// Tenants for the `tenants` setting: (id, name).
+fn tenants(list: &[(&str, Option<&str>)]) -> Vec<Tenant> {
+    list.iter()
+        .map(|(id, name)| Tenant {
+            id: id.to_string(),
+            name: name.map(str::to_string),
+        })
+        .collect()
+}
+
+async fn synced(s: &Settings) -> VendorSnapshot {
+    vendor(
+        connector(s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("sync succeeds"),
+    )
+}
+
+async fn sync_err(s: &Settings) -> ConnectorError {
+    connector(s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .expect_err("the sync must fail")
+}
+
 fn item<'a>(snap: &'a VendorSnapshot, tenant: &str, sku: &str) -> &'a UsageItem {
     snap.items
         .iter()
@@ -174,12 +200,8 @@ async fn gdap_tenants_each_get_a_token_and_every_page_is_read() {
     mount_tokens(&server, &[NORTHWIND]).await;
     mount_gdap(&server).await;
     mount_skus(&server).await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .expect("a tenant without consent does not fail the sync"),
-    );
+    // A tenant without consent does not fail the sync.
+    let snap = synced(&settings(&server)).await;
 
     let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]);
@@ -248,12 +270,7 @@ async fn purchased_and_assigned_seats_per_sku_with_flags() {
     mount_tokens(&server, &[NORTHWIND]).await;
     mount_gdap(&server).await;
     mount_skus(&server).await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&settings(&server)).await;
 
     let e3 = item(&snap, CONTOSO, "SPE_E3");
     assert_eq!(e3.class, LICENSE);
@@ -315,22 +332,8 @@ async fn configured_tenants_skip_gdap_and_keep_their_names() {
     mount_tokens(&server, &[]).await;
     mount_skus(&server).await;
     let mut s = settings(&server);
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: Some("Contoso (config)".into()),
-        },
-        Tenant {
-            id: FABRIKAM.into(),
-            name: None,
-        },
-    ];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, Some("Contoso (config)")), (FABRIKAM, None)]);
+    let snap = synced(&s).await;
     assert!(requests_to(&server, GDAP).await.is_empty());
     let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, [FABRIKAM, "Contoso (config)"], "sorted by name");
@@ -353,12 +356,7 @@ async fn graph_403_on_one_tenant_names_the_permission_and_skips_only_it() {
         )
         .mount(&server)
         .await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&settings(&server)).await;
     let why = &snap.unreadable[NORTHWIND];
     assert!(why.contains("LicenseAssignment.Read.All"), "{why}");
     assert!(why.contains("403"), "{why}");
@@ -367,12 +365,7 @@ async fn graph_403_on_one_tenant_names_the_permission_and_skips_only_it() {
     // In refresh-token mode the missing piece is a GDAP role.
     let mut s = settings(&server);
     s.auth = AuthMode::RefreshToken;
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&s).await;
     assert!(
         snap.unreadable[NORTHWIND].contains("GDAP"),
         "{:?}",
@@ -387,16 +380,8 @@ async fn refresh_token_mode_redeems_the_token_in_each_tenant() {
     mount_skus(&server).await;
     let mut s = settings(&server);
     s.auth = AuthMode::RefreshToken;
-    s.tenants = vec![Tenant {
-        id: CONTOSO.into(),
-        name: None,
-    }];
-    vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, None)]);
+    synced(&s).await;
     let reqs = requests_to(&server, &format!("/{CONTOSO}/oauth2/v2.0/token")).await;
     assert_eq!(reqs.len(), 1);
     let form = String::from_utf8_lossy(&reqs[0].body);
@@ -420,16 +405,8 @@ async fn a_401_refreshes_the_tenant_token_once() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let snap = synced(&s).await;
     assert_eq!(snap.items.len(), 3);
     assert_eq!(
         requests_to(&server, &format!("/{FABRIKAM}/oauth2/v2.0/token"))
@@ -471,22 +448,8 @@ async fn partner_center_subscriptions_page_with_continuation_tokens() {
         .await;
     let mut s = settings(&server);
     s.partner_center = true;
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: Some("Contoso".into()),
-        },
-        Tenant {
-            id: FABRIKAM.into(),
-            name: Some("Fabrikam".into()),
-        },
-    ];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, Some("Contoso")), (FABRIKAM, Some("Fabrikam"))]);
+    let snap = synced(&s).await;
     let subs: Vec<&UsageItem> = snap
         .items
         .iter()
@@ -542,14 +505,8 @@ async fn partner_center_403_names_the_app_registration() {
         .await;
     let mut s = settings(&server);
     s.partner_center = true;
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("App management"), "{err}");
 }
 
@@ -566,14 +523,8 @@ async fn next_links_to_another_host_are_not_followed() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("not followed"), "{err}");
 }
 
@@ -611,16 +562,7 @@ async fn check_with_listed_tenants_signs_in_to_the_partner_tenant_only() {
     let server = MockServer::start().await;
     mount_tokens(&server, &[]).await;
     let mut s = settings(&server);
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: None,
-        },
-        Tenant {
-            id: NORTHWIND.into(),
-            name: None,
-        },
-    ];
+    s.tenants = tenants(&[(CONTOSO, None), (NORTHWIND, None)]);
     let msg = connector(&s, fast_retry(2)).check().await.unwrap();
     assert!(msg.contains("2 customer tenants are configured"), "{msg}");
     let reqs = server.received_requests().await.unwrap();
@@ -644,14 +586,8 @@ async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("never end"), "{err}");
     assert_eq!(requests_to(&server, SKUS).await.len(), 1);
 }
