@@ -7,9 +7,12 @@
 //!
 //! A connector takes part with a [`Case`] (how to build it against the mock server, its
 //! happy-path mocks, where the faults go and what its messages must say) and one line in its
-//! test file: `contract_suite!(syncro_contract, SyncroCase);`. Where a connector behaves
-//! differently by design (Microsoft 365 skips a tenant that refuses it, Autotask reports
-//! errors inside a 2xx, OAuth token endpoints answer 400), its own test file keeps that test.
+//! test file: `contract_suite!(syncro_contract, SyncroCase);` (`…, oauth)` adds a client refused
+//! at the token endpoint). Where a connector only answers differently, its case says so (a 401
+//! tried once more with a fresh token or, for Autotask, a fresh zone; Sherweb's token endpoint
+//! refusing with 400; HaloPSA naming the record beside the endpoint). Where it behaves
+//! differently by design (Microsoft 365 skips a customer tenant that refuses it, Autotask
+//! reports errors inside a 2xx), its own test file keeps that test.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
