@@ -6,14 +6,7 @@ use std::path::PathBuf;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
-}
+use crate::support::{billed_for, reconciled};
 
 /// A backup vendor's export: a BOM, `;` as delimiter, a blank line, rows to sum.
 fn export(env: &Env, file: &str, account: &str, seats: [&str; 2]) -> PathBuf {
@@ -31,42 +24,12 @@ fn export(env: &Env, file: &str, account: &str, seats: [&str; 2]) -> PathBuf {
     path
 }
 
-fn report(env: &Env) -> (Vec<Row>, String) {
-    env.run(&["reconcile"], "").expect(0);
-    let text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows = csv::Reader::from_reader(text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    (rows, text)
-}
-
-fn actual(env: &Env, company: &str, product: &str) -> String {
-    let (rows, text) = report(env);
-    let row = rows
-        .iter()
-        .find(|r| r.company == company && r.product == product)
-        .unwrap_or_else(|| panic!("no {product} finding for {company}:\n{text}"));
-    assert_eq!(row.vendor_connection, "backup", "{row:?}");
-    row.actual_qty.clone()
-}
-
 #[test]
 fn connect_sync_map_report_with_a_csv_import() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let company = s
-        .sample
-        .planted
-        .expected
-        .iter()
-        .find(|e| e.product == "NINJA-WS")
-        .map(|e| e.company.clone())
-        .expect("the sample bills NINJA-WS somewhere");
+    let company = billed_for(&s.sample, "NINJA-WS");
     // Not the PSA's exact name, so `map account` is what links them.
     let account = format!("{} (backup)", company.to_uppercase());
     let first = export(&env, "june.csv", &account, ["3", "4.5"]);
@@ -131,7 +94,7 @@ fn connect_sync_map_report_with_a_csv_import() {
         "",
     )
     .expect(0);
-    assert_eq!(actual(&env, &company, "NINJA-WS"), "7.5");
+    reconciled(&env, &company, "NINJA-WS", "backup", "7.5");
 
     // A bad row anywhere: the sync fails naming file, line, column and header, and the
     // previous snapshot stays current.
@@ -146,13 +109,13 @@ fn connect_sync_map_report_with_a_csv_import() {
         "{}",
         failed.stderr()
     );
-    assert_eq!(actual(&env, &company, "NINJA-WS"), "7.5");
+    reconciled(&env, &company, "NINJA-WS", "backup", "7.5");
 
     // `--file` wins over the configured path.
     let july = export(&env, "july.csv", &account, ["6", "4"]);
     env.run(&["sync", "backup", "--file", july.to_str().unwrap()], "")
         .expect(0);
-    assert_eq!(actual(&env, &company, "NINJA-WS"), "10");
+    reconciled(&env, &company, "NINJA-WS", "backup", "10");
     let config_after = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(
         config_after.contains(first.to_str().unwrap()),

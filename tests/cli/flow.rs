@@ -7,6 +7,7 @@ use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::harness::{Env, Run, expected_backend, read_from_store};
+use crate::support::{Finding, assert_expected, assert_planted, csv_rows, runtime};
 
 /// A sandbox served by its own runtime's worker threads while the test runs processes.
 pub(crate) struct Served {
@@ -15,11 +16,7 @@ pub(crate) struct Served {
 }
 
 pub(crate) fn serve() -> Served {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let sandbox = rt.block_on(Sandbox::start(sample())).unwrap();
     Served { sandbox, _rt: rt }
 }
@@ -56,6 +53,13 @@ pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
     (ninja, cw)
 }
 
+/// Connects NinjaOne and ConnectWise, both of which must succeed.
+pub(crate) fn connected_both(env: &Env, s: &Sandbox) {
+    let (ninja, cw) = connect_both(env, s);
+    ninja.expect(0);
+    cw.expect(0);
+}
+
 /// Connects (or re-points) `ninja` to `url` with the sandbox's credentials, secret on stdin.
 pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&str]) -> Run {
     let c = &s.credentials;
@@ -77,9 +81,7 @@ pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&s
 /// Connects NinjaOne and ConnectWise, syncs both, maps the demo's planted names, and returns
 /// the CSV report of that: the baseline a fault must not change.
 pub(crate) fn synced_and_mapped(env: &Env, s: &Sandbox) -> String {
-    let (a, b) = connect_both(env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(env, s);
     env.run(&["sync"], "").expect(0);
     map_demo(env, s);
     env.run(&["report", "--format", "csv"], "")
@@ -111,29 +113,8 @@ pub(crate) fn map_demo(env: &Env, s: &Sandbox) {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct CsvRow {
-    finding_id: String,
-    #[serde(rename = "type")]
-    kind: FindingKind,
-    company: String,
-    product: String,
-    billed_qty: String,
-    actual_qty: String,
-    monthly_impact: String,
-    vendor_accounts: String,
-}
-
-fn parse_csv(text: &str) -> Vec<CsvRow> {
-    csv::Reader::from_reader(text.as_bytes())
-        .deserialize()
-        .collect::<Result<Vec<CsvRow>, _>>()
-        .unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse()
-        .unwrap_or_else(|_| panic!("`{s}` is not a decimal"))
+fn parse_csv(text: &str) -> Vec<Finding> {
+    csv_rows(text)
 }
 
 #[test]
@@ -288,43 +269,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         "{csv_text}"
     );
     let rows = parse_csv(&csv_text);
-    for e in &planted.expected {
-        let row = rows
-            .iter()
-            .find(|r| r.company == e.company && r.product == e.product)
-            .unwrap_or_else(|| panic!("no finding for {} / {}:\n{csv_text}", e.company, e.product));
-        assert_eq!(row.kind, e.kind, "{} / {}", e.company, e.product);
-        assert_eq!(
-            dec(&row.billed_qty),
-            e.billed,
-            "billed {} / {}",
-            e.company,
-            e.product
-        );
-        if !row.actual_qty.is_empty() {
-            assert_eq!(
-                dec(&row.actual_qty),
-                e.actual,
-                "actual {} / {}",
-                e.company,
-                e.product
-            );
-        }
-    }
-    for name in &planted.under_billed {
-        let r = rows
-            .iter()
-            .find(|r| &r.company == name && r.kind == FindingKind::UnderBilled);
-        let r = r.unwrap_or_else(|| panic!("{name} is not under-billed:\n{csv_text}"));
-        assert!(dec(&r.monthly_impact) > Decimal::ZERO, "{r:?}");
-    }
-    for name in &planted.over_billed {
-        let r = rows
-            .iter()
-            .find(|r| &r.company == name && r.kind == FindingKind::OverBilled);
-        let r = r.unwrap_or_else(|| panic!("{name} is not over-billed:\n{csv_text}"));
-        assert!(dec(&r.monthly_impact) < Decimal::ZERO, "{r:?}");
-    }
+    assert_planted(&rows, &csv_text, planted, "cw");
     assert!(
         rows.iter().any(|r| r.kind == FindingKind::UnmappedAccount
             && r.vendor_accounts.contains(&planted.unmatched_org)),
@@ -600,30 +545,7 @@ fn the_demo_runs_without_any_account_and_touches_nothing() {
             v.connection
         );
         for e in &v.expected {
-            let row = rows
-                .iter()
-                .find(|r| r.company == e.company && r.product == e.product)
-                .unwrap_or_else(|| {
-                    panic!(
-                        "{}: no finding for {} / {}",
-                        v.connection, e.company, e.product
-                    )
-                });
-            assert_eq!(row.kind, e.kind, "{} / {}", e.company, e.product);
-            assert_eq!(
-                dec(&row.billed_qty),
-                e.billed,
-                "{} / {}",
-                e.company,
-                e.product
-            );
-            assert_eq!(
-                dec(&row.actual_qty),
-                e.actual,
-                "{} / {}",
-                e.company,
-                e.product
-            );
+            assert_expected(&rows, &r.stdout(), e, e.billed);
         }
         assert!(
             r.stderr()
@@ -647,9 +569,7 @@ fn ctrl_c_during_a_sync_records_it_and_keeps_the_last_good_snapshot() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     env.run(&["sync", "ninja"], "").expect(0);
 
     // A host that accepts connections and never answers: the sync hangs until interrupted.
@@ -711,9 +631,7 @@ fn quiet_sync_prints_nothing_but_errors() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     let r = env.run(&["sync", "--quiet"], "").expect(0);
     assert_eq!(r.stderr(), "");
     assert_eq!(r.stdout(), "");
@@ -729,9 +647,7 @@ fn two_syncs_at_once_both_land_and_nothing_is_corrupted() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     let spawn = || {
         env.std_cmd()
             .args(["sync", "--quiet"])
@@ -798,33 +714,16 @@ fn the_demo_shows_the_same_findings_on_every_psa() {
             "{}",
             r.stderr()
         );
-        let rows = parse_csv(&r.stdout());
+        let text = r.stdout();
+        let rows = parse_csv(&text);
         for e in &expected {
-            let row = rows
-                .iter()
-                .find(|r| r.company == e.company && r.product == e.product)
-                .unwrap_or_else(|| panic!("{psa}: no finding for {} / {}", e.company, e.product));
-            assert_eq!(row.kind, e.kind, "{psa}: {} / {}", e.company, e.product);
             // Autotask takes whole units only: its lines bill a fraction rounded up.
             let billed = if psa == "autotask" {
                 e.billed.ceil()
             } else {
                 e.billed
             };
-            assert_eq!(
-                dec(&row.billed_qty),
-                billed,
-                "{psa}: {} / {}",
-                e.company,
-                e.product
-            );
-            assert_eq!(
-                dec(&row.actual_qty),
-                e.actual,
-                "{psa}: {} / {}",
-                e.company,
-                e.product
-            );
+            assert_expected(&rows, &text, e, billed);
         }
     }
 }

@@ -3,69 +3,21 @@
 //! stdin, sync, the demo's mappings, reconcile, and a CSV report whose billed and actual numbers
 //! are the planted ones; `explain` shows a line joined to its negative-id recurring invoice.
 
-use std::sync::Arc;
-
 use reconcile::demo::halopsa::{self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT};
 use reconcile::engine::FindingKind;
-use rust_decimal::Decimal;
 
-use crate::flow::{map_demo, serve};
+use crate::flow::{connect_ninjaone_at, map_demo, serve};
 use crate::harness::Env;
-
-struct HaloServed {
-    server: halo::Server,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn halo_sandbox(sample: Arc<reconcile::demo::SampleMsp>) -> HaloServed {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(halo::start(sample)).unwrap();
-    HaloServed { server, _rt: rt }
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company_id: String,
-    #[serde(rename = "type")]
-    kind: FindingKind,
-    company: String,
-    product: String,
-    billed_qty: String,
-    actual_qty: String,
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse()
-        .unwrap_or_else(|_| panic!("`{s}` is not a decimal"))
-}
+use crate::support::{assert_planted, report, running};
 
 #[test]
 fn reconcile_ninjaone_against_halopsa() {
     let served = serve();
     let s = &served.sandbox;
-    let h = halo_sandbox(s.sample.clone());
+    let h = running(halo::start(s.sample.clone()));
     let env = Env::new();
-    env.cleanup.borrow_mut().push("ninja".to_string());
     env.cleanup.borrow_mut().push("halo".to_string());
-    let c = &s.credentials;
-    env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &s.ninjaone_url,
-            "--client-id",
-            &c.ninja_client_id,
-        ],
-        &format!("{}\n", c.ninja_client_secret),
-    )
-    .expect(0);
+    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
 
     let connect = |secret: &str| {
         env.run(
@@ -88,24 +40,12 @@ fn reconcile_ninjaone_against_halopsa() {
         )
     };
     // A wrong secret is refused, named, and not echoed.
-    let refused = connect("not-the-secret").expect(2);
-    assert!(
-        refused.stderr().contains("invalid_client"),
-        "{}",
-        refused.stderr()
-    );
-    assert!(
-        !refused.stderr().contains("not-the-secret"),
-        "{}",
-        refused.stderr()
-    );
-    let ok = connect(DEMO_CLIENT_SECRET).expect(0);
-    assert!(
-        ok.stderr()
-            .contains("clients and recurring invoices are readable"),
-        "{}",
-        ok.stderr()
-    );
+    connect("not-the-secret")
+        .expect(2)
+        .says(&["invalid_client"], &["not-the-secret"]);
+    connect(DEMO_CLIENT_SECRET)
+        .expect(0)
+        .says(&["clients and recurring invoices are readable"], &[]);
     let config = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(config.contains("kind = \"halopsa\""), "{config}");
     assert!(
@@ -123,30 +63,8 @@ fn reconcile_ninjaone_against_halopsa() {
     env.run(&["map", "--format", "csv"], "").expect(0);
     map_demo(&env, s);
     env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let p = &s.sample.planted;
-    let mut checked = 0;
-    for e in &p.expected {
-        let row = rows
-            .iter()
-            .find(|r| r.company == e.company && r.product == e.product)
-            .unwrap_or_else(|| panic!("no row for {e:?}\n{csv_text}"));
-        assert_eq!(dec(&row.billed_qty), e.billed, "{e:?} {row:?}");
-        assert_eq!(dec(&row.actual_qty), e.actual, "{e:?} {row:?}");
-        assert_eq!(row.kind, e.kind, "{e:?} {row:?}");
-        checked += 1;
-    }
-    assert!(checked >= 20, "{checked}");
-    assert!(rows.iter().any(|r| r.kind == FindingKind::UnderBilled));
-    assert!(rows.iter().any(|r| r.kind == FindingKind::OverBilled));
-
+    let (rows, csv_text) = report(&env, &[]);
+    assert_planted(&rows, &csv_text, &s.sample.planted, "halo");
     // The lines behind a finding belong to a recurring invoice whose id is negative.
     let row = rows
         .iter()

@@ -104,6 +104,20 @@ impl Run {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.0.stderr).into_owned()
     }
+    /// Asserts that stderr says each of `needles` and none of `never` (a secret typed on
+    /// stdin, say), showing stderr when it does not.
+    #[track_caller]
+    pub fn says(&self, needles: &[&str], never: &[&str]) -> &Run {
+        let err = self.stderr();
+        for needle in needles {
+            assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+        }
+        for bad in never {
+            assert!(!err.contains(bad), "`{bad}` shows in:\n{err}");
+        }
+        self
+    }
+
     /// Asserts the exit code, showing both streams when it is wrong.
     #[track_caller]
     pub fn expect(self, code: i32) -> Run {

@@ -5,22 +5,13 @@ use std::collections::HashMap;
 
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
+use crate::support::{csv_rows, runtime};
 
 /// Report rows by column name, whatever columns the report has.
 pub(crate) fn rows(csv_text: &str) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .map(str::to_string)
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
+    csv_rows(csv_text)
 }
 
 /// Sandboxes served by their own runtime's worker threads while the test runs processes.
@@ -31,11 +22,7 @@ struct Served {
 
 impl Served {
     fn new() -> Served {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         Served {
             sandboxes: Vec::new(),
             rt,
@@ -54,9 +41,7 @@ fn a_device_count_drop_marks_findings_stale_instead_of_over_billed() {
     let mut served = Served::new();
     let env = Env::new();
     let full = served.start(sample());
-    let (a, b) = connect_both(&env, full);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, full);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, full);
@@ -159,9 +144,7 @@ fn tolerances_from_the_config_file_turn_small_differences_into_within_tolerance(
     let mut served = Served::new();
     let env = Env::new();
     let s = served.start(sample());
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, s);

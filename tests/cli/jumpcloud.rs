@@ -9,108 +9,42 @@ use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
-
-/// The JumpCloud sandbox on loopback, served by the runtime's worker threads.
-struct Mtp {
-    server: jc::Server,
-    sample: Arc<jc::Sample>,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn mtp(companies: &[&str]) -> Mtp {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sample = Arc::new(jc::sample(companies));
-    let server = rt.block_on(jc::start(sample.clone())).unwrap();
-    Mtp {
-        server,
-        sample,
-        _rt: rt,
-    }
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company_id: String,
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
-}
+use crate::support::{billed_for, reconciled, running};
 
 #[test]
 fn connect_sync_map_report_with_jumpcloud() {
     let served = serve();
     let s = &served.sandbox;
     // A ConnectWise company billed for NINJA-WS: its JumpCloud users get mapped to that product.
-    let company = s
-        .sample
-        .planted
-        .expected
-        .iter()
-        .find(|e| e.product == "NINJA-WS")
-        .map(|e| e.company.clone())
-        .expect("the sample bills NINJA-WS somewhere");
-    let m = mtp(&[company.as_str(), "Orphan Org"]);
+    let company = billed_for(&s.sample, "NINJA-WS");
+    let sample = Arc::new(jc::sample(&[company.as_str(), "Orphan Org"]));
+    let m = running(jc::start(sample.clone()));
     let env = Env::new();
     env.cleanup.borrow_mut().push("jc".to_string());
 
+    let connect = |key: &str| {
+        env.run(
+            &[
+                "connect",
+                "jumpcloud",
+                "--name",
+                "jc",
+                "--provider-id",
+                DEMO_PROVIDER_ID,
+                "--url",
+                &m.server.url,
+                "--api-key-stdin",
+            ],
+            &format!("{key}\n"),
+        )
+    };
     // A wrong key is refused and nothing is saved.
-    let refused = env
-        .run(
-            &[
-                "connect",
-                "jumpcloud",
-                "--name",
-                "jc",
-                "--provider-id",
-                DEMO_PROVIDER_ID,
-                "--url",
-                &m.server.url,
-                "--api-key-stdin",
-            ],
-            "wrong-key\n",
-        )
-        .expect(2);
-    assert!(
-        refused.stderr().contains("HTTP 401"),
-        "{}",
-        refused.stderr()
-    );
-    assert!(
-        !refused.stderr().contains("wrong-key"),
-        "{}",
-        refused.stderr()
-    );
-
-    let connect = env
-        .run(
-            &[
-                "connect",
-                "jumpcloud",
-                "--name",
-                "jc",
-                "--provider-id",
-                DEMO_PROVIDER_ID,
-                "--url",
-                &m.server.url,
-                "--api-key-stdin",
-            ],
-            &format!("{DEMO_API_KEY}\n"),
-        )
-        .expect(0);
-    assert!(
-        connect.stderr().contains("verified JumpCloud"),
-        "{}",
-        connect.stderr()
-    );
-    assert!(
-        connect.stderr().contains("2 organizations are readable"),
-        "{}",
-        connect.stderr()
+    connect("wrong-key")
+        .expect(2)
+        .says(&["HTTP 401"], &["wrong-key"]);
+    connect(DEMO_API_KEY).expect(0).says(
+        &["verified JumpCloud", "2 organizations are readable"],
+        &[DEMO_API_KEY],
     );
     connect_connectwise(&env, s).expect(0);
     let config = std::fs::read_to_string(env.config_path()).unwrap();
@@ -146,7 +80,7 @@ fn connect_sync_map_report_with_jumpcloud() {
     env.run(&["disconnect", "jc-eu", "--quiet"], "").expect(0);
 
     let sync = env.run(&["sync"], "").expect(0);
-    let items = m.sample.users.len() + m.sample.systems.len();
+    let items = sample.users.len() + sample.systems.len();
     assert!(
         sync.stderr().contains(&format!("{items} items")),
         "{}",
@@ -183,28 +117,14 @@ fn connect_sync_map_report_with_jumpcloud() {
         .expect(0);
     env.run(&["map", "service", "jc", "users", "--to", "NINJA-WS"], "")
         .expect(0);
-    env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let row = rows
-        .iter()
-        .find(|r| r.company == company && r.product == "NINJA-WS")
-        .unwrap_or_else(|| panic!("no NINJA-WS finding for {company}:\n{csv_text}"));
-    let want = jc::usage(&m.sample)
+    let want = jc::usage(&sample)
         .into_iter()
         .find(|(org, key, _)| org == &company && key == "users")
         .map(|(_, _, n)| n)
         .unwrap();
     // Every state counts: activated, suspended, staged and the unknown one.
     assert_eq!(want, Decimal::from(5), "the sandbox sample changed");
-    assert_eq!(row.actual_qty, want.to_string(), "{row:?}\n{csv_text}");
-    assert_eq!(row.vendor_connection, "jc", "{row:?}");
+    let row = reconciled(&env, &company, "NINJA-WS", "jc", &want.to_string());
 
     // `explain` lists the users behind the count, the unknown state among them.
     let explained = env
@@ -212,11 +132,10 @@ fn connect_sync_map_report_with_jumpcloud() {
         .expect(0)
         .stdout();
     assert!(explained.contains("counted (5):"), "{explained}");
-    for u in m
-        .sample
+    for u in sample
         .users
         .iter()
-        .filter(|u| u.org_id == m.sample.orgs[0].id)
+        .filter(|u| u.org_id == sample.orgs[0].id)
     {
         assert!(
             explained.contains(&u.username),

@@ -10,21 +10,7 @@ use reconcile::demo::keeper as sandbox;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
-}
-
-fn rows(csv_text: &str) -> Vec<Row> {
-    csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
+use crate::support::{reconciled, running};
 
 /// A directory holding an executable `keeper` that prints the fixture, and the PATH with it first.
 fn fake_keeper_on_path(dir: &Path) -> String {
@@ -114,31 +100,16 @@ fn connect_sync_map_report_with_keeper_commander() {
         "",
     )
     .expect(0);
-    env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let all = rows(&csv_text);
-    let row = all
-        .iter()
-        .find(|r| r.company == company && r.product == product)
-        .unwrap_or_else(|| panic!("no {product} finding for {company}:\n{csv_text}"));
     // Acme Dental Group has 25 allocated seats in the fixture.
-    assert_eq!(row.actual_qty, "25", "{row:?}\n{csv_text}");
-    assert_eq!(row.vendor_connection, "keeper", "{row:?}");
+    reconciled(&env, &company, &product, "keeper", "25");
 }
 
 #[test]
 fn connect_sync_report_with_keeper_service_mode_sandbox() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
     let names = ["Harbor Clinic", "Summit Accounting", "Riverbend Schools"];
     let sample = Arc::new(sandbox::sample(&names));
-    let server = rt.block_on(sandbox::start(sample.clone())).unwrap();
+    let service = running(sandbox::start(sample.clone()));
+    let server = &service.server;
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
@@ -158,11 +129,7 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
         "not-the-key",
     );
     assert_ne!(refused.code(), 0);
-    assert!(
-        refused.stderr().contains("HTTP 401"),
-        "{}",
-        refused.stderr()
-    );
+    refused.says(&["HTTP 401"], &["not-the-key"]);
     assert!(
         !env.config_path().exists() || {
             let c = std::fs::read_to_string(env.config_path()).unwrap();
@@ -213,24 +180,18 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
         "",
     )
     .expect(0);
-    env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
     let want = sandbox::usage(&sample)
         .into_iter()
         .find(|(a, k, _)| a == names[1] && k == "active-users")
         .map(|(_, _, n)| n)
         .unwrap();
-    let all = rows(&csv_text);
-    let row = all
-        .iter()
-        .find(|r| r.company == line.company && r.product == line.product)
-        .unwrap_or_else(|| panic!("no finding:\n{csv_text}"));
-    assert_eq!(row.actual_qty, want.to_string(), "{row:?}\n{csv_text}");
-    assert_eq!(row.vendor_connection, "kservice");
-    drop(server);
+    reconciled(
+        &env,
+        &line.company,
+        &line.product,
+        "kservice",
+        &want.to_string(),
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::flow::{connect_ninjaone_at, serve};
 use crate::harness::Env;
+use crate::support::runtime;
 
 struct Counts {
     now: AtomicUsize,
@@ -92,11 +93,7 @@ fn the_concurrency_setting_caps_the_requests_in_flight_of_a_sync() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (url, counts) = counting_ninjaone(&rt);
     connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
     for limit in [2usize, 5] {

@@ -6,53 +6,24 @@
 use std::sync::Arc;
 
 use reconcile::demo::m365::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, Server, sample,
-    start, usage,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, sample, start,
+    usage,
 };
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
-
-struct Graph {
-    server: Server,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn graph(companies: &[&str]) -> (Graph, Vec<(String, String, Decimal)>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sample = Arc::new(sample(companies));
-    let want = usage(&sample);
-    let server = rt.block_on(start(sample)).unwrap();
-    (Graph { server, _rt: rt }, want)
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
-}
+use crate::support::{billed_for, reconciled, running};
 
 #[test]
 fn connect_sync_map_report_with_m365() {
     let served = serve();
     let s = &served.sandbox;
     // A ConnectWise company billed for NINJA-WS; its tenant is named like it.
-    let company = s
-        .sample
-        .planted
-        .expected
-        .iter()
-        .find(|e| e.product == "NINJA-WS")
-        .map(|e| e.company.clone())
-        .expect("the sample bills NINJA-WS somewhere");
-    let (graph, want) = graph(&[&company, "Globex Ltd"]);
+    let company = billed_for(&s.sample, "NINJA-WS");
+    let sample = Arc::new(sample(&[&company, "Globex Ltd"]));
+    let want = usage(&sample);
+    let graph = running(start(sample));
     let env = Env::new();
     env.cleanup.borrow_mut().push("m365".to_string());
 
@@ -75,17 +46,12 @@ fn connect_sync_map_report_with_m365() {
             &format!("{DEMO_CLIENT_SECRET}\n"),
         )
         .expect(0);
-    assert!(
-        connect.stderr().contains("verified Microsoft 365"),
-        "{}",
-        connect.stderr()
-    );
-    assert!(
-        connect
-            .stderr()
-            .contains("3 GDAP customer tenants are listed"),
-        "{}",
-        connect.stderr()
+    connect.says(
+        &[
+            "verified Microsoft 365",
+            "3 GDAP customer tenants are listed",
+        ],
+        &[DEMO_CLIENT_SECRET],
     );
     connect_connectwise(&env, s).expect(0);
     let config = std::fs::read_to_string(env.config_path()).unwrap();
@@ -127,27 +93,13 @@ fn connect_sync_map_report_with_m365() {
         "",
     )
     .expect(0);
-    env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let row = rows
-        .iter()
-        .find(|r| r.company == company && r.product == "NINJA-WS")
-        .unwrap_or_else(|| panic!("no NINJA-WS finding for {company}:\n{csv_text}"));
     let purchased = want
         .iter()
         .find(|(a, k, _)| *a == company && k == "spb:purchased")
         .map(|(_, _, q)| *q)
         .unwrap();
     assert_eq!(purchased, Decimal::from(4), "the demo sample changed");
-    assert_eq!(row.actual_qty, purchased.to_string(), "{row:?}\n{csv_text}");
-    assert_eq!(row.vendor_connection, "m365", "{row:?}");
+    reconciled(&env, &company, "NINJA-WS", "m365", &purchased.to_string());
 }
 
 #[test]

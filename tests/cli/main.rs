@@ -23,4 +23,5 @@ mod rules;
 mod safety;
 mod sentinelone;
 mod sherweb;
+mod support;
 mod syncro;

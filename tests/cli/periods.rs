@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
 use crate::health::rows;
+use crate::support::runtime;
 
 /// The sample with `extra` more approved workstations in the organization of the first one.
 fn with_extra_workstations(extra: usize) -> (SampleMsp, String) {
@@ -88,9 +89,7 @@ fn actual(row: &HashMap<String, String>) -> i64 {
 fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>) -> String {
     let (first, org) = with_extra_workstations(3);
     let s1 = rt.block_on(Sandbox::start(first)).unwrap();
-    let (a, b) = connect_both(env, &s1);
-    a.expect(0);
-    b.expect(0);
+    connected_both(env, &s1);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(env, &s1);
@@ -134,14 +133,6 @@ fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>)
     text.push_str("\n[health]\nmax_age_hours = 1000000\n\n[rules]\ninactive_after_days = 0\n");
     std::fs::write(env.config_path(), text).unwrap();
     org
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn report(env: &Env, extra: &[&str]) -> String {

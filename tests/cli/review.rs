@@ -4,8 +4,9 @@ use reconcile::demo::{SampleMsp, Sandbox, sample};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
-use crate::flow::{connect_both, map_demo};
+use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
+use crate::support::{self, Finding, runtime};
 
 /// Sandboxes served by their own runtime's worker threads while the test runs processes.
 struct Served {
@@ -15,11 +16,7 @@ struct Served {
 
 impl Served {
     fn new() -> Served {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let sandbox = rt.block_on(Sandbox::start(sample())).unwrap();
         Served { sandbox, rt }
     }
@@ -30,31 +27,8 @@ impl Served {
     }
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
-struct Row {
-    finding_id: String,
-    #[serde(rename = "type")]
-    kind: FindingKind,
-    company: String,
-    product: String,
-    billed_qty: String,
-    actual_qty: String,
-    monthly_impact: String,
-    note: String,
-    decision: String,
-    decided_by: String,
-    decided_at: String,
-    decision_note: String,
-}
-
-fn report(env: &Env, extra: &[&str]) -> Vec<Row> {
-    let mut args = vec!["report", "--format", "csv"];
-    args.extend_from_slice(extra);
-    let out = env.run(&args, "").expect(0).stdout();
-    csv::Reader::from_reader(out.as_bytes())
-        .deserialize()
-        .collect::<Result<Vec<Row>, _>>()
-        .unwrap_or_else(|e| panic!("{e}:\n{out}"))
+fn report(env: &Env, extra: &[&str]) -> Vec<Finding> {
+    support::report(env, extra).0
 }
 
 fn under_billed_monthly(env: &Env) -> Decimal {
@@ -72,10 +46,8 @@ fn under_billed_monthly(env: &Env) -> Decimal {
 }
 
 /// Connect, sync, map as the demo does; returns the first planted under-billed finding.
-fn set_up(env: &Env, s: &Sandbox) -> Row {
-    let (a, b) = connect_both(env, s);
-    a.expect(0);
-    b.expect(0);
+fn set_up(env: &Env, s: &Sandbox) -> Finding {
+    connected_both(env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(env, s);

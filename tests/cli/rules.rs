@@ -7,35 +7,18 @@ use std::collections::BTreeMap;
 use reconcile::demo::sample::{SampleMsp, demo_product_for_class, effective_class};
 use reconcile::engine::FindingKind;
 
-use crate::flow::{connect_both, map_demo, serve};
+use crate::flow::{connected_both, map_demo, serve};
 use crate::harness::Env;
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct Row {
-    #[serde(rename = "type")]
-    kind: FindingKind,
-    company: String,
-    product: String,
-    billed_qty: String,
-    actual_qty: String,
-    pending_qty: String,
-    inactive_qty: String,
-    excluded_qty: String,
-    exclusions: String,
-}
+use crate::support::{self, Finding};
 
 fn n(s: &str) -> u64 {
     if s.is_empty() { 0 } else { s.parse().unwrap() }
 }
 
-fn report(env: &Env) -> BTreeMap<(String, String), Row> {
-    let text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    csv::Reader::from_reader(text.as_bytes())
-        .deserialize::<Row>()
-        .map(|r| r.unwrap())
+fn report(env: &Env) -> BTreeMap<(String, String), Finding> {
+    support::report(env, &[])
+        .0
+        .into_iter()
         .filter(|r| !r.product.is_empty())
         .map(|r| ((r.company.clone(), r.product.clone()), r))
         .collect()
@@ -77,9 +60,7 @@ fn an_exclusion_and_the_stale_threshold_change_the_report_and_explain_shows_why(
     let s = &served.sandbox;
     let sample = &s.sample;
     let env = Env::new();
-    let (ninja, cw) = connect_both(&env, s);
-    ninja.expect(0);
-    cw.expect(0);
+    connected_both(&env, s);
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(&env, s);
@@ -252,7 +233,7 @@ fn an_exclusion_and_the_stale_threshold_change_the_report_and_explain_shows_why(
     let mut moved = 0;
     for (k, r) in &stale {
         let was = &after[k];
-        let total = |r: &Row| {
+        let total = |r: &Finding| {
             n(&r.actual_qty) + n(&r.inactive_qty) + n(&r.pending_qty) + n(&r.excluded_qty)
         };
         assert_eq!(total(r), total(was), "{k:?}: {r:?} vs {was:?}");

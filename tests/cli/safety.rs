@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use crate::flow::{connect_both, connect_ninjaone_at, map_demo, serve, synced_and_mapped};
+use crate::flow::{
+    connect_both, connect_ninjaone_at, connected_both, map_demo, serve, synced_and_mapped,
+};
 use crate::harness::Env;
+use crate::support::runtime;
 
 /// Per connection: (status, counts) of the run its current snapshot comes from, read straight
 /// from the database, plus SQLite's own integrity verdict.
@@ -33,9 +36,7 @@ fn a_sync_killed_at_any_moment_leaves_the_last_good_snapshot_and_a_sound_databas
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     env.run(&["sync"], "").expect(0);
     let (integrity, baseline) = current_runs(&env);
     assert_eq!(integrity, "ok");
@@ -147,9 +148,7 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let (a, b) = connect_both(&env, s);
-    a.expect(0);
-    b.expect(0);
+    connected_both(&env, s);
     // NinjaOne on a host that accepts connections and never answers: its sync hangs.
     let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", hang.local_addr().unwrap());
@@ -253,11 +252,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     let env = Env::new();
     let before = synced_and_mapped(&env, s);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let url = stalling_ninjaone(&rt);
     connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
     let mut sync = env

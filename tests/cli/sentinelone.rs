@@ -2,40 +2,23 @@
 //! fixtures, ConnectWise from the demo sandbox, then sync, map, reconcile and a CSV report whose
 //! workstation count is the fixture's.
 
-use std::path::Path;
-
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
+use crate::support::{Running, billed_for, fixture, reconciled, running};
 
 const TOKEN: &str = "s1-cli-api-token-do-not-print";
 
-fn fixture(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/sentinelone")
-        .join(rel);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 fn json(rel: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(fixture(rel), "application/json")
+    ResponseTemplate::new(200)
+        .set_body_raw(fixture(&format!("sentinelone/{rel}")), "application/json")
 }
 
-/// A SentinelOne console on loopback, served by the runtime's worker threads.
-struct Console {
-    server: MockServer,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn console() -> Console {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(async {
+/// A SentinelOne console on loopback serving the fixtures.
+fn console() -> Running<MockServer> {
+    running(async {
         let server = MockServer::start().await;
         let auth = || header("authorization", format!("ApiToken {TOKEN}").as_str());
         let sites = "/web/api/v2.1/sites";
@@ -74,9 +57,8 @@ fn console() -> Console {
             };
             m.respond_with(json(rel)).mount(&server).await;
         }
-        server
-    });
-    Console { server, _rt: rt }
+        Ok(server)
+    })
 }
 
 /// Non-decommissioned desktops and laptops of a site in the agent fixtures.
@@ -88,7 +70,8 @@ fn fixture_workstations(site_id: &str) -> usize {
     ]
     .iter()
     .flat_map(|rel| {
-        let v: serde_json::Value = serde_json::from_str(&fixture(rel)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fixture(&format!("sentinelone/{rel}"))).unwrap();
         v["data"].as_array().unwrap().clone()
     })
     .filter(|a| {
@@ -97,14 +80,6 @@ fn fixture_workstations(site_id: &str) -> usize {
             && matches!(a["machineType"].as_str(), Some("desktop" | "laptop"))
     })
     .count()
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
 }
 
 #[test]
@@ -130,16 +105,7 @@ fn connect_sync_map_report_with_sentinelone() {
             &format!("{TOKEN}\n"),
         )
         .expect(0);
-    assert!(
-        connect.stderr().contains("verified SentinelOne"),
-        "{}",
-        connect.stderr()
-    );
-    assert!(
-        connect.stderr().contains("3 sites are readable"),
-        "{}",
-        connect.stderr()
-    );
+    connect.says(&["verified SentinelOne", "3 sites are readable"], &[TOKEN]);
     connect_connectwise(&env, s).expect(0);
     let config = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(config.contains("[connections.s1]"), "{config}");
@@ -157,14 +123,7 @@ fn connect_sync_map_report_with_sentinelone() {
     assert!(sync.stderr().contains("9 items"), "{}", sync.stderr());
 
     // A ConnectWise company billed for NINJA-WS.
-    let company = s
-        .sample
-        .planted
-        .expected
-        .iter()
-        .find(|e| e.product == "NINJA-WS")
-        .map(|e| e.company.clone())
-        .expect("the sample bills NINJA-WS somewhere");
+    let company = billed_for(&s.sample, "NINJA-WS");
     env.run(&["map", "account", "s1", "Acme Corp", "--to", &company], "")
         .expect(0);
     env.run(
@@ -172,21 +131,7 @@ fn connect_sync_map_report_with_sentinelone() {
         "",
     )
     .expect(0);
-    env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let row = rows
-        .iter()
-        .find(|r| r.company == company && r.product == "NINJA-WS")
-        .unwrap_or_else(|| panic!("no NINJA-WS finding for {company}:\n{csv_text}"));
     let want = fixture_workstations("1392053568582758390");
     assert_eq!(want, 3, "the fixtures changed");
-    assert_eq!(row.actual_qty, want.to_string(), "{row:?}\n{csv_text}");
-    assert_eq!(row.vendor_connection, "s1", "{row:?}");
+    reconciled(&env, &company, "NINJA-WS", "s1", &want.to_string());
 }

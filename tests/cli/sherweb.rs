@@ -11,29 +11,14 @@ use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
+use crate::support::{Running, finding, report, running};
 
 const SKU_KEY: &str = "cfq7ttc0lh18-0001";
 
-/// The Sherweb sandbox, served by its own runtime's worker threads.
-struct Sandbox {
-    server: Server,
-    sample: Arc<Sample>,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn sandbox(companies: &[&str]) -> Sandbox {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+/// The Sherweb sandbox serving customers named `companies`, and its sample.
+fn sandbox(companies: &[&str]) -> (Running<Server>, Arc<Sample>) {
     let sample = Arc::new(sample(companies));
-    let server = rt.block_on(start(sample.clone())).unwrap();
-    Sandbox {
-        server,
-        sample,
-        _rt: rt,
-    }
+    (running(start(sample.clone())), sample)
 }
 
 fn connect_args<'a>(api: &'a str, token: &'a str) -> Vec<&'a str> {
@@ -52,14 +37,6 @@ fn connect_args<'a>(api: &'a str, token: &'a str) -> Vec<&'a str> {
     ]
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    company: String,
-    product: String,
-    actual_qty: String,
-    vendor_connection: String,
-}
-
 #[test]
 fn connect_sync_map_report_with_sherweb() {
     let served = serve();
@@ -74,7 +51,7 @@ fn connect_sync_map_report_with_sherweb() {
     companies.truncate(4);
     assert_eq!(companies.len(), 4, "the sample has billable clients");
     let names: Vec<&str> = companies.iter().map(String::as_str).collect();
-    let sw = sandbox(&names);
+    let (sw, sample) = sandbox(&names);
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
 
@@ -107,7 +84,7 @@ fn connect_sync_map_report_with_sherweb() {
     assert!(!config.contains(DEMO_SUBSCRIPTION_KEY), "{config}");
 
     let sync = env.run(&["sync"], "").expect(0);
-    let items = sw.sample.subscriptions.len();
+    let items = sample.subscriptions.len();
     assert_eq!(items, 9, "the sample changed");
     assert!(
         sync.stderr().contains(&format!("{items} items")),
@@ -130,16 +107,9 @@ fn connect_sync_map_report_with_sherweb() {
     )
     .expect(0);
     env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let (rows, csv_text) = report(&env, &[]);
 
-    let want: Vec<(String, Decimal)> = usage(&sw.sample)
+    let want: Vec<(String, Decimal)> = usage(&sample)
         .into_iter()
         .filter(|(_, k, _)| k == SKU_KEY)
         .map(|(a, _, q)| (a, q))
@@ -149,10 +119,7 @@ fn connect_sync_map_report_with_sherweb() {
         "the sample sells Business Basic to several: {want:?}"
     );
     for (company, qty) in &want {
-        let row = rows
-            .iter()
-            .find(|r| &r.company == company && r.product == "M365-BACKUP")
-            .unwrap_or_else(|| panic!("no M365-BACKUP finding for {company}:\n{csv_text}"));
+        let row = finding(&rows, company, "M365-BACKUP", &csv_text);
         assert_eq!(row.actual_qty, qty.to_string(), "{row:?}\n{csv_text}");
         assert_eq!(row.vendor_connection, "sw", "{row:?}");
     }
@@ -160,7 +127,7 @@ fn connect_sync_map_report_with_sherweb() {
 
 #[test]
 fn a_wrong_subscription_key_is_refused_and_nothing_is_saved() {
-    let sw = sandbox(&["Acme Dental Group"]);
+    let (sw, _) = sandbox(&["Acme Dental Group"]);
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
     let (api, token) = (sw.server.api_url(), sw.server.token_url());

@@ -3,72 +3,21 @@
 //! billable-customer rule, then sync, map, reconcile and a CSV report whose billed and actual
 //! quantities are the planted ones.
 
-use std::sync::Arc;
-
 use reconcile::demo::syncro::{self as sy, DEMO_API_TOKEN};
-use reconcile::engine::FindingKind;
-use rust_decimal::Decimal;
 
-use crate::flow::{map_demo, serve};
+use crate::flow::{connect_ninjaone_at, map_demo, serve};
 use crate::harness::Env;
-
-/// The Syncro sandbox on loopback, served by its runtime's worker threads.
-struct Sy {
-    server: sy::Server,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn syncro_sandbox(sample: Arc<reconcile::demo::SampleMsp>) -> Sy {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(sy::start(sample)).unwrap();
-    Sy { server, _rt: rt }
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    #[serde(rename = "type")]
-    kind: FindingKind,
-    company: String,
-    product: String,
-    billed_qty: String,
-    actual_qty: String,
-    monthly_impact: String,
-    psa_connection: String,
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse()
-        .unwrap_or_else(|_| panic!("`{s}` is not a decimal"))
-}
+use crate::support::{assert_planted, report, running};
 
 #[test]
 fn reconcile_ninjaone_against_syncro() {
     let served = serve();
     let s = &served.sandbox;
-    let sy = syncro_sandbox(s.sample.clone());
+    let sy = running(sy::start(s.sample.clone()));
     let api = format!("{}/api/v1", sy.server.url);
     let env = Env::new();
-    env.cleanup.borrow_mut().push("ninja".to_string());
     env.cleanup.borrow_mut().push("syncro".to_string());
-    let c = &s.credentials;
-    env.run(
-        &[
-            "connect",
-            "ninjaone",
-            "--name",
-            "ninja",
-            "--url",
-            &s.ninjaone_url,
-            "--client-id",
-            &c.ninja_client_id,
-        ],
-        &format!("{}\n", c.ninja_client_secret),
-    )
-    .expect(0);
+    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
 
     let connect = |token: &str| {
         env.run(
@@ -119,54 +68,8 @@ fn reconcile_ninjaone_against_syncro() {
     env.run(&["map"], "").expect(0);
     map_demo(&env, s);
     env.run(&["reconcile"], "").expect(0);
-    let csv_text = env
-        .run(&["report", "--format", "csv"], "")
-        .expect(0)
-        .stdout();
-    let rows: Vec<Row> = csv::Reader::from_reader(csv_text.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let planted = &s.sample.planted;
-    assert!(planted.expected.len() > 10);
-    for e in &planted.expected {
-        let row = rows
-            .iter()
-            .find(|r| r.company == e.company && r.product == e.product)
-            .unwrap_or_else(|| panic!("no finding for {} / {}:\n{csv_text}", e.company, e.product));
-        assert_eq!(row.kind, e.kind, "{} / {}", e.company, e.product);
-        assert_eq!(
-            dec(&row.billed_qty),
-            e.billed,
-            "billed {} / {}",
-            e.company,
-            e.product
-        );
-        if !row.actual_qty.is_empty() {
-            assert_eq!(
-                dec(&row.actual_qty),
-                e.actual,
-                "actual {} / {}",
-                e.company,
-                e.product
-            );
-        }
-        assert_eq!(row.psa_connection, "syncro", "{row:?}");
-    }
-    for name in &planted.under_billed {
-        let r = rows
-            .iter()
-            .find(|r| &r.company == name && r.kind == FindingKind::UnderBilled)
-            .unwrap_or_else(|| panic!("{name} is not under-billed:\n{csv_text}"));
-        assert!(dec(&r.monthly_impact) > Decimal::ZERO, "{r:?}");
-    }
-    for name in &planted.over_billed {
-        let r = rows
-            .iter()
-            .find(|r| &r.company == name && r.kind == FindingKind::OverBilled)
-            .unwrap_or_else(|| panic!("{name} is not over-billed:\n{csv_text}"));
-        assert!(dec(&r.monthly_impact) < Decimal::ZERO, "{r:?}");
-    }
+    let (rows, text) = report(&env, &[]);
+    assert_planted(&rows, &text, &s.sample.planted, "syncro");
     // Paging: the customers span more than one page, and every request carried the token.
     assert!(sy.server.stats.endpoint("GET /api/v1/customers") >= 2);
 }

@@ -8,15 +8,16 @@
 use jiff::Timestamp;
 use reconcile::connectors::autotask::{Autotask, Settings};
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{PsaSnapshot, Snapshot};
+use reconcile::http::RetryPolicy;
+use reconcile::model::PsaSnapshot;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, fixture, recording_cx, requests_to};
+use crate::common::{dec, fast_retry, fixture, psa, recording_cx, requests_to};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const USER: &str = "api-recon@bluewave.example";
 const CODE: &str = "BLUEWAVERECON01";
@@ -104,11 +105,8 @@ async fn mount_all(server: &MockServer) {
     }
 }
 
-async fn psa(c: &Autotask) -> PsaSnapshot {
-    match c.sync(&SyncCx::silent()).await.unwrap() {
-        Snapshot::Psa(p) => p,
-        Snapshot::Vendor(_) => panic!("a PSA snapshot"),
-    }
+async fn synced(c: &Autotask) -> PsaSnapshot {
+    psa(c.sync(&SyncCx::silent()).await.expect("sync succeeds"))
 }
 
 fn at(s: &str) -> Timestamp {
@@ -132,9 +130,7 @@ async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
     mount_all(&server).await;
     let c = connector(&settings(&server), fast_retry(3));
     let (cx, progress) = recording_cx();
-    let Snapshot::Psa(p) = c.sync(&cx).await.unwrap() else {
-        panic!("a PSA snapshot")
-    };
+    let p = psa(c.sync(&cx).await.unwrap());
 
     // Both pages of companies; the second page was POSTed to nextPageUrl with the same body.
     assert_eq!(p.companies.len(), 6);
@@ -204,31 +200,21 @@ async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
     // One line per unit row; at any date only the covering row is in force, never a sum.
     assert_eq!(p.lines.len(), 6);
     let ws = "Managed Workstation";
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-06-15T12:00:00Z")),
-        dec("30")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-07-15T12:00:00Z")),
-        dec("24")
-    );
-    // The period's last day is still in it; the day after belongs to the next row.
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-06-30T23:00:00Z")),
-        dec("30")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-07-01T00:00:00Z")),
-        dec("24")
-    );
-    assert_eq!(
-        billed(&p, "29684300", ws, at("2025-10-01T00:00:00Z")),
-        dec("0")
-    );
-    assert_eq!(
-        billed(&p, "29684301", ws, at("2025-09-30T10:00:00Z")),
-        dec("11")
-    );
+    for (contract, when, quantity) in [
+        ("29684300", "2025-06-15T12:00:00Z", "30"),
+        ("29684300", "2025-07-15T12:00:00Z", "24"),
+        // The period's last day is still in it; the day after belongs to the next row.
+        ("29684300", "2025-06-30T23:00:00Z", "30"),
+        ("29684300", "2025-07-01T00:00:00Z", "24"),
+        ("29684300", "2025-10-01T00:00:00Z", "0"),
+        ("29684301", "2025-09-30T10:00:00Z", "11"),
+    ] {
+        assert_eq!(
+            billed(&p, contract, ws, at(when)),
+            dec(quantity),
+            "{contract} at {when}"
+        );
+    }
     // Price, cost, dates and the contract are kept on each line.
     let june = p.lines.iter().find(|l| l.id == "990001").unwrap();
     assert_eq!(june.unit_price, dec("52.0"));
@@ -267,7 +253,7 @@ async fn billable_types_and_product_field_are_configurable() {
     let mut s = settings(&server);
     s.billable_company_types = vec!["customer".into(), "Prospect".into(), "42".into()];
     s.product_field = Some("invoiceDescription".into());
-    let p = psa(&connector(&s, fast_retry(3))).await;
+    let p = synced(&connector(&s, fast_retry(3))).await;
     let billable: Vec<&str> = p
         .companies
         .iter()
@@ -292,7 +278,7 @@ async fn billable_types_and_product_field_are_configurable() {
 
     // No types at all: every active company is billable.
     s.billable_company_types = vec![];
-    let p = psa(&connector(&s, fast_retry(3))).await;
+    let p = synced(&connector(&s, fast_retry(3))).await;
     assert_eq!(p.companies.iter().filter(|c| c.billable).count(), 5);
 }
 
@@ -312,121 +298,40 @@ async fn the_zone_is_looked_up_again_after_a_401() {
     let zone = requests_to(&server, "/atservicesrest/v1.0/zoneInformation").await;
     assert_eq!(zone.len(), 2);
     // Cached after that: a sync does not look it up again.
-    psa(&c).await;
+    synced(&c).await;
     let zone = requests_to(&server, "/atservicesrest/v1.0/zoneInformation").await;
     assert_eq!(zone.len(), 2);
 }
 
+/// Autotask's `{"errors": [...]}` bodies are shown as their messages, not as JSON: in a
+/// refusal and in a 5xx that lasts.
 #[tokio::test]
-async fn a_refused_secret_says_what_to_check_and_never_shows_it() {
-    let server = MockServer::start().await;
-    mount_zone(&server).await;
-    Mock::given(method("GET"))
-        .and(path(format!("{API}/ThresholdInformation")))
-        .respond_with(ResponseTemplate::new(401))
-        .mount(&server)
-        .await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .check()
-        .await
-        .unwrap_err();
-    assert!(err.is_auth(), "{err}");
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(msg.contains("API Tracking Identifier"), "{msg}");
-    assert!(!msg.contains(SECRET), "{msg}");
-    // Looked up once more after the 401, then given up.
-    assert_eq!(
-        requests_to(&server, "/atservicesrest/v1.0/zoneInformation")
+async fn error_bodies_show_autotasks_own_messages() {
+    for (status, entity, says) in [
+        (403, "ContractServiceUnits", "HTTP 403"),
+        (500, "ContractServices", "HTTP 500 after 3 attempts"),
+    ] {
+        let server = MockServer::start().await;
+        authed("POST", &format!("{entity}/query"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
+            )
+            .mount(&server)
+            .await;
+        mount_all(&server).await;
+        let err = connector(&settings(&server), fast_retry(3))
+            .sync(&SyncCx::silent())
             .await
-            .len(),
-        2
-    );
-}
-
-#[tokio::test]
-async fn forbidden_names_the_entity_and_the_permission() {
-    let server = MockServer::start().await;
-    authed("POST", "ContractServiceUnits/query")
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(msg.contains("ContractServiceUnits"), "{msg}");
-    assert!(msg.contains("Contracts (Contracts > View"), "{msg}");
-    // The API's own message, not its JSON.
-    assert!(msg.contains("security level does not allow"), "{msg}");
-    assert!(!msg.contains("{\"errors\""), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limited_requests_wait_for_retry_after() {
-    let server = MockServer::start().await;
-    authed("POST", "Contracts/query")
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let started = std::time::Instant::now();
-    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(p.agreements.len(), 3);
-    assert_eq!(
-        requests_to(&server, &format!("{API}/Contracts/query"))
-            .await
-            .len(),
-        2
-    );
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times_and_surface_the_messages() {
-    let server = MockServer::start().await;
-    authed("POST", "ContractServices/query")
-        .respond_with(
-            ResponseTemplate::new(500)
-                .set_body_raw(fixture("autotask/errors_500.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 500 after 3 attempts"), "{msg}");
-    assert!(
-        msg.contains("Your security level does not allow access to the ContractServiceUnits"),
-        "{msg}"
-    );
-    assert_eq!(
-        requests_to(&server, &format!("{API}/ContractServices/query"))
-            .await
-            .len(),
-        3
-    );
-
-    // A 500 that clears is retried through.
-    let server = MockServer::start().await;
-    authed("POST", "Services/query")
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
-    assert_eq!(p.products.len(), 2);
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(says), "{msg}");
+        assert!(
+            msg.contains("Your security level does not allow access to the ContractServiceUnits"),
+            "{msg}"
+        );
+        assert!(!msg.contains("{\"errors\""), "{msg}");
+    }
 }
 
 #[tokio::test]
@@ -447,40 +352,6 @@ async fn errors_inside_a_2xx_are_errors() {
     let msg = err.to_string();
     assert!(msg.contains("ContractServiceUnits/query"), "{msg}");
     assert!(msg.contains("Invalid filter: field 'contractID'"), "{msg}");
-}
-
-#[tokio::test]
-async fn malformed_json_and_bad_records_are_named() {
-    let server = MockServer::start().await;
-    authed("POST", "Services/query")
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"items":[{"id":5001,"name":"Managed Workst"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
-    assert!(err.to_string().contains("Services/query"), "{err}");
-
-    let server = MockServer::start().await;
-    authed("POST", "Contracts/query")
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"items":[{"id":1,"companyID":"x","contractName":"c"}],"pageDetails":{"nextPageUrl":null}}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    mount_all(&server).await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("items[0].companyID"), "{err}");
 }
 
 #[tokio::test]
@@ -547,7 +418,7 @@ async fn no_more_than_three_requests_are_in_flight() {
         .await;
     mount_all(&server).await;
     let started = std::time::Instant::now();
-    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
+    let p = synced(&connector(&settings(&server), fast_retry(3))).await;
     assert_eq!(p.agreements.len(), 700);
     let cs = requests_to(&server, &format!("{API}/ContractServices/query")).await;
     assert_eq!(cs.len(), 4);
@@ -571,7 +442,7 @@ async fn past_half_the_threshold_requests_are_paced() {
         .await;
     mount_all(&server).await;
     let started = std::time::Instant::now();
-    let p = psa(&connector(&settings(&server), fast_retry(3))).await;
+    let p = synced(&connector(&settings(&server), fast_retry(3))).await;
     // Eight paced requests (picklists and queries) at 0.5 s each.
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(3900),
@@ -640,3 +511,65 @@ fn config_defaults_and_validation() {
         .is_err()
     );
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the contract service units query
+/// (what `check` reads too), a 429 or 5xx on the second page of companies, bad bodies at the
+/// contracts. A 401 makes the connector look the zone up again and try once more; errors
+/// inside a 2xx are Autotask's own (`errors_inside_a_2xx_are_errors`).
+struct AutotaskCase;
+
+impl Case for AutotaskCase {
+    const CONNECTION: &'static str = "at";
+    const SECRETS: &'static [&'static str] = &[SECRET];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "API Tracking Identifier",
+            "reconcile connect autotask --name at",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &[
+            "may not read ContractServiceUnits",
+            "Contracts (Contracts > View",
+        ],
+        requests: 1,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(connector(&settings(server), retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_all(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::post(format!("{API}/ContractServiceUnits/query"))
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::post(format!("{API}/Companies/query/next"))
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::post(format!("{API}/Contracts/query"))
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            r#"{"items":[{"id":1,"companyID":"x","contractName":"c"}],"pageDetails":{"nextPageUrl":null}}"#,
+            "items[0].companyID",
+            "invalid type: string \"x\"",
+        )
+    }
+
+    /// The zone lookup stands for a token: looked up again after a 401, never after a retry.
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::get("/atservicesrest/v1.0/zoneInformation"))
+    }
+}
+
+contract_suite!(autotask_contract, AutotaskCase);

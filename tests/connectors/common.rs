@@ -1,4 +1,5 @@
-//! Shared helpers: fixtures, a fast retry policy, progress capture and a ConnectWise-style pager.
+//! Shared helpers: fixtures, a fast retry policy, snapshot accessors, progress capture and a
+//! ConnectWise-style pager.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use reconcile::connectors::SyncCx;
 use reconcile::http::RetryPolicy;
+use reconcile::model::{PsaSnapshot, Snapshot, VendorSnapshot};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
@@ -43,7 +45,23 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
 }
 
 pub fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
+    Decimal::from_str(s).unwrap_or_else(|_| panic!("`{s}` is not a decimal"))
+}
+
+/// The vendor side of a snapshot; a PSA snapshot fails the test.
+pub fn vendor(s: Snapshot) -> VendorSnapshot {
+    match s {
+        Snapshot::Vendor(v) => v,
+        Snapshot::Psa(_) => panic!("expected a vendor snapshot, got a PSA one"),
+    }
+}
+
+/// The PSA side of a snapshot; a vendor snapshot fails the test.
+pub fn psa(s: Snapshot) -> PsaSnapshot {
+    match s {
+        Snapshot::Psa(p) => p,
+        Snapshot::Vendor(_) => panic!("expected a PSA snapshot, got a vendor one"),
+    }
 }
 
 /// Progress reports as (stage, count), in the order they came.

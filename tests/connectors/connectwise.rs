@@ -5,17 +5,19 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use reconcile::config::Config;
-use reconcile::connectors::connectwise::ConnectWise;
-use reconcile::connectors::connectwise::Settings as ConnectWiseSettings;
+use reconcile::connectors::connectwise::{ConnectWise, Settings as ConnectWiseSettings};
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::ConnectorError;
+use reconcile::http::{ConnectorError, RetryPolicy};
 use reconcile::model::{BillCustomer, PsaCompany, PsaLine, PsaSnapshot, Snapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{CwPages, dec, fast_retry, fixture, json, query, recording_cx, requests_to};
+use crate::common::{
+    CwPages, dec, fast_retry, fixture, json, psa, query, recording_cx, requests_to,
+};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const COMPANY_ID: &str = "acme";
 const PUBLIC_KEY: &str = "pubKEY";
@@ -38,7 +40,11 @@ fn settings(server: &MockServer) -> ConnectWiseSettings {
 }
 
 fn cw_with(s: &ConnectWiseSettings) -> ConnectWise {
-    ConnectWise::new("cw", s, SecretString::from(PRIVATE_KEY), fast_retry(3))
+    cw_retrying(s, fast_retry(3))
+}
+
+fn cw_retrying(s: &ConnectWiseSettings, retry: RetryPolicy) -> ConnectWise {
+    ConnectWise::new("cw", s, SecretString::from(PRIVATE_KEY), retry)
         .expect("a loopback site is accepted")
 }
 
@@ -95,13 +101,6 @@ async fn mount_everything(server: &MockServer, link: bool) {
         .respond_with(pages("connectwise/catalog.json"))
         .mount(server)
         .await;
-}
-
-fn psa(s: Snapshot) -> PsaSnapshot {
-    match s {
-        Snapshot::Psa(p) => p,
-        Snapshot::Vendor(_) => panic!("ConnectWise must produce a PSA snapshot"),
-    }
 }
 
 async fn full_sync(server: &MockServer) -> PsaSnapshot {
@@ -588,94 +587,6 @@ async fn a_pinned_codebase_skips_discovery() {
 }
 
 #[tokio::test]
-async fn http_401_is_an_auth_error_naming_the_keys_and_role() {
-    let server = MockServer::start().await;
-    mount_discovery(&server).await;
-    // Refused keys are refused on every list the sync reads side by side.
-    Mock::given(method("GET"))
-        .and(path_regex(r"/apis/3\.0/"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("connectwise/unauthorized.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-
-    let err = cw_with(&settings(&server))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.is_auth(), "{err:?}");
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    let msg = err.to_string();
-    for needle in [
-        "connection `cw`",
-        "GET /v4_6_release/apis/3.0/",
-        "rejected the credentials",
-        "HTTP 401",
-        "Authentication failed.",
-        "Check the company id, the API member's public and private keys",
-        "Finance > Agreements",
-        "reconcile connect connectwise --name cw",
-    ] {
-        assert!(msg.contains(needle), "missing `{needle}` in: {msg}");
-    }
-    assert!(
-        !msg.contains(PRIVATE_KEY),
-        "the private key must never be printed: {msg}"
-    );
-    // Each list is asked once at most: refused keys are not retried.
-    let mut asked: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.url.path().to_string())
-        .filter(|p| p.contains("/apis/3.0/"))
-        .collect();
-    let n = asked.len();
-    asked.sort();
-    asked.dedup();
-    assert_eq!(asked.len(), n, "a list was asked twice: {asked:?}");
-    assert!((1..=4).contains(&n), "{n} requests");
-}
-
-#[tokio::test]
-async fn an_addition_without_its_product_names_the_record_and_field() {
-    let server = MockServer::start().await;
-    authed("finance/agreements/500/additions")
-        .respond_with(json("connectwise/additions_missing_product.json"))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server, true).await;
-    let err = cw_with(&settings(&server))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    match &err {
-        ConnectorError::Decode {
-            connection,
-            endpoint,
-            path,
-            detail,
-        } => {
-            assert_eq!(connection, "cw");
-            assert_eq!(
-                endpoint,
-                "GET /v4_6_release/apis/3.0/finance/agreements/500/additions"
-            );
-            assert_eq!(path, "[1]");
-            assert!(detail.contains("missing field `product`"), "{detail}");
-        }
-        other => panic!("expected a decode error, got {other:?}"),
-    }
-}
-
-#[tokio::test]
 async fn built_from_the_config_file() {
     let server = MockServer::start().await;
     mount_everything(&server, true).await;
@@ -706,3 +617,61 @@ page_size = 2
     assert_eq!(snap.lines.len(), 7);
     assert_eq!(snap.companies.iter().filter(|c| c.billable).count(), 3);
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the companies list (what `check`
+/// reads too), a 429 or 5xx on the second page of an agreement's additions, bad bodies there.
+/// ConnectWise names one role for 401 and 403 alike.
+struct ConnectWiseCase;
+
+impl Case for ConnectWiseCase {
+    const CONNECTION: &'static str = "cw";
+    const SECRETS: &'static [&'static str] = &[PRIVATE_KEY, "YWNtZStwdWJLRVk6cHJpdktFWQ=="];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("connectwise/unauthorized.json"),
+        says: &[
+            "Authentication failed.",
+            "Check the company id, the API member's public and private keys",
+            "Finance > Agreements",
+            "reconcile connect connectwise --name cw",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &[
+            "security role may inquire on Companies, Finance > Agreements and Procurement > Product Catalog",
+            "reconcile connect connectwise --name cw",
+        ],
+        requests: 1,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(cw_retrying(&settings(server), retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server, true).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(api("company/companies"))
+    }
+
+    fn transient() -> Endpoint {
+        Self::decoded().with_query("page", "2")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(api("finance/agreements/500/additions"))
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            fixture("connectwise/additions_missing_product.json"),
+            "[1]",
+            "missing field `product`",
+        )
+    }
+}
+
+contract_suite!(connectwise_contract, ConnectWiseCase);

@@ -10,15 +10,16 @@ use jiff::Timestamp;
 use reconcile::connectors::KindSettings;
 use reconcile::connectors::halopsa::{HaloPsa, Settings};
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::ConnectorError;
-use reconcile::model::{PsaLine, PsaSnapshot, Snapshot};
+use reconcile::http::{ConnectorError, RetryPolicy};
+use reconcile::model::{PsaLine, PsaSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, fixture, json, query, requests_to};
+use crate::common::{dec, fast_retry, fixture, json, psa, query, requests_to};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "b0c7f1de-halo-client";
 const SECRET: &str = "halo-s3cret";
@@ -38,7 +39,7 @@ fn settings(server: &MockServer) -> Settings {
     }
 }
 
-fn halo(s: &Settings, attempts: u32) -> HaloPsa {
+fn halo(s: &Settings, retry: RetryPolicy) -> HaloPsa {
     HaloPsa::new(
         "halo",
         s,
@@ -46,7 +47,7 @@ fn halo(s: &Settings, attempts: u32) -> HaloPsa {
             assert_eq!(field, "client_secret");
             Ok(SecretString::from(SECRET))
         },
-        fast_retry(attempts),
+        retry,
     )
     .expect("a loopback instance is accepted")
 }
@@ -133,17 +134,10 @@ async fn mount_lists(server: &MockServer) {
         .await;
 }
 
-fn psa(s: Snapshot) -> PsaSnapshot {
-    match s {
-        Snapshot::Psa(p) => p,
-        Snapshot::Vendor(_) => panic!("HaloPSA must produce a PSA snapshot"),
-    }
-}
-
 async fn full_sync(server: &MockServer, s: &Settings) -> PsaSnapshot {
     mount_auth(server).await;
     mount_lists(server).await;
-    psa(halo(s, 3)
+    psa(halo(s, fast_retry(3))
         .sync(&SyncCx::silent())
         .await
         .expect("sync succeeds"))
@@ -357,7 +351,10 @@ async fn without_authinfo_the_default_auth_path_is_used_and_check_reports() {
         .mount(&server)
         .await;
     mount_lists(&server).await;
-    let msg = halo(&settings(&server), 2).check().await.unwrap();
+    let msg = halo(&settings(&server), fast_retry(2))
+        .check()
+        .await
+        .unwrap();
     assert!(
         msg.contains("clients and recurring invoices are readable"),
         "{msg}"
@@ -367,182 +364,7 @@ async fn without_authinfo_the_default_auth_path_is_used_and_check_reports() {
 }
 
 #[tokio::test]
-async fn a_refused_client_says_what_to_check_without_the_secret() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/authinfo"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "auth_url": format!("{}/auth", server.uri())
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/token"))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture("halopsa/token_invalid_client.json"),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 2)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.is_auth(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("POST /auth/token"), "{msg}");
-    assert!(msg.contains("invalid_client"), "{msg}");
-    assert!(msg.contains("client id and secret"), "{msg}");
-    assert!(
-        msg.contains("reconcile connect halopsa --name halo"),
-        "{msg}"
-    );
-    assert!(!msg.contains(SECRET), "{msg}");
-    assert!(!format!("{err:?}").contains(SECRET));
-}
-
-#[tokio::test]
-async fn an_api_401_refreshes_the_token_once_then_says_what_to_check() {
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 2)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("client id and secret"), "{err}");
-    assert_eq!(requests_to(&server, "/auth/token").await.len(), 2);
-    assert_eq!(requests_to(&server, "/api/Client").await.len(), 2);
-}
-
-#[tokio::test]
-async fn forbidden_names_the_missing_permission() {
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(HaloPages::of("halopsa/clients.json", "clients"))
-        .mount(&server)
-        .await;
-    authed("RecurringInvoice")
-        .respond_with(ResponseTemplate::new(403).set_body_string("Forbidden"))
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 2)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 403, .. }),
-        "{err:?}"
-    );
-    assert!(msg.contains("GET /api/RecurringInvoice"), "{msg}");
-    assert!(msg.contains("read:invoices"), "{msg}");
-    assert!(msg.contains("Permissions tab"), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limits_are_waited_out_with_retry_after() {
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_lists(&server).await;
-    let started = std::time::Instant::now();
-    let snap = psa(halo(&settings(&server), 3)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap());
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(snap.companies.len(), 5);
-    assert_eq!(requests_to(&server, "/api/Client").await.len(), 4);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 3)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ConnectorError::Http { status: 503, .. }),
-        "{err:?}"
-    );
-    assert_eq!(requests_to(&server, "/api/Client").await.len(), 3);
-
-    // A blip is retried through.
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_lists(&server).await;
-    let snap = psa(halo(&settings(&server), 3)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap());
-    assert_eq!(snap.lines.len(), 4);
-}
-
-#[tokio::test]
-async fn malformed_json_and_bad_records_are_named() {
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    authed("Client")
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"record_count":5,"clients":[{"id":420,"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 2)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    assert!(err.to_string().contains("GET /api/Client"));
-
-    // A line whose quantity is not a number names the invoice and the field.
-    let server = MockServer::start().await;
-    mount_auth(&server).await;
-    mount_lists(&server).await;
-    let mut bad: Value = serde_json::from_str(&fixture("halopsa/recurring_invoices.json")).unwrap();
-    bad["invoices"][0]["lines"][0]["qty_order"] = "lots".into();
-    authed("RecurringInvoice")
-        .respond_with(ResponseTemplate::new(200).set_body_json(bad))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let err = halo(&settings(&server), 2)
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
-    assert!(msg.contains("invoice -94"), "{msg}");
-    assert!(msg.contains("lines[0].qty_order"), "{msg}");
-
-    // A list without its array.
+async fn a_list_without_its_array_is_named() {
     let server = MockServer::start().await;
     mount_auth(&server).await;
     authed("Client")
@@ -551,25 +373,19 @@ async fn malformed_json_and_bad_records_are_named() {
         )
         .mount(&server)
         .await;
-    let err = halo(&settings(&server), 2)
+    let err = halo(&settings(&server), fast_retry(2))
         .sync(&SyncCx::silent())
         .await
         .unwrap_err();
+    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
     assert!(err.to_string().contains("clients"), "{err}");
 }
 
-#[test]
-fn settings_are_validated() {
-    let mut s = Settings {
-        url: "http://halo.example.com".into(),
-        client_id: "x".into(),
-        tenant: None,
-        auth_url: None,
-        scope: None,
-        billable_client_types: vec![],
-        billable_top_levels: vec![],
-        page_size: None,
-    };
+#[tokio::test]
+async fn settings_are_validated() {
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.url = "http://halo.example.com".into();
     let err = s.validate("halo").unwrap_err().to_string();
     assert!(err.contains("connections.halo.url"), "{err}");
     s.url = "https://acme.halopsa.com".into();
@@ -582,3 +398,72 @@ fn settings_are_validated() {
             .contains("client_id")
     );
 }
+
+/// The shared HTTP contract: refusals, lasting faults and bad bodies at the recurring invoices
+/// (what `check` reads too), a 429 or 5xx on the second page of clients.
+struct HaloCase;
+
+impl Case for HaloCase {
+    const CONNECTION: &'static str = "halo";
+    const SECRETS: &'static [&'static str] = &[SECRET];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "client id and secret",
+            "reconcile connect halopsa --name halo",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["read:invoices", "Permissions tab"],
+        requests: 2,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(halo(&settings(server), retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_auth(server).await;
+        mount_lists(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get("/api/RecurringInvoice")
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get("/api/Client").with_query("page_no", "2")
+    }
+
+    fn wrong_shape() -> WrongShape {
+        let mut bad: Value =
+            serde_json::from_str(&fixture("halopsa/recurring_invoices.json")).unwrap();
+        bad["invoices"][0]["lines"][0]["qty_order"] = "lots".into();
+        WrongShape::new(
+            bad.to_string(),
+            "lines[0].qty_order",
+            "`lots` is not a decimal number",
+        )
+        .of_record("invoice -94")
+    }
+
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::post("/auth/token"))
+    }
+}
+
+impl OAuthCase for HaloCase {
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("halopsa/token_invalid_client.json"),
+        says: &[
+            "invalid_client",
+            "client id and secret",
+            "reconcile connect halopsa --name halo",
+        ],
+        requests: 1,
+    };
+}
+
+contract_suite!(halopsa_contract, HaloCase, oauth);

@@ -8,13 +8,14 @@ use reconcile::connectors::jumpcloud::{
 };
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, VendorSnapshot};
+use reconcile::model::VendorSnapshot;
 use secrecy::SecretString;
 use serde_json::Value;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to};
+use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const KEY: &str = "jc-api-key-do-not-print";
 const PROVIDER: &str = "5f0c9e2b1a2b3c4d5e6f7a8b";
@@ -113,13 +114,6 @@ async fn mount_org_lists(server: &MockServer) {
 async fn mount_everything(server: &MockServer) {
     mount_orgs(server).await;
     mount_org_lists(server).await;
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("JumpCloud must produce a vendor snapshot"),
-    }
 }
 
 async fn full_sync(server: &MockServer) -> VendorSnapshot {
@@ -310,58 +304,6 @@ async fn check_reads_one_org_and_reports_the_total() {
 }
 
 #[tokio::test]
-async fn a_refused_key_says_where_to_make_a_new_one() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ORGS))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("jumpcloud/unauthorized.json"), "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = jc(&server, fast_retry(3)).check().await.unwrap_err();
-    assert!(err.is_auth(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("connection `jc`"), "{msg}");
-    assert!(msg.contains(&format!("GET {ORGS}")), "{msg}");
-    assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(
-        msg.contains("Account Management > Account Overview"),
-        "{msg}"
-    );
-    assert!(msg.contains("revokes the previous one"), "{msg}");
-    assert!(
-        msg.contains(&format!(
-            "reconcile connect jumpcloud --name jc --provider-id {PROVIDER}"
-        )),
-        "{msg}"
-    );
-    assert!(!msg.contains(KEY), "{msg}");
-}
-
-#[tokio::test]
-async fn forbidden_on_the_provider_names_the_admin_role_and_provider_id() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ORGS))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("jumpcloud/forbidden.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let msg = sync_err(&server, fast_retry(3)).await.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(msg.contains("PERMISSION_DENIED"), "{msg}");
-    assert!(msg.contains("Read Only is the least role"), "{msg}");
-    assert!(msg.contains("API access enabled"), "{msg}");
-    assert!(msg.contains(&format!("provider `{PROVIDER}`")), "{msg}");
-    assert!(!msg.contains(KEY), "{msg}");
-}
-
-#[tokio::test]
 async fn forbidden_on_one_org_names_the_org_and_what_to_grant() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -387,123 +329,6 @@ async fn forbidden_on_one_org_names_the_org_and_what_to_grant() {
         "{msg}"
     );
     assert!(msg.contains("reconcile sync jc"), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limits_wait_as_retry_after_says() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SYSTEMS))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let started = std::time::Instant::now();
-    let snap = vendor(
-        jc(&server, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "did not wait for Retry-After"
-    );
-    assert_eq!(snap.items.len(), 12);
-}
-
-#[tokio::test]
-async fn a_long_retry_after_fails_with_advice() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ORGS))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .mount(&server)
-        .await;
-    let msg = jc(&server, fast_retry(3))
-        .check()
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("rate limiting (HTTP 429)"), "{msg}");
-    assert!(msg.contains("3600s"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_server_error_is_retried_then_succeeds() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(USERS))
-        .and(header("x-org-id", ACME))
-        .and(wiremock::matchers::query_param("skip", "2"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let snap = full_sync(&server).await;
-    assert_eq!(snap.items.len(), 12);
-    let again = requests_to(&server, USERS)
-        .await
-        .into_iter()
-        .filter(|r| r.headers.get("x-org-id").unwrap() == ACME && query(r)["skip"] == "2")
-        .count();
-    assert_eq!(again, 2, "the failed page is asked for again");
-}
-
-#[tokio::test]
-async fn a_persistent_server_error_stops_after_the_bound() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ORGS))
-        .respond_with(ResponseTemplate::new(503).set_body_string("maintenance"))
-        .mount(&server)
-        .await;
-    let msg = sync_err(&server, fast_retry(3)).await.to_string();
-    assert!(
-        msg.contains(&format!("GET {ORGS} answered HTTP 503 after 3 attempts")),
-        "{msg}"
-    );
-    assert_eq!(requests_to(&server, ORGS).await.len(), 3);
-}
-
-#[tokio::test]
-async fn malformed_json_fails_the_sync_and_says_so() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(USERS))
-        .and(header("x-org-id", ACME))
-        .respond_with(json("jumpcloud/users_truncated.json"))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let err = sync_err(&server, fast_retry(3)).await;
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("GET /api/systemusers"), "{msg}");
-    assert!(msg.contains("not valid JSON"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_record_without_an_id_names_the_field() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SYSTEMS))
-        .and(header("x-org-id", ACME))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "totalCount": 1,
-            "results": [{"displayName": "no id"}]
-        })))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let msg = sync_err(&server, fast_retry(3)).await.to_string();
-    assert!(msg.contains("at `results[0]"), "{msg}");
-    assert!(msg.contains("_id"), "{msg}");
 }
 
 #[tokio::test]
@@ -568,14 +393,12 @@ async fn a_record_read_twice_fails_the_sync() {
     assert!(msg.contains("twice"), "{msg}");
 }
 
-#[test]
-fn plain_http_is_refused_off_loopback_and_regions_pick_the_console() {
-    let mut s = Settings {
-        provider_id: PROVIDER.into(),
-        region: None,
-        url: Some("http://console.jumpcloud.com".into()),
-        page_size: None,
-    };
+#[tokio::test]
+async fn plain_http_is_refused_off_loopback_and_regions_pick_the_console() {
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.url = Some("http://console.jumpcloud.com".into());
+    s.page_size = None;
     let secret = |_: &str| Ok(SecretString::from(KEY));
     let err = JumpCloud::new("jc", &s, &secret, fast_retry(1))
         .err()
@@ -586,3 +409,62 @@ fn plain_http_is_refused_off_loopback_and_regions_pick_the_console() {
     assert_eq!(s.base_url(), "https://console.eu.jumpcloud.com");
     assert!(JumpCloud::new("jc", &s, &secret, fast_retry(1)).is_ok());
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the provider's organizations (what
+/// `check` reads too), a 429 or 5xx on Acme's second page of users, bad bodies at Acme's users.
+struct JumpCloudCase;
+
+impl Case for JumpCloudCase {
+    const CONNECTION: &'static str = "jc";
+    const SECRETS: &'static [&'static str] = &[KEY];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("jumpcloud/unauthorized.json"),
+        says: &[
+            "Account Management > Account Overview",
+            "revokes the previous one",
+            "reconcile connect jumpcloud --name jc --provider-id 5f0c9e2b1a2b3c4d5e6f7a8b",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("jumpcloud/forbidden.json"),
+        says: &[
+            "PERMISSION_DENIED",
+            "Read Only is the least role",
+            "API access enabled",
+            "provider `5f0c9e2b1a2b3c4d5e6f7a8b`",
+        ],
+        requests: 1,
+    };
+    const CUT_OFF: Option<&'static str> = Some("jumpcloud/users_truncated.json");
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(jc(server, retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(ORGS)
+    }
+
+    fn transient() -> Endpoint {
+        Self::decoded().with_query("skip", "2")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(USERS).with_header("x-org-id", ACME)
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            serde_json::json!({"totalCount": 1, "results": [{"username": "no id"}]}).to_string(),
+            "results[0]",
+            "missing field `_id`",
+        )
+    }
+}
+
+contract_suite!(jumpcloud_contract, JumpCloudCase);

@@ -10,17 +10,19 @@ use reconcile::connectors::keeper::{
 };
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{ServiceDef, Snapshot, VendorSnapshot};
+use reconcile::model::{ServiceDef, VendorSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, fixture, json, recording_cx, requests_to};
+use crate::common::{dec, fast_retry, fixture, json, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const KEY: &str = "ksm-service-key-do-not-print";
 const EXECUTE: &str = "/api/v1/executecommand";
 
+/// Service Mode at `url`; commander mode starts from these too.
 fn service_settings(url: &str) -> Settings {
     Settings {
         mode: Mode::Service,
@@ -45,13 +47,12 @@ fn no_secret(f: &str) -> anyhow::Result<SecretString> {
 }
 
 fn commander(executable: &str, args: Vec<String>, timeout: u64) -> Keeper {
-    let settings = Settings {
-        mode: Mode::Commander,
-        url: None,
-        executable: Some(executable.to_string()),
-        args,
-        timeout_secs: Some(timeout),
-    };
+    let mut settings = service_settings("");
+    settings.mode = Mode::Commander;
+    settings.url = None;
+    settings.executable = Some(executable.to_string());
+    settings.args = args;
+    settings.timeout_secs = Some(timeout);
     Keeper::new("keeper", &settings, &no_secret, fast_retry(1)).unwrap()
 }
 
@@ -61,13 +62,6 @@ fn executes() -> Mock {
         .and(header("api-key", KEY))
         .and(body_json(serde_json::json!({ "command": MSP_INFO })))
         .respond_with(json("keeper/service-msp-info.json"))
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("expected a vendor snapshot"),
-    }
 }
 
 fn total(def: &ServiceDef, snap: &VendorSnapshot, account: Option<&str>) -> Decimal {
@@ -218,182 +212,7 @@ async fn no_managed_companies_is_an_empty_snapshot() {
 }
 
 #[tokio::test]
-async fn refused_key_says_what_to_do_and_hides_the_key() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("keeper/service-401.json"), "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = service(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.is_auth());
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(msg.contains("Please provide a valid api key"), "{msg}");
-    assert!(msg.contains("persistent login"), "{msg}");
-    assert!(msg.contains("reconcile connect keeper"), "{msg}");
-    assert!(!msg.contains(KEY), "{msg}");
-}
-
-#[tokio::test]
-async fn command_not_allowed_names_msp_info_and_the_command_list() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("keeper/service-403.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let msg = service(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(
-        msg.contains("Not permitted to perform this function"),
-        "{msg}"
-    );
-    assert!(msg.contains("does not allow `msp-info`"), "{msg}");
-    assert!(msg.contains("service-create -c"), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limit_waits_for_retry_after() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_string("429 Too Many Requests: 60 per 1 minute"),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    executes().mount(&server).await;
-    let started = std::time::Instant::now();
-    let snap = vendor(
-        service(&server, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(snap.accounts.len(), 4);
-    assert_eq!(requests_to(&server, EXECUTE).await.len(), 2);
-}
-
-#[tokio::test]
-async fn rate_limit_longer_than_we_wait_fails_clearly() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
-        .mount(&server)
-        .await;
-    let err = service(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err}");
-    assert!(err.to_string().contains("3600s"), "{err}");
-    assert_eq!(requests_to(&server, EXECUTE).await.len(), 1);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(ResponseTemplate::new(503).set_body_raw(
-            r#"{"status":"error","error":"Error: Request queue is full. Please try again later."}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = service(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        matches!(err, ConnectorError::Http { status: 503, .. }),
-        "{msg}"
-    );
-    assert!(msg.contains("after 3 attempts"), "{msg}");
-    assert!(msg.contains("Request queue is full"), "{msg}");
-    assert_eq!(requests_to(&server, EXECUTE).await.len(), 3);
-
-    // A single 500 then success: the retry recovers.
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    executes().mount(&server).await;
-    let snap = vendor(
-        service(&server, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert_eq!(snap.accounts.len(), 4);
-}
-
-#[tokio::test]
-async fn malformed_json_is_a_clear_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = service(&server, fast_retry(1))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
-    assert!(
-        err.to_string().contains("POST /api/v1/executecommand"),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn wrong_shapes_name_the_field() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EXECUTE))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"company_name":"A","allocated":"lots"}]}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = service(&server, fast_retry(1))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Decode { .. }), "{err}");
-    assert!(err.to_string().contains("data[0].allocated"), "{err}");
-
+async fn an_answer_that_is_not_a_list_of_companies_is_named() {
     // Encrypted or text answers (a service made with an encryption key) are not an array.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -408,6 +227,7 @@ async fn wrong_shapes_name_the_field() {
         .sync(&SyncCx::silent())
         .await
         .unwrap_err();
+    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
     assert!(
         err.to_string()
             .contains("expected the managed companies as a JSON array"),
@@ -578,13 +398,8 @@ fn settings_are_checked_per_mode() {
             .to_string()
             .contains("`executable`")
     );
-    let c = Settings {
-        mode: Mode::Commander,
-        url: Some("https://x".into()),
-        executable: None,
-        args: Vec::new(),
-        timeout_secs: None,
-    };
+    let mut c = service_settings("https://x");
+    c.mode = Mode::Commander;
     assert!(
         c.validate("k")
             .unwrap_err()
@@ -592,3 +407,51 @@ fn settings_are_checked_per_mode() {
             .contains("`url` is for")
     );
 }
+
+/// The shared HTTP contract of Service Mode, whose one endpoint runs `msp-info`.
+struct KeeperCase;
+
+impl Case for KeeperCase {
+    const CONNECTION: &'static str = "keeper";
+    const SECRETS: &'static [&'static str] = &[KEY];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("keeper/service-401.json"),
+        says: &[
+            "Please provide a valid api key",
+            "persistent login",
+            "reconcile connect keeper --name keeper",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("keeper/service-403.json"),
+        says: &[
+            "Not permitted to perform this function",
+            "does not allow `msp-info`",
+            "service-create -c",
+        ],
+        requests: 1,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(service(server, retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        executes().mount(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::post(EXECUTE)
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"company_name":"A","allocated":"lots"}]}"#,
+            "data[0].allocated",
+            "invalid type: string \"lots\"",
+        )
+    }
+}
+
+contract_suite!(keeper_contract, KeeperCase);

@@ -10,13 +10,14 @@ use reconcile::connectors::m365::{
 };
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
+use reconcile::model::{UsageItem, VendorSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, query, requests_to};
+use crate::common::{fast_retry, fixture, query, requests_to, vendor};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const SECRET: &str = "m365-client-secret-do-not-print";
 const REFRESH: &str = "m365-refresh-token-do-not-print";
@@ -77,44 +78,50 @@ async fn mount_tokens(server: &MockServer, no_consent: &[&'static str]) {
         .await;
 }
 
-async fn mount_gdap(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .and(bearer(PARTNER))
-        .and(query_param("$skiptoken", "RFNwdAIAAQAAAA"))
-        .respond_with(body(server, "m365/gdap_customers_page2.json"))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .and(bearer(PARTNER))
-        .respond_with(body(server, "m365/gdap_customers_page1.json"))
+/// `GET path` as `tenant`: the page after `skiptoken`, or without one the first page.
+async fn mount_page(
+    server: &MockServer,
+    p: &str,
+    tenant: &str,
+    skiptoken: Option<&str>,
+    rel: &str,
+) {
+    let m = Mock::given(method("GET")).and(path(p)).and(bearer(tenant));
+    let (m, priority) = match skiptoken {
+        Some(t) => (m.and(query_param("$skiptoken", t)), 1),
+        None => (m, 5),
+    };
+    m.respond_with(body(server, rel))
+        .with_priority(priority)
         .mount(server)
         .await;
 }
 
+async fn mount_gdap(server: &MockServer) {
+    let next = Some("RFNwdAIAAQAAAA");
+    mount_page(
+        server,
+        GDAP,
+        PARTNER,
+        next,
+        "m365/gdap_customers_page2.json",
+    )
+    .await;
+    mount_page(
+        server,
+        GDAP,
+        PARTNER,
+        None,
+        "m365/gdap_customers_page1.json",
+    )
+    .await;
+}
+
 async fn mount_skus(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(CONTOSO))
-        .and(query_param("$skiptoken", "X'74657374'"))
-        .respond_with(body(server, "m365/skus_contoso_page2.json"))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(CONTOSO))
-        .respond_with(body(server, "m365/skus_contoso_page1.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .and(bearer(FABRIKAM))
-        .respond_with(body(server, "m365/skus_fabrikam.json"))
-        .mount(server)
-        .await;
+    let next = Some("X'74657374'");
+    mount_page(server, SKUS, CONTOSO, next, "m365/skus_contoso_page2.json").await;
+    mount_page(server, SKUS, CONTOSO, None, "m365/skus_contoso_page1.json").await;
+    mount_page(server, SKUS, FABRIKAM, None, "m365/skus_fabrikam.json").await;
 }
 
 fn settings(server: &MockServer) -> Settings {
@@ -141,11 +148,30 @@ fn connector(settings: &Settings, retry: RetryPolicy) -> M365 {
     M365::new("m365", settings, &secret, retry).expect("loopback hosts are accepted")
 }
 
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("Microsoft 365 must produce a vendor snapshot"),
-    }
+/// Tenants for the `tenants` setting: (id, name).
+fn tenants(list: &[(&str, Option<&str>)]) -> Vec<Tenant> {
+    list.iter()
+        .map(|(id, name)| Tenant {
+            id: id.to_string(),
+            name: name.map(str::to_string),
+        })
+        .collect()
+}
+
+async fn synced(s: &Settings) -> VendorSnapshot {
+    vendor(
+        connector(s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("sync succeeds"),
+    )
+}
+
+async fn sync_err(s: &Settings) -> ConnectorError {
+    connector(s, fast_retry(2))
+        .sync(&SyncCx::silent())
+        .await
+        .expect_err("the sync must fail")
 }
 
 fn item<'a>(snap: &'a VendorSnapshot, tenant: &str, sku: &str) -> &'a UsageItem {
@@ -174,12 +200,8 @@ async fn gdap_tenants_each_get_a_token_and_every_page_is_read() {
     mount_tokens(&server, &[NORTHWIND]).await;
     mount_gdap(&server).await;
     mount_skus(&server).await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .expect("a tenant without consent does not fail the sync"),
-    );
+    // A tenant without consent does not fail the sync.
+    let snap = synced(&settings(&server)).await;
 
     let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]);
@@ -248,12 +270,7 @@ async fn purchased_and_assigned_seats_per_sku_with_flags() {
     mount_tokens(&server, &[NORTHWIND]).await;
     mount_gdap(&server).await;
     mount_skus(&server).await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&settings(&server)).await;
 
     let e3 = item(&snap, CONTOSO, "SPE_E3");
     assert_eq!(e3.class, LICENSE);
@@ -315,22 +332,8 @@ async fn configured_tenants_skip_gdap_and_keep_their_names() {
     mount_tokens(&server, &[]).await;
     mount_skus(&server).await;
     let mut s = settings(&server);
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: Some("Contoso (config)".into()),
-        },
-        Tenant {
-            id: FABRIKAM.into(),
-            name: None,
-        },
-    ];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, Some("Contoso (config)")), (FABRIKAM, None)]);
+    let snap = synced(&s).await;
     assert!(requests_to(&server, GDAP).await.is_empty());
     let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, [FABRIKAM, "Contoso (config)"], "sorted by name");
@@ -353,12 +356,7 @@ async fn graph_403_on_one_tenant_names_the_permission_and_skips_only_it() {
         )
         .mount(&server)
         .await;
-    let snap = vendor(
-        connector(&settings(&server), fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&settings(&server)).await;
     let why = &snap.unreadable[NORTHWIND];
     assert!(why.contains("LicenseAssignment.Read.All"), "{why}");
     assert!(why.contains("403"), "{why}");
@@ -367,12 +365,7 @@ async fn graph_403_on_one_tenant_names_the_permission_and_skips_only_it() {
     // In refresh-token mode the missing piece is a GDAP role.
     let mut s = settings(&server);
     s.auth = AuthMode::RefreshToken;
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    let snap = synced(&s).await;
     assert!(
         snap.unreadable[NORTHWIND].contains("GDAP"),
         "{:?}",
@@ -387,72 +380,13 @@ async fn refresh_token_mode_redeems_the_token_in_each_tenant() {
     mount_skus(&server).await;
     let mut s = settings(&server);
     s.auth = AuthMode::RefreshToken;
-    s.tenants = vec![Tenant {
-        id: CONTOSO.into(),
-        name: None,
-    }];
-    vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, None)]);
+    synced(&s).await;
     let reqs = requests_to(&server, &format!("/{CONTOSO}/oauth2/v2.0/token")).await;
     assert_eq!(reqs.len(), 1);
     let form = String::from_utf8_lossy(&reqs[0].body);
     assert!(form.contains("grant_type=refresh_token"), "{form}");
     assert!(form.contains(&format!("refresh_token={REFRESH}")), "{form}");
-}
-
-#[tokio::test]
-async fn refused_partner_credentials_fail_the_sync_without_the_secret() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("/{PARTNER}/oauth2/v2.0/token")))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture("m365/token_invalid_secret.json"),
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(err.is_auth(), "{msg}");
-    assert!(msg.contains("AADSTS7000215"), "{msg}");
-    assert!(msg.contains("Certificates & secrets"), "{msg}");
-    assert!(msg.contains("reconcile connect m365"), "{msg}");
-    assert!(!msg.contains(SECRET), "{msg}");
-    // The same refusal from `check` (what `connect` shows).
-    let err = connector(&settings(&server), fast_retry(3))
-        .check()
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
-}
-
-#[tokio::test]
-async fn gdap_403_names_the_permission() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(GDAP))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("m365/graph_forbidden.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let err = connector(&settings(&server), fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("DelegatedAdminRelationship.Read.All"), "{msg}");
-    assert!(msg.contains("`tenants`"), "{msg}");
-    assert!(msg.contains("Authorization_RequestDenied"), "{msg}");
 }
 
 #[tokio::test]
@@ -471,16 +405,8 @@ async fn a_401_refreshes_the_tenant_token_once() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let snap = synced(&s).await;
     assert_eq!(snap.items.len(), 3);
     assert_eq!(
         requests_to(&server, &format!("/{FABRIKAM}/oauth2/v2.0/token"))
@@ -488,107 +414,6 @@ async fn a_401_refreshes_the_tenant_token_once() {
             .len(),
         2
     );
-}
-
-#[tokio::test]
-async fn throttling_waits_as_retry_after_asks() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    mount_skus(&server).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let started = std::time::Instant::now();
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(snap.items.len(), 3);
-    assert_eq!(requests_to(&server, SKUS).await.len(), 2);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        matches!(err, ConnectorError::Http { status: 503, .. }),
-        "{msg}"
-    );
-    assert!(msg.contains("after 3 attempts"), "{msg}");
-    assert_eq!(requests_to(&server, SKUS).await.len(), 3);
-}
-
-#[tokio::test]
-async fn malformed_json_fails_the_sync_and_names_the_endpoint() {
-    let server = MockServer::start().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"value":[{"skuId":"05e9a617","consumedUnits":"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
-    assert!(
-        err.to_string().contains("GET /v1.0/subscribedSkus"),
-        "{err}"
-    );
-
-    // A record of the wrong shape names the element and field.
-    server.reset().await;
-    mount_tokens(&server, &[]).await;
-    Mock::given(method("GET"))
-        .and(path(SKUS))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
-            "application/json",
-        ))
-        .mount(&server)
-        .await;
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("value[1].skuId"), "{err}");
 }
 
 #[tokio::test]
@@ -623,22 +448,8 @@ async fn partner_center_subscriptions_page_with_continuation_tokens() {
         .await;
     let mut s = settings(&server);
     s.partner_center = true;
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: Some("Contoso".into()),
-        },
-        Tenant {
-            id: FABRIKAM.into(),
-            name: Some("Fabrikam".into()),
-        },
-    ];
-    let snap = vendor(
-        connector(&s, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
+    s.tenants = tenants(&[(CONTOSO, Some("Contoso")), (FABRIKAM, Some("Fabrikam"))]);
+    let snap = synced(&s).await;
     let subs: Vec<&UsageItem> = snap
         .items
         .iter()
@@ -694,14 +505,8 @@ async fn partner_center_403_names_the_app_registration() {
         .await;
     let mut s = settings(&server);
     s.partner_center = true;
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("App management"), "{err}");
 }
 
@@ -718,14 +523,8 @@ async fn next_links_to_another_host_are_not_followed() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("not followed"), "{err}");
 }
 
@@ -742,18 +541,13 @@ async fn check_counts_gdap_customers() {
     assert!(msg.contains(PARTNER), "{msg}");
 }
 
-#[test]
-fn settings_reject_plain_http_hosts() {
-    let mut s = Settings {
-        partner_tenant_id: PARTNER.into(),
-        client_id: CLIENT.into(),
-        auth: AuthMode::ClientCredentials,
-        tenants: Vec::new(),
-        token_host: Some("http://login.example.com".into()),
-        graph_host: None,
-        partner_center: false,
-        partner_center_host: None,
-    };
+#[tokio::test]
+async fn settings_reject_plain_http_hosts() {
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.token_host = Some("http://login.example.com".into());
+    s.graph_host = None;
+    s.partner_center_host = None;
     let err = s.validate("m365").unwrap_err().to_string();
     assert!(
         err.contains("token_host") && err.contains("only https"),
@@ -768,16 +562,7 @@ async fn check_with_listed_tenants_signs_in_to_the_partner_tenant_only() {
     let server = MockServer::start().await;
     mount_tokens(&server, &[]).await;
     let mut s = settings(&server);
-    s.tenants = vec![
-        Tenant {
-            id: CONTOSO.into(),
-            name: None,
-        },
-        Tenant {
-            id: NORTHWIND.into(),
-            name: None,
-        },
-    ];
+    s.tenants = tenants(&[(CONTOSO, None), (NORTHWIND, None)]);
     let msg = connector(&s, fast_retry(2)).check().await.unwrap();
     assert!(msg.contains("2 customer tenants are configured"), "{msg}");
     let reqs = server.received_requests().await.unwrap();
@@ -801,14 +586,87 @@ async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
         .mount(&server)
         .await;
     let mut s = settings(&server);
-    s.tenants = vec![Tenant {
-        id: FABRIKAM.into(),
-        name: None,
-    }];
-    let err = connector(&s, fast_retry(2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
+    s.tenants = tenants(&[(FABRIKAM, None)]);
+    let err = sync_err(&s).await;
     assert!(err.to_string().contains("never end"), "{err}");
     assert_eq!(requests_to(&server, SKUS).await.len(), 1);
 }
+
+/// The shared HTTP contract in GDAP mode: refusals and lasting faults at the partner's GDAP
+/// customer list (what `check` reads too), a 429 or 5xx on Contoso's second page of SKUs, bad
+/// bodies at Fabrikam's SKUs. A customer tenant that refuses the app is skipped by name, not a
+/// failure: `gdap_tenants_each_get_a_token_and_every_page_is_read` and
+/// `graph_403_on_one_tenant_names_the_permission_and_skips_only_it`.
+struct M365Case;
+
+impl Case for M365Case {
+    const CONNECTION: &'static str = "m365";
+    const SECRETS: &'static [&'static str] = &[SECRET, REFRESH];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "Certificates & secrets",
+            "reconcile connect m365 --name m365",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("m365/graph_forbidden.json"),
+        says: &[
+            "Authorization_RequestDenied",
+            "DelegatedAdminRelationship.Read.All",
+            "`tenants`",
+        ],
+        requests: 2,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(connector(&settings(server), retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_tokens(server, &[NORTHWIND]).await;
+        mount_gdap(server).await;
+        mount_skus(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(GDAP)
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get(SKUS)
+            .with_header("authorization", &format!("Bearer tok-{CONTOSO}"))
+            .with_query("$skiptoken", "X'74657374'")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(SKUS).with_header("authorization", &format!("Bearer tok-{FABRIKAM}"))
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
+            "value[1].skuId",
+            "invalid type",
+        )
+    }
+
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::post(format!("/{PARTNER}/oauth2/v2.0/token")))
+    }
+}
+
+impl OAuthCase for M365Case {
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("m365/token_invalid_secret.json"),
+        says: &[
+            "AADSTS7000215",
+            "Certificates & secrets",
+            "reconcile connect m365 --name m365",
+        ],
+        requests: 1,
+    };
+}
+
+contract_suite!(m365_contract, M365Case, oauth);

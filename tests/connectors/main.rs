@@ -12,6 +12,7 @@ mod fuzz;
 mod halopsa;
 mod jumpcloud;
 mod keeper;
+mod kit;
 mod m365;
 mod ninjaone;
 mod sentinelone;

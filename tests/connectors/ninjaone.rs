@@ -1,19 +1,19 @@
 //! NinjaOne: OAuth client credentials, keyset paging, device classes and the failure modes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
 
 use reconcile::config::Config;
 use reconcile::connectors::ninjaone::{DeviceListing, Settings as NinjaOneSettings};
 use reconcile::connectors::ninjaone::{NinjaOne, services};
 use reconcile::connectors::{Connector, SyncCx};
 use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, UsageItem, VendorSnapshot};
+use reconcile::model::{UsageItem, VendorSnapshot};
 use secrecy::SecretString;
 use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to};
+use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "ninja-client-id";
 const CLIENT_SECRET: &str = "ninja-client-secret-do-not-print";
@@ -21,16 +21,23 @@ const TOKEN_1: &str = "ninja-access-token-1";
 const TOKEN_2: &str = "ninja-access-token-2";
 const PAGE: usize = 4;
 
-fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
-    let settings = NinjaOneSettings {
+fn settings(server: &MockServer) -> NinjaOneSettings {
+    NinjaOneSettings {
         region: None,
         url: Some(server.uri()),
         client_id: CLIENT_ID.into(),
         page_size: Some(PAGE),
         device_listing: Default::default(),
-    };
-    NinjaOne::new("ninja", &settings, SecretString::from(CLIENT_SECRET), retry)
+    }
+}
+
+fn ninja_with(settings: &NinjaOneSettings, retry: RetryPolicy) -> NinjaOne {
+    NinjaOne::new("ninja", settings, SecretString::from(CLIENT_SECRET), retry)
         .expect("a loopback URL is accepted")
+}
+
+fn ninja(server: &MockServer, retry: RetryPolicy) -> NinjaOne {
+    ninja_with(&settings(server), retry)
 }
 
 async fn mount_token(server: &MockServer) {
@@ -56,46 +63,28 @@ async fn mount_orgs_and_roles(server: &MockServer) {
         .await;
 }
 
-/// Devices in three pages of `PAGE`: ids 101–104, 110–130, then a short page 140–160.
+/// Devices in three pages of `PAGE`: ids 101–104, 110–130, then a short page 140–160, each
+/// page asked for with the last id of the one before as `after`.
 async fn mount_device_pages(server: &MockServer) {
-    let page = |rel: &str| json(rel);
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param_is_missing("after"))
-        .respond_with(page("ninjaone/devices_page1.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param("after", "104"))
-        .respond_with(page("ninjaone/devices_page2.json"))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(bearer_token(TOKEN_1))
-        .and(query_param("pageSize", PAGE.to_string()))
-        .and(query_param("after", "130"))
-        .respond_with(page("ninjaone/devices_page3.json"))
-        .mount(server)
-        .await;
+    for (after, page) in [(None, 1), (Some("104"), 2), (Some("130"), 3)] {
+        let m = Mock::given(method("GET"))
+            .and(path("/v2/devices"))
+            .and(bearer_token(TOKEN_1))
+            .and(query_param("pageSize", PAGE.to_string()));
+        let m = match after {
+            Some(a) => m.and(query_param("after", a)),
+            None => m.and(query_param_is_missing("after")),
+        };
+        m.respond_with(json(&format!("ninjaone/devices_page{page}.json")))
+            .mount(server)
+            .await;
+    }
 }
 
 async fn mount_everything(server: &MockServer) {
     mount_token(server).await;
     mount_orgs_and_roles(server).await;
     mount_device_pages(server).await;
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("NinjaOne must produce a vendor snapshot"),
-    }
 }
 
 fn item<'a>(snap: &'a VendorSnapshot, id: &str) -> &'a UsageItem {
@@ -113,13 +102,6 @@ async fn full_sync(server: &MockServer) -> VendorSnapshot {
             .await
             .expect("sync succeeds"),
     )
-}
-
-async fn check_err(server: &MockServer, retry: RetryPolicy) -> ConnectorError {
-    ninja(server, retry)
-        .check()
-        .await
-        .expect_err("check must fail")
 }
 
 #[tokio::test]
@@ -324,47 +306,6 @@ async fn pending_offline_names_and_last_contact_come_through() {
 }
 
 #[tokio::test]
-async fn token_endpoint_401_is_an_auth_error_that_says_what_to_do() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/ws/oauth/token"))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture("ninjaone/token_invalid_client.json"),
-            "application/json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(json("ninjaone/organizations.json"))
-        .expect(0)
-        .mount(&server)
-        .await;
-
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(err.is_auth(), "{err:?}");
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    let msg = err.to_string();
-    for needle in [
-        "connection `ninja`",
-        "POST /ws/oauth/token",
-        "HTTP 401",
-        "invalid_client (Bad client credentials)",
-        "Check the client id and secret",
-        "reconcile connect ninjaone --name ninja",
-    ] {
-        assert!(msg.contains(needle), "missing `{needle}` in: {msg}");
-    }
-    assert!(
-        !msg.contains(CLIENT_SECRET),
-        "the secret must never be printed: {msg}"
-    );
-}
-
-#[tokio::test]
 async fn api_401_refreshes_the_token_once_and_carries_on() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -397,59 +338,6 @@ async fn api_401_refreshes_the_token_once_and_carries_on() {
     assert!(ok.contains("organizations are readable"), "{ok}");
     assert_eq!(requests_to(&server, "/ws/oauth/token").await.len(), 2);
     assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
-}
-
-#[tokio::test]
-async fn api_401_after_a_fresh_token_is_an_auth_error() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/organizations"))
-        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
-        .mount(&server)
-        .await;
-
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    let msg = err.to_string();
-    assert!(msg.contains("connection `ninja`"), "{msg}");
-    assert!(
-        msg.contains("GET /v2/organizations rejected the credentials"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("reconcile connect ninjaone --name ninja"),
-        "{msg}"
-    );
-    assert_eq!(
-        requests_to(&server, "/ws/oauth/token").await.len(),
-        2,
-        "exactly one refresh"
-    );
-    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
-}
-
-#[tokio::test]
-async fn api_403_names_the_scope_the_app_needs() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/organizations"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(
-        matches!(err, ConnectorError::Auth { status: 403, .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("it needs the `monitoring` scope"),
-        "{err}"
-    );
 }
 
 /// Regression: after the one refresh, a transient failure must not fetch yet another token.
@@ -488,142 +376,6 @@ async fn a_retry_after_the_refresh_reuses_the_refreshed_token() {
 }
 
 #[tokio::test]
-async fn rate_limit_429_waits_for_retry_after_then_succeeds() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .and(query_param("after", "104"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-
-    let started = Instant::now();
-    let snap = vendor(
-        ninja(&server, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    let waited = started.elapsed();
-    assert!(waited >= Duration::from_secs(1), "waited only {waited:?}");
-    assert_eq!(snap.items.len(), 11, "every device still arrives");
-    let afters: Vec<Option<String>> = requests_to(&server, "/v2/devices")
-        .await
-        .iter()
-        .map(|r| query(r).remove("after"))
-        .collect();
-    assert_eq!(
-        afters,
-        [
-            None,
-            Some("104".to_string()),
-            Some("104".to_string()),
-            Some("130".to_string())
-        ],
-        "the refused page is asked for again"
-    );
-}
-
-#[tokio::test]
-async fn rate_limit_longer_than_we_wait_is_a_clear_error() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/organizations"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("GET /v2/organizations is rate limiting (HTTP 429)"),
-        "{msg}"
-    );
-    assert!(msg.contains("asks to wait 3600s"), "{msg}");
-    assert!(
-        msg.contains("Wait a few minutes and run the command again"),
-        "{msg}"
-    );
-    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 1);
-}
-
-#[tokio::test]
-async fn server_error_500_is_retried_then_succeeds() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/organizations"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_orgs_and_roles(&server).await;
-
-    let ok = ninja(&server, fast_retry(3)).check().await.unwrap();
-    assert!(ok.contains("signed in to http://127.0.0.1"), "{ok}");
-    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 2);
-    assert_eq!(requests_to(&server, "/ws/oauth/token").await.len(), 1);
-}
-
-#[tokio::test]
-async fn server_error_500_forever_gives_up_after_max_attempts() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/organizations"))
-        .respond_with(
-            ResponseTemplate::new(500).set_body_string("{\"error\":\"internal server error\"}"),
-        )
-        .mount(&server)
-        .await;
-
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(
-        matches!(err, ConnectorError::Http { status: 500, .. }),
-        "{err:?}"
-    );
-    let msg = err.to_string();
-    assert!(msg.contains("connection `ninja`"), "{msg}");
-    assert!(
-        msg.contains("GET /v2/organizations answered HTTP 500 after 3 attempts"),
-        "{msg}"
-    );
-    assert!(msg.contains("internal server error"), "{msg}");
-    assert!(msg.contains("try again later"), "{msg}");
-    assert_eq!(requests_to(&server, "/v2/organizations").await.len(), 3);
-}
-
-#[tokio::test]
-async fn truncated_json_is_malformed_and_names_the_endpoint() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .respond_with(json("ninjaone/devices_truncated.json"))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let err = ninja(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("connection `ninja`"), "{msg}");
-    assert!(
-        msg.contains("GET /v2/devices returned a body that is not valid JSON"),
-        "{msg}"
-    );
-    assert!(msg.contains("ends too early"), "{msg}");
-    assert!(msg.contains("run the command again"), "{msg}");
-}
-
-#[tokio::test]
 async fn a_missing_required_field_names_the_record_and_field() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -652,26 +404,6 @@ async fn a_missing_required_field_names_the_record_and_field() {
     }
     let msg = err.to_string();
     assert!(msg.contains("Nothing was saved"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_field_of_the_wrong_type_is_named_by_its_path() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/devices"))
-        .respond_with(json("ninjaone/devices_wrong_type.json"))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let err = ninja(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("at `[1].lastContact`"), "{msg}");
-    assert!(msg.contains("GET /v2/devices"), "{msg}");
 }
 
 #[tokio::test]
@@ -706,13 +438,9 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
         Some("1")
     );
 
-    let settings = NinjaOneSettings {
-        region: None,
-        url: Some("http://eu.ninjarmm.com".into()),
-        client_id: CLIENT_ID.into(),
-        page_size: None,
-        device_listing: Default::default(),
-    };
+    let mut settings = settings(&server);
+    settings.url = Some("http://eu.ninjarmm.com".into());
+    settings.page_size = None;
     let err = NinjaOne::new("ninja", &settings, SecretString::from("x"), fast_retry(1))
         .err()
         .expect("plain http to a public host is refused");
@@ -720,20 +448,9 @@ async fn built_from_the_config_file_and_plain_http_refused_off_loopback() {
 }
 
 fn ninja_listing(server: &MockServer, listing: DeviceListing) -> NinjaOne {
-    let settings = NinjaOneSettings {
-        region: None,
-        url: Some(server.uri()),
-        client_id: CLIENT_ID.into(),
-        page_size: Some(PAGE),
-        device_listing: listing,
-    };
-    NinjaOne::new(
-        "ninja",
-        &settings,
-        SecretString::from(CLIENT_SECRET),
-        fast_retry(3),
-    )
-    .expect("a loopback URL is accepted")
+    let mut s = settings(server);
+    s.device_listing = listing;
+    ninja_with(&s, fast_retry(3))
 }
 
 /// `GET /v2/organization/{id}/devices`: that organization's devices from the fixture pages,
@@ -885,3 +602,72 @@ async fn an_organization_that_vanished_mid_sync_names_its_endpoint() {
     assert!(msg.contains("GET /v2/organization/2/devices"), "{msg}");
     assert!(msg.contains("Organization not found"), "{msg}");
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the organizations list (what
+/// `check` reads too), a 429 or 5xx on the second page of devices, bad bodies at the devices.
+struct NinjaCase;
+
+impl Case for NinjaCase {
+    const CONNECTION: &'static str = "ninja";
+    const SECRETS: &'static [&'static str] = &[CLIENT_SECRET, TOKEN_1];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &[
+            "Check the client id and secret",
+            "reconcile connect ninjaone --name ninja",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["it needs the `monitoring` scope"],
+        requests: 2,
+    };
+    const CUT_OFF: Option<&'static str> = Some("ninjaone/devices_truncated.json");
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(ninja(server, retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get("/v2/organizations")
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get("/v2/devices").with_query("after", "104")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get("/v2/devices")
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            fixture("ninjaone/devices_wrong_type.json"),
+            "[1].lastContact",
+            "invalid type",
+        )
+    }
+
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::post("/ws/oauth/token"))
+    }
+}
+
+impl OAuthCase for NinjaCase {
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("ninjaone/token_invalid_client.json"),
+        says: &[
+            "invalid_client (Bad client credentials)",
+            "Check the client id and secret",
+            "reconcile connect ninjaone --name ninja",
+        ],
+        requests: 1,
+    };
+}
+
+contract_suite!(ninjaone_contract, NinjaCase, oauth);

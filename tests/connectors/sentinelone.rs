@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use reconcile::connectors::sentinelone::Settings as SentinelOneSettings;
 use reconcile::connectors::sentinelone::{DECOMMISSIONED, OTHER, SentinelOne, services};
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, VendorSnapshot};
+use reconcile::http::RetryPolicy;
+use reconcile::model::VendorSnapshot;
 use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to};
+use crate::common::{fast_retry, json, query, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const TOKEN: &str = "s1-api-token-do-not-print";
 const PAGE: usize = 3;
@@ -20,12 +21,15 @@ const SITES: &str = "/web/api/v2.1/sites";
 const AGENTS: &str = "/web/api/v2.1/agents";
 const ACME: &str = "1392053568582758390";
 
-fn s1(server: &MockServer, retry: RetryPolicy) -> SentinelOne {
-    let settings = SentinelOneSettings {
+fn settings(server: &MockServer) -> SentinelOneSettings {
+    SentinelOneSettings {
         url: server.uri(),
         page_size: Some(PAGE),
-    };
-    SentinelOne::new("s1", &settings, SecretString::from(TOKEN), retry)
+    }
+}
+
+fn s1(server: &MockServer, retry: RetryPolicy) -> SentinelOne {
+    SentinelOne::new("s1", &settings(server), SecretString::from(TOKEN), retry)
         .expect("a loopback URL is accepted")
 }
 
@@ -78,13 +82,6 @@ async fn mount_everything(server: &MockServer) {
         "sentinelone/agents_page3.json",
     )
     .await;
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("SentinelOne must produce a vendor snapshot"),
-    }
 }
 
 async fn full_sync(server: &MockServer) -> VendorSnapshot {
@@ -263,177 +260,6 @@ async fn check_reads_one_site_and_reports_licenses() {
     assert!(!msg.contains(TOKEN));
 }
 
-async fn check_err(server: &MockServer, retry: RetryPolicy) -> ConnectorError {
-    s1(server, retry)
-        .check()
-        .await
-        .expect_err("check must fail")
-}
-
-#[tokio::test]
-async fn a_refused_token_says_how_to_make_a_new_one() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SITES))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("sentinelone/unauthorized.json"), "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(err.is_auth(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("connection `s1`"), "{msg}");
-    assert!(msg.contains("GET /web/api/v2.1/sites"), "{msg}");
-    // The body follows the status after a separator (it once ran on: `HTTP 401{"errors"`).
-    assert!(msg.contains("(HTTP 401: {\"errors\""), "{msg}");
-    assert!(msg.contains("expired"), "{msg}");
-    assert!(msg.contains("Service Users"), "{msg}");
-    assert!(
-        msg.contains("reconcile connect sentinelone --name s1"),
-        "{msg}"
-    );
-    assert!(!msg.contains(TOKEN), "{msg}");
-}
-
-#[tokio::test]
-async fn forbidden_names_the_viewer_role() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SITES))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("sentinelone/forbidden.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(
-        msg.contains("Viewer role (or higher) on the account or site scope"),
-        "{msg}"
-    );
-    assert!(!msg.contains(TOKEN), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limits_wait_as_retry_after_says() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SITES))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let started = std::time::Instant::now();
-    let snap = vendor(
-        s1(&server, fast_retry(3))
-            .sync(&SyncCx::silent())
-            .await
-            .unwrap(),
-    );
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "did not wait for Retry-After"
-    );
-    assert_eq!(snap.accounts.len(), 3);
-    assert_eq!(snap.items.len(), 9);
-}
-
-#[tokio::test]
-async fn a_long_retry_after_fails_with_advice() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SITES))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .mount(&server)
-        .await;
-    let msg = check_err(&server, fast_retry(3)).await.to_string();
-    assert!(msg.contains("rate limiting (HTTP 429)"), "{msg}");
-    assert!(msg.contains("3600s"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_server_error_is_retried_then_succeeds() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(AGENTS))
-        .and(query_param("cursor", "YWdlbnRzLXBhZ2UtMg=="))
-        .respond_with(ResponseTemplate::new(500).set_body_string("upstream error"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let snap = full_sync(&server).await;
-    assert_eq!(snap.items.len(), 9);
-    let page2 = requests_to(&server, AGENTS)
-        .await
-        .into_iter()
-        .filter(|r| query(r).get("cursor").map(String::as_str) == Some("YWdlbnRzLXBhZ2UtMg=="))
-        .count();
-    assert_eq!(page2, 2, "the failed page is asked for again");
-}
-
-#[tokio::test]
-async fn a_persistent_server_error_names_the_endpoint() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(SITES))
-        .respond_with(ResponseTemplate::new(503).set_body_string("maintenance"))
-        .mount(&server)
-        .await;
-    let msg = check_err(&server, fast_retry(2)).await.to_string();
-    assert!(
-        msg.contains("GET /web/api/v2.1/sites answered HTTP 503 after 2 attempts"),
-        "{msg}"
-    );
-}
-
-#[tokio::test]
-async fn malformed_json_fails_the_sync_and_says_so() {
-    let server = MockServer::start().await;
-    mount_sites(&server).await;
-    Mock::given(method("GET"))
-        .and(path(AGENTS))
-        .respond_with(json("sentinelone/agents_truncated.json"))
-        .mount(&server)
-        .await;
-    let err = s1(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .expect_err("a cut-off body must fail the sync");
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("GET /web/api/v2.1/agents"), "{msg}");
-    assert!(msg.contains("not valid JSON"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_wrong_shape_names_the_field() {
-    let server = MockServer::start().await;
-    mount_sites(&server).await;
-    Mock::given(method("GET"))
-        .and(path(AGENTS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "data": [{"id": "1", "computerName": "x"}],
-            "pagination": {"nextCursor": null, "totalItems": 1}
-        })))
-        .mount(&server)
-        .await;
-    let msg = s1(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("at `data[0]"), "{msg}");
-    assert!(msg.contains("siteId"), "{msg}");
-}
-
 #[tokio::test]
 async fn a_repeated_cursor_stops_paging() {
     let server = MockServer::start().await;
@@ -454,14 +280,74 @@ async fn a_repeated_cursor_stops_paging() {
     assert!(msg.contains("cursor `same` twice"), "{msg}");
 }
 
-#[test]
-fn plain_http_is_refused_off_loopback() {
-    let settings = SentinelOneSettings {
-        url: "http://usea1-acme.sentinelone.net".into(),
-        page_size: None,
-    };
+#[tokio::test]
+async fn plain_http_is_refused_off_loopback() {
+    let server = MockServer::start().await;
+    let mut settings = settings(&server);
+    settings.url = "http://usea1-acme.sentinelone.net".into();
+    settings.page_size = None;
     let err = SentinelOne::new("s1", &settings, SecretString::from(TOKEN), fast_retry(1))
         .err()
         .expect("plain http is refused");
     assert!(err.to_string().contains("only https"), "{err}");
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the sites list (what `check` reads
+/// too), a 429 or 5xx on the second page of agents, bad bodies at the agents.
+struct SentinelOneCase;
+
+impl Case for SentinelOneCase {
+    const CONNECTION: &'static str = "s1";
+    const SECRETS: &'static [&'static str] = &[TOKEN];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("sentinelone/unauthorized.json"),
+        says: &[
+            // The body follows the status after a separator (it once ran on: `HTTP 401{"errors"`).
+            "(HTTP 401: {\"errors\"",
+            "expired",
+            "Service Users",
+            "reconcile connect sentinelone --name s1",
+        ],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("sentinelone/forbidden.json"),
+        says: &["Viewer role (or higher) on the account or site scope"],
+        requests: 1,
+    };
+    const CUT_OFF: Option<&'static str> = Some("sentinelone/agents_truncated.json");
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(s1(server, retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(SITES)
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get(AGENTS).with_query("cursor", "YWdlbnRzLXBhZ2UtMg==")
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(AGENTS)
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            serde_json::json!({
+                "data": [{"id": "1", "computerName": "x"}],
+                "pagination": {"nextCursor": null, "totalItems": 1}
+            })
+            .to_string(),
+            "data[0]",
+            "missing field `siteId`",
+        )
+    }
+}
+
+contract_suite!(sentinelone_contract, SentinelOneCase);

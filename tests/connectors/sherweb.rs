@@ -8,14 +8,15 @@ use reconcile::connectors::sherweb::{
     SUBSCRIPTION, SUSPENDED, Settings, Sherweb, families, services,
 };
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::{ConnectorError, RetryPolicy};
-use reconcile::model::{Snapshot, VendorSnapshot};
+use reconcile::http::RetryPolicy;
+use reconcile::model::VendorSnapshot;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, fixture, json, query, recording_cx, requests_to};
+use crate::common::{dec, fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
+use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88";
 const SECRET: &str = "sherweb-client-secret-do-not-print";
@@ -89,13 +90,6 @@ async fn mount_everything(server: &MockServer) {
     mount_subs(server, GLOBEX, "sherweb/subscriptions_globex.json").await;
     mount_subs(server, INITECH, "sherweb/subscriptions_initech.json").await;
     mount_subs(server, UMBRELLA, "sherweb/subscriptions_none.json").await;
-}
-
-fn vendor(s: Snapshot) -> VendorSnapshot {
-    match s {
-        Snapshot::Vendor(v) => v,
-        Snapshot::Psa(_) => panic!("Sherweb must produce a vendor snapshot"),
-    }
 }
 
 async fn full_sync(server: &MockServer) -> VendorSnapshot {
@@ -326,205 +320,6 @@ async fn check_lists_customers_and_says_how_many_are_suspended() {
     assert!(!msg.contains(SECRET) && !msg.contains(KEY), "{msg}");
 }
 
-async fn check_err(server: &MockServer, retry: RetryPolicy) -> ConnectorError {
-    sw(server, retry)
-        .check()
-        .await
-        .expect_err("check must fail")
-}
-
-#[tokio::test]
-async fn a_refused_client_secret_says_where_to_make_a_new_key() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN))
-        .respond_with(ResponseTemplate::new(400).set_body_raw(
-            fixture("sherweb/token_invalid_client.json"),
-            "application/json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(err.is_auth(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("connection `sw`"), "{msg}");
-    assert!(msg.contains("POST /auth/oidc/connect/token"), "{msg}");
-    assert!(msg.contains("invalid_client"), "{msg}");
-    assert!(msg.contains("Security > APIs"), "{msg}");
-    assert!(
-        msg.contains(&format!(
-            "reconcile connect sherweb --name sw --client-id {CLIENT_ID}"
-        )),
-        "{msg}"
-    );
-    assert!(!msg.contains(SECRET) && !msg.contains(KEY), "{msg}");
-}
-
-#[tokio::test]
-async fn a_wrong_subscription_key_is_named_after_one_token_refresh() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture("sherweb/unauthorized_apim.json"),
-            "application/json",
-        ))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let err = check_err(&server, fast_retry(3)).await;
-    assert!(err.is_auth(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("GET /service-provider/v1/customers"), "{msg}");
-    assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(msg.contains("invalid subscription key"), "{msg}");
-    assert!(msg.contains("copy the Subscription Key"), "{msg}");
-    assert!(!msg.contains(KEY) && !msg.contains(SECRET), "{msg}");
-    assert_eq!(
-        requests_to(&server, TOKEN).await.len(),
-        2,
-        "one refresh, then give up"
-    );
-}
-
-#[tokio::test]
-async fn forbidden_names_the_service_provider_scope() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw(fixture("sherweb/forbidden.json"), "application/json"),
-        )
-        .mount(&server)
-        .await;
-    let msg = check_err(&server, fast_retry(3)).await.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(msg.contains("`service-provider` scope"), "{msg}");
-    assert!(msg.contains("Service Provider API"), "{msg}");
-    assert!(!msg.contains(KEY), "{msg}");
-}
-
-#[tokio::test]
-async fn rate_limits_wait_as_retry_after_says() {
-    let server = MockServer::start().await;
-    api(SUBS)
-        .and(query_param("customerId", INITECH))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let started = std::time::Instant::now();
-    let snap = full_sync(&server).await;
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "did not wait for Retry-After"
-    );
-    assert_eq!(snap.items.len(), 6);
-}
-
-#[tokio::test]
-async fn a_long_retry_after_fails_with_advice() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .mount(&server)
-        .await;
-    let msg = check_err(&server, fast_retry(3)).await.to_string();
-    assert!(msg.contains("rate limiting (HTTP 429)"), "{msg}");
-    assert!(msg.contains("3600s"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_server_error_is_retried_then_succeeds() {
-    let server = MockServer::start().await;
-    api(SUBS)
-        .and(query_param("customerId", GLOBEX))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let snap = full_sync(&server).await;
-    assert_eq!(snap.items.len(), 6);
-    let globex = requests_to(&server, SUBS)
-        .await
-        .into_iter()
-        .filter(|r| query(r)["customerId"] == GLOBEX)
-        .count();
-    assert_eq!(globex, 2, "the failed call is made again");
-}
-
-#[tokio::test]
-async fn a_persistent_server_error_stops_after_the_bound() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let msg = check_err(&server, fast_retry(2)).await.to_string();
-    assert!(
-        msg.contains("GET /service-provider/v1/customers answered HTTP 503 after 2 attempts"),
-        "{msg}"
-    );
-}
-
-#[tokio::test]
-async fn malformed_json_fails_the_sync_and_says_so() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    api(CUSTOMERS)
-        .respond_with(json("sherweb/customers.json"))
-        .mount(&server)
-        .await;
-    api(SUBS)
-        .respond_with(json("sherweb/subscriptions_truncated.json"))
-        .mount(&server)
-        .await;
-    let err = sw(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .expect_err("a cut-off body must fail the sync");
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("GET /service-provider/v1/billing/subscriptions"),
-        "{msg}"
-    );
-    assert!(msg.contains("not valid JSON"), "{msg}");
-}
-
-#[tokio::test]
-async fn a_wrong_shape_names_the_field() {
-    let server = MockServer::start().await;
-    mount_token(&server).await;
-    api(CUSTOMERS)
-        .respond_with(json("sherweb/customers.json"))
-        .mount(&server)
-        .await;
-    api(SUBS)
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "items": [{"id": "x", "productName": "P", "sku": "S", "quantity": "twelve"}]
-        })))
-        .mount(&server)
-        .await;
-    let msg = sw(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("at `items[0].quantity`"), "{msg}");
-}
-
 #[tokio::test]
 async fn a_customer_the_api_cannot_find_is_unreadable_not_zero() {
     let server = MockServer::start().await;
@@ -548,13 +343,12 @@ async fn a_customer_the_api_cannot_find_is_unreadable_not_zero() {
     assert!(snap.unreadable_notes()[0].starts_with("Umbrella Research was not read"));
 }
 
-#[test]
-fn plain_http_is_refused_off_loopback() {
-    let s = Settings {
-        client_id: CLIENT_ID.into(),
-        api_url: Some("http://api.sherweb.com/service-provider/v1".into()),
-        token_url: None,
-    };
+#[tokio::test]
+async fn plain_http_is_refused_off_loopback() {
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.api_url = Some("http://api.sherweb.com/service-provider/v1".into());
+    s.token_url = None;
     let err = sherweb_with(&s, KEY, fast_retry(1)).expect_err("plain http is refused");
     assert!(err.to_string().contains("only https"), "{err}");
 }
@@ -581,3 +375,77 @@ async fn when_no_customer_can_be_read_the_sync_fails() {
     );
     assert!(msg.contains("customerId field is required"), "{msg}");
 }
+
+/// The shared HTTP contract: refusals and lasting faults at the customers list (what `check`
+/// reads too), a 429 or 5xx on Globex's subscriptions, bad bodies at the subscriptions.
+struct SherwebCase;
+
+impl Case for SherwebCase {
+    const CONNECTION: &'static str = "sw";
+    const SECRETS: &'static [&'static str] = &[SECRET, KEY];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: Some("sherweb/unauthorized_apim.json"),
+        says: &[
+            "invalid subscription key",
+            "copy the Subscription Key",
+            "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
+        ],
+        requests: 2,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: Some("sherweb/forbidden.json"),
+        says: &["`service-provider` scope", "Service Provider API"],
+        requests: 2,
+    };
+    const CUT_OFF: Option<&'static str> = Some("sherweb/subscriptions_truncated.json");
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(sw(server, retry))
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get(CUSTOMERS)
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get(SUBS).with_query("customerId", GLOBEX)
+    }
+
+    fn decoded() -> Endpoint {
+        Endpoint::get(SUBS)
+    }
+
+    fn wrong_shape() -> WrongShape {
+        WrongShape::new(
+            serde_json::json!({
+                "items": [{"id": "x", "productName": "P", "sku": "S", "quantity": "twelve"}]
+            })
+            .to_string(),
+            "items[0].quantity",
+            "invalid type",
+        )
+    }
+
+    fn token() -> Option<Endpoint> {
+        Some(Endpoint::post(TOKEN))
+    }
+}
+
+impl OAuthCase for SherwebCase {
+    const REFUSED_CLIENT_STATUS: u16 = 400;
+    const REFUSED_CLIENT: Refusal = Refusal {
+        body: Some("sherweb/token_invalid_client.json"),
+        says: &[
+            "invalid_client",
+            "Security > APIs",
+            "reconcile connect sherweb --name sw --client-id 7d1c9a52-6b0e-4f4e-9a51-3c2b1d0e9f88",
+        ],
+        requests: 1,
+    };
+}
+
+contract_suite!(sherweb_contract, SherwebCase, oauth);

@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use reconcile::connectors::syncro::{Settings, Syncro};
 use reconcile::connectors::{Connector, SyncCx};
-use reconcile::http::ConnectorError;
-use reconcile::model::{BillCustomer, PsaSnapshot, Snapshot};
+use reconcile::http::{ConnectorError, RetryPolicy};
+use reconcile::model::{BillCustomer, PsaSnapshot};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, json, query, recording_cx, requests_to};
+use crate::common::{dec, fast_retry, fixture, json, psa, query, recording_cx, requests_to};
+use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const TOKEN: &str = "T0k3n-syncro-abc";
 const BEARER: &str = "Bearer T0k3n-syncro-abc";
@@ -61,13 +62,6 @@ async fn mount_everything(server: &MockServer) {
         .respond_with(json("syncro/products_p1.json"))
         .mount(server)
         .await;
-}
-
-fn psa(s: Snapshot) -> PsaSnapshot {
-    match s {
-        Snapshot::Psa(p) => p,
-        Snapshot::Vendor(_) => panic!("Syncro must produce a PSA snapshot"),
-    }
 }
 
 async fn sync_with(s: &Settings) -> PsaSnapshot {
@@ -285,149 +279,18 @@ async fn check_names_the_account_and_counts() {
 }
 
 #[tokio::test]
-async fn a_refused_token_says_what_to_do() {
+async fn an_answer_without_its_list_is_named() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "Unauthorized"})),
-        )
-        .mount(&server)
-        .await;
-    let err = syncro(&settings(&server)).check().await.unwrap_err();
-    assert!(err.is_auth());
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(msg.contains("API Tokens"), "{msg}");
-    assert!(
-        msg.contains("reconcile connect syncro --name syncro"),
-        "{msg}"
-    );
-    assert!(!msg.contains(TOKEN));
-}
-
-#[tokio::test]
-async fn a_403_names_the_missing_permission() {
-    let server = MockServer::start().await;
-    authed("customers")
-        .respond_with(json("syncro/customers_p2.json"))
-        .mount(&server)
-        .await;
-    authed("schedules")
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_json(serde_json::json!({"error": "You do not have permission"})),
-        )
-        .mount(&server)
-        .await;
-    let err = syncro(&settings(&server))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("HTTP 403"), "{msg}");
-    assert!(msg.contains("GET /api/v1/schedules"), "{msg}");
-    assert!(
-        msg.contains("`Recurring Invoices - List` permission"),
-        "{msg}"
-    );
-}
-
-#[tokio::test]
-async fn a_429_waits_as_retry_after_asks() {
-    let server = MockServer::start().await;
-    authed("customers")
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let started = std::time::Instant::now();
-    let snap = sync_with(&settings(&server)).await;
-    assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(snap.companies.len(), 5);
-    assert_eq!(requests_to(&server, "/api/v1/customers").await.len(), 3);
-}
-
-#[tokio::test]
-async fn server_errors_are_retried_a_bounded_number_of_times() {
-    let server = MockServer::start().await;
-    authed("customers")
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    let err = syncro(&settings(&server))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Http { status: 502, .. }));
-    assert!(err.to_string().contains("after 3 attempts"), "{err}");
-    assert_eq!(requests_to(&server, "/api/v1/customers").await.len(), 3);
-
-    // One 500, then the answer: the sync succeeds.
-    let server = MockServer::start().await;
-    authed("products")
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    mount_everything(&server).await;
-    assert_eq!(sync_with(&settings(&server)).await.products.len(), 3);
-    assert_eq!(requests_to(&server, "/api/v1/products").await.len(), 2);
-}
-
-#[tokio::test]
-async fn malformed_json_is_reported_not_saved() {
-    let server2 = MockServer::start().await;
-    authed("customers")
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"customers": [{"id": 1,"#, "application/json"),
-        )
-        .mount(&server2)
-        .await;
-    mount_everything(&server2).await;
-    let err = syncro(&settings(&server2))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ConnectorError::Malformed { .. }), "{err}");
-    assert!(err.to_string().contains("GET /api/v1/customers"));
-
-    // A value of the wrong shape names the record and field.
-    let server3 = MockServer::start().await;
-    authed("customers")
-        .respond_with(json("syncro/customers_p2.json"))
-        .mount(&server3)
-        .await;
-    let mut body: serde_json::Value =
-        serde_json::from_str(&crate::common::fixture("syncro/schedules_p1.json")).unwrap();
-    body["schedules"][0]["lines"][1]["quantity"] = "two".into();
-    body["meta"]["total_pages"] = 1.into();
-    authed("schedules")
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .mount(&server3)
-        .await;
-    let err = syncro(&settings(&server3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    let ConnectorError::Decode { path, .. } = &err else {
-        panic!("a decode error, got {err}")
-    };
-    assert_eq!(path, "schedules[id=201].lines[1].quantity");
-
-    // An answer without its list.
-    let server4 = MockServer::start().await;
     authed("customers")
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "x"})))
-        .mount(&server4)
+        .mount(&server)
         .await;
-    mount_everything(&server4).await;
-    let err = syncro(&settings(&server4))
+    mount_everything(&server).await;
+    let err = syncro(&settings(&server))
         .sync(&SyncCx::silent())
         .await
         .unwrap_err();
+    assert!(matches!(err, ConnectorError::Decode { .. }), "{err:?}");
     assert!(err.to_string().contains("no `customers` list"), "{err}");
 }
 
@@ -458,3 +321,60 @@ async fn the_token_goes_with_or_without_bearer_and_never_in_debug() {
     );
     assert!(!format!("{s:?}").contains(TOKEN));
 }
+
+/// The shared HTTP contract: refusals at the schedules list (what `check` reads too), a 429 or
+/// 5xx on the second page of customers, bad bodies at the schedules list.
+struct SyncroCase;
+
+impl Case for SyncroCase {
+    const CONNECTION: &'static str = "syncro";
+    const SECRETS: &'static [&'static str] = &[TOKEN];
+    const UNAUTHORIZED: Refusal = Refusal {
+        body: None,
+        says: &["API Tokens", "reconcile connect syncro --name syncro"],
+        requests: 1,
+    };
+    const FORBIDDEN: Refusal = Refusal {
+        body: None,
+        says: &["`Recurring Invoices - List` permission"],
+        requests: 1,
+    };
+
+    fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector> {
+        Box::new(
+            Syncro::with_token(
+                "syncro",
+                &settings(server),
+                SecretString::from(TOKEN),
+                retry,
+            )
+            .unwrap(),
+        )
+    }
+
+    async fn mount(server: &MockServer) {
+        mount_everything(server).await;
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::get("/api/v1/schedules")
+    }
+
+    fn transient() -> Endpoint {
+        Endpoint::get("/api/v1/customers").with_query("page", "2")
+    }
+
+    fn wrong_shape() -> WrongShape {
+        let mut body: serde_json::Value =
+            serde_json::from_str(&fixture("syncro/schedules_p1.json")).unwrap();
+        body["schedules"][0]["lines"][1]["quantity"] = "two".into();
+        body["meta"]["total_pages"] = 1.into();
+        WrongShape::new(
+            body.to_string(),
+            "schedules[id=201].lines[1].quantity",
+            "`two` is not a decimal number",
+        )
+    }
+}
+
+contract_suite!(syncro_contract, SyncroCase);
