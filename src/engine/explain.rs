@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::lines::line_status;
 use super::rules::{Contract, ItemStatus, classify};
-use super::{Finding, Input, Tolerance, line_status, months_per_cycle};
+use super::{Finding, Input, Tolerance, months_per_cycle};
 use crate::model::{PsaAgreement, ServiceMapping};
 
 /// One usage item a finding's services look at.

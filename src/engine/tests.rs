@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+
 use super::*;
 use crate::model::{
-    CompanyTarget, MapSource, ProductTarget, PsaCompany, PsaProduct, ServiceFamily, UsageItem,
-    VendorAccount, VendorSnapshot,
+    AccountMapping, BillCustomer, CompanyTarget, MapSource, ProductTarget, PsaAgreement,
+    PsaCompany, PsaLine, PsaProduct, PsaSnapshot, ServiceDef, ServiceFamily, ServiceMapping,
+    UsageItem, VendorAccount, VendorSnapshot,
 };
 
 const AS_OF: &str = "2026-06-15T00:00:00Z";
