@@ -1,5 +1,5 @@
-//! The reconcile engine: snapshots and mappings in, findings out. Pure: no I/O, no clock (the
-//! caller passes `as_of`), so every rule is tested by a table below.
+//! The engine: snapshots, mappings, rules and decisions in, findings out. Pure: no I/O, no
+//! clock (the caller passes `as_of`), so every rule is tested by a table (`tests.rs`).
 //!
 //! The rules, in the order a billing manager would check them:
 //! - every vendor account is mapped to a PSA company, marked "not billed", or reported as
@@ -51,6 +51,15 @@
 //!   then stale sources; then under/over-billed, usage with no billing, billing with no usage;
 //!   then within tolerance; matches last), within a kind by company name (case-insensitive),
 //!   product, accounts, services, id.
+//!
+//! Where each part lives: `input.rs` what the engine reads; `rules.rs` the per-item rules and
+//! the contract arithmetic; `usage.rs` the usage records behind one trait; `count.rs` the
+//! counting per account and per (company, product), over the billing period too; `vendor.rs`
+//! the vendor side (mapping gaps, excluded accounts); `lines.rs` the billing lines, price and
+//! impact; `psa.rs` the PSA side (one finding per company and product); `tolerance.rs`,
+//! `finding.rs` (the rows, their ids and order, `stale_source`), `totals.rs`, and
+//! `explain.rs` (the records behind one finding). [`findings`] runs the vendor side, then the
+//! PSA side, and sorts.
 
 use std::collections::BTreeSet;
 

@@ -145,7 +145,7 @@ fn unmapped_service(
     })
 }
 
-/// A vendor account an `[[exclude]]` took out of reconciliation, and why.
+/// A vendor account an `[[exclude]]` took out of the counts, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExcludedAccount {
     pub vendor_connection: String,
