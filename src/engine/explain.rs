@@ -1,6 +1,6 @@
 //! Why a line's finding says what it says: the records counted, inactive, pending or excluded,
 //! the billing lines summed, and the contract, price and tolerance used. Recomputed from the
-//! same input as [`reconcile`] (nothing per device is stored with the findings).
+//! same input as [`findings`](super::findings) (nothing per device is stored with the findings).
 
 use std::collections::HashMap;
 
@@ -8,9 +8,10 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::lines::{line_status, price_line};
 use super::rules::{Contract, ItemStatus, classify};
-use super::{Finding, Input, Tolerance, line_status, months_per_cycle};
-use crate::model::{PsaAgreement, ServiceMapping};
+use super::{Finding, Input, PsaInput, Tolerance, months_per_cycle};
+use crate::model::{PsaAgreement, PsaLine, ServiceMapping};
 
 /// One usage item a finding's services look at.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,107 +90,12 @@ pub fn explain(
         if product.is_some_and(|want| !want.eq_ignore_ascii_case(&p)) {
             continue;
         }
-        let mut items = Vec::new();
-        for v in &input.vendors {
-            let names: HashMap<&str, &str> = v
-                .snapshot
-                .accounts()
-                .iter()
-                .map(|a| (a.id.as_str(), a.name.as_str()))
-                .collect();
-            let accounts: Vec<&str> = input
-                .accounts
-                .iter()
-                .filter(|m| {
-                    m.vendor_connection == v.connection
-                        && m.target.as_ref().is_some_and(|t| {
-                            t.connection == psa_connection && t.company_id == company_id
-                        })
-                })
-                .map(|m| m.account_id.as_str())
-                .collect();
-            for s in v.services {
-                let mapped = input.services.iter().any(|m: &ServiceMapping| {
-                    m.vendor_connection == v.connection
-                        && m.service_key == s.key
-                        && m.target.as_ref().is_some_and(|t| {
-                            t.connection == psa_connection && t.product_identifier == p
-                        })
-                });
-                if !mapped {
-                    continue;
-                }
-                let label = format!("{}/{}", v.connection, s.key);
-                v.snapshot.each_item(&mut |item| {
-                    if !accounts.contains(&item.account_id()) {
-                        return;
-                    }
-                    let weight = s.weight(item);
-                    if weight.is_zero() {
-                        return;
-                    }
-                    let account = names.get(item.account_id()).copied().unwrap_or("");
-                    items.push(ExplainedItem {
-                        service: label.clone(),
-                        account: account.to_string(),
-                        id: item.item_id().to_string(),
-                        name: item.name().to_string(),
-                        class: item.class().to_string(),
-                        last_contact: item.last_contact(),
-                        weight,
-                        status: classify(
-                            item,
-                            account,
-                            v.connection,
-                            &label,
-                            input.rules,
-                            input.as_of,
-                        ),
-                    });
-                });
-            }
-        }
-        items.sort_by(|a, b| {
-            a.service
-                .cmp(&b.service)
-                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        let mut lines: Vec<ExplainedLine> = psa
-            .snapshot
-            .lines
+        let items = items_behind(input, psa_connection, company_id, &p);
+        let lines = lines_behind(psa, &agreements, company_id, &p, input.as_of);
+        let billing_cycle = lines
             .iter()
-            .filter(|l| l.company_id == company_id && l.product_identifier == p)
-            .map(|l| {
-                let why = line_status(l, &agreements, input.as_of);
-                let agreement = agreements.get(l.agreement_id.as_str());
-                ExplainedLine {
-                    id: l.id.clone(),
-                    agreement: agreement
-                        .map(|a| a.name.clone())
-                        .unwrap_or_else(|| format!("agreement {}", l.agreement_id)),
-                    quantity: l.quantity,
-                    less_included: l.less_included,
-                    unit_price: l.unit_price,
-                    billing_cycle: agreement.and_then(|a| a.billing_cycle.clone()),
-                    effective: l.effective,
-                    counted: why.is_none(),
-                    why_not: why.map(|w| w.as_str().to_string()),
-                    priced_from: false,
-                }
-            })
-            .collect();
-        // The price line: the counted line most recently in force (as the engine picks it).
-        let price_idx = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.counted)
-            .max_by(|(_, a), (_, b)| a.effective.cmp(&b.effective).then(a.id.cmp(&b.id)))
-            .map(|(i, _)| i);
-        let billing_cycle = price_idx.and_then(|i| lines[i].billing_cycle.clone());
-        if let Some(i) = price_idx {
-            lines[i].priced_from = true;
-        }
+            .find(|l| l.priced_from)
+            .and_then(|l| l.billing_cycle.clone());
         out.push(Explanation {
             months_per_cycle: months_per_cycle(billing_cycle.as_deref()),
             billing_cycle,
@@ -205,4 +111,148 @@ pub fn explain(
         });
     }
     out
+}
+
+/// Every item a service mapped to `product` weighs on the accounts mapped to the company, with
+/// its status, by service, name and id.
+fn items_behind(
+    input: &Input,
+    psa_connection: &str,
+    company_id: &str,
+    product: &str,
+) -> Vec<ExplainedItem> {
+    let mut items = Vec::new();
+    for v in &input.vendors {
+        let names: HashMap<&str, &str> = v
+            .snapshot
+            .accounts()
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .collect();
+        let accounts = company_accounts(input, v.connection, psa_connection, company_id);
+        for s in v.services {
+            if !maps_to(input, v.connection, &s.key, psa_connection, product) {
+                continue;
+            }
+            let label = format!("{}/{}", v.connection, s.key);
+            v.snapshot.each_item(&mut |item| {
+                if !accounts.contains(&item.account_id()) {
+                    return;
+                }
+                let weight = s.weight(item);
+                if weight.is_zero() {
+                    return;
+                }
+                let account = names.get(item.account_id()).copied().unwrap_or("");
+                items.push(ExplainedItem {
+                    service: label.clone(),
+                    account: account.to_string(),
+                    id: item.item_id().to_string(),
+                    name: item.name().to_string(),
+                    class: item.class().to_string(),
+                    last_contact: item.last_contact(),
+                    weight,
+                    status: classify(
+                        item,
+                        account,
+                        v.connection,
+                        &label,
+                        input.rules,
+                        input.as_of,
+                    ),
+                });
+            });
+        }
+    }
+    items.sort_by(|a, b| {
+        a.service
+            .cmp(&b.service)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    items
+}
+
+/// The ids of the vendor's accounts mapped to the company.
+fn company_accounts<'a>(
+    input: &'a Input,
+    vendor: &str,
+    psa_connection: &str,
+    company_id: &str,
+) -> Vec<&'a str> {
+    input
+        .accounts
+        .iter()
+        .filter(|m| {
+            m.vendor_connection == vendor
+                && m.target
+                    .as_ref()
+                    .is_some_and(|t| t.connection == psa_connection && t.company_id == company_id)
+        })
+        .map(|m| m.account_id.as_str())
+        .collect()
+}
+
+/// Whether the vendor's service is mapped to the product.
+fn maps_to(
+    input: &Input,
+    vendor: &str,
+    service: &str,
+    psa_connection: &str,
+    product: &str,
+) -> bool {
+    input.services.iter().any(|m: &ServiceMapping| {
+        m.vendor_connection == vendor
+            && m.service_key == service
+            && m.target
+                .as_ref()
+                .is_some_and(|t| t.connection == psa_connection && t.product_identifier == product)
+    })
+}
+
+/// The company's lines on `product`, each saying whether it is counted and why not, the one
+/// whose price the impact uses marked (as the engine picks it).
+fn lines_behind(
+    psa: &PsaInput,
+    agreements: &HashMap<&str, &PsaAgreement>,
+    company_id: &str,
+    product: &str,
+    as_of: Timestamp,
+) -> Vec<ExplainedLine> {
+    let on_pair: Vec<&PsaLine> = psa
+        .snapshot
+        .lines
+        .iter()
+        .filter(|l| l.company_id == company_id && l.product_identifier == product)
+        .collect();
+    let mut lines: Vec<ExplainedLine> = on_pair
+        .iter()
+        .map(|l| {
+            let why = line_status(l, agreements, as_of);
+            let agreement = agreements.get(l.agreement_id.as_str());
+            ExplainedLine {
+                id: l.id.clone(),
+                agreement: agreement
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| format!("agreement {}", l.agreement_id)),
+                quantity: l.quantity,
+                less_included: l.less_included,
+                unit_price: l.unit_price,
+                billing_cycle: agreement.and_then(|a| a.billing_cycle.clone()),
+                effective: l.effective,
+                counted: why.is_none(),
+                why_not: why.map(|w| w.as_str().to_string()),
+                priced_from: false,
+            }
+        })
+        .collect();
+    let counted = on_pair
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(i, _)| lines[*i].counted);
+    if let Some(i) = price_line(counted) {
+        lines[i].priced_from = true;
+    }
+    lines
 }

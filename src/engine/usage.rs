@@ -1,6 +1,6 @@
 //! The usage records the engine counts, behind one trait: a [`VendorSnapshot`] as connectors and
-//! tests build it, or an [`ItemTable`], the compact form `reconcile` and `report` load from the
-//! store.
+//! tests build it, or an [`ItemTable`], the compact form the `reconcile` and `report` commands
+//! load from the store.
 //!
 //! A million `UsageItem`s with their strings and attribute maps take about a gigabyte; counting
 //! needs only each item's account, class, pending flag, last contact and the few attributes the

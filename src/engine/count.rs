@@ -1,0 +1,400 @@
+//! Counting usage: each vendor item weighed per service and classified ([`classify`]), tallied
+//! per account, then summed per (PSA company, product) over the accounts and services mapped
+//! to it: on the as-of snapshot, or for a service on another [`Basis`] aggregated over the
+//! billing period's snapshots.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+
+use super::{Bases, Basis, Input, ItemStatus, Rules, Usage, VendorInput, classify};
+use crate::model::{CompanyTarget, ProductTarget, VendorAccount};
+
+/// (PSA connection, company id, product).
+pub(super) type PairKey = (String, String, String);
+
+/// What the vendor side counted, for the PSA side to compare with the billing lines.
+#[derive(Default)]
+pub(super) struct Counted {
+    /// Usage counted per (PSA connection, company id, product).
+    pub usage: BTreeMap<PairKey, PairUsage>,
+    /// (PSA connection, product) pairs some service maps to → the vendor connections mapping.
+    pub mapped_products: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+/// The usage counted for one (PSA connection, company, product).
+#[derive(Default)]
+pub(super) struct PairUsage {
+    pub actual: Decimal,
+    /// Per service counted: its basis; how many snapshots; notes on the per-snapshot counts.
+    pub bases: BTreeMap<String, Basis>,
+    pub snapshots: usize,
+    pub basis_notes: Vec<String>,
+    pub pending: Decimal,
+    pub inactive: Decimal,
+    pub excluded: Decimal,
+    pub excluded_by: BTreeMap<String, Decimal>,
+    pub services: BTreeSet<String>,
+    pub accounts: BTreeSet<String>,
+    pub vendors: BTreeSet<String>,
+    /// Mapped accounts whose usage the sync could not read, as notes naming them.
+    pub unreadable: BTreeSet<String>,
+}
+
+impl PairUsage {
+    /// Adds an account's units of one service beside the count: pending, inactive, excluded;
+    /// the counted units too when `counted` (the service is counted on the as-of snapshot).
+    fn add(&mut self, t: &Tally, counted: bool) {
+        if counted {
+            self.actual += t.counted;
+        }
+        self.pending += t.pending;
+        self.inactive += t.inactive;
+        self.excluded += t.excluded;
+        for (r, n) in &t.excluded_by {
+            *self.excluded_by.entry(r.clone()).or_default() += n;
+        }
+    }
+}
+
+/// One account's items: (not pending, pending), and units per service index.
+struct AccountTally {
+    items: (u64, u64),
+    services: Vec<Tally>,
+}
+
+/// Units of one service on one account, by what [`classify`] decided.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Tally {
+    pub counted: Decimal,
+    pending: Decimal,
+    inactive: Decimal,
+    excluded: Decimal,
+    excluded_by: BTreeMap<String, Decimal>,
+}
+
+impl Tally {
+    fn add(&mut self, status: &ItemStatus, w: Decimal) {
+        match status {
+            ItemStatus::Counted => self.counted += w,
+            ItemStatus::Pending => self.pending += w,
+            ItemStatus::Inactive { .. } => self.inactive += w,
+            ItemStatus::Excluded { reason } => {
+                self.excluded += w;
+                *self.excluded_by.entry(reason.clone()).or_default() += w;
+            }
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.counted + self.pending + self.inactive + self.excluded > Decimal::ZERO
+    }
+}
+
+/// Counted units per account id, by service index, of one snapshot.
+type CountedUnits = HashMap<String, Vec<Decimal>>;
+
+/// One vendor connection's items, tallied: per account on the as-of snapshot, and per
+/// snapshot of the billing period for the services counted on another basis.
+pub(super) struct VendorTally {
+    /// `<vendor connection>/<service key>` by service index.
+    pub labels: Vec<String>,
+    per_account: HashMap<String, AccountTally>,
+    /// The period's snapshots (oldest first) with their counted units; empty when there is no
+    /// period, no snapshot in it, or every service is counted on `latest`.
+    history: Vec<(Timestamp, CountedUnits)>,
+}
+
+impl VendorTally {
+    pub fn new(v: &VendorInput, input: &Input) -> VendorTally {
+        let labels: Vec<String> = v
+            .services
+            .iter()
+            .map(|s| format!("{}/{}", v.connection, s.key))
+            .collect();
+        let per_account = tally_accounts(v, &labels, input.rules, input.as_of);
+        let history = period_history(v, &labels, input);
+        VendorTally {
+            labels,
+            per_account,
+            history,
+        }
+    }
+
+    /// An account's items on the as-of snapshot: (not pending, pending).
+    pub fn items(&self, account: &str) -> (u64, u64) {
+        self.per_account
+            .get(account)
+            .map(|a| a.items)
+            .unwrap_or_default()
+    }
+
+    /// An account's units of service `si` on the as-of snapshot.
+    pub fn service(&self, account: &str, si: usize) -> Option<&Tally> {
+        self.per_account.get(account).map(|a| &a.services[si])
+    }
+}
+
+/// Per account: its items (not pending, pending), and per service its units by status at
+/// `as_of`.
+fn tally_accounts(
+    v: &VendorInput,
+    labels: &[String],
+    rules: &Rules,
+    as_of: Timestamp,
+) -> HashMap<String, AccountTally> {
+    let account_names: HashMap<&str, &str> = v
+        .snapshot
+        .accounts()
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    // Keyed by an owned id so one lookup per item serves both.
+    let mut per_account: HashMap<String, AccountTally> = HashMap::new();
+    v.snapshot.each_item(&mut |item| {
+        let account_id = item.account_id();
+        if !per_account.contains_key(account_id) {
+            per_account.insert(
+                account_id.to_string(),
+                AccountTally {
+                    items: (0, 0),
+                    services: vec![Tally::default(); v.services.len()],
+                },
+            );
+        }
+        let per = per_account.get_mut(account_id).expect("inserted above");
+        if item.pending_approval() {
+            per.items.1 += 1
+        } else {
+            per.items.0 += 1
+        }
+        let account_name = account_names.get(account_id).copied().unwrap_or("");
+        for (si, s) in v.services.iter().enumerate() {
+            let w = s.weight(item);
+            if w.is_zero() {
+                continue;
+            }
+            let status = classify(item, account_name, v.connection, &labels[si], rules, as_of);
+            per.services[si].add(&status, w);
+        }
+    });
+    per_account
+}
+
+/// The period's snapshots, each counted (and classified at its own time), when some service
+/// of `v` is counted on a basis other than latest; else none.
+fn period_history(
+    v: &VendorInput,
+    labels: &[String],
+    input: &Input,
+) -> Vec<(Timestamp, CountedUnits)> {
+    let bases = input.period.map(|p| p.bases);
+    let any_period_basis =
+        bases.is_some_and(|b| labels.iter().any(|l| b.for_service(l) != Basis::Latest));
+    match input.period {
+        Some(p) if any_period_basis => p
+            .snapshots
+            .get(v.connection)
+            .map(|snaps| {
+                snaps
+                    .iter()
+                    .map(|(at, snap)| (*at, counted_units(v, labels, *snap, input.rules, *at)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The counted units per account id and service index of one snapshot, classified at `at`.
+fn counted_units(
+    v: &VendorInput,
+    labels: &[String],
+    snap: &dyn Usage,
+    rules: &Rules,
+    at: Timestamp,
+) -> CountedUnits {
+    let names: HashMap<&str, &str> = snap
+        .accounts()
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let mut out = CountedUnits::new();
+    snap.each_item(&mut |item| {
+        let account_name = names.get(item.account_id()).copied().unwrap_or("");
+        for (si, s) in v.services.iter().enumerate() {
+            let w = s.weight(item);
+            if w.is_zero() {
+                continue;
+            }
+            if classify(item, account_name, v.connection, &labels[si], rules, at)
+                == ItemStatus::Counted
+            {
+                if !out.contains_key(item.account_id()) {
+                    out.insert(
+                        item.account_id().to_string(),
+                        vec![Decimal::ZERO; v.services.len()],
+                    );
+                }
+                out.get_mut(item.account_id()).expect("inserted above")[si] += w;
+            }
+        }
+    });
+    out
+}
+
+/// One service's quantity for one (company, product) from its per-snapshot counts (oldest
+/// first, not empty): peak = the maximum, average = the mean rounded to 2 places,
+/// end-of-period = the newest; latest is not aggregated (the newest is returned).
+pub fn aggregate(basis: Basis, per_snapshot: &[(Timestamp, Decimal)]) -> Decimal {
+    let counts = per_snapshot.iter().map(|(_, n)| *n);
+    match basis {
+        Basis::Peak => counts.max().unwrap_or_default(),
+        Basis::Average if per_snapshot.is_empty() => Decimal::ZERO,
+        Basis::Average => (counts.sum::<Decimal>() / Decimal::from(per_snapshot.len())).round_dp(2),
+        Basis::EndOfPeriod | Basis::Latest => {
+            per_snapshot.last().map(|(_, n)| *n).unwrap_or_default()
+        }
+    }
+}
+
+/// A vendor service mapped to a PSA product, ready to be counted per company.
+pub(super) struct MappedService<'a> {
+    pub vendor: &'a VendorInput<'a>,
+    /// Its index in the vendor's services.
+    pub index: usize,
+    pub product: &'a ProductTarget,
+}
+
+impl Counted {
+    /// Counts service `s` for every company on its product's PSA connection that some of the
+    /// vendor's `mapped_accounts` map to, and records that the vendor maps to the product.
+    pub fn add_service(
+        &mut self,
+        s: &MappedService,
+        tally: &VendorTally,
+        mapped_accounts: &[(&VendorAccount, &CompanyTarget)],
+        bases: Option<&Bases>,
+    ) {
+        let (v, p) = (s.vendor, s.product);
+        self.mapped_products
+            .entry((p.connection.clone(), p.product_identifier.clone()))
+            .or_default()
+            .insert(v.connection.to_string());
+        let label = &tally.labels[s.index];
+        let basis = bases.map(|b| b.for_service(label)).unwrap_or_default();
+        let per_company = self.add_as_of(s, tally, mapped_accounts, basis);
+        if basis == Basis::Latest {
+            return;
+        }
+        for (company_id, accounts) in per_company {
+            let key = (
+                p.connection.clone(),
+                company_id.to_string(),
+                p.product_identifier.clone(),
+            );
+            let u = self.usage.get_mut(&key).expect("entered above");
+            add_period_count(u, label, basis, &tally.history, &accounts, s.index);
+        }
+    }
+
+    /// Adds what the as-of snapshot says of service `s` on each mapped account to its
+    /// company's usage (its counted units only on the `latest` basis, or when the period has
+    /// no snapshot); returns the account ids counted per company.
+    fn add_as_of<'m>(
+        &mut self,
+        s: &MappedService,
+        tally: &VendorTally,
+        mapped_accounts: &[(&'m VendorAccount, &'m CompanyTarget)],
+        basis: Basis,
+    ) -> BTreeMap<&'m str, Vec<&'m str>> {
+        let (v, p) = (s.vendor, s.product);
+        let label = &tally.labels[s.index];
+        let snapshots = if basis == Basis::Latest {
+            1
+        } else {
+            tally.history.len().max(1)
+        };
+        let mut per_company: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (account, company) in mapped_accounts {
+            if company.connection != p.connection {
+                continue;
+            }
+            let t = tally
+                .service(account.id.as_str(), s.index)
+                .cloned()
+                .unwrap_or_default();
+            let u = self
+                .usage
+                .entry((
+                    company.connection.clone(),
+                    company.company_id.clone(),
+                    p.product_identifier.clone(),
+                ))
+                .or_default();
+            per_company
+                .entry(company.company_id.as_str())
+                .or_default()
+                .push(account.id.as_str());
+            u.add(&t, basis == Basis::Latest || tally.history.is_empty());
+            u.services.insert(label.clone());
+            if let Some(why) = v.snapshot.unreadable().get(&account.id) {
+                u.unreadable.insert(format!(
+                    "`{}` could not read {}: {why}",
+                    v.connection, account.name
+                ));
+            }
+            if t.any() {
+                u.accounts.insert(account.name.clone());
+            }
+            u.vendors.insert(v.connection.to_string());
+            u.bases.insert(label.clone(), basis);
+            u.snapshots = u.snapshots.max(snapshots);
+        }
+        per_company
+    }
+}
+
+/// Adds service `si`'s count on `basis` over the period's snapshots, summed over one
+/// company's `accounts`, to its usage, with a note showing the per-snapshot counts (or saying
+/// the as-of snapshot was used, when the period has none).
+fn add_period_count(
+    u: &mut PairUsage,
+    label: &str,
+    basis: Basis,
+    history: &[(Timestamp, CountedUnits)],
+    accounts: &[&str],
+    si: usize,
+) {
+    if history.is_empty() {
+        u.basis_notes.push(format!(
+            "{label} ({}): no snapshot inside the billing period, so the as-of snapshot was used",
+            basis.as_str()
+        ));
+        return;
+    }
+    let per_snapshot: Vec<(Timestamp, Decimal)> = history
+        .iter()
+        .map(|(at, counts)| {
+            let n: Decimal = accounts
+                .iter()
+                .map(|a| counts.get(*a).map(|c| c[si]).unwrap_or_default())
+                .sum();
+            (*at, n)
+        })
+        .collect();
+    let quantity = aggregate(basis, &per_snapshot);
+    u.actual += quantity;
+    u.basis_notes.push(format!(
+        "{label} {} of {} snapshot(s) = {}: {}",
+        basis.as_str(),
+        per_snapshot.len(),
+        quantity.normalize(),
+        per_snapshot
+            .iter()
+            .map(|(at, n)| format!("{n} at {at}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+}
