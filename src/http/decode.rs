@@ -103,10 +103,12 @@ pub fn take_list(
     match found {
         Some(Value::Array(a)) => Ok(a),
         Some(Value::Null) | None if empty_ok => Ok(Vec::new()),
-        Some(Value::Null) | None => Err(shape(format!(
-            "the list `{}` is missing from the response",
-            dotted(at)
-        ))),
+        Some(Value::Null) | None => {
+            let d = dotted(at);
+            Err(shape(format!(
+                "the response has no `{d}` list (`{d}` is missing or null)"
+            )))
+        }
         Some(other) => Err(shape(format!(
             "expected a JSON array, got {}",
             kind_of(&other)
