@@ -286,6 +286,15 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
         mut self,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
+        self.rest(progress).await
+    }
+
+    /// Every page not read yet (the whole list, on a fresh one), keeping the pager so that
+    /// [`Pages::total`] can be asked afterwards; `progress` as for [`Pages::all`].
+    pub async fn rest(
+        &mut self,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
         let mut all = Vec::new();
         while let Some(page) = self.next().await? {
             all.extend(page.items);

@@ -283,7 +283,7 @@ async fn offsets_skip_what_was_read_and_stop_at_the_total() {
         size: Param::new("limit", 2),
         total: Some("/totalCount"),
     };
-    let got = ids(c.pages(Request::get("users"), paging, "/results"))
+    let got = ids(c.pages(Request::get("users"), paging.clone(), "/results"))
         .await
         .unwrap();
     assert_eq!(got, vec![1, 2, 3, 4]);
@@ -292,6 +292,12 @@ async fn offsets_skip_what_was_read_and_stop_at_the_total() {
         *seen.lock().unwrap(),
         ["/api/users?limit=2&skip=0", "/api/users?limit=2&skip=2"]
     );
+    // `rest` reads what `next` left and keeps the pager, whose total can then be asked.
+    let mut pages = c.pages::<Rec>(Request::get("users"), paging, "/results");
+    let first = pages.next().await.unwrap().unwrap();
+    let rest = pages.rest(&|_| {}).await.unwrap();
+    assert_eq!((first.items.len(), rest.len()), (2, 2));
+    assert_eq!((pages.total(), pages.read()), (Some(4), 4));
 }
 
 #[tokio::test]
