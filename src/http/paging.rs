@@ -212,6 +212,8 @@ pub struct Pages<'t, T> {
     read: usize,
     last_id: Option<i64>,
     total: Option<u64>,
+    /// A missing or null list is an empty page ([`Pages::none_when_absent`]).
+    none_when_absent: bool,
     seen: HashSet<String>,
     _t: PhantomData<fn() -> T>,
 }
@@ -266,9 +268,18 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             read: 0,
             last_id: None,
             total: None,
+            none_when_absent: false,
             seen: HashSet::new(),
             _t: PhantomData,
         }
+    }
+
+    /// For APIs that write "no records" as a null or missing list (Sherweb's `items: null`):
+    /// such a page is empty rather than a decode error. Without it, only a page whose stated
+    /// total is 0 may leave its list out.
+    pub fn none_when_absent(mut self) -> Pages<'t, T> {
+        self.none_when_absent = true;
+        self
     }
 
     /// The record count the API last stated (styles with a total), for completeness checks.
@@ -338,7 +349,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             &mut body,
             self.items_at,
             // A list stated to be empty may leave its array out (HaloPSA).
-            total == Some(0),
+            total == Some(0) || self.none_when_absent,
         )?;
         let n = elements.len();
         let last_id = match &self.paging {

@@ -265,6 +265,36 @@ async fn a_list_stated_empty_may_leave_its_array_out_but_not_otherwise() {
 }
 
 #[tokio::test]
+async fn a_null_or_missing_list_is_empty_where_the_api_says_none_that_way() {
+    let (url, _) = server(Arc::new(|path, _, _| {
+        let body = match path {
+            "/api/null" => json!({"items": null}),
+            "/api/missing" => json!({}),
+            "/api/some" => json!({"items": [{"id": 1}]}),
+            _ => json!([{"id": 1}]),
+        };
+        (StatusCode::OK, vec![], body)
+    }))
+    .await;
+    let c = client(url);
+    for (path, n) in [("null", 0), ("missing", 0), ("some", 1)] {
+        let pages = c
+            .pages::<Rec>(Request::get(path), Paging::Single, "/items")
+            .none_when_absent();
+        assert_eq!(ids(pages).await.unwrap().len(), n, "{path}");
+    }
+    // Without the option a null list is an error; with it, a body of another shape still is.
+    let err = ids(c.pages(Request::get("null"), Paging::Single, "/items"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no `items` list"), "{err}");
+    let pages = c
+        .pages::<Rec>(Request::get("array"), Paging::Single, "/items")
+        .none_when_absent();
+    assert!(ids(pages).await.is_err());
+}
+
+#[tokio::test]
 async fn offsets_skip_what_was_read_and_stop_at_the_total() {
     let all = records(4);
     let (url, seen) = server(Arc::new(move |_, q, _| {
