@@ -258,6 +258,11 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             }
             Paging::NextUrl(_) | Paging::Single => {}
         }
+        // A next link back to the first page is a loop too, caught before it is sent again.
+        let seen = match &paging {
+            Paging::NextUrl(_) => HashSet::from([page_key(&req, &[])]),
+            _ => HashSet::new(),
+        };
         Pages {
             transport,
             first,
@@ -269,7 +274,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             last_id: None,
             total: None,
             none_when_absent: false,
-            seen: HashSet::new(),
+            seen,
             _t: PhantomData,
         }
     }
@@ -478,8 +483,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
                     };
                     req.headers.insert(name, value);
                 }
-                let key = format!("{} {:?} {:?}", req.path, req.query, link.headers);
-                if !self.seen.insert(key) {
+                if !self.seen.insert(page_key(&req, &link.headers)) {
                     return Err(self.invalid(format!(
                         "{endpoint} sent the same next page twice; paging would never end. Please report this"
                     )));
@@ -527,6 +531,11 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             message,
         }
     }
+}
+
+/// What tells one next-URL page from another: where it goes and the link's headers.
+fn page_key(req: &Request, link_headers: &[(String, String)]) -> String {
+    format!("{} {:?} {:?}", req.path, req.query, link_headers)
 }
 
 fn push(req: &mut Request, name: &str, value: impl ToString) {

@@ -431,10 +431,13 @@ async fn next_urls_are_followed_on_our_origin_only_with_their_headers() {
             .contains("not sending the credentials there"),
         "{err}"
     );
+    seen.lock().unwrap().clear();
     let err = ids(c.pages(Request::get("v1/same"), graph, "/value"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("paging would never end"), "{err}");
+    // A link back to the page just read is refused before it is asked for again.
+    assert_eq!(*seen.lock().unwrap(), ["/api/v1/same"]);
 }
 
 #[tokio::test]
