@@ -29,7 +29,7 @@ use url::Url;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy,
-    build_reqwest, check_url, decode_one, send_unauthenticated,
+    build_reqwest, check_url, decode_elements, decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -428,15 +428,9 @@ impl Connector for HaloPsa {
             let a = invoice(&h, raw, now);
             let in_force = a.status == "Active";
             let endpoint = format!("GET /api/RecurringInvoice (invoice {})", h.id);
-            for (j, v) in raw_lines.into_iter().enumerate() {
-                let raw_line = v.to_string();
-                let d: wire::InvoiceDetail =
-                    serde_path_to_error::deserialize(v).map_err(|e| ConnectorError::Decode {
-                        connection: self.name.clone(),
-                        endpoint: endpoint.clone(),
-                        path: format!("lines[{j}].{}", e.path()),
-                        detail: e.inner().to_string(),
-                    })?;
+            let details =
+                decode_elements::<wire::InvoiceDetail>(&self.name, &endpoint, "lines", raw_lines)?;
+            for (d, raw_line) in details {
                 if !in_force {
                     continue;
                 }

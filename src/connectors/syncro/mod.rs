@@ -375,13 +375,8 @@ impl Connector for Syncro {
                     let one: wire::OneSchedule =
                         decode_one(&self.name, &resp.endpoint, &resp.body)?;
                     let raw = one.schedule.to_string();
-                    let s: wire::Schedule = serde_path_to_error::deserialize(one.schedule)
-                        .map_err(|e| ConnectorError::Decode {
-                            connection: self.name.clone(),
-                            endpoint: resp.endpoint.clone(),
-                            path: format!("schedule.{}", e.path()),
-                            detail: e.inner().to_string(),
-                        })?;
+                    let s: wire::Schedule =
+                        decode_value(&self.name, &resp.endpoint, "schedule", one.schedule)?;
                     (s, raw, resp.endpoint, "schedule.lines".to_string())
                 }
             };
