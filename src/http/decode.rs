@@ -80,8 +80,9 @@ pub fn parse_json(connection: &str, endpoint: &str, body: &[u8]) -> Result<Value
 }
 
 /// Takes the array at JSON pointer `at` (`""`: the body itself, `/data/sites`) out of `body`.
-/// A missing or null list is an empty one only where `empty_ok` says the answer holds no
-/// records (a total of 0).
+/// A missing or null list is an empty one only where `empty_ok` says the answer may hold no
+/// list (a total of 0, or an API that writes none as null), and only inside an object: a body
+/// of another shape is still an error.
 pub fn take_list(
     connection: &str,
     endpoint: &str,
@@ -95,6 +96,9 @@ pub fn take_list(
         path: dotted(at),
         detail,
     };
+    let parent = at.rsplit_once('/').map_or("", |(p, _)| p);
+    let empty_ok =
+        empty_ok && (at.is_empty() || body.pointer(parent).is_some_and(Value::is_object));
     let found = if at.is_empty() {
         Some(body.take())
     } else {
@@ -103,10 +107,12 @@ pub fn take_list(
     match found {
         Some(Value::Array(a)) => Ok(a),
         Some(Value::Null) | None if empty_ok => Ok(Vec::new()),
-        Some(Value::Null) | None => Err(shape(format!(
-            "the list `{}` is missing from the response",
-            dotted(at)
-        ))),
+        Some(Value::Null) | None => {
+            let d = dotted(at);
+            Err(shape(format!(
+                "the response has no `{d}` list (`{d}` is missing or null)"
+            )))
+        }
         Some(other) => Err(shape(format!(
             "expected a JSON array, got {}",
             kind_of(&other)
@@ -193,6 +199,9 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // A body that is not an object holding the list is no empty list.
+        let mut wrong = serde_json::json!({"data": [1]});
+        assert!(take_list("c", "GET /x", &mut wrong, "/data/sites", true).is_err());
         let err = take_list("c", "GET /x", &mut body, "/n", false).unwrap_err();
         assert!(
             err.to_string()

@@ -212,6 +212,8 @@ pub struct Pages<'t, T> {
     read: usize,
     last_id: Option<i64>,
     total: Option<u64>,
+    /// A missing or null list is an empty page ([`Pages::none_when_absent`]).
+    none_when_absent: bool,
     seen: HashSet<String>,
     _t: PhantomData<fn() -> T>,
 }
@@ -256,6 +258,11 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             }
             Paging::NextUrl(_) | Paging::Single => {}
         }
+        // A next link back to the first page is a loop too, caught before it is sent again.
+        let seen = match &paging {
+            Paging::NextUrl(_) => HashSet::from([page_key(&req, &[])]),
+            _ => HashSet::new(),
+        };
         Pages {
             transport,
             first,
@@ -266,9 +273,18 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             read: 0,
             last_id: None,
             total: None,
-            seen: HashSet::new(),
+            none_when_absent: false,
+            seen,
             _t: PhantomData,
         }
+    }
+
+    /// For APIs that write "no records" as a null or missing list (Sherweb's `items: null`):
+    /// such a page is empty rather than a decode error. Without it, only a page whose stated
+    /// total is 0 may leave its list out.
+    pub fn none_when_absent(mut self) -> Pages<'t, T> {
+        self.none_when_absent = true;
+        self
     }
 
     /// The record count the API last stated (styles with a total), for completeness checks.
@@ -284,6 +300,15 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
     /// The whole list; `progress` gets the running record count after each page.
     pub async fn all(
         mut self,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
+        self.rest(progress).await
+    }
+
+    /// Every page not read yet (the whole list, on a fresh one), keeping the pager so that
+    /// [`Pages::total`] can be asked afterwards; `progress` as for [`Pages::all`].
+    pub async fn rest(
+        &mut self,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
         let mut all = Vec::new();
@@ -329,7 +354,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             &mut body,
             self.items_at,
             // A list stated to be empty may leave its array out (HaloPSA).
-            total == Some(0),
+            total == Some(0) || self.none_when_absent,
         )?;
         let n = elements.len();
         let last_id = match &self.paging {
@@ -458,8 +483,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
                     };
                     req.headers.insert(name, value);
                 }
-                let key = format!("{} {:?} {:?}", req.path, req.query, link.headers);
-                if !self.seen.insert(key) {
+                if !self.seen.insert(page_key(&req, &link.headers)) {
                     return Err(self.invalid(format!(
                         "{endpoint} sent the same next page twice; paging would never end. Please report this"
                     )));
@@ -507,6 +531,11 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             message,
         }
     }
+}
+
+/// What tells one next-URL page from another: where it goes and the link's headers.
+fn page_key(req: &Request, link_headers: &[(String, String)]) -> String {
+    format!("{} {:?} {:?}", req.path, req.query, link_headers)
 }
 
 fn push(req: &mut Request, name: &str, value: impl ToString) {

@@ -44,8 +44,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, RateLimit, RetryPolicy, build_reqwest, check_url,
-    decode_elements, decode_one, send_unauthenticated,
+    Auth, ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy,
+    Transport, build_reqwest, check_url, decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -136,8 +136,6 @@ impl Auth for AutotaskAuth {
 /// The API client of the current zone.
 struct Api {
     client: HttpClient,
-    /// `https://webservices5.autotask.net`.
-    origin: String,
     /// Path from the origin to `V1.0/`, no leading slash: `atservicesrest/V1.0/`.
     root: String,
     zone: String,
@@ -285,7 +283,6 @@ impl Autotask {
         tracing::debug!(connection = %self.name, zone = ?zone.zone_name, url = %zone.url, "found the Autotask zone");
         Ok(Api {
             client,
-            origin,
             root,
             zone: zone.zone_name.unwrap_or(zone.url),
         })
@@ -330,18 +327,10 @@ impl Autotask {
     /// Reads ThresholdInformation and resets the budget from it.
     async fn read_threshold(&self) -> Result<wire::ThresholdInformation, ConnectorError> {
         let api = self.api().await?;
-        let path = format!("{}ThresholdInformation", api.root);
+        let req = Request::get(format!("{}ThresholdInformation", api.root));
         self.budget.total.fetch_add(1, Ordering::Relaxed);
-        let v = self
-            .send(Method::GET, &path, None, "ThresholdInformation")
-            .await?;
-        let t: wire::ThresholdInformation =
-            serde_json::from_value(v).map_err(|e| ConnectorError::Decode {
-                connection: self.name.clone(),
-                endpoint: format!("GET /{path}"),
-                path: ".".into(),
-                detail: e.to_string(),
-            })?;
+        let resp = self.send(&req, "ThresholdInformation").await?;
+        let t: wire::ThresholdInformation = decode_one(&self.name, &resp.endpoint, &resp.body)?;
         self.budget
             .threshold
             .store(t.external_request_threshold, Ordering::Relaxed);
@@ -356,27 +345,15 @@ impl Autotask {
         Ok(t)
     }
 
-    /// One authenticated request (path from the zone's origin, query string allowed), with the
-    /// zone looked up again once after a 401. Answers the JSON body; `{"errors": [...]}` in any
-    /// status is an error naming the messages.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        entity: &str,
-    ) -> Result<Value, ConnectorError> {
+    /// One authenticated request (path from the zone's origin), with the zone looked up again
+    /// once after a 401. `{"errors": [...]}` in any status is an error naming the messages.
+    async fn send(&self, req: &Request, entity: &str) -> Result<RawResponse, ConnectorError> {
         let mut relooked = false;
         loop {
-            let api = self.api().await?;
-            let result = match (&method, body) {
-                (&Method::POST, Some(b)) => api.client.post_json(path, b).await,
-                _ => api.client.get(path, &[]).await,
-            };
+            let result = self.api().await?.client.send(req).await;
             match result {
                 Ok(resp) => {
-                    let v: Value = decode_one(&self.name, &resp.endpoint, &resp.body)?;
-                    if let Some(msgs) = error_messages(&v) {
+                    if let Some(msgs) = body_errors(&resp.body) {
                         return Err(ConnectorError::Http {
                             connection: self.name.clone(),
                             endpoint: resp.endpoint,
@@ -388,7 +365,7 @@ impl Autotask {
                                     .into(),
                         });
                     }
-                    return Ok(v);
+                    return Ok(resp);
                 }
                 Err(ConnectorError::Auth { status: 401, .. }) if !relooked => {
                     // The database may have moved zones: look it up again, then retry once.
@@ -452,7 +429,9 @@ impl Autotask {
         }
     }
 
-    /// `POST /V1.0/{entity}/query` with `filter`, every page, each item with its raw JSON.
+    /// `POST /V1.0/{entity}/query` with `filter`, `max_records` a page, each item with its raw
+    /// JSON: every page, or the first only unless `all_pages`. A next page re-POSTs the same
+    /// body to `pageDetails.nextPageUrl`, which must stay on the zone's origin.
     async fn query<T: serde::de::DeserializeOwned>(
         &self,
         entity: &str,
@@ -461,69 +440,23 @@ impl Autotask {
         all_pages: bool,
         on_page: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
-        let body = json!({ "filter": filter, "MaxRecords": max_records });
-        let api = self.api().await?;
-        let mut path = format!("{}{entity}/query", api.root);
-        let mut out = Vec::new();
-        let mut seen_urls = BTreeSet::new();
-        loop {
-            if self.budget.since.load(Ordering::Relaxed) >= THRESHOLD_RECHECK {
-                self.read_threshold().await?;
-            }
-            self.spend().await?;
-            let v = self.send(Method::POST, &path, Some(&body), entity).await?;
-            let endpoint = format!("POST /{}", path.split('?').next().unwrap_or(&path));
-            let page: wire::Page =
-                serde_json::from_value(v).map_err(|e| ConnectorError::Decode {
-                    connection: self.name.clone(),
-                    endpoint: endpoint.clone(),
-                    path: ".".into(),
-                    detail: format!("{e}; expected {{\"items\": [...], \"pageDetails\": {{...}}}}"),
-                })?;
-            let Some(items) = page.items else {
-                return Err(ConnectorError::Decode {
-                    connection: self.name.clone(),
-                    endpoint,
-                    path: "items".into(),
-                    detail: "the answer has no `items` list".into(),
-                });
-            };
-            out.extend(decode_elements::<T>(&self.name, &endpoint, "items", items)?);
-            on_page(out.len());
-            let next = page
-                .page_details
-                .and_then(|d| d.next_page_url)
-                .filter(|u| !u.trim().is_empty());
-            match next {
-                Some(next) if all_pages => {
-                    if !seen_urls.insert(next.clone()) {
-                        return Err(self.invalid(format!(
-                            "{endpoint} sent the same nextPageUrl twice; stopping instead of looping. Please report this"
-                        )));
-                    }
-                    path = self.relative(&api.origin, &next)?;
-                }
-                _ => return Ok(out),
-            }
+        let zone = Budgeted {
+            autotask: self,
+            api: self.api().await?,
+            entity,
+        };
+        let first = Request::post(
+            format!("{}{entity}/query", zone.api.root),
+            json!({ "filter": filter, "MaxRecords": max_records }),
+        );
+        let paging = Paging::next_url_at("/pageDetails/nextPageUrl");
+        let mut pages = Pages::new(&zone, first, paging, "/items");
+        if all_pages {
+            return pages.all(on_page).await;
         }
-    }
-
-    /// A `nextPageUrl` as a path on the zone's origin; credentials go to no other host.
-    fn relative(&self, api_origin: &str, next: &str) -> Result<String, ConnectorError> {
-        let url = Url::parse(next)
-            .map_err(|e| self.invalid(format!("nextPageUrl `{next}` is not a URL: {e}")))?;
-        if url.origin().ascii_serialization() != api_origin {
-            return Err(self.invalid(format!(
-                "nextPageUrl points at {}, not the zone {api_origin}; not sending the credentials there",
-                url.origin().ascii_serialization()
-            )));
-        }
-        let mut p = url.path().trim_start_matches('/').to_string();
-        if let Some(q) = url.query() {
-            p.push('?');
-            p.push_str(q);
-        }
-        Ok(p)
+        let items = pages.next().await?.map(|p| p.items).unwrap_or_default();
+        on_page(items.len());
+        Ok(items)
     }
 
     /// Picklist labels of `fields` of `entity`, from `entityInformation/fields`.
@@ -533,16 +466,10 @@ impl Autotask {
         fields: &[&str],
     ) -> Result<HashMap<String, HashMap<i64, String>>, ConnectorError> {
         let api = self.api().await?;
-        let path = format!("{}{entity}/entityInformation/fields", api.root);
+        let req = Request::get(format!("{}{entity}/entityInformation/fields", api.root));
         self.spend().await?;
-        let v = self.send(Method::GET, &path, None, entity).await?;
-        let info: wire::FieldsInfo =
-            serde_json::from_value(v).map_err(|e| ConnectorError::Decode {
-                connection: self.name.clone(),
-                endpoint: format!("GET /{path}"),
-                path: "fields".into(),
-                detail: e.to_string(),
-            })?;
+        let resp = self.send(&req, entity).await?;
+        let info: wire::FieldsInfo = decode_one(&self.name, &resp.endpoint, &resp.body)?;
         let mut out = HashMap::new();
         for f in info.fields {
             if !fields.iter().any(|w| w.eq_ignore_ascii_case(&f.name)) {
@@ -574,6 +501,47 @@ impl Autotask {
         );
         meta
     }
+}
+
+/// The request path of one query, as a [`Transport`] for the pager: each page goes through the
+/// request budget ([`Autotask::read_threshold`] every [`THRESHOLD_RECHECK`] requests, then
+/// [`Autotask::spend`]) and [`Autotask::send`], as every other Autotask request does.
+struct Budgeted<'a> {
+    autotask: &'a Autotask,
+    /// The zone the query started in: its next-page links must stay on this origin.
+    api: Arc<Api>,
+    /// For the permission a 403 names.
+    entity: &'a str,
+}
+
+#[async_trait]
+impl Transport for Budgeted<'_> {
+    fn connection(&self) -> &str {
+        &self.autotask.name
+    }
+
+    fn base(&self) -> &Url {
+        self.api.client.base()
+    }
+
+    async fn send(&self, req: &Request) -> Result<RawResponse, ConnectorError> {
+        let at = self.autotask;
+        if at.budget.since.load(Ordering::Relaxed) >= THRESHOLD_RECHECK {
+            at.read_threshold().await?;
+        }
+        at.spend().await?;
+        at.send(req, self.entity).await
+    }
+}
+
+/// The messages of an `{"errors": [...]}` answer. Only a body that names `"errors"` is parsed
+/// here: pages of records are parsed once, by whoever reads them.
+fn body_errors(body: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"errors\"";
+    if !body.windows(KEY.len()).any(|w| w == KEY) {
+        return None;
+    }
+    error_messages(&serde_json::from_slice(body).ok()?)
 }
 
 /// The messages of an Autotask `{"errors": [...]}` body, joined; `None` when there are none.

@@ -1,7 +1,8 @@
 //! Autotask REST v1.0 wire types, with the camelCase field names the live API sends (the
 //! swagger's models are PascalCase; responses are not). Query answers are wrapped in
-//! `{items, pageDetails}`; errors come as `{"errors": [...]}`. Picklist values stay integers
-//! here and get their labels from `entityInformation/fields`. Unknown fields are ignored.
+//! `{items, pageDetails}`, which the shared pager reads; errors come as `{"errors": [...]}`.
+//! Picklist values stay integers here and get their labels from `entityInformation/fields`.
+//! Unknown fields are ignored.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -27,23 +28,6 @@ pub struct ThresholdInformation {
     #[serde(default)]
     pub request_threshold_timeframe: Option<u64>,
     pub current_timeframe_request_count: u64,
-}
-
-/// The `{items, pageDetails}` wrapper of every query.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page {
-    #[serde(default)]
-    pub items: Option<Vec<Value>>,
-    #[serde(default)]
-    pub page_details: Option<PageDetails>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageDetails {
-    #[serde(default)]
-    pub next_page_url: Option<String>,
 }
 
 /// `GET /V1.0/{Entity}/entityInformation/fields`.

@@ -32,8 +32,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, OAuth2, RetryPolicy, build_reqwest, check_url, decode_elements,
-    decode_one, send_unauthenticated,
+    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy,
+    build_reqwest, check_url, decode_elements, decode_one, send_unauthenticated,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -42,7 +42,6 @@ use crate::model::{
 /// Halo publishes no maximum; 100 is what its own PowerShell module pages with.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
-const MAX_PAGES: usize = 100_000;
 /// Agreement ids of contracts are prefixed so they never collide with recurring-invoice ids.
 pub const CONTRACT_PREFIX: &str = "contract:";
 
@@ -187,79 +186,55 @@ impl HaloPsa {
             .await
     }
 
-    /// One page: the array under `key` and `record_count`.
-    async fn page<T: DeserializeOwned>(
-        &self,
-        api: &HttpClient,
+    /// The pages of the list at `path` (its records in the array `items_at`), `page_size`
+    /// records a page until `record_count` records have been read.
+    fn pages<'a, T: DeserializeOwned>(
+        api: &'a HttpClient,
         path: &str,
-        key: &str,
+        items_at: &'static str,
         query: &[(&str, String)],
-        page_no: usize,
         page_size: usize,
-    ) -> Result<(Vec<(T, String)>, Option<u64>), ConnectorError> {
-        let mut q = query.to_vec();
-        q.push(("pageinate", "true".into()));
-        q.push(("page_size", page_size.to_string()));
-        q.push(("page_no", page_no.to_string()));
-        let resp = api
-            .get(path, &q)
-            .await
-            .map_err(|e| self.name_permission(e))?;
-        let mut body: Value = decode_one(&self.name, &resp.endpoint, &resp.body)?;
-        let shape = |detail: String| ConnectorError::Decode {
-            connection: self.name.clone(),
-            endpoint: resp.endpoint.clone(),
-            path: key.into(),
-            detail,
+    ) -> Pages<'a, T> {
+        let paging = Paging::Numbered {
+            page: "page_no",
+            size: Some(Param::new("page_size", page_size)),
+            end: End::TotalRecords("/record_count"),
         };
-        let count = match body.get("record_count") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .ok_or_else(|| shape(format!("record_count is not a count: {v}")))?,
-            ),
-        };
-        let elements = match body.get_mut(key).map(Value::take) {
-            Some(Value::Array(a)) => a,
-            Some(Value::Null) | None if count == Some(0) => Vec::new(),
-            Some(other) => return Err(shape(format!("expected a JSON array, got {other}"))),
-            None => return Err(shape("the list is missing from the response".into())),
-        };
-        Ok((
-            decode_elements(&self.name, &resp.endpoint, key, elements)?,
-            count,
-        ))
+        api.pages(
+            Request::get(path).queries(query).query("pageinate", true),
+            paging,
+            items_at,
+        )
     }
 
-    /// Every page of a list, until `record_count` records (or a short page) have been read.
+    /// Every record of a list.
     async fn all<T: DeserializeOwned>(
         &self,
         path: &str,
-        key: &str,
+        items_at: &'static str,
         query: &[(&str, String)],
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
         let (api, _) = self.api().await?;
-        let mut all = Vec::new();
-        for page_no in 1..=MAX_PAGES {
-            let (page, count) = self
-                .page::<T>(api, path, key, query, page_no, self.page_size)
-                .await?;
-            let n = page.len();
-            all.extend(page);
-            progress(all.len());
-            let more = match count {
-                Some(c) => (all.len() as u64) < c && n > 0,
-                None => n == self.page_size,
-            };
-            if !more {
-                return Ok(all);
-            }
-        }
-        Err(ConnectorError::Invalid {
-            connection: self.name.clone(),
-            message: format!("GET {path} never ended after {MAX_PAGES} pages"),
-        })
+        Self::pages(api, path, items_at, query, self.page_size)
+            .all(progress)
+            .await
+            .map_err(|e| self.name_permission(e))
+    }
+
+    /// The first record of a list, to prove it readable.
+    async fn first<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        items_at: &'static str,
+        query: &[(&str, String)],
+    ) -> Result<(), ConnectorError> {
+        let (api, _) = self.api().await?;
+        Self::pages::<T>(api, path, items_at, query, 1)
+            .next()
+            .await
+            .map_err(|e| self.name_permission(e))?;
+        Ok(())
     }
 
     /// A 403 names the Halo permission the endpoint needs.
@@ -304,16 +279,13 @@ impl Connector for HaloPsa {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let (api, auth_url) = self.api().await?;
-        self.page::<wire::Client>(api, "Client", "clients", &[], 1, 1)
+        let (_, auth_url) = self.api().await?;
+        self.first::<wire::Client>("Client", "/clients", &[])
             .await?;
-        self.page::<wire::InvoiceHeader>(
-            api,
+        self.first::<wire::InvoiceHeader>(
             "RecurringInvoice",
-            "invoices",
+            "/invoices",
             &[("includelines", "true".into())],
-            1,
-            1,
         )
         .await?;
         Ok(format!(
@@ -327,7 +299,7 @@ impl Connector for HaloPsa {
         let clients = self
             .all::<wire::Client>(
                 "Client",
-                "clients",
+                "/clients",
                 &[("includeinactive", "true".into())],
                 &|n| cx.report("clients", n),
             )
@@ -335,7 +307,7 @@ impl Connector for HaloPsa {
         let invoices = self
             .all::<wire::InvoiceHeader>(
                 "RecurringInvoice",
-                "invoices",
+                "/invoices",
                 &[("includelines", "true".into())],
                 &|n| cx.report("recurring invoices", n),
             )
@@ -343,13 +315,13 @@ impl Connector for HaloPsa {
         let contracts = self
             .all::<wire::ContractHeader>(
                 "ClientContract",
-                "contracts",
+                "/contracts",
                 &[("includeinactive", "true".into())],
                 &|n| cx.report("contracts", n),
             )
             .await?;
         let items = self
-            .all::<wire::Item>("Item", "items", &[], &|n| cx.report("items", n))
+            .all::<wire::Item>("Item", "/items", &[], &|n| cx.report("items", n))
             .await?;
 
         // Lists that came without lines: read those invoices one by one.
@@ -409,15 +381,9 @@ impl Connector for HaloPsa {
             let a = invoice(&h, raw, now);
             let in_force = a.status == "Active";
             let endpoint = format!("GET /api/RecurringInvoice (invoice {})", h.id);
-            for (j, v) in raw_lines.into_iter().enumerate() {
-                let raw_line = v.to_string();
-                let d: wire::InvoiceDetail =
-                    serde_path_to_error::deserialize(v).map_err(|e| ConnectorError::Decode {
-                        connection: self.name.clone(),
-                        endpoint: endpoint.clone(),
-                        path: format!("lines[{j}].{}", e.path()),
-                        detail: e.inner().to_string(),
-                    })?;
+            let details =
+                decode_elements::<wire::InvoiceDetail>(&self.name, &endpoint, "lines", raw_lines)?;
+            for (d, raw_line) in details {
                 if !in_force {
                     continue;
                 }

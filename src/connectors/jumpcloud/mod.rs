@@ -35,11 +35,11 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, RateLimit, RetryPolicy, check_url, decode_one,
+    Auth, ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
+    check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -54,9 +54,6 @@ const SYSTEMS: &str = "api/systems";
 const USER_FIELDS: &str = "_id username email displayname state activated suspended account_locked externally_managed created";
 const SYSTEM_FIELDS: &str =
     "_id displayName hostname os osFamily active lastContact serialNumber agentVersion";
-
-/// Stop runaway loops against a server that never sends a short page.
-const MAX_PAGES: usize = 100_000;
 
 pub const ACTIVATED: &str = "USER_ACTIVATED";
 pub const SUSPENDED: &str = "USER_SUSPENDED";
@@ -247,54 +244,22 @@ impl JumpCloud {
     }
 }
 
-/// One page of a `{totalCount, results}` list.
-struct Page<T> {
-    items: Vec<(T, String)>,
-    total: Option<u64>,
-}
-
-async fn get_page<T: DeserializeOwned>(
-    client: &HttpClient,
+/// A `{totalCount, results}` list: `limit` + `skip`, until a short page or `totalCount`.
+fn pages<'c, T: DeserializeOwned>(
+    client: &'c HttpClient,
     path: &str,
     query: &[(&str, String)],
-) -> Result<Page<T>, ConnectorError> {
-    let resp = client.get(path, query).await?;
-    let connection = client.connection();
-    let endpoint = resp.endpoint.as_str();
-    let mut body: Value = decode_one(connection, endpoint, &resp.body)?;
-    let shape_error = |at: &str, detail: String| ConnectorError::Decode {
-        connection: connection.into(),
-        endpoint: endpoint.into(),
-        path: at.into(),
-        detail,
+    page_size: usize,
+) -> Pages<'c, T> {
+    let paging = Paging::Offset {
+        offset: "skip",
+        size: Param::new("limit", page_size),
+        total: Some("/totalCount"),
     };
-    let total = match body.get("totalCount") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or_else(|| shape_error("totalCount", format!("expected a count, got {v}")))?,
-        ),
-    };
-    let elements = match body.get_mut("results").map(Value::take) {
-        Some(Value::Array(a)) => a,
-        Some(Value::Null) | None => {
-            return Err(shape_error(
-                "results",
-                "the list is missing from the response".into(),
-            ));
-        }
-        Some(other) => {
-            return Err(shape_error(
-                "results",
-                format!("expected a JSON array, got {other}"),
-            ));
-        }
-    };
-    let items = crate::http::decode_elements(connection, endpoint, "results", elements)?;
-    Ok(Page { items, total })
+    client.pages(Request::get(path).queries(query), paging, "/results")
 }
 
-/// Reads every page of a `limit` + `skip` list; returns the records and the last `totalCount`.
+/// Every record of a list, and the last `totalCount` it stated.
 async fn get_all_skip<T: DeserializeOwned>(
     client: &HttpClient,
     path: &str,
@@ -302,26 +267,9 @@ async fn get_all_skip<T: DeserializeOwned>(
     page_size: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(Vec<(T, String)>, Option<u64>), ConnectorError> {
-    let mut all = Vec::new();
-    let mut total = None;
-    for _ in 0..MAX_PAGES {
-        let mut q: Vec<(&str, String)> = query.to_vec();
-        q.push(("limit", page_size.to_string()));
-        q.push(("skip", all.len().to_string()));
-        let page = get_page::<T>(client, path, &q).await?;
-        let n = page.items.len();
-        all.extend(page.items);
-        total = page.total.or(total);
-        progress(all.len());
-        // A short page ends the list; so does reaching totalCount (saves an empty request).
-        if n < page_size || n == 0 || total.is_some_and(|t| all.len() as u64 >= t) {
-            return Ok((all, total));
-        }
-    }
-    Err(ConnectorError::Invalid {
-        connection: client.connection().into(),
-        message: format!("GET /{path} kept returning full pages past {MAX_PAGES} pages; stopping"),
-    })
+    let mut pages = pages(client, path, query, page_size);
+    let all = pages.rest(progress).await?;
+    Ok((all, pages.total()))
 }
 
 /// Fails when a list read page by page holds an id twice or disagrees with its `totalCount`:
@@ -368,13 +316,10 @@ impl Connector for JumpCloud {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let page = get_page::<wire::Organization>(
-            &self.provider,
-            &self.orgs_path(),
-            &[("limit", "1".to_string()), ("skip", "0".to_string())],
-        )
-        .await?;
-        let total = page.total.unwrap_or(page.items.len() as u64);
+        let mut orgs = pages::<wire::Organization>(&self.provider, &self.orgs_path(), &[], 1);
+        let first = orgs.next().await?;
+        let listed = first.map_or(0, |p| p.items.len() as u64);
+        let total = orgs.total().unwrap_or(listed);
         Ok(format!(
             "signed in to {} with an API key for provider {}; {total} organization{} readable",
             self.base.origin().ascii_serialization(),

@@ -35,15 +35,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, OAuth2, RefreshToken, RetryPolicy, check_url,
-    decode_elements, decode_one,
+    Auth, ConnectorError, HttpClient, NextLink, OAuth2, Paging, RefreshToken, Request, RetryPolicy,
+    check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -64,7 +64,6 @@ const SUBSCRIBED_SKUS: &str = "v1.0/subscribedSkus";
 const GDAP_CUSTOMERS: &str = "v1.0/tenantRelationships/delegatedAdminCustomers";
 /// The largest page the GDAP customer list serves.
 const GDAP_QUERY: &[(&str, &str)] = &[("$top", "300")];
-const MAX_PAGES: usize = 10_000;
 
 const CAPABILITY_STATUSES: &[&str] = &["Enabled", "Warning", "Suspended", "Deleted", "LockedOut"];
 const APPLIES_TO: &[&str] = &["User", "Company"];
@@ -435,183 +434,70 @@ impl M365 {
         pc: &HttpClient,
         tenant: &Tenant,
     ) -> Result<Vec<(wire::Subscription, String)>, ConnectorError> {
-        let mut path = format!("v1/customers/{}/subscriptions", tenant.id);
-        let mut query: Vec<(String, String)> = Vec::new();
-        let mut extra = HeaderMap::new();
-        let mut all = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let q: Vec<(&str, String)> =
-                query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-            let resp = match pc.get_with_headers(&path, &q, &extra).await {
-                Ok(r) => r,
-                // Not a CSP customer of this partner (GDAP only, or bought elsewhere).
-                Err(ConnectorError::Http { status: 404, .. }) => {
-                    tracing::debug!(tenant = %tenant.id, "not a Partner Center customer");
-                    return Ok(all);
-                }
-                Err(e) => return Err(e),
-            };
-            let mut body: Value = decode_one(pc.connection(), &resp.endpoint, &resp.body)?;
-            let items = take_array(pc.connection(), &resp.endpoint, &mut body, "items")?;
-            all.extend(decode_elements(
-                pc.connection(),
-                &resp.endpoint,
-                "items",
-                items,
-            )?);
-            let links: wire::Links = body
-                .get("links")
-                .cloned()
-                .and_then(|l| serde_json::from_value(l).ok())
-                .unwrap_or_default();
-            let Some(next) = links.next else {
-                return Ok(all);
-            };
-            let token = next
-                .headers
-                .iter()
-                .find(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
-                .map(|h| h.value.clone())
-                .or_else(|| {
-                    body.get("continuationToken")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                });
-            let sent = std::mem::take(&mut extra);
-            if let Some(t) = token {
-                let v = HeaderValue::from_str(&t).map_err(|_| ConnectorError::Invalid {
-                    connection: pc.connection().into(),
-                    message: format!(
-                        "{} sent a continuation token that cannot be sent back as a header",
-                        resp.endpoint
-                    ),
-                })?;
-                extra.insert(HeaderName::from_static("ms-continuationtoken"), v);
+        let mut pages = pc.pages(
+            Request::get(format!("v1/customers/{}/subscriptions", tenant.id)),
+            Paging::next_link(partner_center_next),
+            "/items",
+        );
+        let first = match pages.next().await {
+            // Not a CSP customer of this partner (GDAP only, or bought elsewhere).
+            Err(ConnectorError::Http { status: 404, .. }) => {
+                tracing::debug!(tenant = %tenant.id, "not a Partner Center customer");
+                return Ok(Vec::new());
             }
-            // `links.next.uri` is relative to the API root (`/customers/...`) or absolute.
-            let uri = next.uri.trim_start_matches('/');
-            let uri = if uri.starts_with("v1/") || uri.contains("://") {
-                uri.to_string()
-            } else {
-                format!("v1/{uri}")
-            };
-            let (p, q) = split_next(pc, &uri)?;
-            if p == path && q == query && extra == sent {
-                return Err(endless(pc.connection(), &resp.endpoint));
-            }
-            path = p;
-            query = q;
-        }
-        Err(endless(pc.connection(), &path))
+            first => first?,
+        };
+        let mut all = first.map(|p| p.items).unwrap_or_default();
+        all.extend(pages.all(&|_| {}).await?);
+        Ok(all)
     }
 }
 
-fn endless(connection: &str, endpoint: &str) -> ConnectorError {
-    ConnectorError::Invalid {
-        connection: connection.into(),
-        message: format!(
-            "{endpoint} keeps sending a next page that is the same page; paging would never end. Please report this"
-        ),
-    }
-}
-
-/// Takes the array at `key` out of a JSON object, or names what was there instead.
-fn take_array(
-    connection: &str,
-    endpoint: &str,
-    body: &mut Value,
-    key: &str,
-) -> Result<Vec<Value>, ConnectorError> {
-    match body.get_mut(key).map(Value::take) {
-        Some(Value::Array(a)) => Ok(a),
-        Some(Value::Null) | None if body.is_object() => Err(ConnectorError::Decode {
-            connection: connection.into(),
-            endpoint: endpoint.into(),
-            path: key.into(),
-            detail: format!("the response has no `{key}` array"),
-        }),
-        _ => Err(ConnectorError::Decode {
-            connection: connection.into(),
-            endpoint: endpoint.into(),
-            path: key.into(),
-            detail: format!("expected an object with a `{key}` array"),
-        }),
-    }
-}
-
-/// A next-page link (absolute, or relative to the client's base) as a path and query for
-/// `client`; it must stay on the client's host, so a token never goes anywhere else.
-fn split_next(
-    client: &HttpClient,
-    link: &str,
-) -> Result<(String, Vec<(String, String)>), ConnectorError> {
-    let base = client.base();
-    let url = if link.contains("://") {
-        Url::parse(link)
-    } else {
-        base.join(&format!("{}/", base.path().trim_end_matches('/')))
-            .and_then(|b| b.join(link))
-    }
-    .map_err(|e| ConnectorError::Invalid {
-        connection: client.connection().into(),
-        message: format!("the API sent a next-page link that is not a URL ({e})"),
-    })?;
-    if url.origin() != base.origin() {
-        return Err(ConnectorError::Invalid {
-            connection: client.connection().into(),
-            message: format!(
-                "the API sent a next-page link to {}, not to {}; it was not followed",
-                url.origin().ascii_serialization(),
-                base.origin().ascii_serialization()
-            ),
+/// Partner Center's next page: `links.next.uri`, relative to the API root (`/customers/...`,
+/// which lives under `v1/`) or absolute, sent with the continuation token as
+/// `MS-ContinuationToken`: the one among `links.next.headers`, else the body's
+/// `continuationToken`.
+fn partner_center_next(body: &Value) -> Option<NextLink> {
+    let next = wire::Links::deserialize(body.get("links")?).ok()?.next?;
+    let token = next
+        .headers
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
+        .map(|h| h.value.clone())
+        .or_else(|| {
+            body.get("continuationToken")
+                .and_then(Value::as_str)
+                .map(str::to_string)
         });
-    }
-    let prefix = base.path().trim_end_matches('/');
-    let path = url
-        .path()
-        .strip_prefix(prefix)
-        .unwrap_or(url.path())
-        .trim_start_matches('/')
-        .to_string();
-    Ok((path, url.query_pairs().into_owned().collect()))
+    let uri = next.uri.trim_start_matches('/');
+    let url = if uri.starts_with("v1/") || uri.contains("://") {
+        uri.to_string()
+    } else {
+        format!("v1/{uri}")
+    };
+    Some(NextLink {
+        url,
+        headers: token
+            .map(|t| ("MS-ContinuationToken".to_string(), t))
+            .into_iter()
+            .collect(),
+    })
 }
 
-/// Every page of a Graph collection (`value`), following `@odata.nextLink` until it is absent.
+/// Every record of a Graph collection (`value`), following `@odata.nextLink` until it is absent.
 async fn graph_all<T: serde::de::DeserializeOwned>(
     client: &HttpClient,
     path: &str,
     first_query: &[(&str, &str)],
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<(T, String)>, ConnectorError> {
-    let mut path = path.to_string();
-    let mut query: Vec<(String, String)> = first_query
+    let first = first_query
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let mut all = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let q: Vec<(&str, String)> = query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        let resp = client.get(&path, &q).await?;
-        let mut body: Value = decode_one(client.connection(), &resp.endpoint, &resp.body)?;
-        let items = take_array(client.connection(), &resp.endpoint, &mut body, "value")?;
-        all.extend(decode_elements(
-            client.connection(),
-            &resp.endpoint,
-            "value",
-            items,
-        )?);
-        progress(all.len());
-        let Some(next) = body.get("@odata.nextLink").and_then(Value::as_str) else {
-            return Ok(all);
-        };
-        let (p, q) = split_next(client, next)?;
-        if p == path && q == query {
-            return Err(endless(client.connection(), &resp.endpoint));
-        }
-        path = p;
-        query = q;
-    }
-    Err(endless(client.connection(), &path))
+        .fold(Request::get(path), |req, (k, v)| req.query(k, v));
+    client
+        .pages(first, Paging::next_url_at("/@odata.nextLink"), "/value")
+        .all(progress)
+        .await
 }
 
 /// What one tenant gave: its SKUs, or why it could not be read.

@@ -4,13 +4,15 @@
 //! scope `service-provider`, plus the Azure API Management key of the API key
 //! (`Ocp-Apim-Subscription-Key`) on every API call. The token request goes without that key, as
 //! the production clients we know of send it (CIPP's `Get-SherwebAuthentication`, the
-//! `Connect-Sherweb` PowerShell module): the token endpoint does not ask for it. [`SherwebAuth`] wraps
-//! the shared [`ClientCredentials`] and adds the header, so the token cache and refresh-on-401
-//! stay the shared ones.
+//! `Connect-Sherweb` PowerShell module): the token endpoint does not ask for it. The shared
+//! [`OAuth2`] client-credentials cache adds the header to API calls (`with_header`), so the
+//! token cache and refresh-on-401 stay the shared ones.
 //!
 //! Reads: `GET /customers` (all of them in one `items` array: the API has no paging), then
-//! `GET /billing/subscriptions?customerId=<id>` once per customer, four at a time. Nothing is
-//! ever written (the amendment endpoints are never called).
+//! `GET /billing/subscriptions?customerId=<id>` once per customer, four at a time (the
+//! `concurrency` setting). Both are single-request lists of the shared pager, where
+//! `items: null` (the spec allows it) means none. Nothing is ever written (the amendment
+//! endpoints are never called).
 //!
 //! Each subscription is one item whose units are its `quantity` attribute. Its class is
 //! `SUBSCRIPTION`, or `SUSPENDED` when its customer is suspended (`suspendedOn` set): still
@@ -33,12 +35,9 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, stream};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{
-    ConnectorError, HttpClient, OAuth2, RetryPolicy, check_url, decode_elements, decode_one,
-};
+use crate::http::{ConnectorError, HttpClient, OAuth2, Paging, Request, RetryPolicy, check_url};
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
 /// The Service Provider API base.
@@ -168,45 +167,18 @@ impl Sherweb {
         })
     }
 
-    /// GET a `{"items": [...]}` list (`items` may be null: none), each element decoded with its
-    /// raw JSON kept.
+    /// GET a `{"items": [...]}` list, answered whole (`items` may be null: none), each element
+    /// decoded with its raw JSON kept.
     async fn get_items<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Vec<(T, String)>, ConnectorError> {
-        let resp = self.client.get(path, query).await?;
-        let body: Value = decode_one(&self.name, &resp.endpoint, &resp.body)?;
-        let items = match body {
-            Value::Object(mut o) => o.remove("items").unwrap_or(Value::Null),
-            other => {
-                return Err(ConnectorError::Decode {
-                    connection: self.name.clone(),
-                    endpoint: resp.endpoint,
-                    path: ".".into(),
-                    detail: format!(
-                        "expected an object with `items`, got {}",
-                        if other.is_array() {
-                            "an array"
-                        } else {
-                            "something else"
-                        }
-                    ),
-                });
-            }
-        };
-        match items {
-            Value::Null => Ok(Vec::new()),
-            Value::Array(elements) => {
-                decode_elements(&self.name, &resp.endpoint, "items", elements)
-            }
-            _ => Err(ConnectorError::Decode {
-                connection: self.name.clone(),
-                endpoint: resp.endpoint,
-                path: "items".into(),
-                detail: "expected an array".into(),
-            }),
-        }
+        self.client
+            .pages(Request::get(path).queries(query), Paging::Single, "/items")
+            .none_when_absent()
+            .all(&|_| {})
+            .await
     }
 
     async fn customers(&self) -> Result<Vec<(wire::Customer, String)>, ConnectorError> {
@@ -427,6 +399,7 @@ mod tests {
     use super::*;
     use crate::connectors::KindSettings;
     use crate::model::slug;
+    use serde_json::Value;
 
     fn customer(suspended: bool) -> wire::Customer {
         serde_json::from_value(serde_json::json!({

@@ -29,11 +29,12 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, RateLimit, RetryPolicy, StaticHeaders, check_url, decode_one,
+    ConnectorError, End, HttpClient, Pages, Paging, RateLimit, Request, RetryPolicy, StaticHeaders,
+    check_url, decode_one, decode_value,
 };
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
@@ -41,8 +42,6 @@ use crate::model::{
 
 /// Syncro's published limit: 180 requests a minute per IP address.
 pub const MAX_REQUESTS_PER_MINUTE: usize = 180;
-/// A guard against an API that keeps saying there is another page.
-const MAX_PAGES: u64 = 100_000;
 
 /// Which customers bill, from the settings.
 #[derive(Debug, Clone, Default)]
@@ -108,75 +107,60 @@ impl Syncro {
         })
     }
 
-    /// GET one page of a list answer (`{"<key>": [...], "meta": {...}}`).
-    async fn page<T: DeserializeOwned>(
+    /// The pages of the list at `path`, its records in the array `items_at`: `page=1` up to
+    /// `meta.total_pages` (or up to the first empty page when an answer carries no `meta`).
+    fn pages<T: DeserializeOwned>(
         &self,
         path: &str,
-        key: &str,
+        items_at: &'static str,
         query: &[(&str, String)],
-        requests: &AtomicUsize,
-    ) -> Result<(Vec<(T, String)>, wire::Meta), ConnectorError> {
-        requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self
-            .client
-            .get(path, query)
-            .await
-            .map_err(|e| name_permission(e, path))?;
-        let mut body: Map<String, Value> = decode_one(&self.name, &resp.endpoint, &resp.body)?;
-        let items = match body.remove(key) {
-            Some(Value::Array(a)) => a,
-            other => {
-                return Err(ConnectorError::Decode {
-                    connection: self.name.clone(),
-                    endpoint: resp.endpoint,
-                    path: key.into(),
-                    detail: match other {
-                        None => format!("the answer has no `{key}` list"),
-                        Some(v) => format!("expected a list, got {v}"),
-                    },
-                });
-            }
+    ) -> Pages<'_, T> {
+        let paging = Paging::Numbered {
+            page: "page",
+            size: None,
+            end: End::TotalPages("/meta/total_pages"),
         };
-        let meta: wire::Meta = match body.remove("meta") {
-            None | Some(Value::Null) => wire::Meta::default(),
-            Some(m) => serde_path_to_error::deserialize(m).map_err(|e| ConnectorError::Decode {
-                connection: self.name.clone(),
-                endpoint: resp.endpoint.clone(),
-                path: format!("meta.{}", e.path()),
-                detail: e.inner().to_string(),
-            })?,
-        };
-        let items = crate::http::decode_elements(&self.name, &resp.endpoint, key, items)?;
-        Ok((items, meta))
+        self.client
+            .pages(Request::get(path).queries(query), paging, items_at)
     }
 
-    /// Every page of a list, `page=1` up to `meta.total_pages` (or up to the first empty page
-    /// when an answer carries no `meta`).
+    /// Every record of a list; `requests` counts the pages asked for.
     async fn all_pages<T: DeserializeOwned>(
         &self,
         path: &str,
-        key: &str,
+        items_at: &'static str,
         query: &[(&str, String)],
         requests: &AtomicUsize,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Vec<(T, String)>, ConnectorError> {
-        let mut out = Vec::new();
-        let mut page = 1u64;
-        loop {
-            let mut q = query.to_vec();
-            q.push(("page", page.to_string()));
-            let (items, meta) = self.page::<T>(path, key, &q, requests).await?;
-            let n = items.len();
-            out.extend(items);
-            progress(out.len());
-            let more = match meta.total_pages {
-                Some(total) => page < total,
-                None => n > 0,
-            };
-            if !more || page >= MAX_PAGES {
-                return Ok(out);
-            }
-            page += 1;
+        // The pager reports once a page, so counting its reports counts the requests.
+        let page_read = |n| {
+            requests.fetch_add(1, Ordering::Relaxed);
+            progress(n)
+        };
+        self.pages(path, items_at, query)
+            .all(&page_read)
+            .await
+            .map_err(|e| name_permission(e, path))
+    }
+
+    /// The `meta` of a list's first page, which proves the list readable.
+    async fn first_meta<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        items_at: &'static str,
+    ) -> Result<wire::Meta, ConnectorError> {
+        let page = self
+            .pages::<T>(path, items_at, &[])
+            .next()
+            .await
+            .map_err(|e| name_permission(e, path))?;
+        let Some(mut page) = page else {
+            return Ok(wire::Meta::default());
+        };
+        match page.body.get_mut("meta").map(Value::take) {
+            None | Some(Value::Null) => Ok(wire::Meta::default()),
+            Some(meta) => decode_value(&self.name, &page.endpoint, "meta", meta),
         }
     }
 }
@@ -223,15 +207,14 @@ impl Connector for Syncro {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let requests = AtomicUsize::new(0);
-        let (_, customers) = self
-            .page::<wire::Customer>("customers", "customers", &[("page", "1".into())], &requests)
+        let customers = self
+            .first_meta::<wire::Customer>("customers", "/customers")
             .await?;
-        let (_, schedules) = self
-            .page::<wire::Schedule>("schedules", "schedules", &[("page", "1".into())], &requests)
+        let schedules = self
+            .first_meta::<wire::Schedule>("schedules", "/schedules")
             .await?;
         // Sync needs products too; a token without that permission should fail here, not later.
-        self.page::<wire::Product>("products", "products", &[("page", "1".into())], &requests)
+        self.first_meta::<wire::Product>("products", "/products")
             .await?;
         let count = |m: &wire::Meta| {
             m.total_entries
@@ -255,14 +238,14 @@ impl Connector for Syncro {
         let (customers, schedules) = tokio::try_join!(
             self.all_pages::<wire::Customer>(
                 "customers",
-                "customers",
+                "/customers",
                 &customer_query,
                 &requests,
                 &customers_read,
             ),
             self.all_pages::<wire::Schedule>(
                 "schedules",
-                "schedules",
+                "/schedules",
                 &[],
                 &requests,
                 &schedules_read
@@ -302,13 +285,8 @@ impl Connector for Syncro {
                     let one: wire::OneSchedule =
                         decode_one(&self.name, &resp.endpoint, &resp.body)?;
                     let raw = one.schedule.to_string();
-                    let s: wire::Schedule = serde_path_to_error::deserialize(one.schedule)
-                        .map_err(|e| ConnectorError::Decode {
-                            connection: self.name.clone(),
-                            endpoint: resp.endpoint.clone(),
-                            path: format!("schedule.{}", e.path()),
-                            detail: e.inner().to_string(),
-                        })?;
+                    let s: wire::Schedule =
+                        decode_value(&self.name, &resp.endpoint, "schedule", one.schedule)?;
                     (s, raw, resp.endpoint, "schedule.lines".to_string())
                 }
             };
@@ -322,7 +300,7 @@ impl Connector for Syncro {
             .iter()
             .any(|(_, _, l)| l.iter().any(|(li, _)| li.product_id.is_some()))
         {
-            self.all_pages::<wire::Product>("products", "products", &[], &requests, &|n| {
+            self.all_pages::<wire::Product>("products", "/products", &[], &requests, &|n| {
                 cx.report("products", n)
             })
             .await?

@@ -12,11 +12,10 @@ use serde_json::Value;
 
 use crate::connectors::de::{decimal_opt, timestamp_opt};
 
-/// `meta` of a list answer: `{"total_pages": 3, "total_entries": 61, "per_page": 25, "page": 1}`.
+/// `meta` of a list answer: `{"total_pages": 3, "total_entries": 61, "per_page": 25, "page": 1}`
+/// (the pager reads `total_pages`; `check` reports `total_entries`).
 #[derive(Debug, Default, Deserialize)]
 pub struct Meta {
-    #[serde(default)]
-    pub total_pages: Option<u64>,
     #[serde(default)]
     pub total_entries: Option<u64>,
 }

@@ -265,6 +265,36 @@ async fn a_list_stated_empty_may_leave_its_array_out_but_not_otherwise() {
 }
 
 #[tokio::test]
+async fn a_null_or_missing_list_is_empty_where_the_api_says_none_that_way() {
+    let (url, _) = server(Arc::new(|path, _, _| {
+        let body = match path {
+            "/api/null" => json!({"items": null}),
+            "/api/missing" => json!({}),
+            "/api/some" => json!({"items": [{"id": 1}]}),
+            _ => json!([{"id": 1}]),
+        };
+        (StatusCode::OK, vec![], body)
+    }))
+    .await;
+    let c = client(url);
+    for (path, n) in [("null", 0), ("missing", 0), ("some", 1)] {
+        let pages = c
+            .pages::<Rec>(Request::get(path), Paging::Single, "/items")
+            .none_when_absent();
+        assert_eq!(ids(pages).await.unwrap().len(), n, "{path}");
+    }
+    // Without the option a null list is an error; with it, a body of another shape still is.
+    let err = ids(c.pages(Request::get("null"), Paging::Single, "/items"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no `items` list"), "{err}");
+    let pages = c
+        .pages::<Rec>(Request::get("array"), Paging::Single, "/items")
+        .none_when_absent();
+    assert!(ids(pages).await.is_err());
+}
+
+#[tokio::test]
 async fn offsets_skip_what_was_read_and_stop_at_the_total() {
     let all = records(4);
     let (url, seen) = server(Arc::new(move |_, q, _| {
@@ -283,7 +313,7 @@ async fn offsets_skip_what_was_read_and_stop_at_the_total() {
         size: Param::new("limit", 2),
         total: Some("/totalCount"),
     };
-    let got = ids(c.pages(Request::get("users"), paging, "/results"))
+    let got = ids(c.pages(Request::get("users"), paging.clone(), "/results"))
         .await
         .unwrap();
     assert_eq!(got, vec![1, 2, 3, 4]);
@@ -292,6 +322,12 @@ async fn offsets_skip_what_was_read_and_stop_at_the_total() {
         *seen.lock().unwrap(),
         ["/api/users?limit=2&skip=0", "/api/users?limit=2&skip=2"]
     );
+    // `rest` reads what `next` left and keeps the pager, whose total can then be asked.
+    let mut pages = c.pages::<Rec>(Request::get("users"), paging, "/results");
+    let first = pages.next().await.unwrap().unwrap();
+    let rest = pages.rest(&|_| {}).await.unwrap();
+    assert_eq!((first.items.len(), rest.len()), (2, 2));
+    assert_eq!((pages.total(), pages.read()), (Some(4), 4));
 }
 
 #[tokio::test]
@@ -395,10 +431,13 @@ async fn next_urls_are_followed_on_our_origin_only_with_their_headers() {
             .contains("not sending the credentials there"),
         "{err}"
     );
+    seen.lock().unwrap().clear();
     let err = ids(c.pages(Request::get("v1/same"), graph, "/value"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("paging would never end"), "{err}");
+    // A link back to the page just read is refused before it is asked for again.
+    assert_eq!(*seen.lock().unwrap(), ["/api/v1/same"]);
 }
 
 #[tokio::test]
