@@ -15,7 +15,8 @@ use crate::connectors::{ConnectorKind, Role};
 use crate::mapping::{self, normalize};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, new_table, write_atomically, write_csv, write_json};
-use crate::pipeline::{self, Current};
+use crate::pipeline;
+use crate::pipeline::snapshots::Current;
 use crate::store::Store;
 
 /// Map vendor accounts to PSA companies and vendor services to PSA products.
@@ -295,7 +296,7 @@ impl Args {
 }
 
 fn auto(app: &App, config: &Config, store: &mut Store, format: Format) -> Result<Exit> {
-    let state = pipeline::auto_map(config, store)?;
+    let state = pipeline::map::auto_map(config, store)?;
     for m in &state.missing {
         app.warn(format!(
             "`{m}` has no synced data yet; run `reconcile sync {m}` to map it"
