@@ -410,3 +410,111 @@ fn record(
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::config::Paths;
+    use crate::http::RetryPolicy;
+    use crate::secrets::Secrets;
+
+    /// Every event, as a line.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Recorder {
+        fn push(&self, line: String) {
+            self.0.lock().unwrap().push(line);
+        }
+    }
+
+    impl SyncEvents for Recorder {
+        fn waiting(&self, connection: &str, _busy: &Busy, _wait: Duration) {
+            self.push(format!("waiting {connection}"));
+        }
+        fn run_started(&self, connection: &str, run: i64) {
+            self.push(format!("started {connection} {run}"));
+        }
+        fn reading(&self, connection: &str, run: i64) {
+            self.push(format!("reading {connection} {run}"));
+        }
+        fn progress(&self, run: i64, _stage: &str, _count: usize) {
+            self.push(format!("progress {run}"));
+        }
+        fn finished(&self, o: &SyncOutcome) {
+            let how = match &o.result {
+                Ok(counts) => format!("ok {counts:?}"),
+                Err(_) => "failed".to_string(),
+            };
+            self.push(format!("finished {} {} {how}", o.connection, o.run_id));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_connection_ends_once_and_only_built_ones_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("backup.csv");
+        std::fs::write(&csv, "Client,SKU,Quantity\nAcme,B1,2\nBeta,B1,3\n").unwrap();
+        // `n` has no client secret anywhere, so its connector cannot be built.
+        let config = Config::parse(&format!(
+            "[connections.f]\nkind = \"csv\"\npath = {:?}\n\
+             [connections.n]\nkind = \"ninjaone\"\nurl = \"http://x\"\nclient_id = \"c\"\n",
+            csv.display().to_string()
+        ))
+        .unwrap();
+        let app = App {
+            paths: Paths {
+                config: dir.path().join("config.toml"),
+                db: dir.path().join("db"),
+            },
+            quiet: true,
+            verbose: 0,
+            secrets: Secrets::memory(),
+            retry: RetryPolicy::default(),
+        };
+        let mut store = Store::open_in_memory().unwrap();
+        let events = Arc::new(Recorder::default());
+        let names = select_connections(&config, &["n".into(), "f".into()]).unwrap();
+        let outcomes = run(
+            &mut store,
+            SyncRequest {
+                app: &app,
+                config: &config,
+                names: &names,
+                file: None,
+                events: events.clone(),
+            },
+        )
+        .await
+        .unwrap();
+
+        let seen: Vec<String> = events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.starts_with("progress"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "started n 1",
+                "finished n 1 failed",
+                "started f 2",
+                "reading f 2",
+                r#"finished f 2 ok {"accounts": 2, "items": 2}"#,
+            ],
+        );
+        let ended: Vec<(&str, bool)> = outcomes
+            .iter()
+            .map(|o| (o.connection.as_str(), o.result.is_ok()))
+            .collect();
+        assert_eq!(ended, [("n", false), ("f", true)]);
+        // The failed one was recorded as such; the other is current.
+        assert!(store.current_run("n").unwrap().is_none());
+        assert_eq!(store.current_run("f").unwrap().unwrap().id, 2);
+    }
+}
