@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::config::Config;
 use crate::mapping::{self, normalize};
-use crate::model::{AccountMapping, CompanyTarget, MapSource};
+use crate::model::{AccountMapping, CompanyTarget, MapSource, VendorAccount};
 use crate::pipeline::snapshots::Current;
 use crate::store::Store;
 
@@ -74,16 +74,22 @@ pub(super) fn account_id_for(
 ) -> Option<String> {
     let cur = Current::load(config, store).ok()?;
     let (_, _, _, snap) = cur.vendors.iter().find(|(n, ..)| n == vendor)?;
-    let norm = normalize(key);
-    let by_name: Vec<_> = snap
-        .accounts
-        .iter()
-        .filter(|a| normalize(&a.name) == norm)
-        .collect();
-    match by_name.as_slice() {
-        [one] if !snap.accounts.iter().any(|a| a.id == key) => Some(one.id.clone()),
+    if snap.accounts.iter().any(|a| a.id == key) {
+        return None;
+    }
+    match named(&snap.accounts, key).as_slice() {
+        [one] => Some(one.id.clone()),
         _ => None,
     }
+}
+
+/// The accounts named `name`, after folding case and whitespace.
+fn named<'a>(accounts: &'a [VendorAccount], name: &str) -> Vec<&'a VendorAccount> {
+    let norm = normalize(name);
+    accounts
+        .iter()
+        .filter(|a| normalize(&a.name) == norm)
+        .collect()
 }
 
 fn resolve_account(
@@ -103,29 +109,21 @@ fn resolve_account(
         .ok_or_else(|| {
             anyhow!("`{vendor}` has no synced data; run `reconcile sync {vendor}` first")
         })?;
-    let norm = normalize(account);
     let acc = match snap.accounts.iter().find(|a| a.id == account) {
         Some(a) => a,
-        None => {
-            let by_name: Vec<_> = snap
-                .accounts
-                .iter()
-                .filter(|a| normalize(&a.name) == norm)
-                .collect();
-            match by_name.as_slice() {
-                [one] => *one,
-                [] => bail!(
-                    "`{vendor}` has no account with id or name `{account}`; `reconcile map` lists the unmapped ones"
-                ),
-                many => bail!(
-                    "several `{vendor}` accounts are named `{account}` (ids {}); give the id instead",
-                    many.iter()
-                        .map(|a| a.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
-        }
+        None => match named(&snap.accounts, account).as_slice() {
+            [one] => *one,
+            [] => bail!(
+                "`{vendor}` has no account with id or name `{account}`; `reconcile map` lists the unmapped ones"
+            ),
+            many => bail!(
+                "several `{vendor}` accounts are named `{account}` (ids {}); give the id instead",
+                many.iter()
+                    .map(|a| a.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
     };
     let target = match to {
         None => None,
