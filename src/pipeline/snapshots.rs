@@ -13,7 +13,7 @@ use crate::engine::{Basis, ItemSpec, ItemTable, Rules, Usage};
 use crate::mapping::PsaCompanies;
 use crate::model::{PsaSnapshot, ServiceDef, VendorSnapshot};
 use crate::period::{Period, parse_as_of};
-use crate::store::Store;
+use crate::store::{RunInfo, Store};
 
 use super::health::source_health;
 
@@ -35,10 +35,53 @@ impl Scope {
             (None, None) => Scope::Current,
         })
     }
+
+    /// The moment reconciled (`now`, `--as-of`, or the end of `--period` but at most `now`)
+    /// and the billing period it is in.
+    fn moment(self, anchor_day: i8, now: Timestamp) -> Result<(Timestamp, Period)> {
+        Ok(match self {
+            Scope::Current => (now, Period::containing(now, anchor_day)?),
+            Scope::AsOf(t) => (t, Period::containing(t, anchor_day)?),
+            Scope::Period(p) => {
+                if p.start() > now {
+                    bail!(
+                        "the billing period {p} has not started yet (it starts {})",
+                        p.start()
+                    );
+                }
+                (p.last_instant().min(now), p)
+            }
+        })
+    }
+
+    /// The run whose snapshot stands for `name` at `as_of`: its current one (`None` when it
+    /// never synced successfully), or for a past moment its newest successful sync finished
+    /// by then, which must exist.
+    fn run_of(self, store: &Store, name: &str, as_of: Timestamp) -> Result<Option<RunInfo>> {
+        if self == Scope::Current {
+            return store.current_run(name);
+        }
+        let run = store.ok_run_at(name, as_of)?;
+        if run.is_none() {
+            let oldest = store.ok_runs(name)?.into_iter().next();
+            bail!(
+                "`{name}` has no successful sync at or before {as_of}: {}",
+                match oldest {
+                    Some((t, _)) => format!(
+                        "its oldest successful sync finished at {t}; reconcile a later date"
+                    ),
+                    None =>
+                        format!("it has never synced successfully (run `reconcile sync {name}`)"),
+                }
+            );
+        }
+        Ok(run)
+    }
 }
 
 /// The current snapshots of every configured connection, by role. Vendor snapshots are whole
-/// [`VendorSnapshot`]s, or for reconciling the compact [`ItemTable`] (see [`with_input`](super::input::with_input)).
+/// [`VendorSnapshot`]s, or for reconciling the compact [`ItemTable`] (see
+/// [`with_input`](super::input::with_input)).
 pub struct Current<V = VendorSnapshot> {
     pub vendors: Vec<(String, ConnectorKind, i64, V)>,
     pub psas: Vec<(String, i64, PsaSnapshot)>,
@@ -249,20 +292,7 @@ impl<V> Current<V> {
         now: Timestamp,
         load: impl Fn(&Store, &str, ConnectorKind, i64) -> Result<V>,
     ) -> Result<Current<V>> {
-        let anchor = config.period.anchor_day;
-        let (as_of, period) = match scope {
-            Scope::Current => (now, Period::containing(now, anchor)?),
-            Scope::AsOf(t) => (t, Period::containing(t, anchor)?),
-            Scope::Period(p) => {
-                if p.start() > now {
-                    bail!(
-                        "the billing period {p} has not started yet (it starts {})",
-                        p.start()
-                    );
-                }
-                (p.last_instant().min(now), p)
-            }
-        };
+        let (as_of, period) = scope.moment(config.period.anchor_day, now)?;
         let bases = config.bases();
         let needs_history =
             bases.default != Basis::Latest || bases.services.values().any(|b| *b != Basis::Latest);
@@ -278,28 +308,7 @@ impl<V> Current<V> {
         };
         for (name, settings) in &config.connections {
             let kind = settings.kind();
-            let run = match scope {
-                Scope::Current => store.current_run(name)?,
-                _ => {
-                    let run = store.ok_run_at(name, as_of)?;
-                    if run.is_none() {
-                        let oldest = store.ok_runs(name)?.into_iter().next();
-                        bail!(
-                            "`{name}` has no successful sync at or before {as_of}: {}",
-                            match oldest {
-                                Some((t, _)) => format!(
-                                    "its oldest successful sync finished at {t}; reconcile a later date"
-                                ),
-                                None => format!(
-                                    "it has never synced successfully (run `reconcile sync {name}`)"
-                                ),
-                            }
-                        );
-                    }
-                    run
-                }
-            };
-            let Some(run) = run else {
+            let Some(run) = scope.run_of(store, name, as_of)? else {
                 cur.missing.push(name.clone());
                 continue;
             };
