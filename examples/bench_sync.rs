@@ -487,7 +487,7 @@ fn status_counts(mut cmd: Command) -> Result<BTreeMap<String, BTreeMap<String, u
                 .unwrap_or_default()
                 .split(", ")
                 .filter_map(|kv| {
-                    // `1000 accounts` (pipeline::describe_counts).
+                    // `1000 accounts` (cli::sync::describe_counts).
                     let (n, k) = kv.split_once(' ')?;
                     Some((k.to_string(), n.parse().ok()?))
                 })

@@ -12,7 +12,8 @@
 //! - [`output`]: tables, CSV and JSON with stable columns.
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
 //! - [`period`]: billing periods (calendar or anchored months, UTC).
-//! - [`pipeline`]: sync, auto-map and reconcile as steps the CLI and the demo share.
+//! - [`pipeline`]: sync, auto-map and computing findings as steps the CLI and the demo share;
+//!   it reports through observers and returned warnings, and never prints.
 //! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
 
 pub mod app;

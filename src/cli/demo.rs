@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect;
+use crate::cli::sync::SyncConsole;
 use crate::config::Paths;
 use crate::connectors::{csv, keeper, sherweb};
 use crate::demo::sample::{
@@ -17,7 +18,7 @@ use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERV
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
 use crate::pipeline;
-use crate::progress::Progress;
+use crate::pipeline::snapshots::Scope;
 use crate::secrets::Secrets;
 
 /// Run the whole pipeline on built-in sample data; no account needed.
@@ -314,17 +315,15 @@ impl Args {
         app.info("demo: reconcile sync");
         let config = d.config()?;
         let mut store = d.store()?;
-        let names = pipeline::select_connections(&config, &[])?;
-        let outcomes = pipeline::sync(
-            d,
-            &config,
-            &mut store,
-            &names,
-            None,
-            &Progress::new(app.quiet, app.verbose),
-            &mut Vec::new(),
-        )
-        .await?;
+        let names = pipeline::sync::select_connections(&config, &[])?;
+        let request = pipeline::sync::SyncRequest {
+            app: d,
+            config: &config,
+            names: &names,
+            file: None,
+            events: std::sync::Arc::new(SyncConsole::new(app)),
+        };
+        let outcomes = pipeline::sync::run(&mut store, request).await?;
         for o in &outcomes {
             if let Err(e) = &o.result {
                 anyhow::bail!("demo sync of `{}` failed: {e}", o.connection);
@@ -332,7 +331,7 @@ impl Args {
         }
 
         app.info("demo: reconcile map");
-        let state = pipeline::auto_map(&config, &mut store)?;
+        let state = pipeline::map::auto_map(&config, &mut store)?;
         app.info(format!(
             "demo:   {} organizations mapped automatically by exact name; {} left for a person",
             state.added.len(),
@@ -438,7 +437,7 @@ impl Args {
         store.set_mappings(&accounts, &services)?;
 
         app.info("demo: reconcile reconcile");
-        let done = pipeline::reconcile(&config, &mut store)?;
+        let done = pipeline::findings::compute_and_store(&config, &mut store, Scope::Current)?;
         let r = &done.record;
         app.info(format!(
             "demo:   {} findings, {} discrepancies",

@@ -10,7 +10,8 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::engine::{Explanation, ItemStatus, Rounding};
 use crate::output::{money, qty};
-use crate::pipeline::{self, Current};
+use crate::pipeline::findings;
+use crate::pipeline::snapshots::Current;
 
 /// Show how one company's line was reconciled: the vendor records counted, the ones left out
 /// and why, the billing lines summed, and the arithmetic from the count to the finding.
@@ -56,7 +57,7 @@ impl Args {
         // Only the PSA's companies are needed to find the one asked for.
         let cur = Current::load_psas(&config, &store, scope, Timestamp::now())?;
         let (conn, company_id, company_name) = find_company(&cur, &self.company)?;
-        let out = pipeline::explain(
+        let out = findings::explain(
             &config,
             &store,
             scope,
@@ -65,7 +66,7 @@ impl Args {
             self.product.as_deref(),
         )?;
         if out.is_empty() {
-            let all = pipeline::explain(&config, &store, scope, &conn, &company_id, None)?;
+            let all = findings::explain(&config, &store, scope, &conn, &company_id, None)?;
             let products: Vec<String> = all
                 .iter()
                 .filter_map(|e| e.finding.product.clone())

@@ -18,6 +18,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
+use crate::pipeline::snapshots::Scope;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -92,8 +93,8 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    pub fn scope(&self, config: &crate::config::Config) -> Result<crate::pipeline::Scope> {
-        crate::pipeline::Scope::from_flags(config, self.period.as_deref(), self.as_of.as_deref())
+    pub fn scope(&self, config: &crate::config::Config) -> Result<Scope> {
+        Scope::from_flags(config, self.period.as_deref(), self.as_of.as_deref())
     }
 
     pub fn is_current(&self) -> bool {

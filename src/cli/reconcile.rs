@@ -31,7 +31,7 @@ impl Args {
         let config = app.config()?;
         let mut store = app.store()?;
         let scope = self.scope.scope(&config)?;
-        let done = pipeline::reconcile_scoped(&config, &mut store, scope)?;
+        let done = pipeline::findings::compute_and_store(&config, &mut store, scope)?;
         for w in done.warnings() {
             app.warn(w);
         }

@@ -10,6 +10,7 @@ use crate::cli::Exit;
 use crate::config::Config;
 use crate::output::{Format, report, write_atomically};
 use crate::pipeline;
+use crate::pipeline::snapshots::Scope;
 use crate::review;
 use crate::store::{ReconcileRecord, Store};
 
@@ -69,7 +70,11 @@ impl Args {
         let record = if self.scope.is_current() {
             current_record(app, &config, &mut store)?
         } else {
-            let done = pipeline::reconcile_scoped(&config, &mut store, self.scope.scope(&config)?)?;
+            let done = pipeline::findings::compute_and_store(
+                &config,
+                &mut store,
+                self.scope.scope(&config)?,
+            )?;
             for w in done.warnings() {
                 app.warn(w);
             }
@@ -126,15 +131,15 @@ impl Args {
 /// is exactly what recomputing would return, so it is shown as it is.
 fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<ReconcileRecord> {
     if let Some((record, unhealthy)) =
-        pipeline::stored_if_current(config, store, jiff::Timestamp::now())?
+        pipeline::findings::stored_if_current(config, store, jiff::Timestamp::now())?
     {
-        for w in pipeline::health_warnings(&unhealthy) {
+        for w in pipeline::health::warnings(&unhealthy) {
             app.warn(w);
         }
         return Ok(record);
     }
     let latest = store.latest_reconcile()?;
-    let fresh = match pipeline::compute(config, store) {
+    let fresh = match pipeline::findings::compute(config, store, Scope::Current) {
         Ok(f) => f,
         Err(e) => {
             return Err(e.context(if latest.is_some() {

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Exit;
+use crate::cli::sync::describe_counts;
 use crate::output::{Format, new_table, write_csv, write_json};
-use crate::pipeline::describe_counts;
 
 /// Show each connection: kind, where its secret lives, last sync (when, result, record counts).
 #[derive(Debug, clap::Args)]

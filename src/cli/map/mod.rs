@@ -1,0 +1,108 @@
+//! `reconcile map`: automatic account mapping, the manual mapping commands, and CSV export and
+//! import, one file per verb. Mappings are user data: they survive syncs, upgrades and
+//! `reconcile` runs.
+
+mod account;
+mod auto;
+mod export;
+mod import;
+mod list;
+mod remove;
+mod service;
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+
+use crate::app::App;
+use crate::cli::Exit;
+use crate::config::Config;
+use crate::connectors::{ConnectorKind, Role};
+use crate::output::Format;
+
+/// Map vendor accounts to PSA companies and vendor services to PSA products.
+///
+/// Without a subcommand: maps every unmapped account whose name equals exactly one billable
+/// company's name (after folding case and whitespace), then lists what is still unmapped, with
+/// near-match suggestions and their similarity scores. Suggestions are never applied on their
+/// own: confirm one with `reconcile map account`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Output format of the unmapped list
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    Account(account::Args),
+    Service(service::Args),
+    List(list::Args),
+    Remove(remove::Args),
+    Export(export::Args),
+    Import(import::Args),
+}
+
+impl Args {
+    pub async fn run(self, app: &App) -> Result<Exit> {
+        let config = app.config()?;
+        let mut store = app.store()?;
+        match self.action {
+            None => auto::run(app, &config, &mut store, self.format),
+            Some(Action::Account(a)) => a.run(app, &config, &mut store),
+            Some(Action::Service(a)) => a.run(app, &config, &mut store),
+            Some(Action::List(a)) => a.run(&config, &store),
+            Some(Action::Remove(a)) => a.run(app, &config, &mut store),
+            Some(Action::Export(a)) => a.run(app, &config, &store),
+            Some(Action::Import(a)) => a.run(app, &config, &mut store),
+        }
+    }
+}
+
+fn vendor_connection(config: &Config, vendor: &str) -> Result<ConnectorKind> {
+    let kind = config.connection(vendor)?.kind();
+    if kind.role() != Role::Vendor {
+        bail!(
+            "`{vendor}` is a PSA connection ({}); name the vendor connection (e.g. ninjaone) first",
+            kind.display_name()
+        );
+    }
+    Ok(kind)
+}
+
+fn psa_connection(config: &Config, psa: Option<&str>) -> Result<String> {
+    match psa {
+        Some(p) => {
+            let kind = config.connection(p)?.kind();
+            if kind.role() != Role::Psa {
+                bail!(
+                    "`{p}` is not a PSA connection; --psa takes a PSA connection name (such as a ConnectWise connection)"
+                );
+            }
+            Ok(p.to_string())
+        }
+        None => {
+            let psas: Vec<&String> = config
+                .connections
+                .iter()
+                .filter(|(_, s)| s.kind().role() == Role::Psa)
+                .map(|(n, _)| n)
+                .collect();
+            match psas.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => bail!(
+                    "no PSA connection is configured; add one with `reconcile connect connectwise ...`"
+                ),
+                many => bail!(
+                    "several PSA connections are configured ({}); choose one with --psa",
+                    many.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+    }
+}
