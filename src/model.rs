@@ -625,3 +625,27 @@ pub struct ServiceMapping {
     pub target: Option<ProductTarget>,
     pub source: MapSource,
 }
+
+/// Months per billing cycle, for cycle names ConnectWise and most PSAs use; `None` if unknown.
+pub fn months_per_cycle(cycle: Option<&str>) -> Option<Decimal> {
+    let Some(c) = cycle else {
+        return Some(Decimal::ONE);
+    };
+    let c: String = c
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    Some(match c.as_str() {
+        "monthly" | "month" => Decimal::ONE,
+        "quarterly" | "quarter" => Decimal::from(3),
+        "semiannual" | "semiannually" | "biannual" | "biannually" | "halfyearly" => {
+            Decimal::from(6)
+        }
+        "annual" | "annually" | "yearly" | "year" => Decimal::from(12),
+        "biennial" | "biennially" => Decimal::from(24),
+        "weekly" => Decimal::from(12) / Decimal::from(52),
+        "biweekly" => Decimal::from(12) / Decimal::from(26),
+        _ => return None,
+    })
+}

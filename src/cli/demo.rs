@@ -317,7 +317,8 @@ impl Args {
         let mut store = d.store()?;
         let names = pipeline::sync::select_connections(&config, &[])?;
         let request = pipeline::sync::SyncRequest {
-            app: d,
+            secrets: &d.secrets,
+            retry: &d.retry,
             config: &config,
             names: &names,
             file: None,

@@ -49,7 +49,8 @@ impl Args {
         let mut store = app.store()?;
         let console = Arc::new(SyncConsole::new(app));
         let request = SyncRequest {
-            app,
+            secrets: &app.secrets,
+            retry: &app.retry,
             config: &config,
             names: &names,
             file: self.file.as_deref(),

@@ -75,11 +75,11 @@ mod totals;
 mod usage;
 mod vendor;
 
+pub use crate::model::months_per_cycle;
 pub use count::aggregate;
 pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
 pub use finding::{Finding, FindingKind, finding_id};
 pub use input::{Bases, Basis, Input, PeriodInput, PsaInput, VendorInput};
-pub use lines::months_per_cycle;
 pub use rules::{Contract, Exclusion, ItemStatus, Rounding, Rules, classify};
 pub use tolerance::{Tolerance, Tolerances};
 pub use totals::Totals;

@@ -15,17 +15,19 @@ use anyhow::{Result, anyhow, bail};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::app::App;
 use crate::config::Config;
 use crate::connectors::{Connector, ConnectorKind, ItemSink, Role, SyncCx};
-use crate::http::ConnectorError;
+use crate::http::{ConnectorError, RetryPolicy};
 use crate::model::{Snapshot, UsageItem};
+use crate::secrets::Secrets;
 use crate::store::{Busy, Store};
 
 /// What to sync.
 pub struct SyncRequest<'a> {
-    /// Where the connections' secrets are looked up, and the retry policy they start from.
-    pub app: &'a App,
+    /// Where the connections' secrets are looked up.
+    pub secrets: &'a Secrets,
+    /// The retry policy every connection starts from (its `concurrency` is set per connection).
+    pub retry: &'a RetryPolicy,
     pub config: &'a Config,
     /// The connections, as [`select_connections`] gives them.
     pub names: &'a [String],
@@ -160,7 +162,7 @@ async fn start(request: &SyncRequest<'_>, store: &mut Store, name: &str) -> Resu
     };
     request.events.run_started(name, run_id);
     let started = Instant::now();
-    let connector = match connector(request.app, request.config, name) {
+    let connector = match connector(request, name) {
         Ok(c) => c,
         Err(e) => {
             let msg = format!("{e:#}");
@@ -223,12 +225,13 @@ async fn begin_run_waiting(
 
 /// Builds `name`'s connector from its settings, its secrets and its concurrency: the one place
 /// a sync turns configuration into a client.
-fn connector(app: &App, config: &Config, name: &str) -> Result<Box<dyn Connector>> {
-    let settings = config.connection(name)?;
-    let mut retry = app.retry.clone();
-    retry.concurrency = config.concurrency_of(name);
+fn connector(request: &SyncRequest, name: &str) -> Result<Box<dyn Connector>> {
+    let settings = request.config.connection(name)?;
+    let mut retry = request.retry.clone();
+    retry.concurrency = request.config.concurrency_of(name);
     let secret = |field: &str| {
-        app.secrets
+        request
+            .secrets
             .get(name, field, Some(settings))
             .map(|(s, _)| s)
             .map_err(anyhow::Error::from)
@@ -416,9 +419,6 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::config::Paths;
-    use crate::http::RetryPolicy;
-    use crate::secrets::Secrets;
 
     /// Every event, as a line.
     #[derive(Default)]
@@ -464,23 +464,15 @@ mod tests {
             csv.display().to_string()
         ))
         .unwrap();
-        let app = App {
-            paths: Paths {
-                config: dir.path().join("config.toml"),
-                db: dir.path().join("db"),
-            },
-            quiet: true,
-            verbose: 0,
-            secrets: Secrets::memory(),
-            retry: RetryPolicy::default(),
-        };
+        let (secrets, retry) = (Secrets::memory(), RetryPolicy::default());
         let mut store = Store::open_in_memory().unwrap();
         let events = Arc::new(Recorder::default());
         let names = select_connections(&config, &["n".into(), "f".into()]).unwrap();
         let outcomes = run(
             &mut store,
             SyncRequest {
-                app: &app,
+                secrets: &secrets,
+                retry: &retry,
                 config: &config,
                 names: &names,
                 file: None,

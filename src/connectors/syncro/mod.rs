@@ -342,7 +342,7 @@ impl Connector for Syncro {
         let unknown: std::collections::BTreeSet<&str> = agreements
             .iter()
             .filter_map(|a| a.billing_cycle.as_deref())
-            .filter(|c| crate::engine::months_per_cycle(Some(c)).is_none())
+            .filter(|c| crate::model::months_per_cycle(Some(c)).is_none())
             .collect();
         if !unknown.is_empty() {
             let list = unknown.into_iter().collect::<Vec<_>>().join(", ");
