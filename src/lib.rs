@@ -32,3 +32,6 @@ pub mod progress;
 pub mod review;
 pub mod secrets;
 pub mod store;
+
+#[cfg(test)]
+mod architecture;
