@@ -87,7 +87,7 @@ fn args() -> Result<Args> {
                 a.device_listing = it.next().context("--device-listing needs a mode")?.clone()
             }
             "--bin" => a.bin = Some(it.next().context("--bin needs a path")?.into()),
-            other => bail!("unknown flag {other}; see the header of examples/bench_sync.rs"),
+            other => bail!("unknown flag {other}; see the header of examples/bench_sync/main.rs"),
         }
     }
     Ok(a)
