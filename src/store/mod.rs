@@ -8,8 +8,10 @@ mod fingerprint;
 mod history;
 mod items;
 mod mappings;
+mod reconcile_runs;
 mod reviews;
 mod runs;
+mod snapshots;
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,7 +20,8 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use fingerprint::{Inputs, InputsHasher};
-pub use runs::{Busy, ReconcileRecord, RunInfo, RunStatus};
+pub use reconcile_runs::ReconcileRecord;
+pub use runs::{Busy, RunInfo, RunStatus};
 
 /// Every migration, in order; `user_version` counts how many were applied. Append only.
 const MIGRATIONS: &[&str] = &[
