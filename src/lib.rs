@@ -13,12 +13,14 @@
 //! - [`secrets`]: where credentials live: environment, a secret command, the OS keyring.
 //! - [`period`]: billing periods (calendar or anchored months, UTC).
 //! - [`pipeline`]: sync, auto-map and reconcile as steps the CLI and the demo share.
-//! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
+//! - `demo` (the `demo` feature, on by default): the sandbox APIs and sample MSP behind
+//!   `reconcile demo`.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod http;

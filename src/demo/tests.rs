@@ -8,11 +8,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use secrecy::SecretString;
 
+use super::apis::{connectwise, ninjaone};
 use super::sample::effective_class;
 use super::*;
 use crate::connectors::connectwise::ConnectWise;
 use crate::connectors::ninjaone::{KNOWN_CLASSES, NinjaOne, services};
-use crate::connectors::{Connector, SyncCx};
+use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::engine::{self, FindingKind, Input, PsaInput, VendorInput};
 use crate::http::{ConnectorError, Link, RetryPolicy};
 use crate::mapping::{self, PsaCompanies};
@@ -32,9 +33,13 @@ fn retry() -> RetryPolicy {
 }
 
 fn ninja(sb: &Sandbox, page_size: Option<usize>, secret: &str) -> NinjaOne {
+    let settings = crate::connectors::ninjaone::Settings {
+        page_size,
+        ..sb.settings()
+    };
     NinjaOne::new(
         "ninjaone",
-        &sb.ninjaone_settings(page_size),
+        &settings,
         SecretString::from(secret.to_string()),
         retry(),
     )
@@ -42,9 +47,13 @@ fn ninja(sb: &Sandbox, page_size: Option<usize>, secret: &str) -> NinjaOne {
 }
 
 fn cw(sb: &Sandbox, page_size: Option<usize>, private_key: &str) -> ConnectWise {
+    let settings = crate::connectors::connectwise::Settings {
+        page_size,
+        ..sb.settings()
+    };
     ConnectWise::new(
         "connectwise",
-        &sb.connectwise_settings(page_size),
+        &settings,
         SecretString::from(private_key.to_string()),
         retry(),
     )
@@ -164,19 +173,28 @@ fn planted_names_behave_under_the_mapping_rules() {
 async fn ninjaone_sync_pages_through_the_sandbox() {
     let s = sample();
     let sb = Sandbox::start(s.clone()).await.unwrap();
-    let connector = ninja(&sb, Some(100), &sb.credentials.ninja_client_secret);
+    let connector = ninja(&sb, Some(100), ninjaone::DEMO_CLIENT_SECRET);
     let check = connector.check().await.unwrap();
     assert!(check.contains("organizations are readable"), "{check}");
     let snap = vendor_snapshot(&connector).await;
 
     assert_eq!(snap.accounts.len(), s.ninjaone.organizations.len());
     assert_eq!(snap.items.len(), s.ninjaone.devices.len());
-    let pages = sb.ninjaone_stats.endpoint("GET /v2/devices");
+    let pages = sb
+        .stats(ConnectorKind::NinjaOne)
+        .endpoint("GET /v2/devices");
     assert!(pages >= 10, "{pages} device pages");
     assert_eq!(pages, s.ninjaone.devices.len() / 100 + 1);
-    assert_eq!(sb.ninjaone_stats.endpoint("POST /ws/oauth/token"), 1);
-    assert_eq!(sb.ninjaone_stats.endpoint("GET /v2/roles"), 1);
-    assert!(sb.ninjaone_stats.total() >= pages + 3);
+    assert_eq!(
+        sb.stats(ConnectorKind::NinjaOne)
+            .endpoint("POST /ws/oauth/token"),
+        1
+    );
+    assert_eq!(
+        sb.stats(ConnectorKind::NinjaOne).endpoint("GET /v2/roles"),
+        1
+    );
+    assert!(sb.stats(ConnectorKind::NinjaOne).total() >= pages + 3);
 
     let ids: BTreeSet<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids.len(), snap.items.len(), "no device is read twice");
@@ -234,13 +252,13 @@ async fn ninjaone_refuses_wrong_credentials_and_missing_tokens() {
 
     let http = reqwest::Client::new();
     let resp = http
-        .get(format!("{}/v2/devices", sb.ninjaone_url))
+        .get(format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne)))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
     let resp = http
-        .get(format!("{}/v2/devices", sb.ninjaone_url))
+        .get(format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne)))
         .bearer_auth("made-up")
         .send()
         .await
@@ -248,20 +266,25 @@ async fn ninjaone_refuses_wrong_credentials_and_missing_tokens() {
     assert_eq!(resp.status(), 401);
     // The token endpoint takes a form, not JSON.
     let resp = http
-        .post(format!("{}/ws/oauth/token", sb.ninjaone_url))
+        .post(format!(
+            "{}/ws/oauth/token",
+            sb.url(ConnectorKind::NinjaOne)
+        ))
         .json(&serde_json::json!({"grant_type": "client_credentials"}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
     // A token without the monitoring scope may not read.
-    let c = &sb.credentials;
     let token: serde_json::Value = http
-        .post(format!("{}/ws/oauth/token", sb.ninjaone_url))
+        .post(format!(
+            "{}/ws/oauth/token",
+            sb.url(ConnectorKind::NinjaOne)
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", c.ninja_client_id.as_str()),
-            ("client_secret", c.ninja_client_secret.as_str()),
+            ("client_id", ninjaone::DEMO_CLIENT_ID),
+            ("client_secret", ninjaone::DEMO_CLIENT_SECRET),
             ("scope", "management"),
         ])
         .send()
@@ -273,7 +296,10 @@ async fn ninjaone_refuses_wrong_credentials_and_missing_tokens() {
     assert_eq!(token["token_type"], "bearer");
     assert_eq!(token["expires_in"], 3600);
     let resp = http
-        .get(format!("{}/v2/organizations", sb.ninjaone_url))
+        .get(format!(
+            "{}/v2/organizations",
+            sb.url(ConnectorKind::NinjaOne)
+        ))
         .bearer_auth(token["access_token"].as_str().unwrap())
         .send()
         .await
@@ -286,13 +312,15 @@ async fn ninjaone_lists_one_organizations_devices_in_pages() {
     let s = sample();
     let sb = Sandbox::start(s.clone()).await.unwrap();
     let http = reqwest::Client::new();
-    let c = &sb.credentials;
     let token: serde_json::Value = http
-        .post(format!("{}/ws/oauth/token", sb.ninjaone_url))
+        .post(format!(
+            "{}/ws/oauth/token",
+            sb.url(ConnectorKind::NinjaOne)
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", c.ninja_client_id.as_str()),
-            ("client_secret", c.ninja_client_secret.as_str()),
+            ("client_id", ninjaone::DEMO_CLIENT_ID),
+            ("client_secret", ninjaone::DEMO_CLIENT_SECRET),
             ("scope", "monitoring"),
         ])
         .send()
@@ -303,7 +331,7 @@ async fn ninjaone_lists_one_organizations_devices_in_pages() {
         .unwrap();
     let token = token["access_token"].as_str().unwrap().to_string();
     let get = |path: String| {
-        http.get(format!("{}{path}", sb.ninjaone_url))
+        http.get(format!("{}{path}", sb.url(ConnectorKind::NinjaOne)))
             .bearer_auth(&token)
             .send()
     };
@@ -370,7 +398,7 @@ async fn ninjaone_lists_one_organizations_devices_in_pages() {
     assert_eq!(first["displayName"], one[0]["displayName"]);
     assert_eq!(first["nodeClass"], one[0]["nodeClass"]);
     assert_eq!(
-        sb.ninjaone_stats
+        sb.stats(ConnectorKind::NinjaOne)
             .endpoint("GET /v2/organization/{id}/devices"),
         pages + 1
     );
@@ -383,7 +411,8 @@ async fn ninjaone_lists_one_organizations_devices_in_pages() {
     let resp = http
         .get(format!(
             "{}/v2/organization/{}/devices",
-            sb.ninjaone_url, org.id
+            sb.url(ConnectorKind::NinjaOne),
+            org.id
         ))
         .send()
         .await
@@ -396,7 +425,7 @@ async fn ninjaone_lists_one_organizations_devices_in_pages() {
 async fn the_sandboxes_wait_the_latency_they_are_given() {
     let sb = Sandbox::start(sample()).await.unwrap();
     let http = reqwest::Client::new();
-    let url = format!("{}/v2/devices", sb.ninjaone_url);
+    let url = format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne));
     // Unanswered without a token either way; only the wait differs.
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
     sb.latency.set(Duration::from_millis(150));
@@ -404,12 +433,15 @@ async fn the_sandboxes_wait_the_latency_they_are_given() {
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
     assert!(started.elapsed() >= Duration::from_millis(150));
     let started = std::time::Instant::now();
-    http.get(format!("{}/v1.0/subscribedSkus", sb.m365.url))
-        .send()
-        .await
-        .unwrap();
+    http.get(format!(
+        "{}/v1.0/subscribedSkus",
+        sb.url(ConnectorKind::M365)
+    ))
+    .send()
+    .await
+    .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(150));
-    assert_eq!(sb.ninjaone_stats.total(), 2);
+    assert_eq!(sb.stats(ConnectorKind::NinjaOne).total(), 2);
     sb.shutdown().await;
 }
 
@@ -417,7 +449,7 @@ async fn the_sandboxes_wait_the_latency_they_are_given() {
 async fn connectwise_sync_pages_through_the_sandbox() {
     let s = sample();
     let sb = Sandbox::start(s.clone()).await.unwrap();
-    let connector = cw(&sb, Some(10), &sb.credentials.cw_private_key);
+    let connector = cw(&sb, Some(10), connectwise::DEMO_PRIVATE_KEY);
     let check = connector.check().await.unwrap();
     assert!(check.contains("v4_6_release/"), "{check}");
     let snap = psa_snapshot(&connector).await;
@@ -507,7 +539,7 @@ async fn connectwise_sync_pages_through_the_sandbox() {
         .unwrap();
     assert_eq!(srv.price, Some("125.00".parse().unwrap()));
 
-    let stats = &sb.connectwise_stats;
+    let stats = &sb.stats(ConnectorKind::ConnectWise);
     assert_eq!(stats.endpoint("GET /login/companyinfo/bluewave"), 1);
     let company_pages = stats.endpoint("GET /v4_6_release/apis/3.0/company/companies");
     // One pageSize=1 request from check, then every page of ten.
@@ -539,14 +571,20 @@ async fn connectwise_sync_pages_through_the_sandbox() {
 #[tokio::test]
 async fn connectwise_paging_headers_and_auth_rules() {
     let sb = Sandbox::start(sample()).await.unwrap();
-    let c = &sb.credentials;
-    let base = format!("{}/v4_6_release/apis/3.0", sb.connectwise_site);
+    let base = format!(
+        "{}/v4_6_release/apis/3.0",
+        sb.url(ConnectorKind::ConnectWise)
+    );
     let http = reqwest::Client::new();
-    let basic = format!("{}+{}", c.cw_company_id, c.cw_public_key);
+    let basic = format!(
+        "{}+{}",
+        connectwise::DEMO_COMPANY_ID,
+        connectwise::DEMO_PUBLIC_KEY
+    );
     let authed = |url: String| {
         http.get(url)
-            .basic_auth(&basic, Some(&c.cw_private_key))
-            .header("ClientID", &c.cw_client_id)
+            .basic_auth(&basic, Some(connectwise::DEMO_PRIVATE_KEY))
+            .header("ClientID", connectwise::DEMO_CLIENT_ID)
     };
 
     // Default page size 25 and a Link header the connector's parser reads.
@@ -603,7 +641,7 @@ async fn connectwise_paging_headers_and_auth_rules() {
     // No clientId: refused with a message that says so.
     let resp = http
         .get(format!("{base}/system/info"))
-        .basic_auth(&basic, Some(&c.cw_private_key))
+        .basic_auth(&basic, Some(connectwise::DEMO_PRIVATE_KEY))
         .send()
         .await
         .unwrap();
@@ -614,7 +652,10 @@ async fn connectwise_paging_headers_and_auth_rules() {
 
     // Unknown company at discovery: a JSON null.
     let resp = http
-        .get(format!("{}/login/companyinfo/nobody", sb.connectwise_site))
+        .get(format!(
+            "{}/login/companyinfo/nobody",
+            sb.url(ConnectorKind::ConnectWise)
+        ))
         .send()
         .await
         .unwrap();
@@ -626,12 +667,12 @@ async fn connectwise_paging_headers_and_auth_rules() {
         matches!(err, ConnectorError::Auth { status: 401, .. }),
         "{err:?}"
     );
-    let mut settings = sb.connectwise_settings(None);
+    let mut settings: crate::connectors::connectwise::Settings = sb.settings();
     settings.company_id = "nobody".into();
     let err = ConnectWise::new(
         "connectwise",
         &settings,
-        SecretString::from(c.cw_private_key.clone()),
+        SecretString::from(connectwise::DEMO_PRIVATE_KEY),
         retry(),
     )
     .unwrap()
@@ -642,15 +683,15 @@ async fn connectwise_paging_headers_and_auth_rules() {
         err.to_string().contains("does not know the company id"),
         "{err}"
     );
-    assert!(sb.connectwise_stats.total() >= 10);
+    assert!(sb.stats(ConnectorKind::ConnectWise).total() >= 10);
 }
 
 #[tokio::test]
 async fn the_engine_finds_exactly_what_was_planted() {
     let s = sample();
     let sb = Sandbox::start(s.clone()).await.unwrap();
-    let vendor = vendor_snapshot(&ninja(&sb, None, &sb.credentials.ninja_client_secret)).await;
-    let psa = psa_snapshot(&cw(&sb, None, &sb.credentials.cw_private_key)).await;
+    let vendor = vendor_snapshot(&ninja(&sb, None, ninjaone::DEMO_CLIENT_SECRET)).await;
+    let psa = psa_snapshot(&cw(&sb, None, connectwise::DEMO_PRIVATE_KEY)).await;
     let p = &s.planted;
 
     let psas = [PsaCompanies {

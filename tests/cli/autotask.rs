@@ -5,7 +5,12 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::autotask::{self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::autotask::{
+    self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME,
+};
+use reconcile::demo::apis::ninjaone;
+use reconcile::demo::{Served, kit};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
@@ -13,7 +18,7 @@ use crate::flow::{map_demo, serve};
 use crate::harness::Env;
 
 struct AtServed {
-    server: at::Server,
+    server: Served,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -23,7 +28,7 @@ fn autotask(sample: Arc<reconcile::demo::SampleMsp>) -> AtServed {
         .enable_all()
         .build()
         .unwrap();
-    let server = rt.block_on(at::start(sample)).unwrap();
+    let server = rt.block_on(kit::serve::<at::Api>(sample)).unwrap();
     AtServed { server, _rt: rt }
 }
 
@@ -49,7 +54,7 @@ fn ninjaone_against_autotask_end_to_end() {
     let served = serve();
     let s = &served.sandbox;
     let at = autotask(s.sample.clone());
-    let lookup = format!("{}/atservicesrest/", at.server.url);
+    let lookup = format!("{}/atservicesrest/", at.server.url());
     let env = Env::new();
     env.cleanup.borrow_mut().push("ninja".to_string());
     env.cleanup.borrow_mut().push("at".to_string());
@@ -93,7 +98,6 @@ fn ninjaone_against_autotask_end_to_end() {
 
     let ok = connect(DEMO_SECRET).expect(0);
     assert!(ok.stderr().contains("Demo Zone"), "{}", ok.stderr());
-    let c = &s.credentials;
     env.run(
         &[
             "connect",
@@ -101,11 +105,11 @@ fn ninjaone_against_autotask_end_to_end() {
             "--name",
             "ninja",
             "--url",
-            &s.ninjaone_url,
+            s.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &c.ninja_client_id,
+            ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", c.ninja_client_secret),
+        &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
     let config = std::fs::read_to_string(env.config_path()).unwrap();

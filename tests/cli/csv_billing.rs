@@ -4,7 +4,9 @@
 //! reconciled and reported; the report's numbers are the sample's planted ones. A bad file then
 //! fails whole, naming file, line and column, and leaves the previous billing current.
 
-use reconcile::demo::csv_billing::csv_text;
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::csv_billing::csv_text;
+use reconcile::demo::apis::ninjaone;
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
@@ -47,7 +49,6 @@ fn ninjaone_against_a_csv_billing_export_end_to_end() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let c = &s.credentials;
     let billing = env.dir.path().join("psa-billing.csv");
     std::fs::write(&billing, csv_text(&s.sample)).unwrap();
 
@@ -59,11 +60,11 @@ fn ninjaone_against_a_csv_billing_export_end_to_end() {
             "--name",
             "ninja",
             "--url",
-            &s.ninjaone_url,
+            s.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &c.ninja_client_id,
+            ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", c.ninja_client_secret),
+        &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
     let connect = env

@@ -5,7 +5,12 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::halopsa::{self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::halopsa::{
+    self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT,
+};
+use reconcile::demo::apis::ninjaone;
+use reconcile::demo::{Served, kit};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
@@ -13,7 +18,7 @@ use crate::flow::{map_demo, serve};
 use crate::harness::Env;
 
 struct HaloServed {
-    server: halo::Server,
+    server: Served,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -23,7 +28,7 @@ fn halo_sandbox(sample: Arc<reconcile::demo::SampleMsp>) -> HaloServed {
         .enable_all()
         .build()
         .unwrap();
-    let server = rt.block_on(halo::start(sample)).unwrap();
+    let server = rt.block_on(kit::serve::<halo::Api>(sample)).unwrap();
     HaloServed { server, _rt: rt }
 }
 
@@ -51,7 +56,6 @@ fn reconcile_ninjaone_against_halopsa() {
     let env = Env::new();
     env.cleanup.borrow_mut().push("ninja".to_string());
     env.cleanup.borrow_mut().push("halo".to_string());
-    let c = &s.credentials;
     env.run(
         &[
             "connect",
@@ -59,11 +63,11 @@ fn reconcile_ninjaone_against_halopsa() {
             "--name",
             "ninja",
             "--url",
-            &s.ninjaone_url,
+            s.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &c.ninja_client_id,
+            ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", c.ninja_client_secret),
+        &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
 
@@ -75,7 +79,7 @@ fn reconcile_ninjaone_against_halopsa() {
                 "--name",
                 "halo",
                 "--url",
-                &h.server.url,
+                h.server.url(),
                 "--client-id",
                 DEMO_CLIENT_ID,
                 "--tenant",

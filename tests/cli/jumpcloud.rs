@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::jumpcloud::{self as jc, DEMO_API_KEY, DEMO_PROVIDER_ID};
+use reconcile::demo::apis::jumpcloud::{self as jc, DEMO_API_KEY, DEMO_PROVIDER_ID};
+use reconcile::demo::{Served, kit};
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
@@ -12,7 +13,7 @@ use crate::harness::Env;
 
 /// The JumpCloud sandbox on loopback, served by the runtime's worker threads.
 struct Mtp {
-    server: jc::Server,
+    server: Served,
     sample: Arc<jc::Sample>,
     _rt: tokio::runtime::Runtime,
 }
@@ -24,7 +25,7 @@ fn mtp(companies: &[&str]) -> Mtp {
         .build()
         .unwrap();
     let sample = Arc::new(jc::sample(companies));
-    let server = rt.block_on(jc::start(sample.clone())).unwrap();
+    let server = rt.block_on(kit::serve::<jc::Api>(sample.clone())).unwrap();
     Mtp {
         server,
         sample,
@@ -69,7 +70,7 @@ fn connect_sync_map_report_with_jumpcloud() {
                 "--provider-id",
                 DEMO_PROVIDER_ID,
                 "--url",
-                &m.server.url,
+                m.server.url(),
                 "--api-key-stdin",
             ],
             "wrong-key\n",
@@ -96,7 +97,7 @@ fn connect_sync_map_report_with_jumpcloud() {
                 "--provider-id",
                 DEMO_PROVIDER_ID,
                 "--url",
-                &m.server.url,
+                m.server.url(),
                 "--api-key-stdin",
             ],
             &format!("{DEMO_API_KEY}\n"),

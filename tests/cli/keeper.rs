@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use reconcile::demo::keeper as sandbox;
+use reconcile::demo::apis::keeper as sandbox;
+use reconcile::demo::kit;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
@@ -138,7 +139,9 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
         .unwrap();
     let names = ["Harbor Clinic", "Summit Accounting", "Riverbend Schools"];
     let sample = Arc::new(sandbox::sample(&names));
-    let server = rt.block_on(sandbox::start(sample.clone())).unwrap();
+    let server = rt
+        .block_on(kit::serve::<sandbox::Api>(sample.clone()))
+        .unwrap();
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
@@ -152,7 +155,7 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
             "--name",
             "kservice",
             "--url",
-            &server.url,
+            server.url(),
             "--api-key-stdin",
         ],
         "not-the-key",
@@ -177,7 +180,7 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
             "--name",
             "kservice",
             "--url",
-            &server.url,
+            server.url(),
             "--api-key-stdin",
         ],
         sandbox::DEMO_API_KEY,

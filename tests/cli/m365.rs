@@ -5,17 +5,18 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::m365::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, Server, sample,
-    start, usage,
+use reconcile::demo::apis::m365::{
+    Api, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, sample,
+    usage,
 };
+use reconcile::demo::{Served, kit};
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
 
 struct Graph {
-    server: Server,
+    server: Served,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -27,7 +28,7 @@ fn graph(companies: &[&str]) -> (Graph, Vec<(String, String, Decimal)>) {
         .unwrap();
     let sample = Arc::new(sample(companies));
     let want = usage(&sample);
-    let server = rt.block_on(start(sample)).unwrap();
+    let server = rt.block_on(kit::serve::<Api>(sample)).unwrap();
     (Graph { server, _rt: rt }, want)
 }
 
@@ -56,7 +57,7 @@ fn connect_sync_map_report_with_m365() {
     let env = Env::new();
     env.cleanup.borrow_mut().push("m365".to_string());
 
-    let url = graph.server.url.clone();
+    let url = graph.server.url().to_string();
     let connect = env
         .run(
             &[

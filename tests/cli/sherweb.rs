@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::sherweb::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SUBSCRIPTION_KEY, Sample, Server, sample, start, usage,
+use reconcile::demo::Served;
+use reconcile::demo::apis::sherweb::{
+    Api, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SUBSCRIPTION_KEY, Sample, sample, usage,
 };
+use reconcile::demo::kit::{self, Api as _};
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
@@ -16,7 +18,7 @@ const SKU_KEY: &str = "cfq7ttc0lh18-0001";
 
 /// The Sherweb sandbox, served by its own runtime's worker threads.
 struct Sandbox {
-    server: Server,
+    server: Served,
     sample: Arc<Sample>,
     _rt: tokio::runtime::Runtime,
 }
@@ -28,11 +30,19 @@ fn sandbox(companies: &[&str]) -> Sandbox {
         .build()
         .unwrap();
     let sample = Arc::new(sample(companies));
-    let server = rt.block_on(start(sample.clone())).unwrap();
+    let server = rt.block_on(kit::serve::<Api>(sample.clone())).unwrap();
     Sandbox {
         server,
         sample,
         _rt: rt,
+    }
+}
+
+impl Sandbox {
+    /// The API and token URLs the demo's connection to this sandbox uses.
+    fn urls(&self) -> (String, String) {
+        let settings = Api::connection(&self.server, &self.sample).settings;
+        (settings.api_url.unwrap(), settings.token_url.unwrap())
     }
 }
 
@@ -78,7 +88,7 @@ fn connect_sync_map_report_with_sherweb() {
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
 
-    let (api, token) = (sw.server.api_url(), sw.server.token_url());
+    let (api, token) = sw.urls();
     let connect = env
         .run(
             &connect_args(&api, &token),
@@ -163,7 +173,7 @@ fn a_wrong_subscription_key_is_refused_and_nothing_is_saved() {
     let sw = sandbox(&["Acme Dental Group"]);
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
-    let (api, token) = (sw.server.api_url(), sw.server.token_url());
+    let (api, token) = sw.urls();
     let run = env.run(
         &connect_args(&api, &token),
         &format!("{DEMO_CLIENT_SECRET}\nnot-the-key\n"),

@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::syncro::{self as sy, DEMO_API_TOKEN};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::ninjaone;
+use reconcile::demo::apis::syncro::{self as sy, DEMO_API_TOKEN};
+use reconcile::demo::{Served, kit};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
@@ -14,7 +17,7 @@ use crate::harness::Env;
 
 /// The Syncro sandbox on loopback, served by its runtime's worker threads.
 struct Sy {
-    server: sy::Server,
+    server: Served,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -24,7 +27,7 @@ fn syncro_sandbox(sample: Arc<reconcile::demo::SampleMsp>) -> Sy {
         .enable_all()
         .build()
         .unwrap();
-    let server = rt.block_on(sy::start(sample)).unwrap();
+    let server = rt.block_on(kit::serve::<sy::Api>(sample)).unwrap();
     Sy { server, _rt: rt }
 }
 
@@ -50,11 +53,10 @@ fn reconcile_ninjaone_against_syncro() {
     let served = serve();
     let s = &served.sandbox;
     let sy = syncro_sandbox(s.sample.clone());
-    let api = format!("{}/api/v1", sy.server.url);
+    let api = format!("{}/api/v1", sy.server.url());
     let env = Env::new();
     env.cleanup.borrow_mut().push("ninja".to_string());
     env.cleanup.borrow_mut().push("syncro".to_string());
-    let c = &s.credentials;
     env.run(
         &[
             "connect",
@@ -62,11 +64,11 @@ fn reconcile_ninjaone_against_syncro() {
             "--name",
             "ninja",
             "--url",
-            &s.ninjaone_url,
+            s.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &c.ninja_client_id,
+            ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", c.ninja_client_secret),
+        &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
 

@@ -6,13 +6,9 @@
 //! request with the right client, a bearer token on every `/v2` call, the `monitoring` scope for
 //! reads, and keyset paging with `pageSize` and `after`.
 
-// Early-return helpers yield the error response itself; it is built once per refused request,
-// so its size on the stack does not matter and boxing would only add noise.
-#![allow(clippy::result_large_err)]
-
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,30 +19,61 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::sample::{NinjaDevice, NinjaLocation, NinjaOrganization, NinjaRole, SplitMix64};
-use super::{DemoCredentials, SampleMsp, query_get, query_pairs};
+use crate::connectors::ninjaone::Settings;
+use crate::demo::kit::auth::{
+    Invalid, Refusal, Tokens, authorization, client_credentials, granted, guard, oauth_error,
+};
+use crate::demo::kit::http::{Query, reply};
+use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
+use crate::demo::sample::{NinjaDevice, NinjaLocation, NinjaOrganization, NinjaRole, SampleMsp};
+
+pub const SANDBOX: &dyn Entry = &AsApi(Api);
+
+/// The API client the sandbox knows.
+pub const DEMO_CLIENT_ID: &str = "demo-ninjaone-client";
+/// Its secret.
+pub const DEMO_CLIENT_SECRET: &str = "demo-ninjaone-secret-7Qx2";
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 const SCOPES: &[&str] = &["monitoring", "management", "control", "offline_access"];
 
-struct Token {
-    scopes: Vec<String>,
-    expires: Instant,
+/// The NinjaOne sandbox, serving the sample MSP's tenant ([`SampleMsp::ninjaone`]).
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = SampleMsp;
+    type Records = ();
+    const CONNECTION: &'static str = "demo-ninjaone";
+    const CONNECT_ORDER: u8 = 0;
+
+    fn surface(sample: Arc<SampleMsp>) -> Surface {
+        Surface::router(router(NinjaState::new(sample)))
+    }
+
+    fn connection(served: &Served, _: &SampleMsp) -> Connection<Settings> {
+        let settings = Settings {
+            region: None,
+            url: Some(served.url().to_string()),
+            client_id: DEMO_CLIENT_ID.into(),
+            page_size: None,
+            device_listing: Default::default(),
+        };
+        let flags = format!("--url {} --client-id {DEMO_CLIENT_ID}", served.url());
+        Connection::new(settings, flags).secret("client_secret", DEMO_CLIENT_SECRET)
+    }
 }
 
-pub(super) struct NinjaState {
+struct NinjaState {
     sample: Arc<SampleMsp>,
-    creds: DemoCredentials,
-    tokens: Mutex<HashMap<String, Token>>,
-    rng: Mutex<SplitMix64>,
+    /// Each token's scopes.
+    tokens: Tokens<Vec<String>>,
     /// Each organization's devices, as indices into the sample's devices (in their order).
     devices_of: HashMap<i64, Vec<usize>>,
 }
 
 impl NinjaState {
-    pub(super) fn new(sample: Arc<SampleMsp>, creds: DemoCredentials) -> Arc<NinjaState> {
-        // Tokens only need to be unguessable between two sandboxes of one machine, not secure.
-        let seed = Timestamp::now().as_nanosecond() as u64 ^ std::process::id() as u64;
+    fn new(sample: Arc<SampleMsp>) -> Arc<NinjaState> {
         let mut devices_of: HashMap<i64, Vec<usize>> = sample
             .ninjaone
             .organizations
@@ -58,82 +85,62 @@ impl NinjaState {
         }
         Arc::new(NinjaState {
             sample,
-            creds,
-            tokens: Mutex::new(HashMap::new()),
-            rng: Mutex::new(SplitMix64::new(seed)),
+            tokens: Tokens::default(),
             devices_of,
         })
     }
 }
 
-pub(super) fn router(state: Arc<NinjaState>) -> Router {
-    Router::new()
-        .route("/ws/oauth/token", post(token))
+fn router(state: Arc<NinjaState>) -> Router {
+    let api = Router::new()
         .route("/v2/organizations", get(organizations))
         .route("/v2/organization/{id}", get(organization))
         .route("/v2/organization/{id}/devices", get(organization_devices))
         .route("/v2/devices", get(devices))
         .route("/v2/device/{id}", get(device))
         .route("/v2/roles", get(roles))
-        .route("/v2/locations", get(locations))
+        .route("/v2/locations", get(locations));
+    guard(api, state.clone(), authorize)
+        .route("/ws/oauth/token", post(token))
         .fallback(fallback)
         .with_state(state)
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
-}
-
 async fn token(State(st): State<Arc<NinjaState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !form_encoded {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the token request must be application/x-www-form-urlencoded",
-        );
-    }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    match field("grant_type") {
-        "client_credentials" => {}
-        "" => {
-            return oauth_error(
+    let error = |status, error, description: &str| oauth_error(status, error, Some(description));
+    let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
+        Ok(form) => form,
+        Err(Refusal::NotForm) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the token request must be application/x-www-form-urlencoded",
+            );
+        }
+        Err(Refusal::NoGrant) => {
+            return error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "grant_type is required",
             );
         }
-        other => {
-            return oauth_error(
+        Err(Refusal::Grant(other)) => {
+            return error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 &format!("grant type `{other}` is not enabled for this client"),
             );
         }
-    }
-    if field("client_id") != st.creds.ninja_client_id
-        || field("client_secret") != st.creds.ninja_client_secret
-    {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Bad client credentials",
-        );
-    }
-    let mut scopes: Vec<String> = field("scope")
+        Err(Refusal::UnknownClient | Refusal::WrongSecret) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Bad client credentials",
+            );
+        }
+    };
+    let mut scopes: Vec<String> = form
+        .get("scope")
         .split_whitespace()
         .map(str::to_string)
         .collect();
@@ -141,112 +148,79 @@ async fn token(State(st): State<Arc<NinjaState>>, headers: HeaderMap, body: Byte
         scopes.push("monitoring".into());
     }
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return oauth_error(
+        return error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             &format!("scope `{bad}` is not valid"),
         );
     }
-    let access_token = {
-        let mut rng = st.rng.lock().expect("rng lock");
-        format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
-    };
     let scope = scopes.join(" ");
-    st.tokens.lock().expect("token lock").insert(
-        access_token.clone(),
-        Token {
-            scopes,
-            expires: Instant::now() + TOKEN_LIFETIME,
-        },
-    );
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "expires_in": TOKEN_LIFETIME.as_secs(),
-            "scope": scope,
-        })),
+    let access_token = st.tokens.issue(scopes, TOKEN_LIFETIME);
+    granted(
+        &access_token,
+        "bearer",
+        TOKEN_LIFETIME,
+        json!({ "scope": scope }),
     )
-        .into_response()
 }
 
 /// Checks the bearer token and the `monitoring` scope every read needs.
-fn authorize(st: &NinjaState, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(st: &Arc<NinjaState>, headers: &HeaderMap) -> Result<(), Response> {
     let unauthorized = |description: &str| {
-        let mut resp = (
+        let mut resp = reply(
             StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"error": "invalid_token", "error_description": description})),
-        )
-            .into_response();
+            json!({"error": "invalid_token", "error_description": description}),
+        );
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"ninjaone\""),
         );
         resp
     };
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Err(unauthorized("Full authentication is required"));
-    };
-    let Some((scheme, token)) = value.trim().split_once(' ') else {
-        return Err(unauthorized("Bearer token expected"));
+    let Some((scheme, token)) = authorization(headers) else {
+        return Err(unauthorized(if headers.contains_key(header::AUTHORIZATION) {
+            "Bearer token expected"
+        } else {
+            "Full authentication is required"
+        }));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthorized("Bearer token expected"));
     }
-    let tokens = st.tokens.lock().expect("token lock");
-    let Some(t) = tokens.get(token.trim()) else {
-        return Err(unauthorized("Invalid access token"));
+    let scopes = match st.tokens.check(token) {
+        Ok(scopes) => scopes,
+        Err(Invalid::Unknown) => return Err(unauthorized("Invalid access token")),
+        Err(Invalid::Expired) => return Err(unauthorized("Access token expired")),
     };
-    if Instant::now() >= t.expires {
-        return Err(unauthorized("Access token expired"));
-    }
-    if !t.scopes.iter().any(|s| s == "monitoring") {
-        return Err((
+    if !scopes.iter().any(|s| s == "monitoring") {
+        return Err(reply(
             StatusCode::FORBIDDEN,
-            axum::Json(json!({
+            json!({
                 "error": "insufficient_scope",
                 "error_description": "this request needs the monitoring scope",
-            })),
-        )
-            .into_response());
+            }),
+        ));
     }
     Ok(())
 }
 
 fn bad_request(message: &str) -> Response {
-    (
+    reply(
         StatusCode::BAD_REQUEST,
-        axum::Json(json!({"error": "invalid_request", "error_description": message})),
+        json!({"error": "invalid_request", "error_description": message}),
     )
-        .into_response()
 }
 
 /// `pageSize` and `after` as the API reads them: both optional integers.
 fn keyset(raw: Option<&str>) -> Result<(Option<usize>, Option<i64>), Response> {
-    let pairs = query_pairs(raw);
-    let page_size = match query_get(&pairs, "pageSize") {
-        None => None,
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                return Err(bad_request(&format!(
-                    "pageSize `{v}` is not a positive integer"
-                )));
-            }
-        },
-    };
-    let after = match query_get(&pairs, "after") {
-        None => None,
-        Some(v) => match v.trim().parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => return Err(bad_request(&format!("after `{v}` is not an integer"))),
-        },
-    };
-    if query_get(&pairs, "df").is_some() {
+    let q = Query::parse(raw);
+    let page_size = q
+        .positive("pageSize")
+        .map_err(|v| bad_request(&format!("pageSize `{v}` is not a positive integer")))?;
+    let after = q
+        .number::<i64>("after")
+        .map_err(|v| bad_request(&format!("after `{v}` is not an integer")))?;
+    if q.get("df").is_some() {
         // Silently ignoring a filter would return wrong data; say so instead.
         return Err(bad_request(
             "the demo sandbox does not evaluate device filters (df)",
@@ -270,12 +244,8 @@ fn page<T>(
 
 async fn organizations(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let (size, after) = match keyset(q.as_deref()) {
         Ok(k) => k,
         Err(r) => return r,
@@ -289,12 +259,8 @@ async fn organizations(
 
 async fn organization(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let found = id
         .parse::<i64>()
         .ok()
@@ -319,12 +285,8 @@ async fn organization(
 
 async fn devices(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let (size, after) = match keyset(q.as_deref()) {
         Ok(k) => k,
         Err(r) => return r,
@@ -339,13 +301,9 @@ async fn devices(
 /// One organization's devices: the same keyset paging and records as `/v2/devices`.
 async fn organization_devices(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let Some(indices) = id.parse::<i64>().ok().and_then(|id| st.devices_of.get(&id)) else {
         return not_found();
     };
@@ -363,12 +321,8 @@ async fn organization_devices(
 
 async fn device(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let found = id
         .parse::<i64>()
         .ok()
@@ -379,22 +333,15 @@ async fn device(
     }
 }
 
-async fn roles(State(st): State<Arc<NinjaState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
+async fn roles(State(st): State<Arc<NinjaState>>) -> Response {
     let body: Vec<Value> = st.sample.ninjaone.roles.iter().map(role_json).collect();
     axum::Json(body).into_response()
 }
 
 async fn locations(
     State(st): State<Arc<NinjaState>>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let (size, after) = match keyset(q.as_deref()) {
         Ok(k) => k,
         Err(r) => return r,
@@ -412,18 +359,17 @@ async fn locations(
 
 async fn fallback(State(st): State<Arc<NinjaState>>, headers: HeaderMap) -> Response {
     // The real API authenticates before routing, so an unknown path without a token is a 401.
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
+    match authorize(&st, &headers) {
+        Err(refused) => refused,
+        Ok(()) => not_found(),
     }
-    not_found()
 }
 
 fn not_found() -> Response {
-    (
+    reply(
         StatusCode::NOT_FOUND,
-        axum::Json(json!({"resultCode": "NOT_FOUND", "errorMessage": "Not found"})),
+        json!({"resultCode": "NOT_FOUND", "errorMessage": "Not found"}),
     )
-        .into_response()
 }
 
 fn organization_json(o: &NinjaOrganization) -> Value {
