@@ -7,8 +7,6 @@
 //! The quantities come from each sandbox's own `usage()` (computed from the records it serves),
 //! so the billed side and the expected findings cannot drift from the vendor data.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
 use super::kit::{self, Vendor};
@@ -49,31 +47,10 @@ impl DemoVendor {
         billed: &Billed,
         quantity: Decimal,
     ) {
-        let (_, ident, desc, price, cost) = billed;
-        let product_id = cw
-            .catalog
-            .iter()
-            .find(|c| c.identifier == *ident)
-            .map(|c| c.id)
-            .expect("the product was planted first");
-        let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
-        cw.additions.push(CwAddition {
-            id,
-            agreement_id: client.agreement_id,
-            product_id,
-            description: desc.to_string(),
-            quantity,
-            less_included: Decimal::ZERO,
-            unit_price: price.parse().expect("a price"),
-            unit_cost: cost.parse().expect("a cost"),
-            bill_customer: "Billable".into(),
-            effective: client.start,
-            cancelled: None,
-            sequence_number: (id % 100) + 1,
-        });
+        add_line(cw, client, billed, quantity);
         self.expected.push(ExpectedLine {
             company: client.name.clone(),
-            product: ident.to_string(),
+            product: billed.1.to_string(),
             kind: FindingKind::StaleSource,
             billed: quantity,
             actual: Decimal::ZERO,
@@ -102,7 +79,6 @@ pub fn plant<V: Vendor>(
 ) -> DemoVendor {
     let kind = kit::kind::<V>();
     let billed = V::DEMO.billed;
-    let mut product_ids = BTreeMap::new();
     for (_, ident, desc, price, cost) in billed {
         let id = cw.catalog.iter().map(|c| c.id).max().unwrap_or(300) + 1;
         cw.catalog.push(CwCatalogItem {
@@ -116,12 +92,12 @@ pub fn plant<V: Vendor>(
             category: "Managed Services".into(),
             subcategory: kind.display_name().into(),
         });
-        product_ids.insert(*ident, id);
     }
     let mut expected = Vec::new();
     let mut planted = 0;
     for client in clients {
-        for (service, ident, _, price, cost) in billed {
+        for line in billed {
+            let (service, ident, ..) = line;
             let Some(actual) = usage
                 .iter()
                 .find(|(a, s, _)| *a == client.name && s == service)
@@ -137,26 +113,7 @@ pub fn plant<V: Vendor>(
             if kind != FindingKind::Match {
                 planted += 1;
             }
-            let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
-            cw.additions.push(CwAddition {
-                id,
-                agreement_id: client.agreement_id,
-                product_id: product_ids[ident],
-                description: billed
-                    .iter()
-                    .find(|b| b.1 == *ident)
-                    .map(|b| b.2)
-                    .unwrap_or(ident)
-                    .to_string(),
-                quantity,
-                less_included: Decimal::ZERO,
-                unit_price: price.parse().expect("a price"),
-                unit_cost: cost.parse().expect("a cost"),
-                bill_customer: "Billable".into(),
-                effective: client.start,
-                cancelled: None,
-                sequence_number: (id % 100) + 1,
-            });
+            add_line(cw, client, line, quantity);
             expected.push(ExpectedLine {
                 company: client.name.clone(),
                 product: ident.to_string(),
@@ -184,4 +141,31 @@ pub fn plant<V: Vendor>(
             .collect(),
         expected,
     }
+}
+
+/// Adds an addition billing `quantity` of `billed`'s product (planted in the catalog already)
+/// on `client`'s agreement, at its price and cost, from the agreement's start.
+fn add_line(cw: &mut CwData, client: &ClientAgreement, billed: &Billed, quantity: Decimal) {
+    let (_, ident, desc, price, cost) = billed;
+    let product_id = cw
+        .catalog
+        .iter()
+        .find(|c| c.identifier == *ident)
+        .map(|c| c.id)
+        .expect("the product was planted first");
+    let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
+    cw.additions.push(CwAddition {
+        id,
+        agreement_id: client.agreement_id,
+        product_id,
+        description: desc.to_string(),
+        quantity,
+        less_included: Decimal::ZERO,
+        unit_price: price.parse().expect("a price"),
+        unit_cost: cost.parse().expect("a cost"),
+        bill_customer: "Billable".into(),
+        effective: client.start,
+        cancelled: None,
+        sequence_number: (id % 100) + 1,
+    });
 }

@@ -22,7 +22,7 @@ use self::query::{Condition, order_by, project};
 use self::records::{addition_json, agreement_json, catalog_json, company_json, day_of, info};
 use crate::connectors::connectwise::Settings;
 use crate::demo::kit::auth::{basic, header};
-use crate::demo::kit::http::{Query, Window, pages, reply};
+use crate::demo::kit::http::{Query, Window, by_id, pages, reply};
 use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
 use crate::demo::sample::{DEMO_BILLABLE_TYPE, SampleMsp};
 
@@ -195,7 +195,6 @@ async fn api(
             &format!("{what} ID {id} was not found."),
         ),
     };
-    let id_of = |s: &str| s.parse::<i64>().ok();
     let companies = || -> Vec<Value> {
         data.companies
             .iter()
@@ -259,12 +258,7 @@ async fn api(
                 .collect(),
         ),
         ["company", "companies", id] => one(
-            id_of(id).and_then(|id| {
-                data.companies
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| company_json(data, c, &base))
-            }),
+            by_id(&data.companies, id, |c| c.id).map(|c| company_json(data, c, &base)),
             "Company",
             id,
         ),
@@ -277,18 +271,12 @@ async fn api(
                 .collect(),
         ),
         ["finance", "agreements", id] => one(
-            id_of(id).and_then(|id| {
-                data.agreements
-                    .iter()
-                    .find(|a| a.id == id)
-                    .map(|a| agreement_json(data, a, &base))
-            }),
+            by_id(&data.agreements, id, |a| a.id).map(|a| agreement_json(data, a, &base)),
             "Agreement",
             id,
         ),
         ["finance", "agreements", id, "additions", rest @ ..] if rest.len() <= 1 => {
-            let Some(agreement) = id_of(id).and_then(|id| data.agreements.iter().find(|a| a.id == id))
-            else {
+            let Some(agreement) = by_id(&data.agreements, id, |a| a.id) else {
                 return error(
                     StatusCode::NOT_FOUND,
                     "NotFound",
@@ -305,9 +293,7 @@ async fn api(
                 [] => list(additions),
                 ["count"] => count(additions, &query),
                 [aid] => one(
-                    additions
-                        .into_iter()
-                        .find(|v| Some(v["id"].as_i64().unwrap_or(-1)) == id_of(aid)),
+                    by_id(&additions, aid, |v| v["id"].as_i64().unwrap_or(-1)).cloned(),
                     "Addition",
                     aid,
                 ),
@@ -323,12 +309,7 @@ async fn api(
         ["procurement", "catalog"] => list(catalog()),
         ["procurement", "catalog", "count"] => count(catalog(), &query),
         ["procurement", "catalog", id] => one(
-            id_of(id).and_then(|id| {
-                data.catalog
-                    .iter()
-                    .find(|p| p.id == id)
-                    .map(|p| catalog_json(p, &base))
-            }),
+            by_id(&data.catalog, id, |p| p.id).map(|p| catalog_json(p, &base)),
             "Catalog Item",
             id,
         ),
@@ -485,4 +466,260 @@ fn list_response(
         resp.headers_mut().insert(header::LINK, v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use jiff::Timestamp;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::connectors::connectwise::ConnectWise;
+    use crate::connectors::{Connector, ConnectorKind};
+    use crate::demo::kit::testing::{cw, psa_snapshot, retry};
+    use crate::demo::{Sandbox, sample};
+    use crate::http::{ConnectorError, Link};
+
+    #[tokio::test]
+    async fn connectwise_sync_pages_through_the_sandbox() {
+        let s = sample();
+        let sb = Sandbox::start(s.clone()).await.unwrap();
+        let connector = cw(&sb, Some(10), DEMO_PRIVATE_KEY);
+        let check = connector.check().await.unwrap();
+        assert!(check.contains("v4_6_release/"), "{check}");
+        let snap = psa_snapshot(&connector).await;
+        let data = &s.connectwise;
+        let p = &s.planted;
+
+        let visible = data.companies.iter().filter(|c| !c.deleted).count();
+        assert_eq!(snap.companies.len(), visible);
+        assert!(snap.companies.len() > 20);
+        assert!(!snap.companies.iter().any(|c| c.name == p.deleted_company));
+        let by_name = |n: &str| snap.companies.iter().find(|c| c.name == n).unwrap();
+        assert!(
+            by_name(&p.inactive_company)
+                .not_billable_reason
+                .as_deref()
+                .unwrap()
+                .contains("inactive")
+        );
+        assert!(!by_name(&p.non_client_company).billable);
+        assert_eq!(
+            by_name(&p.fuzzy_org.connectwise).types,
+            vec!["Client".to_string()]
+        );
+        assert_eq!(by_name(&p.fuzzy_org.connectwise).status, "Active");
+
+        let live_agreements = data.agreements.iter().filter(|a| !a.cancelled).count();
+        assert_eq!(snap.agreements.len(), live_agreements);
+        assert!(
+            !snap
+                .agreements
+                .iter()
+                .any(|a| a.name == p.cancelled_agreement)
+        );
+        assert!(snap.agreements.iter().all(|a| {
+            a.agreement_type.as_deref() == Some("Managed Services")
+                && a.billing_cycle.as_deref() == Some("Monthly")
+                && a.status == "Active"
+        }));
+
+        let live_agreement_ids: BTreeSet<i64> = data
+            .agreements
+            .iter()
+            .filter(|a| !a.cancelled)
+            .map(|a| a.id)
+            .collect();
+        let expected_lines = data
+            .additions
+            .iter()
+            .filter(|a| live_agreement_ids.contains(&a.agreement_id))
+            .count();
+        assert_eq!(snap.lines.len(), expected_lines);
+        let now = Timestamp::now();
+        let cancelled = snap
+            .lines
+            .iter()
+            .find(|l| l.id == p.cancelled_addition_id.to_string())
+            .unwrap();
+        assert!(!cancelled.is_active_at(now));
+        let in_force = snap.lines.iter().filter(|l| l.is_active_at(now)).count();
+        assert_eq!(
+            in_force,
+            expected_lines - 1,
+            "only the cancelled line is out of force"
+        );
+        let ws = snap
+            .lines
+            .iter()
+            .find(|l| l.product_identifier == "NINJA-WS" && l.is_active_at(now))
+            .unwrap();
+        assert!(ws.unit_price > rust_decimal::Decimal::ZERO);
+        assert_eq!(ws.bill_customer, crate::model::BillCustomer::Billable);
+
+        assert_eq!(
+            snap.products.len(),
+            data.catalog.iter().filter(|c| !c.inactive).count()
+        );
+        assert!(
+            !snap
+                .products
+                .iter()
+                .any(|c| c.identifier == p.inactive_product)
+        );
+        let srv = snap
+            .products
+            .iter()
+            .find(|c| c.identifier == "NINJA-SRV")
+            .unwrap();
+        assert_eq!(srv.price, Some("125.00".parse().unwrap()));
+
+        let stats = &sb.stats(ConnectorKind::ConnectWise);
+        assert_eq!(stats.endpoint("GET /login/companyinfo/bluewave"), 1);
+        let company_pages = stats.endpoint("GET /v4_6_release/apis/3.0/company/companies");
+        // One pageSize=1 request from check, then every page of ten.
+        assert_eq!(company_pages, 1 + visible.div_ceil(10));
+        assert!(stats.endpoint("GET /v4_6_release/apis/3.0/finance/agreements") >= 3);
+        // One page of ten additions per live agreement, more where an agreement has more lines;
+        // exactly one full page comes without a Link header (as on the real server), so the
+        // connector asks for the next page to see it is empty.
+        let addition_pages: usize = data
+            .agreements
+            .iter()
+            .filter(|a| !a.cancelled)
+            .map(|a| {
+                let n = data
+                    .additions
+                    .iter()
+                    .filter(|x| x.agreement_id == a.id)
+                    .count();
+                n.div_ceil(10).max(1) + usize::from(n == 10)
+            })
+            .sum();
+        assert_eq!(
+            stats.endpoint("GET /v4_6_release/apis/3.0/finance/agreements/{id}/additions"),
+            addition_pages
+        );
+        sb.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn connectwise_paging_headers_and_auth_rules() {
+        let sb = Sandbox::start(sample()).await.unwrap();
+        let base = format!(
+            "{}/v4_6_release/apis/3.0",
+            sb.url(ConnectorKind::ConnectWise)
+        );
+        let http = reqwest::Client::new();
+        let basic = format!(
+            "{}+{}",
+            DEMO_COMPANY_ID,
+            DEMO_PUBLIC_KEY
+        );
+        let authed = |url: String| {
+            http.get(url)
+                .basic_auth(&basic, Some(DEMO_PRIVATE_KEY))
+                .header("ClientID", DEMO_CLIENT_ID)
+        };
+
+        // Default page size 25 and a Link header the connector's parser reads.
+        let resp = authed(format!("{base}/company/companies"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let link = resp.headers()["link"].to_str().unwrap().to_string();
+        let body: Vec<serde_json::Value> = resp.json().await.unwrap();
+        assert_eq!(body.len(), 25);
+        let links = Link::parse_header(&link);
+        let next = links.iter().find(|l| l.rel == "next").unwrap();
+        assert!(
+            next.url.contains("page=2") && next.url.contains("pageSize=25"),
+            "{link}"
+        );
+        let resp = authed(next.url.clone()).send().await.unwrap();
+        let link = resp.headers()["link"].to_str().unwrap().to_string();
+        assert!(
+            !Link::parse_header(&link).iter().any(|l| l.rel == "next"),
+            "{link}"
+        );
+        assert!(link.contains("rel=\"prev\""), "{link}");
+
+        // Conditions filter; pageSize is capped at 1000; a single page has no Link header.
+        let resp = authed(format!(
+            "{base}/company/companies?conditions=deletedFlag%3Dtrue&pageSize=5000"
+        ))
+        .send()
+        .await
+        .unwrap();
+        assert!(resp.headers().get("link").is_none());
+        let body: Vec<serde_json::Value> = resp.json().await.unwrap();
+        assert_eq!(body.len(), 1);
+        assert_eq!(body[0]["name"], sb.sample.planted.deleted_company);
+        let resp = authed(format!(
+            "{base}/company/companies?conditions=deletedFlag%3D"
+        ))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 400);
+
+        // Forward-only paging walks by id.
+        let resp = authed(format!("{base}/company/companies?pageSize=10"))
+            .header("pagination-type", "forward-only")
+            .send()
+            .await
+            .unwrap();
+        let link = resp.headers()["link"].to_str().unwrap().to_string();
+        assert!(link.contains("pageId="), "{link}");
+
+        // No clientId: refused with a message that says so.
+        let resp = http
+            .get(format!("{base}/system/info"))
+            .basic_auth(&basic, Some(DEMO_PRIVATE_KEY))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "Unauthorized");
+        assert!(body["message"].as_str().unwrap().contains("clientId"));
+
+        // Unknown company at discovery: a JSON null.
+        let resp = http
+            .get(format!(
+                "{}/login/companyinfo/nobody",
+                sb.url(ConnectorKind::ConnectWise)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "null");
+
+        // Through the connector: wrong private key is an auth error, unknown company a clear one.
+        let err = cw(&sb, None, "wrong").check().await.unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::Auth { status: 401, .. }),
+            "{err:?}"
+        );
+        let mut settings: crate::connectors::connectwise::Settings = sb.settings();
+        settings.company_id = "nobody".into();
+        let err = ConnectWise::new(
+            "connectwise",
+            &settings,
+            SecretString::from(DEMO_PRIVATE_KEY),
+            retry(),
+        )
+        .unwrap()
+        .check()
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("does not know the company id"),
+            "{err}"
+        );
+        assert!(sb.stats(ConnectorKind::ConnectWise).total() >= 10);
+    }
 }

@@ -70,7 +70,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         // Seats and storage.
         billed: &[
             (
@@ -97,15 +97,9 @@ impl Vendor for Api {
         ],
         clients: 15..20,
         plant_order: 3,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 }
 
 /// One protected device of one client.

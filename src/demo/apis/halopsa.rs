@@ -323,8 +323,8 @@ mod tests {
     use super::*;
     use crate::connectors::halopsa::HaloPsa;
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::testing::retry;
     use crate::demo::kit::{Api as _, serve};
-    use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     #[tokio::test]
@@ -333,18 +333,11 @@ mod tests {
         let server = serve::<Api>(sample.clone()).await.unwrap();
         let mut settings = Api::connection(&server, &sample).settings;
         settings.page_size = Some(7);
-        let retry = RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-            timeout: Duration::from_secs(20),
-            ..RetryPolicy::default()
-        };
         let halo = HaloPsa::new(
             "halo",
             &settings,
             &|_| Ok(SecretString::from(DEMO_CLIENT_SECRET)),
-            retry,
+            retry(),
         )
         .unwrap();
         let Snapshot::Psa(p) = halo.sync(&SyncCx::silent()).await.unwrap() else {

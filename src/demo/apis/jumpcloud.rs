@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -37,13 +37,14 @@ impl crate::demo::kit::Api for Api {
     const CONNECT_ORDER: u8 = 3;
 
     fn surface(sample: Arc<Sample>) -> Surface {
-        let api = Router::new()
-            .route(
-                "/api/v2/providers/{provider_id}/organizations",
-                get(organizations),
-            )
+        let per_org = Router::new()
             .route("/api/systemusers", get(systemusers))
             .route("/api/systems", get(systems));
+        let api = guard(per_org, sample.clone(), org_of).route(
+            "/api/v2/providers/{provider_id}/organizations",
+            get(organizations),
+        );
+        // The key first, then (on per-org calls) the org.
         let api = guard(api, (), authorized)
             .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") });
         Surface::router(api.with_state(sample))
@@ -62,7 +63,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         // Directory users, billed on every user whatever its state.
         billed: &[(
             "users",
@@ -73,15 +74,9 @@ impl Vendor for Api {
         )],
         clients: 6..10,
         plant_order: 1,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 }
 
 /// A client organization in the MTP.
@@ -228,7 +223,7 @@ fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
 
 /// The org an MTP administrator's per-org call is about (`x-org-id`), which must be the
 /// provider's.
-fn org_of<'a>(sample: &'a Sample, headers: &HeaderMap) -> Result<&'a Org, Response> {
+fn org_of(sample: &Arc<Sample>, headers: &HeaderMap) -> Result<Org, Response> {
     let Some(id) = header(headers, "x-org-id") else {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -239,6 +234,7 @@ fn org_of<'a>(sample: &'a Sample, headers: &HeaderMap) -> Result<&'a Org, Respon
         .orgs
         .iter()
         .find(|o| o.id == id)
+        .cloned()
         .ok_or_else(|| error(StatusCode::FORBIDDEN, "Forbidden"))
 }
 
@@ -333,13 +329,9 @@ async fn organizations(
 
 async fn systemusers(
     State(s): State<Arc<Sample>>,
-    headers: HeaderMap,
+    Extension(org): Extension<Org>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let org = match org_of(&s, &headers) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
     let records = s
         .users
         .iter()
@@ -365,13 +357,9 @@ async fn systemusers(
 
 async fn systems(
     State(s): State<Arc<Sample>>,
-    headers: HeaderMap,
+    Extension(org): Extension<Org>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let org = match org_of(&s, &headers) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
     let now = jiff::Timestamp::now();
     let records = s
         .systems
@@ -398,28 +386,18 @@ async fn systems(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
     use secrecy::SecretString;
 
     use super::*;
     use crate::connectors::jumpcloud::{JumpCloud, services};
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::testing::retry;
     use crate::demo::kit::{Api as _, serve};
-    use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     const COMPANIES: &[&str] = &["Acme Corp", "Globex", "Initech", "Umbrella Health"];
 
-    fn retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-            timeout: Duration::from_secs(20),
-            ..RetryPolicy::default()
-        }
-    }
 
     fn connector(server: &Served, key: &str, page_size: Option<usize>) -> JumpCloud {
         let mut settings = Api::connection(server, &sample(COMPANIES)).settings;

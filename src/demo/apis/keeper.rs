@@ -56,7 +56,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         // Password-manager seats per managed company, and the BreachWatch add-on.
         billed: &[
             (
@@ -76,15 +76,9 @@ impl Vendor for Api {
         ],
         clients: 0..8,
         plant_order: 2,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 }
 
 /// The API key the sandbox accepts; nothing else does.
@@ -303,22 +297,22 @@ mod tests {
         "Litware Labs",
     ];
 
+    /// A Service Mode connector to `server` with the API key `key`.
+    fn connector(server: &Served, sample: &Sample, key: &'static str) -> Keeper {
+        let secret = move |f: &str| {
+            assert_eq!(f, "api_key");
+            Ok(SecretString::from(key))
+        };
+        let settings = Api::connection(server, sample).settings;
+        Keeper::new("keeper", &settings, &secret, RetryPolicy::default()).unwrap()
+    }
+
     #[tokio::test]
     async fn the_connector_counts_what_usage_says() {
         let sample = Arc::new(sample(NAMES));
         assert!(sample.companies.iter().any(|c| c.seats == UNLIMITED));
         let server = serve::<Api>(sample.clone()).await.unwrap();
-        let secret = |f: &str| {
-            assert_eq!(f, "api_key");
-            Ok(SecretString::from(DEMO_API_KEY))
-        };
-        let k = Keeper::new(
-            "keeper",
-            &Api::connection(&server, &sample).settings,
-            &secret,
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let k = connector(&server, &sample, DEMO_API_KEY);
         let Snapshot::Vendor(snap) = k.sync(&SyncCx::silent()).await.unwrap() else {
             panic!("vendor snapshot expected")
         };
@@ -352,14 +346,7 @@ mod tests {
     async fn the_sandbox_enforces_key_and_command_list() {
         let sample = Arc::new(sample(NAMES));
         let server = serve::<Api>(sample.clone()).await.unwrap();
-        let secret = |_: &str| Ok(SecretString::from("wrong-key"));
-        let k = Keeper::new(
-            "keeper",
-            &Api::connection(&server, &sample).settings,
-            &secret,
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let k = connector(&server, &sample, "wrong-key");
         let err = k.check().await.unwrap_err();
         assert!(err.is_auth(), "{err}");
 

@@ -124,19 +124,13 @@ const BILLED: &[Billed] = &[
 ];
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         billed: BILLED,
         clients: 18..23,
         plant_order: 4,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 
     /// The last client's tenant has not consented to the app: its line (9 Business Premium
     /// seats) is `stale_source`; the others are planted as any vendor's.

@@ -23,7 +23,7 @@ use crate::connectors::ninjaone::Settings;
 use crate::demo::kit::auth::{
     Invalid, Refusal, Tokens, authorization, client_credentials, granted, guard, oauth_error,
 };
-use crate::demo::kit::http::{Query, reply};
+use crate::demo::kit::http::{Query, by_id, reply};
 use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
 use crate::demo::sample::{NinjaDevice, NinjaLocation, NinjaOrganization, NinjaRole, SampleMsp};
 
@@ -211,61 +211,46 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-/// `pageSize` and `after` as the API reads them: both optional integers.
-fn keyset(raw: Option<&str>) -> Result<(Option<usize>, Option<i64>), Response> {
-    let q = Query::parse(raw);
-    let page_size = q
-        .positive("pageSize")
-        .map_err(|v| bad_request(&format!("pageSize `{v}` is not a positive integer")))?;
-    let after = q
-        .number::<i64>("after")
-        .map_err(|v| bad_request(&format!("after `{v}` is not an integer")))?;
-    if q.get("df").is_some() {
-        // Silently ignoring a filter would return wrong data; say so instead.
-        return Err(bad_request(
-            "the demo sandbox does not evaluate device filters (df)",
-        ));
-    }
-    Ok((page_size, after))
-}
-
-/// Records with an id above `after`, in id order, at most `page_size` of them.
-fn page<T>(
+/// A keyset-paged list: the records with an id above `after`, in id order, at most `pageSize`
+/// of them (both optional integers), each as `json`.
+fn listing<T>(
+    raw: Option<&str>,
     items: &[T],
     id: impl Fn(&T) -> i64,
-    page_size: Option<usize>,
-    after: Option<i64>,
-) -> impl Iterator<Item = &T> {
-    items
-        .iter()
-        .filter(move |t| after.is_none_or(|a| id(t) > a))
-        .take(page_size.unwrap_or(usize::MAX))
-}
-
-async fn organizations(
-    State(st): State<Arc<NinjaState>>,
-    RawQuery(q): RawQuery,
+    json: impl Fn(&T) -> Value,
 ) -> Response {
-    let (size, after) = match keyset(q.as_deref()) {
-        Ok(k) => k,
-        Err(r) => return r,
+    let q = Query::parse(raw);
+    let page_size = match q.positive("pageSize") {
+        Ok(n) => n.unwrap_or(usize::MAX),
+        Err(v) => return bad_request(&format!("pageSize `{v}` is not a positive integer")),
     };
-    let orgs = &st.sample.ninjaone.organizations;
-    let body: Vec<Value> = page(orgs, |o| o.id, size, after)
-        .map(organization_json)
+    let after = match q.number::<i64>("after") {
+        Ok(after) => after,
+        Err(v) => return bad_request(&format!("after `{v}` is not an integer")),
+    };
+    if q.get("df").is_some() {
+        // Silently ignoring a filter would return wrong data; say so instead.
+        return bad_request("the demo sandbox does not evaluate device filters (df)");
+    }
+    let body: Vec<Value> = items
+        .iter()
+        .filter(|t| after.is_none_or(|a| id(t) > a))
+        .take(page_size)
+        .map(json)
         .collect();
     axum::Json(body).into_response()
+}
+
+async fn organizations(State(st): State<Arc<NinjaState>>, RawQuery(q): RawQuery) -> Response {
+    let orgs = &st.sample.ninjaone.organizations;
+    listing(q.as_deref(), orgs, |o| o.id, organization_json)
 }
 
 async fn organization(
     State(st): State<Arc<NinjaState>>,
     Path(id): Path<String>,
 ) -> Response {
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| st.sample.ninjaone.organizations.iter().find(|o| o.id == id));
-    match found {
+    match by_id(&st.sample.ninjaone.organizations, &id, |o| o.id) {
         Some(o) => {
             let mut v = organization_json(o);
             let locs: Vec<Value> = st
@@ -283,19 +268,10 @@ async fn organization(
     }
 }
 
-async fn devices(
-    State(st): State<Arc<NinjaState>>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let (size, after) = match keyset(q.as_deref()) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
+async fn devices(State(st): State<Arc<NinjaState>>, RawQuery(q): RawQuery) -> Response {
     let now = Timestamp::now();
-    let body: Vec<Value> = page(&st.sample.ninjaone.devices, |d| d.id, size, after)
-        .map(|d| device_json(d, now))
-        .collect();
-    axum::Json(body).into_response()
+    let devices = &st.sample.ninjaone.devices;
+    listing(q.as_deref(), devices, |d| d.id, |d| device_json(d, now))
 }
 
 /// One organization's devices: the same keyset paging and records as `/v2/devices`.
@@ -307,27 +283,21 @@ async fn organization_devices(
     let Some(indices) = id.parse::<i64>().ok().and_then(|id| st.devices_of.get(&id)) else {
         return not_found();
     };
-    let (size, after) = match keyset(q.as_deref()) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
     let devices = &st.sample.ninjaone.devices;
     let now = Timestamp::now();
-    let body: Vec<Value> = page(indices, |&i| devices[i].id, size, after)
-        .map(|&i| device_json(&devices[i], now))
-        .collect();
-    axum::Json(body).into_response()
+    listing(
+        q.as_deref(),
+        indices,
+        |&i| devices[i].id,
+        |&i| device_json(&devices[i], now),
+    )
 }
 
 async fn device(
     State(st): State<Arc<NinjaState>>,
     Path(id): Path<String>,
 ) -> Response {
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| st.sample.ninjaone.devices.iter().find(|d| d.id == id));
-    match found {
+    match by_id(&st.sample.ninjaone.devices, &id, |d| d.id) {
         Some(d) => axum::Json(device_json(d, Timestamp::now())).into_response(),
         None => not_found(),
     }
@@ -342,19 +312,9 @@ async fn locations(
     State(st): State<Arc<NinjaState>>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (size, after) = match keyset(q.as_deref()) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
     let mut locs: Vec<&NinjaLocation> = st.sample.ninjaone.locations.iter().collect();
     locs.sort_by_key(|l| l.id);
-    let body: Vec<Value> = locs
-        .into_iter()
-        .filter(|l| after.is_none_or(|a| l.id > a))
-        .take(size.unwrap_or(usize::MAX))
-        .map(location_json)
-        .collect();
-    axum::Json(body).into_response()
+    listing(q.as_deref(), &locs, |l| l.id, |l| location_json(l))
 }
 
 async fn fallback(State(st): State<Arc<NinjaState>>, headers: HeaderMap) -> Response {
@@ -452,4 +412,248 @@ fn device_json(d: &NinjaDevice, now: Timestamp) -> Value {
     }
     m.insert("fields".into(), json!({}));
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::connectors::{Connector, ConnectorKind};
+    use crate::demo::kit::testing::{ninja, vendor_snapshot};
+    use crate::demo::{Sandbox, sample};
+    use crate::http::ConnectorError;
+
+    /// The token endpoint's answer to the demo client asking for `scope`.
+    async fn token(http: &reqwest::Client, sb: &Sandbox, scope: &str) -> serde_json::Value {
+        let url = format!("{}/ws/oauth/token", sb.url(ConnectorKind::NinjaOne));
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("scope", scope),
+        ];
+        let resp = http.post(url).form(&form).send().await.unwrap();
+        resp.json().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn ninjaone_sync_pages_through_the_sandbox() {
+        let s = sample();
+        let sb = Sandbox::start(s.clone()).await.unwrap();
+        let connector = ninja(&sb, Some(100), DEMO_CLIENT_SECRET);
+        let check = connector.check().await.unwrap();
+        assert!(check.contains("organizations are readable"), "{check}");
+        let snap = vendor_snapshot(&connector).await;
+
+        assert_eq!(snap.accounts.len(), s.ninjaone.organizations.len());
+        assert_eq!(snap.items.len(), s.ninjaone.devices.len());
+        let pages = sb
+            .stats(ConnectorKind::NinjaOne)
+            .endpoint("GET /v2/devices");
+        assert!(pages >= 10, "{pages} device pages");
+        assert_eq!(pages, s.ninjaone.devices.len() / 100 + 1);
+        assert_eq!(
+            sb.stats(ConnectorKind::NinjaOne)
+                .endpoint("POST /ws/oauth/token"),
+            1
+        );
+        assert_eq!(
+            sb.stats(ConnectorKind::NinjaOne).endpoint("GET /v2/roles"),
+            1
+        );
+        assert!(sb.stats(ConnectorKind::NinjaOne).total() >= pages + 3);
+
+        let ids: BTreeSet<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids.len(), snap.items.len(), "no device is read twice");
+        for name in &s.planted.rolled_up_devices {
+            let item = snap.items.iter().find(|i| &i.name == name).unwrap();
+            assert_eq!(item.class, "WINDOWS_WORKSTATION");
+            assert_eq!(item.raw_class, "WINDOWS_THIN_CLIENT");
+            assert_eq!(
+                item.attrs.get("role").map(String::as_str),
+                Some("Library Thin Client")
+            );
+        }
+        let unknown = snap
+            .items
+            .iter()
+            .find(|i| i.name == s.planted.unknown_class_device)
+            .unwrap();
+        assert_eq!(
+            unknown.attrs.get("unknown_class").map(String::as_str),
+            Some("true")
+        );
+        let pending = snap.items.iter().filter(|i| i.pending_approval).count();
+        let expected_pending = s
+            .ninjaone
+            .devices
+            .iter()
+            .filter(|d| d.approval_status == "PENDING")
+            .count();
+        assert_eq!(pending, expected_pending);
+        assert!(snap.items.iter().any(|i| i.online == Some(false)));
+        let recent = Timestamp::now() - jiff::SignedDuration::from_hours(1);
+        assert!(
+            snap.items
+                .iter()
+                .filter(|i| i.online == Some(true))
+                .all(|i| i.last_contact.unwrap() > recent)
+        );
+        sb.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn ninjaone_refuses_wrong_credentials_and_missing_tokens() {
+        let sb = Sandbox::start(sample()).await.unwrap();
+        let err = ninja(&sb, None, "not-the-secret")
+            .check()
+            .await
+            .unwrap_err();
+        match &err {
+            ConnectorError::Auth { status, detail, .. } => {
+                assert_eq!(*status, 401);
+                assert!(detail.contains("invalid_client"), "{detail}");
+            }
+            other => panic!("expected an auth error, got {other:?}"),
+        }
+
+        let http = reqwest::Client::new();
+        let resp = http
+            .get(format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        let resp = http
+            .get(format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne)))
+            .bearer_auth("made-up")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        // The token endpoint takes a form, not JSON.
+        let resp = http
+            .post(format!(
+                "{}/ws/oauth/token",
+                sb.url(ConnectorKind::NinjaOne)
+            ))
+            .json(&serde_json::json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        // A token without the monitoring scope may not read.
+        let token = token(&http, &sb, "management").await;
+        assert_eq!(token["token_type"], "bearer");
+        assert_eq!(token["expires_in"], 3600);
+        let resp = http
+            .get(format!(
+                "{}/v2/organizations",
+                sb.url(ConnectorKind::NinjaOne)
+            ))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+    }
+
+    #[tokio::test]
+    async fn ninjaone_lists_one_organizations_devices_in_pages() {
+        let s = sample();
+        let sb = Sandbox::start(s.clone()).await.unwrap();
+        let http = reqwest::Client::new();
+        let token = token(&http, &sb, "monitoring").await;
+        let token = token["access_token"].as_str().unwrap().to_string();
+        let get = |path: String| {
+            http.get(format!("{}{path}", sb.url(ConnectorKind::NinjaOne)))
+                .bearer_auth(&token)
+                .send()
+        };
+        // The organization with the most devices, paged 7 at a time with `after` = the last id.
+        let org = s
+            .ninjaone
+            .organizations
+            .iter()
+            .max_by_key(|o| {
+                s.ninjaone
+                    .devices
+                    .iter()
+                    .filter(|d| d.organization_id == o.id)
+                    .count()
+            })
+            .unwrap();
+        let want: Vec<i64> = s
+            .ninjaone
+            .devices
+            .iter()
+            .filter(|d| d.organization_id == org.id)
+            .map(|d| d.id)
+            .collect();
+        assert!(want.len() > 14, "{} devices", want.len());
+        let mut got = Vec::new();
+        let mut pages = 0;
+        let mut after = String::new();
+        loop {
+            let resp = get(format!(
+                "/v2/organization/{}/devices?pageSize=7{after}",
+                org.id
+            ))
+            .await
+            .unwrap();
+            assert_eq!(resp.status(), 200);
+            let page: Vec<serde_json::Value> = resp.json().await.unwrap();
+            pages += 1;
+            assert!(page.iter().all(|d| d["organizationId"] == org.id));
+            got.extend(page.iter().map(|d| d["id"].as_i64().unwrap()));
+            if page.len() < 7 {
+                break;
+            }
+            after = format!("&after={}", got.last().unwrap());
+        }
+        assert_eq!(
+            got, want,
+            "every device of the organization once, in id order"
+        );
+        assert_eq!(pages, want.len() / 7 + 1);
+        // Same record as the whole list serves.
+        let all: Vec<serde_json::Value> = get("/v2/devices".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let one: Vec<serde_json::Value> = get(format!("/v2/organization/{}/devices", org.id))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let first = all.iter().find(|d| d["id"] == one[0]["id"]).unwrap();
+        assert_eq!(first["displayName"], one[0]["displayName"]);
+        assert_eq!(first["nodeClass"], one[0]["nodeClass"]);
+        assert_eq!(
+            sb.stats(ConnectorKind::NinjaOne)
+                .endpoint("GET /v2/organization/{id}/devices"),
+            pages + 1
+        );
+
+        // An unknown organization is a 404 with NinjaOne's error body; no token is still a 401.
+        let resp = get("/v2/organization/999999/devices".into()).await.unwrap();
+        assert_eq!(resp.status(), 404);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["resultCode"], "NOT_FOUND");
+        let resp = http
+            .get(format!(
+                "{}/v2/organization/{}/devices",
+                sb.url(ConnectorKind::NinjaOne),
+                org.id
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        sb.shutdown().await;
+    }
 }

@@ -56,7 +56,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         // Workstations and servers, billed per agent.
         billed: &[
             (
@@ -76,15 +76,9 @@ impl Vendor for Api {
         ],
         clients: 1..6,
         plant_order: 0,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -85,7 +85,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
-    const DEMO: VendorDemo = VendorDemo {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
         // The Microsoft 365 plans and the backup seats it resells, per SKU.
         billed: &[
             (
@@ -119,15 +119,9 @@ impl Vendor for Api {
         ],
         clients: 10..15,
         plant_order: 5,
+        generate: sample,
+        usage,
     };
-
-    fn generate(clients: &[&str]) -> Sample {
-        sample(clients)
-    }
-
-    fn usage(records: &Sample) -> Vec<(String, String, Decimal)> {
-        usage(records)
-    }
 }
 
 /// A product the sample sells: (SKU, product name, billing cycle, commitment term, monthly fee).
@@ -426,19 +420,10 @@ mod tests {
     use super::*;
     use crate::connectors::sherweb::Sherweb;
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::testing::retry;
     use crate::demo::kit::{Api as _, serve};
-    use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
-    fn retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 2,
-            base_delay: std::time::Duration::from_millis(10),
-            max_retry_after: std::time::Duration::from_secs(1),
-            timeout: std::time::Duration::from_secs(20),
-            ..RetryPolicy::default()
-        }
-    }
 
     fn secrets(key: &'static str) -> impl Fn(&str) -> anyhow::Result<SecretString> {
         move |field: &str| {

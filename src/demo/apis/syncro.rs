@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::connectors::syncro::Settings;
 use crate::demo::kit::auth::{authorization, guard, header};
-use crate::demo::kit::http::{Query, Window, pages, reply};
+use crate::demo::kit::http::{Query, Window, by_id, pages, reply};
 use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
 use crate::demo::sample::{CwAddition, CwAgreement, DEMO_BILLABLE_TYPE, SampleMsp};
 
@@ -94,19 +94,15 @@ fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-/// The query and its `page` (1-based; default 1).
-fn page_of(query: Option<&str>) -> Result<(Query, usize), Response> {
-    let q = Query::parse(query);
-    match q.positive("page") {
-        Ok(page) => Ok((q, page.unwrap_or(1))),
-        Err(_) => Err(reply(
+/// One page of `all` under `key`, the page (`page`, from 1; default 1) as the query asks.
+fn paged(key: &str, all: Vec<Value>, query: &Query) -> Response {
+    let Ok(page) = query.positive("page") else {
+        return reply(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"error": ["page must be a positive number"]}),
-        )),
-    }
-}
-
-fn paged(key: &str, all: Vec<Value>, page: usize) -> Response {
+        );
+    };
+    let page = page.unwrap_or(1);
     let total = all.len();
     let items = Window::page(page, PER_PAGE).of(all);
     reply(
@@ -151,11 +147,8 @@ async fn customers(
     State(sample): State<Arc<SampleMsp>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (pairs, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let include_disabled = pairs.flag("include_disabled");
+    let query = Query::parse(query.as_deref());
+    let include_disabled = query.flag("include_disabled");
     let cw = &sample.connectwise;
     let mut all = Vec::new();
     for c in cw.companies.iter().filter(|c| !c.deleted) {
@@ -206,7 +199,7 @@ async fn customers(
             "contacts": [],
         }));
     }
-    paged("customers", all, page)
+    paged("customers", all, &query)
 }
 
 /// ConnectWise's billing cycle name as Syncro's frequency.
@@ -300,28 +293,21 @@ async fn schedules(
     State(sample): State<Arc<SampleMsp>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (pairs, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let customer: Option<i64> = pairs.number("customer_id").ok().flatten();
+    let query = Query::parse(query.as_deref());
+    let customer: Option<i64> = query.number("customer_id").ok().flatten();
     let now = Timestamp::now();
     let all = live_agreements(&sample)
         .filter(|a| customer.is_none_or(|c| c == a.company_id))
         .map(|a| schedule_json(&sample, a, now))
         .collect();
-    paged("schedules", all, page)
+    paged("schedules", all, &query)
 }
 
 async fn schedule(
     State(sample): State<Arc<SampleMsp>>,
     Path(id): Path<String>,
 ) -> Response {
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| live_agreements(&sample).find(|a| a.id == id));
-    match found {
+    match by_id(live_agreements(&sample), &id, |a| a.id) {
         Some(a) => reply(
             StatusCode::OK,
             json!({"schedule": schedule_json(&sample, a, Timestamp::now())}),
@@ -334,10 +320,7 @@ async fn products(
     State(sample): State<Arc<SampleMsp>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (_, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let query = Query::parse(query.as_deref());
     let all = sample
         .connectwise
         .catalog
@@ -362,7 +345,7 @@ async fn products(
             })
         })
         .collect();
-    paged("products", all, page)
+    paged("products", all, &query)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What every sandbox's handlers read and write: JSON answers and error bodies ([`reply`]),
-//! query parameters ([`Query`]) and the slice of a list one page holds ([`Window`]).
+//! query parameters ([`Query`]), a record by its id in the path ([`by_id`]) and the slice of a
+//! list one page holds ([`Window`], [`pages`]).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -96,6 +97,16 @@ impl Window {
     pub fn more(self, total: usize) -> bool {
         self.end() < total
     }
+}
+
+/// The record of `items` whose id is `raw` (a path segment), when `raw` is a number.
+pub fn by_id<'a, T: 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+    raw: &str,
+    id: impl Fn(&T) -> i64,
+) -> Option<&'a T> {
+    let wanted = raw.parse::<i64>().ok()?;
+    items.into_iter().find(|t| id(t) == wanted)
 }
 
 /// How many pages of `size` a list of `total` fills: one at least, an empty page.

@@ -15,6 +15,8 @@
 pub mod auth;
 pub mod http;
 mod served;
+#[cfg(test)]
+pub mod testing;
 
 use std::fmt::Debug;
 use std::ops::Range;
@@ -130,9 +132,9 @@ pub async fn serve<A: Api>(sample: Arc<A::Sample>) -> Result<Served> {
     start::<A>(sample, Arc::default()).await
 }
 
-/// What the sample MSP plants for a vendor beside NinjaOne.
+/// What the sample MSP plants for a vendor beside NinjaOne, whose records are `R`.
 #[derive(Debug, Clone)]
-pub struct VendorDemo {
+pub struct VendorDemo<R: 'static> {
     /// The services the demo bills, and as which products.
     pub billed: &'static [Billed],
     /// Which of the sample's clients the vendor serves (positions in its list of clients).
@@ -140,24 +142,22 @@ pub struct VendorDemo {
     /// Where its lines come when the sample plants the vendors': every generated catalog and
     /// addition id after them depends on it, so a new vendor takes the next number.
     pub plant_order: u8,
+    /// Its records for clients of these names; the same names give the same records.
+    pub generate: fn(&[&str]) -> R,
+    /// Per (account name, service key): the quantity the connector counts from the records.
+    pub usage: fn(&R) -> Vec<(String, String, Decimal)>,
 }
 
 /// A vendor beside NinjaOne: its records for the sample's clients, and what they add up to.
 pub trait Vendor: Stored {
-    const DEMO: VendorDemo;
-
-    /// Its records for clients of these names; the same names give the same records.
-    fn generate(clients: &[&str]) -> Self::Records;
-
-    /// Per (account name, service key): the quantity the connector counts from `records`.
-    fn usage(records: &Self::Records) -> Vec<(String, String, Decimal)>;
+    const DEMO: VendorDemo<Self::Records>;
 
     /// Its records for `clients`, and their billed lines planted into the PSA data `cw`: as
     /// used, but for one line under-billed and one over-billed (see [`super::vendors::plant`]).
     fn plant(cw: &mut CwData, clients: &[&ClientAgreement]) -> (Self::Records, DemoVendor) {
         let names: Vec<&str> = clients.iter().map(|c| c.name.as_str()).collect();
-        let records = Self::generate(&names);
-        let planted = super::vendors::plant::<Self>(cw, clients, &Self::usage(&records));
+        let records = (Self::DEMO.generate)(&names);
+        let planted = super::vendors::plant::<Self>(cw, clients, &(Self::DEMO.usage)(&records));
         (records, planted)
     }
 }
