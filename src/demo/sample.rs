@@ -1,6 +1,8 @@
 //! The sample MSP the demo and the tests run against: its NinjaOne tenant (organizations, device
 //! roles, devices), its ConnectWise PSA (company statuses and types, companies, agreements,
-//! additions, catalog) and the discrepancies planted in them on purpose ([`Planted`]).
+//! additions, catalog) and the discrepancies planted in them on purpose ([`Planted`]); then, for
+//! each vendor beside NinjaOne, the records its sandbox generates for the clients it serves and
+//! the billed lines planted from their usage ([`super::apis::plant`]).
 //!
 //! Everything comes from [`sample()`], which is deterministic: a fixed seed drives a hand-written
 //! splitmix64, so every run, test and screenshot sees the same MSP. The planted facts are computed

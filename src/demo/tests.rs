@@ -1,6 +1,7 @@
-//! The sample and the sandboxes, exercised through the real connectors, the real mapping rules
-//! and the real reconcile engine: if a sandbox drifts from what the connectors expect, or the
-//! planted facts drift from the data, these fail.
+//! The sample MSP as a whole, exercised through the real connectors, the real mapping rules and
+//! the real reconcile engine: if the planted facts drift from the data, or the NinjaOne and
+//! ConnectWise sandboxes from what the engine is meant to find in them, these fail. (Each
+//! sandbox's own tests sit in its file in `apis/`.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! One sandbox per registered connector kind, each `<module>.rs` after its connector's folder
 //! and each of the shape [`super::kit`] describes. The module list, [`of`] (a kind's sandbox)
 //! and [`VendorRecords`] (what the vendors add to the sample MSP) come from the registry
-//! ([`crate::connectors::for_each_kind!`]): a new connector adds its sandbox file and edits
+//! (`crate::connectors::for_each_kind!`): a new connector adds its sandbox file and edits
 //! nothing here.
 
 use super::kit::{Api, Entry, Stored};
@@ -49,10 +49,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn Entry> {
 
 /// Generates every vendor's records beside NinjaOne and plants their billed lines into `cw`, in
 /// their plant order, each on its clients of `clients` (the sample's, in order).
-pub(crate) fn plant(
-    cw: &mut CwData,
-    clients: &[ClientAgreement],
-) -> (VendorRecords, Vec<DemoVendor>) {
+pub fn plant(cw: &mut CwData, clients: &[ClientAgreement]) -> (VendorRecords, Vec<DemoVendor>) {
     let mut vendors: Vec<(u8, &dyn Entry)> = all()
         .filter_map(|e| e.plant_order().map(|n| (n, e)))
         .collect();

@@ -110,7 +110,7 @@ pub struct Sample {
 /// Per client: (desktops, laptops, servers). Cycled over the given companies.
 const MIX: &[(u32, u32, u32)] = &[(6, 4, 2), (3, 5, 1), (9, 2, 3), (4, 4, 0), (2, 1, 1)];
 
-/// One site per company (the last on the Core SKU, the others Complete), agents per [`MIX`],
+/// One site per company (the last on the Core SKU, the others Complete), agents per `MIX`,
 /// and one decommissioned laptop on the first site.
 pub fn sample(companies: &[&str]) -> Sample {
     let mut sites = Vec::new();

@@ -1,5 +1,5 @@
 //! Credentials as the sandboxes check them: the `Authorization` header's schemes ([`bearer`],
-//! [`basic`]) and API-key headers ([`header`]); the OAuth2 client-credentials token endpoint
+//! [`basic`]) and API-key headers ([`header()`]); the OAuth2 client-credentials token endpoint
 //! (reading the request with [`client_credentials`], answering with [`granted`] or
 //! [`oauth_error`]) and the tokens it issued ([`Tokens`]); and [`guard`], which runs an API's
 //! check before each of its routes so no handler repeats it.

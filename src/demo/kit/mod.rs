@@ -5,8 +5,8 @@
 //! and the connection the demo makes to it (settings, secrets and the `reconcile connect` line it
 //! prints). A vendor beside NinjaOne also implements [`Vendor`]: its records for the sample's
 //! clients and the usage they add up to, from which the sample plants its billed lines. The file
-//! ends its header with `pub const SANDBOX: &dyn Entry`, [`AsApi`] or [`AsVendor`] of its `Api`:
-//! the registry's dispatch in [`crate::demo::apis`] drives every sandbox through it.
+//! declares `pub const SANDBOX: &dyn Entry`, [`AsApi`] or [`AsVendor`] of its `Api`: the
+//! registry's dispatch in [`crate::demo::apis`] drives every sandbox through it.
 //!
 //! What the sandboxes share lives beside this: putting one up ([`Served`], with its
 //! [`RequestStats`] and [`Latency`]), credentials ([`auth`]: tokens, auth checks, the token
