@@ -14,12 +14,14 @@
 //! - [`period`]: billing periods (calendar or anchored months, UTC).
 //! - [`pipeline`]: sync, auto-map and computing findings as steps the CLI and the demo share;
 //!   it reports through observers and returned warnings, and never prints.
-//! - [`demo`]: the sandbox APIs and sample MSP behind `reconcile demo`.
+//! - `demo` (the `demo` feature, on by default): the sandbox APIs and sample MSP behind
+//!   `reconcile demo`.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod http;

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::{connectwise, m365, ninjaone};
 use reconcile::demo::scale::{Scale, expected, scaled};
 use reconcile::demo::{self, RequestStats, Sandbox};
 
@@ -111,11 +112,7 @@ struct Sandboxes {
 
 impl Sandboxes {
     fn stats(&self, connection: &str) -> &Arc<RequestStats> {
-        match connection {
-            "ninjaone" => &self.sandbox.ninjaone_stats,
-            "connectwise" => &self.sandbox.connectwise_stats,
-            _ => &self.sandbox.m365.stats,
-        }
+        self.sandbox.stats(kind(connection))
     }
 
     fn snapshot(&self) -> Requests {
@@ -151,7 +148,6 @@ fn write_config(
     concurrency: &BTreeMap<&str, usize>,
     device_listing: &str,
 ) -> Result<()> {
-    let c = &sb.credentials;
     let config = format!(
         r#"[connections.ninjaone]
 kind = "ninjaone"
@@ -179,16 +175,16 @@ token_host = "{m365}"
 graph_host = "{m365}"
 concurrency = {m365_c}
 "#,
-        ninja = sb.ninjaone_url,
-        ninja_id = c.ninja_client_id,
-        cw = sb.connectwise_site,
-        cw_company = c.cw_company_id,
-        cw_public = c.cw_public_key,
-        cw_client = c.cw_client_id,
+        ninja = sb.url(ConnectorKind::NinjaOne),
+        ninja_id = ninjaone::DEMO_CLIENT_ID,
+        cw = sb.url(ConnectorKind::ConnectWise),
+        cw_company = connectwise::DEMO_COMPANY_ID,
+        cw_public = connectwise::DEMO_PUBLIC_KEY,
+        cw_client = connectwise::DEMO_CLIENT_ID,
         billable = demo::DEMO_BILLABLE_TYPE,
-        partner = demo::m365::DEMO_PARTNER_TENANT,
-        m365_client = demo::m365::DEMO_CLIENT_ID,
-        m365 = sb.m365.url,
+        partner = m365::DEMO_PARTNER_TENANT,
+        m365_client = m365::DEMO_CLIENT_ID,
+        m365 = sb.url(ConnectorKind::M365),
         ninja_c = concurrency["ninjaone"],
         cw_c = concurrency["connectwise"],
         m365_c = concurrency["m365"],
@@ -198,7 +194,7 @@ concurrency = {m365_c}
 }
 
 /// `reconcile` with the bench's config, database, HOME and secrets, and nothing else of ours.
-fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path, sb: &Sandbox) -> Command {
+fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -209,16 +205,13 @@ fn reconcile(bin: &Path, home: &Path, config: &Path, db: &Path, sb: &Sandbox) ->
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env(
             "RECONCILE_NINJAONE_CLIENT_SECRET",
-            &sb.credentials.ninja_client_secret,
+            ninjaone::DEMO_CLIENT_SECRET,
         )
         .env(
             "RECONCILE_CONNECTWISE_PRIVATE_KEY",
-            &sb.credentials.cw_private_key,
+            connectwise::DEMO_PRIVATE_KEY,
         )
-        .env(
-            "RECONCILE_M365_CLIENT_SECRET",
-            demo::m365::DEMO_CLIENT_SECRET,
-        )
+        .env("RECONCILE_M365_CLIENT_SECRET", m365::DEMO_CLIENT_SECRET)
         .arg("--config")
         .arg(config)
         .arg("--db")
@@ -329,14 +322,14 @@ fn main() -> Result<()> {
 
     let mut run = |names: &[&str], db: &Path, label: &str| -> Result<()> {
         let before = sb.snapshot();
-        let mut cmd = reconcile(&bin, &home, &config, db, &sb.sandbox);
+        let mut cmd = reconcile(&bin, &home, &config, db);
         cmd.arg("sync").args(names);
         let cpu_before = own_cpu();
         let m = measure(cmd)?;
         let sandbox_cpu = own_cpu().zip(cpu_before).map(|(a, b)| a - b);
         let requests = diff(&before, &sb.snapshot());
         let stderr = &m.stderr;
-        let counts = status_counts(reconcile(&bin, &home, &config, db, &sb.sandbox))?;
+        let counts = status_counts(reconcile(&bin, &home, &config, db))?;
         let mut total = Line {
             what: format!("all, {label}"),
             requests: 0,

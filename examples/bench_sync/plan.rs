@@ -96,7 +96,7 @@ pub fn cw_plan(msp: &SampleMsp, c: usize) -> Plan {
 /// Microsoft 365 (GDAP): the partner token, the customers, then per tenant a token and its
 /// `subscribedSkus`, `c` tenants at once.
 pub fn m365_plan(msp: &SampleMsp, c: usize) -> Plan {
-    let tenants = &msp.m365.tenants;
+    let tenants = &msp.vendor_records.m365.tenants;
     let chains: Vec<usize> = tenants
         .iter()
         .map(|t| 1 + linked_pages(t.skus.len(), M365_PAGE))

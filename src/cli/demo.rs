@@ -3,18 +3,15 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use secrecy::SecretString;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect;
 use crate::cli::sync::SyncConsole;
 use crate::config::Paths;
-use crate::connectors::{csv, keeper, sherweb};
-use crate::demo::sample::{
-    DEMO_BACKUP_CSV, DEMO_JUMPCLOUD, DEMO_KEEPER, DEMO_M365, DEMO_SENTINELONE, DEMO_SHERWEB,
-};
-use crate::demo::{self, DEMO_BILLABLE_TYPE, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox};
+use crate::connectors::{ConnectorKind, Role};
+use crate::demo::{self, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, apis};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
 use crate::pipeline;
@@ -40,34 +37,23 @@ pub struct Args {
     pub only_discrepancies: bool,
     /// The PSA the demo bills from: the same sample clients, agreements and lines, served by
     /// that PSA's sandbox API
-    #[arg(long, value_enum, default_value = "connectwise")]
-    pub psa: DemoPsa,
+    #[arg(long, default_value = demo::DEFAULT_PSA.as_str(), value_parser = psa_kinds())]
+    pub psa: ConnectorKind,
 }
 
-/// A PSA sandbox besides the ConnectWise one, kept serving until the demo ends, and its
-/// request count.
-struct PsaServer(
-    #[allow(dead_code)] Box<dyn std::any::Any + Send>,
-    std::sync::Arc<demo::RequestStats>,
-);
-
-/// The PSAs `reconcile demo --psa` can run against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DemoPsa {
-    Connectwise,
-    Autotask,
-    Halopsa,
-    Syncro,
-    CsvBilling,
+/// The PSAs `reconcile demo --psa` can run against: every PSA kind, by its key.
+fn psa_kinds() -> impl TypedValueParser<Value = ConnectorKind> {
+    let keys = ConnectorKind::ALL
+        .iter()
+        .filter(|k| k.role() == Role::Psa)
+        .map(|k| k.as_str());
+    PossibleValuesParser::new(keys).map(|key| ConnectorKind::parse(&key).expect("a PSA's key"))
 }
-
-const NINJA: &str = "demo-ninjaone";
-const CW: &str = "demo-connectwise";
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let started = Instant::now();
-        let sandbox = Sandbox::start(demo::sample())
+        let mut sandbox = Sandbox::start(demo::sample())
             .await
             .context("cannot start the demo's sandbox APIs on 127.0.0.1")?;
         let workspace = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -81,10 +67,8 @@ impl Args {
             secrets: Secrets::memory(),
             retry: app.retry.clone(),
         };
-        let result = self.pipeline(app, &demo_app, &sandbox).await;
-        let served =
-            sandbox.requests_served() + result.as_ref().map(|(_, extra)| *extra).unwrap_or(0);
-        let result = result.map(|(exit, _)| exit);
+        let result = self.pipeline(app, &demo_app, &mut sandbox).await;
+        let served = sandbox.requests_served();
         sandbox.shutdown().await;
         let exit = result?;
         app.info(format!(
@@ -94,223 +78,28 @@ impl Args {
         Ok(exit)
     }
 
-    /// Connects the chosen PSA; returns its connection name, the sandbox serving it (when not
-    /// the ConnectWise one every demo starts), held until the demo ends, and its request count.
-    async fn connect_psa(
-        &self,
-        app: &App,
-        d: &App,
-        sandbox: &Sandbox,
-    ) -> Result<(&'static str, Option<PsaServer>)> {
-        let c = &sandbox.credentials;
-        match self.psa {
-            DemoPsa::Connectwise => {
-                app.info(format!(
-                    "demo: reconcile connect connectwise --name {CW} --site {} --company-id {} --public-key {} --client-id {} --billable-type {DEMO_BILLABLE_TYPE}",
-                    sandbox.connectwise_site, c.cw_company_id, c.cw_public_key, c.cw_client_id
-                ));
-                let secret = SecretString::from(c.cw_private_key.clone());
-                let settings = sandbox.connectwise_settings(None);
-                connect::save(d, CW, settings.into(), vec![("private_key", secret)], true).await?;
-                Ok((CW, None))
-            }
-            DemoPsa::Autotask => {
-                const NAME: &str = "demo-autotask";
-                let server = demo::autotask::start(sandbox.sample.clone()).await?;
-                let settings = server.settings();
-                app.info(format!(
-                    "demo: reconcile connect autotask --name {NAME} --username {} --integration-code {} --zone-lookup-url {}",
-                    settings.username,
-                    settings.integration_code,
-                    settings.zone_lookup_url.as_deref().unwrap_or_default()
-                ));
-                let secret = SecretString::from(demo::autotask::DEMO_SECRET);
-                connect::save(d, NAME, settings.into(), vec![("secret", secret)], true).await?;
-                let stats = server.stats.clone();
-                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
-            }
-            DemoPsa::Syncro => {
-                const NAME: &str = "demo-syncro";
-                let server = demo::syncro::start(sandbox.sample.clone()).await?;
-                let settings = server.settings();
-                app.info(format!(
-                    "demo: reconcile connect syncro --name {NAME} --url {} --billable-property {} --billable-value {DEMO_BILLABLE_TYPE}",
-                    settings.url.as_deref().unwrap_or_default(),
-                    demo::syncro::DEMO_TYPE_PROPERTY,
-                ));
-                let token = SecretString::from(demo::syncro::DEMO_API_TOKEN);
-                connect::save(d, NAME, settings.into(), vec![("api_token", token)], true).await?;
-                let stats = server.stats.clone();
-                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
-            }
-            DemoPsa::CsvBilling => {
-                const NAME: &str = demo::csv_billing::DEMO_CONNECTION;
-                let server = demo::csv_billing::start(sandbox.sample.clone()).await?;
-                app.info(format!(
-                    "demo: reconcile connect csv-billing --name {NAME} --path {}   # the PSA's billing export",
-                    server.path().display()
-                ));
-                connect::save(d, NAME, server.settings().into(), Vec::new(), true).await?;
-                // A file, not a server: nothing to count.
-                let stats = std::sync::Arc::new(demo::RequestStats::default());
-                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
-            }
-            DemoPsa::Halopsa => {
-                const NAME: &str = "demo-halopsa";
-                let server = demo::halopsa::start(sandbox.sample.clone()).await?;
-                let settings = server.settings();
-                app.info(format!(
-                    "demo: reconcile connect halopsa --name {NAME} --url {} --client-id {} --tenant {} --billable-client-type {DEMO_BILLABLE_TYPE}",
-                    server.url,
-                    demo::halopsa::DEMO_CLIENT_ID,
-                    demo::halopsa::DEMO_TENANT
-                ));
-                let secret = SecretString::from(demo::halopsa::DEMO_CLIENT_SECRET);
-                connect::save(
-                    d,
-                    NAME,
-                    settings.into(),
-                    vec![("client_secret", secret)],
-                    true,
-                )
-                .await?;
-                let stats = server.stats.clone();
-                Ok((NAME, Some(PsaServer(Box::new(server), stats))))
-            }
-        }
-    }
-
-    async fn pipeline(&self, app: &App, d: &App, sandbox: &Sandbox) -> Result<(Exit, usize)> {
-        let c = &sandbox.credentials;
+    async fn pipeline(&self, app: &App, d: &App, sandbox: &mut Sandbox) -> Result<Exit> {
         app.info(format!(
             "demo: sandbox NinjaOne at {}, sandbox ConnectWise PSA at {}; workspace {}",
-            sandbox.ninjaone_url,
-            sandbox.connectwise_site,
+            sandbox.url(ConnectorKind::NinjaOne),
+            sandbox.url(ConnectorKind::ConnectWise),
             d.paths.config.parent().unwrap_or(&d.paths.config).display()
         ));
 
-        app.info(format!(
-            "demo: reconcile connect ninjaone --name {NINJA} --url {} --client-id {}",
-            sandbox.ninjaone_url, c.ninja_client_id
-        ));
-        let secret = SecretString::from(c.ninja_client_secret.clone());
-        let settings = sandbox.ninjaone_settings(None);
-        connect::save(
-            d,
-            NINJA,
-            settings.into(),
-            vec![("client_secret", secret)],
-            true,
-        )
-        .await?;
-        let (psa, psa_server) = self.connect_psa(app, d, sandbox).await?;
-        app.info(format!(
-            "demo: reconcile connect sentinelone --name {DEMO_SENTINELONE} --url {}",
-            sandbox.sentinelone.url
-        ));
-        let token = SecretString::from(demo::sentinelone::DEMO_API_TOKEN);
-        let settings = sandbox.sentinelone.settings();
-        connect::save(
-            d,
-            DEMO_SENTINELONE,
-            settings.into(),
-            vec![("api_token", token)],
-            true,
-        )
-        .await?;
-        app.info(format!(
-            "demo: reconcile connect jumpcloud --name {DEMO_JUMPCLOUD} --provider-id {} --url {}",
-            demo::jumpcloud::DEMO_PROVIDER_ID,
-            sandbox.jumpcloud.url
-        ));
-        let key = SecretString::from(demo::jumpcloud::DEMO_API_KEY);
-        let settings = sandbox.jumpcloud.settings();
-        connect::save(
-            d,
-            DEMO_JUMPCLOUD,
-            settings.into(),
-            vec![("api_key", key)],
-            true,
-        )
-        .await?;
-        app.info(format!(
-            "demo: reconcile connect sherweb --name {DEMO_SHERWEB} --client-id {} --api-url {} --token-url {}",
-            demo::sherweb::DEMO_CLIENT_ID,
-            sandbox.sherweb.api_url(),
-            sandbox.sherweb.token_url()
-        ));
-        let settings = sherweb::Settings {
-            client_id: demo::sherweb::DEMO_CLIENT_ID.into(),
-            api_url: Some(sandbox.sherweb.api_url()),
-            token_url: Some(sandbox.sherweb.token_url()),
-        };
-        let secrets = vec![
-            (
-                "client_secret",
-                SecretString::from(demo::sherweb::DEMO_CLIENT_SECRET),
-            ),
-            (
-                "subscription_key",
-                SecretString::from(demo::sherweb::DEMO_SUBSCRIPTION_KEY),
-            ),
-        ];
-        connect::save(d, DEMO_SHERWEB, settings.into(), secrets, true).await?;
-        app.info(format!(
-            "demo: reconcile connect keeper --name {DEMO_KEEPER} --url {}   # Commander Service Mode",
-            sandbox.keeper.url
-        ));
-        let settings = keeper::Settings {
-            mode: keeper::Mode::Service,
-            url: Some(sandbox.keeper.url.clone()),
-            executable: None,
-            args: Vec::new(),
-            timeout_secs: None,
-        };
-        let key = SecretString::from(demo::keeper::DEMO_API_KEY);
-        connect::save(
-            d,
-            DEMO_KEEPER,
-            settings.into(),
-            vec![("api_key", key)],
-            true,
-        )
-        .await?;
-        let settings = sandbox.m365.settings();
-        app.info(format!(
-            "demo: reconcile connect m365 --name {DEMO_M365} --partner-tenant {} --client-id {} --token-host {} --graph-host {}",
-            settings.partner_tenant_id,
-            settings.client_id,
-            settings.token_host(),
-            settings.graph_host()
-        ));
-        let secret = SecretString::from(demo::m365::DEMO_CLIENT_SECRET);
-        connect::save(
-            d,
-            DEMO_M365,
-            settings.into(),
-            vec![("client_secret", secret)],
-            true,
-        )
-        .await?;
-        let path = sandbox.backup.path().to_path_buf();
-        app.info(format!(
-            "demo: reconcile connect csv --name {DEMO_BACKUP_CSV} --path {} --account-column Client --sku-column \"Billing Code\" --sku-name-column Description --quantity-column Quantity   # a backup vendor's billing export",
-            path.display()
-        ));
-        let one = |s: &str| Some(csv::Aliases::Many(vec![s.to_string()]));
-        let settings = csv::Settings {
-            path: Some(path.to_string_lossy().into_owned()),
-            format: None,
-            delimiter: None,
-            columns: csv::Columns {
-                account: one("Client"),
-                sku: one("Billing Code"),
-                sku_name: one("Description"),
-                quantity: one("Quantity"),
-                ..csv::Columns::default()
-            },
-        };
-        connect::save(d, DEMO_BACKUP_CSV, settings.into(), Vec::new(), true).await?;
+        // Every vendor, and the PSA the demo bills from, in the sandboxes' connect order.
+        sandbox.add(self.psa).await?;
+        let mut kinds: Vec<ConnectorKind> = sandbox
+            .kinds()
+            .filter(|k| k.role() == Role::Vendor || *k == self.psa)
+            .collect();
+        kinds.sort_by_key(|k| apis::of(*k).connect_order());
+        for kind in kinds {
+            let c = sandbox.connection(kind);
+            app.info(format!("demo: {}", c.command()));
+            connect::save(d, c.name, c.settings, c.secrets, true).await?;
+        }
+        let ninja = sandbox.connection(ConnectorKind::NinjaOne).name;
+        let psa = sandbox.connection(self.psa).name;
 
         app.info("demo: reconcile sync");
         let config = d.config()?;
@@ -372,10 +161,10 @@ impl Args {
         let mut services = Vec::new();
         for (key, product) in DEMO_SERVICE_MAP {
             app.info(format!(
-                "demo:   reconcile map service {NINJA} {key} --to {product}"
+                "demo:   reconcile map service {ninja} {key} --to {product}"
             ));
             services.push(ServiceMapping {
-                vendor_connection: NINJA.into(),
+                vendor_connection: ninja.into(),
                 service_key: key.to_string(),
                 target: Some(ProductTarget {
                     connection: psa.into(),
@@ -386,14 +175,14 @@ impl Args {
         }
         for key in DEMO_UNBILLED_SERVICES {
             services.push(ServiceMapping {
-                vendor_connection: NINJA.into(),
+                vendor_connection: ninja.into(),
                 service_key: key.to_string(),
                 target: None,
                 source: MapSource::Manual,
             });
         }
         app.info(format!(
-            "demo:   reconcile map service {NINJA} <key> --not-billed   # for {}",
+            "demo:   reconcile map service {ninja} <key> --not-billed   # for {}",
             DEMO_UNBILLED_SERVICES.join(", ")
         ));
         for v in &sandbox.sample.vendors {
@@ -459,7 +248,6 @@ impl Args {
             report::ReviewView::default(),
         )?;
         std::io::Write::flush(&mut out)?;
-        let extra = psa_server.map(|s| s.1.total()).unwrap_or(0);
-        Ok((Exit::Ok, extra))
+        Ok(Exit::Ok)
     }
 }

@@ -2,6 +2,7 @@
 //! `--help`), and the exit codes.
 
 pub mod connect;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod disconnect;
 pub mod explain;
@@ -38,7 +39,10 @@ Exit codes:
 /// from vendors and PSAs; it never writes to them.
 ///
 /// Typical use: `reconcile sync && reconcile reconcile && reconcile report`.
-/// Try it without any account: `reconcile demo`.
+#[cfg_attr(
+    feature = "demo",
+    doc = " Try it without any account: `reconcile demo`."
+)]
 #[derive(Debug, Parser)]
 #[command(name = "reconcile", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
@@ -75,6 +79,7 @@ pub enum Command {
     Report(report::Args),
     Explain(explain::Args),
     Review(review::Args),
+    #[cfg(feature = "demo")]
     Demo(demo::Args),
 }
 
@@ -136,6 +141,7 @@ impl Command {
             Command::Report(a) => a.run(app).await,
             Command::Explain(a) => a.run(app).await,
             Command::Review(a) => a.run(app).await,
+            #[cfg(feature = "demo")]
             Command::Demo(a) => a.run(app).await,
         }
     }

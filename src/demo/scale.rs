@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
-use super::m365;
+use super::apis::m365;
 use super::sample::{
     CwAddition, CwAgreement, CwCompany, NinjaDevice, NinjaLocation, NinjaOrganization, SampleMsp,
     SplitMix64, sample,
@@ -67,7 +67,7 @@ pub fn scaled(scale: &Scale) -> SampleMsp {
     let mut rng = SplitMix64::new(SEED);
     ninjaone(&mut msp, scale, &mut rng);
     connectwise(&mut msp, scale, &mut rng);
-    msp.m365 = m365::scaled(scale.tenants);
+    msp.vendor_records.m365 = m365::scaled(scale.tenants);
     msp
 }
 
@@ -287,8 +287,14 @@ pub fn expected(msp: &SampleMsp) -> Expected {
             .iter()
             .filter(|p| !p.inactive)
             .count(),
-        m365_accounts: msp.m365.tenants.len(),
-        m365_items: msp.m365.tenants.iter().map(|t| t.skus.len()).sum(),
+        m365_accounts: msp.vendor_records.m365.tenants.len(),
+        m365_items: msp
+            .vendor_records
+            .m365
+            .tenants
+            .iter()
+            .map(|t| t.skus.len())
+            .sum(),
     }
 }
 

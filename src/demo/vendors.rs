@@ -1,14 +1,15 @@
-//! The demo's vendors beside NinjaOne (SentinelOne, ...): which clients each one serves, which of
-//! its services the demo bills as which ConnectWise product, and the agreement additions written
-//! for them, with one under-billed and one over-billed line planted per vendor.
+//! The demo's vendors beside NinjaOne, as the sample plants them: the catalog products and the
+//! agreement additions written for each vendor's billed services ([`plant`]), with one
+//! under-billed and one over-billed line per vendor, and what the engine should find
+//! ([`DemoVendor`]). Which clients a vendor serves and which of its services bill as which
+//! product is its sandbox's ([`super::kit::Vendor`]).
 //!
 //! The quantities come from each sandbox's own `usage()` (computed from the records it serves),
 //! so the billed side and the expected findings cannot drift from the vendor data.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
+use super::kit::{self, Vendor};
 use super::sample::{CwAddition, CwCatalogItem, CwData, ExpectedLine};
 use crate::connectors::ConnectorKind;
 use crate::engine::FindingKind;
@@ -21,133 +22,6 @@ pub type Billed = (
     &'static str,
     &'static str,
 );
-
-/// SentinelOne: workstations and servers billed per agent.
-pub const SENTINELONE_BILLED: &[Billed] = &[
-    (
-        "workstations",
-        "S1-WS",
-        "Endpoint Protection - Workstation (SentinelOne)",
-        "6.50",
-        "3.10",
-    ),
-    (
-        "servers",
-        "S1-SRV",
-        "Endpoint Protection - Server (SentinelOne)",
-        "12.00",
-        "5.40",
-    ),
-];
-
-/// JumpCloud: directory users, billed on every user whatever its state.
-pub const JUMPCLOUD_BILLED: &[Billed] = &[(
-    "users",
-    "JC-USER",
-    "Directory & SSO per user (JumpCloud)",
-    "11.00",
-    "7.00",
-)];
-
-/// Sherweb: the Microsoft 365 plans and the backup seats it resells, per SKU.
-pub const SHERWEB_BILLED: &[Billed] = &[
-    (
-        "cfq7ttc0lh18-0001",
-        "M365-BB",
-        "Microsoft 365 Business Basic",
-        "7.20",
-        "6.00",
-    ),
-    (
-        "cfq7ttc0lchc-0002",
-        "M365-BP",
-        "Microsoft 365 Business Premium",
-        "26.40",
-        "22.00",
-    ),
-    (
-        "cfq7ttc0ldpb-0001",
-        "M365-BS",
-        "Microsoft 365 Business Standard",
-        "15.00",
-        "12.50",
-    ),
-    (
-        "acr-cpc-ws-seat",
-        "ACRONIS-WS",
-        "Cloud Backup per workstation (Acronis)",
-        "5.00",
-        "3.75",
-    ),
-];
-
-/// Keeper: password-manager seats per managed company, and the BreachWatch add-on.
-pub const KEEPER_BILLED: &[Billed] = &[
-    (
-        "seats",
-        "KEEPER-SEAT",
-        "Password Manager per seat (Keeper)",
-        "4.50",
-        "2.75",
-    ),
-    (
-        "enterprise_breach_watch:addon",
-        "KEEPER-BW",
-        "BreachWatch add-on per seat (Keeper)",
-        "1.50",
-        "0.85",
-    ),
-];
-
-/// A backup vendor with no API, imported from its billing export (CSV): seats and storage.
-pub const CSV_BILLED: &[Billed] = &[
-    (
-        "bk-ws",
-        "BACKUP-WS",
-        "Workstation Backup seat (BackupVault)",
-        "8.00",
-        "3.50",
-    ),
-    (
-        "bk-srv",
-        "BACKUP-SRV",
-        "Server Backup seat (BackupVault)",
-        "35.00",
-        "14.00",
-    ),
-    (
-        "bk-stor",
-        "BACKUP-GB",
-        "Protected storage per GB (BackupVault)",
-        "0.12",
-        "0.05",
-    ),
-];
-
-/// Microsoft 365 (Graph): licenses billed on purchased seats per SKU.
-pub const M365_BILLED: &[Billed] = &[
-    (
-        "spb:purchased",
-        "M365-PREMIUM",
-        "Microsoft 365 Business Premium license",
-        "26.40",
-        "22.00",
-    ),
-    (
-        "exchangestandard:purchased",
-        "EXO-P1",
-        "Exchange Online (Plan 1) license",
-        "4.80",
-        "4.00",
-    ),
-    (
-        "o365_business_essentials:purchased",
-        "M365-BASIC",
-        "Microsoft 365 Business Basic license",
-        "7.20",
-        "6.00",
-    ),
-];
 
 /// One vendor of the demo beside NinjaOne, as the sample planted it.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,31 +47,10 @@ impl DemoVendor {
         billed: &Billed,
         quantity: Decimal,
     ) {
-        let (_, ident, desc, price, cost) = billed;
-        let product_id = cw
-            .catalog
-            .iter()
-            .find(|c| c.identifier == *ident)
-            .map(|c| c.id)
-            .expect("the product was planted first");
-        let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
-        cw.additions.push(CwAddition {
-            id,
-            agreement_id: client.agreement_id,
-            product_id,
-            description: desc.to_string(),
-            quantity,
-            less_included: Decimal::ZERO,
-            unit_price: price.parse().expect("a price"),
-            unit_cost: cost.parse().expect("a cost"),
-            bill_customer: "Billable".into(),
-            effective: client.start,
-            cancelled: None,
-            sequence_number: (id % 100) + 1,
-        });
+        add_line(cw, client, billed, quantity);
         self.expected.push(ExpectedLine {
             company: client.name.clone(),
-            product: ident.to_string(),
+            product: billed.1.to_string(),
             kind: FindingKind::StaleSource,
             billed: quantity,
             actual: Decimal::ZERO,
@@ -219,15 +72,13 @@ pub struct ClientAgreement {
 /// Adds the vendor's catalog products and one addition per (client, billed service) with usage,
 /// billed as used except the first such line (2 fewer: under-billed) and the second (1 more:
 /// over-billed).
-pub fn plant(
+pub fn plant<V: Vendor>(
     cw: &mut CwData,
     clients: &[&ClientAgreement],
-    kind: ConnectorKind,
-    connection: &'static str,
-    billed: &[Billed],
     usage: &[(String, String, Decimal)],
 ) -> DemoVendor {
-    let mut product_ids = BTreeMap::new();
+    let kind = kit::kind::<V>();
+    let billed = V::DEMO.billed;
     for (_, ident, desc, price, cost) in billed {
         let id = cw.catalog.iter().map(|c| c.id).max().unwrap_or(300) + 1;
         cw.catalog.push(CwCatalogItem {
@@ -241,12 +92,12 @@ pub fn plant(
             category: "Managed Services".into(),
             subcategory: kind.display_name().into(),
         });
-        product_ids.insert(*ident, id);
     }
     let mut expected = Vec::new();
     let mut planted = 0;
     for client in clients {
-        for (service, ident, _, price, cost) in billed {
+        for line in billed {
+            let (service, ident, ..) = line;
             let Some(actual) = usage
                 .iter()
                 .find(|(a, s, _)| *a == client.name && s == service)
@@ -262,26 +113,7 @@ pub fn plant(
             if kind != FindingKind::Match {
                 planted += 1;
             }
-            let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
-            cw.additions.push(CwAddition {
-                id,
-                agreement_id: client.agreement_id,
-                product_id: product_ids[ident],
-                description: billed
-                    .iter()
-                    .find(|b| b.1 == *ident)
-                    .map(|b| b.2)
-                    .unwrap_or(ident)
-                    .to_string(),
-                quantity,
-                less_included: Decimal::ZERO,
-                unit_price: price.parse().expect("a price"),
-                unit_cost: cost.parse().expect("a cost"),
-                bill_customer: "Billable".into(),
-                effective: client.start,
-                cancelled: None,
-                sequence_number: (id % 100) + 1,
-            });
+            add_line(cw, client, line, quantity);
             expected.push(ExpectedLine {
                 company: client.name.clone(),
                 product: ident.to_string(),
@@ -301,7 +133,7 @@ pub fn plant(
     });
     DemoVendor {
         kind,
-        connection,
+        connection: V::CONNECTION,
         unreadable: Vec::new(),
         billed: billed
             .iter()
@@ -309,4 +141,31 @@ pub fn plant(
             .collect(),
         expected,
     }
+}
+
+/// Adds an addition billing `quantity` of `billed`'s product (planted in the catalog already)
+/// on `client`'s agreement, at its price and cost, from the agreement's start.
+fn add_line(cw: &mut CwData, client: &ClientAgreement, billed: &Billed, quantity: Decimal) {
+    let (_, ident, desc, price, cost) = billed;
+    let product_id = cw
+        .catalog
+        .iter()
+        .find(|c| c.identifier == *ident)
+        .map(|c| c.id)
+        .expect("the product was planted first");
+    let id = cw.additions.iter().map(|a| a.id).max().unwrap_or(8800) + 1;
+    cw.additions.push(CwAddition {
+        id,
+        agreement_id: client.agreement_id,
+        product_id,
+        description: desc.to_string(),
+        quantity,
+        less_included: Decimal::ZERO,
+        unit_price: price.parse().expect("a price"),
+        unit_cost: cost.parse().expect("a cost"),
+        bill_customer: "Billable".into(),
+        effective: client.start,
+        cancelled: None,
+        sequence_number: (id % 100) + 1,
+    });
 }

@@ -3,7 +3,11 @@
 //! connect both, sync, map, reconcile and a CSV report whose billed and actual quantities are the
 //! sample's; `status` shows the API threshold Autotask reported.
 
-use reconcile::demo::autotask::{self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::autotask::{
+    self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME,
+};
+use reconcile::demo::kit;
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_ninjaone_at, map_demo, serve};
@@ -14,8 +18,8 @@ use crate::support::{assert_planted, dec, report, running};
 fn ninjaone_against_autotask_end_to_end() {
     let served = serve();
     let s = &served.sandbox;
-    let at = running(at::start(s.sample.clone()));
-    let lookup = format!("{}/atservicesrest/", at.server.url);
+    let at = running(kit::serve::<at::Api>(s.sample.clone()));
+    let lookup = format!("{}/atservicesrest/", at.server.url());
     let env = Env::new();
     env.cleanup.borrow_mut().push("at".to_string());
 
@@ -50,7 +54,7 @@ fn ninjaone_against_autotask_end_to_end() {
 
     let ok = connect(DEMO_SECRET).expect(0);
     assert!(ok.stderr().contains("Demo Zone"), "{}", ok.stderr());
-    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
     let config = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(config.contains("kind = \"autotask\""), "{config}");
     assert!(

@@ -4,7 +4,8 @@
 //! reconciled and reported; the report's numbers are the sample's planted ones. A bad file then
 //! fails whole, naming file, line and column, and leaves the previous billing current.
 
-use reconcile::demo::csv_billing::csv_text;
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::csv_billing::csv_text;
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
@@ -24,7 +25,7 @@ fn ninjaone_against_a_csv_billing_export_end_to_end() {
     let env = Env::new();
     let billing = env.dir.path().join("psa-billing.csv");
     std::fs::write(&billing, csv_text(&s.sample)).unwrap();
-    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
     let connect = env
         .run(
             &[

@@ -2,6 +2,8 @@
 //! against the sandbox NinjaOne and ConnectWise APIs of `reconcile demo`, each command a separate
 //! process: a secret stored by `connect` must be read back by `sync`.
 
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::{connectwise, ninjaone};
 use reconcile::demo::{DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, sample};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
@@ -23,7 +25,6 @@ pub(crate) fn serve() -> Served {
 
 /// Connects the sandbox ConnectWise as `cw` (billable type `Client`), private key on stdin.
 pub(crate) fn connect_connectwise(env: &Env, s: &Sandbox) -> Run {
-    let c = &s.credentials;
     env.cleanup.borrow_mut().push("cw".to_string());
     env.run(
         &[
@@ -32,23 +33,23 @@ pub(crate) fn connect_connectwise(env: &Env, s: &Sandbox) -> Run {
             "--name",
             "cw",
             "--site",
-            &s.connectwise_site,
+            s.url(ConnectorKind::ConnectWise),
             "--company-id",
-            &c.cw_company_id,
+            connectwise::DEMO_COMPANY_ID,
             "--public-key",
-            &c.cw_public_key,
+            connectwise::DEMO_PUBLIC_KEY,
             "--client-id",
-            &c.cw_client_id,
+            connectwise::DEMO_CLIENT_ID,
             "--billable-type",
             "Client",
             "--private-key-stdin",
         ],
-        &c.cw_private_key,
+        connectwise::DEMO_PRIVATE_KEY,
     )
 }
 
 pub(crate) fn connect_both(env: &Env, s: &Sandbox) -> (Run, Run) {
-    let ninja = connect_ninjaone_at(env, s, &s.ninjaone_url, &[]);
+    let ninja = connect_ninjaone_at(env, s.url(ConnectorKind::NinjaOne), &[]);
     let cw = connect_connectwise(env, s);
     (ninja, cw)
 }
@@ -61,8 +62,7 @@ pub(crate) fn connected_both(env: &Env, s: &Sandbox) {
 }
 
 /// Connects (or re-points) `ninja` to `url` with the sandbox's credentials, secret on stdin.
-pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&str]) -> Run {
-    let c = &s.credentials;
+pub(crate) fn connect_ninjaone_at(env: &Env, url: &str, extra: &[&str]) -> Run {
     env.cleanup.borrow_mut().push("ninja".to_string());
     let mut args = vec![
         "connect",
@@ -72,10 +72,10 @@ pub(crate) fn connect_ninjaone_at(env: &Env, s: &Sandbox, url: &str, extra: &[&s
         "--url",
         url,
         "--client-id",
-        &c.ninja_client_id,
+        ninjaone::DEMO_CLIENT_ID,
     ];
     args.extend_from_slice(extra);
-    env.run(&args, &format!("{}\n", c.ninja_client_secret))
+    env.run(&args, &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET))
 }
 
 /// Connects NinjaOne and ConnectWise, syncs both, maps the demo's planted names, and returns
@@ -122,7 +122,6 @@ fn connect_sync_map_reconcile_report_disconnect() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let c = &s.credentials;
 
     // connect: verified, secret stored in the real store, config without secrets.
     let (ninja, cw) = connect_both(&env, s);
@@ -167,13 +166,13 @@ fn connect_sync_map_reconcile_report_disconnect() {
             read_from_store(&env.service, "ninja/client_secret")
                 .as_deref()
                 .map(str::trim_end),
-            Some(c.ninja_client_secret.as_str())
+            Some(ninjaone::DEMO_CLIENT_SECRET)
         );
         assert_eq!(
             read_from_store(&env.service, "cw/private_key")
                 .as_deref()
                 .map(str::trim_end),
-            Some(c.cw_private_key.as_str())
+            Some(connectwise::DEMO_PRIVATE_KEY)
         );
     }
     let config = std::fs::read_to_string(env.config_path()).unwrap();
@@ -182,7 +181,8 @@ fn connect_sync_map_reconcile_report_disconnect() {
         "{config}"
     );
     assert!(
-        !config.contains(&c.ninja_client_secret) && !config.contains(&c.cw_private_key),
+        !config.contains(ninjaone::DEMO_CLIENT_SECRET)
+            && !config.contains(connectwise::DEMO_PRIVATE_KEY),
         "{config}"
     );
 
@@ -213,7 +213,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         sync.stdout()
     );
     let db = std::fs::read(env.db_path()).unwrap();
-    for secret in [&c.ninja_client_secret, &c.cw_private_key] {
+    for secret in [ninjaone::DEMO_CLIENT_SECRET, connectwise::DEMO_PRIVATE_KEY] {
         assert!(
             !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
             "a secret reached the database"
@@ -496,9 +496,9 @@ fn wrong_credentials_at_connect_save_nothing() {
                 "connect",
                 "ninjaone",
                 "--url",
-                &s.ninjaone_url,
+                s.url(ConnectorKind::NinjaOne),
                 "--client-id",
-                &s.credentials.ninja_client_id,
+                ninjaone::DEMO_CLIENT_ID,
             ],
             "not-the-secret",
         )

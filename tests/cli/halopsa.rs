@@ -3,7 +3,11 @@
 //! stdin, sync, the demo's mappings, reconcile, and a CSV report whose billed and actual numbers
 //! are the planted ones; `explain` shows a line joined to its negative-id recurring invoice.
 
-use reconcile::demo::halopsa::{self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::halopsa::{
+    self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT,
+};
+use reconcile::demo::kit;
 use reconcile::engine::FindingKind;
 
 use crate::flow::{connect_ninjaone_at, map_demo, serve};
@@ -14,10 +18,10 @@ use crate::support::{assert_planted, report, running};
 fn reconcile_ninjaone_against_halopsa() {
     let served = serve();
     let s = &served.sandbox;
-    let h = running(halo::start(s.sample.clone()));
+    let h = running(kit::serve::<halo::Api>(s.sample.clone()));
     let env = Env::new();
     env.cleanup.borrow_mut().push("halo".to_string());
-    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
 
     let connect = |secret: &str| {
         env.run(
@@ -27,7 +31,7 @@ fn reconcile_ninjaone_against_halopsa() {
                 "--name",
                 "halo",
                 "--url",
-                &h.server.url,
+                h.server.url(),
                 "--client-id",
                 DEMO_CLIENT_ID,
                 "--tenant",

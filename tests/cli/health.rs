@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use reconcile::demo::{SampleMsp, Sandbox, sample};
+use reconcile::connectors::ConnectorKind;
+use reconcile::connectors::ninjaone;
+use reconcile::demo::{self, SampleMsp, Sandbox, sample};
 
 use crate::flow::{connected_both, map_demo};
 use crate::harness::Env;
@@ -58,9 +60,10 @@ fn a_device_count_drop_marks_findings_stale_instead_of_over_billed() {
     let mut broken = sample();
     broken.ninjaone.devices.truncate(devices / 3);
     let kept = broken.ninjaone.devices.len();
-    let creds = full.credentials.clone();
+    let client_id = |s: &Sandbox| s.settings::<ninjaone::Settings>().client_id;
+    let creds = client_id(full);
     let broken = served.start(broken);
-    assert_eq!(broken.credentials, creds);
+    assert_eq!(client_id(broken), creds);
     env.run(
         &[
             "connect",
@@ -68,11 +71,11 @@ fn a_device_count_drop_marks_findings_stale_instead_of_over_billed() {
             "--name",
             "ninja",
             "--url",
-            &broken.ninjaone_url,
+            broken.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &creds.ninja_client_id,
+            demo::apis::ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", creds.ninja_client_secret),
+        &format!("{}\n", demo::apis::ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
     env.run(&["sync", "ninja"], "").expect(0);

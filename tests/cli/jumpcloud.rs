@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::jumpcloud::{self as jc, DEMO_API_KEY, DEMO_PROVIDER_ID};
+use reconcile::demo::apis::jumpcloud::{self as jc, DEMO_API_KEY, DEMO_PROVIDER_ID};
+use reconcile::demo::kit;
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
@@ -18,7 +19,7 @@ fn connect_sync_map_report_with_jumpcloud() {
     // A ConnectWise company billed for NINJA-WS: its JumpCloud users get mapped to that product.
     let company = billed_for(&s.sample, "NINJA-WS");
     let sample = Arc::new(jc::sample(&[company.as_str(), "Orphan Org"]));
-    let m = running(jc::start(sample.clone()));
+    let m = running(kit::serve::<jc::Api>(sample.clone()));
     let env = Env::new();
     env.cleanup.borrow_mut().push("jc".to_string());
 
@@ -32,7 +33,7 @@ fn connect_sync_map_report_with_jumpcloud() {
                 "--provider-id",
                 DEMO_PROVIDER_ID,
                 "--url",
-                &m.server.url,
+                m.server.url(),
                 "--api-key-stdin",
             ],
             &format!("{key}\n"),

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use reconcile::demo::keeper as sandbox;
+use reconcile::demo::apis::keeper as sandbox;
+use reconcile::demo::kit;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
@@ -108,7 +109,7 @@ fn connect_sync_map_report_with_keeper_commander() {
 fn connect_sync_report_with_keeper_service_mode_sandbox() {
     let names = ["Harbor Clinic", "Summit Accounting", "Riverbend Schools"];
     let sample = Arc::new(sandbox::sample(&names));
-    let service = running(sandbox::start(sample.clone()));
+    let service = running(kit::serve::<sandbox::Api>(sample.clone()));
     let server = &service.server;
     let served = serve();
     let s = &served.sandbox;
@@ -123,7 +124,7 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
             "--name",
             "kservice",
             "--url",
-            &server.url,
+            server.url(),
             "--api-key-stdin",
         ],
         "not-the-key",
@@ -144,7 +145,7 @@ fn connect_sync_report_with_keeper_service_mode_sandbox() {
             "--name",
             "kservice",
             "--url",
-            &server.url,
+            server.url(),
             "--api-key-stdin",
         ],
         sandbox::DEMO_API_KEY,

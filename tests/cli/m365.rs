@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::m365::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, sample, start,
+use reconcile::demo::apis::m365::{
+    Api, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PARTNER_TENANT, DEMO_UNCONSENTED_NAME, sample,
     usage,
 };
+use reconcile::demo::kit;
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
@@ -23,11 +24,11 @@ fn connect_sync_map_report_with_m365() {
     let company = billed_for(&s.sample, "NINJA-WS");
     let sample = Arc::new(sample(&[&company, "Globex Ltd"]));
     let want = usage(&sample);
-    let graph = running(start(sample));
+    let graph = running(kit::serve::<Api>(sample));
     let env = Env::new();
     env.cleanup.borrow_mut().push("m365".to_string());
 
-    let url = graph.server.url.clone();
+    let url = graph.server.url().to_string();
     let connect = env
         .run(
             &[

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::ninjaone;
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 
 use crate::flow::{connected_both, map_demo};
@@ -93,7 +95,6 @@ fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>)
     env.run(&["sync"], "").expect(0);
     env.run(&["map"], "").expect(0);
     map_demo(env, &s1);
-    let creds = s1.credentials.clone();
     keep.push(s1);
     for extra in [1, 2] {
         let (s, _) = with_extra_workstations(extra);
@@ -105,11 +106,11 @@ fn three_syncs(env: &Env, rt: &tokio::runtime::Runtime, keep: &mut Vec<Sandbox>)
                 "--name",
                 "ninja",
                 "--url",
-                &s.ninjaone_url,
+                s.url(ConnectorKind::NinjaOne),
                 "--client-id",
-                &creds.ninja_client_id,
+                ninjaone::DEMO_CLIENT_ID,
             ],
-            &format!("{}\n", creds.ninja_client_secret),
+            &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
         )
         .expect(0);
         env.run(&["sync", "ninja"], "").expect(0);

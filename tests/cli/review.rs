@@ -1,5 +1,7 @@
 //! `reconcile review`: decisions hide findings from the report until their numbers change.
 
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::ninjaone;
 use reconcile::demo::{SampleMsp, Sandbox, sample};
 use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
@@ -231,11 +233,11 @@ fn a_decision_comes_back_when_the_count_changes() {
             "--name",
             "ninja",
             "--url",
-            &other.ninjaone_url,
+            other.url(ConnectorKind::NinjaOne),
             "--client-id",
-            &other.credentials.ninja_client_id,
+            ninjaone::DEMO_CLIENT_ID,
         ],
-        &format!("{}\n", other.credentials.ninja_client_secret),
+        &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0);
     env.run(&["sync", "ninja"], "").expect(0);

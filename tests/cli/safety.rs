@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::{connectwise, ninjaone};
+
 use crate::flow::{
     connect_both, connect_ninjaone_at, connected_both, map_demo, serve, synced_and_mapped,
 };
@@ -101,8 +104,7 @@ fn a_verbose_run_of_the_whole_flow_shows_no_secret_anywhere() {
     let served = serve();
     let s = &served.sandbox;
     let env = Env::new();
-    let c = &s.credentials;
-    let secrets = [c.ninja_client_secret.as_str(), c.cw_private_key.as_str()];
+    let secrets = [ninjaone::DEMO_CLIENT_SECRET, connectwise::DEMO_PRIVATE_KEY];
     let (a, b) = connect_both(&env, s);
     let mut seen = vec![a.expect(0), b.expect(0)];
     for args in [
@@ -153,7 +155,7 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
     let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", hang.local_addr().unwrap());
     let connect = |url: &str| {
-        connect_ninjaone_at(&env, s, url, &["--no-verify"]).expect(0);
+        connect_ninjaone_at(&env, url, &["--no-verify"]).expect(0);
     };
     connect(&url);
     let mut first = env
@@ -187,7 +189,7 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
     let pid = first.id();
     first.kill().unwrap();
     first.wait().unwrap();
-    connect(&s.ninjaone_url);
+    connect(s.url(ConnectorKind::NinjaOne));
     env.run(&["sync", "ninja"], "").expect(0);
     let db = rusqlite::Connection::open(env.db_path()).unwrap();
     let (status, error): (String, String) = db
@@ -254,7 +256,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
 
     let rt = runtime();
     let url = stalling_ninjaone(&rt);
-    connect_ninjaone_at(&env, s, &url, &["--no-verify"]).expect(0);
+    connect_ninjaone_at(&env, &url, &["--no-verify"]).expect(0);
     let mut sync = env
         .std_cmd()
         .args(["-v", "sync", "ninja"])
@@ -296,7 +298,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     sync.kill().unwrap();
     sync.wait().unwrap();
     assert_eq!(streamed(), 1000);
-    connect_ninjaone_at(&env, s, &s.ninjaone_url, &["--no-verify"]).expect(0);
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &["--no-verify"]).expect(0);
     env.run(&["sync", "ninja"], "").expect(0);
     let orphans: i64 = db
         .query_row(

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use reconcile::demo::sherweb::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SUBSCRIPTION_KEY, Sample, Server, sample, start, usage,
+use reconcile::demo::Served;
+use reconcile::demo::apis::sherweb::{
+    Api, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SUBSCRIPTION_KEY, Sample, sample, usage,
 };
+use reconcile::demo::kit::{self, Api as _};
 use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
@@ -16,9 +18,15 @@ use crate::support::{Running, finding, report, running};
 const SKU_KEY: &str = "cfq7ttc0lh18-0001";
 
 /// The Sherweb sandbox serving customers named `companies`, and its sample.
-fn sandbox(companies: &[&str]) -> (Running<Server>, Arc<Sample>) {
+fn sandbox(companies: &[&str]) -> (Running<Served>, Arc<Sample>) {
     let sample = Arc::new(sample(companies));
-    (running(start(sample.clone())), sample)
+    (running(kit::serve::<Api>(sample.clone())), sample)
+}
+
+/// The API and token URLs the demo's connection to this sandbox uses.
+fn urls(sw: &Running<Served>, sample: &Sample) -> (String, String) {
+    let settings = Api::connection(&sw.server, sample).settings;
+    (settings.api_url.unwrap(), settings.token_url.unwrap())
 }
 
 fn connect_args<'a>(api: &'a str, token: &'a str) -> Vec<&'a str> {
@@ -52,10 +60,10 @@ fn connect_sync_map_report_with_sherweb() {
     assert_eq!(companies.len(), 4, "the sample has billable clients");
     let names: Vec<&str> = companies.iter().map(String::as_str).collect();
     let (sw, sample) = sandbox(&names);
+    let (api, token) = urls(&sw, &sample);
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
 
-    let (api, token) = (sw.server.api_url(), sw.server.token_url());
     let connect = env
         .run(
             &connect_args(&api, &token),
@@ -127,10 +135,10 @@ fn connect_sync_map_report_with_sherweb() {
 
 #[test]
 fn a_wrong_subscription_key_is_refused_and_nothing_is_saved() {
-    let (sw, _) = sandbox(&["Acme Dental Group"]);
+    let (sw, sample) = sandbox(&["Acme Dental Group"]);
     let env = Env::new();
     env.cleanup.borrow_mut().push("sw".to_string());
-    let (api, token) = (sw.server.api_url(), sw.server.token_url());
+    let (api, token) = urls(&sw, &sample);
     let run = env.run(
         &connect_args(&api, &token),
         &format!("{DEMO_CLIENT_SECRET}\nnot-the-key\n"),

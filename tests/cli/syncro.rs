@@ -3,7 +3,9 @@
 //! billable-customer rule, then sync, map, reconcile and a CSV report whose billed and actual
 //! quantities are the planted ones.
 
-use reconcile::demo::syncro::{self as sy, DEMO_API_TOKEN};
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::syncro::{self as sy, DEMO_API_TOKEN};
+use reconcile::demo::kit;
 
 use crate::flow::{connect_ninjaone_at, map_demo, serve};
 use crate::harness::Env;
@@ -13,11 +15,11 @@ use crate::support::{assert_planted, report, running};
 fn reconcile_ninjaone_against_syncro() {
     let served = serve();
     let s = &served.sandbox;
-    let sy = running(sy::start(s.sample.clone()));
-    let api = format!("{}/api/v1", sy.server.url);
+    let sy = running(kit::serve::<sy::Api>(s.sample.clone()));
+    let api = format!("{}/api/v1", sy.server.url());
     let env = Env::new();
     env.cleanup.borrow_mut().push("syncro".to_string());
-    connect_ninjaone_at(&env, s, &s.ninjaone_url, &[]).expect(0);
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
 
     let connect = |token: &str| {
         env.run(

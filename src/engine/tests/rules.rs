@@ -771,6 +771,7 @@ fn explain_lists_records_and_lines_behind_a_finding() {
 /// unmapped or excluded, and per company the counted, inactive, pending and excluded units of a
 /// service counting every item add up to the items synced for the accounts mapped to it.
 #[test]
+#[cfg(feature = "demo")] // The random worlds come from the demo's generator.
 fn every_account_and_every_item_is_accounted_for() {
     use crate::demo::sample::SplitMix64;
     let mut rng = SplitMix64::new(0x5eed_cafe);

@@ -6,26 +6,80 @@
 //! [`sample`] builds one site per given client with a few agents of each machine type, one
 //! decommissioned agent (counted by no service) and one site on another SKU, deterministically.
 
-// Early-return helpers yield the error response itself, built once per refused request.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{query_get, query_pairs};
-use crate::connectors::sentinelone::class_of;
+use crate::connectors::sentinelone::{Settings, class_of};
+use crate::demo::kit::auth::{guard, header};
+use crate::demo::kit::http::{Query, Window, reply};
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
 /// The API token the sandbox accepts.
 pub const DEMO_API_TOKEN: &str = "demo-sentinelone-token-3Jw9";
+
+/// The SentinelOne sandbox.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-sentinelone";
+    const CONNECT_ORDER: u8 = 2;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        let api = Router::new()
+            .route("/web/api/v2.1/sites", get(sites))
+            .route("/web/api/v2.1/agents", get(agents));
+        Surface::router(guard(api, (), authorized).with_state(sample))
+    }
+
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let settings = Settings {
+            url: served.url().to_string(),
+            page_size: None,
+        };
+        Connection::new(settings, format!("--url {}", served.url()))
+            .secret("api_token", DEMO_API_TOKEN)
+    }
+}
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        // Workstations and servers, billed per agent.
+        billed: &[
+            (
+                "workstations",
+                "S1-WS",
+                "Endpoint Protection - Workstation (SentinelOne)",
+                "6.50",
+                "3.10",
+            ),
+            (
+                "servers",
+                "S1-SRV",
+                "Endpoint Protection - Server (SentinelOne)",
+                "12.00",
+                "5.40",
+            ),
+        ],
+        clients: 1..6,
+        plant_order: 0,
+        generate: sample,
+        usage,
+    };
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -47,7 +101,7 @@ pub struct Agent {
     pub last_active_age_secs: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
     pub sites: Vec<Site>,
     pub agents: Vec<Agent>,
@@ -56,7 +110,7 @@ pub struct Sample {
 /// Per client: (desktops, laptops, servers). Cycled over the given companies.
 const MIX: &[(u32, u32, u32)] = &[(6, 4, 2), (3, 5, 1), (9, 2, 3), (4, 4, 0), (2, 1, 1)];
 
-/// One site per company (the last on the Core SKU, the others Complete), agents per [`MIX`],
+/// One site per company (the last on the Core SKU, the others Complete), agents per `MIX`,
 /// and one decommissioned laptop on the first site.
 pub fn sample(companies: &[&str]) -> Sample {
     let mut sites = Vec::new();
@@ -133,101 +187,54 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out.into_iter().map(|((a, s), n)| (a, s, n)).collect()
 }
 
-/// The sandbox console, serving until dropped.
-pub struct Server {
-    pub url: String,
-    _served: super::Served,
-}
-
-impl Server {
-    /// Requests served so far.
-    pub fn served_requests(&self) -> usize {
-        self._served.stats.total()
-    }
-
-    pub fn settings(&self) -> crate::connectors::sentinelone::Settings {
-        crate::connectors::sentinelone::Settings {
-            url: self.url.clone(),
-            page_size: None,
-        }
-    }
-}
-
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let app = Router::new()
-        .route("/web/api/v2.1/sites", get(sites))
-        .route("/web/api/v2.1/agents", get(agents))
-        .with_state(sample);
-    let served = super::Served::start(app, "SentinelOne").await?;
-    Ok(Server {
-        url: served.url.clone(),
-        _served: served,
-    })
-}
-
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
-    let ok = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("ApiToken {DEMO_API_TOKEN}"));
-    if ok {
+fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
+    if header(headers, "authorization").is_some_and(|v| v == format!("ApiToken {DEMO_API_TOKEN}")) {
         Ok(())
     } else {
-        Err((
+        Err(reply(
             StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"errors": [{"code": 4010010, "detail": null, "title": "Authentication Failed"}]})),
-        )
-            .into_response())
+            json!({"errors": [{"code": 4010010, "detail": null, "title": "Authentication Failed"}]}),
+        ))
     }
 }
 
-/// `limit` (1..=1000, default 10) and the offset a cursor stands for.
-fn page(query: Option<&str>) -> Result<(usize, usize), Response> {
-    let pairs = query_pairs(query);
-    let limit = match query_get(&pairs, "limit") {
-        None => 10,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    axum::Json(json!({"errors": [{"code": 4000010, "detail": "limit: must be between 1 and 1000", "title": "Validation Error"}]})),
-                )
-                    .into_response());
-            }
-        },
+/// The window `limit` (1..=1000, default 10) and `cursor` (an offset) ask for.
+fn page(query: Option<&str>) -> Result<Window, Response> {
+    let invalid = |detail: &str| {
+        reply(
+            StatusCode::BAD_REQUEST,
+            json!({"errors": [{"code": 4000010, "detail": detail, "title": "Validation Error"}]}),
+        )
     };
-    let offset = match query_get(&pairs, "cursor") {
+    let q = Query::parse(query);
+    let take = match q.number::<usize>("limit") {
+        Ok(None) => 10,
+        Ok(Some(n)) if (1..=1000).contains(&n) => n,
+        _ => return Err(invalid("limit: must be between 1 and 1000")),
+    };
+    let skip = match q.get("cursor") {
         None => 0,
         Some(c) => match c.strip_prefix("demo-offset-").and_then(|n| n.parse().ok()) {
             Some(n) => n,
-            None => {
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    axum::Json(json!({"errors": [{"code": 4000010, "detail": "cursor: invalid cursor", "title": "Validation Error"}]})),
-                )
-                    .into_response());
-            }
+            None => return Err(invalid("cursor: invalid cursor")),
         },
     };
-    Ok((limit, offset))
+    Ok(Window { skip, take })
 }
 
-fn pagination(total: usize, offset: usize, limit: usize) -> Value {
-    let next = (offset + limit < total).then(|| format!("demo-offset-{}", offset + limit));
+fn pagination(total: usize, window: Window) -> Value {
+    let next = window
+        .more(total)
+        .then(|| format!("demo-offset-{}", window.end()));
     json!({"nextCursor": next, "totalItems": total})
 }
 
 async fn sites(
     State(sample): State<Arc<Sample>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let (limit, offset) = match page(query.as_deref()) {
-        Ok(p) => p,
+    let window = match page(query.as_deref()) {
+        Ok(w) => w,
         Err(r) => return r,
     };
     let live = |site: &Site| {
@@ -237,11 +244,9 @@ async fn sites(
             .filter(|a| a.site_id == site.id && !a.decommissioned)
             .count() as i64
     };
-    let list: Vec<Value> = sample
-        .sites
-        .iter()
-        .skip(offset)
-        .take(limit)
+    let list: Vec<Value> = window
+        .of(&sample.sites)
+        .into_iter()
         .map(|s| {
             json!({
                 "id": s.id,
@@ -259,34 +264,24 @@ async fn sites(
         .collect();
     let active: i64 = sample.sites.iter().map(live).sum();
     let total: i64 = sample.sites.iter().map(|s| s.total_licenses).sum();
-    axum::Json(json!({
+    reply(StatusCode::OK, json!({
         "data": {
             "allSites": {"activeLicenses": active, "totalLicenses": total},
             "sites": list,
         },
-        "pagination": pagination(sample.sites.len(), offset, limit),
+        "pagination": pagination(sample.sites.len(), window),
     }))
-    .into_response()
 }
 
-async fn agents(
-    State(sample): State<Arc<Sample>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let (limit, offset) = match page(query.as_deref()) {
-        Ok(p) => p,
+async fn agents(State(sample): State<Arc<Sample>>, RawQuery(query): RawQuery) -> Response {
+    let window = match page(query.as_deref()) {
+        Ok(w) => w,
         Err(r) => return r,
     };
     let now = Timestamp::now();
-    let list: Vec<Value> = sample
-        .agents
-        .iter()
-        .skip(offset)
-        .take(limit)
+    let list: Vec<Value> = window
+        .of(&sample.agents)
+        .into_iter()
         .map(|a| {
             let site = sample.sites.iter().find(|s| s.id == a.site_id);
             let last = now - SignedDuration::from_secs(a.last_active_age_secs);
@@ -310,11 +305,13 @@ async fn agents(
             })
         })
         .collect();
-    axum::Json(json!({
-        "data": list,
-        "pagination": pagination(sample.agents.len(), offset, limit),
-    }))
-    .into_response()
+    reply(
+        StatusCode::OK,
+        json!({
+            "data": list,
+            "pagination": pagination(sample.agents.len(), window),
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -326,14 +323,15 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::connectors::{Connector, ConnectorKind, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     #[tokio::test]
     async fn the_connector_counts_what_usage_says() {
         let sample = Arc::new(sample(&["Acme Corp", "Beta LLC", "Cobalt Inc"]));
-        let server = start(sample.clone()).await.unwrap();
-        let mut settings = server.settings();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
+        let mut settings = Api::connection(&server, &sample).settings;
         settings.page_size = Some(4);
         let c = crate::connectors::sentinelone::SentinelOne::new(
             "s1",

@@ -2,11 +2,11 @@
 //! ConnectWise billing (the same companies, agreements, lines and catalog identifiers) as the
 //! billing export a PSA without a connector would give, one row per recurring line.
 //!
-//! An import reads a file, not an API, so the "sandbox" is a file: [`start`] writes the export
-//! into a temporary directory that lives as long as the returned [`Server`] (removed on drop),
-//! and [`Server::settings`] is a connection whose `path` points at it, with the column profile
-//! and billable-company rules the ConnectWise demo connection applies. There are no credentials
-//! to enforce and no requests to count.
+//! An import reads a file, not an API, so the "sandbox" is a file: the export written into a
+//! temporary directory that lives as long as the sandbox is up (removed on drop), and a
+//! connection whose `path` points at it, with the column profile and billable-company rules the
+//! ConnectWise demo connection applies. There are no credentials to enforce and no requests to
+//! count.
 //!
 //! What the file holds is what the ConnectWise API hands the connector: deleted companies and
 //! cancelled or inactive agreements are left out, every addition of an active agreement is a
@@ -14,19 +14,69 @@
 //! company's status and types so the billable rules can skip inactive and non-client
 //! companies.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::SampleMsp;
 use crate::connectors::csv::Aliases;
 use crate::connectors::csv_billing::{Columns, Settings};
+use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
+use crate::demo::sample::{DEMO_BILLABLE_TYPE, SampleMsp};
+
+pub const SANDBOX: &dyn Entry = &AsApi(Api);
 
 /// The export's file name in the demo's temporary directory.
 pub const FILE_NAME: &str = "psa-billing-export.csv";
-/// The demo connection's name.
-pub const DEMO_CONNECTION: &str = "demo-csv-billing";
+
+/// The billing export of a PSA without a connector.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = SampleMsp;
+    type Records = ();
+    const CONNECTION: &'static str = "demo-csv-billing";
+    const CONNECT_ORDER: u8 = 1;
+
+    fn surface(sample: Arc<SampleMsp>) -> Surface {
+        Surface::File {
+            name: FILE_NAME,
+            contents: csv_text(&sample),
+        }
+    }
+
+    /// A connection reading the export with the ConnectWise demo connection's rules: only
+    /// `Client` companies of an active status are billable. ConnectWise never counts a company
+    /// whose status is flagged inactive; a file has no flag, so the connection lists the
+    /// statuses that bill.
+    fn connection(served: &Served, sample: &SampleMsp) -> Connection<Settings> {
+        let one = |a: &str| Some(Aliases::One(a.to_string()));
+        let settings = Settings {
+            path: Some(served.path().display().to_string()),
+            columns: Box::new(Columns {
+                company_id: one("Client ID"),
+                product: one("Product ID"),
+                less_included: one("Included"),
+                unit_price: one("Rate"),
+                unit_cost: one("Our Cost"),
+                status: one("Client Status"),
+                company_type: one("Client Type"),
+                ..Columns::default()
+            }),
+            billable_statuses: sample
+                .connectwise
+                .company_statuses
+                .iter()
+                .filter(|s| !s.inactive_flag)
+                .map(|s| s.name.clone())
+                .collect(),
+            billable_company_types: vec![DEMO_BILLABLE_TYPE.to_string()],
+            ..Settings::default()
+        };
+        Connection::new(settings, format!("--path {}", served.path().display()))
+            .note("the PSA's billing export")
+    }
+}
 
 /// The export's header; `Rate`, `Our Cost`, `Client Status` and `Client Type` need the profile,
 /// the rest are built-in aliases.
@@ -115,89 +165,26 @@ pub fn csv_text(sample: &SampleMsp) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8")
 }
 
-/// The export written to a temporary directory, removed when this is dropped.
-pub struct Server {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-    billable_statuses: Vec<String>,
-}
-
-/// Writes the export into a new temporary directory.
-pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
-    let dir = tempfile::Builder::new()
-        .prefix("reconcile-demo-csv-billing-")
-        .tempdir()?;
-    let path = dir.path().join(FILE_NAME);
-    std::fs::write(&path, csv_text(&sample))?;
-    // ConnectWise never counts a company whose status is flagged inactive; a file has no flag,
-    // so the connection lists the statuses that bill.
-    let billable_statuses = sample
-        .connectwise
-        .company_statuses
-        .iter()
-        .filter(|s| !s.inactive_flag)
-        .map(|s| s.name.clone())
-        .collect();
-    Ok(Server {
-        dir,
-        path,
-        billable_statuses,
-    })
-}
-
-impl Server {
-    /// The export file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The directory holding it.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// A connection reading the export with the ConnectWise demo connection's rules: only
-    /// `Client` companies of an active status are billable.
-    pub fn settings(&self) -> Settings {
-        let one = |a: &str| Some(Aliases::One(a.to_string()));
-        Settings {
-            path: Some(self.path.display().to_string()),
-            columns: Box::new(Columns {
-                company_id: one("Client ID"),
-                product: one("Product ID"),
-                less_included: one("Included"),
-                unit_price: one("Rate"),
-                unit_cost: one("Our Cost"),
-                status: one("Client Status"),
-                company_type: one("Client Type"),
-                ..Columns::default()
-            }),
-            billable_statuses: self.billable_statuses.clone(),
-            billable_company_types: vec![super::sample::DEMO_BILLABLE_TYPE.to_string()],
-            ..Settings::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     #[tokio::test]
     async fn the_connector_bills_what_the_sample_expects() {
         let sample = Arc::new(crate::demo::sample::sample());
-        let server = start(sample.clone()).await.unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
         let no_secret = |_: &str| -> anyhow::Result<secrecy::SecretString> {
             unreachable!("an import has no secrets")
         };
         let c = crate::connectors::csv_billing::CsvBilling::new(
-            DEMO_CONNECTION,
-            &server.settings(),
+            Api::CONNECTION,
+            &Api::connection(&server, &sample).settings,
             &no_secret,
             RetryPolicy::default(),
         )

@@ -10,13 +10,76 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::connectors::keeper::{Mode, Settings, billed_seats};
+use crate::demo::kit::auth::header;
+use crate::demo::kit::http::reply;
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
 use crate::model::slug;
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
+
+/// The Keeper Commander Service Mode sandbox.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-keeper";
+    const CONNECT_ORDER: u8 = 5;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        let api = Router::new()
+            .route("/api/v1/executecommand", post(execute))
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
+            .with_state(sample);
+        Surface::router(api)
+    }
+
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let settings = Settings {
+            mode: Mode::Service,
+            url: Some(served.url().to_string()),
+            executable: None,
+            args: Vec::new(),
+            timeout_secs: None,
+        };
+        Connection::new(settings, format!("--url {}", served.url()))
+            .secret("api_key", DEMO_API_KEY)
+            .note("Commander Service Mode")
+    }
+}
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        // Password-manager seats per managed company, and the BreachWatch add-on.
+        billed: &[
+            (
+                "seats",
+                "KEEPER-SEAT",
+                "Password Manager per seat (Keeper)",
+                "4.50",
+                "2.75",
+            ),
+            (
+                "enterprise_breach_watch:addon",
+                "KEEPER-BW",
+                "BreachWatch add-on per seat (Keeper)",
+                "1.50",
+                "0.85",
+            ),
+        ],
+        clients: 0..8,
+        plant_order: 2,
+        generate: sample,
+        usage,
+    };
+}
 
 /// The API key the sandbox accepts; nothing else does.
 pub const DEMO_API_KEY: &str = "demo-keeper-service-key-4Rt8";
@@ -42,7 +105,7 @@ pub struct Company {
     pub users: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
     pub companies: Vec<Company>,
 }
@@ -123,66 +186,13 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out
 }
 
-/// The running sandbox; stops when dropped.
-pub struct Server {
-    /// Requests served so far.
-    pub stats: Arc<super::RequestStats>,
-    /// `http://127.0.0.1:PORT`, the connection's `url`.
-    pub url: String,
-    _served: super::Served,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Server {
-    /// Settings for a Service Mode connection to this sandbox (its API key is [`DEMO_API_KEY`]).
-    pub fn settings(&self) -> Settings {
-        Settings {
-            mode: Mode::Service,
-            url: Some(self.url.clone()),
-            executable: None,
-            args: Vec::new(),
-            timeout_secs: None,
-        }
-    }
-}
-
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let app = Router::new()
-        .route("/api/v1/executecommand", post(execute))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                axum::Json(json!({"status": "error", "error": "Not Found"})),
-            )
-        })
-        .with_state(sample);
-    let served = super::Served::start(app, "Keeper").await?;
-    Ok(Server {
-        stats: served.stats.clone(),
-        url: served.url.clone(),
-        _served: served,
-    })
-}
-
 fn error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"status": "error", "error": message})),
-    )
-        .into_response()
+    reply(status, json!({"status": "error", "error": message}))
 }
 
 async fn execute(State(sample): State<Arc<Sample>>, headers: HeaderMap, body: Bytes) -> Response {
     // Service Mode checks the key first, then the command against the key's allowed list.
-    let key = headers.get("api-key").and_then(|v| v.to_str().ok());
-    if key.map(str::trim) != Some(DEMO_API_KEY) {
+    if header(&headers, "api-key").map(str::trim) != Some(DEMO_API_KEY) {
         return error(StatusCode::UNAUTHORIZED, "Please provide a valid api key");
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
@@ -215,11 +225,10 @@ async fn execute(State(sample): State<Arc<Sample>>, headers: HeaderMap, body: By
     let mut rows: Vec<&Company> = sample.companies.iter().collect();
     rows.sort_by_key(|c| c.name.to_lowercase());
     let data: Vec<Value> = rows.into_iter().map(|c| row(c, verbose)).collect();
-    (
+    reply(
         StatusCode::OK,
-        axum::Json(json!({"status": "success", "command": "msp-info", "data": data})),
+        json!({"status": "success", "command": "msp-info", "data": data}),
     )
-        .into_response()
 }
 
 /// One `msp-info` row: keys are the report's columns; empty values are left out.
@@ -273,6 +282,7 @@ mod tests {
     use super::*;
     use crate::connectors::keeper::{Keeper, families, services};
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
     use secrecy::SecretString;
@@ -287,22 +297,22 @@ mod tests {
         "Litware Labs",
     ];
 
+    /// A Service Mode connector to `server` with the API key `key`.
+    fn connector(server: &Served, sample: &Sample, key: &'static str) -> Keeper {
+        let secret = move |f: &str| {
+            assert_eq!(f, "api_key");
+            Ok(SecretString::from(key))
+        };
+        let settings = Api::connection(server, sample).settings;
+        Keeper::new("keeper", &settings, &secret, RetryPolicy::default()).unwrap()
+    }
+
     #[tokio::test]
     async fn the_connector_counts_what_usage_says() {
         let sample = Arc::new(sample(NAMES));
         assert!(sample.companies.iter().any(|c| c.seats == UNLIMITED));
-        let server = start(sample.clone()).await.unwrap();
-        let secret = |f: &str| {
-            assert_eq!(f, "api_key");
-            Ok(SecretString::from(DEMO_API_KEY))
-        };
-        let k = Keeper::new(
-            "keeper",
-            &server.settings(),
-            &secret,
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
+        let k = connector(&server, &sample, DEMO_API_KEY);
         let Snapshot::Vendor(snap) = k.sync(&SyncCx::silent()).await.unwrap() else {
             panic!("vendor snapshot expected")
         };
@@ -334,21 +344,15 @@ mod tests {
 
     #[tokio::test]
     async fn the_sandbox_enforces_key_and_command_list() {
-        let server = start(Arc::new(sample(NAMES))).await.unwrap();
-        let secret = |_: &str| Ok(SecretString::from("wrong-key"));
-        let k = Keeper::new(
-            "keeper",
-            &server.settings(),
-            &secret,
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let sample = Arc::new(sample(NAMES));
+        let server = serve::<Api>(sample.clone()).await.unwrap();
+        let k = connector(&server, &sample, "wrong-key");
         let err = k.check().await.unwrap_err();
         assert!(err.is_auth(), "{err}");
 
         let client = reqwest::Client::new();
         let resp = client
-            .post(format!("{}/api/v1/executecommand", server.url))
+            .post(format!("{}/api/v1/executecommand", server.url()))
             .header("api-key", DEMO_API_KEY)
             .json(&json!({"command": "record-add --title x"}))
             .send()
@@ -356,7 +360,7 @@ mod tests {
             .unwrap();
         assert_eq!(resp.status(), 403);
         let resp = client
-            .post(format!("{}/api/v1/executecommand", server.url))
+            .post(format!("{}/api/v1/executecommand", server.url()))
             .header("api-key", DEMO_API_KEY)
             .json(&json!({"command": "msp-info --format json"}))
             .send()

@@ -14,9 +14,6 @@
 //! quantity rounded up (Autotask units are integers: a fractional demo quantity such as 12.5 GB
 //! is billed as 13 units).
 
-// Early-return helpers yield the error response itself, built once per refused request.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,14 +21,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 
-use super::{RequestStats, SampleMsp, query_pairs};
 use crate::connectors::autotask::Settings;
+use crate::demo::kit::auth::{guard, header};
+use crate::demo::kit::http::{Query, Window, reply};
+use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
+use crate::demo::sample::SampleMsp;
+
+pub const SANDBOX: &dyn Entry = &AsApi(Api);
 
 /// The API-only user the sandbox knows.
 pub const DEMO_USERNAME: &str = "api-demo@bluewave.example";
@@ -44,26 +46,54 @@ pub const DEMO_PAGE: usize = 20;
 /// Requests "other integrations" already made this hour, shown by `status`.
 pub const DEMO_PRIOR_REQUESTS: u64 = 1_240;
 
-/// The sandbox, serving until dropped.
-pub struct Server {
-    /// `http://127.0.0.1:PORT`; the zone lookup is under `/atservicesrest/`, the zone's API
-    /// under `/ATServicesRest/V1.0/`.
-    pub url: String,
-    pub stats: Arc<RequestStats>,
-    _served: super::Served,
-}
+/// The Autotask sandbox: the zone lookup under `/atservicesrest/`, the zone's API under
+/// `/ATServicesRest/V1.0/`, on one server.
+pub struct Api;
 
-impl Server {
-    pub fn settings(&self) -> Settings {
-        Settings {
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = SampleMsp;
+    type Records = ();
+    const CONNECTION: &'static str = "demo-autotask";
+    const CONNECT_ORDER: u8 = 1;
+
+    fn surface(sample: Arc<SampleMsp>) -> Surface {
+        let data = Arc::new(Data {
+            entities: translate(&sample, Timestamp::now()),
+            requests: AtomicU64::new(0),
+        });
+        let api = Router::new()
+            .route("/ATServicesRest/V1.0/ThresholdInformation", get(threshold))
+            .route(
+                "/ATServicesRest/V1.0/{entity}/entityInformation/fields",
+                get(fields),
+            )
+            .route("/ATServicesRest/V1.0/{entity}/query", post(query))
+            .route("/ATServicesRest/V1.0/{entity}/query/next", post(query));
+        let app = guard(api, (), authorized)
+            .route("/ATServicesRest/V1.0/{entity}/query/next", get(not_allowed))
+            .route("/atservicesrest/v1.0/zoneInformation", get(zone))
+            .with_state(data);
+        Surface::router(app)
+    }
+
+    fn connection(served: &Served, _: &SampleMsp) -> Connection<Settings> {
+        let settings = Settings {
             username: DEMO_USERNAME.into(),
             integration_code: DEMO_INTEGRATION_CODE.into(),
-            zone_lookup_url: Some(format!("{}/atservicesrest/", self.url)),
+            zone_lookup_url: Some(format!("{}/atservicesrest/", served.url())),
             billable_company_types: vec!["Customer".into()],
             product_field: None,
             max_threshold_percent: None,
             history_days: None,
-        }
+        };
+        let flags = format!(
+            "--username {} --integration-code {} --zone-lookup-url {}",
+            settings.username,
+            settings.integration_code,
+            settings.zone_lookup_url.as_deref().unwrap_or_default()
+        );
+        Connection::new(settings, flags).secret("secret", DEMO_SECRET)
     }
 }
 
@@ -73,38 +103,12 @@ struct Data {
     requests: AtomicU64,
 }
 
-pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
-    let data = Arc::new(Data {
-        entities: translate(&sample, Timestamp::now()),
-        requests: AtomicU64::new(0),
-    });
-    let app = Router::new()
-        .route("/atservicesrest/v1.0/zoneInformation", get(zone))
-        .route("/ATServicesRest/V1.0/ThresholdInformation", get(threshold))
-        .route(
-            "/ATServicesRest/V1.0/{entity}/entityInformation/fields",
-            get(fields),
-        )
-        .route("/ATServicesRest/V1.0/{entity}/query", post(query))
-        .route(
-            "/ATServicesRest/V1.0/{entity}/query/next",
-            post(query).get(not_allowed),
-        )
-        .with_state(data);
-    let served = super::Served::start(app, "Autotask").await?;
-    Ok(Server {
-        url: served.url.clone(),
-        stats: served.stats.clone(),
-        _served: served,
-    })
-}
-
 fn errors(status: StatusCode, msg: &str) -> Response {
-    (status, axum::Json(json!({ "errors": [msg] }))).into_response()
+    reply(status, json!({ "errors": [msg] }))
 }
 
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
+    let h = |n: &str| header(headers, n).unwrap_or("");
     if h("username") == DEMO_USERNAME
         && h("secret") == DEMO_SECRET
         && h("apiintegrationcode") == DEMO_INTEGRATION_CODE
@@ -116,11 +120,8 @@ fn authorized(headers: &HeaderMap) -> Result<(), Response> {
 }
 
 async fn zone(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let user = query_pairs(q.as_deref())
-        .into_iter()
-        .find(|(k, _)| k == "user")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let q = Query::parse(q.as_deref());
+    let user = q.get("user").unwrap_or_default();
     if !user.eq_ignore_ascii_case(DEMO_USERNAME) {
         // The real lookup answers 500 for a user it does not know.
         return errors(
@@ -128,30 +129,28 @@ async fn zone(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
             "Zone information could not be determined",
         );
     }
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    axum::Json(json!({
-        "zoneName": "Demo Zone",
-        "url": format!("http://{host}/ATServicesRest/"),
-        "webUrl": format!("http://{host}/"),
-        "ci": 90210,
-    }))
-    .into_response()
+    let host = header(&headers, "host").unwrap_or("127.0.0.1");
+    reply(
+        StatusCode::OK,
+        json!({
+            "zoneName": "Demo Zone",
+            "url": format!("http://{host}/ATServicesRest/"),
+            "webUrl": format!("http://{host}/"),
+            "ci": 90210,
+        }),
+    )
 }
 
-async fn threshold(State(d): State<Arc<Data>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
+async fn threshold(State(d): State<Arc<Data>>) -> Response {
     let n = d.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    axum::Json(json!({
-        "externalRequestThreshold": 10000,
-        "requestThresholdTimeframe": 60,
-        "currentTimeframeRequestCount": DEMO_PRIOR_REQUESTS + n,
-    }))
-    .into_response()
+    reply(
+        StatusCode::OK,
+        json!({
+            "externalRequestThreshold": 10000,
+            "requestThresholdTimeframe": 60,
+            "currentTimeframeRequestCount": DEMO_PRIOR_REQUESTS + n,
+        }),
+    )
 }
 
 fn picklist(values: &[(i64, &str)]) -> Value {
@@ -192,14 +191,7 @@ const PERIOD_TYPES: &[(i64, &str)] = &[
     (4, "Yearly"),
 ];
 
-async fn fields(
-    State(d): State<Arc<Data>>,
-    headers: HeaderMap,
-    Path(entity): Path<String>,
-) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
+async fn fields(State(d): State<Arc<Data>>, Path(entity): Path<String>) -> Response {
     d.requests.fetch_add(1, Ordering::Relaxed);
     let f = |name: &str, values: &[(i64, &str)]| {
         json!({"name": name, "dataType": "integer", "isPickList": true, "isQueryable": true,
@@ -217,7 +209,7 @@ async fn fields(
         ],
         _ => Vec::new(),
     };
-    axum::Json(json!({ "fields": list })).into_response()
+    reply(StatusCode::OK, json!({ "fields": list }))
 }
 
 async fn not_allowed() -> Response {
@@ -234,9 +226,6 @@ async fn query(
     RawQuery(q): RawQuery,
     body: String,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
     d.requests.fetch_add(1, Ordering::Relaxed);
     let Some(records) = d.entities.get(entity.as_str()) else {
         return errors(StatusCode::NOT_FOUND, "No such entity");
@@ -255,12 +244,14 @@ async fn query(
         .and_then(Value::as_u64)
         .unwrap_or(500)
         .clamp(1, 500) as usize;
-    let size = max.min(DEMO_PAGE);
-    let offset: usize = query_pairs(q.as_deref())
-        .into_iter()
-        .find(|(k, _)| k == "paging")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let window = Window {
+        skip: Query::parse(q.as_deref())
+            .number("paging")
+            .ok()
+            .flatten()
+            .unwrap_or(0),
+        take: max.min(DEMO_PAGE),
+    };
     let mut matched = Vec::new();
     for r in records {
         match filter
@@ -272,23 +263,23 @@ async fn query(
             Err(e) => return errors(StatusCode::INTERNAL_SERVER_ERROR, &e),
         }
     }
-    let page: Vec<Value> = matched.iter().skip(offset).take(size).cloned().collect();
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let next = (offset + size < matched.len()).then(|| {
+    let total = matched.len();
+    let page = window.of(matched);
+    let host = header(&headers, "host").unwrap_or("127.0.0.1");
+    let next = window.more(total).then(|| {
         format!(
             "http://{host}/ATServicesRest/V1.0/{entity}/query/next?paging={}",
-            offset + size
+            window.end()
         )
     });
-    axum::Json(json!({
-        "items": page,
-        "pageDetails": {"count": page.len(), "requestCount": max, "prevPageUrl": null,
-                        "nextPageUrl": next},
-    }))
-    .into_response()
+    reply(
+        StatusCode::OK,
+        json!({
+            "items": page,
+            "pageDetails": {"count": page.len(), "requestCount": max, "prevPageUrl": null,
+                            "nextPageUrl": next},
+        }),
+    )
 }
 
 /// One filter condition (`eq noteq gt gte lt lte in exist notExist`, and `and`/`or` groups).
@@ -501,6 +492,7 @@ mod tests {
     use super::*;
     use crate::connectors::autotask::Autotask;
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
     use rust_decimal::Decimal;
@@ -512,10 +504,10 @@ mod tests {
     #[tokio::test]
     async fn sync_matches_the_sample() {
         let sample = Arc::new(crate::demo::sample());
-        let server = start(sample.clone()).await.unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
         let at = Autotask::new(
             "demo-autotask",
-            &server.settings(),
+            &Api::connection(&server, &sample).settings,
             &|_| Ok(SecretString::from(DEMO_SECRET)),
             RetryPolicy::default(),
         )

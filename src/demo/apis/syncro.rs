@@ -13,23 +13,25 @@
 //! "less included", so that quantity is not carried); a catalog item is a product whose
 //! `upc_code` is the ConnectWise identifier, so the demo's mappings hold.
 
-// Early-return helpers yield the error response itself, built once per refused request.
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
-use super::sample::{CwAddition, CwAgreement};
-use super::{DEMO_BILLABLE_TYPE, SampleMsp, query_get, query_pairs};
+use crate::connectors::syncro::Settings;
+use crate::demo::kit::auth::{authorization, guard, header};
+use crate::demo::kit::http::{Query, Window, by_id, pages, reply};
+use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
+use crate::demo::sample::{CwAddition, CwAgreement, DEMO_BILLABLE_TYPE, SampleMsp};
+
+pub const SANDBOX: &dyn Entry = &AsApi(Api);
 
 /// The API token the sandbox accepts.
 pub const DEMO_API_TOKEN: &str = "demo-syncro-token-7Kq2";
@@ -38,96 +40,79 @@ const PER_PAGE: usize = 25;
 /// The customer property the demo's billable rule reads.
 pub const DEMO_TYPE_PROPERTY: &str = "Type";
 
-/// The sandbox, serving until dropped.
-pub struct Server {
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
-    pub stats: Arc<super::RequestStats>,
-    _served: super::Served,
-}
+/// The Syncro sandbox: API v1 under `/api/v1`.
+pub struct Api;
 
-impl Server {
-    /// Settings for a connection to this sandbox: customers whose `Type` is `Client` bill.
-    pub fn settings(&self) -> crate::connectors::syncro::Settings {
-        crate::connectors::syncro::Settings {
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = SampleMsp;
+    type Records = ();
+    const CONNECTION: &'static str = "demo-syncro";
+    const CONNECT_ORDER: u8 = 1;
+
+    fn surface(sample: Arc<SampleMsp>) -> Surface {
+        let api = Router::new()
+            .route("/api/v1/me", get(me))
+            .route("/api/v1/customers", get(customers))
+            .route("/api/v1/schedules", get(schedules))
+            .route("/api/v1/schedules/{id}", get(schedule))
+            .route("/api/v1/products", get(products));
+        Surface::router(guard(api, (), authorized).with_state(sample))
+    }
+
+    /// Customers whose `Type` is `Client` bill.
+    fn connection(served: &Served, _: &SampleMsp) -> Connection<Settings> {
+        let settings = Settings {
             subdomain: None,
-            url: Some(format!("{}/api/v1", self.url)),
+            url: Some(format!("{}/api/v1", served.url())),
             business_only: false,
             billable_property: Some(DEMO_TYPE_PROPERTY.into()),
             billable_property_values: vec![DEMO_BILLABLE_TYPE.into()],
             requests_per_minute: None,
-        }
+        };
+        let flags = format!(
+            "--url {} --billable-property {DEMO_TYPE_PROPERTY} --billable-value {DEMO_BILLABLE_TYPE}",
+            settings.url.as_deref().unwrap_or_default()
+        );
+        Connection::new(settings, flags).secret("api_token", DEMO_API_TOKEN)
     }
 }
 
-pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
-    let app = Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/customers", get(customers))
-        .route("/api/v1/schedules", get(schedules))
-        .route("/api/v1/schedules/{id}", get(schedule))
-        .route("/api/v1/products", get(products))
-        .with_state(sample);
-    let served = super::Served::start(app, "Syncro").await?;
-    Ok(Server {
-        url: served.url.clone(),
-        stats: served.stats.clone(),
-        _served: served,
-    })
-}
-
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
-    let ok = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
-        .is_some_and(|v| v == DEMO_API_TOKEN);
-    if ok {
+/// The API token in `Authorization`, with or without `Bearer`.
+fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
+    let token = match authorization(headers) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token),
+        _ => header(headers, "authorization").map(str::trim),
+    };
+    if token == Some(DEMO_API_TOKEN) {
         Ok(())
     } else {
-        Err((
+        Err(reply(
             StatusCode::UNAUTHORIZED,
-            axum::Json(
-                json!({"error": "Unauthorized", "message": "API token is invalid or missing"}),
-            ),
-        )
-            .into_response())
+            json!({"error": "Unauthorized", "message": "API token is invalid or missing"}),
+        ))
     }
 }
 
-/// `page` (1-based; default 1).
-fn page_of(query: Option<&str>) -> Result<(Vec<(String, String)>, usize), Response> {
-    let pairs = query_pairs(query);
-    let page = match query_get(&pairs, "page") {
-        None => 1,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                return Err((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    axum::Json(json!({"error": ["page must be a positive number"]})),
-                )
-                    .into_response());
-            }
-        },
+/// One page of `all` under `key`, the page (`page`, from 1; default 1) as the query asks.
+fn paged(key: &str, all: Vec<Value>, query: &Query) -> Response {
+    let Ok(page) = query.positive("page") else {
+        return reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": ["page must be a positive number"]}),
+        );
     };
-    Ok((pairs, page))
-}
-
-fn paged(key: &str, all: Vec<Value>, page: usize) -> Response {
+    let page = page.unwrap_or(1);
     let total = all.len();
-    let pages = total.div_ceil(PER_PAGE).max(1);
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip((page - 1) * PER_PAGE)
-        .take(PER_PAGE)
-        .collect();
-    axum::Json(json!({
-        key: items,
-        "meta": {"total_pages": pages, "total_entries": total, "per_page": PER_PAGE, "page": page}
-    }))
-    .into_response()
+    let items = Window::page(page, PER_PAGE).of(all);
+    reply(
+        StatusCode::OK,
+        json!({
+            key: items,
+            "meta": {"total_pages": pages(total, PER_PAGE), "total_entries": total,
+                     "per_page": PER_PAGE, "page": page}
+        }),
+    )
 }
 
 /// A decimal as the JSON number the API sends (`19.99`); two decimal places survive a float.
@@ -145,34 +130,25 @@ fn ts(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-async fn me(headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    axum::Json(json!({
-        "user_email": "admin@bluewave.example",
-        "user_name": "Bluewave Admin",
-        "user_id": 1,
-        "admin": false,
-        "subdomain": "bluewave",
-    }))
-    .into_response()
+async fn me() -> Response {
+    reply(
+        StatusCode::OK,
+        json!({
+            "user_email": "admin@bluewave.example",
+            "user_name": "Bluewave Admin",
+            "user_id": 1,
+            "admin": false,
+            "subdomain": "bluewave",
+        }),
+    )
 }
 
 async fn customers(
     State(sample): State<Arc<SampleMsp>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let (pairs, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let include_disabled =
-        query_get(&pairs, "include_disabled").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let query = Query::parse(query.as_deref());
+    let include_disabled = query.flag("include_disabled");
     let cw = &sample.connectwise;
     let mut all = Vec::new();
     for c in cw.companies.iter().filter(|c| !c.deleted) {
@@ -223,7 +199,7 @@ async fn customers(
             "contacts": [],
         }));
     }
-    paged("customers", all, page)
+    paged("customers", all, &query)
 }
 
 /// ConnectWise's billing cycle name as Syncro's frequency.
@@ -315,60 +291,36 @@ fn live_agreements(sample: &SampleMsp) -> impl Iterator<Item = &CwAgreement> {
 
 async fn schedules(
     State(sample): State<Arc<SampleMsp>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let (pairs, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let customer: Option<i64> = query_get(&pairs, "customer_id").and_then(|v| v.parse().ok());
+    let query = Query::parse(query.as_deref());
+    let customer: Option<i64> = query.number("customer_id").ok().flatten();
     let now = Timestamp::now();
     let all = live_agreements(&sample)
         .filter(|a| customer.is_none_or(|c| c == a.company_id))
         .map(|a| schedule_json(&sample, a, now))
         .collect();
-    paged("schedules", all, page)
+    paged("schedules", all, &query)
 }
 
 async fn schedule(
     State(sample): State<Arc<SampleMsp>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| live_agreements(&sample).find(|a| a.id == id));
-    match found {
-        Some(a) => axum::Json(json!({"schedule": schedule_json(&sample, a, Timestamp::now())}))
-            .into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"message": "Not found"})),
-        )
-            .into_response(),
+    match by_id(live_agreements(&sample), &id, |a| a.id) {
+        Some(a) => reply(
+            StatusCode::OK,
+            json!({"schedule": schedule_json(&sample, a, Timestamp::now())}),
+        ),
+        None => reply(StatusCode::NOT_FOUND, json!({"message": "Not found"})),
     }
 }
 
 async fn products(
     State(sample): State<Arc<SampleMsp>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    let (_, page) = match page_of(query.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let query = Query::parse(query.as_deref());
     let all = sample
         .connectwise
         .catalog
@@ -393,7 +345,7 @@ async fn products(
             })
         })
         .collect();
-    paged("products", all, page)
+    paged("products", all, &query)
 }
 
 #[cfg(test)]
@@ -405,16 +357,18 @@ mod tests {
     use super::*;
     use crate::connectors::syncro::Syncro;
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     #[tokio::test]
     async fn the_connector_reads_what_the_demo_bills() {
         let sample = Arc::new(crate::demo::sample());
-        let server = start(sample.clone()).await.unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
+        let settings = Api::connection(&server, &sample).settings;
         let c = Syncro::with_token(
             "syncro",
-            &server.settings(),
+            &settings,
             SecretString::from(DEMO_API_TOKEN),
             RetryPolicy::default(),
         )
@@ -465,7 +419,7 @@ mod tests {
 
         let wrong = Syncro::with_token(
             "syncro",
-            &server.settings(),
+            &settings,
             SecretString::from("nope"),
             RetryPolicy::default(),
         )

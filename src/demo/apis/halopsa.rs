@@ -12,12 +12,8 @@
 //! Halo's `1900-01-01T00:00:00`); the catalog is `/api/Item` with the product identifier as the
 //! item name. Halo has no "less included" on a line, so that ConnectWise field is not served.
 
-// Early-return helpers yield the error response itself, built once per refused request.
-#![allow(clippy::result_large_err)]
-
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -28,32 +24,52 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::sample::{CwData, DEMO_BILLABLE_TYPE};
-use super::{RequestStats, SampleMsp, query_get, query_pairs};
 use crate::connectors::halopsa::Settings;
+use crate::demo::kit::auth::{
+    Refusal, Tokens, bearer, client_credentials, granted, guard, oauth_error,
+};
+use crate::demo::kit::http::{Query, Window, reply};
+use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
+use crate::demo::sample::{CwAgreement, CwData, DEMO_BILLABLE_TYPE, SampleMsp};
+
+pub const SANDBOX: &dyn Entry = &AsApi(Api);
 
 pub const DEMO_CLIENT_ID: &str = "demo-halo-client-7d2e";
 pub const DEMO_CLIENT_SECRET: &str = "demo-halo-secret-Qm4!x9";
 pub const DEMO_TENANT: &str = "bluewave";
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
-struct HaloState {
-    data: CwData,
-    tokens: Mutex<HashSet<String>>,
-    next: AtomicU64,
-}
+/// The HaloPSA sandbox: a hosted instance, its auth server and its API on one server.
+pub struct Api;
 
-/// The sandbox instance, serving until dropped.
-pub struct Server {
-    /// The instance URL (`http://127.0.0.1:PORT`), for the connection's `url`.
-    pub url: String,
-    pub stats: Arc<RequestStats>,
-    _served: super::Served,
-}
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = SampleMsp;
+    type Records = ();
+    const CONNECTION: &'static str = "demo-halopsa";
+    const CONNECT_ORDER: u8 = 1;
 
-impl Server {
-    pub fn settings(&self) -> Settings {
-        Settings {
-            url: self.url.clone(),
+    fn surface(sample: Arc<SampleMsp>) -> Surface {
+        let state = Arc::new(HaloState {
+            data: sample.connectwise.clone(),
+            tokens: Tokens::default(),
+        });
+        let api = Router::new()
+            .route("/api/Client", get(clients))
+            .route("/api/RecurringInvoice", get(invoices))
+            .route("/api/RecurringInvoice/{id}", get(one_invoice))
+            .route("/api/ClientContract", get(contracts))
+            .route("/api/Item", get(items));
+        let app = guard(api, state.clone(), authorize)
+            .route("/api/authinfo", get(authinfo))
+            .route("/auth/token", post(token))
+            .with_state(state);
+        Surface::router(app)
+    }
+
+    fn connection(served: &Served, _: &SampleMsp) -> Connection<Settings> {
+        let settings = Settings {
+            url: served.url().to_string(),
             client_id: DEMO_CLIENT_ID.into(),
             tenant: Some(DEMO_TENANT.into()),
             auth_url: None,
@@ -61,31 +77,18 @@ impl Server {
             billable_client_types: vec![DEMO_BILLABLE_TYPE.into()],
             billable_top_levels: vec![],
             page_size: None,
-        }
+        };
+        let flags = format!(
+            "--url {} --client-id {DEMO_CLIENT_ID} --tenant {DEMO_TENANT} --billable-client-type {DEMO_BILLABLE_TYPE}",
+            served.url()
+        );
+        Connection::new(settings, flags).secret("client_secret", DEMO_CLIENT_SECRET)
     }
 }
 
-pub async fn start(sample: Arc<SampleMsp>) -> anyhow::Result<Server> {
-    let state = Arc::new(HaloState {
-        data: sample.connectwise.clone(),
-        tokens: Mutex::new(HashSet::new()),
-        next: AtomicU64::new(1),
-    });
-    let app = Router::new()
-        .route("/api/authinfo", get(authinfo))
-        .route("/auth/token", post(token))
-        .route("/api/Client", get(clients))
-        .route("/api/RecurringInvoice", get(invoices))
-        .route("/api/RecurringInvoice/{id}", get(one_invoice))
-        .route("/api/ClientContract", get(contracts))
-        .route("/api/Item", get(items))
-        .with_state(state);
-    let served = super::Served::start(app, "HaloPSA").await?;
-    Ok(Server {
-        url: served.url.clone(),
-        stats: served.stats.clone(),
-        _served: served,
-    })
+struct HaloState {
+    data: CwData,
+    tokens: Tokens<()>,
 }
 
 /// Halo's date-time text: no offset.
@@ -95,20 +98,11 @@ fn halo_date(t: Option<Timestamp>) -> String {
 }
 
 async fn authinfo(headers: HeaderMap) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    axum::Json(json!({"auth_url": format!("http://{host}/auth"), "tenant_id": DEMO_TENANT}))
-        .into_response()
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({"error": error, "error_description": description})),
+    let host = crate::demo::kit::auth::header(&headers, header::HOST.as_str()).unwrap_or("127.0.0.1");
+    reply(
+        StatusCode::OK,
+        json!({"auth_url": format!("http://{host}/auth"), "tenant_id": DEMO_TENANT}),
     )
-        .into_response()
 }
 
 async fn token(
@@ -117,50 +111,35 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form_encoded {
-        return oauth_error("invalid_request", "expected a form-encoded body");
+    let error = |e: &str, description: &str| {
+        oauth_error(StatusCode::BAD_REQUEST, e, Some(description))
+    };
+    if Query::parse(query.as_deref()).get("tenant") != Some(DEMO_TENANT) {
+        return error("invalid_request", "unknown tenant");
     }
-    let pairs = query_pairs(query.as_deref());
-    if query_get(&pairs, "tenant") != Some(DEMO_TENANT) {
-        return oauth_error("invalid_request", "unknown tenant");
+    let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
+        Ok(form) => form,
+        Err(Refusal::NotForm) => return error("invalid_request", "expected a form-encoded body"),
+        Err(Refusal::NoGrant | Refusal::Grant(_)) => return error("unsupported_grant_type", ""),
+        Err(Refusal::UnknownClient | Refusal::WrongSecret) => {
+            return error("invalid_client", "Invalid client credentials");
+        }
+    };
+    let scope = form.get("scope");
+    if scope.is_empty() {
+        return error("invalid_scope", "");
     }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if field("grant_type") != "client_credentials" {
-        return oauth_error("unsupported_grant_type", "");
-    }
-    if field("client_id") != DEMO_CLIENT_ID || field("client_secret") != DEMO_CLIENT_SECRET {
-        return oauth_error("invalid_client", "Invalid client credentials");
-    }
-    if field("scope").is_empty() {
-        return oauth_error("invalid_scope", "");
-    }
-    let n = st.next.fetch_add(1, Ordering::Relaxed);
-    let access_token = format!("demo-halo-token-{n:08}");
-    st.tokens
-        .lock()
-        .expect("token lock")
-        .insert(access_token.clone());
-    axum::Json(json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "scope": field("scope"),
-    }))
-    .into_response()
+    let access_token = st.tokens.issue((), TOKEN_LIFETIME);
+    granted(
+        &access_token,
+        "Bearer",
+        TOKEN_LIFETIME,
+        json!({ "scope": scope }),
+    )
 }
 
-fn authorize(st: &HaloState, headers: &HeaderMap) -> Result<(), Response> {
-    let ok = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| st.tokens.lock().expect("token lock").contains(t));
-    if ok {
+fn authorize(st: &Arc<HaloState>, headers: &HeaderMap) -> Result<(), Response> {
+    if bearer(headers).is_some_and(|t| st.tokens.check(t).is_ok()) {
         Ok(())
     } else {
         Err((StatusCode::UNAUTHORIZED, "Unauthorized").into_response())
@@ -169,35 +148,25 @@ fn authorize(st: &HaloState, headers: &HeaderMap) -> Result<(), Response> {
 
 /// `{"record_count": n, key: [page]}`: one page when `pageinate=true`, else everything.
 fn paged(query: Option<&str>, key: &str, all: Vec<Value>) -> Response {
-    let pairs = query_pairs(query);
+    let q = Query::parse(query);
     let total = all.len();
-    let list: Vec<Value> = if query_get(&pairs, "pageinate") == Some("true") {
-        let size = query_get(&pairs, "page_size")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(50)
-            .max(1);
-        let no = query_get(&pairs, "page_no")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1);
-        all.into_iter().skip((no - 1) * size).take(size).collect()
+    let list: Vec<Value> = if q.flag("pageinate") {
+        let number = |name: &str, default: usize| {
+            q.number::<usize>(name).ok().flatten().unwrap_or(default).max(1)
+        };
+        Window::page(number("page_no", 1), number("page_size", 50)).of(all)
     } else {
         all
     };
-    axum::Json(json!({"record_count": total, key: list})).into_response()
+    reply(StatusCode::OK, json!({"record_count": total, key: list}))
 }
 
 async fn clients(
     State(st): State<Arc<HaloState>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let d = &st.data;
-    let include_inactive =
-        query_get(&query_pairs(query.as_deref()), "includeinactive") == Some("true");
+    let include_inactive = Query::parse(query.as_deref()).flag("includeinactive");
     let all: Vec<Value> = d
         .companies
         .iter()
@@ -238,7 +207,7 @@ async fn clients(
     paged(query.as_deref(), "clients", all)
 }
 
-fn invoice_json(d: &CwData, a: &super::sample::CwAgreement, with_lines: bool) -> Value {
+fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
     let company = d.companies.iter().find(|c| c.id == a.company_id);
     let period = d
         .billing_cycles
@@ -291,13 +260,9 @@ fn invoice_json(d: &CwData, a: &super::sample::CwAgreement, with_lines: bool) ->
 
 async fn invoices(
     State(st): State<Arc<HaloState>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
-    let with_lines = query_get(&query_pairs(query.as_deref()), "includelines") == Some("true");
+    let with_lines = Query::parse(query.as_deref()).flag("includelines");
     let d = &st.data;
     let all = d
         .agreements
@@ -309,38 +274,23 @@ async fn invoices(
 
 async fn one_invoice(
     State(st): State<Arc<HaloState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     match st.data.agreements.iter().find(|a| -a.id == id) {
-        Some(a) => axum::Json(invoice_json(&st.data, a, true)).into_response(),
+        Some(a) => reply(StatusCode::OK, invoice_json(&st.data, a, true)),
         None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
     }
 }
 
-async fn contracts(
-    State(st): State<Arc<HaloState>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
+async fn contracts(RawQuery(query): RawQuery) -> Response {
     // The demo bills through recurring invoices alone.
     paged(query.as_deref(), "contracts", Vec::new())
 }
 
 async fn items(
     State(st): State<Arc<HaloState>>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
     let all = st
         .data
         .catalog
@@ -365,8 +315,7 @@ async fn items(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::time::Duration;
+    use std::collections::{HashMap, HashSet};
 
     use rust_decimal::Decimal;
     use secrecy::SecretString;
@@ -374,27 +323,21 @@ mod tests {
     use super::*;
     use crate::connectors::halopsa::HaloPsa;
     use crate::connectors::{Connector, SyncCx};
-    use crate::http::RetryPolicy;
+    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
     #[tokio::test]
     async fn the_connector_reads_the_sandbox_and_bills_what_was_planted() {
         let sample = Arc::new(crate::demo::sample::sample());
-        let server = start(sample.clone()).await.unwrap();
-        let mut settings = server.settings();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
+        let mut settings = Api::connection(&server, &sample).settings;
         settings.page_size = Some(7);
-        let retry = RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-            timeout: Duration::from_secs(20),
-            ..RetryPolicy::default()
-        };
         let halo = HaloPsa::new(
             "halo",
             &settings,
             &|_| Ok(SecretString::from(DEMO_CLIENT_SECRET)),
-            retry,
+            retry(),
         )
         .unwrap();
         let Snapshot::Psa(p) = halo.sync(&SyncCx::silent()).await.unwrap() else {

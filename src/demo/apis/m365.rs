@@ -5,20 +5,27 @@
 //! extra customer tenant has not consented to the app: its token endpoint answers AADSTS65001,
 //! so a demo sync shows a partial run.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::connectors::m365::{AuthMode, Settings};
+use crate::demo::kit::auth::{Refusal, Tokens, bearer, client_credentials, granted, guard};
+use crate::demo::kit::http::{Query, Window, reply};
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
+use crate::demo::sample::CwData;
+use crate::demo::vendors::{Billed, ClientAgreement, DemoVendor};
 use crate::model::slug;
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
 pub const DEMO_PARTNER_TENANT: &str = "0d3e5a7c-9b1f-4e2d-8c6a-5f4e3d2c1b0a";
 pub const DEMO_CLIENT_ID: &str = "7c1e9a3f-2d4b-4f6e-8a0c-1b3d5f7e9a2c";
@@ -31,6 +38,111 @@ const DEMO_PAGE: usize = 3;
 /// The largest page [`scaled`] serves: `delegatedAdminCustomers` honours `$top` up to 300, and
 /// `subscribedSkus` answers in one page, as Graph does.
 const GRAPH_MAX_PAGE: usize = 300;
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// The Microsoft 365 sandbox: Entra ID's token endpoint and Graph on one server.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-m365";
+    const CONNECT_ORDER: u8 = 6;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        Surface::api(move |url| {
+            let state = Arc::new(M365State {
+                sample,
+                base: url.to_string(),
+                tokens: Tokens::default(),
+            });
+            let graph = Router::new()
+                .route(
+                    "/v1.0/tenantRelationships/delegatedAdminCustomers",
+                    get(customers),
+                )
+                .route("/v1.0/subscribedSkus", get(subscribed_skus));
+            guard(graph, state.clone(), tenant_of)
+                .route("/{tenant}/oauth2/v2.0/token", post(token))
+                .fallback(|| async {
+                    graph_error(
+                        StatusCode::NOT_FOUND,
+                        "Request_ResourceNotFound",
+                        "Resource not found for the segment.",
+                    )
+                })
+                .with_state(state)
+        })
+    }
+
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let settings = Settings {
+            partner_tenant_id: DEMO_PARTNER_TENANT.into(),
+            client_id: DEMO_CLIENT_ID.into(),
+            auth: AuthMode::ClientCredentials,
+            tenants: Vec::new(),
+            token_host: Some(served.url().to_string()),
+            graph_host: Some(served.url().to_string()),
+            partner_center: false,
+            partner_center_host: None,
+        };
+        let flags = format!(
+            "--partner-tenant {} --client-id {} --token-host {} --graph-host {}",
+            settings.partner_tenant_id,
+            settings.client_id,
+            settings.token_host(),
+            settings.graph_host()
+        );
+        Connection::new(settings, flags).secret("client_secret", DEMO_CLIENT_SECRET)
+    }
+}
+
+/// Licenses billed on purchased seats per SKU.
+const BILLED: &[Billed] = &[
+    (
+        "spb:purchased",
+        "M365-PREMIUM",
+        "Microsoft 365 Business Premium license",
+        "26.40",
+        "22.00",
+    ),
+    (
+        "exchangestandard:purchased",
+        "EXO-P1",
+        "Exchange Online (Plan 1) license",
+        "4.80",
+        "4.00",
+    ),
+    (
+        "o365_business_essentials:purchased",
+        "M365-BASIC",
+        "Microsoft 365 Business Basic license",
+        "7.20",
+        "6.00",
+    ),
+];
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        billed: BILLED,
+        clients: 18..23,
+        plant_order: 4,
+        generate: sample,
+        usage,
+    };
+
+    /// The last client's tenant has not consented to the app: its line (9 Business Premium
+    /// seats) is `stale_source`; the others are planted as any vendor's.
+    fn plant(cw: &mut CwData, clients: &[&ClientAgreement]) -> (Sample, DemoVendor) {
+        let (unconsented, consented) = clients.split_last().expect("the vendor's clients");
+        let names: Vec<&str> = consented.iter().map(|c| c.name.as_str()).collect();
+        let sample = sample_with_unconsented(&names, &unconsented.name);
+        let mut planted = crate::demo::vendors::plant::<Self>(cw, consented, &usage(&sample));
+        planted.plant_unreadable(cw, unconsented, &BILLED[0], Decimal::from(9));
+        (sample, planted)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleSku {
@@ -58,6 +170,16 @@ pub struct Sample {
     pub tenants: Vec<SampleTenant>,
     /// The most records one page holds; `$top` asks for fewer, not more.
     pub max_page: usize,
+}
+
+impl Default for Sample {
+    /// No tenants, served in the demo's pages.
+    fn default() -> Self {
+        Sample {
+            tenants: Vec::new(),
+            max_page: DEMO_PAGE,
+        }
+    }
 }
 
 /// (skuId, part number, applies to).
@@ -193,82 +315,11 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
 struct M365State {
     sample: Arc<Sample>,
     base: String,
-    /// Access token → tenant id.
-    tokens: Mutex<HashMap<String, String>>,
-    issued: AtomicUsize,
+    /// Each access token's tenant.
+    tokens: Tokens<String>,
 }
 
-/// The running sandbox; stops when dropped.
-pub struct Server {
-    /// Requests served so far.
-    pub stats: Arc<super::RequestStats>,
-    /// Token host and Graph host both (`http://127.0.0.1:PORT`).
-    pub url: String,
-    _served: super::Served,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("url", &self.url).finish()
-    }
-}
-
-impl Server {
-    /// Settings for a connection to this sandbox: GDAP tenants, client credentials.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            partner_tenant_id: DEMO_PARTNER_TENANT.into(),
-            client_id: DEMO_CLIENT_ID.into(),
-            auth: AuthMode::ClientCredentials,
-            tenants: Vec::new(),
-            token_host: Some(self.url.clone()),
-            graph_host: Some(self.url.clone()),
-            partner_center: false,
-            partner_center_host: None,
-        }
-    }
-}
-
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    start_with(sample, Arc::default()).await
-}
-
-/// [`start`] with a per-request latency.
-pub async fn start_with(
-    sample: Arc<Sample>,
-    latency: Arc<super::Latency>,
-) -> anyhow::Result<Server> {
-    let served = super::Served::start_delayed("Microsoft 365", latency, |url| {
-        let state = Arc::new(M365State {
-            sample,
-            base: url.to_string(),
-            tokens: Mutex::new(HashMap::new()),
-            issued: AtomicUsize::new(0),
-        });
-        Router::new()
-            .route("/{tenant}/oauth2/v2.0/token", post(token))
-            .route(
-                "/v1.0/tenantRelationships/delegatedAdminCustomers",
-                get(customers),
-            )
-            .route("/v1.0/subscribedSkus", get(subscribed_skus))
-            .fallback(|| async {
-                graph_error(
-                    StatusCode::NOT_FOUND,
-                    "Request_ResourceNotFound",
-                    "Resource not found for the segment.",
-                )
-            })
-            .with_state(state)
-    })
-    .await?;
-    Ok(Server {
-        stats: served.stats.clone(),
-        url: served.url.clone(),
-        _served: served,
-    })
-}
-
+/// Entra ID's error: the OAuth error with its AADSTS code.
 fn token_error(status: StatusCode, error: &str, code: u32, text: &str) -> Response {
     (
         status,
@@ -284,44 +335,54 @@ fn token_error(status: StatusCode, error: &str, code: u32, text: &str) -> Respon
 }
 
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
+    reply(
         status,
-        Json(json!({"error": {"code": code, "message": message, "innerError": {}}})),
+        json!({"error": {"code": code, "message": message, "innerError": {}}}),
     )
-        .into_response()
 }
 
 async fn token(
     State(st): State<Arc<M365State>>,
     Path(tenant): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    if get("grant_type") != "client_credentials" {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            70003,
-            "The app requested an unsupported grant type.",
-        );
-    }
-    if get("client_id") != DEMO_CLIENT_ID {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            "Application was not found in the directory.",
-        );
-    }
-    if get("client_secret") != DEMO_CLIENT_SECRET {
-        return token_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided.",
-        );
-    }
-    if !get("scope").ends_with("/.default") {
+    let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
+        Ok(form) => form,
+        Err(Refusal::NotForm) => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            );
+        }
+        Err(Refusal::NoGrant | Refusal::Grant(_)) => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type.",
+            );
+        }
+        Err(Refusal::UnknownClient) => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                700016,
+                "Application was not found in the directory.",
+            );
+        }
+        Err(Refusal::WrongSecret) => {
+            return token_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided.",
+            );
+        }
+    };
+    if !form.get("scope").ends_with("/.default") {
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -350,28 +411,19 @@ async fn token(
             Some(_) => {}
         }
     }
-    let n = st.issued.fetch_add(1, Ordering::Relaxed);
-    let access = format!("demo-m365-{n}-{tenant}");
-    st.tokens
-        .lock()
-        .expect("token lock")
-        .insert(access.clone(), tenant);
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access})),
+    let access = st.tokens.issue(tenant, TOKEN_LIFETIME);
+    granted(
+        &access,
+        "Bearer",
+        TOKEN_LIFETIME,
+        json!({"ext_expires_in": TOKEN_LIFETIME.as_secs()}),
     )
-        .into_response()
 }
 
 /// The tenant the bearer token was issued for, or the 401 Graph sends.
-#[allow(clippy::result_large_err)]
-fn tenant_of(st: &M365State, headers: &HeaderMap) -> Result<String, Response> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    token
-        .and_then(|t| st.tokens.lock().expect("token lock").get(t).cloned())
+fn tenant_of(st: &Arc<M365State>, headers: &HeaderMap) -> Result<String, Response> {
+    bearer(headers)
+        .and_then(|t| st.tokens.check(t).ok())
         .ok_or_else(|| {
             graph_error(
                 StatusCode::UNAUTHORIZED,
@@ -390,43 +442,36 @@ fn page(
     query: Option<String>,
     all: Vec<Value>,
 ) -> Response {
-    let param = |name: &str| -> Option<usize> {
-        query.as_deref().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| v.parse().ok())
-        })
-    };
-    let skip = param("$skiptoken").unwrap_or(0);
+    let q = Query::parse(query.as_deref());
+    let param = |name: &str| q.number::<usize>(name).ok().flatten();
     let max = st.sample.max_page;
-    let size = param("$top").map_or(max, |top| top.clamp(1, max));
-    let chunk: Vec<Value> = all.iter().skip(skip).take(size).cloned().collect();
+    let window = Window {
+        skip: param("$skiptoken").unwrap_or(0),
+        take: param("$top").map_or(max, |top| top.clamp(1, max)),
+    };
+    let total = all.len();
     let mut body = json!({
         "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"),
-        "value": chunk,
+        "value": window.of(all),
     });
-    if skip + size < all.len() {
+    if window.more(total) {
         // The link does not repeat `$top`; the sandbox's pages after the first are full size.
-        body["@odata.nextLink"] = json!(format!("{}{path}?$skiptoken={}", st.base, skip + size));
+        body["@odata.nextLink"] = json!(format!("{}{path}?$skiptoken={}", st.base, window.end()));
     }
     Json(body).into_response()
 }
 
 async fn customers(
     State(st): State<Arc<M365State>>,
-    headers: HeaderMap,
+    Extension(tenant): Extension<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match tenant_of(&st, &headers) {
-        Ok(t) if t == DEMO_PARTNER_TENANT => {}
-        Ok(_) => {
-            return graph_error(
-                StatusCode::FORBIDDEN,
-                "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
-            );
-        }
-        Err(r) => return r,
+    if tenant != DEMO_PARTNER_TENANT {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
     }
     let all = st
         .sample
@@ -445,13 +490,9 @@ async fn customers(
 
 async fn subscribed_skus(
     State(st): State<Arc<M365State>>,
-    headers: HeaderMap,
+    Extension(tenant): Extension<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let tenant = match tenant_of(&st, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
     let Some(t) = st.sample.tenants.iter().find(|t| t.id == tenant) else {
         // The partner tenant's own licenses are not part of the sample.
         return page(
@@ -487,21 +528,25 @@ mod tests {
 
     use secrecy::SecretString;
 
+    use std::collections::HashMap;
+
     use super::*;
     use crate::connectors::m365::{M365, families};
     use crate::connectors::{Connector, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
     #[tokio::test]
     async fn the_connector_reads_what_usage_says() {
         let sample = Arc::new(sample(&["Acme Corp", "Globex", "Initech", "Umbrella"]));
-        let server = start(sample.clone()).await.unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
         let secret = |f: &str| -> anyhow::Result<SecretString> {
             assert_eq!(f, "client_secret", "client credentials need nothing else");
             Ok(SecretString::from(DEMO_CLIENT_SECRET))
         };
-        let m = M365::new("m365", &server.settings(), &secret, RetryPolicy::default()).unwrap();
+        let settings = Api::connection(&server, &sample).settings;
+        let m = M365::new("m365", &settings, &secret, RetryPolicy::default()).unwrap();
         assert!(m.check().await.unwrap().contains("5 GDAP customer tenants"));
         let Snapshot::Vendor(snap) = m.sync(&SyncCx::silent()).await.unwrap() else {
             panic!("vendor snapshot expected")

@@ -2,23 +2,25 @@
 //! kind of file an MSP downloads from a vendor portal that has no API worth connecting), one
 //! row per protected device and billing code, for the demo's client names.
 //!
-//! An import reads a file, not an API, so the "sandbox" is a file: [`start`] writes the export
-//! into a temporary directory that lives as long as the returned [`Server`], and
-//! [`Server::settings`] is a connection whose `path` points at it, with a column profile for the
-//! export's headers. There are no credentials to enforce.
+//! An import reads a file, not an API, so the "sandbox" is a file: the export written into a
+//! temporary directory that lives as long as the sandbox is up, and a connection whose `path`
+//! points at it, with a column profile for the export's headers. There are no credentials to
+//! enforce.
 //!
 //! The export: `Client,Device,Billing Code,Description,Quantity,Unit`. Each device has one
 //! seat row (`BK-SRV` for a server, `BK-WS` for a workstation, quantity 1) and one
 //! protected-storage row (`BK-STOR`, quantity in GB). The file starts with a UTF-8 BOM (as
 //! Excel's "CSV UTF-8" does) and names with commas are quoted.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
 use crate::connectors::csv::{Aliases, Columns, Settings};
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
 use crate::model::slug;
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
 /// The billing codes and their descriptions.
 pub const SERVER_SEAT: (&str, &str) = ("BK-SRV", "Server Backup seat");
@@ -26,8 +28,79 @@ pub const WORKSTATION_SEAT: (&str, &str) = ("BK-WS", "Workstation Backup seat");
 pub const STORAGE: (&str, &str) = ("BK-STOR", "Protected storage (GB)");
 /// The export's file name in the demo's temporary directory.
 pub const FILE_NAME: &str = "backupvault-billing-export.csv";
-/// The demo connection's name.
-pub const DEMO_CONNECTION: &str = "backup";
+
+/// A backup vendor with no API, imported from its billing export.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-backup-csv";
+    const CONNECT_ORDER: u8 = 7;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        Surface::File {
+            name: FILE_NAME,
+            contents: csv_text(&sample),
+        }
+    }
+
+    /// A connection reading the export: the client is found under a built-in alias, the
+    /// billing code and its description need the profile.
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let aliases = |a: &[&str]| Some(Aliases::Many(a.iter().map(|s| s.to_string()).collect()));
+        let settings = Settings {
+            path: Some(served.path().display().to_string()),
+            columns: Columns {
+                account: aliases(&["Client"]),
+                sku: aliases(&["Billing Code"]),
+                sku_name: aliases(&["Description"]),
+                quantity: aliases(&["Quantity"]),
+                ..Columns::default()
+            },
+            ..Settings::default()
+        };
+        let flags = format!(
+            "--path {} --account-column Client --sku-column \"Billing Code\" --sku-name-column Description --quantity-column Quantity",
+            served.path().display()
+        );
+        Connection::new(settings, flags).note("a backup vendor's billing export")
+    }
+}
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        // Seats and storage.
+        billed: &[
+            (
+                "bk-ws",
+                "BACKUP-WS",
+                "Workstation Backup seat (BackupVault)",
+                "8.00",
+                "3.50",
+            ),
+            (
+                "bk-srv",
+                "BACKUP-SRV",
+                "Server Backup seat (BackupVault)",
+                "35.00",
+                "14.00",
+            ),
+            (
+                "bk-stor",
+                "BACKUP-GB",
+                "Protected storage per GB (BackupVault)",
+                "0.12",
+                "0.05",
+            ),
+        ],
+        clients: 15..20,
+        plant_order: 3,
+        generate: sample,
+        usage,
+    };
+}
 
 /// One protected device of one client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +113,7 @@ pub struct Device {
 }
 
 /// The vendor's records: every protected device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sample {
     pub devices: Vec<Device>,
 }
@@ -139,55 +212,11 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out
 }
 
-/// The export written to a temporary directory, removed when this is dropped.
-pub struct Server {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-/// Writes the export into a new temporary directory.
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let dir = tempfile::Builder::new()
-        .prefix("reconcile-demo-csv-")
-        .tempdir()?;
-    let path = dir.path().join(FILE_NAME);
-    std::fs::write(&path, csv_text(&sample))?;
-    Ok(Server { dir, path })
-}
-
-impl Server {
-    /// The export file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The directory holding it.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// A connection reading the export: the client is found under a built-in alias, the
-    /// billing code and its description need the profile.
-    pub fn settings(&self) -> Settings {
-        let aliases = |a: &[&str]| Some(Aliases::Many(a.iter().map(|s| s.to_string()).collect()));
-        Settings {
-            path: Some(self.path.display().to_string()),
-            columns: Columns {
-                account: aliases(&["Client"]),
-                sku: aliases(&["Billing Code"]),
-                sku_name: aliases(&["Description"]),
-                quantity: aliases(&["Quantity"]),
-                ..Columns::default()
-            },
-            ..Settings::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::connectors::{Connector, ConnectorKind, SyncCx};
+    use crate::demo::kit::{Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::{ServiceDef, Snapshot};
 
@@ -216,13 +245,13 @@ mod tests {
     #[tokio::test]
     async fn the_connector_reads_the_export_as_usage_says() {
         let sample = Arc::new(sample(COMPANIES));
-        let server = start(sample.clone()).await.unwrap();
+        let server = serve::<Api>(sample.clone()).await.unwrap();
         let no_secret = |_: &str| -> anyhow::Result<secrecy::SecretString> {
             unreachable!("an import has no secrets")
         };
         let c = crate::connectors::csv::CsvImport::new(
-            DEMO_CONNECTION,
-            &server.settings(),
+            Api::CONNECTION,
+            &Api::connection(&server, &sample).settings,
             &no_secret,
             RetryPolicy::default(),
         )

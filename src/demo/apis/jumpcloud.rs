@@ -4,27 +4,80 @@
 //! `limit` (at most 100, default 10) + `skip` paging, `sort`, `fields` and `totalCount`.
 //! The data is fixed: the same company names always give the same orgs, users and systems.
 
-// Early-return helpers yield the error response itself; it is built once per refused request,
-// so its size on the stack does not matter and boxing would only add noise.
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::{query_get, query_pairs};
 use crate::connectors::jumpcloud::Settings;
+use crate::demo::kit::auth::{guard, header};
+use crate::demo::kit::http::{Query, Window, reply};
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
 /// The API key the sandbox accepts; nothing else is.
 pub const DEMO_API_KEY: &str = "demo-jumpcloud-api-key-4Rt8";
 /// The sandbox MSP's provider id.
 pub const DEMO_PROVIDER_ID: &str = "5d1c0ffee0ddba11c0ffee01";
+
+/// The JumpCloud sandbox.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-jumpcloud";
+    const CONNECT_ORDER: u8 = 3;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        let per_org = Router::new()
+            .route("/api/systemusers", get(systemusers))
+            .route("/api/systems", get(systems));
+        let api = guard(per_org, sample.clone(), org_of).route(
+            "/api/v2/providers/{provider_id}/organizations",
+            get(organizations),
+        );
+        // The key first, then (on per-org calls) the org.
+        let api = guard(api, (), authorized)
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") });
+        Surface::router(api.with_state(sample))
+    }
+
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let settings = Settings {
+            provider_id: DEMO_PROVIDER_ID.into(),
+            region: None,
+            url: Some(served.url().to_string()),
+            page_size: None,
+        };
+        let flags = format!("--provider-id {DEMO_PROVIDER_ID} --url {}", served.url());
+        Connection::new(settings, flags).secret("api_key", DEMO_API_KEY)
+    }
+}
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        // Directory users, billed on every user whatever its state.
+        billed: &[(
+            "users",
+            "JC-USER",
+            "Directory & SSO per user (JumpCloud)",
+            "11.00",
+            "7.00",
+        )],
+        clients: 6..10,
+        plant_order: 1,
+        generate: sample,
+        usage,
+    };
+}
 
 /// A client organization in the MTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +108,7 @@ pub struct System {
 }
 
 /// The sandbox MSP's JumpCloud records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sample {
     pub provider_id: String,
     pub orgs: Vec<Org>,
@@ -155,68 +208,12 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out
 }
 
-/// The sandbox, running; stops when dropped.
-pub struct Server {
-    /// Requests served so far.
-    pub stats: Arc<super::RequestStats>,
-    /// The console URL (`http://127.0.0.1:PORT`), for the connection's `url` setting.
-    pub url: String,
-    _served: super::Served,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Server {
-    /// Settings for a JumpCloud connection to this sandbox (key: [`DEMO_API_KEY`]).
-    pub fn settings(&self) -> Settings {
-        Settings {
-            provider_id: DEMO_PROVIDER_ID.into(),
-            region: None,
-            url: Some(self.url.clone()),
-            page_size: None,
-        }
-    }
-}
-
-/// Starts the sandbox on a loopback port of the current tokio runtime.
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let served = super::Served::start(router(sample), "JumpCloud").await?;
-    tracing::debug!(url = %served.url, "JumpCloud sandbox listening");
-    Ok(Server {
-        stats: served.stats.clone(),
-        url: served.url.clone(),
-        _served: served,
-    })
-}
-
-fn router(sample: Arc<Sample>) -> Router {
-    Router::new()
-        .route(
-            "/api/v2/providers/{provider_id}/organizations",
-            get(organizations),
-        )
-        .route("/api/systemusers", get(systemusers))
-        .route("/api/systems", get(systems))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
-        .with_state(sample)
-}
-
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "message": message }))).into_response()
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+    reply(status, json!({ "message": message }))
 }
 
 /// `x-api-key` must be the demo key, as the real API refuses anything else with 401.
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(_: &(), headers: &HeaderMap) -> Result<(), Response> {
     if header(headers, "x-api-key") == Some(DEMO_API_KEY) {
         Ok(())
     } else {
@@ -226,8 +223,7 @@ fn authorized(headers: &HeaderMap) -> Result<(), Response> {
 
 /// The org an MTP administrator's per-org call is about (`x-org-id`), which must be the
 /// provider's.
-fn org_of<'a>(sample: &'a Sample, headers: &HeaderMap) -> Result<&'a Org, Response> {
-    authorized(headers)?;
+fn org_of(sample: &Arc<Sample>, headers: &HeaderMap) -> Result<Org, Response> {
     let Some(id) = header(headers, "x-org-id") else {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -238,23 +234,21 @@ fn org_of<'a>(sample: &'a Sample, headers: &HeaderMap) -> Result<&'a Org, Respon
         .orgs
         .iter()
         .find(|o| o.id == id)
+        .cloned()
         .ok_or_else(|| error(StatusCode::FORBIDDEN, "Forbidden"))
 }
 
 /// A `{totalCount, results}` page: `sort` by one field (`-` for descending), `skip`, `limit`
 /// (default 10, at most 100), and `fields` (space- or comma-separated) to trim records.
 fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key: &str) -> Response {
-    let q = query_pairs(raw_query.as_deref());
+    let q = Query::parse(raw_query.as_deref());
     let number = |name: &str, default: usize| -> Result<usize, Response> {
-        match query_get(&q, name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("{name} must be a non-negative integer"),
-                )
-            }),
-        }
+        q.number(name).map(|n| n.unwrap_or(default)).map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("{name} must be a non-negative integer"),
+            )
+        })
     };
     let (limit, skip) = match (number("limit", 10), number("skip", 0)) {
         (Ok(l), Ok(s)) => (l, s),
@@ -266,7 +260,7 @@ fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key:
             "limit must be less than or equal to 100",
         );
     }
-    if let Some(sort) = query_get(&q, "sort")
+    if let Some(sort) = q.get("sort")
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
@@ -281,7 +275,8 @@ fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key:
         }
     }
     let total = records.len();
-    let fields: Vec<String> = query_get(&q, "fields")
+    let fields: Vec<String> = q
+        .get("fields")
         .map(|f| {
             f.split([' ', ','])
                 .filter(|s| !s.is_empty())
@@ -289,10 +284,10 @@ fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key:
                 .collect()
         })
         .unwrap_or_default();
-    let results: Vec<Value> = records
+    let window = Window { skip, take: limit };
+    let results: Vec<Value> = window
+        .of(records)
         .into_iter()
-        .skip(skip)
-        .take(limit)
         .map(|mut r| {
             if !fields.is_empty() {
                 r.retain(|k, _| k == id_key || fields.iter().any(|f| f == k));
@@ -300,7 +295,10 @@ fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key:
             Value::Object(r)
         })
         .collect();
-    axum::Json(json!({ "totalCount": total, "results": results })).into_response()
+    reply(
+        StatusCode::OK,
+        json!({ "totalCount": total, "results": results }),
+    )
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -313,18 +311,13 @@ fn object(v: Value) -> Map<String, Value> {
 async fn organizations(
     State(s): State<Arc<Sample>>,
     Path(provider_id): Path<String>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(e) = authorized(&headers) {
-        return e;
-    }
     if provider_id != s.provider_id {
-        return (
+        return reply(
             StatusCode::FORBIDDEN,
-            axum::Json(json!({"code": 403, "message": "Forbidden", "status": "PERMISSION_DENIED"})),
-        )
-            .into_response();
+            json!({"code": 403, "message": "Forbidden", "status": "PERMISSION_DENIED"}),
+        );
     }
     let records = s
         .orgs
@@ -336,13 +329,9 @@ async fn organizations(
 
 async fn systemusers(
     State(s): State<Arc<Sample>>,
-    headers: HeaderMap,
+    Extension(org): Extension<Org>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let org = match org_of(&s, &headers) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
     let records = s
         .users
         .iter()
@@ -368,13 +357,9 @@ async fn systemusers(
 
 async fn systems(
     State(s): State<Arc<Sample>>,
-    headers: HeaderMap,
+    Extension(org): Extension<Org>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let org = match org_of(&s, &headers) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
     let now = jiff::Timestamp::now();
     let records = s
         .systems
@@ -401,30 +386,21 @@ async fn systems(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
     use secrecy::SecretString;
 
     use super::*;
     use crate::connectors::jumpcloud::{JumpCloud, services};
     use crate::connectors::{Connector, SyncCx};
-    use crate::http::RetryPolicy;
+    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
     const COMPANIES: &[&str] = &["Acme Corp", "Globex", "Initech", "Umbrella Health"];
 
-    fn retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_retry_after: Duration::from_secs(1),
-            timeout: Duration::from_secs(20),
-            ..RetryPolicy::default()
-        }
-    }
 
-    fn connector(server: &Server, key: &str, page_size: Option<usize>) -> JumpCloud {
-        let mut settings = server.settings();
+    fn connector(server: &Served, key: &str, page_size: Option<usize>) -> JumpCloud {
+        let mut settings = Api::connection(server, &sample(COMPANIES)).settings;
         settings.page_size = page_size;
         let key = key.to_string();
         JumpCloud::new(
@@ -451,7 +427,7 @@ mod tests {
     #[tokio::test]
     async fn the_connector_reads_what_usage_says() {
         let s = Arc::new(sample(COMPANIES));
-        let server = start(s.clone()).await.unwrap();
+        let server = serve::<Api>(s.clone()).await.unwrap();
         // A page size of 2 makes every org's users span pages.
         let snap = match connector(&server, DEMO_API_KEY, Some(2))
             .sync(&SyncCx::silent())
@@ -492,7 +468,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_key_is_refused_like_the_real_api() {
-        let server = start(Arc::new(sample(COMPANIES))).await.unwrap();
+        let server = serve::<Api>(Arc::new(sample(COMPANIES))).await.unwrap();
         let err = connector(&server, "not-the-key", None)
             .check()
             .await
@@ -500,7 +476,7 @@ mod tests {
         assert!(err.is_auth(), "{err:?}");
         assert!(err.to_string().contains("HTTP 401"), "{err}");
         let resp = reqwest::Client::new()
-            .get(format!("{}/api/systemusers?limit=101", server.url))
+            .get(format!("{}/api/systemusers?limit=101", server.url()))
             .header("x-api-key", DEMO_API_KEY)
             .header("x-org-id", "nope")
             .send()

@@ -10,24 +10,28 @@
 //! Microsoft 365 / Acronis SKUs each) and one suspended customer; [`usage`] says what the
 //! connector will count per customer and service key.
 
-// Early-return helpers yield the error response itself, built once per refused request.
-#![allow(clippy::result_large_err)]
-
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::connectors::sherweb::{SCOPE, Settings, families, services};
+use crate::demo::kit::auth::{
+    Refusal, Tokens, bearer, client_credentials, granted, guard, header, oauth_error,
+};
+use crate::demo::kit::http::{Query, reply};
+use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
 use crate::model::{UsageItem, slug};
+
+pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
 pub const DEMO_CLIENT_ID: &str = "demo-sherweb-client";
 pub const DEMO_CLIENT_SECRET: &str = "demo-sherweb-secret-4Hc9";
@@ -35,6 +39,90 @@ pub const DEMO_SUBSCRIPTION_KEY: &str = "demo0sherweb0apim0key0000000001";
 
 const TOKEN_PATH: &str = "/auth/oidc/connect/token";
 const API_PREFIX: &str = "/service-provider/v1";
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The Sherweb sandbox: the token endpoint and the Service Provider API on one server.
+pub struct Api;
+
+impl crate::demo::kit::Api for Api {
+    type Settings = Settings;
+    type Sample = Sample;
+    type Records = Sample;
+    const CONNECTION: &'static str = "demo-sherweb";
+    const CONNECT_ORDER: u8 = 4;
+
+    fn surface(sample: Arc<Sample>) -> Surface {
+        let state = Arc::new(SwState {
+            sample,
+            tokens: Tokens::default(),
+        });
+        let api = Router::new()
+            .route(&format!("{API_PREFIX}/customers"), get(customers))
+            .route(
+                &format!("{API_PREFIX}/billing/subscriptions"),
+                get(subscriptions),
+            );
+        let app = guard(api, state.clone(), authorize)
+            .route(TOKEN_PATH, post(token))
+            .fallback(fallback)
+            .with_state(state);
+        Surface::router(app)
+    }
+
+    fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
+        let api_url = format!("{}{API_PREFIX}", served.url());
+        let token_url = format!("{}{TOKEN_PATH}", served.url());
+        let flags = format!("--client-id {DEMO_CLIENT_ID} --api-url {api_url} --token-url {token_url}");
+        let settings = Settings {
+            client_id: DEMO_CLIENT_ID.into(),
+            api_url: Some(api_url),
+            token_url: Some(token_url),
+        };
+        Connection::new(settings, flags)
+            .secret("client_secret", DEMO_CLIENT_SECRET)
+            .secret("subscription_key", DEMO_SUBSCRIPTION_KEY)
+    }
+}
+
+impl Vendor for Api {
+    const DEMO: VendorDemo<Sample> = VendorDemo {
+        // The Microsoft 365 plans and the backup seats it resells, per SKU.
+        billed: &[
+            (
+                "cfq7ttc0lh18-0001",
+                "M365-BB",
+                "Microsoft 365 Business Basic",
+                "7.20",
+                "6.00",
+            ),
+            (
+                "cfq7ttc0lchc-0002",
+                "M365-BP",
+                "Microsoft 365 Business Premium",
+                "26.40",
+                "22.00",
+            ),
+            (
+                "cfq7ttc0ldpb-0001",
+                "M365-BS",
+                "Microsoft 365 Business Standard",
+                "15.00",
+                "12.50",
+            ),
+            (
+                "acr-cpc-ws-seat",
+                "ACRONIS-WS",
+                "Cloud Backup per workstation (Acronis)",
+                "5.00",
+                "3.75",
+            ),
+        ],
+        clients: 10..15,
+        plant_order: 5,
+        generate: sample,
+        usage,
+    };
+}
 
 /// A product the sample sells: (SKU, product name, billing cycle, commitment term, monthly fee).
 const PRODUCTS: &[(&str, &str, &str, Option<&str>, &str)] = &[
@@ -88,7 +176,7 @@ pub struct SampleSubscription {
 }
 
 /// The sample partner's customers and their subscriptions.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
     pub customers: Vec<SampleCustomer>,
     pub subscriptions: Vec<SampleSubscription>,
@@ -191,113 +279,38 @@ pub fn counted(
 
 struct SwState {
     sample: Arc<Sample>,
-    tokens: Mutex<HashSet<String>>,
-    next: AtomicU64,
-}
-
-/// The running sandbox; stops when dropped.
-pub struct Server {
-    /// Requests served so far.
-    pub stats: Arc<super::RequestStats>,
-    /// `http://127.0.0.1:PORT`
-    pub origin: String,
-    _served: super::Served,
-}
-
-impl Server {
-    pub fn api_url(&self) -> String {
-        format!("{}{API_PREFIX}", self.origin)
-    }
-
-    pub fn token_url(&self) -> String {
-        format!("{}{TOKEN_PATH}", self.origin)
-    }
-
-    /// Connection settings pointing at this sandbox with the demo client id.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            client_id: DEMO_CLIENT_ID.into(),
-            api_url: Some(self.api_url()),
-            token_url: Some(self.token_url()),
-        }
-    }
-}
-
-/// Starts the sandbox on a random loopback port of the current tokio runtime.
-pub async fn start(sample: Arc<Sample>) -> anyhow::Result<Server> {
-    let state = Arc::new(SwState {
-        sample,
-        tokens: Mutex::new(HashSet::new()),
-        next: AtomicU64::new(1),
-    });
-    let app = Router::new()
-        .route(TOKEN_PATH, post(token))
-        .route(&format!("{API_PREFIX}/customers"), get(customers))
-        .route(
-            &format!("{API_PREFIX}/billing/subscriptions"),
-            get(subscriptions),
-        )
-        .fallback(fallback)
-        .with_state(state);
-    let served = super::Served::start(app, "Sherweb").await?;
-    Ok(Server {
-        stats: served.stats.clone(),
-        origin: served.url.clone(),
-        _served: served,
-    })
-}
-
-fn oauth_error(status: StatusCode, error: &str) -> Response {
-    (status, axum::Json(json!({ "error": error }))).into_response()
+    tokens: Tokens<()>,
 }
 
 async fn token(State(st): State<Arc<SwState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form_encoded {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let error = |e: &str| oauth_error(StatusCode::BAD_REQUEST, e, None);
+    let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
+        Ok(form) => form,
+        Err(Refusal::NotForm) => return error("invalid_request"),
+        Err(Refusal::NoGrant | Refusal::Grant(_)) => return error("unsupported_grant_type"),
+        Err(Refusal::UnknownClient | Refusal::WrongSecret) => return error("invalid_client"),
+    };
+    if !form.get("scope").split_whitespace().any(|s| s == SCOPE) {
+        return error("invalid_scope");
     }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if field("grant_type") != "client_credentials" {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
-    }
-    if field("client_id") != DEMO_CLIENT_ID || field("client_secret") != DEMO_CLIENT_SECRET {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client");
-    }
-    if !field("scope").split_whitespace().any(|s| s == SCOPE) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
-    }
-    let n = st.next.fetch_add(1, Ordering::Relaxed);
-    let access_token = format!("demo-sherweb-token-{n:08}");
-    st.tokens
-        .lock()
-        .expect("token lock")
-        .insert(access_token.clone());
-    axum::Json(json!({
-        "access_token": access_token,
-        "expires_in": 3600,
-        "token_type": "Bearer",
-        "scope": SCOPE,
-    }))
-    .into_response()
+    let access_token = st.tokens.issue((), TOKEN_LIFETIME);
+    granted(
+        &access_token,
+        "Bearer",
+        TOKEN_LIFETIME,
+        json!({ "scope": SCOPE }),
+    )
 }
 
 /// The gateway key first (APIM checks it before the request reaches the API), then the token.
-fn authorize(st: &SwState, headers: &HeaderMap) -> Result<(), Response> {
-    let key = headers
-        .get("ocp-apim-subscription-key")
-        .and_then(|v| v.to_str().ok());
+fn authorize(st: &Arc<SwState>, headers: &HeaderMap) -> Result<(), Response> {
     let apim = |message: &str| {
-        (
+        reply(
             StatusCode::UNAUTHORIZED,
-            axum::Json(json!({ "statusCode": 401, "message": message })),
+            json!({ "statusCode": 401, "message": message }),
         )
-            .into_response()
     };
-    match key {
+    match header(headers, "ocp-apim-subscription-key") {
         None => {
             return Err(apim(
                 "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
@@ -310,30 +323,21 @@ fn authorize(st: &SwState, headers: &HeaderMap) -> Result<(), Response> {
         }
         Some(_) => {}
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let valid = bearer.is_some_and(|t| st.tokens.lock().expect("token lock").contains(t.trim()));
-    if !valid {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({
-                "type": "https://tools.ietf.org/html/rfc7235#section-3.1",
-                "title": "Unauthorized",
-                "status": 401,
-                "detail": "The access token is missing, invalid or expired.",
-            })),
-        )
-            .into_response());
+    if bearer(headers).is_some_and(|t| st.tokens.check(t).is_ok()) {
+        return Ok(());
     }
-    Ok(())
+    Err(reply(
+        StatusCode::UNAUTHORIZED,
+        json!({
+            "type": "https://tools.ietf.org/html/rfc7235#section-3.1",
+            "title": "Unauthorized",
+            "status": 401,
+            "detail": "The access token is missing, invalid or expired.",
+        }),
+    ))
 }
 
-async fn customers(State(st): State<Arc<SwState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
+async fn customers(State(st): State<Arc<SwState>>) -> Response {
     let items: Vec<Value> = st
         .sample
         .customers
@@ -347,19 +351,12 @@ async fn customers(State(st): State<Arc<SwState>>, headers: HeaderMap) -> Respon
             })
         })
         .collect();
-    axum::Json(json!({ "items": items })).into_response()
+    reply(StatusCode::OK, json!({ "items": items }))
 }
 
-async fn subscriptions(
-    State(st): State<Arc<SwState>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
-    }
-    let pairs = super::query_pairs(q.as_deref());
-    let Some(customer) = super::query_get(&pairs, "customerId") else {
+async fn subscriptions(State(st): State<Arc<SwState>>, RawQuery(q): RawQuery) -> Response {
+    let q = Query::parse(q.as_deref());
+    let Some(customer) = q.get("customerId") else {
         return problem(StatusCode::BAD_REQUEST, "The customerId field is required.");
     };
     if !st.sample.customers.iter().any(|c| c.id == customer) {
@@ -394,26 +391,26 @@ async fn subscriptions(
             })
         })
         .collect();
-    axum::Json(json!({ "items": items })).into_response()
+    reply(StatusCode::OK, json!({ "items": items }))
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
-    (
+    reply(
         status,
-        axum::Json(json!({
+        json!({
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "detail": detail,
-        })),
+        }),
     )
-        .into_response()
 }
 
+/// Unknown paths are refused like known ones, then not found: APIM and the API check first.
 async fn fallback(State(st): State<Arc<SwState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&st, &headers) {
-        return r;
+    match authorize(&st, &headers) {
+        Err(refused) => refused,
+        Ok(()) => problem(StatusCode::NOT_FOUND, "Resource not found."),
     }
-    problem(StatusCode::NOT_FOUND, "Resource not found.")
 }
 
 #[cfg(test)]
@@ -423,18 +420,10 @@ mod tests {
     use super::*;
     use crate::connectors::sherweb::Sherweb;
     use crate::connectors::{Connector, SyncCx};
-    use crate::http::RetryPolicy;
+    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
-    fn retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 2,
-            base_delay: std::time::Duration::from_millis(10),
-            max_retry_after: std::time::Duration::from_secs(1),
-            timeout: std::time::Duration::from_secs(20),
-            ..RetryPolicy::default()
-        }
-    }
 
     fn secrets(key: &'static str) -> impl Fn(&str) -> anyhow::Result<SecretString> {
         move |field: &str| {
@@ -477,10 +466,10 @@ mod tests {
     #[tokio::test]
     async fn the_connector_counts_what_usage_says() {
         let s = Arc::new(sample(COMPANIES));
-        let server = start(s.clone()).await.unwrap();
+        let server = serve::<Api>(s.clone()).await.unwrap();
         let sw = Sherweb::new(
             "sherweb",
-            &server.settings(),
+            &Api::connection(&server, &s).settings,
             &secrets(DEMO_SUBSCRIPTION_KEY),
             retry(),
         )
@@ -511,10 +500,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_subscription_key_is_refused_like_apim_does() {
-        let server = start(Arc::new(sample(COMPANIES))).await.unwrap();
+        let s = Arc::new(sample(COMPANIES));
+        let server = serve::<Api>(s.clone()).await.unwrap();
         let sw = Sherweb::new(
             "sherweb",
-            &server.settings(),
+            &Api::connection(&server, &s).settings,
             &secrets("wrong-key"),
             retry(),
         )
