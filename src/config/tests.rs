@@ -443,3 +443,58 @@ fn connection_names_are_checked() {
     assert!(validate_connection_name("").is_err());
     assert!(validate_connection_name("-x").is_err());
 }
+
+#[test]
+fn connect_writes_the_settings_and_drops_only_the_keys_they_no_longer_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    fs::write(
+        &path,
+        "[connections.sw]\nkind = \"sherweb\"\nclient_id = \"old\"\n# the gateway\napi_url = \"https://api.example.com/v1\"\ntoken_url = \"https://t.example.com\"\nconcurrency = 3\n\n[connections.sw.secret_command]\nclient_secret = \"pass show sw\"\n",
+    )
+    .unwrap();
+    let mut doc = ConfigDocument::open(&path).unwrap();
+    let sw = crate::connectors::sherweb::Settings {
+        client_id: "new".into(),
+        api_url: None,
+        token_url: Some("https://t2.example.com".into()),
+    };
+    doc.set_connection("sw", &sw.clone().into()).unwrap();
+    doc.save().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    // A default left out is removed; the keys every kind shares stay as the user wrote them.
+    assert!(!text.contains("api_url"), "{text}");
+    assert!(
+        text.contains("token_url = \"https://t2.example.com\""),
+        "{text}"
+    );
+    assert!(text.contains("concurrency = 3"), "{text}");
+    assert!(text.contains("client_secret = \"pass show sw\""), "{text}");
+    let c = Config::parse(&text).unwrap();
+    let conn = &c.connections["sw"];
+    assert_eq!(conn.settings, sw.into());
+    assert_eq!(conn.concurrency(), Some(3));
+    assert_eq!(conn.secret_commands()["client_secret"], "pass show sw");
+
+    // A new connection is written as its own table, `kind` first, defaults left out.
+    let mut doc = ConfigDocument::open(&path).unwrap();
+    let at = crate::connectors::autotask::Settings {
+        username: "api@example.com".into(),
+        integration_code: "CODE".into(),
+        zone_lookup_url: None,
+        billable_company_types: vec!["Customer".into()],
+        product_field: None,
+        max_threshold_percent: None,
+        history_days: None,
+    };
+    doc.set_connection("at", &at.into()).unwrap();
+    doc.save().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let table = &text[text.find("[connections.at]").unwrap()..];
+    assert!(
+        table.starts_with(
+            "[connections.at]\nkind = \"autotask\"\nusername = \"api@example.com\"\nintegration_code = \"CODE\"\nbillable_company_types = [\"Customer\"]\n"
+        ),
+        "{table}"
+    );
+}
