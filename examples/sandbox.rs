@@ -7,6 +7,11 @@
 //!
 //! Every PSA sandbox bills the same sample clients; connect one of them (or several, under
 //! different names) with the vendors.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example prints the commands to paste"
+)]
 
 use reconcile::connectors::{ConnectorKind, Role};
 use reconcile::demo::{self, Sandbox, apis};

@@ -26,6 +26,7 @@ impl App {
     }
 
     /// A progress or status line on stderr, unless `--quiet`.
+    #[allow(clippy::print_stderr, reason = "the CLI's own status lines")]
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("{}", msg.as_ref());
@@ -33,6 +34,7 @@ impl App {
     }
 
     /// A warning on stderr, unless `--quiet`.
+    #[allow(clippy::print_stderr, reason = "the CLI's own warnings")]
     pub fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("warning: {}", msg.as_ref());

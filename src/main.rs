@@ -54,7 +54,13 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            #[allow(
+                clippy::print_stderr,
+                reason = "the last word of the process: its error"
+            )]
+            {
+                eprintln!("error: {err:#}");
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }

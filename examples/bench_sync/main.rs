@@ -26,6 +26,11 @@
 //! the ideal-time model, `measure.rs` the child-process launcher and the RSS and CPU figures,
 //! `records.rs` the check of the stored record counts, and `report.rs` the table and the
 //! targets.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark prints its report"
+)]
 
 mod measure;
 mod plan;

@@ -1,6 +1,10 @@
 //! Running `reconcile` as a child and measuring it: wall time, peak RSS and CPU time, through
 //! this example re-run as a small launcher (`--launch`) so the peak RSS is `reconcile`'s own;
 //! the sandboxes' own CPU time; a connection's `synced in` time from a sync's stderr.
+#![allow(
+    unsafe_code,
+    reason = "getrusage and wait4 fill a plain C struct the kernel writes: the peak RSS figure"
+)]
 
 use std::io::Read;
 use std::path::Path;

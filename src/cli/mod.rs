@@ -1,5 +1,9 @@
 //! The command line: global options, the subcommands (one file each, whose doc comments are the
 //! `--help`), and the exit codes.
+#![allow(
+    clippy::print_stderr,
+    reason = "the command line is the layer that talks to the person at the terminal"
+)]
 
 pub mod connect;
 #[cfg(feature = "demo")]

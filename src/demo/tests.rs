@@ -116,7 +116,7 @@ fn planted_names_behave_under_the_mapping_rules() {
 #[tokio::test]
 async fn the_sandboxes_wait_the_latency_they_are_given() {
     let sb = Sandbox::start(sample()).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::http::build_reqwest(std::time::Duration::from_secs(30));
     let url = format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne));
     // Unanswered without a token either way; only the wait differs.
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);

@@ -178,6 +178,10 @@ impl std::fmt::Debug for HttpClient {
 }
 
 /// Builds the reqwest client every connector shares the settings of.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place HTTP clients are built"
+)]
 pub fn build_reqwest(timeout: Duration) -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() >= 5 {

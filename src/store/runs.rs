@@ -28,6 +28,10 @@ pub struct Busy {
 
 /// Whether a process with this id is running (on this machine).
 #[cfg(unix)]
+#[allow(
+    unsafe_code,
+    reason = "kill(pid, 0) sends no signal; it only asks whether the pid exists"
+)]
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;

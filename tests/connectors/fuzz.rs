@@ -3,6 +3,11 @@
 //! its API served by a mock that answers every path with its fixture, one response per case
 //! mutated: a value swapped for another type, a key dropped, an element doubled, the text cut
 //! short or replaced by noise. Deterministic: a fixed seed per connector and case.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the fuzz run prints what it refused, for the record"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -612,7 +612,7 @@ mod tests {
             "{}/v4_6_release/apis/3.0",
             sb.url(ConnectorKind::ConnectWise)
         );
-        let http = reqwest::Client::new();
+        let http = crate::http::build_reqwest(std::time::Duration::from_secs(30));
         let basic = format!(
             "{}+{}",
             DEMO_COMPANY_ID,

@@ -475,7 +475,7 @@ mod tests {
             .unwrap_err();
         assert!(err.is_auth(), "{err:?}");
         assert!(err.to_string().contains("HTTP 401"), "{err}");
-        let resp = reqwest::Client::new()
+        let resp = crate::http::build_reqwest(std::time::Duration::from_secs(30))
             .get(format!("{}/api/systemusers?limit=101", server.url()))
             .header("x-api-key", DEMO_API_KEY)
             .header("x-org-id", "nope")

@@ -350,7 +350,7 @@ mod tests {
         let err = k.check().await.unwrap_err();
         assert!(err.is_auth(), "{err}");
 
-        let client = reqwest::Client::new();
+        let client = crate::http::build_reqwest(std::time::Duration::from_secs(30));
         let resp = client
             .post(format!("{}/api/v1/executecommand", server.url()))
             .header("api-key", DEMO_API_KEY)

@@ -518,7 +518,7 @@ mod tests {
             other => panic!("expected an auth error, got {other:?}"),
         }
 
-        let http = reqwest::Client::new();
+        let http = crate::http::build_reqwest(std::time::Duration::from_secs(30));
         let resp = http
             .get(format!("{}/v2/devices", sb.url(ConnectorKind::NinjaOne)))
             .send()
@@ -563,7 +563,7 @@ mod tests {
     async fn ninjaone_lists_one_organizations_devices_in_pages() {
         let s = sample();
         let sb = Sandbox::start(s.clone()).await.unwrap();
-        let http = reqwest::Client::new();
+        let http = crate::http::build_reqwest(std::time::Duration::from_secs(30));
         let token = token(&http, &sb, "monitoring").await;
         let token = token["access_token"].as_str().unwrap().to_string();
         let get = |path: String| {
