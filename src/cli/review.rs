@@ -29,6 +29,10 @@ pub enum Action {
     /// Accept the difference: hidden while its numbers stay the same.
     Approve(Decide),
     /// Hide it for the current billing period (a calendar month unless [period] anchor_day says otherwise; UTC).
+    #[allow(
+        rustdoc::broken_intra_doc_links,
+        reason = "`[period]` is the config table, in --help text"
+    )]
     Dismiss(Decide),
     /// Hide it until its numbers change.
     Ignore(Decide),

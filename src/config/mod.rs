@@ -100,7 +100,7 @@ impl Config {
     }
 
     /// Requests the connection `name` may have in flight: its `concurrency`, else its kind's
-    /// default ([`ConnectorKind::default_concurrency`]).
+    /// default ([`crate::connectors::ConnectorKind::default_concurrency`]).
     pub fn concurrency_of(&self, name: &str) -> Option<usize> {
         let c = self.connections.get(name)?;
         Some(

@@ -1,9 +1,9 @@
 //! What a connector kind is, as the registry needs it: the facts about the kind ([`KindInfo`]),
 //! its settings and everything they do ([`KindSettings`]: validate, say which secrets they need,
 //! name the kind's services, build the connector), and its `connect` flags ([`ConnectArgs`]).
-//! Each connector folder implements these once; [`super::connectors!`] turns the list of folders
-//! into the kind enum, the settings enum and the dispatch, so nothing else names a connector's
-//! types by hand.
+//! Each connector folder implements these once; `connectors!` (in `registry.rs`) turns the list
+//! of folders into the kind enum, the settings enum and the dispatch, so nothing else names a
+//! connector's types by hand.
 
 use std::fmt::Debug;
 use std::io::{IsTerminal, Read};

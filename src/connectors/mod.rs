@@ -4,7 +4,7 @@
 //! [`Connector`]), a pure conversion from wire types to [`crate::model`], and the wire types,
 //! which never leave the folder.
 //!
-//! This file is the registry: the list in [`for_each_kind!`] is the one place a kind is named.
+//! This file is the registry: the list in `for_each_kind!` is the one place a kind is named.
 //! From it `connectors!` (in `registry.rs`) generates [`ConnectorKind`], [`ConnectionSettings`]
 //! and the dispatch between them, and the `connect` command and the demo's sandboxes cover every
 //! kind without naming one.

@@ -1,7 +1,8 @@
 //! Shared HTTP for every connector: one client builder (rustls, timeouts, a redirect policy that
-//! keeps HTTPS), the authentication providers and their one token cache ([`auth`]), the one retry
-//! loop ([`send`]), path-aware JSON decoding ([`decode`]) and the one pager for every paging
-//! style the APIs use ([`paging`]). Connectors describe requests; this module sends them and
+//! keeps HTTPS), the authentication providers and their one token cache (`auth`: [`OAuth2`],
+//! [`StaticHeaders`]), the one retry loop (`send`, behind [`HttpClient::send`]), path-aware JSON
+//! decoding (`decode`) and the one pager for every paging style the APIs use (`paging`:
+//! [`Paging`], [`Pages`]). Connectors describe requests; this module sends them and
 //! turns failures into [`ConnectorError`]s that name the connection, the endpoint and what to do.
 
 mod auth;
@@ -238,7 +239,7 @@ impl HttpClient {
         Url::parse(&s).expect("a valid base joined with a path is a valid URL")
     }
 
-    /// Sends `req`, authenticated, through the one retry loop ([`send`]). A refusal (401 or
+    /// Sends `req`, authenticated, through the one retry loop (`http/send.rs`). A refusal (401 or
     /// 403, after one token refresh where the auth has one) is [`ConnectorError::Auth`] with
     /// the auth's hint for that status.
     pub async fn send(&self, req: &Request) -> Result<RawResponse, ConnectorError> {

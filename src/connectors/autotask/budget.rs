@@ -19,7 +19,7 @@ use crate::http::{ConnectorError, RawResponse, Request, Transport, decode_one};
 pub const DEFAULT_THRESHOLD: usize = 10_000;
 /// Default share of the hourly threshold this tool will not go past.
 pub const DEFAULT_MAX_THRESHOLD_PERCENT: u64 = 80;
-/// Past this share of the threshold, requests are paced ([`PACE`]).
+/// Past this share of the threshold, requests are paced (half a second each).
 pub const SLOW_DOWN_PERCENT: u64 = 50;
 const PACE: Duration = Duration::from_millis(500);
 /// ThresholdInformation is read again after this many requests (other integrations share it).

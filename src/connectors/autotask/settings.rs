@@ -20,7 +20,7 @@ pub struct Settings {
     pub username: String,
     /// The API user's API Tracking Identifier (sent as `ApiIntegrationCode`).
     pub integration_code: String,
-    /// Zone lookup base (default [`DEFAULT_ZONE_LOOKUP`]); tests point it at a local server.
+    /// Zone lookup base (default [`super::DEFAULT_ZONE_LOOKUP`]); tests point it at a local server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone_lookup_url: Option<String>,
     /// Company types (picklist labels such as `Customer`, or their numbers) whose companies are

@@ -37,7 +37,7 @@ pub(crate) enum Source {
     Json,
 }
 
-/// A problem at a position; [`Table::describe`] turns it into `file:line:column: message`.
+/// A problem at a position; [`Table::locate`] names it as `file:line:column`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RowError {
     pub pos: Pos,
