@@ -10,6 +10,7 @@
 //! agreement by agreement, a few at a time.
 
 mod args;
+mod convert;
 mod settings;
 mod wire;
 
@@ -24,7 +25,6 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use reqwest::Method;
-use rust_decimal::Decimal;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -34,9 +34,9 @@ use crate::http::{
     ConnectorError, End, HttpClient, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
     build_reqwest, check_url, decode_one, send_unauthenticated,
 };
-use crate::model::{
-    BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, Snapshot,
-};
+use crate::model::{PsaAgreement, PsaLine, PsaSnapshot, Snapshot};
+
+use convert::{agreement, company, line, product};
 
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Used when `companyinfo` does not name a codebase (on-premises servers).
@@ -332,125 +332,6 @@ impl Connector for ConnectWise {
     }
 }
 
-fn company(
-    c: wire::Company,
-    raw: String,
-    statuses: &HashMap<i64, wire::CompanyStatus>,
-    billable_types: &[String],
-) -> PsaCompany {
-    let status_ref = c.status.as_ref();
-    let known = status_ref.and_then(|s| statuses.get(&s.id));
-    let status = status_ref
-        .and_then(|s| s.name.clone())
-        .or_else(|| known.map(|k| k.name.clone()))
-        .unwrap_or_default();
-    let inactive = known.and_then(|k| k.inactive_flag).unwrap_or(false);
-    let types: Vec<String> = match (c.types, c.single_type) {
-        (Some(t), _) => t.into_iter().filter_map(|r| r.name).collect(),
-        (None, Some(t)) => t.name.into_iter().collect(),
-        (None, None) => Vec::new(),
-    };
-    let reason = if c.deleted_flag.unwrap_or(false) {
-        Some("deleted".to_string())
-    } else if inactive {
-        Some(format!("status `{status}` is inactive"))
-    } else if !billable_types.is_empty()
-        && !types
-            .iter()
-            .any(|t| billable_types.iter().any(|b| b.eq_ignore_ascii_case(t)))
-    {
-        Some(format!(
-            "type {} is not in billable_company_types",
-            if types.is_empty() {
-                "(none)".to_string()
-            } else {
-                types.join(", ")
-            }
-        ))
-    } else {
-        None
-    };
-    PsaCompany {
-        id: c.id.to_string(),
-        identifier: c.identifier,
-        name: c.name,
-        status,
-        types,
-        billable: reason.is_none(),
-        not_billable_reason: reason,
-        raw: Some(raw),
-    }
-}
-
-fn agreement(a: wire::Agreement, raw: String, now: Timestamp) -> PsaAgreement {
-    let cancelled = a.cancelled_flag.unwrap_or(false);
-    let end = if a.no_ending_date_flag.unwrap_or(false) {
-        None
-    } else {
-        a.end_date
-    };
-    // Older API versions do not send agreementStatus; derive it from the flags and dates.
-    let status = a.agreement_status.unwrap_or_else(|| {
-        if cancelled {
-            "Cancelled".into()
-        } else if end.is_some_and(|e| e < now) {
-            "Expired".into()
-        } else {
-            "Active".into()
-        }
-    });
-    PsaAgreement {
-        id: a.id.to_string(),
-        company_id: a.company.id.to_string(),
-        name: a.name,
-        agreement_type: a.agreement_type.and_then(|t| t.name),
-        status,
-        start: a.start_date,
-        end,
-        cancelled,
-        billing_cycle: a.billing_cycle.and_then(|b| b.name),
-        raw: Some(raw),
-    }
-}
-
-fn line(a: wire::Addition, raw: String, agreement: &PsaAgreement) -> PsaLine {
-    PsaLine {
-        id: a.id.to_string(),
-        agreement_id: agreement.id.clone(),
-        company_id: agreement.company_id.clone(),
-        product_id: Some(a.product.id.to_string()),
-        product_identifier: a
-            .product
-            .identifier
-            .unwrap_or_else(|| format!("#{}", a.product.id)),
-        description: a.description,
-        quantity: a.quantity.unwrap_or(Decimal::ZERO),
-        less_included: a.less_included.unwrap_or(Decimal::ZERO),
-        unit_price: a.unit_price.unwrap_or(Decimal::ZERO),
-        unit_cost: a.unit_cost.unwrap_or(Decimal::ZERO),
-        effective: a.effective_date,
-        cancelled: a.cancelled_date,
-        bill_customer: a
-            .bill_customer
-            .as_deref()
-            .map(BillCustomer::parse)
-            .unwrap_or(BillCustomer::Billable),
-        raw: Some(raw),
-    }
-}
-
-fn product(p: wire::CatalogItem, raw: String) -> PsaProduct {
-    PsaProduct {
-        id: p.id.to_string(),
-        identifier: p.identifier,
-        description: p.description,
-        price: p.price,
-        cost: p.cost,
-        inactive: p.inactive_flag.unwrap_or(false),
-        raw: Some(raw),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,79 +358,4 @@ mod tests {
         assert_eq!(normalize_codebase("/v2025_1/"), "v2025_1/");
     }
 
-    #[test]
-    fn company_billable_rules() {
-        let statuses: HashMap<i64, wire::CompanyStatus> = [
-            (
-                1,
-                wire::CompanyStatus {
-                    id: 1,
-                    name: "Active".into(),
-                    inactive_flag: Some(false),
-                },
-            ),
-            (
-                2,
-                wire::CompanyStatus {
-                    id: 2,
-                    name: "Not Approved".into(),
-                    inactive_flag: Some(true),
-                },
-            ),
-        ]
-        .into();
-        let c = |json: &str| serde_json::from_str::<wire::Company>(json).unwrap();
-        let active = company(
-            c(
-                r#"{"id":1,"identifier":"A","name":"A","status":{"id":1,"name":"Active"},"types":[{"id":1,"name":"Client"}]}"#,
-            ),
-            String::new(),
-            &statuses,
-            &[],
-        );
-        assert!(active.billable);
-        let inactive = company(
-            c(
-                r#"{"id":2,"identifier":"B","name":"B","status":{"id":2,"name":"Not Approved"},"types":[]}"#,
-            ),
-            String::new(),
-            &statuses,
-            &[],
-        );
-        assert!(!inactive.billable);
-        assert!(inactive.not_billable_reason.unwrap().contains("inactive"));
-        let prospect = company(
-            c(
-                r#"{"id":3,"identifier":"C","name":"C","status":{"id":1},"type":{"id":5,"name":"Prospect"}}"#,
-            ),
-            String::new(),
-            &statuses,
-            &["Client".to_string()],
-        );
-        assert!(!prospect.billable);
-        assert_eq!(prospect.status, "Active");
-        assert_eq!(prospect.types, vec!["Prospect".to_string()]);
-    }
-
-    #[test]
-    fn agreement_status_is_derived_when_missing() {
-        let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
-        let a = |json: &str| agreement(serde_json::from_str(json).unwrap(), String::new(), now);
-        assert_eq!(
-            a(r#"{"id":1,"name":"x","company":{"id":1}}"#).status,
-            "Active"
-        );
-        assert_eq!(
-            a(r#"{"id":1,"name":"x","company":{"id":1},"endDate":"2025-01-01T00:00:00Z"}"#).status,
-            "Expired"
-        );
-        assert_eq!(
-            a(r#"{"id":1,"name":"x","company":{"id":1},"endDate":"2025-01-01T00:00:00Z","noEndingDateFlag":true}"#).status,
-            "Active"
-        );
-        assert_eq!(
-            a(r#"{"id":1,"name":"x","company":{"id":1},"agreementStatus":"Inactive"}"#).status,
-            "Inactive"
-        );
-    }
 }

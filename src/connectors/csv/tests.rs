@@ -1,5 +1,8 @@
 //! Unit tests of the import: header aliases, sums, ids, and the located errors of bad rows.
 
+use rust_decimal::Decimal;
+
+use super::reader::{parse_quantity, parse_time};
 use super::*;
 use crate::connectors::KindSettings;
 

@@ -1,8 +1,13 @@
 //! Unit tests of the billing import: header aliases, one line per row, agreements, products,
 //! billable rules, dates, and the located errors of bad rows.
 
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+
 use super::*;
 use crate::connectors::KindSettings;
+use crate::connectors::csv::reader::parse_money;
+use crate::model::{BillCustomer, PsaLine};
 
 fn run(file: &str, text: &str, settings: &Settings) -> Result<Imported, String> {
     import(Path::new(file), text.as_bytes(), settings)

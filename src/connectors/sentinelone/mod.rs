@@ -11,6 +11,7 @@
 //! Every agent carries its site's SKU as the `sku` attribute, which the per-SKU services filter on.
 
 mod args;
+mod convert;
 mod settings;
 mod wire;
 
@@ -27,9 +28,10 @@ use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, Paging, Param, Request, RetryPolicy, StaticHeaders, check_url,
 };
-use crate::model::{
-    ServiceDef, ServiceFilters, Snapshot, UsageItem, VendorAccount, VendorSnapshot,
-};
+use crate::model::{ServiceDef, ServiceFilters, Snapshot};
+
+use convert::{agent_item, snapshot};
+pub use convert::class_of;
 
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// The API's largest `limit`.
@@ -42,15 +44,6 @@ const AGENTS: &str = "web/api/v2.1/agents";
 pub const DECOMMISSIONED: &str = "DECOMMISSIONED";
 /// The class of an agent whose `machineType` this build does not know.
 pub const OTHER: &str = "OTHER";
-
-/// `machineType` values this build knows, and their classes.
-const MACHINE_TYPES: &[(&str, &str)] = &[
-    ("desktop", "DESKTOP"),
-    ("laptop", "LAPTOP"),
-    ("server", "SERVER"),
-    ("kubernetes node", "KUBERNETES_NODE"),
-    ("storage", "STORAGE"),
-];
 
 const WORKSTATIONS: &[&str] = &["DESKTOP", "LAPTOP"];
 const SERVERS: &[&str] = &["SERVER"];
@@ -205,7 +198,7 @@ impl Connector for SentinelOne {
             page = next?;
         }
         tracing::debug!(connection = %self.name, sites = sites.len(), agents = read, "read SentinelOne");
-        let mut snap = convert(sites, Vec::new());
+        let mut snap = snapshot(sites, Vec::new());
         snap.items = kept;
         Ok(Snapshot::Vendor(snap))
     }
@@ -220,136 +213,9 @@ fn paging(page_size: usize) -> Paging {
     }
 }
 
-fn convert(sites: Vec<(wire::Site, String)>, agents: Vec<(wire::Agent, String)>) -> VendorSnapshot {
-    let by_id: HashMap<String, &wire::Site> =
-        sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
-    let items = agents
-        .into_iter()
-        .map(|(a, raw)| {
-            let site = by_id.get(&a.site_id).copied();
-            agent_item(a, raw, site)
-        })
-        .collect();
-    let accounts = sites
-        .into_iter()
-        .map(|(s, raw)| VendorAccount {
-            id: s.id,
-            name: s.name,
-            raw: Some(raw),
-        })
-        .collect();
-    VendorSnapshot {
-        accounts,
-        items,
-        ..VendorSnapshot::default()
-    }
-}
-
-/// The class of a `machineType`: known types by name, anything else `OTHER`.
-pub fn class_of(machine_type: &str) -> &'static str {
-    let t = machine_type.trim();
-    MACHINE_TYPES
-        .iter()
-        .find(|(m, _)| m.eq_ignore_ascii_case(t))
-        .map(|(_, c)| *c)
-        .unwrap_or(OTHER)
-}
-
-fn agent_item(a: wire::Agent, raw: String, site: Option<&wire::Site>) -> UsageItem {
-    let machine_type = a.machine_type.clone().unwrap_or_default();
-    let decommissioned = a.is_decommissioned.unwrap_or(false);
-    let class = if decommissioned {
-        DECOMMISSIONED
-    } else {
-        class_of(&machine_type)
-    };
-    let mut attrs = BTreeMap::new();
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            attrs.insert(k.to_string(), v);
-        }
-    };
-    put("machine_type", a.machine_type.clone());
-    if class_of(&machine_type) == OTHER {
-        put("unknown_class", Some("true".into()));
-    }
-    put("decommissioned", Some(decommissioned.to_string()));
-    put("uninstalled", a.is_uninstalled.map(|v| v.to_string()));
-    put("os", a.os_type.clone());
-    put("os_name", a.os_name.clone());
-    put("group", a.group_name.clone());
-    put("agent_version", a.agent_version.clone());
-    put("network_status", a.network_status.clone());
-    put("uuid", a.uuid.clone());
-    put(
-        "site",
-        site.map(|s| s.name.clone()).or_else(|| a.site_name.clone()),
-    );
-    if let Some(s) = site {
-        put("sku", s.sku.clone());
-        put("site_type", s.site_type.clone());
-        put("site_state", s.state.clone());
-        put("account_id", s.account_id.clone());
-        put("account_name", s.account_name.clone());
-        put(
-            "site_active_licenses",
-            s.active_licenses.map(|v| v.to_string()),
-        );
-        put(
-            "site_total_licenses",
-            if s.unlimited_licenses == Some(true) {
-                Some("unlimited".into())
-            } else {
-                s.total_licenses.map(|v| v.to_string())
-            },
-        );
-    }
-    let online = match a.network_status.as_deref() {
-        Some(s) if s.eq_ignore_ascii_case("connected") => Some(true),
-        Some(s) if s.eq_ignore_ascii_case("disconnected") => Some(false),
-        _ => a.is_active,
-    };
-    let name = a
-        .computer_name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| format!("agent {}", a.id));
-    UsageItem {
-        id: a.id,
-        account_id: a.site_id,
-        name,
-        class: class.to_string(),
-        raw_class: machine_type,
-        online,
-        last_contact: a.last_active_date,
-        pending_approval: false,
-        attrs,
-        raw: Some(raw),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn agent(json: &str) -> wire::Agent {
-        serde_json::from_str(json).unwrap()
-    }
-
-    fn site(sku: &str) -> wire::Site {
-        serde_json::from_str(&format!(
-            r#"{{"id":"10","name":"Acme","sku":"{sku}","totalLicenses":25,"activeLicenses":12}}"#
-        ))
-        .unwrap()
-    }
-
-    fn count(key: &str, item: &UsageItem) -> bool {
-        services()
-            .into_iter()
-            .find(|s| s.key == key)
-            .unwrap()
-            .counts(item)
-    }
 
     #[test]
     fn services_cover_types_and_skus() {
@@ -371,43 +237,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn machine_types_become_classes_and_unknown_ones_count_as_other() {
-        let s = site("Complete");
-        let a = agent(
-            r#"{"id":"1","siteId":"10","computerName":"PC-1","machineType":"laptop","isDecommissioned":false,"networkStatus":"connected","lastActiveDate":"2024-05-01T10:00:00.123Z"}"#,
-        );
-        let item = agent_item(a, String::new(), Some(&s));
-        assert_eq!(item.class, "LAPTOP");
-        assert_eq!(item.online, Some(true));
-        assert!(item.last_contact.is_some());
-        assert_eq!(item.attrs["sku"], "Complete");
-        assert_eq!(item.attrs["site_total_licenses"], "25");
-        assert!(count("agents", &item) && count("workstations", &item));
-        assert!(count("agents-complete", &item) && !count("agents-core", &item));
-
-        let a = agent(r#"{"id":"2","siteId":"10","machineType":"quantum toaster"}"#);
-        let item = agent_item(a, String::new(), Some(&s));
-        assert_eq!(item.class, OTHER);
-        assert_eq!(item.raw_class, "quantum toaster");
-        assert_eq!(item.name, "agent 2");
-        assert!(count("agents", &item) && count("other", &item));
-        assert!(!count("servers", &item));
-    }
-
-    #[test]
-    fn decommissioned_agents_count_nowhere() {
-        let s = site("Core");
-        let a = agent(r#"{"id":"3","siteId":"10","machineType":"server","isDecommissioned":true}"#);
-        let item = agent_item(a, String::new(), Some(&s));
-        assert_eq!(item.class, DECOMMISSIONED);
-        assert_eq!(item.raw_class, "server");
-        for def in services() {
-            assert!(
-                !def.counts(&item),
-                "{} counts a decommissioned agent",
-                def.key
-            );
-        }
-    }
 }

@@ -22,6 +22,7 @@
 //! know are kept as sent and listed in the `unknown_values` attribute.
 
 mod args;
+mod convert;
 mod settings;
 mod wire;
 
@@ -38,7 +39,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{ConnectorError, HttpClient, OAuth2, Paging, Request, RetryPolicy, check_url};
-use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+use crate::model::{ServiceDef, ServiceFamily, Snapshot, VendorAccount, VendorSnapshot};
+
+use convert::subscription_item;
 
 /// The Service Provider API base.
 pub const DEFAULT_API_URL: &str = "https://api.sherweb.com/service-provider/v1";
@@ -56,11 +59,6 @@ const SUBSCRIPTIONS: &str = "billing/subscriptions";
 pub const SUBSCRIPTION: &str = "SUBSCRIPTION";
 /// The class of a subscription of a suspended customer (still counted, flagged).
 pub const SUSPENDED: &str = "SUSPENDED";
-
-/// Values the spec lists; anything else is kept and noted in `unknown_values`.
-const BILLING_CYCLES: &[&str] = &["none", "daily", "weekly", "monthly", "yearly", "unknown"];
-const TERM_TYPES: &[&str] = &["Monthly", "Annual", "Biennial", "Triennial"];
-const CURRENCIES: &[&str] = &["Undefined", "Cad", "Usd", "Eur", "Gbp"];
 
 /// Built-in services: subscriptions, seats over all of them, and seats of suspended customers.
 pub fn services() -> Vec<ServiceDef> {
@@ -294,195 +292,10 @@ fn customer_refusal(e: &ConnectorError) -> Option<(u16, String)> {
     }
 }
 
-fn known(values: &[&str], v: &str) -> bool {
-    values.iter().any(|k| k.eq_ignore_ascii_case(v.trim()))
-}
-
-fn subscription_item(s: wire::Subscription, raw: String, customer: &wire::Customer) -> UsageItem {
-    let suspended = customer.suspended_on.is_some();
-    let class = if suspended { SUSPENDED } else { SUBSCRIPTION };
-    let mut attrs = BTreeMap::new();
-    let mut unknown = Vec::new();
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
-            attrs.insert(k.to_string(), v);
-        }
-    };
-    put("sku", Some(s.sku.clone()));
-    put("product_name", Some(s.product_name.clone()));
-    put("description", s.description.clone());
-    put("quantity", Some(s.quantity.to_string()));
-    put("billing_cycle", s.billing_cycle.clone());
-    if let Some(c) = s.billing_cycle.as_deref()
-        && !known(BILLING_CYCLES, c)
-    {
-        unknown.push(format!("billing_cycle={c}"));
-    }
-    put("purchase_date", s.purchase_date.clone());
-    if let Some(f) = &s.fees {
-        put(
-            "recurring_fee",
-            f.recurring_fee.map(|d| d.normalize().to_string()),
-        );
-        put("setup_fee", f.setup_fee.map(|d| d.normalize().to_string()));
-        put("currency", f.currency.clone());
-        if let Some(c) = f.currency.as_deref()
-            && !known(CURRENCIES, c)
-        {
-            unknown.push(format!("currency={c}"));
-        }
-    }
-    if let Some(t) = &s.commitment_term {
-        put("commitment_term", t.term_type.clone());
-        if let Some(v) = t.term_type.as_deref()
-            && !known(TERM_TYPES, v)
-        {
-            unknown.push(format!("commitment_term={v}"));
-        }
-        put("term_end_date", t.term_end_date.clone());
-        if let Some(r) = &t.renewal_configuration {
-            put("renewal_date", r.renewal_date.clone());
-            put(
-                "renewal_quantity",
-                r.scheduled_quantity.map(|q| q.to_string()),
-            );
-        }
-        // The lowest quantity the subscription may be cut to until each date.
-        if let Some(mins) = t
-            .committed_minimal_quantities
-            .as_ref()
-            .filter(|m| !m.is_empty())
-        {
-            put(
-                "committed_minimums",
-                Some(
-                    mins.iter()
-                        .map(|m| format!("{} until {}", m.quantity, m.committed_until))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-            );
-        }
-    }
-    put("customer", Some(customer.display_name.clone()));
-    put(
-        "customer_path",
-        customer.path.as_ref().map(|p| p.join(" > ")),
-    );
-    put("customer_suspended", Some(suspended.to_string()));
-    put("customer_suspended_on", customer.suspended_on.clone());
-    if !unknown.is_empty() {
-        tracing::warn!(subscription = %s.id, values = %unknown.join(", "), "Sherweb sent values this version does not know; kept as sent");
-        put("unknown_values", Some(unknown.join(", ")));
-    }
-    let name = if s.product_name.trim().is_empty() {
-        format!("subscription {}", s.id)
-    } else {
-        s.product_name.clone()
-    };
-    UsageItem {
-        id: s.id,
-        account_id: customer.id.clone(),
-        name,
-        class: class.to_string(),
-        raw_class: class.to_ascii_lowercase(),
-        online: None,
-        last_contact: None,
-        pending_approval: false,
-        attrs,
-        raw: Some(raw),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::connectors::KindSettings;
-    use crate::model::slug;
-    use serde_json::Value;
-
-    fn customer(suspended: bool) -> wire::Customer {
-        serde_json::from_value(serde_json::json!({
-            "id": "2f1d6a59-7a3e-4c39-9d3c-0a4a1f0f3b11",
-            "displayName": "Acme Dental",
-            "path": ["Bluewave MSP", "Acme Dental"],
-            "suspendedOn": if suspended { Value::from("2024-03-02T14:05:11.1234567") } else { Value::Null },
-        }))
-        .unwrap()
-    }
-
-    fn sub(json: Value) -> wire::Subscription {
-        serde_json::from_value(json).unwrap()
-    }
-
-    fn weight(key: &str, item: &UsageItem) -> rust_decimal::Decimal {
-        services()
-            .into_iter()
-            .chain(families()[0].expand([item]))
-            .find(|s| s.key == key)
-            .unwrap_or_else(|| panic!("no service {key}"))
-            .weight(item)
-    }
-
-    #[test]
-    fn a_subscription_keeps_quantity_terms_and_exact_fees() {
-        let s = sub(serde_json::json!({
-            "id": "a4c1340d-6911-4758-bba3-0c4c6007d161",
-            "productName": "Microsoft 365 Business Basic",
-            "description": "Microsoft 365 Business Basic - Annual",
-            "sku": "CFQ7TTC0LH18:0001",
-            "quantity": 12,
-            "billingCycle": "Monthly",
-            "purchaseDate": "2023-11-21T20:27:05.7613888",
-            "fees": {"recurringFee": 7.2, "setupFee": 0.0, "currency": "Usd"},
-            "commitmentTerm": {
-                "type": "Annual",
-                "termEndDate": "2026-01-13",
-                "renewalConfiguration": {"renewalDate": "2026-01-14", "scheduledQuantity": 10},
-                "committedMinimalQuantities": [{"quantity": 12, "committedUntil": "2026-01-13"}]
-            }
-        }));
-        let item = subscription_item(s, String::new(), &customer(false));
-        assert_eq!(item.class, SUBSCRIPTION);
-        assert_eq!(item.name, "Microsoft 365 Business Basic");
-        assert_eq!(item.attrs["quantity"], "12");
-        assert_eq!(item.attrs["recurring_fee"], "7.2");
-        assert_eq!(item.attrs["setup_fee"], "0");
-        assert_eq!(item.attrs["commitment_term"], "Annual");
-        assert_eq!(item.attrs["term_end_date"], "2026-01-13");
-        assert_eq!(item.attrs["renewal_quantity"], "10");
-        assert_eq!(item.attrs["committed_minimums"], "12 until 2026-01-13");
-        assert_eq!(item.attrs["customer_path"], "Bluewave MSP > Acme Dental");
-        assert!(!item.attrs.contains_key("unknown_values"));
-        assert_eq!(slug(&item.attrs["sku"]), "cfq7ttc0lh18-0001");
-        assert_eq!(weight("cfq7ttc0lh18-0001", &item), 12.into());
-        assert_eq!(weight("seats", &item), 12.into());
-        assert_eq!(weight("subscriptions", &item), 1.into());
-        assert_eq!(weight("suspended-seats", &item), 0.into());
-        let fam = families()[0].expand([&item]);
-        assert_eq!(fam[0].name, "Microsoft 365 Business Basic");
-    }
-
-    #[test]
-    fn unknown_values_are_kept_and_suspended_customers_flagged() {
-        let s = sub(serde_json::json!({
-            "id": "b", "productName": "Thing", "description": "d", "sku": "X-1",
-            "quantity": 3, "billingCycle": "Quarterly", "purchaseDate": "2024-01-01T00:00:00",
-            "fees": {"recurringFee": 1, "setupFee": 0, "currency": "Jpy"},
-            "commitmentTerm": {"type": "Quinquennial", "termEndDate": "2029-01-01"}
-        }));
-        let item = subscription_item(s, String::new(), &customer(true));
-        assert_eq!(item.class, SUSPENDED);
-        assert_eq!(item.attrs["customer_suspended"], "true");
-        assert_eq!(
-            item.attrs["unknown_values"],
-            "billing_cycle=Quarterly, currency=Jpy, commitment_term=Quinquennial"
-        );
-        assert_eq!(item.attrs["billing_cycle"], "Quarterly");
-        assert_eq!(weight("seats", &item), 3.into());
-        assert_eq!(weight("suspended-seats", &item), 3.into());
-        assert_eq!(weight("x-1", &item), 3.into());
-    }
 
     #[test]
     fn settings_refuse_plain_http_off_loopback() {
