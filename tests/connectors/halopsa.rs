@@ -401,9 +401,9 @@ async fn settings_are_validated() {
 
 /// The shared HTTP contract: refusals, lasting faults and bad bodies at the recurring invoices
 /// (what `check` reads too), a 429 or 5xx on the second page of clients.
-struct HaloCase;
+struct HaloPsaCase;
 
-impl Case for HaloCase {
+impl Case for HaloPsaCase {
     const CONNECTION: &'static str = "halo";
     const SECRETS: &'static [&'static str] = &[SECRET];
     const UNAUTHORIZED: Refusal = Refusal {
@@ -454,7 +454,7 @@ impl Case for HaloCase {
     }
 }
 
-impl OAuthCase for HaloCase {
+impl OAuthCase for HaloPsaCase {
     const REFUSED_CLIENT: Refusal = Refusal {
         body: Some("halopsa/token_invalid_client.json"),
         says: &[
@@ -466,4 +466,4 @@ impl OAuthCase for HaloCase {
     };
 }
 
-contract_suite!(halopsa_contract, HaloCase, oauth);
+contract_suite!(halopsa_contract, HaloPsaCase, oauth);

@@ -605,9 +605,9 @@ async fn an_organization_that_vanished_mid_sync_names_its_endpoint() {
 
 /// The shared HTTP contract: refusals and lasting faults at the organizations list (what
 /// `check` reads too), a 429 or 5xx on the second page of devices, bad bodies at the devices.
-struct NinjaCase;
+struct NinjaOneCase;
 
-impl Case for NinjaCase {
+impl Case for NinjaOneCase {
     const CONNECTION: &'static str = "ninja";
     const SECRETS: &'static [&'static str] = &[CLIENT_SECRET, TOKEN_1];
     const UNAUTHORIZED: Refusal = Refusal {
@@ -658,7 +658,7 @@ impl Case for NinjaCase {
     }
 }
 
-impl OAuthCase for NinjaCase {
+impl OAuthCase for NinjaOneCase {
     const REFUSED_CLIENT: Refusal = Refusal {
         body: Some("ninjaone/token_invalid_client.json"),
         says: &[
@@ -670,4 +670,4 @@ impl OAuthCase for NinjaCase {
     };
 }
 
-contract_suite!(ninjaone_contract, NinjaCase, oauth);
+contract_suite!(ninjaone_contract, NinjaOneCase, oauth);

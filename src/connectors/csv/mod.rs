@@ -258,20 +258,20 @@ pub fn families() -> Vec<ServiceFamily> {
     }]
 }
 
-pub struct CsvImport {
+pub struct Csv {
     name: String,
     settings: Settings,
 }
 
-impl CsvImport {
+impl Csv {
     /// An import has no secrets, so `secret` is never called.
     pub fn new(
         name: &str,
         settings: &Settings,
         _secret: &dyn Fn(&str) -> anyhow::Result<SecretString>,
         _retry: RetryPolicy,
-    ) -> anyhow::Result<CsvImport> {
-        Ok(CsvImport {
+    ) -> anyhow::Result<Csv> {
+        Ok(Csv {
             name: name.to_string(),
             settings: settings.clone(),
         })
@@ -301,7 +301,7 @@ impl CsvImport {
 }
 
 #[async_trait]
-impl Connector for CsvImport {
+impl Connector for Csv {
     fn kind(&self) -> ConnectorKind {
         ConnectorKind::Csv
     }

@@ -147,6 +147,6 @@ impl KindSettings for Settings {
     }
 
     fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
-        Ok(Box::new(super::CsvImport::new(name, self, secret, retry)?))
+        Ok(Box::new(super::Csv::new(name, self, secret, retry)?))
     }
 }

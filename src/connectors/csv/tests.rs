@@ -306,7 +306,7 @@ async fn sync_prefers_the_given_file_and_errors_without_one() {
         ..Settings::default()
     };
     let no_secret = |_: &str| -> anyhow::Result<SecretString> { unreachable!("no secrets") };
-    let c = CsvImport::new("v", &settings, &no_secret, RetryPolicy::default()).unwrap();
+    let c = Csv::new("v", &settings, &no_secret, RetryPolicy::default()).unwrap();
     let qty = |s: Snapshot| match s {
         Snapshot::Vendor(v) => v.items[0].attrs["quantity"].clone(),
         _ => unreachable!(),
@@ -320,7 +320,7 @@ async fn sync_prefers_the_given_file_and_errors_without_one() {
     let msg = c.check().await.unwrap();
     assert!(msg.contains("1 row for 1 account"), "{msg}");
 
-    let c = CsvImport::new(
+    let c = Csv::new(
         "v",
         &Settings::default(),
         &no_secret,

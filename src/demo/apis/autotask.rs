@@ -58,7 +58,7 @@ impl crate::demo::kit::Api for Api {
     const CONNECT_ORDER: u8 = 1;
 
     fn surface(sample: Arc<SampleMsp>) -> Surface {
-        let data = Arc::new(Data {
+        let data = Arc::new(ApiState {
             entities: translate(&sample, Timestamp::now()),
             requests: AtomicU64::new(0),
         });
@@ -97,7 +97,7 @@ impl crate::demo::kit::Api for Api {
     }
 }
 
-struct Data {
+struct ApiState {
     /// Entity name → records, in id order.
     entities: BTreeMap<&'static str, Vec<Value>>,
     requests: AtomicU64,
@@ -141,7 +141,7 @@ async fn zone(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     )
 }
 
-async fn threshold(State(d): State<Arc<Data>>) -> Response {
+async fn threshold(State(d): State<Arc<ApiState>>) -> Response {
     let n = d.requests.fetch_add(1, Ordering::Relaxed) + 1;
     reply(
         StatusCode::OK,
@@ -191,7 +191,7 @@ const PERIOD_TYPES: &[(i64, &str)] = &[
     (4, "Yearly"),
 ];
 
-async fn fields(State(d): State<Arc<Data>>, Path(entity): Path<String>) -> Response {
+async fn fields(State(d): State<Arc<ApiState>>, Path(entity): Path<String>) -> Response {
     d.requests.fetch_add(1, Ordering::Relaxed);
     let f = |name: &str, values: &[(i64, &str)]| {
         json!({"name": name, "dataType": "integer", "isPickList": true, "isQueryable": true,
@@ -220,7 +220,7 @@ async fn not_allowed() -> Response {
 }
 
 async fn query(
-    State(d): State<Arc<Data>>,
+    State(d): State<Arc<ApiState>>,
     headers: HeaderMap,
     Path(entity): Path<String>,
     RawQuery(q): RawQuery,

@@ -56,7 +56,7 @@ impl crate::demo::kit::Api for Api {
 
     fn surface(sample: Arc<SampleMsp>) -> Surface {
         Surface::api(move |origin| {
-            let state = Arc::new(CwState {
+            let state = Arc::new(ApiState {
                 sample,
                 origin: origin.to_string(),
             });
@@ -87,13 +87,13 @@ impl crate::demo::kit::Api for Api {
     }
 }
 
-struct CwState {
+struct ApiState {
     sample: Arc<SampleMsp>,
     /// `http://127.0.0.1:PORT`, for `_info` and `Link` URLs.
     origin: String,
 }
 
-impl CwState {
+impl ApiState {
     fn base(&self, codebase: &str) -> String {
         format!("{}/{codebase}/apis/3.0", self.origin)
     }
@@ -103,7 +103,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     reply(status, json!({"code": code, "message": message}))
 }
 
-async fn company_info(State(st): State<Arc<CwState>>, Path(company): Path<String>) -> Response {
+async fn company_info(State(st): State<Arc<ApiState>>, Path(company): Path<String>) -> Response {
     if !company.eq_ignore_ascii_case(DEMO_COMPANY_ID) {
         // The real endpoint answers an unknown company with a JSON null, not a 404.
         return axum::Json(Value::Null).into_response();
@@ -163,7 +163,7 @@ fn authorize(headers: &HeaderMap) -> Result<(), Response> {
 }
 
 async fn api(
-    State(st): State<Arc<CwState>>,
+    State(st): State<Arc<ApiState>>,
     Path((codebase, rest)): Path<(String, String)>,
     method: Method,
     headers: HeaderMap,

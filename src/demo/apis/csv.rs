@@ -249,7 +249,7 @@ mod tests {
         let no_secret = |_: &str| -> anyhow::Result<secrecy::SecretString> {
             unreachable!("an import has no secrets")
         };
-        let c = crate::connectors::csv::CsvImport::new(
+        let c = crate::connectors::csv::Csv::new(
             Api::CONNECTION,
             &Api::connection(&server, &sample).settings,
             &no_secret,

@@ -50,7 +50,7 @@ impl crate::demo::kit::Api for Api {
     const CONNECT_ORDER: u8 = 1;
 
     fn surface(sample: Arc<SampleMsp>) -> Surface {
-        let state = Arc::new(HaloState {
+        let state = Arc::new(ApiState {
             data: sample.connectwise.clone(),
             tokens: Tokens::default(),
         });
@@ -86,7 +86,7 @@ impl crate::demo::kit::Api for Api {
     }
 }
 
-struct HaloState {
+struct ApiState {
     data: CwData,
     tokens: Tokens<()>,
 }
@@ -106,7 +106,7 @@ async fn authinfo(headers: HeaderMap) -> Response {
 }
 
 async fn token(
-    State(st): State<Arc<HaloState>>,
+    State(st): State<Arc<ApiState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -138,7 +138,7 @@ async fn token(
     )
 }
 
-fn authorize(st: &Arc<HaloState>, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(st: &Arc<ApiState>, headers: &HeaderMap) -> Result<(), Response> {
     if bearer(headers).is_some_and(|t| st.tokens.check(t).is_ok()) {
         Ok(())
     } else {
@@ -162,7 +162,7 @@ fn paged(query: Option<&str>, key: &str, all: Vec<Value>) -> Response {
 }
 
 async fn clients(
-    State(st): State<Arc<HaloState>>,
+    State(st): State<Arc<ApiState>>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let d = &st.data;
@@ -259,7 +259,7 @@ fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
 }
 
 async fn invoices(
-    State(st): State<Arc<HaloState>>,
+    State(st): State<Arc<ApiState>>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let with_lines = Query::parse(query.as_deref()).flag("includelines");
@@ -273,7 +273,7 @@ async fn invoices(
 }
 
 async fn one_invoice(
-    State(st): State<Arc<HaloState>>,
+    State(st): State<Arc<ApiState>>,
     Path(id): Path<i64>,
 ) -> Response {
     match st.data.agreements.iter().find(|a| -a.id == id) {
@@ -288,7 +288,7 @@ async fn contracts(RawQuery(query): RawQuery) -> Response {
 }
 
 async fn items(
-    State(st): State<Arc<HaloState>>,
+    State(st): State<Arc<ApiState>>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let all = st

@@ -52,7 +52,7 @@ impl crate::demo::kit::Api for Api {
 
     fn surface(sample: Arc<Sample>) -> Surface {
         Surface::api(move |url| {
-            let state = Arc::new(M365State {
+            let state = Arc::new(ApiState {
                 sample,
                 base: url.to_string(),
                 tokens: Tokens::default(),
@@ -312,7 +312,7 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out
 }
 
-struct M365State {
+struct ApiState {
     sample: Arc<Sample>,
     base: String,
     /// Each access token's tenant.
@@ -342,7 +342,7 @@ fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn token(
-    State(st): State<Arc<M365State>>,
+    State(st): State<Arc<ApiState>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -421,7 +421,7 @@ async fn token(
 }
 
 /// The tenant the bearer token was issued for, or the 401 Graph sends.
-fn tenant_of(st: &Arc<M365State>, headers: &HeaderMap) -> Result<String, Response> {
+fn tenant_of(st: &Arc<ApiState>, headers: &HeaderMap) -> Result<String, Response> {
     bearer(headers)
         .and_then(|t| st.tokens.check(t).ok())
         .ok_or_else(|| {
@@ -436,7 +436,7 @@ fn tenant_of(st: &Arc<M365State>, headers: &HeaderMap) -> Result<String, Respons
 /// One page of `all` by `$skiptoken` (an offset) and `$top` (at most the sample's page), with
 /// `@odata.nextLink` when more remain.
 fn page(
-    st: &M365State,
+    st: &ApiState,
     path: &str,
     context: &str,
     query: Option<String>,
@@ -462,7 +462,7 @@ fn page(
 }
 
 async fn customers(
-    State(st): State<Arc<M365State>>,
+    State(st): State<Arc<ApiState>>,
     Extension(tenant): Extension<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -489,7 +489,7 @@ async fn customers(
 }
 
 async fn subscribed_skus(
-    State(st): State<Arc<M365State>>,
+    State(st): State<Arc<ApiState>>,
     Extension(tenant): Extension<String>,
     RawQuery(query): RawQuery,
 ) -> Response {

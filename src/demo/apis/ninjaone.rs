@@ -48,7 +48,7 @@ impl crate::demo::kit::Api for Api {
     const CONNECT_ORDER: u8 = 0;
 
     fn surface(sample: Arc<SampleMsp>) -> Surface {
-        Surface::router(router(NinjaState::new(sample)))
+        Surface::router(router(ApiState::new(sample)))
     }
 
     fn connection(served: &Served, _: &SampleMsp) -> Connection<Settings> {
@@ -64,7 +64,7 @@ impl crate::demo::kit::Api for Api {
     }
 }
 
-struct NinjaState {
+struct ApiState {
     sample: Arc<SampleMsp>,
     /// Each token's scopes.
     tokens: Tokens<Vec<String>>,
@@ -72,8 +72,8 @@ struct NinjaState {
     devices_of: HashMap<i64, Vec<usize>>,
 }
 
-impl NinjaState {
-    fn new(sample: Arc<SampleMsp>) -> Arc<NinjaState> {
+impl ApiState {
+    fn new(sample: Arc<SampleMsp>) -> Arc<ApiState> {
         let mut devices_of: HashMap<i64, Vec<usize>> = sample
             .ninjaone
             .organizations
@@ -83,7 +83,7 @@ impl NinjaState {
         for (i, d) in sample.ninjaone.devices.iter().enumerate() {
             devices_of.entry(d.organization_id).or_default().push(i);
         }
-        Arc::new(NinjaState {
+        Arc::new(ApiState {
             sample,
             tokens: Tokens::default(),
             devices_of,
@@ -91,7 +91,7 @@ impl NinjaState {
     }
 }
 
-fn router(state: Arc<NinjaState>) -> Router {
+fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
         .route("/v2/organizations", get(organizations))
         .route("/v2/organization/{id}", get(organization))
@@ -106,7 +106,7 @@ fn router(state: Arc<NinjaState>) -> Router {
         .with_state(state)
 }
 
-async fn token(State(st): State<Arc<NinjaState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(State(st): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
     let error = |status, error, description: &str| oauth_error(status, error, Some(description));
     let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
         Ok(form) => form,
@@ -165,7 +165,7 @@ async fn token(State(st): State<Arc<NinjaState>>, headers: HeaderMap, body: Byte
 }
 
 /// Checks the bearer token and the `monitoring` scope every read needs.
-fn authorize(st: &Arc<NinjaState>, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(st: &Arc<ApiState>, headers: &HeaderMap) -> Result<(), Response> {
     let unauthorized = |description: &str| {
         let mut resp = reply(
             StatusCode::UNAUTHORIZED,
@@ -241,13 +241,13 @@ fn listing<T>(
     axum::Json(body).into_response()
 }
 
-async fn organizations(State(st): State<Arc<NinjaState>>, RawQuery(q): RawQuery) -> Response {
+async fn organizations(State(st): State<Arc<ApiState>>, RawQuery(q): RawQuery) -> Response {
     let orgs = &st.sample.ninjaone.organizations;
     listing(q.as_deref(), orgs, |o| o.id, organization_json)
 }
 
 async fn organization(
-    State(st): State<Arc<NinjaState>>,
+    State(st): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Response {
     match by_id(&st.sample.ninjaone.organizations, &id, |o| o.id) {
@@ -268,7 +268,7 @@ async fn organization(
     }
 }
 
-async fn devices(State(st): State<Arc<NinjaState>>, RawQuery(q): RawQuery) -> Response {
+async fn devices(State(st): State<Arc<ApiState>>, RawQuery(q): RawQuery) -> Response {
     let now = Timestamp::now();
     let devices = &st.sample.ninjaone.devices;
     listing(q.as_deref(), devices, |d| d.id, |d| device_json(d, now))
@@ -276,7 +276,7 @@ async fn devices(State(st): State<Arc<NinjaState>>, RawQuery(q): RawQuery) -> Re
 
 /// One organization's devices: the same keyset paging and records as `/v2/devices`.
 async fn organization_devices(
-    State(st): State<Arc<NinjaState>>,
+    State(st): State<Arc<ApiState>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -294,7 +294,7 @@ async fn organization_devices(
 }
 
 async fn device(
-    State(st): State<Arc<NinjaState>>,
+    State(st): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Response {
     match by_id(&st.sample.ninjaone.devices, &id, |d| d.id) {
@@ -303,13 +303,13 @@ async fn device(
     }
 }
 
-async fn roles(State(st): State<Arc<NinjaState>>) -> Response {
+async fn roles(State(st): State<Arc<ApiState>>) -> Response {
     let body: Vec<Value> = st.sample.ninjaone.roles.iter().map(role_json).collect();
     axum::Json(body).into_response()
 }
 
 async fn locations(
-    State(st): State<Arc<NinjaState>>,
+    State(st): State<Arc<ApiState>>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let mut locs: Vec<&NinjaLocation> = st.sample.ninjaone.locations.iter().collect();
@@ -317,7 +317,7 @@ async fn locations(
     listing(q.as_deref(), &locs, |l| l.id, |l| location_json(l))
 }
 
-async fn fallback(State(st): State<Arc<NinjaState>>, headers: HeaderMap) -> Response {
+async fn fallback(State(st): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     // The real API authenticates before routing, so an unknown path without a token is a 401.
     match authorize(&st, &headers) {
         Err(refused) => refused,

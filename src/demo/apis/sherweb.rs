@@ -52,7 +52,7 @@ impl crate::demo::kit::Api for Api {
     const CONNECT_ORDER: u8 = 4;
 
     fn surface(sample: Arc<Sample>) -> Surface {
-        let state = Arc::new(SwState {
+        let state = Arc::new(ApiState {
             sample,
             tokens: Tokens::default(),
         });
@@ -277,12 +277,12 @@ pub fn counted(
     out.into_iter().map(|((a, k), q)| (a, k, q)).collect()
 }
 
-struct SwState {
+struct ApiState {
     sample: Arc<Sample>,
     tokens: Tokens<()>,
 }
 
-async fn token(State(st): State<Arc<SwState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(State(st): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
     let error = |e: &str| oauth_error(StatusCode::BAD_REQUEST, e, None);
     let form = match client_credentials(&headers, &body, (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)) {
         Ok(form) => form,
@@ -303,7 +303,7 @@ async fn token(State(st): State<Arc<SwState>>, headers: HeaderMap, body: Bytes) 
 }
 
 /// The gateway key first (APIM checks it before the request reaches the API), then the token.
-fn authorize(st: &Arc<SwState>, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(st: &Arc<ApiState>, headers: &HeaderMap) -> Result<(), Response> {
     let apim = |message: &str| {
         reply(
             StatusCode::UNAUTHORIZED,
@@ -337,7 +337,7 @@ fn authorize(st: &Arc<SwState>, headers: &HeaderMap) -> Result<(), Response> {
     ))
 }
 
-async fn customers(State(st): State<Arc<SwState>>) -> Response {
+async fn customers(State(st): State<Arc<ApiState>>) -> Response {
     let items: Vec<Value> = st
         .sample
         .customers
@@ -354,7 +354,7 @@ async fn customers(State(st): State<Arc<SwState>>) -> Response {
     reply(StatusCode::OK, json!({ "items": items }))
 }
 
-async fn subscriptions(State(st): State<Arc<SwState>>, RawQuery(q): RawQuery) -> Response {
+async fn subscriptions(State(st): State<Arc<ApiState>>, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q.as_deref());
     let Some(customer) = q.get("customerId") else {
         return problem(StatusCode::BAD_REQUEST, "The customerId field is required.");
@@ -406,7 +406,7 @@ fn problem(status: StatusCode, detail: &str) -> Response {
 }
 
 /// Unknown paths are refused like known ones, then not found: APIM and the API check first.
-async fn fallback(State(st): State<Arc<SwState>>, headers: HeaderMap) -> Response {
+async fn fallback(State(st): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     match authorize(&st, &headers) {
         Err(refused) => refused,
         Ok(()) => problem(StatusCode::NOT_FOUND, "Resource not found."),
