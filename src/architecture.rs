@@ -1,7 +1,9 @@
 //! The architecture as a test: which top-level modules each module may use, read from the
 //! source itself (`crate::<module>` in code, comments and test modules left out). Dependencies
-//! run one way, cli → pipeline → (connectors, engine, store, output) → (http, model), so a
-//! connector never reaches into config or the engine and the engine never does I/O.
+//! run one way: `cli` on top, then `pipeline` (and `app`), then config, store, output, mapping
+//! and the connectors, with the engine, `http`, `model` and `period` at the bottom. A connector
+//! uses only `http` and `model` and the engine only `model` and `period`, so a connector never
+//! reaches into config or the engine and the engine never does I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -3,7 +3,11 @@
 //! The shape, from the outside in:
 //! - [`cli`]: one file per subcommand (its clap args and one `run`); the only layer that prints.
 //! - [`app`]: what every command shares: paths, verbosity, the secret store, the retry policy.
-//! - [`connectors`]: one module per vendor or PSA; wire types stay inside and become [`model`].
+//! - [`config`]: the config file: connections (the shared keys; the rest is each kind's own
+//!   settings), rules, tolerance, health, and the edits `connect` and `disconnect` make to it.
+//! - [`progress`]: the per-connection progress lines on stderr while a sync runs.
+//! - [`connectors`]: one folder per vendor or PSA; wire types stay inside and become [`model`].
+//! - [`model`]: the neutral model every connector converts into and the store and engine read.
 //! - [`http`]: the shared HTTP concerns every connector uses: auth, paging, retries, errors.
 //! - [`store`]: the SQLite file: sync runs and snapshots (cache), mappings (user data), findings.
 //! - [`mapping`]: automatic account mapping and fuzzy suggestions (pure).

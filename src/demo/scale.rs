@@ -1,4 +1,4 @@
-//! A scaled MSP for the sync benchmark (`examples/bench_sync.rs`): the demo's sample with its
+//! A scaled MSP for the sync benchmark (`examples/bench_sync/`): the demo's sample with its
 //! NinjaOne, ConnectWise and Microsoft 365 data replaced by thousands of generated records, so
 //! the same sandboxes serve a large tenant through the same routers.
 //!

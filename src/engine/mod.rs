@@ -1,5 +1,5 @@
 //! The engine: snapshots, mappings, rules and decisions in, findings out. Pure: no I/O, no
-//! clock (the caller passes `as_of`), so every rule is tested by a table (`tests.rs`).
+//! clock (the caller passes `as_of`), so every rule is tested by a table (`tests/`).
 //!
 //! The rules, in the order a billing manager would check them:
 //! - every vendor account is mapped to a PSA company, marked "not billed", or reported as

@@ -1,5 +1,5 @@
 //! Keeper Commander's JSON, as `msp-info --format json -v` prints it and as Service Mode wraps
-//! it. Private to the connector: only `mod.rs` turns these into the neutral model.
+//! it. Private to the connector: only `convert.rs` turns these into the neutral model.
 //!
 //! `msp-info` writes one object per managed company with the keys of its report columns:
 //! `company_id`, `company_name`, `node`, `node_name` (verbose only), `plan`, `storage`,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::connectors::de::epoch_opt;
 
-// `POST /ws/oauth/token` is handled by `crate::http::ClientCredentials`.
+// `POST /ws/oauth/token` is handled by `crate::http::OAuth2`.
 
 /// An element of `GET /v2/organizations`.
 #[derive(Debug, Deserialize)]
