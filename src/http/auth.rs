@@ -1,7 +1,7 @@
 //! Authentication providers: OAuth2 with one token cache for every grant (client credentials for
 //! NinjaOne, Sherweb and HaloPSA; client credentials or a rotating refresh token per tenant for
 //! Microsoft 365), fixed headers (ConnectWise's Basic key pair plus `clientId`, API tokens and
-//! keys), and none (discovery endpoints). Secrets are exposed only here, while building a request
+//! keys, and the header sets Autotask and JumpCloud build), and none (discovery endpoints). Secrets are exposed only here, while building a request
 //! header or a token request body.
 
 use std::sync::Arc;
@@ -121,6 +121,17 @@ impl StaticHeaders {
             hint,
             forbidden_hint: Some(forbidden_hint),
         })
+    }
+
+    /// Headers the connector built itself, for an API that wants several (Autotask's integration
+    /// code, user name and secret; JumpCloud's key and organization id). `hint` is shown on 401,
+    /// `forbidden_hint` on 403.
+    pub fn from_headers(headers: HeaderMap, hint: String, forbidden_hint: String) -> StaticHeaders {
+        StaticHeaders {
+            headers,
+            hint,
+            forbidden_hint: Some(forbidden_hint),
+        }
     }
 }
 

@@ -96,4 +96,27 @@ impl ConnectorError {
     pub fn is_auth(&self) -> bool {
         matches!(self, ConnectorError::Auth { .. })
     }
+
+    /// A 403 with its hint replaced by `hint(endpoint)`, which names the role or permission that
+    /// endpoint needs; any other error as it is. Only the connector knows which permission each
+    /// of its endpoints needs, and a 403 means the credentials are good but lack one, so the
+    /// generic "rejected the credentials" hint would send the user to the wrong fix.
+    pub fn name_permission(self, hint: impl FnOnce(&str) -> String) -> ConnectorError {
+        match self {
+            ConnectorError::Auth {
+                connection,
+                endpoint,
+                status: 403,
+                detail,
+                ..
+            } => ConnectorError::Auth {
+                hint: hint(&endpoint),
+                connection,
+                endpoint,
+                status: 403,
+                detail,
+            },
+            other => other,
+        }
+    }
 }

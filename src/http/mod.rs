@@ -341,6 +341,30 @@ pub async fn send_unauthenticated(
         .map_err(|r| (r.status, r.detail)))
 }
 
+/// `GET url` on a discovery endpoint (Autotask's zone lookup, HaloPSA's `authinfo`, ConnectWise's
+/// `companyinfo`): no credentials, the same retry loop. Such an endpoint has no credentials to
+/// refuse, so its 401 or 403 is an [`ConnectorError::Http`] whose `hint` says what to check
+/// instead (the address the connection was given).
+pub async fn get_discovery(
+    connection: &str,
+    url: &Url,
+    retry: &RetryPolicy,
+    hint: &str,
+) -> Result<RawResponse, ConnectorError> {
+    let client = build_reqwest(retry.timeout);
+    match send_unauthenticated(connection, &client, Method::GET, url, |r| r, retry).await? {
+        Ok(resp) => Ok(resp),
+        Err((status, snippet)) => Err(ConnectorError::Http {
+            connection: connection.into(),
+            endpoint: format!("GET {}", url.path()),
+            status,
+            attempts: String::new(),
+            snippet,
+            hint: hint.into(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::{Timestamp, ToSpan};
-use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -55,8 +54,8 @@ use convert::{body_errors, company, picklist_number, surface_errors, value_of};
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy,
-    build_reqwest, check_url, decode_one, send_unauthenticated,
+    ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy, StaticHeaders,
+    check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaCompany, PsaSnapshot, Snapshot};
 
@@ -75,61 +74,27 @@ pub const DEFAULT_HISTORY_DAYS: i64 = 35;
 /// contract's whole term); a quarter ahead covers a period ending after the sync.
 pub const FUTURE_DAYS: i64 = 100;
 
-/// The three Autotask headers; the secret one is marked sensitive so it never shows in Debug.
-struct AutotaskAuth {
-    headers: HeaderMap,
-    name: String,
-}
-
-impl AutotaskAuth {
-    fn new(
-        name: &str,
-        username: &str,
-        code: &str,
-        secret: &SecretString,
-    ) -> Result<AutotaskAuth, String> {
-        let mut headers = HeaderMap::new();
-        let plain = |v: &str, what: &str| {
-            HeaderValue::from_str(v.trim())
-                .map_err(|_| format!("the {what} contains characters a header cannot carry"))
-        };
-        headers.insert(
-            HeaderName::from_static("apiintegrationcode"),
-            plain(code, "integration code")?,
-        );
-        headers.insert(
-            HeaderName::from_static("username"),
-            plain(username, "user name")?,
-        );
-        let mut s = HeaderValue::from_str(secret.expose_secret())
-            .map_err(|_| "the secret contains characters a header cannot carry".to_string())?;
-        s.set_sensitive(true);
-        headers.insert(HeaderName::from_static("secret"), s);
-        Ok(AutotaskAuth {
-            headers,
-            name: name.into(),
-        })
-    }
-}
-
-#[async_trait]
-impl Auth for AutotaskAuth {
-    async fn headers(&self, _: &reqwest::Client, _: bool) -> Result<HeaderMap, ConnectorError> {
-        Ok(self.headers.clone())
-    }
-    fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            format!(
-                "The API user may not read this entity: give it a security level that can view Companies (CRM), Contracts and their services, and Services (the built-in `API User (system)` level can); then run `reconcile sync {}` again",
-                self.name
-            )
-        } else {
-            format!(
-                "Autotask refused the user name, secret or API integration code: check the API-only user (Admin > Resources/Users), its secret and its API Tracking Identifier, then run `reconcile connect autotask --name {} ...` again",
-                self.name
-            )
-        }
-    }
+/// The three Autotask headers of every call (`ApiIntegrationCode`, `UserName`, `Secret`); the
+/// secret one is marked sensitive so it never shows in Debug.
+fn auth_headers(username: &str, code: &str, secret: &SecretString) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    let plain = |v: &str, what: &str| {
+        HeaderValue::from_str(v.trim())
+            .map_err(|_| format!("the {what} contains characters a header cannot carry"))
+    };
+    headers.insert(
+        HeaderName::from_static("apiintegrationcode"),
+        plain(code, "integration code")?,
+    );
+    headers.insert(
+        HeaderName::from_static("username"),
+        plain(username, "user name")?,
+    );
+    let mut s = HeaderValue::from_str(secret.expose_secret())
+        .map_err(|_| "the secret contains characters a header cannot carry".to_string())?;
+    s.set_sensitive(true);
+    headers.insert(HeaderName::from_static("secret"), s);
+    Ok(headers)
 }
 
 /// The API client of the current zone.
@@ -144,7 +109,7 @@ pub struct Autotask {
     name: String,
     username: String,
     lookup: Url,
-    auth: Arc<AutotaskAuth>,
+    auth: Arc<StaticHeaders>,
     retry: RetryPolicy,
     billable_types: Vec<String>,
     product_field: String,
@@ -174,13 +139,21 @@ impl Autotask {
             let p = format!("{}/", lookup.path());
             lookup.set_path(&p);
         }
-        let auth = AutotaskAuth::new(
-            name,
+        let headers = auth_headers(
             &settings.username,
             &settings.integration_code,
             &secret("secret")?,
         )
         .map_err(|e| anyhow::anyhow!("connection `{name}`: {e}"))?;
+        let auth = StaticHeaders::from_headers(
+            headers,
+            format!(
+                "Autotask refused the user name, secret or API integration code: check the API-only user (Admin > Resources/Users), its secret and its API Tracking Identifier, then run `reconcile connect autotask --name {name} ...` again"
+            ),
+            format!(
+                "The API user may not read this entity: give it a security level that can view Companies (CRM), Contracts and their services, and Services (the built-in `API User (system)` level can); then run `reconcile sync {name}` again"
+            ),
+        );
         let concurrency = retry.concurrency_or(ConnectorKind::Autotask.default_concurrency());
         Ok(Autotask {
             name: name.into(),
@@ -223,25 +196,18 @@ impl Autotask {
             .join("v1.0/zoneInformation")
             .expect("a path joins onto the lookup URL");
         url.query_pairs_mut().append_pair("user", &self.username);
-        let client = build_reqwest(self.retry.timeout);
-        let endpoint = format!("GET {}", url.path());
         let mut quick = self.retry.clone();
         // An unknown user answers 500: retrying that only delays the message.
         quick.max_attempts = quick.max_attempts.min(2);
-        let resp = match send_unauthenticated(&self.name, &client, Method::GET, &url, |r| r, &quick)
-            .await
+        let resp = match get_discovery(
+            &self.name,
+            &url,
+            &quick,
+            "Zone lookup needs no credentials; check zone_lookup_url",
+        )
+        .await
         {
-            Ok(Ok(r)) => r,
-            Ok(Err((status, snippet))) => {
-                return Err(ConnectorError::Http {
-                    connection: self.name.clone(),
-                    endpoint,
-                    status,
-                    attempts: String::new(),
-                    snippet,
-                    hint: "Zone lookup needs no credentials; check zone_lookup_url".into(),
-                });
-            }
+            Ok(r) => r,
             Err(ConnectorError::Http { status, .. }) if status >= 500 => {
                 return Err(self.invalid(format!(
                         "Autotask's zone lookup does not know the user `{}` (HTTP {status}); give the API-only user's user name exactly as in Autotask (`reconcile connect autotask --username ...`)",
@@ -250,7 +216,7 @@ impl Autotask {
             }
             Err(e) => return Err(e),
         };
-        let zone: wire::ZoneInformation = decode_one(&self.name, &endpoint, &resp.body)?;
+        let zone: wire::ZoneInformation = decode_one(&self.name, &resp.endpoint, &resp.body)?;
         let base = check_url(&self.name, &zone.url)?;
         let origin = base.origin().ascii_serialization();
         let mut root = base.path().trim_start_matches('/').to_string();
@@ -316,36 +282,24 @@ impl Autotask {
                 Err(ConnectorError::Auth {
                     connection,
                     endpoint,
-                    status: 403,
-                    detail,
-                    ..
-                }) => {
-                    return Err(ConnectorError::Auth {
-                        connection,
-                        endpoint,
-                        status: 403,
-                        detail: surface_errors(&detail),
-                        hint: format!(
-                            "The API user's security level may not read {entity}: allow it to view {} (or use the built-in `API User (system)` level), then run `reconcile sync {}` again",
-                            permission_for(entity),
-                            self.name
-                        ),
-                    });
-                }
-                Err(ConnectorError::Auth {
-                    connection,
-                    endpoint,
                     status,
                     detail,
                     hint,
                 }) => {
-                    return Err(ConnectorError::Auth {
+                    let refused = ConnectorError::Auth {
                         connection,
                         endpoint,
                         status,
                         detail: surface_errors(&detail),
                         hint,
-                    });
+                    };
+                    return Err(refused.name_permission(|_| {
+                        format!(
+                            "The API user's security level may not read {entity}: allow it to view {} (or use the built-in `API User (system)` level), then run `reconcile sync {}` again",
+                            permission_for(entity),
+                            self.name
+                        )
+                    }));
                 }
                 Err(ConnectorError::Http {
                     connection,
@@ -372,6 +326,31 @@ impl Autotask {
     /// `POST /V1.0/{entity}/query` with `filter`, `max_records` a page, each item with its raw
     /// JSON: every page, or the first only unless `all_pages`. A next page re-POSTs the same
     /// body to `pageDetails.nextPageUrl`, which must stay on the zone's origin.
+    /// The `entity` records whose `field` is one of `ids`, [`IN_CHUNK`] ids a query (Autotask
+    /// caps an `in` filter's values) with the filters `and` beside it, `concurrency` queries at
+    /// a time.
+    async fn query_by_ids<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        entity: &str,
+        field: &str,
+        ids: &[i64],
+        and: &[Value],
+    ) -> Result<Vec<(T, String)>, ConnectorError> {
+        // Owned chunks, not slices, into the stream: async_trait futures must be `Send` for every
+        // lifetime, which borrowed closure arguments cannot promise.
+        let chunks: Vec<Vec<i64>> = ids.chunks(IN_CHUNK).map(<[i64]>::to_vec).collect();
+        stream::iter(chunks)
+            .map(|ids| async move {
+                let mut filter = vec![in_filter(field, &ids)];
+                filter.extend(and.iter().cloned());
+                self.query::<T>(entity, Value::Array(filter), MAX_RECORDS, true, &|_| {})
+                    .await
+            })
+            .buffer_unordered(self.concurrency)
+            .try_concat()
+            .await
+    }
+
     async fn query<T: serde::de::DeserializeOwned>(
         &self,
         entity: &str,
@@ -513,22 +492,9 @@ impl Connector for Autotask {
             )
             .await?;
         let contract_ids: Vec<i64> = contracts.iter().map(|(c, _)| c.id).collect();
-        let chunks: Vec<Vec<i64>> = contract_ids.chunks(IN_CHUNK).map(<[i64]>::to_vec).collect();
 
-        let cs_endpoint = "ContractServices";
-        let contract_services: Vec<(wire::ContractService, String)> = stream::iter(chunks.clone())
-            .map(|ids| async move {
-                self.query::<wire::ContractService>(
-                    cs_endpoint,
-                    json!([in_filter("contractID", &ids)]),
-                    MAX_RECORDS,
-                    true,
-                    &|_| {},
-                )
-                .await
-            })
-            .buffer_unordered(self.concurrency)
-            .try_concat()
+        let contract_services: Vec<(wire::ContractService, String)> = self
+            .query_by_ids("ContractServices", "contractID", &contract_ids, &[])
             .await?;
         cx.report("contract services", contract_services.len());
 
@@ -541,26 +507,12 @@ impl Connector for Autotask {
                 .to_string()
         };
         let (cutoff, horizon) = (day(-self.history_days), day(FUTURE_DAYS));
-        let units: Vec<(wire::ContractServiceUnit, String)> = stream::iter(chunks)
-            .map(|ids| {
-                let (cutoff, horizon) = (cutoff.clone(), horizon.clone());
-                async move {
-                    self.query::<wire::ContractServiceUnit>(
-                        "ContractServiceUnits",
-                        json!([
-                            in_filter("contractID", &ids),
-                            { "op": "gte", "field": "endDate", "value": cutoff },
-                            { "op": "lte", "field": "startDate", "value": horizon },
-                        ]),
-                        MAX_RECORDS,
-                        true,
-                        &|_| {},
-                    )
-                    .await
-                }
-            })
-            .buffer_unordered(self.concurrency)
-            .try_concat()
+        let in_window = [
+            json!({ "op": "gte", "field": "endDate", "value": cutoff }),
+            json!({ "op": "lte", "field": "startDate", "value": horizon }),
+        ];
+        let units: Vec<(wire::ContractServiceUnit, String)> = self
+            .query_by_ids("ContractServiceUnits", "contractID", &contract_ids, &in_window)
             .await?;
         cx.report("contract service units", units.len());
 
@@ -571,25 +523,9 @@ impl Connector for Autotask {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let services: Vec<(wire::Service, String)> = stream::iter(
-            service_ids
-                .chunks(IN_CHUNK)
-                .map(<[i64]>::to_vec)
-                .collect::<Vec<_>>(),
-        )
-        .map(|ids| async move {
-            self.query::<wire::Service>(
-                "Services",
-                json!([in_filter("id", &ids)]),
-                MAX_RECORDS,
-                true,
-                &|_| {},
-            )
-            .await
-        })
-        .buffer_unordered(self.concurrency)
-        .try_concat()
-        .await?;
+        let services: Vec<(wire::Service, String)> = self
+            .query_by_ids("Services", "id", &service_ids, &[])
+            .await?;
         cx.report("services", services.len());
 
         // ---- into the neutral model ----

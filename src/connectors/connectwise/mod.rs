@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
-use reqwest::Method;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -32,7 +31,7 @@ use url::Url;
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, End, HttpClient, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
-    build_reqwest, check_url, decode_one, send_unauthenticated,
+    check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaAgreement, PsaLine, PsaSnapshot, Snapshot};
 
@@ -137,25 +136,14 @@ impl ConnectWise {
                 urlencode(&self.company_id)
             ))
             .expect("a path joins onto the site");
-        let client = build_reqwest(self.retry.timeout);
-        let endpoint = format!("GET {}", url.path());
-        let resp =
-            match send_unauthenticated(&self.name, &client, Method::GET, &url, |r| r, &self.retry)
-                .await?
-            {
-                Ok(r) => r,
-                Err((status, snippet)) => {
-                    return Err(ConnectorError::Http {
-                        connection: self.name.clone(),
-                        endpoint,
-                        status,
-                        attempts: String::new(),
-                        snippet,
-                        hint: "This endpoint needs no credentials; check --site".into(),
-                    });
-                }
-            };
-        let info: Option<wire::CompanyInfo> = decode_one(&self.name, &endpoint, &resp.body)?;
+        let resp = get_discovery(
+            &self.name,
+            &url,
+            &self.retry,
+            "This endpoint needs no credentials; check --site",
+        )
+        .await?;
+        let info: Option<wire::CompanyInfo> = decode_one(&self.name, &resp.endpoint, &resp.body)?;
         let Some(info) = info else {
             return Err(ConnectorError::Invalid {
                 connection: self.name.clone(),

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
-use reqwest::Method;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -33,7 +32,7 @@ use url::Url;
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
     ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy,
-    build_reqwest, check_url, decode_elements, decode_one, send_unauthenticated,
+    check_url, decode_elements, decode_one, get_discovery,
 };
 use crate::model::{PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, Snapshot};
 
@@ -120,35 +119,21 @@ impl HaloPsa {
             return check_url(&self.name, a.trim_end_matches('/'));
         }
         let url = self.under_instance("api/authinfo");
-        let client = build_reqwest(self.retry.timeout);
-        let endpoint = format!("GET {}", url.path());
-        let resp = match send_unauthenticated(
+        let resp = match get_discovery(
             &self.name,
-            &client,
-            Method::GET,
             &url,
-            |r| r,
             &self.retry,
+            "This endpoint needs no credentials; check the instance url, or pin the auth server with auth_url",
         )
         .await
         {
-            Ok(Ok(r)) => Some(r),
+            Ok(r) => Some(r),
             // Older or self-hosted instances without authinfo: Halo's default auth path.
-            Ok(Err((404, _))) | Err(ConnectorError::Http { status: 404, .. }) => None,
+            Err(ConnectorError::Http { status: 404, .. }) => None,
             Err(e) => return Err(e),
-            Ok(Err((status, snippet))) => {
-                return Err(ConnectorError::Http {
-                        connection: self.name.clone(),
-                        endpoint,
-                        status,
-                        attempts: String::new(),
-                        snippet,
-                        hint: "This endpoint needs no credentials; check the instance url, or pin the auth server with auth_url".into(),
-                    });
-            }
         };
         let info: wire::AuthInfo = match resp {
-            Some(r) => decode_one(&self.name, &endpoint, &r.body)?,
+            Some(r) => decode_one(&self.name, &r.endpoint, &r.body)?,
             None => wire::AuthInfo::default(),
         };
         match info.auth_url.filter(|a| !a.trim().is_empty()) {
@@ -239,22 +224,7 @@ impl HaloPsa {
 
     /// A 403 names the Halo permission the endpoint needs.
     fn name_permission(&self, e: ConnectorError) -> ConnectorError {
-        match e {
-            ConnectorError::Auth {
-                connection,
-                endpoint,
-                status: 403,
-                detail,
-                ..
-            } => ConnectorError::Auth {
-                hint: permission_hint(&self.name, &endpoint),
-                connection,
-                endpoint,
-                status: 403,
-                detail,
-            },
-            other => other,
-        }
+        e.name_permission(|endpoint| permission_hint(&self.name, endpoint))
     }
 
     /// The lines of one recurring invoice from its single record (when the list had none).

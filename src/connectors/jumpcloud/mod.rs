@@ -39,7 +39,7 @@ use serde::de::DeserializeOwned;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
+    ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
     check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
@@ -92,49 +92,23 @@ pub fn families() -> Vec<ServiceFamily> {
 }
 
 /// `x-api-key` on every request, plus `x-org-id` for calls about one organization.
-struct ApiKeyAuth {
-    headers: HeaderMap,
+fn api_key_auth(
+    key: &SecretString,
+    org_id: Option<&str>,
     hint: String,
     forbidden: String,
-}
-
-impl ApiKeyAuth {
-    fn new(
-        key: &SecretString,
-        org_id: Option<&str>,
-        hint: String,
-        forbidden: String,
-    ) -> Result<ApiKeyAuth, String> {
-        let mut value = HeaderValue::from_str(key.expose_secret().trim())
-            .map_err(|_| "the API key contains characters a header cannot carry".to_string())?;
-        value.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(HeaderName::from_static("x-api-key"), value);
-        if let Some(org) = org_id {
-            let v = HeaderValue::from_str(org)
-                .map_err(|_| format!("the organization id `{org}` cannot be sent as x-org-id"))?;
-            headers.insert(HeaderName::from_static("x-org-id"), v);
-        }
-        Ok(ApiKeyAuth {
-            headers,
-            hint,
-            forbidden,
-        })
+) -> Result<StaticHeaders, String> {
+    let mut value = HeaderValue::from_str(key.expose_secret().trim())
+        .map_err(|_| "the API key contains characters a header cannot carry".to_string())?;
+    value.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(HeaderName::from_static("x-api-key"), value);
+    if let Some(org) = org_id {
+        let v = HeaderValue::from_str(org)
+            .map_err(|_| format!("the organization id `{org}` cannot be sent as x-org-id"))?;
+        headers.insert(HeaderName::from_static("x-org-id"), v);
     }
-}
-
-#[async_trait]
-impl Auth for ApiKeyAuth {
-    async fn headers(&self, _: &reqwest::Client, _: bool) -> Result<HeaderMap, ConnectorError> {
-        Ok(self.headers.clone())
-    }
-    fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            self.forbidden.clone()
-        } else {
-            self.hint.clone()
-        }
-    }
+    Ok(StaticHeaders::from_headers(headers, hint, forbidden))
 }
 
 pub struct JumpCloud {
@@ -176,7 +150,7 @@ impl JumpCloud {
             "The API key is valid but may not list provider `{provider_id}`'s organizations: the provider id must be yours (Account Management > Account Overview) and the key must belong to an administrator of that Multi-Tenant Portal with API access enabled and a role that can read (Read Only is the least role). Fix the provider id, or the administrator in Administrators > Permissions & Access, {again}"
         );
         let auth =
-            ApiKeyAuth::new(&key, None, hint, forbidden).map_err(|m| ConnectorError::Invalid {
+            api_key_auth(&key, None, hint, forbidden).map_err(|m| ConnectorError::Invalid {
                 connection: name.into(),
                 message: m,
             })?;
@@ -211,7 +185,7 @@ impl JumpCloud {
             "The API key's administrator has no access to organization `{org_name}` ({org_id}): in the Multi-Tenant Portal open Administrators > the administrator > Permissions & Access and add the org under Organization Access (the Read Only role is enough to read users and systems), then run `reconcile sync {}` again",
             self.name
         );
-        let auth = ApiKeyAuth::new(&self.key, Some(org_id), hint, forbidden).map_err(|m| {
+        let auth = api_key_auth(&self.key, Some(org_id), hint, forbidden).map_err(|m| {
             ConnectorError::Invalid {
                 connection: self.name.clone(),
                 message: m,

@@ -169,35 +169,20 @@ const FORBIDDEN_HINT: &str = "The API token lacks a permission. Give the token C
 
 /// A 403 names the Syncro permission the endpoint needs.
 fn name_permission(e: ConnectorError, path: &str) -> ConnectorError {
-    match e {
-        ConnectorError::Auth {
-            connection,
-            endpoint,
-            status: 403,
-            detail,
-            ..
-        } => {
-            let permission = if path.starts_with("customers") {
-                "Customers - List/Search"
-            } else if path.starts_with("schedules") {
-                "Recurring Invoices - List"
-            } else if path.starts_with("products") {
-                "Products - List/Search"
-            } else {
-                "the permission this endpoint needs"
-            };
-            ConnectorError::Auth {
-                connection,
-                endpoint,
-                status: 403,
-                detail,
-                hint: format!(
-                    "The API token lacks the `{permission}` permission: add it to the token (Admin > API Tokens > the token > Permissions; the connector needs Customers - List/Search, Recurring Invoices - List and Products - List/Search), then run the command again"
-                ),
-            }
-        }
-        other => other,
-    }
+    e.name_permission(|_| {
+        let permission = if path.starts_with("customers") {
+            "Customers - List/Search"
+        } else if path.starts_with("schedules") {
+            "Recurring Invoices - List"
+        } else if path.starts_with("products") {
+            "Products - List/Search"
+        } else {
+            "the permission this endpoint needs"
+        };
+        format!(
+            "The API token lacks the `{permission}` permission: add it to the token (Admin > API Tokens > the token > Permissions; the connector needs Customers - List/Search, Recurring Invoices - List and Products - List/Search), then run the command again"
+        )
+    })
 }
 
 #[async_trait]
