@@ -54,8 +54,8 @@ use convert::{body_errors, company, picklist_number, surface_errors, value_of};
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy, StaticHeaders,
-    check_url, decode_one, get_discovery,
+    ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy,
+    StaticHeaders, check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaCompany, PsaSnapshot, Snapshot};
 
@@ -512,7 +512,12 @@ impl Connector for Autotask {
             json!({ "op": "lte", "field": "startDate", "value": horizon }),
         ];
         let units: Vec<(wire::ContractServiceUnit, String)> = self
-            .query_by_ids("ContractServiceUnits", "contractID", &contract_ids, &in_window)
+            .query_by_ids(
+                "ContractServiceUnits",
+                "contractID",
+                &contract_ids,
+                &in_window,
+            )
             .await?;
         cx.report("contract service units", units.len());
 

@@ -345,5 +345,4 @@ mod tests {
         assert_eq!(normalize_codebase("v4_6_release"), "v4_6_release/");
         assert_eq!(normalize_codebase("/v2025_1/"), "v2025_1/");
     }
-
 }

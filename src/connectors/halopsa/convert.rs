@@ -19,7 +19,12 @@ fn matches(list: &[String], id: Option<&str>, name: Option<&str>) -> bool {
     })
 }
 
-pub(super) fn company(c: wire::Client, raw: String, types: &[String], tops: &[String]) -> PsaCompany {
+pub(super) fn company(
+    c: wire::Client,
+    raw: String,
+    types: &[String],
+    tops: &[String],
+) -> PsaCompany {
     let type_name = c.customertype_name.clone().or(c.customertype.clone());
     let reason = if c.inactive.unwrap_or(false) {
         Some("inactive".to_string())

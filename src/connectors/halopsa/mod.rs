@@ -31,8 +31,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy,
-    check_url, decode_elements, decode_one, get_discovery,
+    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy, check_url,
+    decode_elements, decode_one, get_discovery,
 };
 use crate::model::{PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, Snapshot};
 

@@ -39,13 +39,13 @@ use serde::de::DeserializeOwned;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
-    check_url,
+    ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
+    StaticHeaders, check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
-use convert::{system_item, user_item};
 pub use convert::user_class;
+use convert::{system_item, user_item};
 
 /// Records per request; JumpCloud's largest `limit`.
 pub const DEFAULT_PAGE_SIZE: usize = 100;

@@ -7,7 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::{is_known, wire};
 use crate::model::UsageItem;
 
-pub(super) fn device_item(d: wire::Device, raw: String, roles: &HashMap<i64, wire::NodeRole>) -> UsageItem {
+pub(super) fn device_item(
+    d: wire::Device,
+    raw: String,
+    roles: &HashMap<i64, wire::NodeRole>,
+) -> UsageItem {
     let role = d.node_role_id.and_then(|id| roles.get(&id));
     let class = if is_known(&d.node_class) {
         d.node_class.clone()

@@ -428,5 +428,4 @@ mod tests {
         let known = prev(&[(1, 100_000)]);
         assert!(!by_organization_is_faster(&known, &[1, 2, 3], 1000, 10));
     }
-
 }

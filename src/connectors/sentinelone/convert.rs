@@ -17,7 +17,10 @@ const MACHINE_TYPES: &[(&str, &str)] = &[
 ];
 
 /// Sites into accounts and agents into items, each agent with its site's SKU and licenses.
-pub(super) fn snapshot(sites: Vec<(wire::Site, String)>, agents: Vec<(wire::Agent, String)>) -> VendorSnapshot {
+pub(super) fn snapshot(
+    sites: Vec<(wire::Site, String)>,
+    agents: Vec<(wire::Agent, String)>,
+) -> VendorSnapshot {
     let by_id: HashMap<String, &wire::Site> =
         sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
     let items = agents

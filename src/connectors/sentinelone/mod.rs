@@ -30,8 +30,8 @@ use crate::http::{
 };
 use crate::model::{ServiceDef, ServiceFilters, Snapshot};
 
-use convert::{agent_item, snapshot};
 pub use convert::class_of;
+use convert::{agent_item, snapshot};
 
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// The API's largest `limit`.
@@ -236,5 +236,4 @@ mod tests {
             assert!(!s.classes.unwrap().contains(&DECOMMISSIONED.to_string()));
         }
     }
-
 }

@@ -19,7 +19,11 @@ fn known(values: &[&str], v: &str) -> bool {
     values.iter().any(|k| k.eq_ignore_ascii_case(v.trim()))
 }
 
-pub(super) fn subscription_item(s: wire::Subscription, raw: String, customer: &wire::Customer) -> UsageItem {
+pub(super) fn subscription_item(
+    s: wire::Subscription,
+    raw: String,
+    customer: &wire::Customer,
+) -> UsageItem {
     let suspended = customer.suspended_on.is_some();
     let class = if suspended { SUSPENDED } else { SUBSCRIPTION };
     let mut attrs = BTreeMap::new();

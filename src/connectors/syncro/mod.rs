@@ -386,5 +386,4 @@ mod tests {
         s.requests_per_minute = Some(60);
         assert!(s.validate("x").is_ok());
     }
-
 }
