@@ -1,8 +1,9 @@
 //! Authentication providers: OAuth2 with one token cache for every grant (client credentials for
 //! NinjaOne, Sherweb and HaloPSA; client credentials or a rotating refresh token per tenant for
 //! Microsoft 365), fixed headers (ConnectWise's Basic key pair plus `clientId`, API tokens and
-//! keys, and the header sets Autotask and JumpCloud build), and none (discovery endpoints). Secrets are exposed only here, while building a request
-//! header or a token request body.
+//! keys, and the header sets Autotask and JumpCloud build), and none (discovery endpoints). A
+//! secret is exposed only while a request header or a token request body is built: here, or
+//! where a connector builds its own header set (Autotask, JumpCloud, Sherweb's gateway key).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
