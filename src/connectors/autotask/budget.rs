@@ -65,7 +65,9 @@ impl Autotask {
     }
 
     /// Reads ThresholdInformation and resets the budget from it.
-    pub(super) async fn read_threshold(&self) -> Result<wire::ThresholdInformation, ConnectorError> {
+    pub(super) async fn read_threshold(
+        &self,
+    ) -> Result<wire::ThresholdInformation, ConnectorError> {
         let api = self.api().await?;
         let req = Request::get(format!("{}ThresholdInformation", api.root));
         self.budget.total.fetch_add(1, Ordering::Relaxed);
@@ -85,7 +87,10 @@ impl Autotask {
         Ok(t)
     }
 
-    pub(super) fn threshold_meta(&self, t: &wire::ThresholdInformation) -> BTreeMap<String, String> {
+    pub(super) fn threshold_meta(
+        &self,
+        t: &wire::ThresholdInformation,
+    ) -> BTreeMap<String, String> {
         let mut meta = BTreeMap::new();
         meta.insert(
             "api requests this hour".into(),

@@ -62,30 +62,30 @@ pub(super) fn agreements(
     statuses: Option<&HashMap<i64, String>>,
     periods: Option<&HashMap<i64, String>>,
 ) -> Result<Vec<PsaAgreement>, ConnectorError> {
-        let mut agreements = Vec::new();
-        for (i, (c, raw)) in contracts.into_iter().enumerate() {
-            let ep = "POST /V1.0/Contracts/query";
-            let start = date_opt(
-                connection,
-                ep,
-                &format!("items[{i}].startDate"),
-                &c.start_date,
-            )?;
-            let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &c.end_date)?;
-            agreements.push(PsaAgreement {
-                id: c.id.to_string(),
-                company_id: c.company_id.to_string(),
-                name: c.contract_name,
-                agreement_type: label(contract_types, c.contract_type),
-                status: label(statuses, c.status).unwrap_or_else(|| "Active".into()),
-                start,
-                // The day after the last day, like the lines, so the last day is in force.
-                end: end.and_then(|e| e.checked_add(24.hours()).ok()),
-                cancelled: false,
-                billing_cycle: label(periods, c.contract_period_type),
-                raw: Some(raw),
-            });
-        }
+    let mut agreements = Vec::new();
+    for (i, (c, raw)) in contracts.into_iter().enumerate() {
+        let ep = "POST /V1.0/Contracts/query";
+        let start = date_opt(
+            connection,
+            ep,
+            &format!("items[{i}].startDate"),
+            &c.start_date,
+        )?;
+        let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &c.end_date)?;
+        agreements.push(PsaAgreement {
+            id: c.id.to_string(),
+            company_id: c.company_id.to_string(),
+            name: c.contract_name,
+            agreement_type: label(contract_types, c.contract_type),
+            status: label(statuses, c.status).unwrap_or_else(|| "Active".into()),
+            start,
+            // The day after the last day, like the lines, so the last day is in force.
+            end: end.and_then(|e| e.checked_add(24.hours()).ok()),
+            cancelled: false,
+            billing_cycle: label(periods, c.contract_period_type),
+            raw: Some(raw),
+        });
+    }
     Ok(agreements)
 }
 
@@ -100,90 +100,93 @@ pub(super) fn lines(
     services: &[(wire::Service, String)],
     contract_company: &HashMap<i64, i64>,
 ) -> Result<Vec<PsaLine>, ConnectorError> {
-        let svc_by_id: HashMap<i64, (&wire::Service, &str)> = services
-            .iter()
-            .map(|(s, raw)| (s.id, (s, raw.as_str())))
-            .collect();
-        let cs_by_id: HashMap<i64, &wire::ContractService> =
-            contract_services.iter().map(|(c, _)| (c.id, c)).collect();
-        let cs_by_pair: HashMap<(i64, i64), &wire::ContractService> = contract_services
-            .iter()
-            .map(|(c, _)| ((c.contract_id, c.service_id), c))
-            .collect();
-        let mut lines = Vec::new();
-        for (i, (u, raw)) in units.into_iter().enumerate() {
-            let ep = "POST /V1.0/ContractServiceUnits/query";
-            let start = date_opt(
-                connection,
-                ep,
-                &format!("items[{i}].startDate"),
-                &u.start_date,
-            )?;
-            let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &u.end_date)?;
-            let cs = u
-                .contract_service_id
-                .and_then(|id| cs_by_id.get(&id))
-                .or_else(|| cs_by_pair.get(&(u.contract_id, u.service_id)))
-                .copied();
-            let svc = svc_by_id.get(&u.service_id);
-            let identifier = svc
-                .map(|(s, r)| product_identifier(product_field, s, r))
-                .unwrap_or_else(|| format!("#{}", u.service_id));
-            let Some(company_id) = contract_company.get(&u.contract_id) else {
-                continue;
-            };
-            lines.push(PsaLine {
-                id: u.id.to_string(),
-                agreement_id: u.contract_id.to_string(),
-                company_id: company_id.to_string(),
-                product_id: Some(u.service_id.to_string()),
-                product_identifier: identifier,
-                description: cs
-                    .and_then(|c| c.invoice_description.clone())
-                    .filter(|d| !d.trim().is_empty())
-                    .or_else(|| svc.map(|(s, _)| s.name.clone())),
-                quantity: u.units.unwrap_or(Decimal::ZERO),
-                less_included: Decimal::ZERO,
-                unit_price: u
-                    .price
-                    .or_else(|| cs.and_then(|c| c.unit_price))
-                    .or_else(|| svc.and_then(|(s, _)| s.unit_price))
-                    .unwrap_or(Decimal::ZERO),
-                unit_cost: u
-                    .cost
-                    .or_else(|| cs.and_then(|c| c.unit_cost))
-                    .or_else(|| svc.and_then(|(s, _)| s.unit_cost))
-                    .unwrap_or(Decimal::ZERO),
-                effective: start,
-                // endDate is the period's last day: the row stops being in force the day after.
-                cancelled: end.and_then(|e| e.checked_add(24.hours()).ok()),
-                bill_customer: BillCustomer::Billable,
-                raw: Some(raw),
-            });
-        }
-        lines.sort_by(|a, b| {
-            a.agreement_id
-                .cmp(&b.agreement_id)
-                .then(a.product_identifier.cmp(&b.product_identifier))
-                .then(a.effective.cmp(&b.effective))
+    let svc_by_id: HashMap<i64, (&wire::Service, &str)> = services
+        .iter()
+        .map(|(s, raw)| (s.id, (s, raw.as_str())))
+        .collect();
+    let cs_by_id: HashMap<i64, &wire::ContractService> =
+        contract_services.iter().map(|(c, _)| (c.id, c)).collect();
+    let cs_by_pair: HashMap<(i64, i64), &wire::ContractService> = contract_services
+        .iter()
+        .map(|(c, _)| ((c.contract_id, c.service_id), c))
+        .collect();
+    let mut lines = Vec::new();
+    for (i, (u, raw)) in units.into_iter().enumerate() {
+        let ep = "POST /V1.0/ContractServiceUnits/query";
+        let start = date_opt(
+            connection,
+            ep,
+            &format!("items[{i}].startDate"),
+            &u.start_date,
+        )?;
+        let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &u.end_date)?;
+        let cs = u
+            .contract_service_id
+            .and_then(|id| cs_by_id.get(&id))
+            .or_else(|| cs_by_pair.get(&(u.contract_id, u.service_id)))
+            .copied();
+        let svc = svc_by_id.get(&u.service_id);
+        let identifier = svc
+            .map(|(s, r)| product_identifier(product_field, s, r))
+            .unwrap_or_else(|| format!("#{}", u.service_id));
+        let Some(company_id) = contract_company.get(&u.contract_id) else {
+            continue;
+        };
+        lines.push(PsaLine {
+            id: u.id.to_string(),
+            agreement_id: u.contract_id.to_string(),
+            company_id: company_id.to_string(),
+            product_id: Some(u.service_id.to_string()),
+            product_identifier: identifier,
+            description: cs
+                .and_then(|c| c.invoice_description.clone())
+                .filter(|d| !d.trim().is_empty())
+                .or_else(|| svc.map(|(s, _)| s.name.clone())),
+            quantity: u.units.unwrap_or(Decimal::ZERO),
+            less_included: Decimal::ZERO,
+            unit_price: u
+                .price
+                .or_else(|| cs.and_then(|c| c.unit_price))
+                .or_else(|| svc.and_then(|(s, _)| s.unit_price))
+                .unwrap_or(Decimal::ZERO),
+            unit_cost: u
+                .cost
+                .or_else(|| cs.and_then(|c| c.unit_cost))
+                .or_else(|| svc.and_then(|(s, _)| s.unit_cost))
+                .unwrap_or(Decimal::ZERO),
+            effective: start,
+            // endDate is the period's last day: the row stops being in force the day after.
+            cancelled: end.and_then(|e| e.checked_add(24.hours()).ok()),
+            bill_customer: BillCustomer::Billable,
+            raw: Some(raw),
         });
+    }
+    lines.sort_by(|a, b| {
+        a.agreement_id
+            .cmp(&b.agreement_id)
+            .then(a.product_identifier.cmp(&b.product_identifier))
+            .then(a.effective.cmp(&b.effective))
+    });
     Ok(lines)
 }
 
 /// Services as products, identified by `product_field`.
-pub(super) fn products(product_field: &str, services: &[(wire::Service, String)]) -> Vec<PsaProduct> {
+pub(super) fn products(
+    product_field: &str,
+    services: &[(wire::Service, String)],
+) -> Vec<PsaProduct> {
     services
-            .iter()
-            .map(|(s, raw)| PsaProduct {
-                id: s.id.to_string(),
-                identifier: product_identifier(product_field, s, raw),
-                description: s.description.clone().or_else(|| Some(s.name.clone())),
-                price: s.unit_price,
-                cost: s.unit_cost,
-                inactive: !s.is_active.unwrap_or(true),
-                raw: Some(raw.clone()),
-            })
-            .collect()
+        .iter()
+        .map(|(s, raw)| PsaProduct {
+            id: s.id.to_string(),
+            identifier: product_identifier(product_field, s, raw),
+            description: s.description.clone().or_else(|| Some(s.name.clone())),
+            price: s.unit_price,
+            cost: s.unit_cost,
+            inactive: !s.is_active.unwrap_or(true),
+            raw: Some(raw.clone()),
+        })
+        .collect()
 }
 
 /// The messages of an `{"errors": [...]}` answer. Only a body that names `"errors"` is parsed

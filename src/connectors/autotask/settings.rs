@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 
 pub(super) fn default_billable_types() -> Vec<String> {
     vec!["Customer".into()]
@@ -46,7 +46,7 @@ impl KindSettings for Settings {
         name: "Autotask PSA",
         role: Role::Psa,
         secrets: &["secret"],
-    // Published: 3 concurrent requests per endpoint.
+        // Published: 3 concurrent requests per endpoint.
         concurrency: 3,
         reads_files: false,
     };
@@ -84,7 +84,12 @@ impl KindSettings for Settings {
         Ok(())
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Autotask::new(name, self, secret, retry)?))
     }
 }

@@ -49,7 +49,12 @@ impl KindSettings for Settings {
         Ok(())
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> Result<Box<dyn Connector>> {
         Ok(Box::new(super::ConnectWise::new(
             name,
             self,

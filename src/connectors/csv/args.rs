@@ -82,8 +82,8 @@ impl From<FormatArg> for Format {
 
 /// `--path` as saved: absolute, and text (the config file is UTF-8).
 pub fn absolute_path(p: &Path) -> Result<String> {
-    let abs =
-        std::path::absolute(p).with_context(|| format!("cannot resolve the path {}", p.display()))?;
+    let abs = std::path::absolute(p)
+        .with_context(|| format!("cannot resolve the path {}", p.display()))?;
     let Some(text) = abs.to_str() else {
         bail!(
             "the path {} is not valid UTF-8; rename the file or give another path",

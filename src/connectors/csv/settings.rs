@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use std::path::{Path, PathBuf};
 use super::{Role, delimiter_byte, expand_home, normalize};
 use crate::connectors::{self, Connector, KindInfo, KindSettings, SecretFn};
 use crate::http::RetryPolicy;
 use crate::model::{ServiceDef, ServiceFamily};
+use std::path::{Path, PathBuf};
 
 /// `format = "csv" | "json"`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -92,7 +92,6 @@ pub struct Settings {
 }
 
 impl Settings {
-
     /// The file to read: `--file` first, else `path`.
     pub fn file(&self, given: Option<&Path>) -> Option<PathBuf> {
         given
@@ -146,7 +145,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Csv::new(name, self, secret, retry)?))
     }
 }

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use std::path::{Path, PathBuf};
 use super::{Role, expand_home, normalize};
 use crate::connectors::csv::{Aliases, Format, delimiter_byte};
 use crate::connectors::{self, Connector, KindInfo, KindSettings, SecretFn};
 use crate::http::RetryPolicy;
+use std::path::{Path, PathBuf};
 
 /// `[connections.NAME.columns]`: the header aliases of each role.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -124,7 +124,6 @@ pub struct Settings {
 }
 
 impl Settings {
-
     /// The file to read: `--file` first, else `path`.
     pub fn file(&self, given: Option<&Path>) -> Option<PathBuf> {
         given
@@ -178,7 +177,12 @@ impl KindSettings for Settings {
         Ok(())
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::CsvBilling::new(name, self, secret, retry)?))
     }
 }

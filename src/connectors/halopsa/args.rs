@@ -123,8 +123,13 @@ mod tests {
         assert_eq!(s.client_id, "id");
         assert_eq!(s.auth_url, None);
         assert_eq!(s.billable_client_types, ["Managed"]);
-        let table = crate::connectors::ConnectionSettings::from(s).to_table().unwrap();
+        let table = crate::connectors::ConnectionSettings::from(s)
+            .to_table()
+            .unwrap();
         let keys: Vec<&str> = table.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["url", "client_id", "tenant", "billable_client_types"]);
+        assert_eq!(
+            keys,
+            ["url", "client_id", "tenant", "billable_client_types"]
+        );
     }
 }

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 
 /// `[connections.<name>]` with `kind = "halopsa"`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -65,7 +65,12 @@ impl KindSettings for Settings {
         Ok(())
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::HaloPsa::new(name, self, secret, retry)?))
     }
 }

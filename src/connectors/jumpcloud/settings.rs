@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Args;
 use super::MAX_PAGE_SIZE;
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 use crate::model::{ServiceDef, ServiceFamily};
 
 /// JumpCloud's regions and their console hosts.
@@ -55,7 +55,6 @@ pub struct Settings {
 }
 
 impl Settings {
-
     /// The console URL: `url` when given, else the region's host (US by default).
     pub fn base_url(&self) -> String {
         match &self.url {
@@ -118,7 +117,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::JumpCloud::new(name, self, secret, retry)?))
     }
 }

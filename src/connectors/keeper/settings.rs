@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 use crate::model::{ServiceDef, ServiceFamily};
 
 /// How the connector reaches Commander.
@@ -53,7 +53,7 @@ impl KindSettings for Settings {
         name: "Keeper",
         role: Role::Vendor,
         secrets: &["api_key"],
-    // One command per sync: nothing to run side by side.
+        // One command per sync: nothing to run side by side.
         concurrency: 1,
         reads_files: false,
     };
@@ -111,7 +111,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Keeper::new(name, self, secret, retry)?))
     }
 }

@@ -258,8 +258,8 @@ pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ServiceFamily;
     use crate::connectors::m365::families;
+    use crate::model::ServiceFamily;
 
     fn sku(json: &str) -> wire::SubscribedSku {
         serde_json::from_str(json).unwrap()

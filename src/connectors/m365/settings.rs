@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use std::collections::HashSet;
 use super::{DEFAULT_GRAPH_HOST, DEFAULT_PARTNER_CENTER_HOST, DEFAULT_TOKEN_HOST};
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 use crate::model::{ServiceDef, ServiceFamily};
+use std::collections::HashSet;
 
 /// How each tenant's token is obtained.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
@@ -95,7 +95,6 @@ impl Settings {
             .as_deref()
             .unwrap_or(DEFAULT_PARTNER_CENTER_HOST)
     }
-
 }
 
 fn valid_tenant(id: &str) -> bool {
@@ -111,7 +110,7 @@ impl KindSettings for Settings {
         name: "Microsoft 365",
         role: Role::Vendor,
         secrets: &["client_secret", "refresh_token"],
-    // Tenants are read side by side; Graph throttles per tenant, not per partner.
+        // Tenants are read side by side; Graph throttles per tenant, not per partner.
         concurrency: 10,
         reads_files: false,
     };
@@ -172,7 +171,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::M365::new(name, self, secret, retry)?))
     }
 }

@@ -111,7 +111,12 @@ impl KindSettings for Settings {
         super::services()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> Result<Box<dyn Connector>> {
         Ok(Box::new(super::NinjaOne::new(
             name,
             self,

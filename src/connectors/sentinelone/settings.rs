@@ -45,7 +45,12 @@ impl KindSettings for Settings {
         super::services()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> Result<Box<dyn Connector>> {
         Ok(Box::new(super::SentinelOne::new(
             name,
             self,

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Args;
 use super::{DEFAULT_API_URL, DEFAULT_TOKEN_URL};
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 use crate::model::{ServiceDef, ServiceFamily};
 
 /// `[connections.<name>]` with `kind = "sherweb"`.
@@ -35,7 +35,6 @@ impl Settings {
             .unwrap_or(DEFAULT_TOKEN_URL)
             .trim()
     }
-
 }
 
 impl KindSettings for Settings {
@@ -70,7 +69,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Sherweb::new(name, self, secret, retry)?))
     }
 }

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Args, MAX_REQUESTS_PER_MINUTE};
-use crate::http::check_url;
 use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
 use crate::http::RetryPolicy;
+use crate::http::check_url;
 
 /// `[connections.<name>]` with `kind = "syncro"`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -36,7 +36,6 @@ pub struct Settings {
 }
 
 impl Settings {
-
     /// The API base URL.
     pub fn base_url(&self) -> String {
         match (&self.url, &self.subdomain) {
@@ -111,7 +110,12 @@ impl KindSettings for Settings {
         Ok(())
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> anyhow::Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Syncro::new(name, self, secret, retry)?))
     }
 }

@@ -613,11 +613,7 @@ mod tests {
             sb.url(ConnectorKind::ConnectWise)
         );
         let http = crate::http::build_reqwest(std::time::Duration::from_secs(30));
-        let basic = format!(
-            "{}+{}",
-            DEMO_COMPANY_ID,
-            DEMO_PUBLIC_KEY
-        );
+        let basic = format!("{}+{}", DEMO_COMPANY_ID, DEMO_PUBLIC_KEY);
         let authed = |url: String| {
             http.get(url)
                 .basic_auth(&basic, Some(DEMO_PRIVATE_KEY))

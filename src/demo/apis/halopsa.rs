@@ -98,7 +98,8 @@ fn halo_date(t: Option<Timestamp>) -> String {
 }
 
 async fn authinfo(headers: HeaderMap) -> Response {
-    let host = crate::demo::kit::auth::header(&headers, header::HOST.as_str()).unwrap_or("127.0.0.1");
+    let host =
+        crate::demo::kit::auth::header(&headers, header::HOST.as_str()).unwrap_or("127.0.0.1");
     reply(
         StatusCode::OK,
         json!({"auth_url": format!("http://{host}/auth"), "tenant_id": DEMO_TENANT}),
@@ -111,9 +112,8 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let error = |e: &str, description: &str| {
-        oauth_error(StatusCode::BAD_REQUEST, e, Some(description))
-    };
+    let error =
+        |e: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, e, Some(description));
     if Query::parse(query.as_deref()).get("tenant") != Some(DEMO_TENANT) {
         return error("invalid_request", "unknown tenant");
     }
@@ -152,7 +152,11 @@ fn paged(query: Option<&str>, key: &str, all: Vec<Value>) -> Response {
     let total = all.len();
     let list: Vec<Value> = if q.flag("pageinate") {
         let number = |name: &str, default: usize| {
-            q.number::<usize>(name).ok().flatten().unwrap_or(default).max(1)
+            q.number::<usize>(name)
+                .ok()
+                .flatten()
+                .unwrap_or(default)
+                .max(1)
         };
         Window::page(number("page_no", 1), number("page_size", 50)).of(all)
     } else {
@@ -161,10 +165,7 @@ fn paged(query: Option<&str>, key: &str, all: Vec<Value>) -> Response {
     reply(StatusCode::OK, json!({"record_count": total, key: list}))
 }
 
-async fn clients(
-    State(st): State<Arc<ApiState>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn clients(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> Response {
     let d = &st.data;
     let include_inactive = Query::parse(query.as_deref()).flag("includeinactive");
     let all: Vec<Value> = d
@@ -258,10 +259,7 @@ fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
     v
 }
 
-async fn invoices(
-    State(st): State<Arc<ApiState>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn invoices(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> Response {
     let with_lines = Query::parse(query.as_deref()).flag("includelines");
     let d = &st.data;
     let all = d
@@ -272,10 +270,7 @@ async fn invoices(
     paged(query.as_deref(), "invoices", all)
 }
 
-async fn one_invoice(
-    State(st): State<Arc<ApiState>>,
-    Path(id): Path<i64>,
-) -> Response {
+async fn one_invoice(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Response {
     match st.data.agreements.iter().find(|a| -a.id == id) {
         Some(a) => reply(StatusCode::OK, invoice_json(&st.data, a, true)),
         None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
@@ -287,10 +282,7 @@ async fn contracts(RawQuery(query): RawQuery) -> Response {
     paged(query.as_deref(), "contracts", Vec::new())
 }
 
-async fn items(
-    State(st): State<Arc<ApiState>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn items(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> Response {
     let all = st
         .data
         .catalog

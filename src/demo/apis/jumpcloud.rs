@@ -260,10 +260,7 @@ fn page(mut records: Vec<Map<String, Value>>, raw_query: Option<String>, id_key:
             "limit must be less than or equal to 100",
         );
     }
-    if let Some(sort) = q.get("sort")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(sort) = q.get("sort").map(str::trim).filter(|s| !s.is_empty()) {
         let (field, desc) = match sort.strip_prefix('-') {
             Some(f) => (f, true),
             None => (sort, false),
@@ -397,7 +394,6 @@ mod tests {
     use crate::model::Snapshot;
 
     const COMPANIES: &[&str] = &["Acme Corp", "Globex", "Initech", "Umbrella Health"];
-
 
     fn connector(server: &Served, key: &str, page_size: Option<usize>) -> JumpCloud {
         let mut settings = Api::connection(server, &sample(COMPANIES)).settings;

@@ -178,11 +178,13 @@ fn authorize(st: &Arc<ApiState>, headers: &HeaderMap) -> Result<(), Response> {
         resp
     };
     let Some((scheme, token)) = authorization(headers) else {
-        return Err(unauthorized(if headers.contains_key(header::AUTHORIZATION) {
-            "Bearer token expected"
-        } else {
-            "Full authentication is required"
-        }));
+        return Err(unauthorized(
+            if headers.contains_key(header::AUTHORIZATION) {
+                "Bearer token expected"
+            } else {
+                "Full authentication is required"
+            },
+        ));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthorized("Bearer token expected"));
@@ -246,10 +248,7 @@ async fn organizations(State(st): State<Arc<ApiState>>, RawQuery(q): RawQuery) -
     listing(q.as_deref(), orgs, |o| o.id, organization_json)
 }
 
-async fn organization(
-    State(st): State<Arc<ApiState>>,
-    Path(id): Path<String>,
-) -> Response {
+async fn organization(State(st): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
     match by_id(&st.sample.ninjaone.organizations, &id, |o| o.id) {
         Some(o) => {
             let mut v = organization_json(o);
@@ -293,10 +292,7 @@ async fn organization_devices(
     )
 }
 
-async fn device(
-    State(st): State<Arc<ApiState>>,
-    Path(id): Path<String>,
-) -> Response {
+async fn device(State(st): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
     match by_id(&st.sample.ninjaone.devices, &id, |d| d.id) {
         Some(d) => axum::Json(device_json(d, Timestamp::now())).into_response(),
         None => not_found(),
@@ -308,10 +304,7 @@ async fn roles(State(st): State<Arc<ApiState>>) -> Response {
     axum::Json(body).into_response()
 }
 
-async fn locations(
-    State(st): State<Arc<ApiState>>,
-    RawQuery(q): RawQuery,
-) -> Response {
+async fn locations(State(st): State<Arc<ApiState>>, RawQuery(q): RawQuery) -> Response {
     let mut locs: Vec<&NinjaLocation> = st.sample.ninjaone.locations.iter().collect();
     locs.sort_by_key(|l| l.id);
     listing(q.as_deref(), &locs, |l| l.id, |l| location_json(l))

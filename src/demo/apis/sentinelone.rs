@@ -229,10 +229,7 @@ fn pagination(total: usize, window: Window) -> Value {
     json!({"nextCursor": next, "totalItems": total})
 }
 
-async fn sites(
-    State(sample): State<Arc<Sample>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn sites(State(sample): State<Arc<Sample>>, RawQuery(query): RawQuery) -> Response {
     let window = match page(query.as_deref()) {
         Ok(w) => w,
         Err(r) => return r,
@@ -264,13 +261,16 @@ async fn sites(
         .collect();
     let active: i64 = sample.sites.iter().map(live).sum();
     let total: i64 = sample.sites.iter().map(|s| s.total_licenses).sum();
-    reply(StatusCode::OK, json!({
-        "data": {
-            "allSites": {"activeLicenses": active, "totalLicenses": total},
-            "sites": list,
-        },
-        "pagination": pagination(sample.sites.len(), window),
-    }))
+    reply(
+        StatusCode::OK,
+        json!({
+            "data": {
+                "allSites": {"activeLicenses": active, "totalLicenses": total},
+                "sites": list,
+            },
+            "pagination": pagination(sample.sites.len(), window),
+        }),
+    )
 }
 
 async fn agents(State(sample): State<Arc<Sample>>, RawQuery(query): RawQuery) -> Response {

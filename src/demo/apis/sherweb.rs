@@ -72,7 +72,8 @@ impl crate::demo::kit::Api for Api {
     fn connection(served: &Served, _: &Sample) -> Connection<Settings> {
         let api_url = format!("{}{API_PREFIX}", served.url());
         let token_url = format!("{}{TOKEN_PATH}", served.url());
-        let flags = format!("--client-id {DEMO_CLIENT_ID} --api-url {api_url} --token-url {token_url}");
+        let flags =
+            format!("--client-id {DEMO_CLIENT_ID} --api-url {api_url} --token-url {token_url}");
         let settings = Settings {
             client_id: DEMO_CLIENT_ID.into(),
             api_url: Some(api_url),
@@ -423,7 +424,6 @@ mod tests {
     use crate::demo::kit::testing::retry;
     use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
-
 
     fn secrets(key: &'static str) -> impl Fn(&str) -> anyhow::Result<SecretString> {
         move |field: &str| {

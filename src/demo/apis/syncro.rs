@@ -143,10 +143,7 @@ async fn me() -> Response {
     )
 }
 
-async fn customers(
-    State(sample): State<Arc<SampleMsp>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn customers(State(sample): State<Arc<SampleMsp>>, RawQuery(query): RawQuery) -> Response {
     let query = Query::parse(query.as_deref());
     let include_disabled = query.flag("include_disabled");
     let cw = &sample.connectwise;
@@ -289,10 +286,7 @@ fn live_agreements(sample: &SampleMsp) -> impl Iterator<Item = &CwAgreement> {
         .filter(|a| !a.cancelled && !a.status.eq_ignore_ascii_case("cancelled"))
 }
 
-async fn schedules(
-    State(sample): State<Arc<SampleMsp>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn schedules(State(sample): State<Arc<SampleMsp>>, RawQuery(query): RawQuery) -> Response {
     let query = Query::parse(query.as_deref());
     let customer: Option<i64> = query.number("customer_id").ok().flatten();
     let now = Timestamp::now();
@@ -303,10 +297,7 @@ async fn schedules(
     paged("schedules", all, &query)
 }
 
-async fn schedule(
-    State(sample): State<Arc<SampleMsp>>,
-    Path(id): Path<String>,
-) -> Response {
+async fn schedule(State(sample): State<Arc<SampleMsp>>, Path(id): Path<String>) -> Response {
     match by_id(live_agreements(&sample), &id, |a| a.id) {
         Some(a) => reply(
             StatusCode::OK,
@@ -316,10 +307,7 @@ async fn schedule(
     }
 }
 
-async fn products(
-    State(sample): State<Arc<SampleMsp>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn products(State(sample): State<Arc<SampleMsp>>, RawQuery(query): RawQuery) -> Response {
     let query = Query::parse(query.as_deref());
     let all = sample
         .connectwise

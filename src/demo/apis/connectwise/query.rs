@@ -108,7 +108,6 @@ fn lookup<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
     lookup_path(record, &segs)
 }
 
-
 #[derive(Debug, Clone, PartialEq)]
 enum Literal {
     Str(String),
