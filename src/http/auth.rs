@@ -1,9 +1,10 @@
 //! Authentication providers: OAuth2 with one token cache for every grant (client credentials for
 //! NinjaOne, Sherweb and HaloPSA; client credentials or a rotating refresh token per tenant for
-//! Microsoft 365), fixed headers (ConnectWise's Basic key pair plus `clientId`, API tokens and
-//! keys, and the header sets Autotask and JumpCloud build), and none (discovery endpoints). A
-//! secret is exposed only while a request header or a token request body is built: here, or
-//! where a connector builds its own header set (Autotask, JumpCloud, Sherweb's gateway key).
+//! Microsoft 365; the password grant for Datto RMM), fixed headers (ConnectWise's Basic key pair
+//! plus `clientId`, API tokens and keys, and the header sets Autotask and JumpCloud build), and
+//! none (discovery endpoints). A secret is exposed only while a request header or a token request
+//! body is built: here, or where a connector builds its own header set (Autotask, JumpCloud,
+//! Sherweb's gateway key).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,8 +27,8 @@ pub trait Auth: Send + Sync {
         http: &reqwest::Client,
         force_refresh: bool,
     ) -> Result<HeaderMap, ConnectorError>;
-    /// Whether a 401 is worth one retry with fresh credentials.
-    fn refreshable(&self) -> bool {
+    /// Whether a refusal with `status` (401 or 403) is worth one retry with fresh credentials.
+    fn refreshable(&self, _status: u16) -> bool {
         false
     }
     /// What to tell the user when the API refuses the credentials.
@@ -150,17 +151,19 @@ impl Auth for StaticHeaders {
 }
 
 /// OAuth2 with an in-memory token cache: the token is fetched on first use, renewed a minute
-/// before it expires and once after the API answers 401. The grant is client credentials, or a
-/// refresh token that the token endpoint may rotate (the new one replaces it for this run).
+/// before it expires and once after the API answers 401 (and 403, unless
+/// [`OAuth2::no_retry_on_forbidden`]). The grant is client credentials, a refresh token that the
+/// token endpoint may rotate (the new one replaces it for this run), or a user's name and
+/// password ([`OAuth2::password`]).
 pub struct OAuth2 {
     connection: String,
     token_url: Url,
     client_id: String,
     client_secret: SecretString,
     scope: String,
-    /// `Some` for the refresh-token grant: the current refresh token, shared by every token of
-    /// the connection (a rotated one replaces it for all of them).
-    refresh_token: Option<RefreshToken>,
+    grant: Grant,
+    /// Whether a 403 from the API is tried once more with a fresh token, as a 401 is.
+    retry_forbidden: bool,
     retry: RetryPolicy,
     /// Shown when the token endpoint refuses the credentials, and on a 401 from the API unless
     /// `unauthorized` says otherwise.
@@ -176,6 +179,22 @@ pub struct OAuth2 {
 
 /// A refresh token that the token endpoint may replace with a new one.
 pub type RefreshToken = Arc<std::sync::Mutex<SecretString>>;
+
+/// What an [`OAuth2`] asks its token endpoint for.
+enum Grant {
+    /// `grant_type=client_credentials`, the client's id and secret in the form.
+    ClientCredentials,
+    /// `grant_type=refresh_token`: the current refresh token, shared by every token of the
+    /// connection (a rotated one replaces it for all of them).
+    RefreshToken(RefreshToken),
+    /// RFC 6749 section 4.3, `grant_type=password`: a user's name and password in the form, the
+    /// client authenticated with HTTP Basic (section 2.3.1). Datto RMM: the API key and secret,
+    /// with its public client.
+    Password {
+        username: String,
+        password: SecretString,
+    },
+}
 
 /// A token endpoint's answer.
 #[derive(Deserialize)]
@@ -213,7 +232,8 @@ impl OAuth2 {
             client_id: client_id.into(),
             client_secret,
             scope: scope.into(),
-            refresh_token: None,
+            grant: Grant::ClientCredentials,
+            retry_forbidden: true,
             retry,
             hint,
             unauthorized: None,
@@ -236,7 +256,7 @@ impl OAuth2 {
         hint: String,
     ) -> OAuth2 {
         OAuth2 {
-            refresh_token: Some(refresh_token),
+            grant: Grant::RefreshToken(refresh_token),
             ..OAuth2::client_credentials(
                 connection,
                 token_url,
@@ -247,6 +267,45 @@ impl OAuth2 {
                 hint,
             )
         }
+    }
+
+    /// The password grant: `username` and `password` are the resource owner's (Datto RMM: the
+    /// API key and secret); the client (`client_id`, `client_secret`, public for Datto RMM) is
+    /// sent with HTTP Basic. No `scope` is sent when `scope` is empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn password(
+        connection: &str,
+        token_url: Url,
+        client: (&str, &str),
+        username: &str,
+        password: SecretString,
+        scope: &str,
+        retry: RetryPolicy,
+        hint: String,
+    ) -> OAuth2 {
+        OAuth2 {
+            grant: Grant::Password {
+                username: username.into(),
+                password,
+            },
+            ..OAuth2::client_credentials(
+                connection,
+                token_url,
+                client.0,
+                SecretString::from(client.1),
+                scope,
+                retry,
+                hint,
+            )
+        }
+    }
+
+    /// A 403 from the API fails at once, without the fresh token and second request a 401 gets:
+    /// for APIs where a 403 may be a block that more requests prolong (Datto RMM blocks the
+    /// caller's IP address when requests keep coming).
+    pub fn no_retry_on_forbidden(mut self) -> OAuth2 {
+        self.retry_forbidden = false;
+        self
     }
 
     /// What a 401 from the API says, when the token endpoint's hint is not the whole story.
@@ -274,30 +333,52 @@ impl OAuth2 {
         http: &reqwest::Client,
     ) -> Result<(SecretString, Instant), ConnectorError> {
         let endpoint = format!("POST {}", self.token_url.path());
-        let refresh = self.refresh_token.as_ref().map(|r| {
-            r.lock()
-                .expect("refresh token lock")
-                .expose_secret()
-                .to_string()
-        });
-        let mut form: Vec<(&str, &str)> = vec![
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.expose_secret()),
-            ("scope", self.scope.as_str()),
-        ];
-        match &refresh {
-            Some(rt) => {
-                form.push(("grant_type", "refresh_token"));
-                form.push(("refresh_token", rt.as_str()));
+        let refresh = match &self.grant {
+            Grant::RefreshToken(r) => Some(
+                r.lock()
+                    .expect("refresh token lock")
+                    .expose_secret()
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        let mut form: Vec<(&str, &str)> = Vec::new();
+        match &self.grant {
+            Grant::Password { username, password } => {
+                form.push(("grant_type", "password"));
+                form.push(("username", username.as_str()));
+                form.push(("password", password.expose_secret()));
+                if !self.scope.is_empty() {
+                    form.push(("scope", self.scope.as_str()));
+                }
             }
-            None => form.push(("grant_type", "client_credentials")),
+            Grant::ClientCredentials | Grant::RefreshToken(_) => {
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", self.client_secret.expose_secret()));
+                form.push(("scope", self.scope.as_str()));
+                match &refresh {
+                    Some(rt) => {
+                        form.push(("grant_type", "refresh_token"));
+                        form.push(("refresh_token", rt.as_str()));
+                    }
+                    None => form.push(("grant_type", "client_credentials")),
+                }
+            }
         }
+        let basic_client = matches!(self.grant, Grant::Password { .. });
         let result = send_unauthenticated(
             &self.connection,
             http,
             Method::POST,
             &self.token_url,
-            |r| r.form(&form),
+            |r| {
+                let r = r.form(&form);
+                if basic_client {
+                    r.basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+                } else {
+                    r
+                }
+            },
             &self.retry,
         )
         .await;
@@ -320,7 +401,7 @@ impl OAuth2 {
             Err(e) => return Err(e),
         };
         let token: TokenResponse = decode_one(&self.connection, &endpoint, &resp.body)?;
-        if let (Some(new), Some(slot)) = (token.refresh_token, &self.refresh_token) {
+        if let (Some(new), Grant::RefreshToken(slot)) = (token.refresh_token, &self.grant) {
             *slot.lock().expect("refresh token lock") = SecretString::from(new);
         }
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
@@ -380,8 +461,8 @@ impl Auth for OAuth2 {
         Ok(headers)
     }
 
-    fn refreshable(&self) -> bool {
-        true
+    fn refreshable(&self, status: u16) -> bool {
+        status == 401 || self.retry_forbidden
     }
 
     fn hint(&self, status: u16) -> String {
@@ -401,7 +482,129 @@ impl Auth for OAuth2 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::http::{HeaderMap as AxumHeaders, StatusCode};
+
     use super::*;
+    use crate::http::{ConnectorError, HttpClient};
+
+    /// A token endpoint that grants only the password grant of `key`/`secret` with the Basic
+    /// client `public-client:public` (counting its grants), and `GET /forbidden` and
+    /// `GET /expired` answering 403 and 401 (counting their requests).
+    async fn password_server() -> (Url, Arc<[AtomicUsize; 3]>) {
+        use axum::routing::{get, post};
+        let hits: Arc<[AtomicUsize; 3]> = Arc::new(Default::default());
+        let (t, f, e) = (hits.clone(), hits.clone(), hits.clone());
+        let app = axum::Router::new()
+            .route(
+                "/auth/oauth/token",
+                post(move |headers: AxumHeaders, body: String| async move {
+                    let form: std::collections::HashMap<String, String> =
+                        url::form_urlencoded::parse(body.as_bytes())
+                            .into_owned()
+                            .collect();
+                    // base64("public-client:public")
+                    let client_ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+                        == Some("Basic cHVibGljLWNsaWVudDpwdWJsaWM=");
+                    let grant_ok = form.get("grant_type").map(String::as_str) == Some("password")
+                        && form.get("username").map(String::as_str) == Some("key")
+                        && form.get("password").map(String::as_str) == Some("s3cret")
+                        && !form.contains_key("client_secret")
+                        && !form.contains_key("scope");
+                    if !(client_ok && grant_ok) {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            r#"{"error":"invalid_grant","error_description":"Bad credentials"}"#,
+                        );
+                    }
+                    let n = t[0].fetch_add(1, Ordering::SeqCst);
+                    let body = if n == 0 {
+                        r#"{"access_token":"tok-1","token_type":"bearer","expires_in":359999}"#
+                    } else {
+                        r#"{"access_token":"tok-2","token_type":"bearer","expires_in":359999}"#
+                    };
+                    (StatusCode::OK, body)
+                }),
+            )
+            .route(
+                "/forbidden",
+                get(move || async move {
+                    f[1].fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::FORBIDDEN, "{}")
+                }),
+            )
+            .route(
+                "/expired",
+                get(move || async move {
+                    e[2].fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::UNAUTHORIZED, "{}")
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, hits)
+    }
+
+    fn password_client(base: &Url, password: &str) -> HttpClient {
+        let auth = OAuth2::password(
+            "d",
+            base.join("auth/oauth/token").unwrap(),
+            ("public-client", "public"),
+            "key",
+            SecretString::from(password),
+            "",
+            RetryPolicy::default(),
+            "check the key".into(),
+        )
+        .no_retry_on_forbidden();
+        HttpClient::new("d", base.clone(), Arc::new(auth), RetryPolicy::default())
+    }
+
+    #[tokio::test]
+    async fn the_password_grant_sends_the_user_in_the_form_and_the_client_as_basic() {
+        let (base, hits) = password_server().await;
+        // A 401 gets one fresh token and one more try; a 403 is never sent again.
+        let client = password_client(&base, "s3cret");
+        let err = client.get("expired", &[]).await.unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::Auth { status: 401, .. }),
+            "{err}"
+        );
+        assert_eq!(hits[2].load(Ordering::SeqCst), 2);
+        assert_eq!(
+            hits[0].load(Ordering::SeqCst),
+            2,
+            "one token, then a fresh one"
+        );
+        let err = client.get("forbidden", &[]).await.unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::Auth { status: 403, .. }),
+            "{err}"
+        );
+        assert_eq!(hits[1].load(Ordering::SeqCst), 1, "a 403 is not sent again");
+        assert_eq!(hits[0].load(Ordering::SeqCst), 2, "and costs no new token");
+
+        // A refused key or secret is an `Auth` error naming the token endpoint and its reason.
+        let err = password_client(&base, "wrong")
+            .get("forbidden", &[])
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(err, ConnectorError::Auth { status: 400, .. }),
+            "{msg}"
+        );
+        assert!(msg.contains("POST /auth/oauth/token"), "{msg}");
+        assert!(msg.contains("invalid_grant (Bad credentials)"), "{msg}");
+        assert!(!msg.contains("wrong"), "{msg}");
+        assert_eq!(
+            hits[1].load(Ordering::SeqCst),
+            1,
+            "no API request without a token"
+        );
+    }
 
     #[test]
     fn refusals_name_the_oauth_error_and_entra_codes() {

@@ -66,9 +66,10 @@ impl Exchange<'_> {
             match outcome {
                 Outcome::Done(resp) => return Ok(Ok(resp)),
                 Outcome::Unauthorized { status, .. }
-                    if !refreshed && self.auth.is_some_and(|a| a.refreshable()) =>
+                    if !refreshed && self.auth.is_some_and(|a| a.refreshable(status)) =>
                 {
-                    // A token can expire between fetching and using it: refresh once.
+                    // A token can expire between fetching and using it: refresh once (after a
+                    // 403 too, unless the auth says a 403 must not be sent again).
                     tracing::debug!(%endpoint, status, "unauthorized; refreshing the token once");
                     refreshed = true;
                     force_refresh = true;
