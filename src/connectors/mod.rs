@@ -49,6 +49,7 @@ macro_rules! for_each_kind {
             HaloPsa => halopsa,
             Syncro => syncro,
             CsvBilling => csv_billing,
+            DattoRmm => datto_rmm,
         }
     };
 }

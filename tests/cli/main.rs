@@ -8,6 +8,7 @@
 mod autotask;
 mod csv;
 mod csv_billing;
+mod datto_rmm;
 mod errors;
 mod flow;
 mod halopsa;

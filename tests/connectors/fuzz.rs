@@ -356,3 +356,19 @@ async fn halopsa_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn datto_rmm_parsing_never_panics() {
+    fuzz(
+        "datto",
+        "[connections.datto]\nkind = \"datto-rmm\"\nurl = \"{url}\"\n",
+        &[
+            ("/auth/oauth/token", "datto_rmm/token.json"),
+            ("/api/v2/account/sites", "datto_rmm/sites_page2.json"),
+            ("/api/v2/account/devices", "datto_rmm/devices_page3.json"),
+            ("/api/v2/account", "datto_rmm/account.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

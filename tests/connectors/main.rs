@@ -8,6 +8,7 @@ mod common;
 mod connectwise;
 mod csv;
 mod csv_billing;
+mod datto_rmm;
 mod fuzz;
 mod halopsa;
 mod jumpcloud;
