@@ -48,8 +48,10 @@ impl ConnectArgs for Args {
     }
 
     fn into_connection(self, saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
-        let (key, secret) =
-            read_two_secrets(("Datto RMM API key", "Datto RMM API secret"), self.api_key_stdin)?;
+        let (key, secret) = read_two_secrets(
+            ("Datto RMM API key", "Datto RMM API secret"),
+            self.api_key_stdin,
+        )?;
         let settings = Settings {
             platform: self.platform,
             url: crate::connectors::clean_url(self.url),

@@ -53,7 +53,9 @@ impl Reader {
         let t = match v {
             Value::Null => return None,
             Value::String(s) if s.trim().is_empty() => return None,
-            Value::Number(n) => n.as_i64().and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            Value::Number(n) => n
+                .as_i64()
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             Value::String(s) => match s.trim().parse::<i64>() {
                 Ok(ms) => Timestamp::from_millisecond(ms).ok(),
                 Err(_) => crate::connectors::de::parse_timestamp(s.trim()).ok(),
@@ -198,15 +200,32 @@ pub fn device(d: wire::Device, raw: String, sites: &HashMap<String, &SiteInfo>) 
     put("site", r.text("siteName", &d.site_name));
     put("device_id", r.text("id", &d.id));
     put("domain", r.text("domain", &d.domain));
-    put("agent_version", r.text("displayVersion", &d.display_version));
+    put(
+        "agent_version",
+        r.text("displayVersion", &d.display_version),
+    );
     put("created", created.map(|t| t.to_string()));
     put("warranty_date", r.text("warrantyDate", &d.warranty_date));
-    put("snmp_enabled", r.flag("snmpEnabled", &d.snmp_enabled).map(|b| b.to_string()));
-    put("network_probe", r.flag("networkProbe", &d.network_probe).map(|b| b.to_string()));
+    put(
+        "snmp_enabled",
+        r.flag("snmpEnabled", &d.snmp_enabled)
+            .map(|b| b.to_string()),
+    );
+    put(
+        "network_probe",
+        r.flag("networkProbe", &d.network_probe)
+            .map(|b| b.to_string()),
+    );
     let av_product = r.member("antivirus", &d.antivirus, "antivirusProduct");
-    put("antivirus_product", r.text("antivirus.antivirusProduct", av_product));
+    put(
+        "antivirus_product",
+        r.text("antivirus.antivirusProduct", av_product),
+    );
     let av_status = r.member("antivirus", &d.antivirus, "antivirusStatus");
-    put("antivirus_status", r.text("antivirus.antivirusStatus", av_status));
+    put(
+        "antivirus_status",
+        r.text("antivirus.antivirusStatus", av_status),
+    );
     let patch = r.member("patchManagement", &d.patch_management, "patchStatus");
     put("patch_status", r.text("patchManagement.patchStatus", patch));
     if let Some(s) = site {
@@ -302,7 +321,10 @@ mod tests {
         assert_eq!(i.class, OTHER);
         assert_eq!(i.attrs["odd_fields"], "deviceType,hostname,online,lastSeen");
         assert!(!i.attrs.values().any(|v| v.contains("secret")));
-        assert!(!i.raw.unwrap().contains("secret"), "user-defined fields are not kept");
+        assert!(
+            !i.raw.unwrap().contains("secret"),
+            "user-defined fields are not kept"
+        );
     }
 
     #[test]
@@ -312,7 +334,9 @@ mod tests {
         );
         assert_eq!(d.class, DELETED);
         assert_eq!(d.raw_class, "Laptop");
-        let s = item(r#"{"uid": "e", "siteUid": "s-1", "suspended": true, "deviceType": {"category": "Laptop"}}"#);
+        let s = item(
+            r#"{"uid": "e", "siteUid": "s-1", "suspended": true, "deviceType": {"category": "Laptop"}}"#,
+        );
         assert_eq!(s.class, SUSPENDED);
         assert_eq!(s.attrs["autotask_company_id"], "29683");
         assert_eq!(s.attrs["site_on_demand"], "false");

@@ -168,7 +168,8 @@ impl DattoRmm {
             .unwrap_or(MAX_REQUESTS_PER_MINUTE)
             .clamp(1, MAX_REQUESTS_PER_MINUTE);
         let concurrency = retry.concurrency_or(ConnectorKind::DattoRmm.default_concurrency());
-        let limit = RateLimit::per(per_minute, Duration::from_secs(60)).with_concurrency(concurrency);
+        let limit =
+            RateLimit::per(per_minute, Duration::from_secs(60)).with_concurrency(concurrency);
         Ok(DattoRmm {
             name: name.to_string(),
             client: HttpClient::new(name, base, Arc::new(auth), retry)
@@ -267,9 +268,9 @@ impl Connector for DattoRmm {
             .collect();
         let by_uid: HashMap<String, &convert::SiteInfo> =
             sites.iter().map(|s| (s.account.id.clone(), s)).collect();
-        let mut pages = self
-            .client
-            .pages::<wire::Device>(self.first(DEVICES), Self::paging(), "/devices");
+        let mut pages =
+            self.client
+                .pages::<wire::Device>(self.first(DEVICES), Self::paging(), "/devices");
         let mut kept = Vec::new();
         let mut read = 0;
         while let Some(page) = pages.next().await.map_err(|e| name_the_read(e, DEVICES))? {

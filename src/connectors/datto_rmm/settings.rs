@@ -67,9 +67,9 @@ impl Settings {
                 let u = u.trim().trim_end_matches('/');
                 Ok(u.strip_suffix("/api").unwrap_or(u).to_string())
             }
-            (Some(_), Some(_)) => bail!(
-                "[connections.{name}] sets both `platform` and `url`; keep one of them"
-            ),
+            (Some(_), Some(_)) => {
+                bail!("[connections.{name}] sets both `platform` and `url`; keep one of them")
+            }
             (None, None) => bail!(
                 "[connections.{name}] sets neither `platform` nor `url`; add `platform = \"merlot\"` (the name in your Datto RMM URL: pinotage, merlot, concord, vidal, zinfandel or syrah)"
             ),
@@ -92,7 +92,8 @@ impl KindSettings for Settings {
 
     fn validate(&self, name: &str) -> Result<()> {
         let host = self.host_url(name)?;
-        crate::http::check_url(name, &host).map_err(|e| anyhow!("[connections.{name}] url: {e}"))?;
+        crate::http::check_url(name, &host)
+            .map_err(|e| anyhow!("[connections.{name}] url: {e}"))?;
         if self.page_size.is_some_and(|p| !(1..=1000).contains(&p)) {
             bail!("[connections.{name}] page_size must be between 1 and 1000");
         }
@@ -114,7 +115,12 @@ impl KindSettings for Settings {
         super::families()
     }
 
-    fn connect(&self, name: &str, secret: SecretFn, retry: RetryPolicy) -> Result<Box<dyn Connector>> {
+    fn connect(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+    ) -> Result<Box<dyn Connector>> {
         Ok(Box::new(super::DattoRmm::new(
             name,
             self,
@@ -135,7 +141,10 @@ mod tests {
     #[test]
     fn platforms_name_their_api_host_and_errors_name_the_key() {
         let s = parse("platform = \"merlot\"");
-        assert_eq!(s.host_url("d").unwrap(), "https://merlot-api.centrastage.net");
+        assert_eq!(
+            s.host_url("d").unwrap(),
+            "https://merlot-api.centrastage.net"
+        );
         s.validate("d").unwrap();
         let s = parse("url = \"http://127.0.0.1:9/api/\"");
         assert_eq!(s.host_url("d").unwrap(), "http://127.0.0.1:9");

@@ -61,7 +61,9 @@ impl crate::demo::kit::Api for Api {
                 .route("/api/v2/account/devices", get(devices));
             guard(api, state.clone(), authorized)
                 .route("/auth/oauth/token", post(token))
-                .fallback(|| async { reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})) })
+                .fallback(|| async {
+                    reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
+                })
                 .with_state(state)
         })
     }
@@ -154,7 +156,12 @@ pub fn sample(companies: &[&str]) -> Sample {
             .to_ascii_uppercase();
         let (dt, lt, srv, esx) = MIX[i % MIX.len()];
         let mut n = 0;
-        let mut push = |category: &str, class: &str, prefix: &str, os: Option<&str>, count: u32, state: (bool, bool)| {
+        let mut push = |category: &str,
+                        class: &str,
+                        prefix: &str,
+                        os: Option<&str>,
+                        count: u32,
+                        state: (bool, bool)| {
             for k in 0..count {
                 n += 1;
                 let id = 4_200_000 + (i as i64) * 1000 + i64::from(n);
@@ -173,18 +180,67 @@ pub fn sample(companies: &[&str]) -> Sample {
             }
         };
         let live = (false, false);
-        push("Desktop", "device", "WS", Some("Microsoft Windows 11 Pro 23H2"), dt, live);
-        push("Laptop", "device", "LT", Some("Microsoft Windows 11 Pro 23H2"), lt, live);
-        push("Server", "device", "SRV", Some("Microsoft Windows Server 2022 Standard"), srv, live);
-        push("ESXi Host", "esxihost", "ESX", Some("VMware ESXi 8.0.2"), esx, live);
+        push(
+            "Desktop",
+            "device",
+            "WS",
+            Some("Microsoft Windows 11 Pro 23H2"),
+            dt,
+            live,
+        );
+        push(
+            "Laptop",
+            "device",
+            "LT",
+            Some("Microsoft Windows 11 Pro 23H2"),
+            lt,
+            live,
+        );
+        push(
+            "Server",
+            "device",
+            "SRV",
+            Some("Microsoft Windows Server 2022 Standard"),
+            srv,
+            live,
+        );
+        push(
+            "ESXi Host",
+            "esxihost",
+            "ESX",
+            Some("VMware ESXi 8.0.2"),
+            esx,
+            live,
+        );
         push("Printer", "printer", "PRN", None, 1, live);
         push("Network Device", "rmmnetworkdevice", "SW", None, 1, live);
         if i == 0 {
-            push("Laptop", "device", "OLD", Some("Microsoft Windows 10 Pro"), 1, (true, false));
-            push("Kiosk", "device", "KIOSK", Some("Microsoft Windows 11 IoT"), 1, live);
+            push(
+                "Laptop",
+                "device",
+                "OLD",
+                Some("Microsoft Windows 10 Pro"),
+                1,
+                (true, false),
+            );
+            push(
+                "Kiosk",
+                "device",
+                "KIOSK",
+                Some("Microsoft Windows 11 IoT"),
+                1,
+                live,
+            );
         }
         if i == 1 {
-            push("Desktop", "device", "SUSP", Some("Microsoft Windows 11 Pro"), 1, (false, true));
+            push(
+                "Desktop",
+                "device",
+                "SUSP",
+                Some("Microsoft Windows 11 Pro"),
+                1,
+                (false, true),
+            );
         }
         sites.push(Site {
             id: 310_000 + i as i64,
@@ -210,7 +266,8 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
             "SERVER" | "ESXI_HOST" => "total-servers",
             _ => continue,
         };
-        *out.entry((site.name.clone(), service.to_string())).or_default() += Decimal::ONE;
+        *out.entry((site.name.clone(), service.to_string()))
+            .or_default() += Decimal::ONE;
     }
     out.into_iter().map(|((a, s), n)| (a, s, n)).collect()
 }
@@ -226,18 +283,35 @@ struct DattoState {
 /// and secret as `username` and `password`.
 async fn token(State(st): State<Arc<DattoState>>, headers: HeaderMap, body: Bytes) -> Response {
     if basic(&headers) != Some(("public-client".into(), "public".into())) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", Some("Full authentication is required to access this resource"));
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            Some("Full authentication is required to access this resource"),
+        );
     }
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if field("grant_type") != "password" {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", Some("Unsupported grant type"));
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            Some("Unsupported grant type"),
+        );
     }
     if field("username") != DEMO_API_KEY || field("password") != DEMO_API_SECRET {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", Some("Bad credentials"));
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some("Bad credentials"),
+        );
     }
     let access_token = st.tokens.issue((), TOKEN_LIFETIME);
-    granted(&access_token, "bearer", TOKEN_LIFETIME, json!({"scope": "default"}))
+    granted(
+        &access_token,
+        "bearer",
+        TOKEN_LIFETIME,
+        json!({"scope": "default"}),
+    )
 }
 
 fn authorized(st: &Arc<DattoState>, headers: &HeaderMap) -> Result<(), Response> {
@@ -364,7 +438,13 @@ async fn devices(State(st): State<Arc<DattoState>>, RawQuery(query): RawQuery) -
             })
         })
         .collect();
-    page(&st, "/api/v2/account/devices", "devices", all, query.as_deref())
+    page(
+        &st,
+        "/api/v2/account/devices",
+        "devices",
+        all,
+        query.as_deref(),
+    )
 }
 
 #[cfg(test)]
@@ -399,24 +479,49 @@ mod tests {
         };
         assert_eq!(v.accounts.len(), 3);
         assert_eq!(v.items.len(), sample.devices.len());
-        assert!(sample.devices.len() > MAX_PAGE * 2, "the devices take three pages");
+        assert!(
+            sample.devices.len() > MAX_PAGE * 2,
+            "the devices take three pages"
+        );
         let services = Config::default().services_seen("d", ConnectorKind::DattoRmm, [&v]);
-        let names: BTreeMap<&str, &str> = v.accounts.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+        let names: BTreeMap<&str, &str> = v
+            .accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .collect();
         let mut counted: BTreeMap<(String, String), Decimal> = BTreeMap::new();
         for item in &v.items {
-            for s in services.iter().filter(|s| s.key == "total-workstations" || s.key == "total-servers") {
+            for s in services
+                .iter()
+                .filter(|s| s.key == "total-workstations" || s.key == "total-servers")
+            {
                 let w = s.weight(item);
                 if !w.is_zero() {
-                    *counted.entry((names[item.account_id.as_str()].to_string(), s.key.clone())).or_default() += w;
+                    *counted
+                        .entry((names[item.account_id.as_str()].to_string(), s.key.clone()))
+                        .or_default() += w;
                 }
             }
         }
-        let want: BTreeMap<(String, String), Decimal> = usage(&sample).into_iter().map(|(a, s, n)| ((a, s), n)).collect();
+        let want: BTreeMap<(String, String), Decimal> = usage(&sample)
+            .into_iter()
+            .map(|(a, s, n)| ((a, s), n))
+            .collect();
         assert_eq!(counted, want);
-        assert_eq!(want[&("Acme Corp".to_string(), "total-workstations".to_string())], Decimal::from(12));
-        assert!(services.iter().any(|s| s.key == "kiosk:device-type"), "the unknown type has its own service");
+        assert_eq!(
+            want[&("Acme Corp".to_string(), "total-workstations".to_string())],
+            Decimal::from(12)
+        );
+        assert!(
+            services.iter().any(|s| s.key == "kiosk:device-type"),
+            "the unknown type has its own service"
+        );
 
-        let e = connector(&server, &sample, "nope").check().await.unwrap_err().to_string();
+        let e = connector(&server, &sample, "nope")
+            .check()
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("invalid_grant"), "{e}");
         assert!(!e.contains("nope"), "{e}");
     }
