@@ -457,9 +457,9 @@ mod tests {
     use crate::config::Config;
     use crate::connectors::datto_rmm::DattoRmm;
     use crate::connectors::{Connector, ConnectorKind, SyncCx};
-    use crate::demo::kit::{Api as _, serve};
+    use crate::demo::kit::{self, Api as _, serve};
     use crate::http::RetryPolicy;
-    use crate::model::Snapshot;
+    use crate::model::{ServiceDef, Snapshot};
 
     fn connector(server: &Served, sample: &Sample, secret: &str) -> DattoRmm {
         let settings = Api::connection(server, sample).settings;
@@ -484,25 +484,11 @@ mod tests {
             "the devices take three pages"
         );
         let services = Config::default().services_seen("d", ConnectorKind::DattoRmm, [&v]);
-        let names: BTreeMap<&str, &str> = v
-            .accounts
+        let billed: Vec<&ServiceDef> = services
             .iter()
-            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .filter(|s| s.key == "total-workstations" || s.key == "total-servers")
             .collect();
-        let mut counted: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-        for item in &v.items {
-            for s in services
-                .iter()
-                .filter(|s| s.key == "total-workstations" || s.key == "total-servers")
-            {
-                let w = s.weight(item);
-                if !w.is_zero() {
-                    *counted
-                        .entry((names[item.account_id.as_str()].to_string(), s.key.clone()))
-                        .or_default() += w;
-                }
-            }
-        }
+        let counted = kit::testing::counted_by_account(&v, &billed);
         let want: BTreeMap<(String, String), Decimal> = usage(&sample)
             .into_iter()
             .map(|(a, s, n)| ((a, s), n))

@@ -323,7 +323,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::connectors::{Connector, ConnectorKind, SyncCx};
-    use crate::demo::kit::{Api as _, serve};
+    use crate::demo::kit::{self, Api as _, serve};
     use crate::http::RetryPolicy;
     use crate::model::Snapshot;
 
@@ -348,22 +348,7 @@ mod tests {
         assert_eq!(v.items.len(), sample.agents.len());
         let config = Config::default();
         let services = config.services_seen("s1", ConnectorKind::SentinelOne, [&v]);
-        let names: BTreeMap<&str, &str> = v
-            .accounts
-            .iter()
-            .map(|a| (a.id.as_str(), a.name.as_str()))
-            .collect();
-        let mut counted: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-        for item in &v.items {
-            for s in &services {
-                let w = s.weight(item);
-                if !w.is_zero() {
-                    *counted
-                        .entry((names[item.account_id.as_str()].to_string(), s.key.clone()))
-                        .or_default() += w;
-                }
-            }
-        }
+        let counted = kit::testing::counted_by_account(&v, &services.iter().collect::<Vec<_>>());
         let want: BTreeMap<(String, String), Decimal> = usage(&sample)
             .into_iter()
             .map(|(a, s, n)| ((a, s), n))

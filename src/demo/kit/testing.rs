@@ -1,7 +1,11 @@
 //! What the sandboxes' tests share: a quick retry policy, connectors to the demo's NinjaOne and
-//! ConnectWise sandboxes, and a sync's snapshot of either side.
+//! ConnectWise sandboxes, a sync's snapshot of either side, and what a vendor snapshot counts
+//! per account and service (to hold against the sandbox's own `usage`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use rust_decimal::Decimal;
 
 use secrecy::SecretString;
 
@@ -10,7 +14,7 @@ use crate::connectors::ninjaone::{self, NinjaOne};
 use crate::connectors::{Connector, SyncCx};
 use crate::demo::Sandbox;
 use crate::http::RetryPolicy;
-use crate::model::{PsaSnapshot, Snapshot, VendorSnapshot};
+use crate::model::{PsaSnapshot, ServiceDef, Snapshot, VendorSnapshot};
 
 /// Two attempts, short waits: a refused request fails the test quickly.
 pub fn retry() -> RetryPolicy {
@@ -54,4 +58,29 @@ pub async fn psa_snapshot(c: &dyn Connector) -> PsaSnapshot {
         Snapshot::Psa(p) => p,
         other => panic!("expected a PSA snapshot, got {other:?}"),
     }
+}
+
+/// What `services` count in `v`, by (account name, service key), leaving out zeros: the
+/// connector's view of the sandbox's records, to compare with the sandbox's `usage`.
+pub fn counted_by_account(
+    v: &VendorSnapshot,
+    services: &[&ServiceDef],
+) -> BTreeMap<(String, String), Decimal> {
+    let names: BTreeMap<&str, &str> = v
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let mut counted: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for item in &v.items {
+        for s in services {
+            let w = s.weight(item);
+            if !w.is_zero() {
+                *counted
+                    .entry((names[item.account_id.as_str()].to_string(), s.key.clone()))
+                    .or_default() += w;
+            }
+        }
+    }
+    counted
 }
