@@ -51,7 +51,7 @@ impl fmt::Display for SecretSource {
 #[derive(Debug, Error)]
 pub enum SecretError {
     #[error(
-        "no `{field}` secret for connection `{connection}`: run `reconcile connect` for it again, or set {env_var}, or add `{field} = \"<command>\"` under [connections.{connection}.secret_command]{kernel_hint}"
+        "no `{field}` secret for connection `{connection}`: enter it again with `reconcile connect --reauth {connection}`, or set {env_var}, or add `{field} = \"<command>\"` under [connections.{connection}.secret_command]{kernel_hint}"
     )]
     NotFound {
         connection: String,

@@ -139,6 +139,30 @@ pub fn expected_backend() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Deletes a secret straight from the store, bypassing `reconcile`: what a reboot does to the
+/// kernel keyring. Tries both stores when `.ci/run` names none.
+pub fn forget_in_store(service: &str, user: &str) {
+    let backend = expected_backend();
+    if backend.as_deref() != Some("kernel-keyring") {
+        let _ = std::process::Command::new("secret-tool")
+            .args(["clear", "service", service, "username", user])
+            .output();
+    }
+    if backend.as_deref() != Some("secret-service") {
+        let desc = format!("{service}:{user}");
+        if let Ok(id) = std::process::Command::new("keyctl")
+            .args(["search", "@u", "user", &desc])
+            .output()
+            && id.status.success()
+        {
+            let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+            let _ = std::process::Command::new("keyctl")
+                .args(["unlink", &id, "@u"])
+                .output();
+        }
+    }
+}
+
 /// Reads a secret straight from the real store `.ci/run` names, bypassing `reconcile`.
 pub fn read_from_store(service: &str, user: &str) -> Option<String> {
     match expected_backend().as_deref() {

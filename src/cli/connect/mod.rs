@@ -1,5 +1,8 @@
 //! `reconcile connect`: verify credentials, store the secret in the keyring and the rest in the
-//! config file. Secrets come from a hidden prompt or stdin, never from a flag value.
+//! config file; `--reauth` re-enters only the secrets of saved connections (`reauth.rs`).
+//! Secrets come from a hidden prompt or stdin, never from a flag value.
+
+mod reauth;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
@@ -17,10 +20,27 @@ use crate::secrets::SecretSource;
 /// the OS keyring (on Linux without a Secret Service: the kernel user keyring, lost on reboot).
 /// The secret is read from a hidden prompt on a terminal, or from stdin when stdin is not a
 /// terminal or with the target's --*-stdin flag.
+///
+/// After a reboot cleared the kernel keyring, or when a key was rotated, `--reauth NAME` asks
+/// only for the secrets of a saved connection (several: repeat it, or `--reauth-all`), verifies
+/// them as connect does, and stores them; its settings stay as saved.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
-    pub target: Target,
+    pub target: Option<Target>,
+    /// Re-enter only the secrets of this saved connection (repeat for several). On a terminal
+    /// each is a hidden prompt; otherwise stdin holds one per line, in the order the
+    /// connections are named and, within one, the order `reconcile status` lists its secrets
+    #[arg(long, value_name = "NAME")]
+    pub reauth: Vec<String>,
+    /// Re-enter the secrets of every saved connection that keeps them in the keyring, in name
+    /// order (connections whose secrets come from a secret_command are left alone)
+    #[arg(long, conflicts_with = "reauth")]
+    pub reauth_all: bool,
+    /// With --reauth: store the secrets without checking them against the API first
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// One subcommand per connector kind, named by its key; each kind's flags (and their doc
@@ -48,7 +68,17 @@ connectors::for_each_kind!(connect_targets);
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
-        self.target.run(app).await?;
+        match self.target {
+            // clap refuses connect's own flags next to a kind, so these are for --reauth.
+            Some(target) => target.run(app).await?,
+            None if self.reauth_all => reauth::run(app, None, self.no_verify).await?,
+            None if !self.reauth.is_empty() => {
+                reauth::run(app, Some(&self.reauth), self.no_verify).await?
+            }
+            None => bail!(
+                "say what to connect: `reconcile connect <kind> ...` (see `reconcile connect --help` for the kinds), or `reconcile connect --reauth NAME` to re-enter the secrets of a saved connection"
+            ),
+        }
         Ok(Exit::Ok)
     }
 }
@@ -98,34 +128,9 @@ pub async fn save(
                 .map(|(_, s)| SecretString::from(s.expose_secret().to_string()))
                 .with_context(|| format!("internal error: no `{field}` given"))
         };
-        let connector = settings.connect(name, &lookup, app.retry.clone())?;
-        let description = connector.check().await.with_context(|| {
-            format!(
-                "the credentials for `{}` were not saved (use --no-verify to save them without checking)",
-                name
-            )
-        })?;
-        app.info(format!("verified {}: {description}", kind.display_name()));
+        check(app, name, &settings, &lookup).await?;
     }
-    let mut stored: Vec<&str> = Vec::new();
-    for (field, secret) in &secrets {
-        match app.secrets.store(name, field, secret) {
-            Ok(source) => {
-                app.info(format!("stored `{field}` of `{}` in {source}", name));
-                if source == SecretSource::KernelKeyring {
-                    app.warn(format!(
-                        "no Secret Service is running, so `{field}` went to the kernel user keyring, which is cleared on reboot; run `reconcile connect` again after a reboot, or use {} or a secret_command",
-                        crate::secrets::env_var_name(name, field)
-                    ));
-                }
-                stored.push(field);
-            }
-            Err(e) => {
-                rollback(app, name, &stored);
-                return Err(e.into());
-            }
-        }
-    }
+    let stored = store_secrets(app, name, &secrets)?;
     doc.set_connection(name, &settings)?;
     if let Err(e) = doc.save() {
         rollback(app, name, &stored);
@@ -138,6 +143,56 @@ pub async fn save(
         app.paths.config.display()
     ));
     Ok(())
+}
+
+/// Checks connection `name` against its API with the secrets `lookup` gives, and says what it saw.
+async fn check(
+    app: &App,
+    name: &str,
+    settings: &ConnectionSettings,
+    lookup: connectors::SecretFn<'_>,
+) -> Result<()> {
+    let connector = settings.connect(name, lookup, app.retry.clone())?;
+    let description = connector.check().await.with_context(|| {
+        format!(
+            "the credentials for `{}` were not saved (use --no-verify to save them without checking)",
+            name
+        )
+    })?;
+    app.info(format!(
+        "verified {}: {description}",
+        settings.kind().display_name()
+    ));
+    Ok(())
+}
+
+/// Stores the secrets of connection `name`, saying where each went. If one cannot be stored, the
+/// ones just stored are removed again and the error returned: never a half-stored set.
+fn store_secrets<'a>(
+    app: &App,
+    name: &str,
+    secrets: &'a [(&'static str, SecretString)],
+) -> Result<Vec<&'a str>> {
+    let mut stored: Vec<&str> = Vec::new();
+    for (field, secret) in secrets {
+        match app.secrets.store(name, field, secret) {
+            Ok(source) => {
+                app.info(format!("stored `{field}` of `{}` in {source}", name));
+                if source == SecretSource::KernelKeyring {
+                    app.warn(format!(
+                        "no Secret Service is running, so `{field}` went to the kernel user keyring, which is cleared on reboot; after a reboot run `reconcile connect --reauth {name}`, or use {} or a secret_command",
+                        crate::secrets::env_var_name(name, field)
+                    ));
+                }
+                stored.push(field);
+            }
+            Err(e) => {
+                rollback(app, name, &stored);
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(stored)
 }
 
 fn rollback(app: &App, name: &str, fields: &[&str]) {
