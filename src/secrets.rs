@@ -458,6 +458,13 @@ mod kernel {
 
     pub fn set(service: &str, user: &str, secret: &SecretString) -> Result<(), String> {
         let ring = user_keyring()?;
+        // Setting a key's permissions needs possession, which a process has through its session
+        // keyring's link to the user keyring. A shell whose session keyring was revoked (or a
+        // service manager that gave none) has no such link: link the user keyring into this
+        // process's own keyring so the process possesses what it adds.
+        if let Ok(own) = KeyRing::from_special_id(KeyRingIdentifier::Process, true) {
+            let _ = own.link_keyring_id(KeyRingIdentifier::User);
+        }
         let key = ring
             .add_key(
                 &description(service, user),
@@ -476,8 +483,19 @@ mod kernel {
                     | Permission::SETATTR,
             )
             .build();
-        key.set_perms(perms)
-            .map_err(|e| format!("setting key permissions failed: {e:?}"))?;
+        if let Err(e) = key.set_perms(perms) {
+            // Never leave a key behind that a cron job could not read: take it out again
+            // (unlinking needs only write access to the user keyring, not to the key).
+            let removed = ring.unlink_key(key).is_ok();
+            return Err(format!(
+                "setting the key's permissions failed ({e:?}), so a job outside this login could not read it; {}. Run `reconcile connect` again from a normal login shell, or give the secret through an environment variable or a secret_command",
+                if removed {
+                    "the key was removed again"
+                } else {
+                    "removing it again failed too: `keyctl show @u` lists it, `keyctl unlink <id> @u` removes it"
+                }
+            ));
+        }
         Ok(())
     }
 

@@ -16,6 +16,7 @@ mod harness;
 mod health;
 mod jumpcloud;
 mod keeper;
+mod keyring;
 mod limits;
 mod m365;
 mod periods;
