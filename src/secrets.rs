@@ -221,10 +221,11 @@ impl Secrets {
             connection: connection.into(),
             field: field.into(),
             env_var: var,
-            kernel_hint: if cfg!(target_os = "linux") && os_store().is_err() {
-                " (secrets kept in the kernel keyring are lost on reboot)".into()
-            } else {
-                String::new()
+            kernel_hint: match os_store() {
+                Err(why) if cfg!(target_os = "linux") => format!(
+                    ". Looked in the kernel user keyring (cleared on reboot) but not in the Secret Service, which this process cannot reach ({why}): a secret `connect` stored there from a desktop session is out of reach of cron jobs and services. For them, keep it where they can read it: `reconcile connect --reauth {connection} --store kernel`, the environment variable, or a secret_command"
+                ),
+                _ => String::new(),
             },
         })
     }
@@ -279,6 +280,52 @@ impl Secrets {
                     detail: why,
                 }),
             },
+        }
+    }
+
+    /// Stores a secret in the kernel user keyring (Linux), where a cron job of the same user
+    /// finds it, and drops any copy in the OS keyring, which would otherwise be read first.
+    pub fn store_kernel(
+        &self,
+        connection: &str,
+        field: &str,
+        secret: &SecretString,
+    ) -> Result<SecretSource, SecretError> {
+        let user = Self::user(connection, field);
+        if let Backend::Memory(_) = self.backend {
+            return self.store(connection, field, secret);
+        }
+        if !kernel::AVAILABLE {
+            return Err(SecretError::NoStore {
+                connection: connection.into(),
+                field: field.into(),
+                env_var: env_var_name(connection, field),
+                detail: "--store kernel: the kernel keyring exists on Linux only".into(),
+            });
+        }
+        kernel::set(&self.service, &user, secret).map_err(|detail| SecretError::Store {
+            connection: connection.into(),
+            field: field.into(),
+            action: "store",
+            store: "the kernel user keyring".into(),
+            detail,
+        })?;
+        if let Ok(store) = os_store() {
+            let _ = store
+                .build(&self.service, &user, None)
+                .and_then(|e| e.delete_credential());
+        }
+        Ok(SecretSource::KernelKeyring)
+    }
+
+    /// Whether a job outside this desktop session (cron, a service) can read what went to
+    /// `source`; `Some(why not)` when it cannot.
+    pub fn unreachable_outside_session(source: &SecretSource) -> Option<&'static str> {
+        match source {
+            SecretSource::OsKeyring(_) if cfg!(target_os = "linux") => Some(
+                "the Secret Service lives in this desktop session: a cron job or a service runs outside it, has no session bus, and cannot read the secret",
+            ),
+            _ => None,
         }
     }
 

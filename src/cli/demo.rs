@@ -10,7 +10,7 @@ use crate::cli::Exit;
 use crate::cli::connect;
 use crate::cli::sync::SyncConsole;
 use crate::config::Paths;
-use crate::connectors::{ConnectorKind, Role};
+use crate::connectors::{ConnectorKind, Role, SecretStore};
 use crate::demo::{self, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, apis};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
@@ -96,7 +96,7 @@ impl Args {
         for kind in kinds {
             let c = sandbox.connection(kind);
             app.info(format!("demo: {}", c.command()));
-            connect::save(d, c.name, c.settings, c.secrets, true).await?;
+            connect::save(d, c.name, c.settings, c.secrets, true, SecretStore::Auto).await?;
         }
         let ninja = sandbox.connection(ConnectorKind::NinjaOne).name;
         let psa = sandbox.connection(self.psa).name;

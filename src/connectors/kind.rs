@@ -127,6 +127,19 @@ pub struct Common {
     /// Save without checking the credentials (or the file) first
     #[arg(long)]
     pub no_verify: bool,
+    /// Where the secrets go: `auto` (the desktop's Secret Service when this session reaches
+    /// one, else the kernel user keyring) or `kernel` (the kernel user keyring, which cron jobs
+    /// of the same user can read; a reboot clears it, `connect --reauth` fills it again)
+    #[arg(long, value_enum, default_value_t = SecretStore::Auto)]
+    pub store: SecretStore,
+}
+
+/// `--store`: where `connect` keeps the secrets it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretStore {
+    #[default]
+    Auto,
+    Kernel,
 }
 
 impl Common {

@@ -27,8 +27,8 @@ use crate::model::{Snapshot, UsageItem};
 pub use registry::Registered;
 
 pub use kind::{
-    Common, ConnectArgs, KindInfo, KindSettings, NewConnection, SecretFn, clean_list, clean_url,
-    is_false, read_secret, read_two_secrets, two_lines,
+    Common, ConnectArgs, KindInfo, KindSettings, NewConnection, SecretFn, SecretStore, clean_list,
+    clean_url, is_false, read_secret, read_two_secrets, two_lines,
 };
 
 /// The registry: every connector folder, once, as `Variant => module`. Calls `$callback!` with

@@ -146,6 +146,13 @@ fn connect_sync_map_reconcile_report_disconnect() {
                 "{}",
                 ninja.stderr()
             );
+            // Where it went is said with who can read it: not a cron job.
+            assert!(
+                ninja.stderr().contains("cannot read the secret")
+                    && ninja.stderr().contains("--reauth ninja --store kernel"),
+                "{}",
+                ninja.stderr()
+            );
         }
         Some("kernel-keyring") => {
             assert!(

@@ -11,8 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::App;
 use crate::cli::Exit;
 use crate::config::{ConfigDocument, validate_connection_name};
-use crate::connectors::{self, ConnectArgs, ConnectionSettings, KindSettings, Registered};
-use crate::secrets::SecretSource;
+use crate::connectors::{
+    self, ConnectArgs, ConnectionSettings, KindSettings, Registered, SecretStore,
+};
+use crate::secrets::{SecretSource, Secrets};
 
 /// Add or update a connection: verify it against the API, then save it.
 ///
@@ -41,6 +43,11 @@ pub struct Args {
     /// With --reauth: store the secrets without checking them against the API first
     #[arg(long)]
     pub no_verify: bool,
+    /// With --reauth: where the secrets go (`auto`: the Secret Service when this session
+    /// reaches one, else the kernel user keyring; `kernel`: the kernel user keyring, which cron
+    /// jobs of the same user can read)
+    #[arg(long, value_enum, default_value_t = SecretStore::Auto)]
+    pub store: SecretStore,
 }
 
 /// One subcommand per connector kind, named by its key; each kind's flags (and their doc
@@ -71,9 +78,9 @@ impl Args {
         match self.target {
             // clap refuses connect's own flags next to a kind, so these are for --reauth.
             Some(target) => target.run(app).await?,
-            None if self.reauth_all => reauth::run(app, None, self.no_verify).await?,
+            None if self.reauth_all => reauth::run(app, None, self.no_verify, self.store).await?,
             None if !self.reauth.is_empty() => {
-                reauth::run(app, Some(&self.reauth), self.no_verify).await?
+                reauth::run(app, Some(&self.reauth), self.no_verify, self.store).await?
             }
             None => bail!(
                 "say what to connect: `reconcile connect <kind> ...` (see `reconcile connect --help` for the kinds), or `reconcile connect --reauth NAME` to re-enter the secrets of a saved connection"
@@ -87,13 +94,22 @@ impl Args {
 /// value when the connection exists), then [`save`].
 async fn connect<S: Registered>(app: &App, args: S::Args) -> Result<()> {
     let name = args.common().name_or(S::KIND.key);
+    let store = args.common().store;
     let saved = app.config().ok().and_then(|c| {
         c.connections
             .get(&name)
             .and_then(|c| S::of(&c.settings).cloned())
     });
     let new = args.into_connection(saved.as_ref())?;
-    save(app, &name, new.settings.into(), new.secrets, new.verify).await
+    save(
+        app,
+        &name,
+        new.settings.into(),
+        new.secrets,
+        new.verify,
+        store,
+    )
+    .await
 }
 
 /// Saves connection `name`: verifies it (unless told not to), stores the secrets, then writes the config. If the config
@@ -104,6 +120,7 @@ pub async fn save(
     settings: ConnectionSettings,
     secrets: Vec<(&'static str, SecretString)>,
     verify: bool,
+    store: SecretStore,
 ) -> Result<()> {
     validate_connection_name(name)?;
     settings.validate(name)?;
@@ -130,7 +147,7 @@ pub async fn save(
         };
         check(app, name, &settings, &lookup).await?;
     }
-    let stored = store_secrets(app, name, &secrets)?;
+    let stored = store_secrets(app, name, &secrets, store)?;
     doc.set_connection(name, &settings)?;
     if let Err(e) = doc.save() {
         rollback(app, name, &stored);
@@ -172,16 +189,25 @@ fn store_secrets<'a>(
     app: &App,
     name: &str,
     secrets: &'a [(&'static str, SecretString)],
+    store: SecretStore,
 ) -> Result<Vec<&'a str>> {
     let mut stored: Vec<&str> = Vec::new();
     for (field, secret) in secrets {
-        match app.secrets.store(name, field, secret) {
+        let result = match store {
+            SecretStore::Auto => app.secrets.store(name, field, secret),
+            SecretStore::Kernel => app.secrets.store_kernel(name, field, secret),
+        };
+        match result {
             Ok(source) => {
                 app.info(format!("stored `{field}` of `{}` in {source}", name));
+                let var = crate::secrets::env_var_name(name, field);
                 if source == SecretSource::KernelKeyring {
                     app.warn(format!(
-                        "no Secret Service is running, so `{field}` went to the kernel user keyring, which is cleared on reboot; after a reboot run `reconcile connect --reauth {name}`, or use {} or a secret_command",
-                        crate::secrets::env_var_name(name, field)
+                        "`{field}` is in the kernel user keyring, which cron jobs of this user can read but a reboot clears: after a reboot run `reconcile connect --reauth {name}`, or use {var} or a secret_command"
+                    ));
+                } else if let Some(why) = Secrets::unreachable_outside_session(&source) {
+                    app.warn(format!(
+                        "{why}. For unattended runs, keep it where they can read it: `reconcile connect --reauth {name} --store kernel`, {var}, or a secret_command"
                     ));
                 }
                 stored.push(field);

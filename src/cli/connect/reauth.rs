@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::App;
 use crate::config::{Config, Connection};
-use crate::connectors::read_secret;
+use crate::connectors::{SecretStore, read_secret};
 
 use super::{check, store_secrets};
 
@@ -26,7 +26,12 @@ struct Wanted<'a> {
 
 /// Re-enters the secrets of the connections `names` (every connection that keeps a secret in
 /// the keyring when `None`).
-pub async fn run(app: &App, names: Option<&[String]>, no_verify: bool) -> Result<()> {
+pub async fn run(
+    app: &App,
+    names: Option<&[String]>,
+    no_verify: bool,
+    store: SecretStore,
+) -> Result<()> {
     let config = app.config()?;
     let wanted = wanted(app, &config, names)?;
     if wanted.is_empty() {
@@ -41,7 +46,7 @@ pub async fn run(app: &App, names: Option<&[String]>, no_verify: bool) -> Result
             .iter()
             .map(|f| (*f, given.next().expect("one secret was read per field")))
             .collect();
-        if let Err(e) = reauth_one(app, w, &secrets, no_verify).await {
+        if let Err(e) = reauth_one(app, w, &secrets, no_verify, store).await {
             failed.push(format!("`{}`: {e:#}", w.name));
         }
     }
@@ -61,6 +66,7 @@ async fn reauth_one(
     w: &Wanted<'_>,
     secrets: &[(&'static str, SecretString)],
     no_verify: bool,
+    store: SecretStore,
 ) -> Result<()> {
     if !no_verify {
         // A field this connection takes from its secret_command is read from there, as a sync
@@ -73,7 +79,7 @@ async fn reauth_one(
         };
         check(app, w.name, &w.connection.settings, &lookup).await?;
     }
-    store_secrets(app, w.name, secrets)?;
+    store_secrets(app, w.name, secrets, store)?;
     for (field, _) in secrets {
         let var = crate::secrets::env_var_name(w.name, field);
         if std::env::var(&var).is_ok_and(|v| !v.is_empty()) {
