@@ -232,7 +232,11 @@ pub fn import(file: &Path, bytes: &[u8], settings: &Settings) -> Result<Imported
     let format = reader::format_of(file, settings.format);
     let table = reader::read_table(&shown, format, settings.delimiter.as_deref(), file, bytes)?;
     let cols = resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?;
-    convert::rows(&shown, &table, &cols)
+    let numbers = table.numbers(
+        settings.decimal_separator.as_deref(),
+        settings.thousands_separator.as_deref(),
+    );
+    convert::rows(&shown, &table, &cols, &numbers)
 }
 
 /// Built-in services: `all`, every unit of the file (handy for single-product exports).
