@@ -283,3 +283,91 @@ fn european_numbers_are_refused_until_the_separator_is_said_then_read_right() {
     assert_eq!(row.unit_price, "1012.5", "{row:?}");
     assert_eq!(row.billed_qty, "3", "{row:?}");
 }
+
+/// A header-only export is refused by `connect` and `sync` (exit 2, the previous snapshot stays
+/// current), saying how to accept it; `sync --allow-empty` takes it once as 0 items, and
+/// `connect --allow-empty` saves `allow_empty = true` for every sync after.
+#[test]
+fn an_empty_export_is_refused_unless_allowed() {
+    let env = Env::new();
+    let empty = env.dir.path().join("empty.csv");
+    std::fs::write(&empty, "Customer,Plan,Seats\n").unwrap();
+    let full = env.dir.path().join("full.csv");
+    std::fs::write(&full, "Customer,Plan,Seats\nAcme,BK,3\nBeta,BK,2\n").unwrap();
+    let connect = |path: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "connect",
+            "csv",
+            "--name",
+            "bk",
+            "--path",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, "")
+    };
+    connect(&empty, &[]).expect(2).says(
+        &[
+            "`bk` was not saved: its file did not import cleanly",
+            "empty.csv: the file has a header but no rows, so nothing was imported",
+            "add --allow-empty to save the connection with empty files accepted",
+        ],
+        &["credentials"],
+    );
+    assert!(
+        !env.config_path().exists(),
+        "a refused connect wrote the config"
+    );
+
+    connect(&full, &[]).expect(0);
+    env.run(&["sync", "bk"], "")
+        .expect(0)
+        .says(&["bk: synced", "2 accounts, 2 items"], &[]);
+    env.run(&["sync", "bk", "--file", empty.to_str().unwrap()], "")
+        .expect(2)
+        .says(
+            &[
+                "empty.csv: the file has a header but no rows",
+                "sync again with --allow-empty (`reconcile sync bk --allow-empty`)",
+                "`reconcile connect csv --name bk --allow-empty`",
+                "previous snapshots stay current",
+            ],
+            &[],
+        );
+    let status = env.run(&["status"], "").expect(0).stdout();
+    assert!(status.contains("2 accounts, 2 items"), "{status}");
+
+    env.run(
+        &[
+            "sync",
+            "bk",
+            "--file",
+            empty.to_str().unwrap(),
+            "--allow-empty",
+        ],
+        "",
+    )
+    .expect(0)
+    .says(&["bk: synced", "0 accounts, 0 items"], &[]);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        !config.contains("allow_empty"),
+        "--allow-empty on sync is once: {config}"
+    );
+
+    connect(&empty, &["--allow-empty"])
+        .expect(0)
+        .says(&["0 rows for 0 accounts"], &[]);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("allow_empty = true"), "{config}");
+    env.run(&["sync", "bk"], "")
+        .expect(0)
+        .says(&["0 accounts, 0 items"], &[]);
+    // Connecting again without the flag keeps it; `--allow-empty=false` drops it.
+    connect(&full, &[]).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("allow_empty = true"), "{config}");
+    connect(&full, &["--allow-empty=false"]).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!config.contains("allow_empty"), "{config}");
+}

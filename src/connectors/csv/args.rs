@@ -52,6 +52,11 @@ pub struct Args {
     /// decimal point, none with a decimal comma]
     #[arg(long, value_name = "CHAR")]
     pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (saved as `allow_empty`);
+    /// `--allow-empty=false` refuses one again [default: refused, as an empty export is more
+    /// often a broken one; `reconcile sync NAME --allow-empty` accepts one once]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_empty: Option<bool>,
     /// Header of the vendor's customer name (required in the file)
     #[arg(long = "account-column", value_name = "HEADER")]
     pub account: Vec<String>,
@@ -165,6 +170,7 @@ impl ConnectArgs for Args {
             delimiter: self.delimiter.or(saved.delimiter),
             decimal_separator,
             thousands_separator,
+            allow_empty: self.allow_empty.unwrap_or(saved.allow_empty),
             // Any column flag replaces the whole saved profile.
             columns: if columns.is_empty() {
                 saved.columns

@@ -643,6 +643,49 @@ pub(crate) fn read_table(
     })
 }
 
+/// Who reads a file, for the commands its errors suggest.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reading<'a> {
+    /// The connection's name (`None`: a test, or a caller without one).
+    pub connection: Option<&'a str>,
+    /// `reconcile connect`'s check, before the connection is saved.
+    pub connecting: bool,
+}
+
+/// The error of a file with no rows (a header alone, or no records), which an import refuses
+/// unless told to accept it: an empty export is far more often a broken one (a failed or
+/// filtered export, the wrong report) than nothing in use. `connect` is the `reconcile
+/// connect` subcommand; `connect_keeps` whether running it with only `--allow-empty` keeps the
+/// rest of the saved profile (else the config key is the way to set it).
+pub(crate) fn empty_file(
+    shown: &str,
+    table: &Table,
+    reading: Reading<'_>,
+    connect: &str,
+    connect_keeps: bool,
+) -> String {
+    let what = match table.source {
+        Source::Csv => "the file has a header but no rows",
+        Source::Json => "the file holds no records",
+    };
+    let name = reading.connection.unwrap_or("NAME");
+    let next = if reading.connecting {
+        "add --allow-empty to save the connection with empty files accepted (allow_empty = true)"
+            .to_string()
+    } else if connect_keeps {
+        format!(
+            "sync again with --allow-empty (`reconcile sync {name} --allow-empty`) to take this file as 0 items, or run `reconcile connect {connect} --name {name} --allow-empty` to accept empty files from now on"
+        )
+    } else {
+        format!(
+            "sync again with --allow-empty (`reconcile sync {name} --allow-empty`) to take this file as 0 items, or set allow_empty = true under [connections.{name}] in the config to accept empty files from now on"
+        )
+    };
+    format!(
+        "{shown}: {what}, so nothing was imported: an empty export is more often a broken one than nothing in use. Check the export; if nothing really is in use, {next}"
+    )
+}
+
 /// One role to find a column for.
 pub(crate) struct RoleSpec {
     /// The key in the profile (`account`, `unit_price`).

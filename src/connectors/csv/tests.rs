@@ -463,3 +463,45 @@ fn number_formats() {
         assert!(e.contains(key), "{e}");
     }
 }
+
+/// A header with no rows is far more often a broken export than nothing in use: refused,
+/// saying how to accept it; accepted with `allow_empty` as 0 items, the header still checked.
+#[test]
+fn an_empty_file_is_refused_unless_allowed() {
+    for (file, text, says) in [
+        (
+            "usage.csv",
+            "Customer;Plan;Seats\n\n ; ; \n",
+            "the file has a header but no rows",
+        ),
+        ("usage.json", "[]", "the file holds no records"),
+        (
+            "usage.json",
+            "{\"data\": [{}]}",
+            "the file holds no records",
+        ),
+    ] {
+        let e = run(file, text, &Settings::default()).unwrap_err();
+        assert!(
+            e.starts_with(&format!("{file}: {says}, so nothing was imported")),
+            "{e}"
+        );
+        assert!(e.contains("reconcile sync NAME --allow-empty"), "{e}");
+        assert!(
+            e.contains("reconcile connect csv --name NAME --allow-empty"),
+            "{e}"
+        );
+        let allowed = Settings {
+            allow_empty: true,
+            ..Settings::default()
+        };
+        let i = run(file, text, &allowed).unwrap();
+        assert_eq!((i.rows, i.snapshot.items.len()), (0, 0));
+    }
+    let allowed = Settings {
+        allow_empty: true,
+        ..profile(&[("account", &["Client Name"])])
+    };
+    let e = run("usage.csv", "Customer,Seats\n", &allowed).unwrap_err();
+    assert!(e.contains("no column for account"), "{e}");
+}

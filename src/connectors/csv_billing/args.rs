@@ -55,6 +55,11 @@ pub struct Args {
     /// decimal point, none with a decimal comma]
     #[arg(long, value_name = "CHAR")]
     pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (saved as `allow_empty`);
+    /// `--allow-empty=false` refuses one again [default: refused, as an empty export is more
+    /// often a broken one; `reconcile sync NAME --allow-empty` accepts one once]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_empty: Option<bool>,
     #[command(flatten)]
     pub columns: Box<ColumnFlags>,
     /// Company status that counts as billable (repeat for several); default every status
@@ -166,6 +171,7 @@ impl ConnectArgs for Args {
             delimiter: self.delimiter,
             decimal_separator: self.decimal_separator,
             thousands_separator: self.thousands_separator,
+            allow_empty: self.allow_empty.unwrap_or(false),
             columns,
             billable_statuses: self.billable_statuses,
             billable_company_types: self.billable_types,

@@ -120,6 +120,10 @@ pub struct Settings {
     /// Default: `,` with a decimal point, none with a decimal comma.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (0 items). Default: refused,
+    /// as an empty export is more often a broken one; `sync --allow-empty` accepts one once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_empty: bool,
     /// Boxed: fifteen roles would make every connection's settings as large as this one's.
     #[serde(default)]
     pub columns: Box<Columns>,

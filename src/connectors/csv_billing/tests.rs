@@ -309,3 +309,26 @@ fn a_semicolon_billing_file_needs_its_decimal_separator() {
     let prices: Vec<Decimal> = s.lines.iter().map(|l| l.unit_price).collect();
     assert_eq!(prices, [dec("12.5"), dec("1000")]);
 }
+
+/// An empty billing export would make every vendor's usage look unbilled: refused unless
+/// allowed, and the way to allow it for good is the config key (`connect csv-billing` with
+/// only `--allow-empty` would drop the saved profile).
+#[test]
+fn an_empty_billing_file_is_refused_unless_allowed() {
+    let text = "Customer,Product,Qty\n";
+    let e = run("billing.csv", text, &Settings::default()).unwrap_err();
+    assert!(
+        e.starts_with("billing.csv: the file has a header but no rows, so nothing was imported"),
+        "{e}"
+    );
+    assert!(
+        e.contains("set allow_empty = true under [connections.NAME]"),
+        "{e}"
+    );
+    let allowed = Settings {
+        allow_empty: true,
+        ..Settings::default()
+    };
+    let i = run("billing.csv", text, &allowed).unwrap();
+    assert_eq!((i.rows, i.snapshot.lines.len()), (0, 0));
+}
