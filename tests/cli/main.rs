@@ -19,6 +19,7 @@ mod keeper;
 mod limits;
 mod m365;
 mod periods;
+mod readonly;
 mod review;
 mod rules;
 mod safety;
