@@ -21,8 +21,15 @@ impl App {
         Config::load(&self.paths.config)
     }
 
+    /// The database, for a command that writes it.
     pub fn store(&self) -> Result<Store> {
         Store::open(&self.paths.db)
+    }
+
+    /// The database, for a command that only reads it: read-only as it is when this process
+    /// cannot write it (a read-only directory), where [`App::store`] fails.
+    pub fn store_read(&self) -> Result<Store> {
+        Store::open_read(&self.paths.db)
     }
 
     /// A progress or status line on stderr, unless `--quiet`.

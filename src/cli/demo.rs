@@ -111,6 +111,7 @@ impl Args {
             config: &config,
             names: &names,
             file: None,
+            allow_empty: false,
             events: std::sync::Arc::new(SyncConsole::new(app)),
         };
         let outcomes = pipeline::sync::run(&mut store, request).await?;

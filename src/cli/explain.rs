@@ -52,7 +52,7 @@ fn fold(s: &str) -> String {
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
-        let store = app.store()?;
+        let store = app.store_read()?;
         let scope = self.scope.scope(&config)?;
         // Only the PSA's companies are needed to find the one asked for.
         let cur = Current::load_psas(&config, &store, scope, Timestamp::now())?;

@@ -66,9 +66,18 @@ pub struct Args {
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
-        let mut store = app.store()?;
+        // The stored findings are read as they are from a database this user cannot write;
+        // findings computed afresh are then shown without being stored.
+        let mut store = app.store_read()?;
         let record = if self.scope.is_current() {
             current_record(app, &config, &mut store)?
+        } else if store.read_only().is_some() {
+            let done = pipeline::findings::compute(&config, &store, self.scope.scope(&config)?)?;
+            for w in done.warnings() {
+                app.warn(w);
+            }
+            not_stored(app, &store);
+            done.record
         } else {
             let done = pipeline::findings::compute_and_store(
                 &config,
@@ -154,6 +163,19 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
     }
     // A new month is a new billing period (dismissals end with it), even when nothing else
     // changed: then the findings are stored again with the new date.
+    if store.read_only().is_some() {
+        // Shown, not stored: the next report that can write stores them.
+        not_stored(app, store);
+        return Ok(match latest {
+            Some(latest)
+                if latest.sources == fresh.record.sources
+                    && latest.findings == fresh.record.findings =>
+            {
+                latest
+            }
+            _ => fresh.record,
+        });
+    }
     if let Some(latest) = latest
         && latest.sources == fresh.record.sources
         && latest.findings == fresh.record.findings
@@ -168,4 +190,14 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
     record.id = store.save_reconcile_with(&record, fresh.inputs.as_ref())?;
     app.info("findings recomputed from the current snapshots and mappings");
     Ok(record)
+}
+
+/// Says that findings computed for this report could not be stored.
+fn not_stored(app: &App, store: &Store) {
+    if let Some(why) = store.read_only() {
+        app.warn(format!(
+            "findings computed for this report from the stored snapshots and mappings, and not stored: {}",
+            why.lines().next().unwrap_or(why)
+        ));
+    }
 }

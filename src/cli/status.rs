@@ -35,7 +35,7 @@ struct Row {
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
-        let store = app.store()?;
+        let store = app.store_read()?;
         let mut rows = Vec::new();
         let mut names: Vec<String> = config.connections.keys().cloned().collect();
         for n in store.connections_with_history()? {

@@ -25,6 +25,11 @@ pub struct Args {
     /// its config; give exactly one connection name with it
     #[arg(long, value_name = "PATH")]
     pub file: Option<std::path::PathBuf>,
+    /// Accept an import file with a header but no rows this time, as 0 items (an empty export
+    /// is refused otherwise: it is more often a broken export than nothing in use); for every
+    /// time, `reconcile connect csv --allow-empty` (`allow_empty = true`)
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 impl Args {
@@ -46,6 +51,20 @@ impl Args {
                 );
             }
         }
+        if self.allow_empty
+            && !names
+                .iter()
+                .any(|n| config.connection(n).is_ok_and(|c| c.kind().reads_files()))
+        {
+            bail!(
+                "--allow-empty is for import connections (`reconcile connect csv` or `csv-billing`), and none of {} is one",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let mut store = app.store()?;
         let console = Arc::new(SyncConsole::new(app));
         let request = SyncRequest {
@@ -54,6 +73,7 @@ impl Args {
             config: &config,
             names: &names,
             file: self.file.as_deref(),
+            allow_empty: self.allow_empty,
             events: console.clone(),
         };
         let outcome = tokio::select! {

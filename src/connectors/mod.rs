@@ -116,6 +116,8 @@ pub struct SyncCx {
     /// `sync NAME --file PATH`: the file an import connection reads instead of its configured
     /// path (only given for kinds where [`ConnectorKind::reads_files`]).
     pub file: Option<std::path::PathBuf>,
+    /// `sync --allow-empty`: an import connection accepts a file with no rows this time.
+    pub allow_empty: bool,
     /// Items per account in the connection's current snapshot, when there is one: what a
     /// connector plans its reads by (NinjaOne picks per-organization listing from it).
     pub previous: Option<Arc<BTreeMap<String, usize>>>,
@@ -138,6 +140,7 @@ impl SyncCx {
         SyncCx {
             progress: Arc::new(|_, _| {}),
             file: None,
+            allow_empty: false,
             previous: None,
             sink: None,
         }

@@ -34,6 +34,8 @@ pub struct SyncRequest<'a> {
     /// `sync NAME --file PATH`: the file an import connection reads this time instead of its
     /// configured path.
     pub file: Option<&'a Path>,
+    /// `sync --allow-empty`: import connections accept a file with no rows this time.
+    pub allow_empty: bool,
     /// Told what happens, as it happens.
     pub events: Arc<dyn SyncEvents>,
 }
@@ -101,7 +103,7 @@ pub async fn run(store: &mut Store, request: SyncRequest<'_>) -> Result<Vec<Sync
         match start(&request, store, name).await? {
             Started::Reading(reader) => {
                 events.reading(name, reader.run_id);
-                fan_out.spawn(reader, request.file, events.clone());
+                fan_out.spawn(reader, request.file, request.allow_empty, events.clone());
             }
             Started::Ended(outcome) => {
                 events.finished(&outcome);
@@ -272,7 +274,13 @@ impl FanOut {
         }
     }
 
-    fn spawn(&mut self, reader: Reader, file: Option<&Path>, events: Arc<dyn SyncEvents>) {
+    fn spawn(
+        &mut self,
+        reader: Reader,
+        file: Option<&Path>,
+        allow_empty: bool,
+        events: Arc<dyn SyncEvents>,
+    ) {
         let Reader {
             name,
             kind,
@@ -284,6 +292,7 @@ impl FanOut {
         let cx = SyncCx {
             progress: Arc::new(move |stage: &str, n: usize| events.progress(run_id, stage, n)),
             file: file.map(Path::to_path_buf),
+            allow_empty,
             previous,
             sink: Some(ItemSink {
                 run: run_id,
@@ -476,6 +485,7 @@ mod tests {
                 config: &config,
                 names: &names,
                 file: None,
+                allow_empty: false,
                 events: events.clone(),
             },
         )

@@ -13,7 +13,7 @@ mod reviews;
 mod runs;
 mod snapshots;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -40,14 +40,91 @@ pub fn schema_version() -> usize {
 
 pub struct Store {
     conn: Connection,
+    /// Why the database was opened read-only (see [`Store::open_read`]); every write then fails
+    /// with this.
+    read_only: Option<String>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date, for
+    /// a command that writes. A database this process cannot write (a read-only directory or
+    /// file) is an error saying which and what to do.
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_rw(path).map_err(|e| match cannot_write(path, &e) {
+            Some(why) => anyhow::anyhow!("{why}"),
+            None => e,
+        })
+    }
+
+    /// Opens the database at `path` for a command that only reads it (`status`, `report`,
+    /// `explain`, `map list`): as [`Store::open`] when it can be written, else read-only as it
+    /// is (no migration), and then every write fails saying why.
+    pub fn open_read(path: &Path) -> Result<Store> {
+        let e = match Self::open_rw(path) {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        let Some(why) = cannot_write(path, &e) else {
+            return Err(e);
+        };
+        if !path.exists() {
+            return Err(anyhow::anyhow!("{why}"));
+        }
+        let conn = Self::open_ro(path).with_context(|| format!("{why}\nReading it failed too"))?;
+        check_ours(&conn).with_context(|| format!("cannot use the database {}", path.display()))?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > schema_version() {
+            bail!(
+                "cannot use the database {}: it was written by a newer version of reconcile (schema {version}, this build knows {}); upgrade reconcile",
+                path.display(),
+                schema_version()
+            );
+        }
+        if version < schema_version() {
+            bail!(
+                "{why}\nThis version of reconcile must also upgrade it (schema {version} to {}) before reading it, which needs the same write access",
+                schema_version()
+            );
+        }
+        conn.busy_timeout(Duration::from_secs(30))?;
+        Ok(Store {
+            conn,
+            read_only: Some(why),
+        })
+    }
+
+    /// Read-only: first as SQLite reads a WAL database it may not write (it needs the
+    /// `-shm` file to exist or be creatable); else, when nothing can be created next to it, as
+    /// an immutable file (nothing else can be writing it then either).
+    fn open_ro(path: &Path) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let plain = Connection::open_with_flags(path, flags).and_then(|c| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            Ok(c)
+        });
+        match plain {
+            Ok(c) => Ok(c),
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let c = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
+                c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })?;
+                Ok(c)
+            }
+        }
+    }
+
+    fn open_rw(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}; create it (writable by this user), or point --db (or RECONCILE_DB) at a file in a writable directory",
+                    dir.display()
+                )
+            })?;
         }
         let existed = path.exists();
         let conn = Connection::open_with_flags(
@@ -69,6 +146,11 @@ impl Store {
         Self::setup(Connection::open_in_memory()?)
     }
 
+    /// Why the database was opened read-only, when it was.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
+    }
+
     fn setup(mut conn: Connection) -> Result<Store> {
         conn.busy_timeout(Duration::from_secs(30))?;
         // Switching a new file to WAL and migrating it need locks that SQLite does not wait for
@@ -84,7 +166,10 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            read_only: None,
+        })
     }
 
     fn prepare(conn: &mut Connection) -> Result<()> {
@@ -123,6 +208,9 @@ impl Store {
     }
 
     fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        if let Some(why) = &self.read_only {
+            bail!("{why}");
+        }
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
@@ -197,6 +285,114 @@ fn owner_only(path: &Path) -> Result<()> {
 fn owner_only(_path: &Path) -> Result<()> {
     // Windows: the file inherits the ACL of the user's profile directory it lives in.
     Ok(())
+}
+
+/// The error of a database this process cannot write, when `e` is SQLite (or the file system)
+/// saying so: which file or directory, and what to do. `None` for any other error.
+fn cannot_write(path: &Path, e: &anyhow::Error) -> Option<String> {
+    let sqlite = e.chain().find_map(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) => Some(*f),
+                _ => None,
+            })
+            .filter(|f| {
+                matches!(
+                    f.code,
+                    rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+                )
+            })
+    });
+    let io = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30));
+    if (sqlite.is_none() && !io) || path.is_dir() {
+        return None;
+    }
+    let dir: PathBuf = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "reconcile.db".into());
+    let readonly = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().readonly());
+    let reads = if path.exists() {
+        "Commands that only read it (status, report of the stored findings, explain, map list) work as it is"
+    } else {
+        "It does not exist yet, so there is nothing to read either"
+    };
+    let elsewhere = "or point --db (or RECONCILE_DB) at a copy in a writable directory";
+    const READONLY_DIRECTORY: std::ffi::c_int = 1544; // SQLITE_READONLY_DIRECTORY
+    let what = if sqlite.is_some_and(|f| f.extended_code == READONLY_DIRECTORY)
+        || (path.exists() && readonly(&dir))
+        || !path.exists()
+    {
+        format!(
+            "its directory {0} is not writable by this user, and SQLite keeps its journal next to the database ({file}-wal, {file}-shm){1}. Make the directory writable by the user reconcile runs as (e.g. `chmod u+w {0}`), {elsewhere}",
+            dir.display(),
+            if path.exists() {
+                ""
+            } else {
+                " and must create the database there"
+            },
+        )
+    } else if let ro @ [_, ..] = [
+        path.to_path_buf(),
+        dir.join(format!("{file}-wal")),
+        dir.join(format!("{file}-shm")),
+    ]
+    .into_iter()
+    .filter(|p| readonly(p))
+    .map(|p| p.display().to_string())
+    .collect::<Vec<_>>()
+    .as_slice()
+    {
+        // SQLite gives the -wal and -shm files it creates the mode of the database: after a
+        // read of a read-only database they stay read-only when it is made writable again.
+        format!(
+            "{} read-only. Make {} writable by the user reconcile runs as (e.g. `chmod u+w {}`), {elsewhere}",
+            match ro {
+                [one] if *one == path.display().to_string() => "the file is".to_string(),
+                [one] => format!("{one} is"),
+                [first @ .., last] => format!("{} and {last} are", first.join(", ")),
+                [] => unreachable!("at least one file is read-only"),
+            },
+            if ro.len() == 1 { "it" } else { "them" },
+            ro.join(" ")
+        )
+    } else {
+        format!(
+            "SQLite cannot write it or create {file}-wal and {file}-shm in {} (a read-only file system or mount, or files owned by another user?). Make the file and its directory writable by the user reconcile runs as, {elsewhere}",
+            dir.display()
+        )
+    };
+    Some(format!(
+        "cannot write to the database {}: {what}. {reads}.",
+        path.display()
+    ))
+}
+
+/// `path` for a `file:` URI: `%`, `?` and `#` escaped (and `\` as `/` on Windows).
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '\\' if cfg!(windows) => out.push('/'),
+            c => out.push(c),
+        }
+    }
+    // A Windows drive path (`C:/...`) is written `file:///C:/...`.
+    if cfg!(windows) && path.is_absolute() {
+        out.insert_str(0, "///");
+    }
+    out
 }
 
 /// Whether an error is SQLite saying another connection holds the lock.
@@ -335,6 +531,81 @@ mod tests {
         drop(conn);
         let err = format!("{:#}", Store::open(&path).err().unwrap());
         assert!(err.contains("newer version"), "{err}");
+    }
+
+    #[test]
+    fn a_read_only_store_reads_and_every_write_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a?b#c%d.db");
+        let mapping = crate::model::AccountMapping {
+            vendor_connection: "n".into(),
+            account_id: "1".into(),
+            account_name: "Acme".into(),
+            target: None,
+            source: crate::model::MapSource::Manual,
+        };
+        Store::open(&path)
+            .unwrap()
+            .set_account_mapping(&mapping)
+            .unwrap();
+        // The immutable fallback, by URI: `?`, `#` and `%` in the path are escaped.
+        let uri = format!("file:{}?immutable=1", uri_path(&path));
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        for conn in [conn, Store::open_ro(&path).unwrap()] {
+            let mut s = Store {
+                conn,
+                read_only: Some("cannot write to the database: why, and what to do".into()),
+            };
+            assert_eq!(s.account_mappings().unwrap().len(), 1);
+            let e = format!("{:#}", s.set_account_mapping(&mapping).unwrap_err());
+            assert_eq!(e, "cannot write to the database: why, and what to do");
+        }
+    }
+
+    #[test]
+    fn read_only_errors_name_the_directory_or_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        drop(Store::open(&path).unwrap());
+        let sqlite = |extended_code| {
+            anyhow::Error::new(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error {
+                    code: rusqlite::ErrorCode::ReadOnly,
+                    extended_code,
+                },
+                None,
+            ))
+            .context("cannot use the database")
+        };
+        let d = dir.path().display().to_string();
+        let e = cannot_write(&path, &sqlite(1544)).unwrap();
+        assert!(
+            e.starts_with(&format!(
+                "cannot write to the database {}: its directory {d} is not writable by this user",
+                path.display()
+            )),
+            "{e}"
+        );
+        assert!(e.contains(&format!("`chmod u+w {d}`")), "{e}");
+        assert!(e.contains("--db (or RECONCILE_DB)"), "{e}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+            let e = cannot_write(&path, &sqlite(8)).unwrap();
+            assert!(
+                e.contains(&format!(
+                    "the file is read-only. Make it writable by the user reconcile runs as (e.g. `chmod u+w {}`)",
+                    path.display()
+                )),
+                "{e}"
+            );
+        }
+        assert!(cannot_write(&path, &anyhow::anyhow!("disk full")).is_none());
     }
 
     #[test]

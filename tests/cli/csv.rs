@@ -202,3 +202,172 @@ fn connect_csv_checks_the_header_and_works_without_a_path() {
         sync.stderr()
     );
 }
+
+/// A vendor export and a billing export from a spreadsheet that writes `1,5` for one and a
+/// half, both `;`-delimited: `connect` refuses a comma in a number (file, line and column, and
+/// which setting says what it is), and reads the files right once told `--decimal-separator ,`.
+#[test]
+fn european_numbers_are_refused_until_the_separator_is_said_then_read_right() {
+    let env = Env::new();
+    let usage = env.dir.path().join("nutzung.csv");
+    std::fs::write(&usage, "Customer;Plan;Seats\nAcme;BK;1,500\nAcme;BK;2\n").unwrap();
+    let billing = env.dir.path().join("abrechnung.csv");
+    std::fs::write(
+        &billing,
+        "Customer;Product;Qty;Price\nAcme;BK-PSA;3;1.012,50\n",
+    )
+    .unwrap();
+    let usage_connect = |extra: &[&str]| {
+        let mut args = vec![
+            "connect",
+            "csv",
+            "--name",
+            "eu",
+            "--path",
+            usage.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, "")
+    };
+    usage_connect(&[]).expect(2).says(
+        &[
+            "nutzung.csv:2:3: column `Seats`: `1,500` is ambiguous: in a file delimited by `;` a comma may separate decimals (1,5 = 1.5) or thousands (1,500 = 1500)",
+            "decimal_separator = \",\" or thousands_separator = \",\"",
+            "--decimal-separator / --thousands-separator",
+        ],
+        &[],
+    );
+    assert!(
+        !env.config_path().exists(),
+        "a refused connect wrote the config"
+    );
+    usage_connect(&["--decimal-separator", ";"]).expect(2).says(
+        &["--decimal-separator: `;` is not a decimal separator"],
+        &[],
+    );
+
+    usage_connect(&["--decimal-separator", ","])
+        .expect(0)
+        .says(&["2 rows for 1 account"], &[]);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("decimal_separator = \",\""), "{config}");
+
+    // The billing file groups thousands with a point: that alone is not a number with a
+    // decimal comma, and is read once the thousands separator is said too.
+    let billing_connect = |extra: &[&str]| {
+        let mut args = vec![
+            "connect",
+            "csv-billing",
+            "--name",
+            "psa",
+            "--path",
+            billing.to_str().unwrap(),
+            "--decimal-separator",
+            ",",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, "")
+    };
+    billing_connect(&[]).expect(2).says(
+        &["abrechnung.csv:2:4: column `Price`: `1.012,50` is not an amount (this connection reads numbers with decimal_separator = \",\")"],
+        &[],
+    );
+    billing_connect(&["--thousands-separator", "."]).expect(0);
+
+    env.run(&["sync"], "").expect(0);
+    env.run(&["map", "account", "eu", "Acme", "--to", "Acme"], "")
+        .expect(0);
+    env.run(&["map", "service", "eu", "bk", "--to", "BK-PSA"], "")
+        .expect(0);
+    let row = reconciled(&env, "Acme", "BK-PSA", "eu", "3.5");
+    assert_eq!(row.unit_price, "1012.5", "{row:?}");
+    assert_eq!(row.billed_qty, "3", "{row:?}");
+}
+
+/// A header-only export is refused by `connect` and `sync` (exit 2, the previous snapshot stays
+/// current), saying how to accept it; `sync --allow-empty` takes it once as 0 items, and
+/// `connect --allow-empty` saves `allow_empty = true` for every sync after.
+#[test]
+fn an_empty_export_is_refused_unless_allowed() {
+    let env = Env::new();
+    let empty = env.dir.path().join("empty.csv");
+    std::fs::write(&empty, "Customer,Plan,Seats\n").unwrap();
+    let full = env.dir.path().join("full.csv");
+    std::fs::write(&full, "Customer,Plan,Seats\nAcme,BK,3\nBeta,BK,2\n").unwrap();
+    let connect = |path: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "connect",
+            "csv",
+            "--name",
+            "bk",
+            "--path",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, "")
+    };
+    connect(&empty, &[]).expect(2).says(
+        &[
+            "`bk` was not saved: its file did not import cleanly",
+            "empty.csv: the file has a header but no rows, so nothing was imported",
+            "add --allow-empty to save the connection with empty files accepted",
+        ],
+        &["credentials"],
+    );
+    assert!(
+        !env.config_path().exists(),
+        "a refused connect wrote the config"
+    );
+
+    connect(&full, &[]).expect(0);
+    env.run(&["sync", "bk"], "")
+        .expect(0)
+        .says(&["bk: synced", "2 accounts, 2 items"], &[]);
+    env.run(&["sync", "bk", "--file", empty.to_str().unwrap()], "")
+        .expect(2)
+        .says(
+            &[
+                "empty.csv: the file has a header but no rows",
+                "sync again with --allow-empty (`reconcile sync bk --allow-empty`)",
+                "`reconcile connect csv --name bk --allow-empty`",
+                "previous snapshots stay current",
+            ],
+            &[],
+        );
+    let status = env.run(&["status"], "").expect(0).stdout();
+    assert!(status.contains("2 accounts, 2 items"), "{status}");
+
+    env.run(
+        &[
+            "sync",
+            "bk",
+            "--file",
+            empty.to_str().unwrap(),
+            "--allow-empty",
+        ],
+        "",
+    )
+    .expect(0)
+    .says(&["bk: synced", "0 accounts, 0 items"], &[]);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        !config.contains("allow_empty"),
+        "--allow-empty on sync is once: {config}"
+    );
+
+    connect(&empty, &["--allow-empty"])
+        .expect(0)
+        .says(&["0 rows for 0 accounts"], &[]);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("allow_empty = true"), "{config}");
+    env.run(&["sync", "bk"], "")
+        .expect(0)
+        .says(&["0 accounts, 0 items"], &[]);
+    // Connecting again without the flag keeps it; `--allow-empty=false` drops it.
+    connect(&full, &[]).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("allow_empty = true"), "{config}");
+    connect(&full, &["--allow-empty=false"]).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!config.contains("allow_empty"), "{config}");
+}

@@ -20,6 +20,7 @@ mod keyring;
 mod limits;
 mod m365;
 mod periods;
+mod readonly;
 mod reauth;
 mod review;
 mod rules;

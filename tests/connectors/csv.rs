@@ -166,7 +166,7 @@ async fn bad_rows_fail_the_import_with_file_line_column_and_header() {
         "bad-rows.csv:4:1: column `Customer`: the account is empty",
         "bad-rows.csv:5:3: column `Billable Units`: `two` is not a number",
         "bad-rows.csv:7:2: column `Product Code`: the sku is empty",
-        "Fix the file (or the [connections.v.columns] profile), then sync again",
+        "Fix the file (or the settings and columns profile of [connections.v]), then sync again",
     ] {
         assert!(e.contains(want), "missing `{want}` in:\n{e}");
     }

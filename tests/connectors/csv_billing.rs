@@ -254,7 +254,10 @@ async fn bad_rows_fail_the_whole_import_with_file_line_and_column() {
     ] {
         assert!(e.contains(&want), "missing {want:?} in\n{e}");
     }
-    assert!(e.contains("[connections.psa.columns]"), "{e}");
+    assert!(
+        e.contains("settings and columns profile of [connections.psa]"),
+        "{e}"
+    );
     // A profile naming a header the file lacks fails before any row, naming the flag.
     let e = sync_file(
         "[connections.psa.columns]\nagreement = \"Contract No\"\n",

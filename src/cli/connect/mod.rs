@@ -171,10 +171,15 @@ async fn check(
 ) -> Result<()> {
     let connector = settings.connect(name, lookup, app.retry.clone())?;
     let description = connector.check().await.with_context(|| {
-        format!(
-            "the credentials for `{}` were not saved (use --no-verify to save them without checking)",
-            name
-        )
+        if settings.kind().reads_files() {
+            format!(
+                "`{name}` was not saved: its file did not import cleanly (fix the file or the flags, or use --no-verify to save it without checking)"
+            )
+        } else {
+            format!(
+                "the credentials for `{name}` were not saved (use --no-verify to save them without checking)"
+            )
+        }
     })?;
     app.info(format!(
         "verified {}: {description}",

@@ -48,7 +48,11 @@ pub enum Action {
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let config = app.config()?;
-        let mut store = app.store()?;
+        // Listing and exporting only read: they work from a database this user cannot write.
+        let mut store = match &self.action {
+            Some(Action::List(_) | Action::Export(_)) => app.store_read()?,
+            _ => app.store()?,
+        };
         match self.action {
             None => auto::run(app, &config, &mut store, self.format),
             Some(Action::Account(a)) => a.run(app, &config, &mut store),

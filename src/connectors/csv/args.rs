@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use super::reader::check_separators;
 use super::{Aliases, Columns, Format, Role, Settings, delimiter_byte};
 use crate::connectors::{Common, ConnectArgs, KindSettings, NewConnection};
 
@@ -41,6 +42,21 @@ pub struct Args {
     /// CSV delimiter, one character (`;`, `|`, `\t`) [default: sniffed from the header line]
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// What separates decimals in the file's numbers: `.` or `,` (`--decimal-separator ,`
+    /// reads `1.250,75` or `1250,75` as 1250.75) [default: a point; in a file not delimited by
+    /// `,`, a comma in a number is refused as ambiguous unless this or --thousands-separator
+    /// says what it is]
+    #[arg(long, value_name = "CHAR")]
+    pub decimal_separator: Option<String>,
+    /// What groups thousands in the file's numbers: `,` `.` `' '` or `'` [default: `,` with a
+    /// decimal point, none with a decimal comma]
+    #[arg(long, value_name = "CHAR")]
+    pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (saved as `allow_empty`);
+    /// `--allow-empty=false` refuses one again [default: refused, as an empty export is more
+    /// often a broken one; `reconcile sync NAME --allow-empty` accepts one once]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_empty: Option<bool>,
     /// Header of the vendor's customer name (required in the file)
     #[arg(long = "account-column", value_name = "HEADER")]
     pub account: Vec<String>,
@@ -118,6 +134,17 @@ impl ConnectArgs for Args {
         if let Some(d) = &self.delimiter {
             delimiter_byte(d).map_err(|e| anyhow::anyhow!("--delimiter: {e}"))?;
         }
+        check_separators(
+            self.decimal_separator.as_deref(),
+            self.thousands_separator.as_deref(),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.replace("decimal_separator", "--decimal-separator")
+                    .replace("thousands_separator", "--thousands-separator")
+            )
+        })?;
         let columns = Columns {
             account: aliases(Role::Account.key(), &self.account)?,
             account_id: aliases(Role::AccountId.key(), &self.account_id)?,
@@ -127,6 +154,13 @@ impl ConnectArgs for Args {
             item_id: aliases(Role::ItemId.key(), &self.item_id)?,
             last_seen: aliases(Role::LastSeen.key(), &self.last_seen)?,
         };
+        // Either separator flag replaces both saved ones: they describe one file together.
+        let (decimal_separator, thousands_separator) =
+            if self.decimal_separator.is_some() || self.thousands_separator.is_some() {
+                (self.decimal_separator, self.thousands_separator)
+            } else {
+                (saved.decimal_separator, saved.thousands_separator)
+            };
         let settings = Settings {
             path: match &self.path {
                 Some(p) => Some(absolute_path(p)?),
@@ -134,6 +168,9 @@ impl ConnectArgs for Args {
             },
             format: self.format.map(Format::from).or(saved.format),
             delimiter: self.delimiter.or(saved.delimiter),
+            decimal_separator,
+            thousands_separator,
+            allow_empty: self.allow_empty.unwrap_or(saved.allow_empty),
             // Any column flag replaces the whole saved profile.
             columns: if columns.is_empty() {
                 saved.columns

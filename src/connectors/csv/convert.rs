@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 
-use super::reader::{self, Pos, Table, parse_quantity, parse_time};
+use super::reader::{self, NumberFormat, Pos, Table, parse_quantity, parse_time};
 use super::{CLASS, Imported, MAX_ERRORS, Resolved, Role};
 use crate::model::{UsageItem, VendorAccount, VendorSnapshot, slug};
 
@@ -20,7 +20,12 @@ struct Acc {
 
 /// The table's rows into accounts and summed items (one item a row with an `item_id` column),
 /// all or nothing: every bad row is listed, the first [`MAX_ERRORS`] by file, line and column.
-pub(super) fn rows(shown: &str, table: &Table, cols: &Resolved) -> Result<Imported, String> {
+pub(super) fn rows(
+    shown: &str,
+    table: &Table,
+    cols: &Resolved,
+    numbers: &NumberFormat,
+) -> Result<Imported, String> {
     let mut errors: Vec<String> = Vec::new();
     let mut accounts: Vec<VendorAccount> = Vec::new();
     let mut account_index: HashMap<String, usize> = HashMap::new();
@@ -70,7 +75,7 @@ pub(super) fn rows(shown: &str, table: &Table, cols: &Resolved) -> Result<Import
         };
         let quantity = match cell(Role::Quantity) {
             None => Some(Decimal::ONE),
-            Some((c, v)) => parse_quantity(v).map_err(|e| bad(c, e)).ok(),
+            Some((c, v)) => parse_quantity(v, numbers).map_err(|e| bad(c, e)).ok(),
         };
         let last_seen = match cell(Role::LastSeen) {
             Some((c, v)) if !v.is_empty() => parse_time(v).map_err(|e| bad(c, e)).map(Some).ok(),

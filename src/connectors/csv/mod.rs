@@ -228,11 +228,35 @@ pub struct Imported {
 
 /// Reads `bytes` (the file `file`) into a vendor snapshot, all or nothing.
 pub fn import(file: &Path, bytes: &[u8], settings: &Settings) -> Result<Imported, String> {
+    import_for(reader::Reading::default(), file, bytes, settings)
+}
+
+/// [`import`] as `reading` says (the connection, named in the commands its errors suggest). A file
+/// with no rows is refused unless `allow_empty`; accepted, a header is still checked against
+/// the profile.
+pub(crate) fn import_for(
+    reading: reader::Reading<'_>,
+    file: &Path,
+    bytes: &[u8],
+    settings: &Settings,
+) -> Result<Imported, String> {
     let shown = file.display().to_string();
     let format = reader::format_of(file, settings.format);
     let table = reader::read_table(&shown, format, settings.delimiter.as_deref(), file, bytes)?;
-    let cols = resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?;
-    convert::rows(&shown, &table, &cols)
+    if table.rows.is_empty() && !settings.allow_empty {
+        return Err(reader::empty_file(&shown, &table, reading, "csv", true));
+    }
+    let cols = if table.rows.is_empty() && table.headers.is_empty() {
+        // No records and so no keys (`[]`): nothing to check the profile against.
+        Resolved::default()
+    } else {
+        resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?
+    };
+    let numbers = table.numbers(
+        settings.decimal_separator.as_deref(),
+        settings.thousands_separator.as_deref(),
+    );
+    convert::rows(&shown, &table, &cols, &numbers)
 }
 
 /// Built-in services: `all`, every unit of the file (handy for single-product exports).
@@ -284,16 +308,33 @@ impl Csv {
         }
     }
 
-    async fn read(&self, given: Option<&Path>) -> Result<(PathBuf, Imported), ConnectorError> {
+    /// Reads the given file, else the configured one; `allow_empty` accepts a file with no rows
+    /// this time; `connecting` is `connect`'s check.
+    async fn read(
+        &self,
+        given: Option<&Path>,
+        allow_empty: bool,
+        connecting: bool,
+    ) -> Result<(PathBuf, Imported), ConnectorError> {
         let Some(file) = self.settings.file(given) else {
             return Err(self.invalid(format!(
                 "no file to import: run `reconcile sync {0} --file PATH`, or set `path` under [connections.{0}]",
                 self.name
             )));
         };
-        let settings = self.settings.clone();
+        let mut settings = self.settings.clone();
+        settings.allow_empty |= allow_empty;
+        let name = self.name.clone();
         let imported = reader::read_and_import(&self.name, file.clone(), move |path, bytes| {
-            import(path, bytes, &settings)
+            import_for(
+                reader::Reading {
+                    connection: Some(&name),
+                    connecting,
+                },
+                path,
+                bytes,
+                &settings,
+            )
         })
         .await?;
         Ok((file, imported))
@@ -307,7 +348,7 @@ impl Connector for Csv {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let (file, i) = self.read(None).await?;
+        let (file, i) = self.read(None, false, true).await?;
         Ok(format!(
             "read {}: {} row{} for {} account{} ({})",
             file.display(),
@@ -324,7 +365,7 @@ impl Connector for Csv {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        let (file, i) = self.read(cx.file.as_deref()).await?;
+        let (file, i) = self.read(cx.file.as_deref(), cx.allow_empty, false).await?;
         cx.report("rows", i.rows);
         tracing::debug!(connection = %self.name, file = %file.display(), rows = i.rows, items = i.snapshot.items.len(), "imported");
         Ok(Snapshot::Vendor(i.snapshot))

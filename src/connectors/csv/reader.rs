@@ -53,11 +53,19 @@ pub(crate) struct Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Table {
     pub source: Source,
+    /// The CSV delimiter the file was read with; `None` for JSON.
+    pub delimiter: Option<u8>,
     pub headers: Vec<String>,
     pub rows: Vec<Row>,
 }
 
 impl Table {
+    /// How this table's number cells are read, given the configured separators (which apply
+    /// to CSV; JSON numbers always have a point).
+    pub fn numbers(&self, decimal: Option<&str>, thousands: Option<&str>) -> NumberFormat {
+        NumberFormat::new(decimal, thousands, self.delimiter)
+    }
+
     /// `file:line:column` for CSV, `file: record N, field "key"` for JSON.
     pub fn locate(&self, file: &str, pos: Pos) -> String {
         locate(self.source, &self.headers, file, pos)
@@ -209,6 +217,7 @@ pub(crate) fn read_csv(bytes: &[u8], delimiter: u8) -> Result<Table, RowError> {
     };
     Ok(Table {
         source: Source::Csv,
+        delimiter: Some(delimiter),
         headers,
         rows,
     })
@@ -312,6 +321,7 @@ pub(crate) fn read_json(bytes: &[u8]) -> Result<Table, RowError> {
     }
     Ok(Table {
         source: Source::Json,
+        delimiter: None,
         headers,
         rows,
     })
@@ -344,38 +354,200 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// A decimal, thousands separated by `,` allowed (`1,250.5`); `None` when it is not one.
-fn parse_number(s: &str) -> Option<Decimal> {
-    s.parse::<Decimal>().ok().or_else(|| {
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        let (sign, int) = match int.strip_prefix('-') {
-            Some(rest) => ("-", rest),
-            None => ("", int),
-        };
-        let groups: Vec<&str> = int.split(',').collect();
-        let grouped = groups.len() > 1
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3);
-        grouped
-            .then(|| format!("{sign}{}.{frac}", groups.concat()))
-            .and_then(|t| t.trim_end_matches('.').parse::<Decimal>().ok())
-    })
+/// How a file writes numbers: its decimal separator, its thousands separator, and whether a
+/// comma is ambiguous (a CSV file delimited by something other than `,`, such as the `;` of
+/// spreadsheets in locales that write `1,5` for one and a half, with neither separator
+/// configured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NumberFormat {
+    pub decimal: char,
+    pub thousands: Option<char>,
+    /// The delimiter of a CSV file where a comma in a number is ambiguous; `None` when a comma
+    /// is read as the separators say.
+    pub ambiguous_comma: Option<u8>,
+    /// Whether a separator was configured (errors then name the settings).
+    pub configured: bool,
 }
 
-/// A cell's quantity: a non-negative decimal, thousands separated by `,` allowed (`1,250.5`).
-pub(crate) fn parse_quantity(cell: &str) -> Result<Decimal, String> {
+impl Default for NumberFormat {
+    /// A point for decimals, `,` between thousands (`1,250.5`): JSON, comma-delimited CSV.
+    fn default() -> Self {
+        NumberFormat {
+            decimal: '.',
+            thousands: Some(','),
+            ambiguous_comma: None,
+            configured: false,
+        }
+    }
+}
+
+/// The separators a `decimal_separator` / `thousands_separator` setting may name.
+pub const DECIMAL_SEPARATORS: &[&str] = &[".", ","];
+pub const THOUSANDS_SEPARATORS: &[&str] = &[",", ".", " ", "'"];
+
+/// Checks the `decimal_separator` and `thousands_separator` settings (errors name the key and
+/// the values allowed).
+pub fn check_separators(decimal: Option<&str>, thousands: Option<&str>) -> Result<(), String> {
+    if let Some(d) = decimal
+        && !DECIMAL_SEPARATORS.contains(&d)
+    {
+        return Err(format!(
+            "decimal_separator: `{}` is not a decimal separator; use \".\" (1250.75) or \",\" (1250,75)",
+            d.escape_debug()
+        ));
+    }
+    if let Some(t) = thousands
+        && !THOUSANDS_SEPARATORS.contains(&t)
+    {
+        return Err(format!(
+            "thousands_separator: `{}` is not a thousands separator; use \",\" (1,250), \".\" (1.250), \" \" (1 250) or \"'\" (1'250)",
+            t.escape_debug()
+        ));
+    }
+    if let (Some(d), Some(t)) = (decimal, thousands)
+        && d == t
+    {
+        return Err(format!(
+            "decimal_separator and thousands_separator are both \"{d}\"; a number cannot use one character for both"
+        ));
+    }
+    Ok(())
+}
+
+impl NumberFormat {
+    /// The format of a table read with `delimiter` (`None`: JSON, whose numbers are JSON's)
+    /// and the configured separators (checked by [`check_separators`]). Neither configured:
+    /// a point for decimals and `,` between thousands, except that in a CSV file not
+    /// delimited by `,` a comma is ambiguous. One configured: the other follows (`,` decimals
+    /// have no thousands separator unless one is set; `.` thousands mean `,` decimals).
+    pub fn new(decimal: Option<&str>, thousands: Option<&str>, delimiter: Option<u8>) -> Self {
+        let ch = |s: &str| s.chars().next();
+        let decimal = decimal.and_then(ch);
+        let thousands = thousands.and_then(ch);
+        let (decimal_set, thousands_set) = (decimal.is_some(), thousands.is_some());
+        let Some(delimiter) = delimiter else {
+            return NumberFormat::default();
+        };
+        let (decimal, thousands, ambiguous_comma) = match (decimal, thousands) {
+            (Some(d), Some(t)) => (d, Some(t), None),
+            (Some(','), None) => (',', None, None),
+            (Some(d), None) => (d, Some(','), None),
+            (None, Some('.')) => (',', Some('.'), None),
+            (None, t) => (
+                '.',
+                t.or(Some(',')),
+                (t != Some(',') && delimiter != b',').then_some(delimiter),
+            ),
+        };
+        NumberFormat {
+            decimal,
+            thousands,
+            ambiguous_comma,
+            configured: decimal_set || thousands_set,
+        }
+    }
+
+    fn is_thousands(&self, c: char) -> bool {
+        match self.thousands {
+            // Spreadsheets group with a no-break space (French locales a narrow one).
+            Some(' ') => matches!(c, ' ' | '\u{a0}' | '\u{202f}'),
+            Some(t) => c == t,
+            None => false,
+        }
+    }
+
+    /// What a comma means here, for the hint of a number that is not one.
+    fn hint(&self, example: &str) -> String {
+        match (self.decimal, self.thousands) {
+            ('.', Some(',')) if !self.configured => {
+                format!("write decimals with a point: {example}")
+            }
+            (d, t) => format!(
+                "this connection reads numbers with decimal_separator = \"{d}\"{}",
+                t.map(|t| format!(" and thousands_separator = \"{t}\""))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Why a cell is not a number.
+enum NotNumber {
+    /// A comma in a file where it may be a decimal or a thousands separator.
+    Ambiguous(u8),
+    Invalid,
+}
+
+/// A decimal as `f` writes it (thousands grouped by threes); an error when it is not one.
+fn parse_number(s: &str, f: &NumberFormat) -> Result<Decimal, NotNumber> {
+    if let Some(d) = f.ambiguous_comma
+        && s.contains(',')
+    {
+        return Err(NotNumber::Ambiguous(d));
+    }
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = match body.split_once(f.decimal) {
+        Some((i, fr)) => (i, Some(fr)),
+        None => (body, None),
+    };
+    let ok_digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    let int_digits = if int.chars().any(|c| f.is_thousands(c)) {
+        let groups: Vec<&str> = int.split(|c| f.is_thousands(c)).collect();
+        let grouped = (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| ok_digits(g));
+        if !grouped {
+            return Err(NotNumber::Invalid);
+        }
+        groups.concat()
+    } else {
+        int.to_string()
+    };
+    let frac = frac.unwrap_or("");
+    if !ok_digits(&int_digits) || !ok_digits(frac) || (int_digits.is_empty() && frac.is_empty()) {
+        return Err(NotNumber::Invalid);
+    }
+    let text = if frac.is_empty() {
+        format!("{sign}{int_digits}")
+    } else {
+        format!(
+            "{sign}{}.{frac}",
+            if int_digits.is_empty() {
+                "0"
+            } else {
+                &int_digits
+            }
+        )
+    };
+    text.parse::<Decimal>().map_err(|_| NotNumber::Invalid)
+}
+
+/// The message of a comma that may be a decimal or a thousands separator.
+fn ambiguous(s: &str, delimiter: u8) -> String {
+    format!(
+        "`{s}` is ambiguous: in a file delimited by `{}` a comma may separate decimals (1,5 = 1.5) or thousands (1,500 = 1500); say which for this connection: decimal_separator = \",\" or thousands_separator = \",\" (or --decimal-separator / --thousands-separator on `reconcile connect`)",
+        (delimiter as char).escape_debug()
+    )
+}
+
+/// A cell's quantity: a non-negative decimal as the file writes numbers (`f`).
+pub(crate) fn parse_quantity(cell: &str, f: &NumberFormat) -> Result<Decimal, String> {
     let s = cell.trim();
     if s.is_empty() {
         return Err("the quantity is empty (write 0 for none)".into());
     }
-    let q = parse_number(s);
-    match q {
-        Some(q) if q < Decimal::ZERO => Err(format!("`{s}` is negative; a quantity is 0 or more")),
-        Some(q) => Ok(q.normalize()),
-        None if s.contains(',') => Err(format!(
-            "`{s}` is not a number (write decimals with a point: 1.5, not 1,5)"
+    match parse_number(s, f) {
+        Ok(q) if q < Decimal::ZERO => Err(format!("`{s}` is negative; a quantity is 0 or more")),
+        Ok(q) => Ok(q.normalize()),
+        Err(NotNumber::Ambiguous(d)) => Err(ambiguous(s, d)),
+        Err(NotNumber::Invalid) if s.contains([',', '.', ' ', '\'']) => Err(format!(
+            "`{s}` is not a number ({})",
+            f.hint("1.5, not 1,5")
         )),
-        None => Err(format!("`{s}` is not a number")),
+        Err(NotNumber::Invalid) => Err(format!("`{s}` is not a number")),
     }
 }
 
@@ -398,27 +570,30 @@ pub(crate) fn parse_time(cell: &str) -> Result<Timestamp, String> {
         })
 }
 
-/// A cell's amount of money: a non-negative decimal, a currency sign (`$`, `€`, `£`, ...) or a
-/// three-letter code before or after it allowed (`$1,250.00`, `12.50 EUR`), thousands
-/// separated by `,`. `what` names it in errors (`unit price`).
-pub(crate) fn parse_money(cell: &str, what: &str) -> Result<Decimal, String> {
+/// A cell's amount of money: a non-negative decimal as the file writes numbers (`f`), a
+/// currency sign (`$`, `€`, `£`, ...) or a three-letter code before or after it allowed
+/// (`$1,250.00`, `12.50 EUR`, `EUR 1.250,00`). `what` names it in errors (`unit price`).
+pub(crate) fn parse_money(cell: &str, what: &str, f: &NumberFormat) -> Result<Decimal, String> {
     let s = cell.trim();
     let bare = s
         .trim_start_matches(|c: char| "$€£¥₹".contains(c))
         .trim_end_matches(|c: char| "$€£¥₹".contains(c))
         .trim();
-    let bare = match bare.rsplit_once(' ').or_else(|| bare.split_once(' ')) {
-        Some((a, b)) if b.len() == 3 && b.chars().all(|c| c.is_ascii_uppercase()) => a.trim(),
-        Some((a, b)) if a.len() == 3 && a.chars().all(|c| c.is_ascii_uppercase()) => b.trim(),
+    let code = |c: &str| c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase());
+    let bare = match (bare.split_once(' '), bare.rsplit_once(' ')) {
+        (Some((a, b)), _) if code(a) => b.trim(),
+        (_, Some((a, b))) if code(b) => a.trim(),
         _ => bare,
     };
-    match parse_number(bare) {
-        Some(m) if m < Decimal::ZERO => Err(format!("`{s}` is negative; a {what} is 0 or more")),
-        Some(m) => Ok(m.normalize()),
-        None if bare.contains(',') => Err(format!(
-            "`{s}` is not an amount (write decimals with a point: 12.50, not 12,50)"
+    match parse_number(bare, f) {
+        Ok(m) if m < Decimal::ZERO => Err(format!("`{s}` is negative; a {what} is 0 or more")),
+        Ok(m) => Ok(m.normalize()),
+        Err(NotNumber::Ambiguous(d)) => Err(ambiguous(s, d)),
+        Err(NotNumber::Invalid) if bare.contains([',', '.', ' ', '\'']) => Err(format!(
+            "`{s}` is not an amount ({})",
+            f.hint("12.50, not 12,50")
         )),
-        None => Err(format!("`{s}` is not an amount")),
+        Err(NotNumber::Invalid) => Err(format!("`{s}` is not an amount")),
     }
 }
 
@@ -466,6 +641,49 @@ pub(crate) fn read_table(
             format!("{}: {}", locate(source, &[], shown, e.pos), e.message)
         }
     })
+}
+
+/// Who reads a file, for the commands its errors suggest.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reading<'a> {
+    /// The connection's name (`None`: a test, or a caller without one).
+    pub connection: Option<&'a str>,
+    /// `reconcile connect`'s check, before the connection is saved.
+    pub connecting: bool,
+}
+
+/// The error of a file with no rows (a header alone, or no records), which an import refuses
+/// unless told to accept it: an empty export is far more often a broken one (a failed or
+/// filtered export, the wrong report) than nothing in use. `connect` is the `reconcile
+/// connect` subcommand; `connect_keeps` whether running it with only `--allow-empty` keeps the
+/// rest of the saved profile (else the config key is the way to set it).
+pub(crate) fn empty_file(
+    shown: &str,
+    table: &Table,
+    reading: Reading<'_>,
+    connect: &str,
+    connect_keeps: bool,
+) -> String {
+    let what = match table.source {
+        Source::Csv => "the file has a header but no rows",
+        Source::Json => "the file holds no records",
+    };
+    let name = reading.connection.unwrap_or("NAME");
+    let next = if reading.connecting {
+        "add --allow-empty to save the connection with empty files accepted (allow_empty = true)"
+            .to_string()
+    } else if connect_keeps {
+        format!(
+            "sync again with --allow-empty (`reconcile sync {name} --allow-empty`) to take this file as 0 items, or run `reconcile connect {connect} --name {name} --allow-empty` to accept empty files from now on"
+        )
+    } else {
+        format!(
+            "sync again with --allow-empty (`reconcile sync {name} --allow-empty`) to take this file as 0 items, or set allow_empty = true under [connections.{name}] in the config to accept empty files from now on"
+        )
+    };
+    format!(
+        "{shown}: {what}, so nothing was imported: an empty export is more often a broken one than nothing in use. Check the export; if nothing really is in use, {next}"
+    )
 }
 
 /// One role to find a column for.
@@ -591,7 +809,7 @@ pub(crate) async fn read_and_import<T: Send + 'static>(
             )
         })?;
         import(&path, &bytes).map_err(|e| {
-            format!("{e}\nFix the file (or the [connections.{name}.columns] profile), then sync again")
+            format!("{e}\nFix the file (or the settings and columns profile of [connections.{name}]), then sync again")
         })
     })
     .await

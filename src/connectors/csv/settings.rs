@@ -89,6 +89,19 @@ pub struct Settings {
     pub delimiter: Option<String>,
     #[serde(default)]
     pub columns: Columns,
+    /// `"."` or `","`: what separates decimals in the file's numbers (CSV only; JSON numbers
+    /// have a point). Default: a point, except that in a file not delimited by `,` a comma is
+    /// ambiguous and refused unless this or `thousands_separator` says what it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_separator: Option<String>,
+    /// `","`, `"."`, `" "` or `"'"`: what groups thousands in the file's numbers (CSV only).
+    /// Default: `,` with a decimal point, none with a decimal comma.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (0 items). Default: refused,
+    /// as an empty export is more often a broken one; `sync --allow-empty` accepts one once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_empty: bool,
 }
 
 impl Settings {
@@ -116,6 +129,11 @@ impl KindSettings for Settings {
             delimiter_byte(d)
                 .map_err(|e| anyhow::anyhow!("[connections.{name}] delimiter: {e}"))?;
         }
+        crate::connectors::csv::reader::check_separators(
+            self.decimal_separator.as_deref(),
+            self.thousands_separator.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!("[connections.{name}] {e}"))?;
         if self.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
             anyhow::bail!(
                 "[connections.{name}] path is empty; remove it, or name the file to import"

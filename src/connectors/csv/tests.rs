@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::reader::{parse_quantity, parse_time};
+use super::reader::{NumberFormat, parse_quantity, parse_time};
 use super::*;
 use crate::connectors::KindSettings;
 
@@ -180,11 +180,12 @@ fn many_bad_rows_are_counted_not_all_listed() {
 
 #[test]
 fn quantities_and_times() {
-    assert_eq!(parse_quantity(" 1,250.50 "), Ok(Decimal::new(12505, 1)));
-    assert_eq!(parse_quantity("0"), Ok(Decimal::ZERO));
-    assert!(parse_quantity("1,5").is_err());
-    assert!(parse_quantity("").unwrap_err().contains("empty"));
-    assert!(parse_quantity("NaN").is_err());
+    let f = NumberFormat::default();
+    assert_eq!(parse_quantity(" 1,250.50 ", &f), Ok(Decimal::new(12505, 1)));
+    assert_eq!(parse_quantity("0", &f), Ok(Decimal::ZERO));
+    assert!(parse_quantity("1,5", &f).is_err());
+    assert!(parse_quantity("", &f).unwrap_err().contains("empty"));
+    assert!(parse_quantity("NaN", &f).is_err());
     assert!(parse_time("2024-05-01").is_ok());
     assert_eq!(
         parse_time("2024-05-01 10:00").unwrap().to_string(),
@@ -338,4 +339,169 @@ async fn sync_prefers_the_given_file_and_errors_without_one() {
         e.contains("cannot read") && e.contains("missing.csv"),
         "{e}"
     );
+}
+
+/// A `;` file is what a spreadsheet writes where `1,5` is one and a half: a comma in a number
+/// there is refused with its line and column, unless the profile says what it is.
+#[test]
+fn a_comma_in_a_number_of_a_semicolon_file_is_refused_unless_the_profile_says() {
+    let text = "Customer;Product;Seats\nAcme;BK;1,500\nBeta;BK;150,0\nGamma;BK;7\n";
+    let e = run("eu.csv", text, &Settings::default()).unwrap_err();
+    assert!(e.starts_with("2 bad rows (nothing was imported)"), "{e}");
+    assert!(
+        e.contains("eu.csv:2:3: column `Seats`: `1,500` is ambiguous: in a file delimited by `;`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("eu.csv:3:3: column `Seats`: `150,0` is ambiguous"),
+        "{e}"
+    );
+    assert!(
+        e.contains("decimal_separator = \",\" or thousands_separator = \",\""),
+        "{e}"
+    );
+
+    let with = |toml_text: &str| -> Settings { toml::from_str(toml_text).unwrap() };
+    // A decimal comma: 1,500 is one and a half.
+    let s = run("eu.csv", text, &with("decimal_separator = \",\"\n"))
+        .unwrap()
+        .snapshot;
+    assert_eq!(units(&s, "bk", "Acme"), Decimal::new(15, 1));
+    assert_eq!(units(&s, "bk", "Beta"), Decimal::from(150));
+    assert_eq!(units(&s, "bk", "Gamma"), Decimal::from(7));
+    // A thousands comma: 1,500 is fifteen hundred, and 150,0 is no number.
+    let e = run("eu.csv", text, &with("thousands_separator = \",\"\n")).unwrap_err();
+    assert!(e.starts_with("1 bad row"), "{e}");
+    assert!(
+        e.contains("eu.csv:3:3: column `Seats`: `150,0` is not a number"),
+        "{e}"
+    );
+    let s = run(
+        "eu.csv",
+        "Customer;Seats\nAcme;1,500\n",
+        &with("thousands_separator = \",\"\n"),
+    )
+    .unwrap()
+    .snapshot;
+    assert_eq!(units(&s, "all", "Acme"), Decimal::from(1500));
+    // German grouping: points between thousands, a comma before decimals.
+    let s = run(
+        "de.csv",
+        "Customer;Seats\nAcme;1.250,75\nBeta;2,5\nGamma;1.000\n",
+        &with("decimal_separator = \",\"\nthousands_separator = \".\"\n"),
+    )
+    .unwrap()
+    .snapshot;
+    assert_eq!(units(&s, "all", "Acme"), Decimal::new(125075, 2));
+    assert_eq!(units(&s, "all", "Beta"), Decimal::new(25, 1));
+    assert_eq!(units(&s, "all", "Gamma"), Decimal::from(1000));
+    // A decimal comma alone does not make a point a thousands separator: `1.250,75` is refused.
+    let e = run(
+        "de.csv",
+        "Customer;Seats\nAcme;1.250,75\n",
+        &with("decimal_separator = \",\"\n"),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("de.csv:2:2: column `Seats`: `1.250,75` is not a number (this connection reads numbers with decimal_separator = \",\")"),
+        "{e}"
+    );
+    // A comma-delimited file is read as before: a comma in a (quoted) number groups thousands.
+    let s = ok("Customer,Qty\nAcme,\"1,500\"\n");
+    assert_eq!(units(&s, "all", "Acme"), Decimal::from(1500));
+    // Numbers without a comma are not ambiguous in a `;` file.
+    let s = ok("Customer;Seats\nAcme;1500.5\n");
+    assert_eq!(units(&s, "all", "Acme"), Decimal::new(15005, 1));
+}
+
+#[test]
+fn number_formats() {
+    let f = |d: Option<&str>, t: Option<&str>| NumberFormat::new(d, t, Some(b';'));
+    let q = |cell: &str, f: &NumberFormat| parse_quantity(cell, f);
+    let eu = f(Some(","), Some("."));
+    assert_eq!(q("1.234.567,891", &eu), Ok(Decimal::new(1234567891, 3)));
+    assert_eq!(q(",5", &eu), Ok(Decimal::new(5, 1)));
+    assert!(q("1.23,5", &eu).is_err(), "thousands are grouped by three");
+    assert!(q("1,2,3", &eu).is_err());
+    // A thousands point implies a decimal comma.
+    assert_eq!(f(None, Some(".")), eu);
+    let swiss = f(Some("."), Some("'"));
+    assert_eq!(q("1'250.50", &swiss), Ok(Decimal::new(12505, 1)));
+    let fr = f(Some(","), Some(" "));
+    assert_eq!(q("1\u{202f}250,5", &fr), Ok(Decimal::new(12505, 1)));
+    assert_eq!(q("1 250,5", &fr), Ok(Decimal::new(12505, 1)));
+    // A space-grouping file with no decimal separator set still has an ambiguous comma.
+    assert!(
+        q("1,5", &f(None, Some(" ")))
+            .unwrap_err()
+            .contains("ambiguous")
+    );
+    // JSON numbers always have a point, whatever is configured.
+    let json = NumberFormat::new(Some(","), None, None);
+    assert_eq!(q("1.5", &json), Ok(Decimal::new(15, 1)));
+
+    for (d, t, key) in [
+        (
+            Some(";"),
+            None,
+            "decimal_separator: `;` is not a decimal separator",
+        ),
+        (
+            None,
+            Some("x"),
+            "thousands_separator: `x` is not a thousands separator",
+        ),
+        (Some(","), Some(","), "are both \",\""),
+    ] {
+        let settings = Settings {
+            decimal_separator: d.map(str::to_string),
+            thousands_separator: t.map(str::to_string),
+            ..Settings::default()
+        };
+        let e = settings.validate("eu").unwrap_err().to_string();
+        assert!(e.starts_with("[connections.eu] "), "{e}");
+        assert!(e.contains(key), "{e}");
+    }
+}
+
+/// A header with no rows is far more often a broken export than nothing in use: refused,
+/// saying how to accept it; accepted with `allow_empty` as 0 items, the header still checked.
+#[test]
+fn an_empty_file_is_refused_unless_allowed() {
+    for (file, text, says) in [
+        (
+            "usage.csv",
+            "Customer;Plan;Seats\n\n ; ; \n",
+            "the file has a header but no rows",
+        ),
+        ("usage.json", "[]", "the file holds no records"),
+        (
+            "usage.json",
+            "{\"data\": [{}]}",
+            "the file holds no records",
+        ),
+    ] {
+        let e = run(file, text, &Settings::default()).unwrap_err();
+        assert!(
+            e.starts_with(&format!("{file}: {says}, so nothing was imported")),
+            "{e}"
+        );
+        assert!(e.contains("reconcile sync NAME --allow-empty"), "{e}");
+        assert!(
+            e.contains("reconcile connect csv --name NAME --allow-empty"),
+            "{e}"
+        );
+        let allowed = Settings {
+            allow_empty: true,
+            ..Settings::default()
+        };
+        let i = run(file, text, &allowed).unwrap();
+        assert_eq!((i.rows, i.snapshot.items.len()), (0, 0));
+    }
+    let allowed = Settings {
+        allow_empty: true,
+        ..profile(&[("account", &["Client Name"])])
+    };
+    let e = run("usage.csv", "Customer,Seats\n", &allowed).unwrap_err();
+    assert!(e.contains("no column for account"), "{e}");
 }

@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 use super::{Columns, Role, Settings};
+use crate::connectors::csv::reader::check_separators;
 use crate::connectors::csv::{FormatArg, absolute_path, aliases, delimiter_byte};
 use crate::connectors::{Common, ConnectArgs, KindSettings, NewConnection};
 
@@ -44,6 +45,21 @@ pub struct Args {
     /// CSV delimiter, one character (`;`, `|`, `\t`) [default: sniffed from the header line]
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// What separates decimals in the file's numbers: `.` or `,` (`--decimal-separator ,`
+    /// reads `1.250,75` or `1250,75` as 1250.75) [default: a point; in a file not delimited by
+    /// `,`, a comma in a number is refused as ambiguous unless this or --thousands-separator
+    /// says what it is]
+    #[arg(long, value_name = "CHAR")]
+    pub decimal_separator: Option<String>,
+    /// What groups thousands in the file's numbers: `,` `.` `' '` or `'` [default: `,` with a
+    /// decimal point, none with a decimal comma]
+    #[arg(long, value_name = "CHAR")]
+    pub thousands_separator: Option<String>,
+    /// Accept a file with a header but no rows as nothing in use (saved as `allow_empty`);
+    /// `--allow-empty=false` refuses one again [default: refused, as an empty export is more
+    /// often a broken one; `reconcile sync NAME --allow-empty` accepts one once]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub allow_empty: Option<bool>,
     #[command(flatten)]
     pub columns: Box<ColumnFlags>,
     /// Company status that counts as billable (repeat for several); default every status
@@ -116,6 +132,17 @@ impl ConnectArgs for Args {
         if let Some(d) = &self.delimiter {
             delimiter_byte(d).map_err(|e| anyhow::anyhow!("--delimiter: {e}"))?;
         }
+        check_separators(
+            self.decimal_separator.as_deref(),
+            self.thousands_separator.as_deref(),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.replace("decimal_separator", "--decimal-separator")
+                    .replace("thousands_separator", "--thousands-separator")
+            )
+        })?;
         let c = &self.columns;
         let flags: [(Role, &Vec<String>); 15] = [
             (Role::Company, &c.company),
@@ -142,6 +169,9 @@ impl ConnectArgs for Args {
             path: self.path.as_deref().map(absolute_path).transpose()?,
             format: self.format.map(Into::into),
             delimiter: self.delimiter,
+            decimal_separator: self.decimal_separator,
+            thousands_separator: self.thousands_separator,
+            allow_empty: self.allow_empty.unwrap_or(false),
             columns,
             billable_statuses: self.billable_statuses,
             billable_company_types: self.billable_types,

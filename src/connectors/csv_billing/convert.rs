@@ -76,6 +76,10 @@ pub(super) fn rows(
     let mut products: Vec<ProductAcc> = Vec::new();
     let mut product_index: HashMap<String, usize> = HashMap::new();
     let mut lines: Vec<PsaLine> = Vec::new();
+    let numbers = table.numbers(
+        settings.decimal_separator.as_deref(),
+        settings.thousands_separator.as_deref(),
+    );
 
     for row in &table.rows {
         let mut bad = |col: usize, message: String| {
@@ -102,16 +106,19 @@ pub(super) fn rows(
             None => name.clone(),
         };
         let product = required(Role::Product, &mut bad);
-        let quantity =
-            cell(Role::Quantity).and_then(|(c, v)| parse_quantity(v).map_err(|e| bad(c, e)).ok());
+        let quantity = cell(Role::Quantity)
+            .and_then(|(c, v)| parse_quantity(v, &numbers).map_err(|e| bad(c, e)).ok());
         let less_included = match given(Role::LessIncluded) {
             None => Some(Decimal::ZERO),
-            Some((c, v)) => parse_quantity(v).map_err(|e| bad(c, e)).ok(),
+            Some((c, v)) => parse_quantity(v, &numbers).map_err(|e| bad(c, e)).ok(),
         };
         let mut money = |role: Role, what: &str| -> Option<Option<Decimal>> {
             match given(role) {
                 None => Some(None),
-                Some((c, v)) => parse_money(v, what).map(Some).map_err(|e| bad(c, e)).ok(),
+                Some((c, v)) => parse_money(v, what, &numbers)
+                    .map(Some)
+                    .map_err(|e| bad(c, e))
+                    .ok(),
             }
         };
         let unit_price = money(Role::UnitPrice, "unit price");

@@ -273,10 +273,36 @@ pub struct Imported {
 
 /// Reads `bytes` (the file `file`) into a PSA snapshot, all or nothing.
 pub fn import(file: &Path, bytes: &[u8], settings: &Settings) -> Result<Imported, String> {
+    import_for(reader::Reading::default(), file, bytes, settings)
+}
+
+/// [`import`] as `reading` says (the connection, named in the commands its errors suggest). A file
+/// with no rows is refused unless `allow_empty`; accepted, a header is still checked against
+/// the profile.
+pub(crate) fn import_for(
+    reading: reader::Reading<'_>,
+    file: &Path,
+    bytes: &[u8],
+    settings: &Settings,
+) -> Result<Imported, String> {
     let shown = file.display().to_string();
     let format = reader::format_of(file, settings.format);
     let table = reader::read_table(&shown, format, settings.delimiter.as_deref(), file, bytes)?;
-    let cols = resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?;
+    if table.rows.is_empty() && !settings.allow_empty {
+        return Err(reader::empty_file(
+            &shown,
+            &table,
+            reading,
+            "csv-billing",
+            false,
+        ));
+    }
+    let cols = if table.rows.is_empty() && table.headers.is_empty() {
+        // No records and so no keys (`[]`): nothing to check the profile against.
+        Resolved::default()
+    } else {
+        resolve(&table.headers, &settings.columns).map_err(|e| format!("{shown}: {e}"))?
+    };
     convert::rows(&shown, &table, &cols, settings)
 }
 
@@ -306,18 +332,37 @@ impl CsvBilling {
         }
     }
 
-    async fn read(&self, given: Option<&Path>) -> Result<(PathBuf, Imported), ConnectorError> {
+    /// Reads the given file, else the configured one; `allow_empty` accepts a file with no rows
+    /// this time; `connecting` is `connect`'s check.
+    async fn read(
+        &self,
+        given: Option<&Path>,
+        allow_empty: bool,
+        connecting: bool,
+    ) -> Result<(PathBuf, Imported), ConnectorError> {
         let Some(file) = self.settings.file(given) else {
             return Err(self.invalid(format!(
                 "no billing file to import: run `reconcile sync {0} --file PATH`, or set `path` under [connections.{0}]",
                 self.name
             )));
         };
-        let settings = self.settings.clone();
+        let mut settings = self.settings.clone();
+        settings.allow_empty |= allow_empty;
+        let name = self.name.clone();
         let imported = crate::connectors::csv::reader::read_and_import(
             &self.name,
             file.clone(),
-            move |path, bytes| import(path, bytes, &settings),
+            move |path, bytes| {
+                import_for(
+                    reader::Reading {
+                        connection: Some(&name),
+                        connecting,
+                    },
+                    path,
+                    bytes,
+                    &settings,
+                )
+            },
         )
         .await?;
         Ok((file, imported))
@@ -335,7 +380,7 @@ impl Connector for CsvBilling {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let (file, i) = self.read(None).await?;
+        let (file, i) = self.read(None, false, true).await?;
         let s = &i.snapshot;
         let billable = s.companies.iter().filter(|c| c.billable).count();
         Ok(format!(
@@ -353,7 +398,7 @@ impl Connector for CsvBilling {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        let (file, i) = self.read(cx.file.as_deref()).await?;
+        let (file, i) = self.read(cx.file.as_deref(), cx.allow_empty, false).await?;
         cx.report("lines", i.rows);
         tracing::debug!(connection = %self.name, file = %file.display(), lines = i.rows, companies = i.snapshot.companies.len(), "imported billing");
         Ok(Snapshot::Psa(i.snapshot))

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::connectors::KindSettings;
-use crate::connectors::csv::reader::parse_money;
+use crate::connectors::csv::reader::{NumberFormat, parse_money};
 use crate::model::{BillCustomer, PsaLine};
 
 fn run(file: &str, text: &str, settings: &Settings) -> Result<Imported, String> {
@@ -238,9 +238,18 @@ fn settings_validate_and_name_bad_keys() {
             .contains("billable_statuses")
     );
     assert!(toml::from_str::<Settings>("[columns]\nsku = \"x\"\n").is_err());
-    assert!(parse_money("12.50 EUR", "price").is_ok());
-    assert_eq!(parse_money("€1,000", "price"), Ok(dec("1000")));
-    assert!(parse_money("12,50", "price").unwrap_err().contains("point"));
+    let f = NumberFormat::default();
+    assert!(parse_money("12.50 EUR", "price", &f).is_ok());
+    assert_eq!(parse_money("€1,000", "price", &f), Ok(dec("1000")));
+    assert!(
+        parse_money("12,50", "price", &f)
+            .unwrap_err()
+            .contains("point")
+    );
+    let eu = NumberFormat::new(Some(","), Some("."), Some(b';'));
+    assert_eq!(parse_money("EUR 1.250,50", "price", &eu), Ok(dec("1250.5")));
+    assert_eq!(parse_money("1.250,50 €", "price", &eu), Ok(dec("1250.5")));
+    assert_eq!(parse_money("12,50 EUR", "price", &eu), Ok(dec("12.5")));
 }
 
 #[tokio::test]
@@ -280,4 +289,46 @@ async fn sync_prefers_the_given_file_and_errors_without_one() {
     .unwrap();
     let e = none.sync(&SyncCx::silent()).await.unwrap_err().to_string();
     assert!(e.contains("reconcile sync psa --file PATH"), "{e}");
+}
+
+/// Prices of a `;` billing export: `12,50` is refused as ambiguous (with line and column), and
+/// read as 12.50 once the profile says the file writes decimal commas.
+#[test]
+fn a_semicolon_billing_file_needs_its_decimal_separator() {
+    let text = "Customer;Product;Qty;Price\nAcme;BK;1;12,50\nAcme;WS;3;1.000\n";
+    let e = run("rechnung.csv", text, &Settings::default()).unwrap_err();
+    assert!(
+        e.contains(
+            "rechnung.csv:2:4: column `Price`: `12,50` is ambiguous: in a file delimited by `;`"
+        ),
+        "{e}"
+    );
+    let settings: Settings =
+        toml::from_str("decimal_separator = \",\"\nthousands_separator = \".\"\n").unwrap();
+    let s = run("rechnung.csv", text, &settings).unwrap().snapshot;
+    let prices: Vec<Decimal> = s.lines.iter().map(|l| l.unit_price).collect();
+    assert_eq!(prices, [dec("12.5"), dec("1000")]);
+}
+
+/// An empty billing export would make every vendor's usage look unbilled: refused unless
+/// allowed, and the way to allow it for good is the config key (`connect csv-billing` with
+/// only `--allow-empty` would drop the saved profile).
+#[test]
+fn an_empty_billing_file_is_refused_unless_allowed() {
+    let text = "Customer,Product,Qty\n";
+    let e = run("billing.csv", text, &Settings::default()).unwrap_err();
+    assert!(
+        e.starts_with("billing.csv: the file has a header but no rows, so nothing was imported"),
+        "{e}"
+    );
+    assert!(
+        e.contains("set allow_empty = true under [connections.NAME]"),
+        "{e}"
+    );
+    let allowed = Settings {
+        allow_empty: true,
+        ..Settings::default()
+    };
+    let i = run("billing.csv", text, &allowed).unwrap();
+    assert_eq!((i.rows, i.snapshot.lines.len()), (0, 0));
 }
