@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::config::{Config, Paths};
+use crate::config::{Config, ConfigDocument, Paths};
 use crate::http::RetryPolicy;
 use crate::secrets::Secrets;
 use crate::store::Store;
@@ -17,11 +17,43 @@ pub struct App {
 }
 
 impl App {
+    /// The config, with the secret store scoped to it (see [`Config::keyring_id`]).
+    ///
+    /// A config of a version before `keyring_id` gets one on first use, and its connections'
+    /// unscoped secrets move under it: copied, the id saved, then the old entries deleted. The
+    /// id is derived from the file's path, so two first runs at once agree on it. A file this
+    /// user cannot write keeps its unscoped entries.
     pub fn config(&self) -> Result<Config> {
-        Config::load(&self.paths.config)
+        let mut config = Config::load(&self.paths.config)?;
+        if config.keyring_id.is_none()
+            && !config.connections.is_empty()
+            && let Ok(mut doc) = ConfigDocument::open(&self.paths.config)
+        {
+            let id = doc.ensure_keyring_id();
+            self.secrets.set_namespace(&id);
+            let mut copied = Vec::new();
+            for (name, c) in &config.connections {
+                for field in c.kind().secret_fields() {
+                    if let Ok(true) = self.secrets.copy_unscoped(name, field) {
+                        copied.push((name, *field));
+                    }
+                }
+            }
+            if doc.save().is_ok() {
+                for (name, field) in copied {
+                    let _ = self.secrets.delete_unscoped(name, field);
+                }
+                config.keyring_id = Some(id);
+            } else {
+                self.secrets.clear_namespace();
+            }
+        }
+        if let Some(id) = &config.keyring_id {
+            self.secrets.set_namespace(id);
+        }
+        Ok(config)
     }
 
-    /// The database, for a command that writes it.
     pub fn store(&self) -> Result<Store> {
         Store::open(&self.paths.db)
     }

@@ -106,6 +106,9 @@ pub fn env_var_name(connection: &str, field: &str) -> String {
 pub struct Secrets {
     service: String,
     backend: Backend,
+    /// The config's `keyring_id`: entries are `<id>/<connection>/<field>`, so two configs of
+    /// one user never share (or overwrite) a secret. `None`: the unscoped entries of old.
+    namespace: Mutex<Option<String>>,
 }
 
 enum Backend {
@@ -135,6 +138,7 @@ impl Secrets {
         Secrets {
             service,
             backend: Backend::System,
+            namespace: Mutex::new(None),
         }
     }
 
@@ -143,6 +147,7 @@ impl Secrets {
         Secrets {
             service: DEFAULT_SERVICE.to_string(),
             backend: Backend::Memory(Mutex::new(HashMap::new())),
+            namespace: Mutex::new(None),
         }
     }
 
@@ -150,8 +155,56 @@ impl Secrets {
         &self.service
     }
 
-    fn user(connection: &str, field: &str) -> String {
+    /// Scopes every entry from now on to the config whose `keyring_id` this is.
+    pub fn set_namespace(&self, keyring_id: &str) {
+        *self.namespace.lock().unwrap() = Some(keyring_id.to_string());
+    }
+
+    /// Back to the unscoped entries (a config whose id could not be saved).
+    pub fn clear_namespace(&self) {
+        *self.namespace.lock().unwrap() = None;
+    }
+
+    fn user(&self, connection: &str, field: &str) -> String {
+        match self.namespace.lock().unwrap().as_deref() {
+            Some(id) => format!("{id}/{connection}/{field}"),
+            None => Self::legacy_user(connection, field),
+        }
+    }
+
+    /// The entry of a version before configs had a `keyring_id`.
+    fn legacy_user(connection: &str, field: &str) -> String {
         format!("{connection}/{field}")
+    }
+
+    /// Copies the unscoped entry of a version before `keyring_id` under this config's id
+    /// (unless one is there already); true when there was one to copy.
+    pub fn copy_unscoped(&self, connection: &str, field: &str) -> Result<bool, SecretError> {
+        if !self.namespaced() {
+            return Ok(false);
+        }
+        let Some((value, _)) =
+            self.read_user(connection, field, &Self::legacy_user(connection, field))?
+        else {
+            return Ok(false);
+        };
+        if self
+            .read_user(connection, field, &self.user(connection, field))?
+            .is_none()
+        {
+            self.store(connection, field, &value)?;
+        }
+        Ok(true)
+    }
+
+    /// Deletes the unscoped entry, once its copy and the config's id are saved.
+    pub fn delete_unscoped(&self, connection: &str, field: &str) -> Result<(), SecretError> {
+        self.delete_user(connection, field, &Self::legacy_user(connection, field))
+            .map(|_| ())
+    }
+
+    fn namespaced(&self) -> bool {
+        self.namespace.lock().unwrap().is_some()
     }
 
     /// Finds a secret in lookup order.
@@ -173,49 +226,8 @@ impl Secrets {
             })?;
             return Ok((value, SecretSource::Command));
         }
-        let user = Self::user(connection, field);
-        match &self.backend {
-            Backend::Memory(m) => {
-                if let Some(v) = m.lock().unwrap().get(&user) {
-                    return Ok((SecretString::from(v.clone()), SecretSource::Memory));
-                }
-            }
-            Backend::System => {
-                if let Ok(store) = os_store() {
-                    match store
-                        .build(&self.service, &user, None)
-                        .and_then(|e| e.get_password())
-                    {
-                        Ok(v) => {
-                            return Ok((
-                                SecretString::from(v),
-                                SecretSource::OsKeyring(os_store_name()),
-                            ));
-                        }
-                        Err(keyring_core::Error::NoEntry) => {}
-                        Err(e) => {
-                            return Err(SecretError::Store {
-                                connection: connection.into(),
-                                field: field.into(),
-                                action: "read",
-                                store: os_store_name().into(),
-                                detail: describe_keyring_error(&e),
-                            });
-                        }
-                    }
-                }
-                if let Some(v) =
-                    kernel::get(&self.service, &user).map_err(|detail| SecretError::Store {
-                        connection: connection.into(),
-                        field: field.into(),
-                        action: "read",
-                        store: "the kernel user keyring".into(),
-                        detail,
-                    })?
-                {
-                    return Ok((v, SecretSource::KernelKeyring));
-                }
-            }
+        if let Some(found) = self.read_user(connection, field, &self.user(connection, field))? {
+            return Ok(found);
         }
         Err(SecretError::NotFound {
             connection: connection.into(),
@@ -230,6 +242,59 @@ impl Secrets {
         })
     }
 
+    /// The secret stored as keyring user `user`, if any.
+    fn read_user(
+        &self,
+        connection: &str,
+        field: &str,
+        user: &str,
+    ) -> Result<Option<(SecretString, SecretSource)>, SecretError> {
+        match &self.backend {
+            Backend::Memory(m) => {
+                if let Some(v) = m.lock().unwrap().get(user) {
+                    return Ok(Some((SecretString::from(v.clone()), SecretSource::Memory)));
+                }
+            }
+            Backend::System => {
+                if let Ok(store) = os_store() {
+                    match store
+                        .build(&self.service, user, None)
+                        .and_then(|e| e.get_password())
+                    {
+                        Ok(v) => {
+                            return Ok(Some((
+                                SecretString::from(v),
+                                SecretSource::OsKeyring(os_store_name()),
+                            )));
+                        }
+                        Err(keyring_core::Error::NoEntry) => {}
+                        Err(e) => {
+                            return Err(SecretError::Store {
+                                connection: connection.into(),
+                                field: field.into(),
+                                action: "read",
+                                store: os_store_name().into(),
+                                detail: describe_keyring_error(&e),
+                            });
+                        }
+                    }
+                }
+                if let Some(v) =
+                    kernel::get(&self.service, user).map_err(|detail| SecretError::Store {
+                        connection: connection.into(),
+                        field: field.into(),
+                        action: "read",
+                        store: "the kernel user keyring".into(),
+                        detail,
+                    })?
+                {
+                    return Ok(Some((v, SecretSource::KernelKeyring)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Stores a secret in the OS keyring, or in the kernel user keyring when no Secret Service
     /// is reachable (Linux). Returns where it went.
     pub fn store(
@@ -238,7 +303,7 @@ impl Secrets {
         field: &str,
         secret: &SecretString,
     ) -> Result<SecretSource, SecretError> {
-        let user = Self::user(connection, field);
+        let user = self.user(connection, field);
         let store_err = |store: &str, detail: String| SecretError::Store {
             connection: connection.into(),
             field: field.into(),
@@ -291,7 +356,7 @@ impl Secrets {
         field: &str,
         secret: &SecretString,
     ) -> Result<SecretSource, SecretError> {
-        let user = Self::user(connection, field);
+        let user = self.user(connection, field);
         if let Backend::Memory(_) = self.backend {
             return self.store(connection, field, secret);
         }
@@ -331,18 +396,36 @@ impl Secrets {
 
     /// Deletes a secret from every keyring that has it; returns where it was.
     pub fn delete(&self, connection: &str, field: &str) -> Result<Vec<SecretSource>, SecretError> {
-        let user = Self::user(connection, field);
+        let mut removed = self.delete_user(connection, field, &self.user(connection, field))?;
+        if self.namespaced() {
+            for source in
+                self.delete_user(connection, field, &Self::legacy_user(connection, field))?
+            {
+                if !removed.contains(&source) {
+                    removed.push(source);
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    fn delete_user(
+        &self,
+        connection: &str,
+        field: &str,
+        user: &str,
+    ) -> Result<Vec<SecretSource>, SecretError> {
         let mut removed = Vec::new();
         match &self.backend {
             Backend::Memory(m) => {
-                if m.lock().unwrap().remove(&user).is_some() {
+                if m.lock().unwrap().remove(user).is_some() {
                     removed.push(SecretSource::Memory);
                 }
             }
             Backend::System => {
                 if let Ok(store) = os_store() {
                     match store
-                        .build(&self.service, &user, None)
+                        .build(&self.service, user, None)
                         .and_then(|e| e.delete_credential())
                     {
                         Ok(()) => removed.push(SecretSource::OsKeyring(os_store_name())),
@@ -358,7 +441,7 @@ impl Secrets {
                         }
                     }
                 }
-                if kernel::delete(&self.service, &user).map_err(|detail| SecretError::Store {
+                if kernel::delete(&self.service, user).map_err(|detail| SecretError::Store {
                     connection: connection.into(),
                     field: field.into(),
                     action: "delete",

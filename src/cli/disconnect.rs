@@ -23,8 +23,6 @@ pub struct Args {
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
         let name = &self.name;
-        let mut doc = ConfigDocument::open(&app.paths.config)?;
-        let config = app.config()?;
         // Rules elsewhere in the file may name this connection ([[custom_service]], contracts,
         // per-service settings). Refuse before anything is removed rather than leave a config
         // that no longer loads, or half a disconnect.
@@ -37,6 +35,9 @@ impl Args {
                 )
             })?;
         }
+        // Only once nothing stands in the way: loading the config may give it its keyring_id.
+        let config = app.config()?;
+        let mut doc = ConfigDocument::open(&app.paths.config)?;
         let kind = config.connections.get(name).map(|s| s.kind());
         let mut store = app.store()?;
         let has_history = store.connections_with_history()?.contains(name);

@@ -74,7 +74,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Connect(connect::Args),
+    Connect(Box<connect::Args>),
     Disconnect(disconnect::Args),
     Status(status::Args),
     Sync(sync::Args),

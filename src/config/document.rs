@@ -103,6 +103,25 @@ impl ConfigDocument {
         Ok(())
     }
 
+    /// The file's `keyring_id`, written first if it has none (see [`Config::keyring_id`]).
+    pub fn ensure_keyring_id(&mut self) -> String {
+        if let Some(id) = self.doc.get("keyring_id").and_then(|v| v.as_str()) {
+            return id.to_string();
+        }
+        let id = new_keyring_id(&self.path);
+        let mut item = toml_edit::value(id.clone());
+        if let Some(v) = item.as_value_mut() {
+            v.decor_mut().set_prefix(" ");
+        }
+        self.doc.insert("keyring_id", item);
+        if let Some(mut key) = self.doc.key_mut("keyring_id") {
+            key.leaf_decor_mut().set_prefix(
+                "\n# Scopes this file's secrets in the keyring: keep it when you edit or move the file.\n",
+            );
+        }
+        id
+    }
+
     pub fn remove_connection(&mut self, name: &str) -> bool {
         self.doc
             .get_mut("connections")
@@ -180,4 +199,17 @@ fn edit_value(v: toml::Value) -> toml_edit::Value {
             toml_edit::Value::InlineTable(inline)
         }
     }
+}
+
+/// 32 hex digits derived from the file's absolute path (a fixed hasher): two processes that
+/// give one file its id at once agree on it. Not a secret.
+fn new_keyring_id(path: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let hash = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        (salt, &path).hash(&mut h);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", hash(1), hash(2))
 }

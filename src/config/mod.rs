@@ -36,6 +36,11 @@ pub use tolerance::{ToleranceConfig, ToleranceOverride};
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Scopes this file's secrets in the keyring (`<id>/<connection>/<field>`), so two config
+    /// files with a connection of the same name keep separate secrets. Written at the first
+    /// `connect` (or the first run of a version that has it); never a secret.
+    #[serde(default)]
+    pub keyring_id: Option<String>,
     /// ISO 4217 code that money in reports is shown in.
     #[serde(default = "default_currency")]
     pub currency: String,
@@ -111,6 +116,7 @@ impl Config {
 
     fn default_empty() -> Config {
         Config {
+            keyring_id: None,
             currency: default_currency(),
             connections: BTreeMap::new(),
             tolerance: ToleranceConfig::default(),

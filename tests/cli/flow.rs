@@ -170,13 +170,13 @@ fn connect_sync_map_reconcile_report_disconnect() {
     }
     if expected_backend().is_some() {
         assert_eq!(
-            read_from_store(&env.service, "ninja/client_secret")
+            read_from_store(&env.service, &env.keyring_user("ninja/client_secret"))
                 .as_deref()
                 .map(str::trim_end),
             Some(ninjaone::DEMO_CLIENT_SECRET)
         );
         assert_eq!(
-            read_from_store(&env.service, "cw/private_key")
+            read_from_store(&env.service, &env.keyring_user("cw/private_key"))
                 .as_deref()
                 .map(str::trim_end),
             Some(connectwise::DEMO_PRIVATE_KEY)
@@ -375,7 +375,10 @@ fn connect_sync_map_reconcile_report_disconnect() {
     // disconnect removes the secret, the config entry and the mappings; history stays.
     env.run(&["disconnect", "ninja"], "").expect(0);
     if expected_backend().is_some() {
-        assert_eq!(read_from_store(&env.service, "ninja/client_secret"), None);
+        assert_eq!(
+            read_from_store(&env.service, &env.keyring_user("ninja/client_secret")),
+            None
+        );
     }
     let config = std::fs::read_to_string(env.config_path()).unwrap();
     assert!(
@@ -518,7 +521,7 @@ fn wrong_credentials_at_connect_save_nothing() {
     assert!(!env.config_path().exists());
     if expected_backend().is_some() {
         assert_eq!(
-            read_from_store(&env.service, "ninjaone/client_secret"),
+            read_from_store(&env.service, &env.keyring_user("ninjaone/client_secret")),
             None
         );
     }

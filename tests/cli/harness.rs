@@ -40,6 +40,20 @@ impl Env {
         self.dir.path().join("config/reconcile/config.toml")
     }
 
+    /// The keyring user of `connection/field` for this env's config: scoped by its
+    /// `keyring_id` when the file has one.
+    pub fn keyring_user(&self, connection_field: &str) -> String {
+        let config = std::fs::read_to_string(self.config_path()).unwrap_or_default();
+        let id = config
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("keyring_id = "))
+            .map(|v| v.trim().trim_matches('"').to_string());
+        match id {
+            Some(id) => format!("{id}/{connection_field}"),
+            None => connection_field.to_string(),
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("data/reconcile/reconcile.db")
     }
@@ -160,6 +174,46 @@ pub fn forget_in_store(service: &str, user: &str) {
                 .args(["unlink", &id, "@u"])
                 .output();
         }
+    }
+}
+
+/// Writes a secret straight into the store `.ci/run` names, bypassing `reconcile` (as an older
+/// version left it); false when no store is named.
+pub fn write_to_store(service: &str, user: &str, value: &str) -> bool {
+    use std::io::Write;
+    match expected_backend().as_deref() {
+        Some("secret-service") => {
+            let mut child = std::process::Command::new("secret-tool")
+                .args([
+                    "store", "--label", user, "service", service, "username", user,
+                ])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .expect("secret-tool is installed (libsecret-tools)");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(value.as_bytes())
+                .unwrap();
+            child.wait().unwrap().success()
+        }
+        Some("kernel-keyring") => {
+            let desc = format!("{service}:{user}");
+            let out = std::process::Command::new("keyctl")
+                .args(["add", "user", &desc, value, "@u"])
+                .output()
+                .expect("keyctl is installed (keyutils)");
+            let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            // What `reconcile` sets: the owning user may read it without possessing it.
+            out.status.success()
+                && std::process::Command::new("keyctl")
+                    .args(["setperm", &id, "0x3f3f0000"])
+                    .status()
+                    .unwrap()
+                    .success()
+        }
+        _ => false,
     }
 }
 

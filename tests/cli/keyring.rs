@@ -100,7 +100,10 @@ fn a_secret_service_secret_is_out_of_crons_reach_and_the_error_says_what_works()
         &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET),
     )
     .expect(0)
-    .says(&["stored `client_secret` of `ninja` in kernel user keyring"], &[]);
+    .says(
+        &["stored `client_secret` of `ninja` in kernel user keyring"],
+        &[],
+    );
     let cron = as_cron(&env, &["sync", "--quiet"]);
     assert_eq!(
         cron.status.code(),
@@ -108,4 +111,89 @@ fn a_secret_service_secret_is_out_of_crons_reach_and_the_error_says_what_works()
         "{}",
         String::from_utf8_lossy(&cron.stderr)
     );
+}
+
+#[test]
+fn two_configs_with_a_connection_of_the_same_name_keep_their_own_secrets() {
+    let served = serve();
+    let env = Env::new();
+    let url = served.sandbox.url(ConnectorKind::NinjaOne);
+    crate::flow::connect_ninjaone_at(&env, url, &[]).expect(0);
+    // A second config of the same user (a second brand, a test set-up) with its own `ninja`.
+    let other = env.dir.path().join("other.toml");
+    let other = other.to_str().unwrap();
+    let theirs = "the-other-configs-secret";
+    env.run(
+        &[
+            "--config",
+            other,
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--url",
+            url,
+            "--client-id",
+            "someone-else",
+            "--no-verify",
+        ],
+        &format!("{theirs}\n"),
+    )
+    .expect(0);
+    // The first config still sends its own secret to its own host.
+    env.run(&["sync", "--quiet"], "").expect(0);
+    if expected_backend().is_some() {
+        let mine =
+            crate::harness::read_from_store(&env.service, &env.keyring_user("ninja/client_secret"));
+        assert_eq!(
+            mine.as_deref().map(str::trim_end),
+            Some(ninjaone::DEMO_CLIENT_SECRET)
+        );
+    }
+    // Removing the other config's connection leaves this one's secret.
+    env.run(&["--config", other, "disconnect", "ninja"], "")
+        .expect(0);
+    env.run(&["sync", "--quiet"], "").expect(0);
+}
+
+#[test]
+fn secrets_of_an_older_version_move_under_the_configs_id_on_first_use() {
+    let served = serve();
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("ninja".to_string());
+    // What an older version left: a config without keyring_id, the secret as `ninja/client_secret`.
+    if !crate::harness::write_to_store(
+        &env.service,
+        "ninja/client_secret",
+        ninjaone::DEMO_CLIENT_SECRET,
+    ) {
+        return; // no store named by `.ci/run`: nothing to plant the old entry in
+    }
+    let path = env.config_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "currency = \"USD\"\n\n[connections.ninja]\nkind = \"ninjaone\"\nurl = \"{}\"\nclient_id = \"{}\"\n",
+            served.sandbox.url(ConnectorKind::NinjaOne),
+            ninjaone::DEMO_CLIENT_ID
+        ),
+    )
+    .unwrap();
+    env.run(&["sync", "--quiet"], "").expect(0);
+    let config = std::fs::read_to_string(&path).unwrap();
+    assert!(config.contains("keyring_id = "), "{config}");
+    let scoped = env.keyring_user("ninja/client_secret");
+    assert_ne!(scoped, "ninja/client_secret");
+    assert_eq!(
+        crate::harness::read_from_store(&env.service, &scoped)
+            .as_deref()
+            .map(str::trim_end),
+        Some(ninjaone::DEMO_CLIENT_SECRET)
+    );
+    assert_eq!(
+        crate::harness::read_from_store(&env.service, "ninja/client_secret"),
+        None
+    );
+    env.run(&["sync", "--quiet"], "").expect(0);
 }

@@ -16,8 +16,8 @@ fn reauth_re_enters_only_the_secrets_verified_and_leaves_the_settings() {
     let config = std::fs::read_to_string(env.config_path()).unwrap();
 
     // A reboot: the kernel keyring is empty again.
-    forget_in_store(&env.service, "ninja/client_secret");
-    forget_in_store(&env.service, "cw/private_key");
+    forget_in_store(&env.service, &env.keyring_user("ninja/client_secret"));
+    forget_in_store(&env.service, &env.keyring_user("cw/private_key"));
     env.run(&["sync", "--quiet"], "")
         .says(&["reconcile connect --reauth ninja"], &[]);
 

@@ -147,6 +147,8 @@ pub async fn save(
         };
         check(app, name, &settings, &lookup).await?;
     }
+    let keyring_id = doc.ensure_keyring_id();
+    app.secrets.set_namespace(&keyring_id);
     let stored = store_secrets(app, name, &secrets, store)?;
     doc.set_connection(name, &settings)?;
     if let Err(e) = doc.save() {
@@ -208,7 +210,7 @@ fn store_secrets<'a>(
                 let var = crate::secrets::env_var_name(name, field);
                 if source == SecretSource::KernelKeyring {
                     app.warn(format!(
-                        "`{field}` is in the kernel user keyring, which cron jobs of this user can read but a reboot clears: after a reboot run `reconcile connect --reauth {name}`, or use {var} or a secret_command"
+                        "`{field}` is in the kernel user keyring, which cron jobs of this user can read but which is cleared on reboot: after a reboot run `reconcile connect --reauth {name}`, or use {var} or a secret_command"
                     ));
                 } else if let Some(why) = Secrets::unreachable_outside_session(&source) {
                     app.warn(format!(
