@@ -22,6 +22,19 @@ impl Progress {
         Progress { multi: None }
     }
 
+    /// A line on stderr that stays: above the bars while they are drawn (a plain line would be
+    /// erased by their next redraw), else printed as is.
+    #[allow(
+        clippy::print_stderr,
+        reason = "progress owns stderr while bars are drawn"
+    )]
+    pub fn line(&self, line: &str) {
+        match &self.multi {
+            Some(m) if m.println(line).is_ok() => {}
+            _ => eprintln!("{line}"),
+        }
+    }
+
     /// A bar for one connection; a no-op when progress is off.
     pub fn bar(&self, connection: &str) -> Bar {
         let Some(m) = &self.multi else {

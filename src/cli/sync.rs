@@ -88,9 +88,44 @@ impl Args {
                     "interrupted: stopped by Ctrl-C before the sync finished",
                 )?;
             }
-            bail!("interrupted; every connection's previous snapshot stays current");
+            let saved = console.saved();
+            let not_saved: Vec<String> = names
+                .iter()
+                .filter(|n| !saved.contains(n))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            if saved.is_empty() {
+                bail!(
+                    "interrupted; no connection saved a new snapshot: every previous one stays current"
+                );
+            }
+            bail!(
+                "interrupted; {} saved a new snapshot before it; {} did not, and {} previous snapshot stays current",
+                saved
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if not_saved.is_empty() {
+                    "every other connection".to_string()
+                } else {
+                    not_saved.join(", ")
+                },
+                if not_saved.len() == 1 { "its" } else { "their" }
+            );
         };
         let outcomes = outcomes?;
+        // One line for each connection that did not end plainly ok (a failure's error follows).
+        for o in &outcomes {
+            if o.result.is_ok() && !o.warnings.is_empty() {
+                app.info(format!(
+                    "`{}`: synced partially ({} warning{}: see above, and `reconcile status`)",
+                    o.connection,
+                    o.warnings.len(),
+                    if o.warnings.len() == 1 { "" } else { "s" }
+                ));
+            }
+        }
         let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
         for o in &failed {
             if let Err(e) = &o.result {
@@ -114,7 +149,7 @@ impl Args {
 }
 
 /// Shows a running sync on stderr: a progress bar per connection on a terminal, else a line per
-/// finished connection (none under `--quiet`); partial-sync warnings always. Remembers the runs
+/// finished connection (none under `--quiet`); partial-sync warnings above the bars (nothing but errors under `--quiet`). Remembers the runs
 /// it started, for Ctrl-C.
 pub struct SyncConsole {
     quiet: bool,
@@ -122,6 +157,8 @@ pub struct SyncConsole {
     bars: Mutex<BTreeMap<i64, Bar>>,
     /// Every run started, in order.
     started: Mutex<Vec<i64>>,
+    /// The connections whose run stored a new snapshot, for an interrupted sync's message.
+    saved: Mutex<Vec<String>>,
 }
 
 impl SyncConsole {
@@ -131,6 +168,7 @@ impl SyncConsole {
             progress: Progress::new(app.quiet, app.verbose),
             bars: Mutex::default(),
             started: Mutex::default(),
+            saved: Mutex::default(),
         }
     }
 
@@ -140,11 +178,16 @@ impl SyncConsole {
         lock(&self.started).clone()
     }
 
+    /// The connections whose new snapshot is stored.
+    pub fn saved(&self) -> Vec<String> {
+        lock(&self.saved).clone()
+    }
+
     /// As [`App::info`]: a line on stderr unless `--quiet` (the console outlives any borrow of
     /// the app, since connectors report from their own tasks).
     fn info(&self, line: String) {
         if !self.quiet {
-            eprintln!("{line}");
+            self.progress.line(&line);
         }
     }
 }
@@ -180,11 +223,13 @@ impl SyncEvents for SyncConsole {
         let bar = lock(&self.bars).remove(&o.run_id);
         let name = &o.connection;
         for w in &o.warnings {
-            // Printed even with --quiet: a partial sync changes what the report can say.
-            eprintln!("warning: `{name}` synced partially: {w}");
+            // Not under --quiet: the report carries a partial sync as `stale_source` findings
+            // with the reason, and a cron mail must be only the CSV.
+            self.info(format!("warning: `{name}` synced partially: {w}"));
         }
         match (&o.result, bar) {
             (Ok(counts), bar) => {
+                lock(&self.saved).push(name.clone());
                 let line = format!(
                     "synced in {:.1}s: {}",
                     o.elapsed.as_secs_f64(),

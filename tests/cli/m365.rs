@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 
 use crate::flow::{connect_connectwise, serve};
 use crate::harness::Env;
-use crate::support::{billed_for, reconciled, running};
+use crate::support::{Finding, billed_for, csv_rows, reconciled, running};
 
 #[test]
 fn connect_sync_map_report_with_m365() {
@@ -66,6 +66,8 @@ fn connect_sync_map_report_with_m365() {
     let err = sync.stderr();
     assert!(err.contains(DEMO_UNCONSENTED_NAME), "{err}");
     assert!(err.contains("AADSTS65001"), "{err}");
+    // The sync ends with a line for the connection that did not end plainly ok.
+    assert!(err.contains("`m365`: synced partially (1 warning"), "{err}");
     let status = env.run(&["status"], "").expect(0);
     assert!(
         status.stdout().contains("partial: 1 account not read"),
@@ -101,6 +103,34 @@ fn connect_sync_map_report_with_m365() {
         .unwrap();
     assert_eq!(purchased, Decimal::from(4), "the demo sample changed");
     reconciled(&env, &company, "NINJA-WS", "m365", &purchased.to_string());
+
+    // The cron line: under --quiet stderr holds errors only, so the mail is exactly the CSV;
+    // the partial sync is in it as a stale_source finding with the reason.
+    let sync = env.run(&["sync", "--quiet"], "").expect(0);
+    assert_eq!(sync.stderr(), "", "a partial sync under --quiet");
+    let report = env
+        .run(
+            &[
+                "report",
+                "--quiet",
+                "--format",
+                "csv",
+                "--only-discrepancies",
+            ],
+            "",
+        )
+        .expect(0);
+    assert_eq!(report.stderr(), "");
+    let out = report.stdout();
+    assert!(out.starts_with("finding_id,"), "{out}");
+    // Parsed as CSV with the documented header, every row whole; the unread tenant is in it.
+    let rows: Vec<Finding> = csv_rows(&out);
+    assert!(!rows.is_empty(), "{out}");
+    assert!(
+        rows.iter()
+            .any(|f| f.vendor_accounts.contains(DEMO_UNCONSENTED_NAME)),
+        "{out}"
+    );
 }
 
 #[test]
