@@ -196,3 +196,37 @@ fn disconnect_refuses_while_rules_still_name_the_connection() {
         "the config changed"
     );
 }
+
+/// `reconcile report | head -1`: a reader that closes the pipe early ends every output path
+/// quietly with 0, whatever the format.
+#[test]
+fn a_closed_stdout_ends_quietly_on_every_output_path() {
+    let served = crate::flow::serve();
+    let env = Env::new();
+    crate::flow::connected_both(&env, &served.sandbox);
+    env.run(&["sync", "--quiet"], "").expect(0);
+    for args in [
+        &["report", "--format", "table"][..],
+        &["report", "--format", "csv"],
+        &["report", "--format", "json"],
+        &["status", "--format", "json"],
+        &["map", "list", "--format", "json"],
+        &["map", "list", "--format", "csv"],
+    ] {
+        let mut child = env
+            .std_cmd()
+            .args(args)
+            .arg("--quiet")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first byte, as `head` does after its line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert_eq!(err, "", "{args:?}");
+    }
+}
