@@ -24,6 +24,13 @@ impl App {
     /// id is derived from the file's path, so two first runs at once agree on it. A file this
     /// user cannot write keeps its unscoped entries.
     pub fn config(&self) -> Result<Config> {
+        if self.paths.config_given && !self.paths.config.exists() {
+            anyhow::bail!(
+                "config file {} does not exist (given with --config or RECONCILE_CONFIG); check the path, or create it with `reconcile --config {} connect <kind> ...`",
+                self.paths.config.display(),
+                self.paths.config.display()
+            );
+        }
         let mut config = Config::load(&self.paths.config)?;
         if config.keyring_id.is_none()
             && !config.connections.is_empty()

@@ -61,6 +61,7 @@ impl Args {
             paths: Paths {
                 config: workspace.path().join("config.toml"),
                 db: workspace.path().join("reconcile.db"),
+                config_given: false,
             },
             quiet: app.quiet,
             verbose: app.verbose,

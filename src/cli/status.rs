@@ -116,7 +116,7 @@ impl Args {
             Format::Json => write_json(&mut out, &rows)?,
             Format::Table => {
                 if rows.is_empty() {
-                    app.info("no connections yet; add one with `reconcile connect`, or try `reconcile demo`");
+                    app.info(config.none_configured());
                     return Ok(Exit::Ok);
                 }
                 // The API column only when some connector reports on its API (Autotask).

@@ -17,7 +17,7 @@ mod tolerance;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
@@ -36,6 +36,9 @@ pub use tolerance::{ToleranceConfig, ToleranceOverride};
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The file this was read from (for messages); empty when it was not read from one.
+    #[serde(skip)]
+    pub file: PathBuf,
     /// Scopes this file's secrets in the keyring (`<id>/<connection>/<field>`), so two config
     /// files with a connection of the same name keep separate secrets. Written at the first
     /// `connect` (or the first run of a version that has it); never a secret.
@@ -82,19 +85,38 @@ impl Config {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Config::default_empty());
+                return Ok(Config {
+                    file: path.to_path_buf(),
+                    ..Config::default_empty()
+                });
             }
             Err(e) => {
                 return Err(e)
                     .with_context(|| format!("cannot read config file {}", path.display()));
             }
         };
-        Config::parse(&text).with_context(|| {
+        let mut config = Config::parse(&text).with_context(|| {
             format!(
                 "config file {} is invalid (config.example.toml lists every key and its values)",
                 path.display()
             )
-        })
+        })?;
+        config.file = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// "no connections are configured in FILE ...": what to say when there are none.
+    pub fn none_configured(&self) -> String {
+        let file = if self.file.as_os_str().is_empty() {
+            "the config".to_string()
+        } else if self.file.exists() {
+            self.file.display().to_string()
+        } else {
+            format!("{} (the file does not exist yet)", self.file.display())
+        };
+        format!(
+            "no connections are configured in {file}; add one with `reconcile connect <kind> ...` (`reconcile connect --help` lists the kinds), or try `reconcile demo`"
+        )
     }
 
     pub fn parse(text: &str) -> Result<Config> {
@@ -116,6 +138,7 @@ impl Config {
 
     fn default_empty() -> Config {
         Config {
+            file: PathBuf::new(),
             keyring_id: None,
             currency: default_currency(),
             connections: BTreeMap::new(),
@@ -150,7 +173,7 @@ impl Config {
     pub fn connection(&self, name: &str) -> Result<&Connection> {
         self.connections.get(name).ok_or_else(|| {
             if self.connections.is_empty() {
-                anyhow!("no connection named `{name}`: no connections are configured yet; run `reconcile connect ninjaone ...` or `reconcile connect connectwise ...`")
+                anyhow!("no connection named `{name}`: {}", self.none_configured())
             } else {
                 anyhow!(
                     "no connection named `{name}`; configured connections: {} (see `reconcile status`)",

@@ -10,6 +10,9 @@ use anyhow::{Result, anyhow};
 pub struct Paths {
     pub config: PathBuf,
     pub db: PathBuf,
+    /// The config path was given (`--config` or `RECONCILE_CONFIG`), so a missing file is a
+    /// mistake to name, not a first run.
+    pub config_given: bool,
 }
 
 impl Paths {
@@ -17,6 +20,7 @@ impl Paths {
     pub fn resolve(config: Option<PathBuf>, db: Option<PathBuf>) -> Result<Paths> {
         use etcetera::BaseStrategy;
         let needs_dirs = config.is_none() || db.is_none();
+        let config_given = config.is_some();
         let strategy = if needs_dirs {
             Some(etcetera::choose_base_strategy().map_err(|e| {
                 anyhow!("cannot find your home directory ({e}); pass --config and --db")
@@ -42,6 +46,10 @@ impl Paths {
                 .join("reconcile")
                 .join("reconcile.db"),
         };
-        Ok(Paths { config, db })
+        Ok(Paths {
+            config,
+            db,
+            config_given,
+        })
     }
 }

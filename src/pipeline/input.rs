@@ -25,9 +25,7 @@ pub fn with_input<T>(
     f: impl FnOnce(&Input) -> T,
 ) -> Result<(T, Current<ItemTable>)> {
     if config.connections.is_empty() {
-        bail!(
-            "no connections are configured; add them with `reconcile connect`, or try `reconcile demo`"
-        );
+        bail!("{}", config.none_configured());
     }
     let cur = Current::load_compact(config, store, scope, Timestamp::now(), explain)?;
     if !cur.missing.is_empty() {

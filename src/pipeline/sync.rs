@@ -76,9 +76,7 @@ pub struct SyncOutcome {
 /// The names to work on: all configured connections, or the named ones (each must exist).
 pub fn select_connections(config: &Config, names: &[String]) -> Result<Vec<String>> {
     if config.connections.is_empty() {
-        bail!(
-            "no connections are configured; add one with `reconcile connect ninjaone ...` or `reconcile connect connectwise ...` (or try `reconcile demo`)"
-        );
+        bail!("{}", config.none_configured());
     }
     if names.is_empty() {
         return Ok(config.connections.keys().cloned().collect());

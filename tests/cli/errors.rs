@@ -230,3 +230,56 @@ fn a_closed_stdout_ends_quietly_on_every_output_path() {
         assert_eq!(err, "", "{args:?}");
     }
 }
+
+/// A config path given with --config or RECONCILE_CONFIG that does not exist is a mistake to
+/// name; the default path may be absent (a first run), and then the message names it.
+#[test]
+fn a_missing_config_is_named_and_only_a_given_one_is_an_error() {
+    let env = Env::new();
+    let missing = env.dir.path().join("nope/config.toml");
+    let missing = missing.to_str().unwrap();
+    for args in [&["status"][..], &["sync"], &["report"]] {
+        let mut with_flag = vec!["--config", missing];
+        with_flag.extend_from_slice(args);
+        env.run(&with_flag, "")
+            .expect(2)
+            .says(&[missing, "does not exist", "connect <kind>"], &[]);
+        env.run_env(args, &[("RECONCILE_CONFIG", missing)])
+            .expect(2)
+            .says(&[missing, "does not exist"], &[]);
+    }
+    let default = env.config_path();
+    let default = default.to_str().unwrap();
+    env.run(&["sync"], "").expect(2).says(
+        &[
+            &format!("no connections are configured in {default} (the file does not exist yet)"),
+            "reconcile connect",
+        ],
+        &[],
+    );
+    env.run(&["status"], "")
+        .expect(0)
+        .says(&[default, "reconcile connect"], &[]);
+    // `connect` is how a given config file comes to exist.
+    env.cleanup.borrow_mut().push("ninja".into());
+    env.run(
+        &[
+            "--config",
+            missing,
+            "connect",
+            "ninjaone",
+            "--name",
+            "ninja",
+            "--region",
+            "eu",
+            "--client-id",
+            "abc",
+            "--no-verify",
+        ],
+        "s3cret",
+    )
+    .expect(0);
+    env.run(&["--config", missing, "status"], "").expect(0);
+    env.run(&["--config", missing, "disconnect", "ninja"], "")
+        .expect(0);
+}
