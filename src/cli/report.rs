@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long)]
     pub all: bool,
     /// Exit 1 when any discrepancy is open (no review decision applies), like `git diff --exit-code`; 3 when any finding is
-    /// stale_source (a source is unhealthy), which wins over 1
+    /// stale_source or any connection is unhealthy (never synced, last sync failed, too old), which wins over 1
     #[arg(long)]
     pub exit_code: bool,
     #[command(flatten)]
@@ -69,11 +69,15 @@ impl Args {
         // The stored findings are read as they are from a database this user cannot write;
         // findings computed afresh are then shown without being stored.
         let mut store = app.store_read()?;
+        // Any connection unhealthy (never synced, last sync failed, too old): --exit-code's 3
+        // even when no finding depends on it yet.
+        let mut unhealthy = false;
         let record = if self.scope.is_current() {
-            current_record(app, &config, &mut store)?
+            current_record(app, &config, &mut store, &mut unhealthy)?
         } else if store.read_only().is_some() {
             let done = pipeline::findings::compute(&config, &store, self.scope.scope(&config)?)?;
             for w in done.warnings() {
+                unhealthy = true;
                 app.warn(w);
             }
             not_stored(app, &store);
@@ -85,6 +89,7 @@ impl Args {
                 self.scope.scope(&config)?,
             )?;
             for w in done.warnings() {
+                unhealthy = true;
                 app.warn(w);
             }
             done.record
@@ -120,7 +125,8 @@ impl Args {
             .findings
             .iter()
             .zip(&reviewed.states)
-            .any(|(f, s)| f.kind == crate::engine::FindingKind::StaleSource && !s.is_decided());
+            .any(|(f, s)| f.kind == crate::engine::FindingKind::StaleSource && !s.is_decided())
+            || unhealthy;
         Ok(if self.exit_code && stale {
             Exit::StaleSources
         } else if self.exit_code && open {
@@ -138,10 +144,16 @@ impl Args {
 /// Recomputing reads every usage record; when the inputs the latest result was computed from
 /// are unchanged and the clock has not reached a moment that could change it, the stored result
 /// is exactly what recomputing would return, so it is shown as it is.
-fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<ReconcileRecord> {
+fn current_record(
+    app: &App,
+    config: &Config,
+    store: &mut Store,
+    any_unhealthy: &mut bool,
+) -> Result<ReconcileRecord> {
     if let Some((record, unhealthy)) =
         pipeline::findings::stored_if_current(config, store, jiff::Timestamp::now())?
     {
+        *any_unhealthy = !unhealthy.is_empty();
         for w in pipeline::health::warnings(&unhealthy) {
             app.warn(w);
         }
@@ -158,6 +170,7 @@ fn current_record(app: &App, config: &Config, store: &mut Store) -> Result<Recon
             }));
         }
     };
+    *any_unhealthy = !fresh.unhealthy.is_empty();
     for w in fresh.warnings() {
         app.warn(w);
     }

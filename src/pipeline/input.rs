@@ -2,7 +2,7 @@
 //! the counting rules, loaded and checked in one place so computing findings and `explain`
 //! read exactly the same thing.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -28,20 +28,19 @@ pub fn with_input<T>(
         bail!("{}", config.none_configured());
     }
     let cur = Current::load_compact(config, store, scope, Timestamp::now(), explain)?;
-    if !cur.missing.is_empty() {
-        return Err(anyhow!(
-            "no synced data for {}: run `reconcile sync {}` first (a failed sync leaves nothing to reconcile until one succeeds)",
-            cur.missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            cur.missing.join(" ")
-        ));
-    }
     if cur.vendors.is_empty() || cur.psas.is_empty() {
+        let never: Vec<String> = cur.missing.iter().map(|m| format!("`{m}`")).collect();
         bail!(
-            "reconciling needs at least one vendor connection (NinjaOne, SentinelOne, Microsoft 365, ...) and one PSA connection (ConnectWise, ...); `reconcile status` shows what is configured"
+            "reconciling needs at least one vendor connection (NinjaOne, SentinelOne, Microsoft 365, ...) and one PSA connection (ConnectWise, ...) with synced data{}; `reconcile status` shows what is configured",
+            if never.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} never synced successfully: run `reconcile sync {}` (a failed sync leaves nothing to reconcile until one succeeds)",
+                    never.join(", "),
+                    cur.missing.join(" ")
+                )
+            }
         );
     }
     let ruleset = Ruleset::load(config, store)?;

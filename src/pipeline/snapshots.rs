@@ -309,6 +309,19 @@ impl<V> Current<V> {
         for (name, settings) in &config.connections {
             let kind = settings.kind();
             let Some(run) = scope.run_of(store, name, as_of)? else {
+                // Nothing to reconcile from it, but no reason to hide the others' findings:
+                // it is unhealthy, so whatever depends on it is `stale_source`, with why.
+                let last_error = store
+                    .latest_run(name)?
+                    .and_then(|r| r.error)
+                    .map(|e| format!(": its last sync failed: {e}"))
+                    .unwrap_or_default();
+                cur.unhealthy.insert(
+                    name.clone(),
+                    format!(
+                        "no successful sync yet{last_error}; run `reconcile sync {name}` once it can"
+                    ),
+                );
                 cur.missing.push(name.clone());
                 continue;
             };

@@ -194,3 +194,41 @@ fn tolerances_from_the_config_file_turn_small_differences_into_within_tolerance(
         .collect();
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
 }
+
+/// A new connection whose first sync fails hides no one else's findings: the report shows
+/// them, names the connection and why, and `--exit-code` says a source is unhealthy.
+#[test]
+fn a_connection_that_never_synced_hides_no_one_elses_findings() {
+    let served = crate::flow::serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let baseline = crate::flow::synced_and_mapped(&env, s);
+    env.cleanup.borrow_mut().push("s1new".into());
+    // Its host refuses every connection, so its first sync fails.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", refused.local_addr().unwrap());
+    drop(refused);
+    env.run(
+        &[
+            "connect",
+            "sentinelone",
+            "--name",
+            "s1new",
+            "--url",
+            &url,
+            "--no-verify",
+        ],
+        "a-token",
+    )
+    .expect(0);
+    env.run(&["sync", "s1new"], "").expect(2);
+
+    let report = env.run(&["report", "--format", "csv"], "").expect(0);
+    assert_eq!(report.stdout(), baseline, "the other connections' findings");
+    report.says(
+        &["`s1new`", "no successful sync yet", "its last sync failed"],
+        &[],
+    );
+    env.run(&["report", "--format", "csv", "--exit-code", "--quiet"], "")
+        .expect(3);
+}
