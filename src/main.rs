@@ -23,7 +23,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("RECONCILE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
-        .with_writer(std::io::stderr)
+        // Above the progress bars while a sync draws them, so their redraw never erases a warning.
+        .with_writer(|| reconcile::progress::Stderr)
         // Colours only for a person at a terminal: cron mails and log files get plain text.
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())

@@ -1,7 +1,8 @@
 //! Progress on stderr: one line per connection while a sync runs. Only on a terminal, never
 //! under `--quiet` or `-v` (where log lines would tangle with the bars), never on stdout.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,9 +14,11 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool, verbose: u8) -> Progress {
         let on = !quiet && verbose == 0 && std::io::stderr().is_terminal();
-        Progress {
-            multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+        let multi = on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        if let Some(m) = &multi {
+            *DRAWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
         }
+        Progress { multi }
     }
 
     pub fn hidden() -> Progress {
@@ -73,5 +76,27 @@ impl Bar {
         if let Some(pb) = &self.pb {
             pb.finish_with_message(message.to_string());
         }
+    }
+}
+
+/// The bars being drawn, if any: log lines written meanwhile go above them (see [`Stderr`]).
+static DRAWN: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// stderr for log lines (`tracing`'s writer, e.g. a connector's warning about an unknown
+/// value): while bars are drawn each write clears them, writes, and draws them again below, so
+/// their next redraw never erases the line.
+pub struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let drawn = DRAWN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match drawn {
+            Some(m) => m.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
