@@ -1,7 +1,7 @@
 //! Shared helpers: fixtures, a fast retry policy, snapshot accessors, progress capture and a
 //! ConnectWise-style pager.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reconcile::connectors::SyncCx;
 use reconcile::http::RetryPolicy;
-use reconcile::model::{PsaSnapshot, Snapshot, VendorSnapshot};
+use reconcile::model::{PsaSnapshot, ServiceDef, Snapshot, VendorSnapshot};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
@@ -57,6 +57,22 @@ pub fn vendor(s: Snapshot) -> VendorSnapshot {
 }
 
 /// The PSA side of a snapshot; a vendor snapshot fails the test.
+/// How many of the snapshot's items each service counts, by service key.
+pub fn counts_by_service(
+    services: &[ServiceDef],
+    snap: &VendorSnapshot,
+) -> BTreeMap<String, usize> {
+    services
+        .iter()
+        .map(|s| {
+            (
+                s.key.clone(),
+                snap.items.iter().filter(|i| s.counts(i)).count(),
+            )
+        })
+        .collect()
+}
+
 pub fn psa(s: Snapshot) -> PsaSnapshot {
     match s {
         Snapshot::Psa(p) => p,

@@ -12,7 +12,9 @@ use secrecy::SecretString;
 use wiremock::matchers::{bearer_token, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, query, recording_cx, requests_to, vendor};
+use crate::common::{
+    counts_by_service, fast_retry, fixture, query, recording_cx, requests_to, vendor,
+};
 use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const KEY: &str = "DATTOKEY0DO0NOT0PRINT01";
@@ -174,15 +176,7 @@ async fn sync_signs_in_with_the_password_grant_and_follows_every_next_page() {
 async fn devices_count_by_class_and_deleted_or_suspended_ones_nowhere() {
     let server = MockServer::start().await;
     let snap = full_sync(&server).await;
-    let counts: BTreeMap<String, usize> = services()
-        .iter()
-        .map(|s| {
-            (
-                s.key.clone(),
-                snap.items.iter().filter(|i| s.counts(i)).count(),
-            )
-        })
-        .collect();
+    let counts = counts_by_service(&services(), &snap);
     let want: BTreeMap<String, usize> = [
         // Nine devices, less the deleted laptop and the suspended desktop.
         ("total-devices", 7),

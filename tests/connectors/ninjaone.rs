@@ -12,7 +12,9 @@ use secrecy::SecretString;
 use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, fixture, json, query, recording_cx, requests_to, vendor};
+use crate::common::{
+    counts_by_service, fast_retry, fixture, json, query, recording_cx, requests_to, vendor,
+};
 use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "ninja-client-id";
@@ -180,15 +182,7 @@ async fn sync_gets_a_token_then_reads_orgs_roles_and_every_device_page() {
 async fn devices_count_under_the_eight_services() {
     let server = MockServer::start().await;
     let snap = full_sync(&server).await;
-    let counts: BTreeMap<String, usize> = services()
-        .iter()
-        .map(|s| {
-            (
-                s.key.clone(),
-                snap.items.iter().filter(|i| s.counts(i)).count(),
-            )
-        })
-        .collect();
+    let counts = counts_by_service(&services(), &snap);
     let expected: BTreeMap<String, usize> = [
         ("total-devices", 11),
         ("total-servers", 3),

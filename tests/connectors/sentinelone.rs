@@ -1,8 +1,6 @@
 //! SentinelOne: API token auth, cursor paging, machine types, decommissioned agents, per-SKU
 //! services and the failure modes.
 
-use std::collections::HashMap;
-
 use reconcile::connectors::sentinelone::Settings as SentinelOneSettings;
 use reconcile::connectors::sentinelone::{DECOMMISSIONED, OTHER, SentinelOne, services};
 use reconcile::connectors::{Connector, SyncCx};
@@ -12,7 +10,9 @@ use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{fast_retry, json, query, recording_cx, requests_to, vendor};
+use crate::common::{
+    counts_by_service, fast_retry, json, query, recording_cx, requests_to, vendor,
+};
 use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const TOKEN: &str = "s1-api-token-do-not-print";
@@ -92,17 +92,6 @@ async fn full_sync(server: &MockServer) -> VendorSnapshot {
             .await
             .expect("sync succeeds"),
     )
-}
-
-/// Non-decommissioned agents per service, over the whole snapshot.
-fn service_counts(snap: &VendorSnapshot) -> HashMap<String, usize> {
-    services()
-        .into_iter()
-        .map(|s| {
-            let n = snap.items.iter().filter(|i| s.counts(i)).count();
-            (s.key, n)
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -217,7 +206,7 @@ async fn decommissioned_agents_are_kept_but_not_counted() {
 async fn per_service_counts() {
     let server = MockServer::start().await;
     let snap = full_sync(&server).await;
-    let counts = service_counts(&snap);
+    let counts = counts_by_service(&services(), &snap);
     let expect = [
         ("agents", 8),
         ("workstations", 4),
