@@ -36,6 +36,19 @@ pub enum SecretSource {
     Memory,
 }
 
+impl SecretSource {
+    /// Whether a job outside this desktop session (cron, a service) can read a secret found
+    /// or stored here; `Some(why not)` when it cannot.
+    pub fn unreachable_outside_session(&self) -> Option<&'static str> {
+        match self {
+            SecretSource::OsKeyring(_) if cfg!(target_os = "linux") => Some(
+                "the Secret Service lives in this desktop session: a cron job or a service runs outside it, has no session bus, and cannot read the secret",
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for SecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -381,17 +394,6 @@ impl Secrets {
                 .and_then(|e| e.delete_credential());
         }
         Ok(SecretSource::KernelKeyring)
-    }
-
-    /// Whether a job outside this desktop session (cron, a service) can read what went to
-    /// `source`; `Some(why not)` when it cannot.
-    pub fn unreachable_outside_session(source: &SecretSource) -> Option<&'static str> {
-        match source {
-            SecretSource::OsKeyring(_) if cfg!(target_os = "linux") => Some(
-                "the Secret Service lives in this desktop session: a cron job or a service runs outside it, has no session bus, and cannot read the secret",
-            ),
-            _ => None,
-        }
     }
 
     /// Deletes a secret from every keyring that has it; returns where it was.

@@ -76,8 +76,8 @@ impl Args {
             current_record(app, &config, &mut store, &mut unhealthy)?
         } else if store.read_only().is_some() {
             let done = pipeline::findings::compute(&config, &store, self.scope.scope(&config)?)?;
+            unhealthy = !done.unhealthy.is_empty();
             for w in done.warnings() {
-                unhealthy = true;
                 app.warn(w);
             }
             not_stored(app, &store);
@@ -88,8 +88,8 @@ impl Args {
                 &mut store,
                 self.scope.scope(&config)?,
             )?;
+            unhealthy = !done.unhealthy.is_empty();
             for w in done.warnings() {
-                unhealthy = true;
                 app.warn(w);
             }
             done.record

@@ -14,7 +14,7 @@ use crate::config::{ConfigDocument, validate_connection_name};
 use crate::connectors::{
     self, ConnectArgs, ConnectionSettings, KindSettings, Registered, SecretStore,
 };
-use crate::secrets::{SecretSource, Secrets};
+use crate::secrets::SecretSource;
 
 /// Add or update a connection: verify it against the API, then save it.
 ///
@@ -212,7 +212,7 @@ fn store_secrets<'a>(
                     app.warn(format!(
                         "`{field}` is in the kernel user keyring, which cron jobs of this user can read but which is cleared on reboot: after a reboot run `reconcile connect --reauth {name}`, or use {var} or a secret_command"
                     ));
-                } else if let Some(why) = Secrets::unreachable_outside_session(&source) {
+                } else if let Some(why) = source.unreachable_outside_session() {
                     app.warn(format!(
                         "{why}. For unattended runs, keep it where they can read it: `reconcile connect --reauth {name} --store kernel`, {var}, or a secret_command"
                     ));

@@ -5,7 +5,7 @@
 //! One connection failing does not keep the others' secrets out: a script run after a reboot
 //! stores what it can, names what it could not, and fails so that cron mails it.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
@@ -117,10 +117,10 @@ fn wanted<'a>(
             .filter(|w| !w.fields.is_empty())
             .collect());
     };
-    let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::new();
     for name in names {
-        if seen.insert(name, ()).is_some() {
+        if !seen.insert(name) {
             continue;
         }
         let Some(c) = config.connections.get(name) else {
