@@ -20,9 +20,10 @@ impl App {
     /// The config, with the secret store scoped to it (see [`Config::keyring_id`]).
     ///
     /// A config of a version before `keyring_id` gets one on first use, and its connections'
-    /// unscoped secrets move under it: copied, the id saved, then the old entries deleted. The
-    /// id is derived from the file's path, so two first runs at once agree on it. A file this
-    /// user cannot write keeps its unscoped entries.
+    /// unscoped secrets move under it: copied, the id saved, then the old entries deleted (the
+    /// copies deleted instead when the id cannot be saved). The id is derived from the file's
+    /// path, so two first runs at once agree on it. A file this user cannot write keeps its
+    /// unscoped entries.
     pub fn config(&self) -> Result<Config> {
         if self.paths.config_given && !self.paths.config.exists() {
             anyhow::bail!(
@@ -52,6 +53,11 @@ impl App {
                 }
                 config.keyring_id = Some(id);
             } else {
+                // Take the copies back out: a config that cannot be written keeps its unscoped
+                // entries, and the next run tries again from the same state.
+                for (name, field) in copied {
+                    let _ = self.secrets.delete_scoped(name, field);
+                }
                 self.secrets.clear_namespace();
             }
         }

@@ -190,8 +190,8 @@ impl Secrets {
         format!("{connection}/{field}")
     }
 
-    /// Copies the unscoped entry of a version before `keyring_id` under this config's id
-    /// (unless one is there already); true when there was one to copy.
+    /// Copies the unscoped entry of a version before `keyring_id` under this config's id; true
+    /// when there was one to copy.
     pub fn copy_unscoped(&self, connection: &str, field: &str) -> Result<bool, SecretError> {
         if !self.namespaced() {
             return Ok(false);
@@ -201,13 +201,14 @@ impl Secrets {
         else {
             return Ok(false);
         };
-        if self
-            .read_user(connection, field, &self.user(connection, field))?
-            .is_none()
-        {
-            self.store(connection, field, &value)?;
-        }
+        self.store(connection, field, &value)?;
         Ok(true)
+    }
+
+    /// Deletes the copy [`Self::copy_unscoped`] made, when the config's id could not be saved.
+    pub fn delete_scoped(&self, connection: &str, field: &str) -> Result<(), SecretError> {
+        self.delete_user(connection, field, &self.user(connection, field))
+            .map(|_| ())
     }
 
     /// Deletes the unscoped entry, once its copy and the config's id are saved.
