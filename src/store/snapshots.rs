@@ -86,6 +86,8 @@ impl Store {
             accounts,
             items,
             unreadable,
+            // Counted in the run's meta, never needed again to reconcile.
+            set_aside: Vec::new(),
         })
     }
 
