@@ -80,7 +80,13 @@ impl<T> Read<T> {
 /// Decodes the elements of a JSON array found at `at` tolerantly (see the module header): a
 /// field with an odd value is dropped and named in [`Read::odd`]; a record whose required
 /// fields cannot be read is named in [`Tolerant::set_aside`] instead of failing the list.
-pub fn decode_tolerant<T: DeserializeOwned>(at: &str, elements: Vec<Value>) -> Tolerant<T> {
+/// `first` is the index in the whole list of the first element (records on earlier pages), so
+/// a record set aside is named by its place in the list, not in its page.
+pub fn decode_tolerant<T: DeserializeOwned>(
+    at: &str,
+    first: usize,
+    elements: Vec<Value>,
+) -> Tolerant<T> {
     let mut out = Tolerant {
         records: Vec::new(),
         set_aside: Vec::new(),
@@ -89,7 +95,7 @@ pub fn decode_tolerant<T: DeserializeOwned>(at: &str, elements: Vec<Value>) -> T
         let raw = v.to_string();
         match decode_record::<T>(v) {
             Ok((value, odd)) => out.records.push(Read { value, raw, odd }),
-            Err(why) => out.set_aside.push(format!("{at}[{i}]: {why}")),
+            Err(why) => out.set_aside.push(format!("{at}[{}]: {why}", first + i)),
         }
     }
     out
@@ -316,7 +322,7 @@ mod tests {
         let Value::Array(elements) = elements else {
             unreachable!()
         };
-        let got = decode_tolerant::<Item>("data", elements);
+        let got = decode_tolerant::<Item>("data", 0, elements);
         assert_eq!(got.records.len(), 2);
         let first = &got.records[0];
         assert_eq!(first.value.id, 1);

@@ -402,7 +402,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             d => d.to_string(),
         };
         let (items, odd, set_aside) = if self.tolerant {
-            let t = decode_tolerant::<T>(&at, elements);
+            let t = decode_tolerant::<T>(&at, self.read, elements);
             let (items, odd) = t
                 .records
                 .into_iter()
