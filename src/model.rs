@@ -114,7 +114,34 @@ pub struct VendorSnapshot {
     /// sync still succeeds; findings that count these accounts become `stale_source`, since
     /// their usage is unknown rather than zero.
     pub unreadable: BTreeMap<String, String>,
+    /// Records the API listed that cannot be attributed (no id, no account), one line each
+    /// naming where and why. The sync still succeeds; they are counted in its warnings and in
+    /// `status`, since the counts may be short by them.
+    pub set_aside: Vec<String>,
 }
+
+/// The warning for records set aside by a sync (`None` when there were none): how many, and
+/// the first few by place and reason.
+pub fn set_aside_note(set_aside: &[String]) -> Option<String> {
+    const SHOWN: usize = 3;
+    let n = set_aside.len();
+    if n == 0 {
+        return None;
+    }
+    let more = if n > SHOWN {
+        format!("; and {} more", n - SHOWN)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{n} record{} set aside, not attributable to an account: {}{more}",
+        if n == 1 { "" } else { "s" },
+        set_aside[..n.min(SHOWN)].join("; ")
+    ))
+}
+
+/// The `meta` key (shown by `status`, warned of by `sync`) holding a sync's [`set_aside_note`].
+pub const SET_ASIDE_META: &str = "set aside";
 
 impl VendorSnapshot {
     /// One line per unreadable account, naming it: for the sync's warnings and `status`.

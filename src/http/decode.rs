@@ -1,6 +1,14 @@
 //! Path-aware JSON decoding: a bad record is named by its place in the body and its field
 //! (`data.sites[3].id`), a cut-off body is told apart from a record of the wrong shape, and each
 //! decoded record keeps its compact JSON for audits.
+//!
+//! [`decode_tolerant`] is the rule for records read from a list: a field whose value the wire
+//! type cannot read (null where a value was expected, out of range, an unknown enum, the wrong
+//! type) is dropped and read as absent, so it is unknown for that record only; the record is
+//! set aside (counted, named, never fatal) only when a field it cannot do without is unreadable.
+//! What a record cannot do without is what its wire type requires (a field with no
+//! `#[serde(default)]`): its id, its account. Only a body that is not the documented list at all
+//! fails the sync.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -43,6 +51,106 @@ pub fn decode_elements<T: DeserializeOwned>(
                 .map_err(|e| decode_error(connection, endpoint, &format!("{at}[{i}]"), e))
         })
         .collect()
+}
+
+/// Records decoded by [`decode_tolerant`].
+#[derive(Debug)]
+pub struct Tolerant<T> {
+    pub records: Vec<Read<T>>,
+    /// One line per record set aside: where it was and why (`[3]: missing field \`id\``).
+    pub set_aside: Vec<String>,
+}
+
+/// One record read: the value, its compact JSON as sent, and the fields (dotted paths within
+/// the record, `lastContact`, `owner.name`) whose odd values were read as unknown.
+#[derive(Debug)]
+pub struct Read<T> {
+    pub value: T,
+    pub raw: String,
+    pub odd: Vec<String>,
+}
+
+impl<T> Read<T> {
+    /// The odd fields as one attribute value (`lastContact,name`), `None` when there are none.
+    pub fn odd_fields(&self) -> Option<String> {
+        (!self.odd.is_empty()).then(|| self.odd.join(","))
+    }
+}
+
+/// Decodes the elements of a JSON array found at `at` tolerantly (see the module header): a
+/// field with an odd value is dropped and named in [`Read::odd`]; a record whose required
+/// fields cannot be read is named in [`Tolerant::set_aside`] instead of failing the list.
+/// `first` is the index in the whole list of the first element (records on earlier pages), so
+/// a record set aside is named by its place in the list, not in its page.
+pub fn decode_tolerant<T: DeserializeOwned>(
+    at: &str,
+    first: usize,
+    elements: Vec<Value>,
+) -> Tolerant<T> {
+    let mut out = Tolerant {
+        records: Vec::new(),
+        set_aside: Vec::new(),
+    };
+    for (i, v) in elements.into_iter().enumerate() {
+        let raw = v.to_string();
+        match decode_record::<T>(v) {
+            Ok((value, odd)) => out.records.push(Read { value, raw, odd }),
+            Err(why) => out.set_aside.push(format!("{at}[{}]: {why}", first + i)),
+        }
+    }
+    out
+}
+
+/// One record: each failing field is dropped in turn (a record has finitely many, so this
+/// ends); a failure that dropping cannot cure (a required field) is the error returned.
+fn decode_record<T: DeserializeOwned>(mut v: Value) -> Result<(T, Vec<String>), String> {
+    let mut odd = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(v.clone()) {
+            Ok(t) => return Ok((t, odd)),
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let detail = e.into_inner().to_string();
+        let field = field_of(&path);
+        if field.is_empty() || !drop_field(&mut v, &field) {
+            return Err(if path == "." {
+                detail
+            } else {
+                format!("at `{path}`, {detail}")
+            });
+        }
+        if !odd.contains(&field.join(".")) {
+            odd.push(field.join("."));
+        }
+    }
+}
+
+/// The object keys of a serde path (`owner.tags[2]` is `owner`, `tags`): an odd element makes
+/// the whole list it is in unknown, since a list missing one element would be wrong, not unknown.
+fn field_of(path: &str) -> Vec<String> {
+    if path == "." {
+        return Vec::new();
+    }
+    path.split('.')
+        .map(|seg| seg.split('[').next().unwrap_or("").to_string())
+        .take_while(|seg| !seg.is_empty())
+        .collect()
+}
+
+/// Removes the member at `field` (object keys from the record down); whether it was there.
+fn drop_field(v: &mut Value, field: &[String]) -> bool {
+    let Some((last, parents)) = field.split_last() else {
+        return false;
+    };
+    let mut at = v;
+    for key in parents {
+        match at.get_mut(key) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    at.as_object_mut().is_some_and(|o| o.remove(last).is_some())
 }
 
 /// Decodes one JSON body.
@@ -185,6 +293,58 @@ mod tests {
         assert!(err.to_string().contains("ends too early"), "{err}");
         let err = decode_list::<Item>("c", "GET /x", br#"{"error":"x"}"#).unwrap_err();
         assert!(err.to_string().contains("expected a JSON array"), "{err}");
+    }
+
+    #[test]
+    fn odd_fields_are_unknown_and_records_without_an_id_are_set_aside() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Inner {
+            #[serde(default)]
+            n: Option<u8>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Item {
+            id: i64,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+            #[serde(default)]
+            inner: Option<Inner>,
+        }
+        let elements = serde_json::json!([
+            {"id": 1, "name": 5, "tags": ["a", 2], "inner": {"n": 300}},
+            {"id": null, "name": "x"},
+            {"name": "y"},
+            {"id": 4, "name": null},
+            "not an object",
+        ]);
+        let Value::Array(elements) = elements else {
+            unreachable!()
+        };
+        let got = decode_tolerant::<Item>("data", 0, elements);
+        assert_eq!(got.records.len(), 2);
+        let first = &got.records[0];
+        assert_eq!(first.value.id, 1);
+        assert!(first.value.name.is_none() && first.value.tags.is_none());
+        assert!(first.value.inner.as_ref().unwrap().n.is_none());
+        // In the order the record's keys are visited (serde_json keeps them sorted).
+        assert_eq!(first.odd_fields().unwrap(), "inner.n,name,tags");
+        // The raw JSON is what was sent, odd values included.
+        assert!(first.raw.contains("300"), "{}", first.raw);
+        // A null in a nullable field is no oddity.
+        assert!(got.records[1].odd.is_empty());
+        assert_eq!(got.set_aside.len(), 3, "{:?}", got.set_aside);
+        assert!(
+            got.set_aside[0].starts_with("data[1]:"),
+            "{:?}",
+            got.set_aside
+        );
+        assert!(
+            got.set_aside[1].contains("missing field `id`"),
+            "{:?}",
+            got.set_aside
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ use url::Url;
 
 pub use auth::{Auth, NoAuth, OAuth2, RefreshToken, StaticHeaders};
 pub use decode::{
-    decode_elements, decode_list, decode_one, decode_value, kind_of, parse_json, take_list,
+    Read, Tolerant, decode_elements, decode_list, decode_one, decode_tolerant, decode_value,
+    kind_of, parse_json, take_list,
 };
 pub use error::ConnectorError;
 pub use limit::RateLimit;

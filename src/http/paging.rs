@@ -27,7 +27,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use super::decode::{decode_elements, dotted, kind_of, parse_json, take_list};
+use super::decode::{
+    Read, Tolerant, decode_elements, decode_tolerant, dotted, kind_of, parse_json, take_list,
+};
 use super::{ConnectorError, HttpClient, RawResponse, Request};
 
 /// Stops a runaway list against a server that always says there is another page.
@@ -193,6 +195,10 @@ impl Paging {
 #[derive(Debug)]
 pub struct Page<T> {
     pub items: Vec<(T, String)>,
+    /// Per item, the fields whose odd values were read as unknown (only [`Pages::tolerant`]).
+    pub odd: Vec<Vec<String>>,
+    /// Records set aside because they cannot be attributed (only [`Pages::tolerant`]).
+    pub set_aside: Vec<String>,
     pub body: Value,
     pub headers: HeaderMap,
     /// `GET /v2/devices`, for messages.
@@ -214,6 +220,8 @@ pub struct Pages<'t, T> {
     total: Option<u64>,
     /// A missing or null list is an empty page ([`Pages::none_when_absent`]).
     none_when_absent: bool,
+    /// Records are read by [`decode_tolerant`] ([`Pages::tolerant`]).
+    tolerant: bool,
     seen: HashSet<String>,
     _t: PhantomData<fn() -> T>,
 }
@@ -274,6 +282,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             last_id: None,
             total: None,
             none_when_absent: false,
+            tolerant: false,
             seen,
             _t: PhantomData,
         }
@@ -285,6 +294,33 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
     pub fn none_when_absent(mut self) -> Pages<'t, T> {
         self.none_when_absent = true;
         self
+    }
+
+    /// Records are read by [`decode_tolerant`]: an odd field is unknown for its record, a record
+    /// that cannot be attributed is set aside in [`Page::set_aside`]; neither fails the list.
+    pub fn tolerant(mut self) -> Pages<'t, T> {
+        self.tolerant = true;
+        self
+    }
+
+    /// The whole list, read as [`Pages::tolerant`] says; `progress` as for [`Pages::all`].
+    pub async fn all_tolerant(
+        mut self,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Tolerant<T>, ConnectorError> {
+        self.tolerant = true;
+        let mut out = Tolerant {
+            records: Vec::new(),
+            set_aside: Vec::new(),
+        };
+        while let Some(page) = self.next().await? {
+            out.set_aside.extend(page.set_aside);
+            let read = page.items.into_iter().zip(page.odd);
+            out.records
+                .extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
+            progress(out.records.len());
+        }
+        Ok(out)
     }
 
     /// The record count the API last stated (styles with a total), for completeness checks.
@@ -365,11 +401,24 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             "." => String::new(),
             d => d.to_string(),
         };
-        let items = decode_elements::<T>(connection, &endpoint, &at, elements)?;
+        let (items, odd, set_aside) = if self.tolerant {
+            let t = decode_tolerant::<T>(&at, self.read, elements);
+            let (items, odd) = t
+                .records
+                .into_iter()
+                .map(|r| ((r.value, r.raw), r.odd))
+                .unzip();
+            (items, odd, t.set_aside)
+        } else {
+            let items = decode_elements::<T>(connection, &endpoint, &at, elements)?;
+            (items, Vec::new(), Vec::new())
+        };
         self.read += n;
         self.next = self.following(req, n, last_id, total, &body, &resp.headers, &endpoint)?;
         Ok(Some(Page {
             items,
+            odd,
+            set_aside,
             body,
             headers: resp.headers,
             endpoint,

@@ -249,6 +249,7 @@ client_id = "x"
             accounts: accounts(&[("a1", "Acme"), ("a2", "Beta"), ("a3", "Gamma")]),
             items,
             unreadable: [("a3".to_string(), "consent missing".to_string())].into(),
+            set_aside: Vec::new(),
         };
         let run = store.begin_run("n", "ninjaone").unwrap();
         store
@@ -276,6 +277,7 @@ client_id = "x"
                 sku("n", "x", " ", "blank", "4"),
             ],
             unreadable: BTreeMap::new(),
+            set_aside: Vec::new(),
         };
         let run = store.begin_run("f", "csv").unwrap();
         store

@@ -195,7 +195,14 @@ impl Store {
         }
         let (meta, whole_units) = match snapshot {
             Snapshot::Psa(p) => (serde_json::to_string(&p.meta)?, p.whole_units),
-            Snapshot::Vendor(_) => ("{}".to_string(), false),
+            Snapshot::Vendor(v) => {
+                let meta: std::collections::BTreeMap<_, _> =
+                    crate::model::set_aside_note(&v.set_aside)
+                        .map(|note| (crate::model::SET_ASIDE_META, note))
+                        .into_iter()
+                        .collect();
+                (serde_json::to_string(&meta)?, false)
+            }
         };
         tx.execute(
             "UPDATE sync_run SET status = 'ok', finished_at = ?1, counts = ?2, meta = ?3, whole_units = ?4 WHERE id = ?5",

@@ -86,6 +86,8 @@ impl Store {
             accounts,
             items,
             unreadable,
+            // Counted in the run's meta, never needed again to reconcile.
+            set_aside: Vec::new(),
         })
     }
 
@@ -443,6 +445,25 @@ mod tests {
         let r2 = s.begin_run("n", "ninjaone").unwrap();
         s.finish_run_ok(r2, "n", &vendor(1)).unwrap();
         assert_eq!(s.current_run("n").unwrap().unwrap().unreadable, 0);
+    }
+
+    #[test]
+    fn records_set_aside_are_counted_in_the_run_meta_that_status_shows() {
+        let mut s = Store::open_in_memory().unwrap();
+        let Snapshot::Vendor(mut v) = vendor(2) else {
+            unreachable!()
+        };
+        v.set_aside = vec!["GET /v2/devices [3]: missing field `id`".into()];
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_ok(r, "n", &Snapshot::Vendor(v)).unwrap();
+        let run = s.current_run("n").unwrap().unwrap();
+        assert_eq!(
+            run.meta[crate::model::SET_ASIDE_META],
+            "1 record set aside, not attributable to an account: GET /v2/devices [3]: missing field `id`"
+        );
+        let r2 = s.begin_run("m", "ninjaone").unwrap();
+        s.finish_run_ok(r2, "m", &vendor(1)).unwrap();
+        assert!(s.current_run("m").unwrap().unwrap().meta.is_empty());
     }
 
     #[test]

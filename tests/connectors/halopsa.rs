@@ -271,6 +271,76 @@ async fn a_sync_reads_every_page_and_keeps_signed_ids_prices_and_dates() {
 }
 
 #[tokio::test]
+async fn spec_valid_oddities_are_unknown_for_their_record_and_unattributable_ones_set_aside() {
+    // Halo marks all of these nullable: a client's and an item's name, an invoice's and a
+    // contract's client (a recurring invoice template has none).
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    for (p, rel, key) in [
+        ("Client", "halopsa/odd_clients.json", "clients"),
+        ("RecurringInvoice", "halopsa/odd_invoices.json", "invoices"),
+        ("ClientContract", "halopsa/odd_contracts.json", "contracts"),
+        ("Item", "halopsa/odd_items.json", "items"),
+    ] {
+        authed(p)
+            .respond_with(HaloPages::of(rel, key))
+            .mount(&server)
+            .await;
+    }
+    let snap = psa(halo(&settings(&server), fast_retry(3))
+        .sync(&SyncCx::silent())
+        .await
+        .expect("records the spec allows never fail the sync"));
+
+    let names: Vec<(&str, &str)> = snap
+        .companies
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(names, [("500", "client 500"), ("501", "Northwind Traders")]);
+    let mut agreements: Vec<&str> = snap.agreements.iter().map(|a| a.id.as_str()).collect();
+    agreements.sort();
+    assert_eq!(
+        agreements.len(),
+        2,
+        "{agreements:?}: the template and the orphan are set aside"
+    );
+    assert!(agreements.contains(&"601"), "{agreements:?}");
+    let ids: Vec<&str> = snap.lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["7001", "7003"], "the line without an id is set aside");
+    let l = line(&snap, "7001");
+    assert_eq!(l.company_id, "500");
+    assert_eq!(l.quantity, dec("4"));
+    assert_eq!(l.product_identifier, "MU-001");
+    // An item with no name: its line and the product fall back to its id.
+    assert_eq!(line(&snap, "7003").product_identifier, "#901");
+    let p = snap.products.iter().find(|p| p.id == "901").unwrap();
+    assert_eq!(p.identifier, "#901");
+    assert_eq!(
+        p.price, None,
+        "`n/a` is an unknown price, not a failed sync"
+    );
+
+    let aside = &snap.meta["set aside"];
+    assert!(aside.starts_with("4 records set aside"), "{aside}");
+    for place in [
+        "GET /api/Client clients[2]",
+        "GET /api/RecurringInvoice invoices[0]: missing field `client_id`",
+        "GET /api/ClientContract contracts[0]: missing field `client_id`",
+    ] {
+        assert!(aside.contains(place), "{place} in {aside}");
+    }
+    // The fourth, the line without an id, is counted past the three named.
+    assert!(aside.contains("and 1 more"), "{aside}");
+    // A start at the very end of 9999 is past what a timestamp holds: unknown for that line.
+    assert_eq!(
+        snap.meta["records with odd fields read as unknown"],
+        "2 (GET /api/Item baseprice, GET /api/RecurringInvoice (invoice 601) startdate)"
+    );
+    assert_eq!(line(&snap, "7003").effective, None);
+}
+
+#[tokio::test]
 async fn unknown_picklist_values_are_kept() {
     let server = MockServer::start().await;
     let snap = full_sync(&server, &settings(&server)).await;
@@ -438,15 +508,12 @@ impl Case for HaloPsaCase {
     }
 
     fn wrong_shape() -> WrongShape {
+        // An odd record is read tolerantly (see the oddities test); only a body that is not
+        // the documented list fails the sync.
         let mut bad: Value =
             serde_json::from_str(&fixture("halopsa/recurring_invoices.json")).unwrap();
-        bad["invoices"][0]["lines"][0]["qty_order"] = "lots".into();
-        WrongShape::new(
-            bad.to_string(),
-            "lines[0].qty_order",
-            "`lots` is not a decimal number",
-        )
-        .of_record("invoice -94")
+        bad["invoices"] = serde_json::json!({"id": -94});
+        WrongShape::new(bad.to_string(), "invoices", "expected a JSON array")
     }
 
     fn token() -> Option<Endpoint> {

@@ -370,7 +370,9 @@ async fn a_retry_after_the_refresh_reuses_the_refreshed_token() {
 }
 
 #[tokio::test]
-async fn a_missing_required_field_names_the_record_and_field() {
+async fn a_device_without_a_class_is_kept_and_counted_as_of_unknown_class() {
+    // The spec requires no field; a device with no `nodeClass` is still one device of its
+    // organization (Total Devices), of a class this sync cannot tell.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v2/devices"))
@@ -379,25 +381,100 @@ async fn a_missing_required_field_names_the_record_and_field() {
         .mount(&server)
         .await;
     mount_everything(&server).await;
-    let err = ninja(&server, fast_retry(3))
-        .sync(&SyncCx::silent())
-        .await
-        .unwrap_err();
-    match &err {
-        ConnectorError::Decode {
-            endpoint,
-            path,
-            detail,
-            ..
-        } => {
-            assert_eq!(endpoint, "GET /v2/devices");
-            assert_eq!(path, "[1]", "the second device");
-            assert!(detail.contains("missing field `nodeClass`"), "{detail}");
-        }
-        other => panic!("expected a decode error, got {other:?}"),
-    }
-    let msg = err.to_string();
-    assert!(msg.contains("Nothing was saved"), "{msg}");
+    let snap = vendor(
+        ninja(&server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("a device without a class fails nothing"),
+    );
+    assert_eq!(snap.items.len(), 2);
+    let d = item(&snap, "102");
+    assert_eq!(
+        d.attrs.get("unknown_class").map(String::as_str),
+        Some("true")
+    );
+    assert!(services()[0].counts(d), "still a device");
+    assert!(snap.set_aside.is_empty());
+}
+
+/// Serves `devices_odd.json` as the whole device list (one page of up to 100).
+async fn odd_sync(server: &MockServer) -> VendorSnapshot {
+    Mock::given(method("GET"))
+        .and(path("/v2/devices"))
+        .respond_with(json("ninjaone/devices_odd.json"))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    mount_token(server).await;
+    mount_orgs_and_roles(server).await;
+    let s = NinjaOneSettings {
+        page_size: Some(100),
+        ..settings(server)
+    };
+    vendor(
+        ninja_with(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values the spec allows never fail the sync"),
+    )
+}
+
+#[tokio::test]
+async fn spec_valid_oddities_are_unknown_for_their_device_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    let snap = odd_sync(&server).await;
+    let ids: Vec<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["201", "202", "203", "206"],
+        "every attributable device is kept"
+    );
+
+    // A `lastContact` before 1970 (the value) or past any calendar: unknown, named.
+    let old = item(&snap, "201");
+    assert_eq!(old.last_contact, None);
+    assert_eq!(old.attrs["odd_fields"], "lastContact");
+    assert_eq!(old.online, None, "a null `offline` is unknown");
+    assert_eq!(old.name, "ACME-OLD01", "a null display name falls back");
+    assert_eq!(old.class, "WINDOWS_SERVER");
+    assert!(!old.pending_approval);
+    let far = item(&snap, "202");
+    assert_eq!(far.last_contact, None);
+    assert_eq!(far.attrs["odd_fields"], "lastContact");
+    assert!(far.pending_approval);
+    // No class on the wire: its role's class.
+    let ws = item(&snap, "203");
+    assert_eq!(ws.class, "WINDOWS_WORKSTATION");
+    assert!(!ws.attrs.contains_key("odd_fields"), "epoch 0 is a time");
+    let plain = item(&snap, "206");
+    assert!(plain.last_contact.is_some());
+    assert!(!plain.attrs.contains_key("odd_fields"));
+
+    // The counts: Total Devices per organization holds every kept device.
+    let total = &services()[0];
+    let acme = snap
+        .items
+        .iter()
+        .filter(|i| i.account_id == "1" && total.counts(i))
+        .count();
+    assert_eq!(acme, 3);
+
+    // Devices with no id or no organization are set aside, each named by place and reason.
+    assert_eq!(snap.set_aside.len(), 2, "{:?}", snap.set_aside);
+    assert!(snap.set_aside[0].contains("[3]"), "{:?}", snap.set_aside);
+    assert!(
+        snap.set_aside[0].contains("missing field `id`"),
+        "{:?}",
+        snap.set_aside
+    );
+    assert!(snap.set_aside[1].contains("[4]"), "{:?}", snap.set_aside);
+    assert!(
+        snap.set_aside[1].contains("organizationId"),
+        "{:?}",
+        snap.set_aside
+    );
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(note.starts_with("2 records set aside"), "{note}");
 }
 
 #[tokio::test]
@@ -641,9 +718,9 @@ impl Case for NinjaOneCase {
 
     fn wrong_shape() -> WrongShape {
         WrongShape::new(
-            fixture("ninjaone/devices_wrong_type.json"),
-            "[1].lastContact",
-            "invalid type",
+            fixture("ninjaone/devices_not_a_list.json"),
+            ".",
+            "expected a JSON array",
         )
     }
 

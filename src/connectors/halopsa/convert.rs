@@ -52,13 +52,16 @@ pub(super) fn company(
     } else {
         None
     };
+    let name = (c.name)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("client {}", c.id));
     PsaCompany {
         identifier: c
             .accountsid
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| c.id.clone()),
         id: c.id,
-        name: c.name,
+        name,
         status: if c.inactive.unwrap_or(false) {
             "Inactive"
         } else {
@@ -156,7 +159,8 @@ pub(super) fn line(
         .and_then(|i| items.get(i))
         .map(|(i, _)| i);
     let identifier = item
-        .map(|i| i.name.clone())
+        .and_then(|i| i.name.clone())
+        .filter(|n| !n.trim().is_empty())
         .or(d.item_code.clone().filter(|c| !c.trim().is_empty()))
         .or(d
             .item_shortdescription
@@ -183,8 +187,10 @@ pub(super) fn line(
 
 pub(super) fn product(i: wire::Item, raw: String) -> PsaProduct {
     PsaProduct {
-        id: i.id,
-        identifier: i.name,
+        id: i.id.clone(),
+        identifier: (i.name)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("#{}", i.id)),
         description: i.description,
         price: i.recurringprice.or(i.baseprice),
         cost: i.recurringcost.or(i.costprice),

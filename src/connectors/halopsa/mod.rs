@@ -31,10 +31,12 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy, check_url,
-    decode_elements, decode_one, get_discovery,
+    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy, Tolerant,
+    check_url, decode_one, decode_tolerant, get_discovery, parse_json, take_list,
 };
-use crate::model::{PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, Snapshot};
+use crate::model::{
+    PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, SET_ASIDE_META, Snapshot, set_aside_note,
+};
 
 use convert::{company, contract, invoice, line, product};
 
@@ -192,19 +194,21 @@ impl HaloPsa {
         )
     }
 
-    /// Every record of a list.
+    /// Every record of a list, read tolerantly: records set aside and odd fields go to `odd`.
     async fn all<T: DeserializeOwned>(
         &self,
         path: &str,
         items_at: &'static str,
         query: &[(&str, String)],
         progress: &(dyn Fn(usize) + Sync),
+        odd: &mut Oddities,
     ) -> Result<Vec<(T, String)>, ConnectorError> {
         let (api, _) = self.api().await?;
-        Self::pages(api, path, items_at, query, self.page_size)
-            .all(progress)
+        let got = Self::pages(api, path, items_at, query, self.page_size)
+            .all_tolerant(progress)
             .await
-            .map_err(|e| self.name_permission(e))
+            .map_err(|e| self.name_permission(e))?;
+        Ok(odd.take(&format!("GET /api/{path}"), got))
     }
 
     /// The first record of a list, to prove it readable.
@@ -237,8 +241,10 @@ impl HaloPsa {
             )
             .await
             .map_err(|e| self.name_permission(e))?;
-        let h: wire::InvoiceHeader = decode_one(&self.name, &resp.endpoint, &resp.body)?;
-        Ok(h.lines.unwrap_or_default())
+        // Only the lines are taken: the header was read from the list, and an odd value in
+        // it here must not fail what the list read tolerantly.
+        let mut body = parse_json(&self.name, &resp.endpoint, &resp.body)?;
+        take_list(&self.name, &resp.endpoint, &mut body, "/lines", true)
     }
 }
 
@@ -266,12 +272,14 @@ impl Connector for HaloPsa {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        let mut odd = Oddities::default();
         let clients = self
             .all::<wire::Client>(
                 "Client",
                 "/clients",
                 &[("includeinactive", "true".into())],
                 &|n| cx.report("clients", n),
+                &mut odd,
             )
             .await?;
         let invoices = self
@@ -280,6 +288,7 @@ impl Connector for HaloPsa {
                 "/invoices",
                 &[("includelines", "true".into())],
                 &|n| cx.report("recurring invoices", n),
+                &mut odd,
             )
             .await?;
         let contracts = self
@@ -288,10 +297,11 @@ impl Connector for HaloPsa {
                 "/contracts",
                 &[("includeinactive", "true".into())],
                 &|n| cx.report("contracts", n),
+                &mut odd,
             )
             .await?;
         let items = self
-            .all::<wire::Item>("Item", "/items", &[], &|n| cx.report("items", n))
+            .all::<wire::Item>("Item", "/items", &[], &|n| cx.report("items", n), &mut odd)
             .await?;
 
         // Lists that came without lines: read those invoices one by one.
@@ -351,8 +361,10 @@ impl Connector for HaloPsa {
             let a = invoice(&h, raw, now);
             let in_force = a.status == "Active";
             let endpoint = format!("GET /api/RecurringInvoice (invoice {})", h.id);
-            let details =
-                decode_elements::<wire::InvoiceDetail>(&self.name, &endpoint, "lines", raw_lines)?;
+            let details = odd.take(
+                &endpoint,
+                decode_tolerant::<wire::InvoiceDetail>("lines", 0, raw_lines),
+            );
             for (d, raw_line) in details {
                 if !in_force {
                     continue;
@@ -384,6 +396,15 @@ impl Connector for HaloPsa {
                 computed_qty.to_string(),
             );
         }
+        if odd.records > 0 {
+            meta.insert(
+                "records with odd fields read as unknown".into(),
+                format!("{} ({})", odd.records, odd.fields.join(", ")),
+            );
+        }
+        if let Some(note) = set_aside_note(&odd.set_aside) {
+            meta.insert(SET_ASIDE_META.into(), note);
+        }
         let mut products: Vec<PsaProduct> = items
             .into_values()
             .map(|(i, raw)| product(i, raw))
@@ -397,6 +418,38 @@ impl Connector for HaloPsa {
             whole_units: false,
             meta,
         }))
+    }
+}
+
+/// What tolerant reading found across a sync's lists: records set aside, and how many records
+/// had fields read as unknown, and which fields (by list), for `status`.
+#[derive(Default)]
+struct Oddities {
+    set_aside: Vec<String>,
+    records: usize,
+    fields: Vec<String>,
+}
+
+impl Oddities {
+    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
+    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<(T, String)> {
+        self.set_aside
+            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+        got.records
+            .into_iter()
+            .map(|r| {
+                if !r.odd.is_empty() {
+                    self.records += 1;
+                    for f in &r.odd {
+                        let f = format!("{endpoint} {f}");
+                        if !self.fields.contains(&f) {
+                            self.fields.push(f);
+                        }
+                    }
+                }
+                (r.value, r.raw)
+            })
+            .collect()
     }
 }
 

@@ -2,7 +2,12 @@
 //! the token answer is handled by the shared OAuth code, `Client` (schema `Area`),
 //! `RecurringInvoice` headers (`InvoiceHeader`) with their `lines` (`InvoiceDetail`),
 //! `ClientContract` (`ContractHeader`) and `Item`. Unknown fields are ignored; picklists stay
-//! numbers or strings so a value this code has never seen is kept, not a decode error.
+//! numbers or strings so a value this code has never seen is kept, not a decode error. Halo's
+//! models require no field and mark nearly every one nullable (a client's or an item's `name`,
+//! an invoice's or a contract's `client_id`: a recurring invoice template has no client), so
+//! only what attributes a record is required here (its `id`, and the `client_id` of invoices and
+//! contracts); the lists are read by `crate::http::decode_tolerant`, so any other field with an
+//! odd value is unknown for its record, and a record without its id or client is set aside.
 
 use jiff::Timestamp;
 use rust_decimal::Decimal;
@@ -69,7 +74,8 @@ pub fn date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D:
 pub struct Client {
     #[serde(deserialize_with = "id")]
     pub id: String,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default, deserialize_with = "id_opt")]
     pub toplevel_id: Option<String>,
     #[serde(default)]
@@ -173,7 +179,8 @@ pub struct ContractHeader {
 pub struct Item {
     #[serde(deserialize_with = "id")]
     pub id: String,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "decimal_opt")]

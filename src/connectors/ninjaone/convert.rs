@@ -13,12 +13,13 @@ pub(super) fn device_item(
     roles: &HashMap<i64, wire::NodeRole>,
 ) -> UsageItem {
     let role = d.node_role_id.and_then(|id| roles.get(&id));
-    let class = if is_known(&d.node_class) {
-        d.node_class.clone()
+    let raw_class = d.node_class.clone().unwrap_or_default();
+    let class = if is_known(&raw_class) {
+        raw_class.clone()
     } else {
         role.and_then(|r| r.node_class.clone())
             .filter(|c| is_known(c))
-            .unwrap_or_else(|| d.node_class.clone())
+            .unwrap_or_else(|| raw_class.clone())
     };
     let mut attrs = BTreeMap::new();
     let mut put = |k: &str, v: Option<String>| {
@@ -61,7 +62,7 @@ pub(super) fn device_item(
         account_id: d.organization_id.to_string(),
         name,
         class,
-        raw_class: d.node_class,
+        raw_class,
         online: d.offline.map(|o| !o),
         last_contact: d.last_contact,
         pending_approval: d

@@ -220,15 +220,27 @@ impl Connector for NinjaOne {
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let orgs_read = |n| cx.report("organizations", n);
-        let (orgs, (roles, _)) = tokio::try_join!(
+        let (orgs, roles) = tokio::try_join!(
             self.client
                 .pages::<wire::Organization>(Request::get("v2/organizations"), self.paging(), "")
-                .all(&orgs_read),
-            self.client.get_list::<wire::NodeRole>("v2/roles", &[]),
+                .all_tolerant(&orgs_read),
+            self.client
+                .pages::<wire::NodeRole>(Request::get("v2/roles"), Paging::Single, "")
+                .all_tolerant(&|_| {}),
         )?;
-        let roles: HashMap<i64, wire::NodeRole> =
-            roles.into_iter().map(|(r, _)| (r.id, r)).collect();
-        let org_ids: Vec<i64> = orgs.iter().map(|(o, _)| o.id).collect();
+        // A role or organization without an id cannot be referred to: dropping it leaves its
+        // devices with an unknown role, or set aside below as of no listed organization.
+        let roles: HashMap<i64, wire::NodeRole> = roles
+            .records
+            .into_iter()
+            .map(|r| (r.value.id, r.value))
+            .collect();
+        let mut set_aside: Vec<String> = orgs
+            .set_aside
+            .iter()
+            .map(|s| format!("GET /v2/organizations {s}"))
+            .collect();
+        let org_ids: Vec<i64> = orgs.records.iter().map(|o| o.value.id).collect();
         let by_org = match self.listing {
             DeviceListing::ByOrganization => true,
             DeviceListing::SingleList => false,
@@ -240,41 +252,50 @@ impl Connector for NinjaOne {
         let read = AtomicUsize::new(0);
         let mut kept = Vec::new();
         if by_org {
-            let per_org: Vec<Vec<UsageItem>> = stream::iter(org_ids)
+            let per_org: Vec<(Vec<UsageItem>, Vec<String>)> = stream::iter(org_ids)
                 .map(|id| {
                     let (roles, read) = (&roles, &read);
                     async move {
                         let path = format!("v2/organization/{id}/devices");
-                        let mut kept = Vec::new();
+                        let (mut kept, mut aside) = (Vec::new(), Vec::new());
                         let pages = self.client.pages(Request::get(path), self.paging(), "");
-                        self.read_devices(cx, pages, roles, read, &mut kept).await?;
-                        Ok::<_, ConnectorError>(kept)
+                        self.read_devices(cx, pages, roles, read, &mut kept, &mut aside)
+                            .await?;
+                        Ok::<_, ConnectorError>((kept, aside))
                     }
                 })
                 .buffer_unordered(self.concurrency)
                 .try_collect()
                 .await?;
-            kept.extend(per_org.into_iter().flatten());
+            for (items, aside) in per_org {
+                kept.extend(items);
+                set_aside.extend(aside);
+            }
             kept.sort_by(|a, b| a.account_id.cmp(&b.account_id).then(a.id.cmp(&b.id)));
+            set_aside.sort();
         } else {
             let pages = self
                 .client
                 .pages(Request::get("v2/devices"), self.paging(), "");
-            self.read_devices(cx, pages, &roles, &read, &mut kept)
+            self.read_devices(cx, pages, &roles, &read, &mut kept, &mut set_aside)
                 .await?;
         }
         tracing::debug!(connection = %self.name, devices = read.load(Ordering::Relaxed), "read NinjaOne");
         let accounts = orgs
+            .records
             .into_iter()
-            .map(|(o, raw)| VendorAccount {
-                id: o.id.to_string(),
-                name: o.name,
-                raw: Some(raw),
+            .map(|o| VendorAccount {
+                id: o.value.id.to_string(),
+                name: (o.value.name)
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| format!("organization {}", o.value.id)),
+                raw: Some(o.raw),
             })
             .collect();
         Ok(Snapshot::Vendor(VendorSnapshot {
             accounts,
             items: kept,
+            set_aside,
             ..VendorSnapshot::default()
         }))
     }
@@ -295,16 +316,20 @@ impl NinjaOne {
     async fn read_devices(
         &self,
         cx: &SyncCx,
-        mut pages: Pages<'_, wire::Device>,
+        pages: Pages<'_, wire::Device>,
         roles: &HashMap<i64, wire::NodeRole>,
         read: &AtomicUsize,
         kept: &mut Vec<UsageItem>,
+        set_aside: &mut Vec<String>,
     ) -> Result<(), ConnectorError> {
+        let mut pages = pages.tolerant();
         let mut page = pages.next().await?;
         while let Some(current) = page {
+            let endpoint = &current.endpoint;
+            set_aside.extend(current.set_aside.iter().map(|s| format!("{endpoint} {s}")));
             let (next, taken) = tokio::join!(
                 pages.next(),
-                self.take_page(cx, current.items, roles, read, kept)
+                self.take_page(cx, current.items, current.odd, roles, read, kept)
             );
             taken?;
             page = next?;
@@ -318,6 +343,7 @@ impl NinjaOne {
         &self,
         cx: &SyncCx,
         page: Vec<(wire::Device, String)>,
+        odd: Vec<Vec<String>>,
         roles: &HashMap<i64, wire::NodeRole>,
         read: &AtomicUsize,
         kept: &mut Vec<UsageItem>,
@@ -326,7 +352,14 @@ impl NinjaOne {
         cx.report("devices", n);
         let items = page
             .into_iter()
-            .map(|(d, raw)| device_item(d, raw, roles))
+            .zip(odd)
+            .map(|((d, raw), odd)| {
+                let mut item = device_item(d, raw, roles);
+                if !odd.is_empty() {
+                    item.attrs.insert("odd_fields".into(), odd.join(","));
+                }
+                item
+            })
             .collect();
         cx.emit(&self.name, items, kept).await
     }

@@ -1,6 +1,9 @@
 //! NinjaOne API v2 wire types, as the API sends them (field names from the public OpenAPI
 //! description, `NodeWithDetailedReferences`, `Organization`, `NodeRole`). Unknown fields are
-//! ignored; unknown enum values are kept as strings.
+//! ignored; unknown enum values are kept as strings. The spec requires no field at all, so only
+//! what attributes a record is required here (a device's `id` and `organizationId`, an
+//! organization's and a role's `id`): every other field is optional, and one with an odd value
+//! (a `lastContact` before 1970, a null name) is read as unknown by the tolerant decoding.
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -14,7 +17,8 @@ use crate::connectors::de::epoch_opt;
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: i64,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// An element of `GET /v2/roles`.
@@ -38,7 +42,10 @@ pub struct Device {
     pub organization_id: i64,
     #[serde(default)]
     pub location_id: Option<i64>,
-    pub node_class: String,
+    /// Absent or odd, the class comes from the device role, or is unknown (still counted in
+    /// Total Devices).
+    #[serde(default)]
+    pub node_class: Option<String>,
     #[serde(default)]
     pub node_role_id: Option<i64>,
     #[serde(default)]

@@ -276,6 +276,7 @@ impl Connector for Sherweb {
             accounts,
             items,
             unreadable,
+            set_aside: Vec::new(),
         }))
     }
 }

@@ -88,6 +88,7 @@ fn world() -> World {
             ],
             items: Vec::new(),
             unreadable: BTreeMap::new(),
+            set_aside: Vec::new(),
         },
         psa: PsaSnapshot {
             companies: vec![company("10", "Acme"), company("20", "Beta")],
