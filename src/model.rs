@@ -290,6 +290,13 @@ pub struct PsaSnapshot {
     /// What the connector learned about the API itself while syncing (`api requests this
     /// hour: 2310 of 10000`), shown by `status`.
     pub meta: BTreeMap<String, String>,
+    /// Companies whose billing was not read in full (a line whose quantity the API sent as
+    /// null), by company id → why. The sync still succeeds; the findings of these companies
+    /// become `stale_source`, since what they are billed is unknown rather than zero.
+    pub unreadable: BTreeMap<String, String>,
+    /// Records the API listed that cannot be attributed (no id, no company), one line each
+    /// naming where and why, as for [`VendorSnapshot::set_aside`].
+    pub set_aside: Vec<String>,
 }
 
 /// The result of one successful sync of one connection.
@@ -300,6 +307,36 @@ pub enum Snapshot {
 }
 
 impl Snapshot {
+    /// What a successful sync warns of: each account (or company) not read in full, naming it,
+    /// and the records set aside. Shown by `sync` and, through the stored run, by `status`.
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Snapshot::Vendor(v) => v
+                .unreadable_notes()
+                .into_iter()
+                .chain(set_aside_note(&v.set_aside))
+                .collect(),
+            Snapshot::Psa(p) => p
+                .unreadable
+                .iter()
+                .map(|(id, why)| {
+                    let name = (p.companies.iter().find(|c| &c.id == id))
+                        .map_or(id.as_str(), |c| c.name.as_str());
+                    format!("what {name} is billed was not read in full: {why}")
+                })
+                .chain(set_aside_note(&p.set_aside))
+                .collect(),
+        }
+    }
+
+    /// The records set aside (see [`VendorSnapshot::set_aside`]).
+    pub fn set_aside(&self) -> &[String] {
+        match self {
+            Snapshot::Vendor(v) => &v.set_aside,
+            Snapshot::Psa(p) => &p.set_aside,
+        }
+    }
+
     /// Record counts by kind, as shown by `status` and stored with the sync run.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();

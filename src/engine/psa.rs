@@ -305,7 +305,7 @@ impl<'s> PsaSide<'s> {
 
     /// Makes the finding `stale_source` when a connection it depends on is unhealthy (this
     /// PSA, the vendors whose usage it counts, every vendor with a service mapped to the
-    /// product), else when the sync could not read a mapped account.
+    /// product), else when the sync could not read a mapped account or the company's billing.
     fn mark_if_stale(&self, finding: &mut Finding, u: Option<&PairUsage>, product: &str) {
         let mut deps: BTreeSet<String> = u.map(|u| u.vendors.clone()).unwrap_or_default();
         let key = (self.conn.to_string(), product.to_string());
@@ -314,11 +314,21 @@ impl<'s> PsaSide<'s> {
         }
         deps.insert(self.conn.to_string());
         mark_stale(finding, &deps, self.input.unhealthy);
-        if finding.kind != FindingKind::StaleSource
-            && let Some(u) = u
-        {
-            mark_stale_because(finding, u.unreadable.iter().cloned().collect());
+        if finding.kind == FindingKind::StaleSource {
+            return;
         }
+        let mut reasons: Vec<String> = u
+            .map(|u| u.unreadable.iter().cloned().collect())
+            .unwrap_or_default();
+        if let Some(why) = (finding.company_id.as_deref()).and_then(|c| self.snap.unreadable.get(c))
+        {
+            let company = finding.company.as_deref().unwrap_or("this company");
+            reasons.push(format!(
+                "`{}` could not read what {company} is billed: {why}",
+                self.conn
+            ));
+        }
+        mark_stale_because(finding, reasons);
     }
 }
 

@@ -373,18 +373,8 @@ fn record(
         result,
     } = read;
     let unreadable = match &result {
-        Ok(Snapshot::Vendor(v)) => v
-            .unreadable_notes()
-            .into_iter()
-            .chain(crate::model::set_aside_note(&v.set_aside))
-            .collect(),
-        Ok(Snapshot::Psa(p)) => p
-            .meta
-            .get(crate::model::SET_ASIDE_META)
-            .cloned()
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
+        Ok(snapshot) => snapshot.warnings(),
+        Err(_) => Vec::new(),
     };
     let result = match (result, stored) {
         (Ok(snapshot), Ok(n)) => match store.finish_run_ok_streamed(run_id, &name, &snapshot, n) {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0004_psa_run_facts.sql"),
     include_str!("sql/0005_run_pid.sql"),
     include_str!("sql/0006_reconcile_inputs.sql"),
+    include_str!("sql/0007_psa_unreadable.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -110,7 +110,8 @@ pub(super) fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, connection, kind, started_at, finished_at, status, error, counts,
-    (SELECT count(*) FROM vendor_account va WHERE va.run_id = sync_run.id AND va.unreadable IS NOT NULL),
+    (SELECT count(*) FROM vendor_account va WHERE va.run_id = sync_run.id AND va.unreadable IS NOT NULL)
+        + (SELECT count(*) FROM psa_unreadable pu WHERE pu.run_id = sync_run.id),
     meta";
 
 impl Store {
@@ -193,17 +194,14 @@ impl Store {
             Snapshot::Vendor(v) => write_vendor(&tx, run_id, v)?,
             Snapshot::Psa(p) => write_psa(&tx, run_id, p)?,
         }
-        let (meta, whole_units) = match snapshot {
-            Snapshot::Psa(p) => (serde_json::to_string(&p.meta)?, p.whole_units),
-            Snapshot::Vendor(v) => {
-                let meta: std::collections::BTreeMap<_, _> =
-                    crate::model::set_aside_note(&v.set_aside)
-                        .map(|note| (crate::model::SET_ASIDE_META, note))
-                        .into_iter()
-                        .collect();
-                (serde_json::to_string(&meta)?, false)
-            }
+        let (mut meta, whole_units) = match snapshot {
+            Snapshot::Psa(p) => (p.meta.clone(), p.whole_units),
+            Snapshot::Vendor(_) => (Default::default(), false),
         };
+        if let Some(note) = crate::model::set_aside_note(snapshot.set_aside()) {
+            meta.insert(crate::model::SET_ASIDE_META.to_string(), note);
+        }
+        let meta = serde_json::to_string(&meta)?;
         tx.execute(
             "UPDATE sync_run SET status = 'ok', finished_at = ?1, counts = ?2, meta = ?3, whole_units = ?4 WHERE id = ?5",
             params![Timestamp::now().to_string(), counts, meta, whole_units, run_id],

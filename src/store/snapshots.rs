@@ -271,6 +271,12 @@ impl Store {
             [run_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT company_id, why FROM psa_unreadable WHERE run_id = ?1")?;
+        let unreadable = stmt
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(PsaSnapshot {
             companies,
             agreements,
@@ -278,6 +284,9 @@ impl Store {
             products,
             whole_units,
             meta: serde_json::from_str(&meta).unwrap_or_default(),
+            unreadable,
+            // Counted in the run's meta, never needed again to reconcile.
+            set_aside: Vec::new(),
         })
     }
 }
@@ -410,6 +419,11 @@ pub(super) fn write_psa(tx: &rusqlite::Transaction, run_id: i64, p: &PsaSnapshot
         ])
         .with_context(|| format!("cannot store product {}", pr.id))?;
     }
+    let mut stmt =
+        tx.prepare("INSERT INTO psa_unreadable (run_id, company_id, why) VALUES (?1, ?2, ?3)")?;
+    for (company, why) in &p.unreadable {
+        stmt.execute(params![run_id, company, why])?;
+    }
     Ok(())
 }
 
@@ -523,6 +537,12 @@ mod tests {
                 "12 of 10000".to_string(),
             )]
             .into(),
+            unreadable: [(
+                "1".to_string(),
+                "line 9 has no readable quantity".to_string(),
+            )]
+            .into(),
+            set_aside: Vec::new(),
         };
         let r = s.begin_run("cw", "connectwise").unwrap();
         s.finish_run_ok(r, "cw", &Snapshot::Psa(psa.clone()))

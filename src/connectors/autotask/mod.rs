@@ -568,6 +568,7 @@ impl Connector for Autotask {
             products,
             whole_units: true,
             meta,
+            ..Default::default()
         }))
     }
 }

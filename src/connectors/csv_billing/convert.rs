@@ -333,6 +333,7 @@ pub(super) fn rows(
             products,
             whole_units: false,
             meta,
+            ..Default::default()
         },
         rows: table.rows.len(),
         columns,

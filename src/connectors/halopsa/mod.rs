@@ -34,9 +34,7 @@ use crate::http::{
     ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy, Tolerant,
     check_url, decode_one, decode_tolerant, get_discovery, parse_json, take_list,
 };
-use crate::model::{
-    PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, SET_ASIDE_META, Snapshot, set_aside_note,
-};
+use crate::model::{PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, Snapshot};
 
 use convert::{company, contract, invoice, line, product};
 
@@ -354,6 +352,7 @@ impl Connector for HaloPsa {
             .collect();
         let mut lines = Vec::new();
         let mut meta = BTreeMap::new();
+        let mut unreadable = BTreeMap::new();
         let (mut skipped_inactive, mut computed_qty) = (0usize, 0usize);
         for (h, raw) in invoices {
             let mut h = h;
@@ -379,6 +378,18 @@ impl Connector for HaloPsa {
                 {
                     computed_qty += 1;
                 }
+                // What the company is billed depends on this quantity: never read it as 0.
+                if d.qty_order.is_none() {
+                    unreadable
+                        .entry(a.company_id.clone())
+                        .or_insert_with(|| {
+                            format!(
+                                "line {} of recurring invoice {} has no readable quantity (`qty_order`)",
+                                d.id, h.id
+                            )
+                        });
+                    continue;
+                }
                 lines.push(line(d, raw_line, &h, &a, &items, &contract_ids));
             }
             agreements.push(a);
@@ -402,9 +413,6 @@ impl Connector for HaloPsa {
                 format!("{} ({})", odd.records, odd.fields.join(", ")),
             );
         }
-        if let Some(note) = set_aside_note(&odd.set_aside) {
-            meta.insert(SET_ASIDE_META.into(), note);
-        }
         let mut products: Vec<PsaProduct> = items
             .into_values()
             .map(|(i, raw)| product(i, raw))
@@ -417,6 +425,8 @@ impl Connector for HaloPsa {
             products,
             whole_units: false,
             meta,
+            unreadable,
+            set_aside: odd.set_aside,
         }))
     }
 }

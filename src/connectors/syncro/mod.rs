@@ -341,6 +341,7 @@ impl Connector for Syncro {
             products,
             whole_units: false,
             meta,
+            ..Default::default()
         }))
     }
 }

@@ -234,3 +234,41 @@ fn a_whole_unit_psa_compares_rounded_up_usage_and_says_so() {
         );
     }
 }
+
+#[test]
+fn a_company_whose_billing_the_psa_sync_could_not_read_is_stale_not_under_billed() {
+    let mut w = world();
+    devices(&mut w, "1", "WS", 6, false);
+    devices(&mut w, "2", "WS", 4, false);
+    // Acme's one line had a null quantity: the connector left it out and said why.
+    line(&mut w, "b", "200", "WS", "4", "30");
+    w.psa.unreadable.insert(
+        "10".into(),
+        "line 7 of recurring invoice 100 has no readable quantity (`qty_order`)".into(),
+    );
+    let f = run(&w);
+    let acme = f
+        .iter()
+        .find(|f| f.company.as_deref() == Some("Acme"))
+        .unwrap();
+    assert_eq!(acme.kind, FindingKind::StaleSource, "{acme:#?}");
+    assert_eq!(acme.monthly_impact, None);
+    assert!(
+        acme.note.contains(
+            "could not read what Acme is billed: line 7 of recurring invoice 100 has no readable quantity"
+        ),
+        "{}",
+        acme.note
+    );
+    assert!(
+        acme.note.contains("it would be usage_no_billing"),
+        "{}",
+        acme.note
+    );
+    let beta = f
+        .iter()
+        .find(|f| f.company.as_deref() == Some("Beta"))
+        .unwrap();
+    assert_eq!(beta.kind, FindingKind::Match);
+    assert_eq!(Totals::of(&f).under_billed_monthly, Decimal::ZERO);
+}
