@@ -40,6 +40,9 @@ pub(super) struct PairUsage {
     pub vendors: BTreeSet<String>,
     /// Mapped accounts whose usage the sync could not read, as notes naming them.
     pub unreadable: BTreeSet<String>,
+    /// Items of a class the connector does not know (or that had none), which a service that
+    /// counts by class therefore did not count: said in the finding, never silent.
+    pub unclassified: u64,
 }
 
 impl PairUsage {
@@ -49,6 +52,7 @@ impl PairUsage {
         if counted {
             self.actual += t.counted;
         }
+        self.unclassified += t.unclassified;
         self.pending += t.pending;
         self.inactive += t.inactive;
         self.excluded += t.excluded;
@@ -72,6 +76,8 @@ pub(super) struct Tally {
     inactive: Decimal,
     excluded: Decimal,
     excluded_by: BTreeMap<String, Decimal>,
+    /// Items flagged `unknown_class` that this service, counting by class, left out.
+    unclassified: u64,
 }
 
 impl Tally {
@@ -173,6 +179,9 @@ fn tally_accounts(
         for (si, s) in v.services.iter().enumerate() {
             let w = s.weight(item);
             if w.is_zero() {
+                if s.classes.is_some() && item.attr("unknown_class") == Some("true") {
+                    per.services[si].unclassified += 1;
+                }
                 continue;
             }
             let status = classify(item, account_name, v.connection, &labels[si], rules, as_of);

@@ -353,6 +353,12 @@ fn kind_of(billed: &Billed, target: Decimal) -> FindingKind {
 /// inactive or excluded beside the count.
 fn usage_notes(u: &PairUsage, services: &[String], rules: &Rules, notes: &mut Vec<String>) {
     notes.extend(u.basis_notes.iter().cloned());
+    if u.unclassified > 0 {
+        notes.push(format!(
+            "{} item(s) of a class the connector does not know, counted by no service that counts by class (see `explain`)",
+            u.unclassified
+        ));
+    }
     if u.pending > Decimal::ZERO {
         notes.push(format!(
             "{} item(s) pending approval, not counted",

@@ -272,3 +272,27 @@ fn a_company_whose_billing_the_psa_sync_could_not_read_is_stale_not_under_billed
     assert_eq!(beta.kind, FindingKind::Match);
     assert_eq!(Totals::of(&f).under_billed_monthly, Decimal::ZERO);
 }
+
+#[test]
+fn an_item_of_a_class_the_connector_does_not_know_is_named_in_the_class_services_finding() {
+    let mut w = world();
+    devices(&mut w, "1", "WS", 5, false);
+    // A class NinjaOne added after this build (or a device sent with none): flagged, not guessed.
+    devices(&mut w, "1", "KIOSK", 1, false);
+    w.vendor.items.last_mut().unwrap().attrs =
+        [("unknown_class".to_string(), "true".to_string())].into();
+    line(&mut w, "a", "100", "WS", "5", "30");
+    let f = run(&w);
+    let acme = f
+        .iter()
+        .find(|f| f.company.as_deref() == Some("Acme"))
+        .unwrap();
+    assert_eq!(acme.kind, FindingKind::Match, "{acme:#?}");
+    assert_eq!(acme.actual, Some(d("5")));
+    assert!(
+        acme.note
+            .contains("1 item(s) of a class the connector does not know"),
+        "{}",
+        acme.note
+    );
+}
