@@ -217,7 +217,10 @@ impl HaloPsa {
         query: &[(&str, String)],
     ) -> Result<(), ConnectorError> {
         let (api, _) = self.api().await?;
+        // Read as sync reads it: a first record the spec allows (a template invoice without a
+        // client) must not fail `connect`.
         Self::pages::<T>(api, path, items_at, query, 1)
+            .tolerant()
             .next()
             .await
             .map_err(|e| self.name_permission(e))?;
