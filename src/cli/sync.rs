@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::pipeline::sync::{self, SyncEvents, SyncOutcome, SyncRequest};
 use crate::progress::{Bar, Progress};
-use crate::store::Busy;
+use crate::store::{Busy, Store};
 
 /// Read vendor usage and PSA billing into the local database.
 ///
@@ -89,18 +89,13 @@ impl Args {
                 )?;
             }
             let saved = console.saved();
-            let not_saved: Vec<String> = names
-                .iter()
-                .filter(|n| !saved.contains(n))
-                .map(|n| format!("`{n}`"))
-                .collect();
+            let not_saved: Vec<&String> = names.iter().filter(|n| !saved.contains(*n)).collect();
+            let kept = kept_snapshots(&store, &not_saved);
             if saved.is_empty() {
-                bail!(
-                    "interrupted; no connection saved a new snapshot: every previous one stays current"
-                );
+                bail!("interrupted; no connection saved a new snapshot: {kept}");
             }
             bail!(
-                "interrupted; {} saved a new snapshot before it; {} did not, and {} previous snapshot stays current",
+                "interrupted; {} saved a new snapshot before it; {} did not: {kept}",
                 saved
                     .iter()
                     .map(|n| format!("`{n}`"))
@@ -109,9 +104,8 @@ impl Args {
                 if not_saved.is_empty() {
                     "every other connection".to_string()
                 } else {
-                    not_saved.join(", ")
+                    quoted(&not_saved)
                 },
-                if not_saved.len() == 1 { "its" } else { "their" }
             );
         };
         let outcomes = outcomes?;
@@ -133,15 +127,17 @@ impl Args {
             }
         }
         if !failed.is_empty() {
+            let names: Vec<&String> = failed.iter().map(|o| &o.connection).collect();
             bail!(
-                "{} of {} sync(s) failed ({}); their previous snapshots stay current",
+                "{} of {} sync(s) failed ({}); {}",
                 failed.len(),
                 outcomes.len(),
                 failed
                     .iter()
                     .map(|o| o.connection.as_str())
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                kept_snapshots(&store, &names)
             );
         }
         Ok(Exit::Ok)
@@ -252,6 +248,38 @@ pub fn describe_counts(counts: &BTreeMap<String, usize>) -> String {
     counts
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the connections whose sync did not finish are left with: their previous snapshot, or,
+/// for one never synced, none yet (its findings are then `stale_source`).
+fn kept_snapshots(store: &Store, names: &[&String]) -> String {
+    let (had, never): (Vec<&String>, Vec<&String>) = names
+        .iter()
+        .partition(|n| store.current_run(n).ok().flatten().is_some());
+    let mut parts = Vec::new();
+    match had.len() {
+        0 => {}
+        1 => parts.push(format!("{} keeps its previous snapshot", quoted(&had))),
+        _ => parts.push(format!("{} keep their previous snapshots", quoted(&had))),
+    }
+    match never.len() {
+        0 => {}
+        1 => parts.push(format!("{} has no snapshot yet", quoted(&never))),
+        _ => parts.push(format!("{} have no snapshot yet", quoted(&never))),
+    }
+    if parts.is_empty() {
+        "every previous snapshot stays current".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn quoted(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
 }

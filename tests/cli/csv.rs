@@ -330,7 +330,7 @@ fn an_empty_export_is_refused_unless_allowed() {
                 "empty.csv: the file has a header but no rows",
                 "sync again with --allow-empty (`reconcile sync bk --allow-empty`)",
                 "`reconcile connect csv --name bk --allow-empty`",
-                "previous snapshots stay current",
+                "`bk` keeps its previous snapshot",
             ],
             &[],
         );

@@ -221,7 +221,11 @@ fn a_connection_that_never_synced_hides_no_one_elses_findings() {
         "a-token",
     )
     .expect(0);
-    env.run(&["sync", "s1new"], "").expect(2);
+    // Never synced: no "previous snapshot stays current" where there is none.
+    env.run(&["sync", "s1new"], "").expect(2).says(
+        &["`s1new` has no snapshot yet"],
+        &["stay current", "keeps its"],
+    );
 
     let report = env.run(&["report", "--format", "csv"], "").expect(0);
     assert_eq!(report.stdout(), baseline, "the other connections' findings");
