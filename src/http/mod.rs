@@ -297,14 +297,22 @@ impl HttpClient {
         self.send(&Request::post(path, body.clone())).await
     }
 
-    /// GET a JSON array and decode each element; keeps each element's raw JSON.
+    /// GET a JSON array and decode its elements tolerantly ([`decode_tolerant`]: an odd field
+    /// is unknown, a record without what attributes it is left out), keeping each element's raw
+    /// JSON. What `connect` checks with: a record the spec allows must not refuse credentials.
     pub async fn get_list<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<(Vec<(T, String)>, HeaderMap), ConnectorError> {
         let resp = self.get(path, query).await?;
-        let items = decode_list(&self.connection, &resp.endpoint, &resp.body)?;
+        let mut body = parse_json(&self.connection, &resp.endpoint, &resp.body)?;
+        let elements = take_list(&self.connection, &resp.endpoint, &mut body, "", false)?;
+        let items = decode_tolerant::<T>("", 0, elements)
+            .records
+            .into_iter()
+            .map(|r| (r.value, r.raw))
+            .collect();
         Ok((items, resp.headers))
     }
 

@@ -742,3 +742,34 @@ impl OAuthCase for NinjaOneCase {
 }
 
 contract_suite!(ninjaone_contract, NinjaOneCase, oauth);
+
+/// Regression: `connect`'s check read its one organization strictly, so one odd record (here an
+/// id that is no integer, set aside as `sync` would) refused good credentials.
+#[tokio::test]
+async fn the_check_reads_a_first_organization_the_spec_allows() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            {"id": 3.5e10, "name": null, "nodeApprovalMode": "SOMETHING_NEW"}
+        ])))
+        .mount(&server)
+        .await;
+    let ok = ninja(&server, fast_retry(3)).check().await.unwrap();
+    assert!(ok.contains("organizations are readable"), "{ok}");
+    // A body that is not the documented list still fails, naming what it got.
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/organizations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": 1})))
+        .mount(&server)
+        .await;
+    let err = ninja(&server, fast_retry(3)).check().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected a JSON array, got an object"),
+        "{err}"
+    );
+}
