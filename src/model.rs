@@ -143,6 +143,14 @@ pub fn set_aside_note(set_aside: &[String]) -> Option<String> {
 /// The `meta` key (shown by `status`, warned of by `sync`) holding a sync's [`set_aside_note`].
 pub const SET_ASIDE_META: &str = "set aside";
 
+/// How many records a run's meta says were set aside (the count [`set_aside_note`] starts with).
+pub fn set_aside_count(meta: &BTreeMap<String, String>) -> usize {
+    meta.get(SET_ASIDE_META)
+        .and_then(|note| note.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 impl VendorSnapshot {
     /// One line per unreadable account, naming it: for the sync's warnings and `status`.
     pub fn unreadable_notes(&self) -> Vec<String> {

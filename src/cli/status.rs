@@ -73,13 +73,23 @@ impl Args {
                     .unwrap_or_else(|| "never".into()),
                 result: latest
                     .as_ref()
-                    .map(|r| match r.unreadable {
-                        0 => r.status.as_str().to_string(),
-                        n => format!(
-                            "{} (partial: {n} account{} not read)",
-                            r.status.as_str(),
-                            if n == 1 { "" } else { "s" }
-                        ),
+                    .map(|r| {
+                        let mut partial = Vec::new();
+                        match r.unreadable {
+                            0 => {}
+                            1 => partial.push("1 account not read".to_string()),
+                            n => partial.push(format!("{n} accounts not read")),
+                        }
+                        match crate::model::set_aside_count(&r.meta) {
+                            0 => {}
+                            1 => partial.push("1 record set aside".to_string()),
+                            n => partial.push(format!("{n} records set aside")),
+                        }
+                        if partial.is_empty() {
+                            r.status.as_str().to_string()
+                        } else {
+                            format!("{} (partial: {})", r.status.as_str(), partial.join(", "))
+                        }
                     })
                     .unwrap_or_default(),
                 records: current
