@@ -597,6 +597,143 @@ async fn a_next_link_to_the_same_page_stops_instead_of_looping() {
 /// bodies at Fabrikam's SKUs. A customer tenant that refuses the app is skipped by name, not a
 /// failure: `gdap_tenants_each_get_a_token_and_every_page_is_read` and
 /// `graph_403_on_one_tenant_names_the_permission_and_skips_only_it`.
+/// GDAP, both tenants' SKUs and Fabrikam's Partner Center subscriptions served from the
+/// `odd_*` fixtures: oddities the Graph spec allows (nearly every field nullable, int32 at
+/// its ends, unknown enum values, extra fields), records with no id, and seat counts that
+/// cannot be read.
+async fn odd_sync(server: &MockServer) -> VendorSnapshot {
+    mount_tokens(server, &[]).await;
+    mount_page(server, GDAP, PARTNER, None, "m365/odd_gdap_customers.json").await;
+    mount_page(server, SKUS, CONTOSO, None, "m365/odd_skus_contoso.json").await;
+    mount_page(server, SKUS, FABRIKAM, None, "m365/odd_skus_fabrikam.json").await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{FABRIKAM}/subscriptions")))
+        .respond_with(body(server, "m365/odd_pc_subscriptions_fabrikam.json"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{CONTOSO}/subscriptions")))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(server)
+        .await;
+    let mut s = settings(server);
+    s.partner_center = true;
+    vendor(
+        connector(&s, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values the spec allows never fail the sync"),
+    )
+}
+
+#[tokio::test]
+async fn spec_valid_oddities_are_unknown_for_their_record_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    let snap = odd_sync(&server).await;
+
+    // A GDAP customer with no tenant id is set aside; a null display name falls back to the id.
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, [FABRIKAM, "Contoso Ltd"], "sorted by name");
+
+    // Contoso: int32 at its ends, null nullable fields and extra fields are read as sent.
+    let e3 = item(&snap, CONTOSO, "SPE_E3");
+    assert_eq!(e3.attrs["purchased"], "2147483647");
+    assert_eq!(e3.attrs["assigned"], "2147483647");
+    assert_eq!(e3.attrs["suspended"], "-2147483648");
+    assert!(!e3.attrs.contains_key("locked_out"));
+    assert_eq!(
+        e3.attrs["subscription_ids"], "2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+        "a null element of `subscriptionIds` is skipped"
+    );
+    assert!(!e3.attrs.contains_key("odd_fields"), "{:?}", e3.attrs);
+    assert_eq!(
+        total(&snap, CONTOSO, "spe_e3:purchased"),
+        Decimal::from(2147483647)
+    );
+    // No part number: the SKU goes by its GUID; an `appliesTo` of the wrong type is unknown.
+    let guid = "3b555118-da6a-4418-894f-7df1e2096870";
+    let plain = item(&snap, CONTOSO, guid);
+    assert_eq!(plain.attrs["purchased"], "6");
+    assert_eq!(plain.attrs["assigned"], "3");
+    assert_eq!(plain.attrs["odd_fields"], "appliesTo");
+    assert_eq!(plain.attrs["unknown_capability_status"], "true");
+    assert!(!plain.attrs.contains_key("applies_to"));
+    assert_eq!(
+        total(&snap, CONTOSO, &format!("{guid}:purchased")),
+        Decimal::from(6)
+    );
+    assert!(
+        !snap.unreadable.contains_key(CONTOSO),
+        "{:?}",
+        snap.unreadable
+    );
+    assert_eq!(
+        snap.items
+            .iter()
+            .filter(|i| i.account_id == CONTOSO)
+            .count(),
+        2,
+        "the SKU with neither `id` nor `skuId` is set aside"
+    );
+
+    // Fabrikam: seat counts, a SKU and a subscription quantity that cannot be read are not
+    // read as 0: the tenant is unreadable, naming each record and field.
+    let why = &snap.unreadable[FABRIKAM];
+    for says in [
+        "SKU O365_BUSINESS_ESSENTIALS (8b2d3e5f-1e66-4c9f-8d2b-4a3f6e8c0b12_4b585984-651b-448a-9e53-3b10f069cf7f) has no readable purchased units (`prepaidUnits.enabled`, `prepaidUnits.warning`), assigned units (`consumedUnits`)",
+        "SKU 8b2d3e5f-1e66-4c9f-8d2b-4a3f6e8c0b12_00000000-0000-0000-0000-00000000abcd has no readable SKU (`skuPartNumber`, `skuId`)",
+        "Partner Center subscription 7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d (Microsoft 365 E3) has no readable quantity (`quantity`)",
+    ] {
+        assert!(why.contains(says), "{why}");
+    }
+    let basic = item(&snap, FABRIKAM, "O365_BUSINESS_ESSENTIALS");
+    assert_eq!(basic.attrs["odd_fields"], "prepaidUnits.enabled");
+    assert!(!basic.attrs.contains_key("purchased") && !basic.attrs.contains_key("assigned"));
+    assert_eq!(item(&snap, FABRIKAM, "SPB").attrs["purchased"], "25");
+    let sub = |id: &str| {
+        snap.items
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let premium = sub("5e4f3a2b-1c0d-4e9f-8a7b-6c5d4e3f2a1b");
+    assert_eq!(premium.class, SUBSCRIPTION);
+    assert_eq!(premium.attrs["quantity"], "2147483647");
+    let hibernating = sub("6f5a4b3c-2d1e-4f0a-9b8c-7d6e5f4a3b2c");
+    assert_eq!(hibernating.class, SUBSCRIPTION_INACTIVE);
+    assert_eq!(hibernating.attrs["unknown_status"], "true");
+    assert!(
+        !sub("7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d")
+            .attrs
+            .contains_key("quantity")
+    );
+
+    // Records with no id are set aside, each named by endpoint, place and reason.
+    assert_eq!(snap.set_aside.len(), 3, "{:#?}", snap.set_aside);
+    assert!(
+        snap.set_aside[0]
+            .starts_with("GET /v1.0/tenantRelationships/delegatedAdminCustomers value[2]: ")
+            && snap.set_aside[0].contains("tenantId"),
+        "{:?}",
+        snap.set_aside
+    );
+    assert!(
+        snap.set_aside[1].starts_with(&format!(
+            "GET /v1/customers/{FABRIKAM}/subscriptions items[3]: "
+        )) && snap.set_aside[1].contains("missing field `id`"),
+        "{:?}",
+        snap.set_aside
+    );
+    assert_eq!(
+        snap.set_aside[2],
+        format!(
+            "tenant {CONTOSO}: GET /v1.0/subscribedSkus value[2]: neither `id` nor `skuId` is readable"
+        )
+    );
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(note.starts_with("3 records set aside"), "{note}");
+}
+
 struct M365Case;
 
 impl Case for M365Case {
@@ -646,9 +783,10 @@ impl Case for M365Case {
 
     fn wrong_shape() -> WrongShape {
         WrongShape::new(
-            r#"{"value":[{"skuId":"a","consumedUnits":1},{"skuId":7}]}"#,
-            "value[1].skuId",
-            "invalid type",
+            // Not the documented collection: `value` is one SKU, not a list of them.
+            r#"{"value":{"skuId":"a","consumedUnits":1}}"#,
+            "value",
+            "expected a JSON array",
         )
     }
 

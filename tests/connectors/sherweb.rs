@@ -376,6 +376,118 @@ async fn when_no_customer_can_be_read_the_sync_fails() {
     assert!(msg.contains("customerId field is required"), "{msg}");
 }
 
+/// Customers and subscriptions served from the `odd_*` fixtures: what the spec allows (null
+/// `fees`, `commitmentTerm`, `renewalConfiguration`, `scheduledQuantity`, `suspendedOn`),
+/// unknown enum values, int32 at its end, extra fields, values of the wrong type, and records
+/// without an id.
+async fn odd_sync(server: &MockServer) -> VendorSnapshot {
+    mount_token(server).await;
+    api(CUSTOMERS)
+        .respond_with(json("sherweb/odd_customers.json"))
+        .mount(server)
+        .await;
+    mount_subs(server, ACME, "sherweb/odd_subscriptions_acme.json").await;
+    mount_subs(server, GLOBEX, "sherweb/subscriptions_globex.json").await;
+    mount_subs(server, INITECH, "sherweb/odd_subscriptions_initech.json").await;
+    vendor(
+        sw(server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values never fail the sync"),
+    )
+}
+
+#[tokio::test]
+async fn odd_values_are_unknown_for_their_record_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    let snap = odd_sync(&server).await;
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Acme Dental Group",
+            &format!("customer {GLOBEX}"),
+            "Initech"
+        ],
+        "a null display name falls back to the id"
+    );
+    let sub = |id: &str| {
+        snap.items
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+
+    // Acme: counted as sent; unknown enum values kept, odd fields named.
+    let premium = sub("a1f0c2d3-0000-4000-8000-000000000001");
+    assert_eq!(premium.attrs["quantity"], "2147483647");
+    assert_eq!(premium.attrs["unknown_values"], "billing_cycle=Fortnightly");
+    assert!(!premium.attrs.contains_key("odd_fields"));
+    let backup = sub("a1f0c2d3-0000-4000-8000-000000000002");
+    assert_eq!(
+        backup.name,
+        "subscription a1f0c2d3-0000-4000-8000-000000000002"
+    );
+    assert_eq!(backup.attrs["odd_fields"], "purchaseDate");
+    assert!(!backup.attrs.contains_key("purchase_date"));
+    assert_eq!(backup.attrs["recurring_fee"], "99999999999.9999");
+    assert_eq!(
+        backup.attrs["unknown_values"],
+        "currency=Jpy, commitment_term=Quinquennial"
+    );
+    assert!(!backup.attrs.contains_key("renewal_quantity"));
+    assert!(!snap.unreadable.contains_key(ACME), "{:?}", snap.unreadable);
+    let seats: Decimal = snap
+        .items
+        .iter()
+        .filter(|i| i.account_id == ACME)
+        .map(|i| services()[1].weight(i))
+        .sum();
+    assert_eq!(seats, Decimal::from(2147483647));
+
+    // Globex: whether it is suspended is unknown, so its counts are.
+    assert_eq!(
+        snap.unreadable[GLOBEX],
+        format!(
+            "its counts are unknown: customer {GLOBEX} has no readable suspension state (`suspendedOn`)"
+        )
+    );
+    // Initech: a quantity and a SKU that cannot be read are not read as 0 or as no SKU.
+    let why = &snap.unreadable[INITECH];
+    for says in [
+        "subscription c3f1e2d4-0000-4000-8000-000000000001 (Exchange Online (Plan 1)) has no readable quantity (`quantity`)",
+        "subscription c3f1e2d4-0000-4000-8000-000000000002 (Teams Phone Standard) has no readable SKU (`sku`)",
+    ] {
+        assert!(why.contains(says), "{why}");
+    }
+    assert!(
+        !sub("c3f1e2d4-0000-4000-8000-000000000001")
+            .attrs
+            .contains_key("quantity")
+    );
+    assert_eq!(
+        sub("c3f1e2d4-0000-4000-8000-000000000002").attrs["odd_fields"],
+        "sku"
+    );
+    assert_eq!(
+        sub("c3f1e2d4-0000-4000-8000-000000000004").attrs["quantity"],
+        "7"
+    );
+
+    // Records with no id are set aside, named by endpoint, place and reason.
+    assert_eq!(
+        snap.set_aside,
+        [
+            "GET /service-provider/v1/customers items[3]: missing field `id`".to_string(),
+            format!(
+                "GET /service-provider/v1/billing/subscriptions?customerId={INITECH} items[2]: missing field `id`"
+            ),
+        ]
+    );
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(note.starts_with("2 records set aside"), "{note}");
+}
+
 /// The shared HTTP contract: refusals and lasting faults at the customers list (what `check`
 /// reads too), a 429 or 5xx on Globex's subscriptions, bad bodies at the subscriptions.
 struct SherwebCase;
@@ -421,12 +533,13 @@ impl Case for SherwebCase {
 
     fn wrong_shape() -> WrongShape {
         WrongShape::new(
+            // Not the documented list: `items` is one subscription, not a list of them.
             serde_json::json!({
-                "items": [{"id": "x", "productName": "P", "sku": "S", "quantity": "twelve"}]
+                "items": {"id": "x", "productName": "P", "sku": "S", "quantity": 12}
             })
             .to_string(),
-            "items[0].quantity",
-            "invalid type",
+            "items",
+            "expected a JSON array",
         )
     }
 

@@ -131,29 +131,80 @@ fn known(list: &[&str], v: &str) -> bool {
     list.iter().any(|k| k.eq_ignore_ascii_case(v))
 }
 
+/// A usage item, and why its tenant's counts are unknown when a field they depend on could not
+/// be read (the tenant then goes into `VendorSnapshot::unreadable` with that reason).
+pub(super) struct Converted {
+    pub item: UsageItem,
+    pub unknown: Option<String>,
+}
+
+/// The record's odd fields (read as unknown by the tolerant decoding) as its `odd_fields`
+/// attribute, so `explain` shows what was not read.
+fn mark_odd(item: &mut UsageItem, odd: &[String]) {
+    if !odd.is_empty() {
+        item.attrs.insert("odd_fields".into(), odd.join(","));
+    }
+}
+
 /// One tenant's subscribed SKU as a usage item carrying its purchased and assigned seats.
-pub(super) fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> UsageItem {
-    let part = s
-        .sku_part_number
-        .clone()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| s.sku_id.clone());
-    let name = skus::name_of(&part)
-        .map(str::to_string)
-        .unwrap_or_else(|| part.clone());
+/// Counted strictly: a seat count (`prepaidUnits.enabled` or `.warning`, `consumedUnits`) or
+/// the SKU itself (`skuPartNumber` and `skuId`) that cannot be read is left out, never read as
+/// 0, and named in [`Converted::unknown`].
+pub(super) fn sku_item(
+    tenant: &str,
+    s: wire::SubscribedSku,
+    raw: String,
+    odd: &[String],
+) -> Converted {
+    let wire::SubscribedSku { key, fields: s } = s;
+    let id = match &key {
+        wire::SkuKey::Id(id) => id.clone(),
+        wire::SkuKey::SkuId(sku) => format!("{tenant}_{sku}"),
+    };
+    // A SKU with no part number is still that SKU by its GUID (the service then goes by the
+    // GUID); with neither, which service counts it is unknown.
+    let part = [&s.sku_part_number, &s.sku_id]
+        .into_iter()
+        .flatten()
+        .find(|p| !p.trim().is_empty())
+        .cloned();
+    let name = match &part {
+        Some(p) => skus::name_of(p)
+            .map(str::to_string)
+            .unwrap_or_else(|| p.clone()),
+        None => format!("SKU {id}"),
+    };
     let units = s.prepaid_units.unwrap_or_default();
-    let purchased = units.enabled.unwrap_or(0) + units.warning.unwrap_or(0);
+    let purchased = units.enabled.zip(units.warning).map(|(e, w)| e + w);
+    let mut missing = Vec::new();
+    if part.is_none() {
+        missing.push("SKU (`skuPartNumber`, `skuId`)".to_string());
+    }
+    if purchased.is_none() {
+        let fields: Vec<&str> = [
+            ("`prepaidUnits.enabled`", units.enabled),
+            ("`prepaidUnits.warning`", units.warning),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(f, _)| f)
+        .collect();
+        missing.push(format!("purchased units ({})", fields.join(", ")));
+    }
+    if s.consumed_units.is_none() {
+        missing.push("assigned units (`consumedUnits`)".to_string());
+    }
     let mut attrs = BTreeMap::new();
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             attrs.insert(k.to_string(), v);
         }
     };
-    put("sku", Some(part.clone()));
-    put("sku_id", Some(s.sku_id.clone()));
-    put("sku_name", Some(name.clone()));
-    put("purchased", Some(purchased.to_string()));
-    put("assigned", Some(s.consumed_units.unwrap_or(0).to_string()));
+    put("sku", part.clone());
+    put("sku_id", s.sku_id.clone());
+    put("sku_name", part.is_some().then(|| name.clone()));
+    put("purchased", purchased.map(|v| v.to_string()));
+    put("assigned", s.consumed_units.map(|v| v.to_string()));
     put("enabled", units.enabled.map(|v| v.to_string()));
     put("warning", units.warning.map(|v| v.to_string()));
     put("suspended", units.suspended.map(|v| v.to_string()));
@@ -161,7 +212,11 @@ pub(super) fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> Usa
     put("capability_status", s.capability_status.clone());
     put("applies_to", s.applies_to.clone());
     put("account_name", s.account_name.clone());
-    put("subscription_ids", s.subscription_ids.map(|v| v.join(",")));
+    put(
+        "subscription_ids",
+        s.subscription_ids
+            .map(|v| v.into_iter().flatten().collect::<Vec<_>>().join(",")),
+    );
     if let Some(c) = &s.capability_status
         && !known(CAPABILITY_STATUSES, c)
     {
@@ -172,11 +227,13 @@ pub(super) fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> Usa
     {
         put("unknown_applies_to", Some("true".into()));
     }
-    if skus::is_trial(&part) {
-        put("trial", Some("true".into()));
-    }
-    if skus::is_free(&part) {
-        put("free", Some("true".into()));
+    if let Some(p) = &part {
+        if skus::is_trial(p) {
+            put("trial", Some("true".into()));
+        }
+        if skus::is_free(p) {
+            put("free", Some("true".into()));
+        }
     }
     if s.applies_to
         .as_deref()
@@ -184,11 +241,15 @@ pub(super) fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> Usa
     {
         put("company_level", Some("true".into()));
     }
-    UsageItem {
-        id: s
-            .id
-            .filter(|i| !i.is_empty())
-            .unwrap_or_else(|| format!("{tenant}_{}", s.sku_id)),
+    let unknown = (!missing.is_empty()).then(|| {
+        let label = match &part {
+            Some(p) => format!("{p} ({id})"),
+            None => id.clone(),
+        };
+        format!("SKU {label} has no readable {}", missing.join(", "))
+    });
+    let mut item = UsageItem {
+        id,
         account_id: tenant.to_string(),
         name,
         class: LICENSE.to_string(),
@@ -198,11 +259,20 @@ pub(super) fn sku_item(tenant: &str, s: wire::SubscribedSku, raw: String) -> Usa
         pending_approval: false,
         attrs,
         raw: Some(raw),
-    }
+    };
+    mark_odd(&mut item, odd);
+    Converted { item, unknown }
 }
 
-/// One Partner Center subscription; only active ones get the class a service counts.
-pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String) -> UsageItem {
+/// One Partner Center subscription; only active ones get the class a service counts. Counted
+/// strictly: an unreadable `status` (which decides whether it counts) or `quantity` is named in
+/// [`Converted::unknown`], and the subscription is counted by nothing rather than guessed.
+pub(super) fn subscription_item(
+    tenant: &str,
+    s: wire::Subscription,
+    raw: String,
+    odd: &[String],
+) -> Converted {
     let status = s.status.clone().unwrap_or_default();
     let active = status.eq_ignore_ascii_case("active");
     let offer = s.offer_id.clone().unwrap_or_else(|| s.id.clone());
@@ -212,6 +282,20 @@ pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String
         .or(s.offer_name.clone())
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| offer.clone());
+    let mut missing = Vec::new();
+    if s.status.is_none() {
+        missing.push("status (`status`)");
+    }
+    if s.quantity.is_none() {
+        missing.push("quantity (`quantity`)");
+    }
+    let unknown = (!missing.is_empty()).then(|| {
+        format!(
+            "Partner Center subscription {} ({name}) has no readable {}",
+            s.id,
+            missing.join(", ")
+        )
+    });
     let mut attrs = BTreeMap::new();
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -223,7 +307,7 @@ pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String
         "offer_name",
         s.offer_name.clone().or(s.friendly_name.clone()),
     );
-    put("quantity", Some(s.quantity.unwrap_or(0).to_string()));
+    put("quantity", s.quantity.map(|q| q.to_string()));
     put("unit_type", s.unit_type.clone());
     put("status", s.status.clone());
     put("billing_cycle", s.billing_cycle.clone());
@@ -236,10 +320,11 @@ pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String
     if !status.is_empty() && !known(SUBSCRIPTION_STATUSES, &status) {
         put("unknown_status", Some("true".into()));
     }
-    UsageItem {
+    let mut item = UsageItem {
         id: s.id,
         account_id: tenant.to_string(),
         name,
+        // An unknown status is not read as active: counted by nothing, its tenant unreadable.
         class: if active {
             SUBSCRIPTION
         } else {
@@ -252,7 +337,9 @@ pub(super) fn subscription_item(tenant: &str, s: wire::Subscription, raw: String
         pending_approval: false,
         attrs,
         raw: Some(raw),
-    }
+    };
+    mark_odd(&mut item, odd);
+    Converted { item, unknown }
 }
 
 #[cfg(test)]
@@ -280,7 +367,9 @@ mod tests {
                 r#"{"id":"t1_abc","skuId":"abc","skuPartNumber":"SPE_E3","appliesTo":"User","capabilityStatus":"Warning","consumedUnits":14,"prepaidUnits":{"enabled":15,"suspended":2,"warning":3,"lockedOut":0}}"#,
             ),
             String::new(),
-        );
+            &[],
+        )
+        .item;
         assert_eq!(item.attrs["purchased"], "18");
         assert_eq!(item.attrs["assigned"], "14");
         assert_eq!(item.attrs["sku_name"], "Microsoft 365 E3");
@@ -297,13 +386,16 @@ mod tests {
 
     #[test]
     fn unknown_enums_are_kept_and_flags_set() {
-        let item = sku_item(
+        let read = sku_item(
             "t1",
             sku(
-                r#"{"skuId":"x","skuPartNumber":"POWER_BI_PRO_TRIAL","appliesTo":"Tenant","capabilityStatus":"Frozen","consumedUnits":1}"#,
+                r#"{"skuId":"x","skuPartNumber":"POWER_BI_PRO_TRIAL","appliesTo":"Tenant","capabilityStatus":"Frozen","consumedUnits":1,"prepaidUnits":{"enabled":0,"warning":0}}"#,
             ),
             String::new(),
+            &[],
         );
+        assert_eq!(read.unknown, None);
+        let item = read.item;
         assert_eq!(item.id, "t1_x");
         assert_eq!(item.attrs["capability_status"], "Frozen");
         assert_eq!(item.attrs["unknown_capability_status"], "true");
@@ -317,7 +409,9 @@ mod tests {
                 r#"{"skuId":"y","skuPartNumber":"MCOPSTNC","appliesTo":"Company","capabilityStatus":"Enabled","consumedUnits":0,"prepaidUnits":{"enabled":1}}"#,
             ),
             String::new(),
-        );
+            &[],
+        )
+        .item;
         assert_eq!(item.attrs["company_level"], "true");
     }
 
@@ -329,9 +423,9 @@ mod tests {
             ))
             .unwrap()
         };
-        let active = subscription_item("t", sub("active"), String::new());
-        let gone = subscription_item("t", sub("suspended"), String::new());
-        let odd = subscription_item("t", sub("hibernating"), String::new());
+        let active = subscription_item("t", sub("active"), String::new(), &[]).item;
+        let gone = subscription_item("t", sub("suspended"), String::new(), &[]).item;
+        let odd = subscription_item("t", sub("hibernating"), String::new(), &[]).item;
         let f = family(":subscribed");
         let defs = f.expand([&active]);
         assert_eq!(defs[0].key, "cfq7ttc0lh18-0001-cfq7ttc0k971:subscribed");
@@ -340,6 +434,42 @@ mod tests {
         assert!(!defs[0].counts(&gone) && !defs[0].counts(&odd));
         assert_eq!(odd.attrs["unknown_status"], "true");
         assert_eq!(odd.raw_class, "hibernating");
+    }
+
+    #[test]
+    fn unreadable_seat_counts_are_left_out_and_named_never_read_as_0() {
+        // No `prepaidUnits` at all (nullable in the spec), and a null `consumedUnits`.
+        let read = sku_item(
+            "t1",
+            sku(r#"{"id":"t1_x","skuId":"x","skuPartNumber":"SPE_E3","consumedUnits":null}"#),
+            String::new(),
+            &[],
+        );
+        assert!(!read.item.attrs.contains_key("purchased"));
+        assert!(!read.item.attrs.contains_key("assigned"));
+        assert_eq!(
+            read.unknown.as_deref(),
+            Some(
+                "SKU SPE_E3 (t1_x) has no readable purchased units (`prepaidUnits.enabled`, `prepaidUnits.warning`), assigned units (`consumedUnits`)"
+            )
+        );
+        // Neither `id` nor `skuId`: not an item at all (the tolerant decoding sets it aside).
+        let err = serde_json::from_str::<wire::SubscribedSku>(r#"{"skuPartNumber":"SPE_E3"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("neither `id` nor `skuId`"),
+            "{err}"
+        );
+        let sub: wire::Subscription =
+            serde_json::from_str(r#"{"id":"s9","offerName":"E5","status":null,"quantity":3}"#)
+                .unwrap();
+        let read = subscription_item("t1", sub, String::new(), &["status".into()]);
+        assert_eq!(read.item.class, SUBSCRIPTION_INACTIVE);
+        assert_eq!(read.item.attrs["odd_fields"], "status");
+        assert_eq!(
+            read.unknown.as_deref(),
+            Some("Partner Center subscription s9 (E5) has no readable status (`status`)")
+        );
     }
 
     #[test]

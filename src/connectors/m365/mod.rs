@@ -22,6 +22,13 @@
 //! get the class `SUBSCRIPTION_INACTIVE`, which nothing counts). The families
 //! `<sku>:purchased`, `<sku>:assigned` and `<offer>:subscribed` let a mapping pick its basis.
 //!
+//! Every list is read tolerantly (see `wire.rs`): a record's odd field is unknown for it (its
+//! `odd_fields` attribute); a record that cannot be attributed (a GDAP customer without a
+//! `tenantId`, a SKU with neither `id` nor `skuId`, a subscription without `id`) is set aside
+//! and counted in the sync's warnings. A seat count, a SKU or a subscription status that cannot
+//! be read is never guessed: its tenant goes into [`VendorSnapshot::unreadable`] naming the
+//! record and field, so its findings are stale rather than wrong.
+//!
 //! Here: the client (tenants, tokens, Graph and Partner Center reads) and the [`Connector`]; the
 //! wire types are in `wire.rs`, their conversion into usage items and the consent
 //! classification in `convert.rs`, the SKU names in `skus.rs`.
@@ -35,7 +42,7 @@ mod wire;
 pub use args::Args;
 pub use settings::{AuthMode, Settings, Tenant};
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -47,8 +54,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    Auth, ConnectorError, HttpClient, NextLink, OAuth2, Paging, RefreshToken, Request, RetryPolicy,
-    check_url,
+    Auth, ConnectorError, HttpClient, NextLink, OAuth2, Page, Paging, Read, RefreshToken, Request,
+    RetryPolicy, Tolerant, check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
@@ -281,39 +288,41 @@ impl M365 {
         )
     }
 
-    /// The customer tenants, from the config or else from GDAP, each with its GDAP record's JSON when it came from GDAP.
-    async fn tenants(&self, cx: &SyncCx) -> Result<Vec<(Tenant, Option<String>)>, ConnectorError> {
+    /// The customer tenants, from the config or else from GDAP, each with its GDAP record's
+    /// JSON when it came from GDAP; and the GDAP records set aside (no readable `tenantId`).
+    async fn tenants(
+        &self,
+        cx: &SyncCx,
+    ) -> Result<(Vec<(Tenant, Option<String>)>, Vec<String>), ConnectorError> {
         if !self.settings.tenants.is_empty() {
-            return Ok(self
-                .settings
-                .tenants
-                .iter()
-                .map(|t| (t.clone(), None))
-                .collect());
+            let listed = self.settings.tenants.iter().map(|t| (t.clone(), None));
+            return Ok((listed.collect(), Vec::new()));
         }
         let client = self.partner_graph();
-        let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
-            graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|n| {
+        let customers =
+            graph_all::<wire::DelegatedAdminCustomer>(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|n| {
                 cx.report("tenants", n)
             })
             .await?;
         let mut seen = HashSet::new();
-        Ok(customers
+        let tenants = customers
+            .records
             .into_iter()
-            .filter_map(|(c, raw)| {
-                let id = c.tenant_id.trim().to_string();
+            .filter_map(|r| {
+                let id = r.value.tenant_id.trim().to_string();
                 seen.insert(id.to_ascii_lowercase()).then(|| {
-                    let name = c.display_name.filter(|n| !n.trim().is_empty());
-                    (Tenant { id, name }, Some(raw))
+                    let name = r.value.display_name.filter(|n| !n.trim().is_empty());
+                    (Tenant { id, name }, Some(r.raw))
                 })
             })
-            .collect())
+            .collect();
+        Ok((tenants, customers.set_aside))
     }
 
     async fn read_skus(
         &self,
         tenant: &Tenant,
-    ) -> Result<Vec<(wire::SubscribedSku, String)>, ConnectorError> {
+    ) -> Result<Tolerant<wire::SubscribedSku>, ConnectorError> {
         let forbidden = licenses_forbidden(&self.grant.client_id, self.grant.mode);
         let client = self.client(&tenant.id, &self.graph_base, false, forbidden);
         graph_all(&client, SUBSCRIBED_SKUS, &[], &|_| {}).await
@@ -323,22 +332,30 @@ impl M365 {
         &self,
         pc: &HttpClient,
         tenant: &Tenant,
-    ) -> Result<Vec<(wire::Subscription, String)>, ConnectorError> {
-        let mut pages = pc.pages(
-            Request::get(format!("v1/customers/{}/subscriptions", tenant.id)),
-            Paging::next_link(partner_center_next),
-            "/items",
-        );
-        let first = match pages.next().await {
+    ) -> Result<Tolerant<wire::Subscription>, ConnectorError> {
+        let mut pages = pc
+            .pages(
+                Request::get(format!("v1/customers/{}/subscriptions", tenant.id)),
+                Paging::next_link(partner_center_next),
+                "/items",
+            )
+            .tolerant();
+        let mut all = Tolerant {
+            records: Vec::new(),
+            set_aside: Vec::new(),
+        };
+        let mut page = match pages.next().await {
             // Not a CSP customer of this partner (GDAP only, or bought elsewhere).
             Err(ConnectorError::Http { status: 404, .. }) => {
                 tracing::debug!(tenant = %tenant.id, "not a Partner Center customer");
-                return Ok(Vec::new());
+                return Ok(all);
             }
             first => first?,
         };
-        let mut all = first.map(|p| p.items).unwrap_or_default();
-        all.extend(pages.all(&|_| {}).await?);
+        while let Some(p) = page {
+            take_page(&mut all, p);
+            page = pages.next().await?;
+        }
         Ok(all)
     }
 }
@@ -374,25 +391,43 @@ fn partner_center_next(body: &Value) -> Option<NextLink> {
     })
 }
 
-/// Every record of a Graph collection (`value`), following `@odata.nextLink` until it is absent.
+/// Every record of a Graph collection (`value`), following `@odata.nextLink` until it is
+/// absent, read tolerantly: records set aside are named with their page's endpoint.
 async fn graph_all<T: serde::de::DeserializeOwned>(
     client: &HttpClient,
     path: &str,
     first_query: &[(&str, &str)],
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<Vec<(T, String)>, ConnectorError> {
+) -> Result<Tolerant<T>, ConnectorError> {
     let first = first_query
         .iter()
         .fold(Request::get(path), |req, (k, v)| req.query(k, v));
-    client
+    let mut pages = client
         .pages(first, Paging::next_url_at("/@odata.nextLink"), "/value")
-        .all(progress)
-        .await
+        .tolerant();
+    let mut all = Tolerant {
+        records: Vec::new(),
+        set_aside: Vec::new(),
+    };
+    while let Some(page) = pages.next().await? {
+        take_page(&mut all, page);
+        progress(all.records.len());
+    }
+    Ok(all)
+}
+
+/// Adds a tolerantly read page to `all`, its records set aside prefixed with its endpoint
+/// (`GET /v1.0/subscribedSkus value[3]: ...`).
+fn take_page<T>(all: &mut Tolerant<T>, page: Page<T>) {
+    let endpoint = &page.endpoint;
+    (all.set_aside).extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+    let read = page.items.into_iter().zip(page.odd);
+    (all.records).extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
 }
 
 /// What one tenant gave: its SKUs, or why it could not be read.
 enum TenantRead {
-    Read(Vec<(wire::SubscribedSku, String)>),
+    Read(Tolerant<wire::SubscribedSku>),
     Unreadable(String),
 }
 
@@ -409,9 +444,14 @@ impl Connector for M365 {
         };
         if self.settings.tenants.is_empty() {
             let client = self.partner_graph();
-            let customers: Vec<(wire::DelegatedAdminCustomer, String)> =
-                graph_all(&client, GDAP_CUSTOMERS, GDAP_QUERY, &|_| {}).await?;
-            let n = customers.len();
+            let customers = graph_all::<wire::DelegatedAdminCustomer>(
+                &client,
+                GDAP_CUSTOMERS,
+                GDAP_QUERY,
+                &|_| {},
+            )
+            .await?;
+            let n = customers.records.len();
             Ok(format!(
                 "signed in to partner tenant {} with {mode}; {n} GDAP customer tenant{} listed",
                 self.settings.partner_tenant_id,
@@ -438,7 +478,7 @@ impl Connector for M365 {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        let tenants = self.tenants(cx).await?;
+        let (tenants, gdap_aside) = self.tenants(cx).await?;
         let done = std::sync::atomic::AtomicUsize::new(0);
         type Read = (Tenant, Option<String>, Result<TenantRead, ConnectorError>);
         let reads: Vec<Read> = futures_util::stream::iter(tenants)
@@ -468,7 +508,12 @@ impl Connector for M365 {
             .buffer_unordered(self.concurrency())
             .collect()
             .await;
-        let mut snap = VendorSnapshot::default();
+        let mut snap = VendorSnapshot {
+            set_aside: gdap_aside,
+            ..VendorSnapshot::default()
+        };
+        // Per tenant, why its counts are unknown (a seat count, SKU or status not readable).
+        let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut readable = Vec::new();
         for (t, raw, r) in reads {
             snap.accounts.push(VendorAccount {
@@ -478,8 +523,16 @@ impl Connector for M365 {
             });
             match r? {
                 TenantRead::Read(skus) => {
-                    snap.items
-                        .extend(skus.into_iter().map(|(s, raw)| sku_item(&t.id, s, raw)));
+                    // The endpoint is the same for every tenant: name the tenant too.
+                    let aside = skus.set_aside.iter();
+                    (snap.set_aside).extend(aside.map(|s| format!("tenant {}: {s}", t.id)));
+                    for r in skus.records {
+                        let c = sku_item(&t.id, r.value, r.raw, &r.odd);
+                        if let Some(why) = c.unknown {
+                            unknown.entry(t.id.clone()).or_default().push(why);
+                        }
+                        snap.items.push(c.item);
+                    }
                     readable.push(t);
                 }
                 TenantRead::Unreadable(why) => {
@@ -494,28 +547,50 @@ impl Connector for M365 {
             );
             let pc = self.client(&self.settings.partner_tenant_id, pc_base, true, forbidden);
             let n = std::sync::atomic::AtomicUsize::new(0);
-            let subs: Vec<Vec<UsageItem>> = futures_util::stream::iter(0..readable.len())
+            // A tenant's items, why its counts are unknown, its records set aside.
+            type Subs = (usize, Vec<UsageItem>, Vec<String>, Vec<String>);
+            let subs: Vec<Subs> = futures_util::stream::iter(0..readable.len())
                 .map(|i| {
                     // An index, not a borrowed tenant: async_trait futures must be `Send` for
                     // every lifetime, which a borrowed closure argument cannot promise.
                     let (pc, n, t) = (&pc, &n, &readable[i]);
                     async move {
                         let subs = self.read_subscriptions(pc, t).await?;
-                        let total = n.fetch_add(subs.len(), std::sync::atomic::Ordering::Relaxed)
-                            + subs.len();
+                        let len = subs.records.len();
+                        let total = n.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
                         cx.report("subscriptions", total);
-                        Ok::<_, ConnectorError>(
-                            subs.into_iter()
-                                .map(|(s, raw)| subscription_item(&t.id, s, raw))
-                                .collect(),
-                        )
+                        let (mut items, mut why) = (Vec::new(), Vec::new());
+                        for r in subs.records {
+                            let c = subscription_item(&t.id, r.value, r.raw, &r.odd);
+                            why.extend(c.unknown);
+                            items.push(c.item);
+                        }
+                        Ok::<_, ConnectorError>((i, items, why, subs.set_aside))
                     }
                 })
                 .buffer_unordered(self.concurrency())
                 .try_collect()
                 .await?;
-            snap.items.extend(subs.into_iter().flatten());
+            // Answers come in any order (`buffer_unordered`): each names its tenant.
+            for (i, items, why, aside) in subs {
+                snap.items.extend(items);
+                snap.set_aside.extend(aside);
+                if !why.is_empty() {
+                    unknown
+                        .entry(readable[i].id.clone())
+                        .or_default()
+                        .extend(why);
+                }
+            }
         }
+        for (tenant, why) in unknown {
+            snap.unreadable.insert(
+                tenant,
+                format!("its counts are unknown: {}", why.join("; ")),
+            );
+        }
+        // Tenants are read in any order: sorted, the same answers give the same snapshot.
+        snap.set_aside.sort();
         snap.accounts
             .sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         snap.items

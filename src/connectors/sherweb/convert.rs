@@ -19,11 +19,27 @@ fn known(values: &[&str], v: &str) -> bool {
     values.iter().any(|k| k.eq_ignore_ascii_case(v.trim()))
 }
 
+/// A usage item, and why its customer's counts are unknown when a field they depend on could
+/// not be read (the customer then goes into `VendorSnapshot::unreadable` with that reason).
+pub(super) struct Converted {
+    pub item: UsageItem,
+    pub unknown: Option<String>,
+}
+
+/// A customer's name: its `displayName`, else (null or unreadable) its id.
+pub(super) fn customer_name(c: &wire::Customer) -> String {
+    (c.display_name.clone()).unwrap_or_else(|| format!("customer {}", c.id))
+}
+
+/// One subscription. Counted strictly: an unreadable `quantity` (its seats) or `sku` (which
+/// per-SKU service counts it) is left out, never read as 0, and named in
+/// [`Converted::unknown`]; `odd` (fields read as unknown) becomes the `odd_fields` attribute.
 pub(super) fn subscription_item(
     s: wire::Subscription,
     raw: String,
     customer: &wire::Customer,
-) -> UsageItem {
+    odd: &[String],
+) -> Converted {
     let suspended = customer.suspended_on.is_some();
     let class = if suspended { SUSPENDED } else { SUBSCRIPTION };
     let mut attrs = BTreeMap::new();
@@ -33,10 +49,10 @@ pub(super) fn subscription_item(
             attrs.insert(k.to_string(), v);
         }
     };
-    put("sku", Some(s.sku.clone()));
-    put("product_name", Some(s.product_name.clone()));
+    put("sku", s.sku.clone());
+    put("product_name", s.product_name.clone());
     put("description", s.description.clone());
-    put("quantity", Some(s.quantity.to_string()));
+    put("quantity", s.quantity.map(|q| q.to_string()));
     put("billing_cycle", s.billing_cycle.clone());
     if let Some(c) = s.billing_cycle.as_deref()
         && !known(BILLING_CYCLES, c)
@@ -89,7 +105,7 @@ pub(super) fn subscription_item(
             );
         }
     }
-    put("customer", Some(customer.display_name.clone()));
+    put("customer", Some(customer_name(customer)));
     put(
         "customer_path",
         customer.path.as_ref().map(|p| p.join(" > ")),
@@ -100,12 +116,27 @@ pub(super) fn subscription_item(
         tracing::warn!(subscription = %s.id, values = %unknown.join(", "), "Sherweb sent values this version does not know; kept as sent");
         put("unknown_values", Some(unknown.join(", ")));
     }
-    let name = if s.product_name.trim().is_empty() {
-        format!("subscription {}", s.id)
-    } else {
-        s.product_name.clone()
-    };
-    UsageItem {
+    if !odd.is_empty() {
+        put("odd_fields", Some(odd.join(",")));
+    }
+    let missing: Vec<&str> = [
+        ("quantity (`quantity`)", s.quantity.is_none()),
+        ("SKU (`sku`)", s.sku.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(what, gone)| gone.then_some(what))
+    .collect();
+    let name = (s.product_name.clone())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("subscription {}", s.id));
+    let unknown = (!missing.is_empty()).then(|| {
+        format!(
+            "subscription {} ({name}) has no readable {}",
+            s.id,
+            missing.join(", ")
+        )
+    });
+    let item = UsageItem {
         id: s.id,
         account_id: customer.id.clone(),
         name,
@@ -116,7 +147,8 @@ pub(super) fn subscription_item(
         pending_approval: false,
         attrs,
         raw: Some(raw),
-    }
+    };
+    Converted { item, unknown }
 }
 
 #[cfg(test)]
@@ -168,7 +200,7 @@ mod tests {
                 "committedMinimalQuantities": [{"quantity": 12, "committedUntil": "2026-01-13"}]
             }
         }));
-        let item = subscription_item(s, String::new(), &customer(false));
+        let item = subscription_item(s, String::new(), &customer(false), &[]).item;
         assert_eq!(item.class, SUBSCRIPTION);
         assert_eq!(item.name, "Microsoft 365 Business Basic");
         assert_eq!(item.attrs["quantity"], "12");
@@ -197,7 +229,7 @@ mod tests {
             "fees": {"recurringFee": 1, "setupFee": 0, "currency": "Jpy"},
             "commitmentTerm": {"type": "Quinquennial", "termEndDate": "2029-01-01"}
         }));
-        let item = subscription_item(s, String::new(), &customer(true));
+        let item = subscription_item(s, String::new(), &customer(true), &[]).item;
         assert_eq!(item.class, SUSPENDED);
         assert_eq!(item.attrs["customer_suspended"], "true");
         assert_eq!(
@@ -208,5 +240,20 @@ mod tests {
         assert_eq!(weight("seats", &item), 3.into());
         assert_eq!(weight("suspended-seats", &item), 3.into());
         assert_eq!(weight("x-1", &item), 3.into());
+    }
+
+    #[test]
+    fn an_unreadable_quantity_or_sku_is_named_never_read_as_0() {
+        let s = sub(serde_json::json!({"id": "c", "productName": null, "quantity": null}));
+        let read = subscription_item(s, String::new(), &customer(false), &["sku".into()]);
+        assert!(!read.item.attrs.contains_key("quantity"));
+        assert_eq!(read.item.attrs["odd_fields"], "sku");
+        assert_eq!(read.item.name, "subscription c");
+        assert_eq!(
+            read.unknown.as_deref(),
+            Some(
+                "subscription c (subscription c) has no readable quantity (`quantity`), SKU (`sku`)"
+            )
+        );
     }
 }

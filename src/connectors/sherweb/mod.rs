@@ -20,6 +20,12 @@
 //! the `suspended-seats` service. Billing cycle, commitment term, end and renewal dates, and
 //! fees (exact decimals) are kept as attributes. Values of enum-like fields this build does not
 //! know are kept as sent and listed in the `unknown_values` attribute.
+//!
+//! Both lists are read tolerantly (see `wire.rs`): a field with an odd value is unknown for its
+//! record (the `odd_fields` attribute); a customer or subscription without an `id` is set aside
+//! and counted in the sync's warnings. What the counts depend on is never guessed: a
+//! subscription whose `quantity` or `sku` cannot be read, or a customer whose `suspendedOn` is
+//! not a date or null, makes that customer unreadable, naming the record and field.
 
 mod args;
 mod convert;
@@ -38,10 +44,12 @@ use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
-use crate::http::{ConnectorError, HttpClient, OAuth2, Paging, Request, RetryPolicy, check_url};
+use crate::http::{
+    ConnectorError, HttpClient, OAuth2, Paging, Read, Request, RetryPolicy, Tolerant, check_url,
+};
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, VendorAccount, VendorSnapshot};
 
-use convert::subscription_item;
+use convert::{customer_name, subscription_item};
 
 /// The Service Provider API base.
 pub const DEFAULT_API_URL: &str = "https://api.sherweb.com/service-provider/v1";
@@ -165,22 +173,35 @@ impl Sherweb {
         })
     }
 
-    /// GET a `{"items": [...]}` list, answered whole (`items` may be null: none), each element
-    /// decoded with its raw JSON kept.
+    /// GET a `{"items": [...]}` list, answered whole (`items` may be null: none), read
+    /// tolerantly, each element with its raw JSON kept; records set aside are named with the
+    /// endpoint and `what` (`GET /customers items[2]: ...`).
     async fn get_items<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Vec<(T, String)>, ConnectorError> {
-        self.client
+        what: &str,
+    ) -> Result<Tolerant<T>, ConnectorError> {
+        let mut pages = self
+            .client
             .pages(Request::get(path).queries(query), Paging::Single, "/items")
             .none_when_absent()
-            .all(&|_| {})
-            .await
+            .tolerant();
+        let mut all = Tolerant {
+            records: Vec::new(),
+            set_aside: Vec::new(),
+        };
+        while let Some(page) = pages.next().await? {
+            let endpoint = format!("{}{what}", page.endpoint);
+            (all.set_aside).extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+            let read = page.items.into_iter().zip(page.odd);
+            (all.records).extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
+        }
+        Ok(all)
     }
 
-    async fn customers(&self) -> Result<Vec<(wire::Customer, String)>, ConnectorError> {
-        self.get_items(CUSTOMERS, &[]).await
+    async fn customers(&self) -> Result<Tolerant<wire::Customer>, ConnectorError> {
+        self.get_items(CUSTOMERS, &[], "").await
     }
 }
 
@@ -191,10 +212,10 @@ impl Connector for Sherweb {
     }
 
     async fn check(&self) -> Result<String, ConnectorError> {
-        let customers = self.customers().await?;
+        let customers = self.customers().await?.records;
         let suspended = customers
             .iter()
-            .filter(|(c, _)| c.suspended_on.is_some())
+            .filter(|c| c.value.suspended_on.is_some())
             .count();
         let n = customers.len();
         Ok(format!(
@@ -210,35 +231,46 @@ impl Connector for Sherweb {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
-        let customers = self.customers().await?;
+        let Tolerant {
+            records: customers,
+            mut set_aside,
+        } = self.customers().await?;
         cx.report("customers", customers.len());
         let mut items = Vec::new();
         let mut unreadable = BTreeMap::new();
+        // Per customer, why its counts are unknown though its subscriptions were listed.
+        let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut refused = 0;
         let mut first_refusal = None;
         // A few customers at a time, answers taken in customer order, so a partner with
         // hundreds of customers does not wait for each round trip in turn.
         let ids: Vec<(usize, String)> = customers
             .iter()
             .enumerate()
-            .map(|(i, (c, _))| (i, c.id.clone()))
+            .map(|(i, c)| (i, c.value.id.clone()))
             .collect();
         let mut answers = stream::iter(ids)
             .map(|(i, id)| async move {
+                let what = format!("?customerId={id}");
                 let query = [("customerId", id)];
                 let subs = self
-                    .get_items::<wire::Subscription>(SUBSCRIPTIONS, &query)
+                    .get_items::<wire::Subscription>(SUBSCRIPTIONS, &query, &what)
                     .await;
                 (i, subs)
             })
             .buffered(self.concurrency);
         while let Some((i, subs)) = answers.next().await {
-            let customer = &customers[i].0;
+            let customer = &customers[i].value;
             match subs {
                 Ok(subs) => {
-                    items.extend(
-                        subs.into_iter()
-                            .map(|(s, raw)| subscription_item(s, raw, customer)),
-                    );
+                    set_aside.extend(subs.set_aside);
+                    for r in subs.records {
+                        let c = subscription_item(r.value, r.raw, customer, &r.odd);
+                        if let Some(why) = c.unknown {
+                            unknown.entry(customer.id.clone()).or_default().push(why);
+                        }
+                        items.push(c.item);
+                    }
                     cx.report("subscriptions", items.len());
                 }
                 // One customer the API will not list (gone between the two calls, or refused
@@ -247,36 +279,56 @@ impl Connector for Sherweb {
                     let Some((status, snippet)) = customer_refusal(&e) else {
                         return Err(e);
                     };
-                    tracing::warn!(connection = %self.name, customer = %customer.display_name, status, "subscriptions not read");
+                    tracing::warn!(connection = %self.name, customer = %customer_name(customer), status, "subscriptions not read");
                     unreadable.insert(
                         customer.id.clone(),
                         format!("its subscriptions could not be listed (HTTP {status}: {snippet})"),
                     );
+                    refused += 1;
                     first_refusal.get_or_insert(e);
                 }
             }
         }
         // Every customer refused is no longer one odd customer but a request the API rejects:
         // fail rather than store a snapshot that knows nothing.
-        if unreadable.len() == customers.len()
+        if refused == customers.len()
             && let Some(e) = first_refusal
         {
             return Err(e);
         }
+        // Whether a customer is suspended decides its subscriptions' class (`suspended-seats`).
+        for c in customers
+            .iter()
+            .filter(|c| c.odd.iter().any(|f| f == "suspendedOn"))
+        {
+            let why = format!(
+                "customer {} has no readable suspension state (`suspendedOn`)",
+                c.value.id
+            );
+            unknown
+                .entry(c.value.id.clone())
+                .or_default()
+                .insert(0, why);
+        }
+        for (id, why) in unknown {
+            unreadable
+                .entry(id)
+                .or_insert_with(|| format!("its counts are unknown: {}", why.join("; ")));
+        }
         tracing::debug!(connection = %self.name, customers = customers.len(), subscriptions = items.len(), "read Sherweb");
         let accounts = customers
             .into_iter()
-            .map(|(c, raw)| VendorAccount {
-                id: c.id,
-                name: c.display_name,
-                raw: Some(raw),
+            .map(|c| VendorAccount {
+                name: customer_name(&c.value),
+                id: c.value.id,
+                raw: Some(c.raw),
             })
             .collect();
         Ok(Snapshot::Vendor(VendorSnapshot {
             accounts,
             items,
             unreadable,
-            set_aside: Vec::new(),
+            set_aside,
         }))
     }
 }

@@ -4,6 +4,13 @@
 //! (billing cycle, commitment term type, currency) are kept as the strings sent, so a value this
 //! build does not know never fails a sync. Ids are GUID strings. Dates with a time carry no
 //! offset (`2021-01-13T20:30:05.7613888`, UTC per the spec), so they are kept as text.
+//!
+//! Lists are read tolerantly (`crate::http::decode_tolerant`), so only what attributes a record
+//! is required here: a customer's `id` and a subscription's `id` (its customer is the one
+//! asked). The spec requires more (`displayName`, `path`, a subscription's `productName`,
+//! `sku`, `quantity`, ...), but a field the count does not depend on is better unknown for one
+//! record than a failed sync; those the count depends on (`quantity`, `sku`, `suspendedOn`) are
+//! optional too, and `convert.rs` / the sync mark the customer unreadable when they are unknown.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -15,11 +22,13 @@ use crate::connectors::de::decimal_opt;
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: String,
-    pub display_name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// The reseller hierarchy above the customer, names from the top.
     #[serde(default)]
     pub path: Option<Vec<String>>,
-    /// Set when the customer is suspended (UTC, no offset).
+    /// Set when the customer is suspended (UTC, no offset); null when it is not. A value of
+    /// another type leaves whether it is suspended unknown.
     #[serde(default)]
     pub suspended_on: Option<String>,
 }
@@ -29,12 +38,16 @@ pub struct Customer {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub id: String,
-    pub product_name: String,
+    #[serde(default)]
+    pub product_name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    pub sku: String,
+    /// Which per-SKU service counts it.
+    #[serde(default)]
+    pub sku: Option<String>,
     /// Seats or units bought (int32 in the spec).
-    pub quantity: i64,
+    #[serde(default)]
+    pub quantity: Option<i64>,
     /// `none`, `daily`, `weekly`, `monthly`, `yearly`, `unknown` per the spec (sent capitalised
     /// in practice: `Monthly`); other values kept.
     #[serde(default)]
