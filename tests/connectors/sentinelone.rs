@@ -232,6 +232,135 @@ async fn per_service_counts() {
     assert_eq!(acme_ws, 3);
 }
 
+/// Serves `sites_odd.json` and `agents_odd.json`, each a whole list in one page.
+async fn odd_sync(server: &MockServer) -> VendorSnapshot {
+    for (at, rel) in [
+        (SITES, "sentinelone/sites_odd.json"),
+        (AGENTS, "sentinelone/agents_odd.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .and(auth())
+            .respond_with(json(rel))
+            .mount(server)
+            .await;
+    }
+    vendor(
+        s1(server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values never fail the sync"),
+    )
+}
+
+#[tokio::test]
+async fn odd_values_are_unknown_for_their_record_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    let snap = odd_sync(&server).await;
+    let item = |id: &str| snap.items.iter().find(|i| i.id == id).unwrap();
+
+    // Every site with an id is an account; one with a null name is named by its id.
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["site 1392053568582758390", "Globex", "Initech", "Umbrella"]
+    );
+    let mut ids: Vec<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "18871930000011234567",
+            "18871930000021234567",
+            "18871930000031234567",
+            "18871930000041234567",
+            "18871930000051234567",
+            "18871930000081234567"
+        ],
+        "every attributable agent is kept"
+    );
+
+    // A date that is no date is unknown; an unknown network status falls back to `isActive`
+    // (null: unknown). The site's odd license count is named on its agents.
+    let dt = item("18871930000011234567");
+    assert_eq!(dt.class, "DESKTOP");
+    assert_eq!(dt.last_contact, None);
+    assert_eq!(dt.online, None);
+    assert_eq!(dt.attrs["odd_fields"], "lastActiveDate");
+    assert_eq!(dt.attrs["site_odd_fields"], "activeLicenses");
+    assert_eq!(dt.attrs["sku"], "Complete");
+    assert_eq!(dt.attrs["site_total_licenses"], i64::MAX.to_string());
+    assert!(!dt.attrs.contains_key("site_active_licenses"));
+    assert_eq!(
+        dt.attrs["site_state"], "archived",
+        "an unknown state is kept"
+    );
+    // An unknown machine type is text: `OTHER`, as before.
+    let fridge = item("18871930000021234567");
+    assert_eq!(fridge.class, OTHER);
+    assert_eq!(fridge.attrs["unknown_class"], "true");
+    assert_eq!(fridge.attrs["odd_fields"], "isUninstalled");
+    assert_eq!(fridge.name, "agent 18871930000021234567");
+    // A decommissioned agent's odd machine type decides nothing.
+    let old = item("18871930000051234567");
+    assert_eq!(old.class, DECOMMISSIONED);
+    assert_eq!(old.attrs["odd_fields"], "machineType");
+    let glx = item("18871930000081234567");
+    assert_eq!(glx.attrs["odd_fields"], "agentVersion");
+    assert_eq!(glx.attrs["site_odd_fields"], "sku");
+    assert!(!glx.attrs.contains_key("sku"));
+    assert_eq!(glx.attrs["os"], "solaris");
+    // The last date a timestamp can hold is a day short of 9999-12-31: past it, unknown.
+    let far = item("18871930000041234567");
+    assert_eq!(far.last_contact, None);
+    assert_eq!(far.attrs["odd_fields"], "lastActiveDate");
+
+    // The counts: Acme's two live agents; the decommissioned one counts nowhere.
+    let agents = &services()[0];
+    let acme = snap
+        .items
+        .iter()
+        .filter(|i| i.account_id == ACME && agents.counts(i))
+        .count();
+    assert_eq!(acme, 2);
+
+    // What decides whether or where an agent counts is never guessed: its site is unreadable.
+    let unreadable: Vec<(&str, &str)> = snap
+        .unreadable
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        unreadable,
+        [
+            (
+                "1392053568582758391",
+                "site 1392053568582758391 has no readable SKU (`sku`)"
+            ),
+            (
+                "1392053568582758393",
+                "agent 18871930000031234567 has no readable machine type (`machineType`)"
+            ),
+            (
+                "1392053568582758394",
+                "agent 18871930000041234567 has no readable decommissioned state (`isDecommissioned`)"
+            ),
+        ]
+    );
+
+    // Records with no id or no site are set aside, named by endpoint, place and reason.
+    assert_eq!(
+        snap.set_aside,
+        [
+            "GET /web/api/v2.1/sites data.sites[2]: missing field `id`",
+            "GET /web/api/v2.1/agents data[5]: missing field `id`",
+            "GET /web/api/v2.1/agents data[6]: missing field `siteId`",
+        ]
+    );
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(note.starts_with("3 records set aside"), "{note}");
+}
+
 #[tokio::test]
 async fn check_reads_one_site_and_reports_licenses() {
     let server = MockServer::start().await;
@@ -328,13 +457,14 @@ impl Case for SentinelOneCase {
 
     fn wrong_shape() -> WrongShape {
         WrongShape::new(
+            // Agents read tolerantly: only a body without the `data` list is not the shape.
             serde_json::json!({
-                "data": [{"id": "1", "computerName": "x"}],
+                "data": {"agents": [{"id": "1", "siteId": "10"}]},
                 "pagination": {"nextCursor": null, "totalItems": 1}
             })
             .to_string(),
-            "data[0]",
-            "missing field `siteId`",
+            "data",
+            "expected a JSON array, got an object",
         )
     }
 }

@@ -2,10 +2,11 @@
 //! agent into a usage item whose class is its `machineType` (`OTHER` for one this build does not
 //! know, `DECOMMISSIONED` for a decommissioned agent), carrying its site's SKU and licenses.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{DECOMMISSIONED, OTHER, wire};
-use crate::model::{UsageItem, VendorAccount, VendorSnapshot};
+use crate::http::Read;
+use crate::model::{UsageItem, VendorAccount};
 
 /// `machineType` values this build knows, and their classes.
 const MACHINE_TYPES: &[(&str, &str)] = &[
@@ -16,32 +17,46 @@ const MACHINE_TYPES: &[(&str, &str)] = &[
     ("storage", "STORAGE"),
 ];
 
-/// Sites into accounts and agents into items, each agent with its site's SKU and licenses.
-pub(super) fn snapshot(
-    sites: Vec<(wire::Site, String)>,
-    agents: Vec<(wire::Agent, String)>,
-) -> VendorSnapshot {
-    let by_id: HashMap<String, &wire::Site> =
-        sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
-    let items = agents
+/// Sites into accounts; a site without a name is named by its id.
+pub(super) fn accounts(sites: Vec<Read<wire::Site>>) -> Vec<VendorAccount> {
+    sites
         .into_iter()
-        .map(|(a, raw)| {
-            let site = by_id.get(&a.site_id).copied();
-            agent_item(a, raw, site)
+        .map(|s| VendorAccount {
+            name: site_name(&s.value).unwrap_or_else(|| format!("site {}", s.value.id)),
+            id: s.value.id,
+            raw: Some(s.raw),
         })
-        .collect();
-    let accounts = sites
-        .into_iter()
-        .map(|(s, raw)| VendorAccount {
-            id: s.id,
-            name: s.name,
-            raw: Some(raw),
-        })
-        .collect();
-    VendorSnapshot {
-        accounts,
-        items,
-        ..VendorSnapshot::default()
+        .collect()
+}
+
+fn site_name(s: &wire::Site) -> Option<String> {
+    s.name.clone().filter(|n| !n.trim().is_empty())
+}
+
+/// Why a site cannot be counted, when one of its own fields the count depends on is odd: its
+/// SKU decides which per-SKU service counts its agents. A null SKU is a site without one (read
+/// so before); only a value that is not text is unknown.
+pub(super) fn unreadable_site(site: &Read<wire::Site>) -> Option<String> {
+    site.odd
+        .iter()
+        .any(|f| f == "sku")
+        .then(|| format!("site {} has no readable SKU (`sku`)", site.value.id))
+}
+
+/// Why an agent's site cannot be counted, when a field its count depends on is unknown:
+/// whether it is decommissioned (counted at all), and for a live agent its machine type (which
+/// service counts it). An unknown machine type that is text is no such case: it is `OTHER`.
+pub(super) fn unreadable_agent(a: &wire::Agent) -> Option<String> {
+    match (a.is_decommissioned, &a.machine_type) {
+        (None, _) => Some(format!(
+            "agent {} has no readable decommissioned state (`isDecommissioned`)",
+            a.id
+        )),
+        (Some(false), None) => Some(format!(
+            "agent {} has no readable machine type (`machineType`)",
+            a.id
+        )),
+        _ => None,
     }
 }
 
@@ -83,7 +98,7 @@ pub(super) fn agent_item(a: wire::Agent, raw: String, site: Option<&wire::Site>)
     put("uuid", a.uuid.clone());
     put(
         "site",
-        site.map(|s| s.name.clone()).or_else(|| a.site_name.clone()),
+        site.and_then(site_name).or_else(|| a.site_name.clone()),
     );
     if let Some(s) = site {
         put("sku", s.sku.clone());
@@ -190,5 +205,22 @@ mod tests {
                 def.key
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_state_or_live_machine_type_makes_the_site_unreadable() {
+        let why = |json: &str| unreadable_agent(&agent(json));
+        assert_eq!(
+            why(r#"{"id":"4","siteId":"10","machineType":"server"}"#).unwrap(),
+            "agent 4 has no readable decommissioned state (`isDecommissioned`)"
+        );
+        assert_eq!(
+            why(r#"{"id":"5","siteId":"10","isDecommissioned":false}"#).unwrap(),
+            "agent 5 has no readable machine type (`machineType`)"
+        );
+        // Decommissioned, its type decides nothing; an unknown type that is text is `OTHER`.
+        assert!(why(r#"{"id":"6","siteId":"10","isDecommissioned":true}"#).is_none());
+        let other = r#"{"id":"7","siteId":"10","isDecommissioned":false,"machineType":"x"}"#;
+        assert!(why(other).is_none());
     }
 }

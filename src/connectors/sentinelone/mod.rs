@@ -28,10 +28,10 @@ use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
     ConnectorError, HttpClient, Paging, Param, Request, RetryPolicy, StaticHeaders, check_url,
 };
-use crate::model::{ServiceDef, ServiceFilters, Snapshot};
+use crate::model::{ServiceDef, ServiceFilters, Snapshot, VendorSnapshot};
 
 pub use convert::class_of;
-use convert::{agent_item, snapshot};
+use convert::{accounts, agent_item, unreadable_agent, unreadable_site};
 
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// The API's largest `limit`.
@@ -170,35 +170,59 @@ impl Connector for SentinelOne {
         let sites = self
             .client
             .pages::<wire::Site>(Request::get(SITES), paging(self.page_size), "/data/sites")
-            .all(&|n| cx.report("sites", n))
+            .all_tolerant(&|n| cx.report("sites", n))
             .await?;
+        let mut snap = VendorSnapshot {
+            set_aside: (sites.set_aside.iter())
+                .map(|s| format!("GET /{SITES} {s}"))
+                .collect(),
+            ..VendorSnapshot::default()
+        };
+        for site in &sites.records {
+            if let Some(why) = unreadable_site(site) {
+                snap.unreadable.insert(site.value.id.clone(), why);
+            }
+        }
+        // A site's odd fields are named on each of its agents, which carry its SKU and licenses.
+        let by_id: HashMap<String, (&wire::Site, Option<String>)> = (sites.records.iter())
+            .map(|s| (s.value.id.clone(), (&s.value, s.odd_fields())))
+            .collect();
         // Agents go to the store page by page (a large console has hundreds of thousands).
-        let by_id: HashMap<String, &wire::Site> =
-            sites.iter().map(|(s, _)| (s.id.clone(), s)).collect();
         let mut kept = Vec::new();
         let mut read = 0;
-        let mut pages =
-            self.client
-                .pages::<wire::Agent>(Request::get(AGENTS), paging(self.page_size), "/data");
+        let mut pages = self
+            .client
+            .pages::<wire::Agent>(Request::get(AGENTS), paging(self.page_size), "/data")
+            .tolerant();
         let mut page = pages.next().await?;
         while let Some(current) = page {
             read += current.items.len();
             cx.report("agents", read);
-            let items = current
-                .items
-                .into_iter()
-                .map(|(a, raw)| {
-                    let site = by_id.get(&a.site_id).copied();
-                    agent_item(a, raw, site)
-                })
-                .collect();
+            let endpoint = &current.endpoint;
+            (snap.set_aside).extend(current.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+            let mut items = Vec::with_capacity(current.items.len());
+            for ((a, raw), odd) in current.items.into_iter().zip(current.odd) {
+                if let Some(why) = unreadable_agent(&a) {
+                    // The first such agent names why; the site's count is unknown either way.
+                    snap.unreadable.entry(a.site_id.clone()).or_insert(why);
+                }
+                let site = by_id.get(&a.site_id);
+                let mut item = agent_item(a, raw, site.map(|(s, _)| *s));
+                if !odd.is_empty() {
+                    item.attrs.insert("odd_fields".into(), odd.join(","));
+                }
+                if let Some(site_odd) = site.and_then(|(_, odd)| odd.clone()) {
+                    item.attrs.insert("site_odd_fields".into(), site_odd);
+                }
+                items.push(item);
+            }
             // The next page is asked for while this one is stored.
             let (next, stored) = tokio::join!(pages.next(), cx.emit(&self.name, items, &mut kept));
             stored?;
             page = next?;
         }
-        tracing::debug!(connection = %self.name, sites = sites.len(), agents = read, "read SentinelOne");
-        let mut snap = snapshot(sites, Vec::new());
+        tracing::debug!(connection = %self.name, sites = sites.records.len(), agents = read, "read SentinelOne");
+        snap.accounts = accounts(sites.records);
         snap.items = kept;
         Ok(Snapshot::Vendor(snap))
     }

@@ -2,6 +2,12 @@
 //! per-tenant API docs and captured responses: `GET /web/api/v2.1/sites`, `GET
 //! /web/api/v2.1/agents`). Unknown fields are ignored; unknown enum values are kept as strings.
 //! Ids are numeric strings.
+//!
+//! There is no public spec (it is served per tenant), so only what attributes a record is
+//! required here: a site's `id`, an agent's `id` and `siteId`. Every other field is optional
+//! and read tolerantly (a null name, a license count past `i64`, a date that is no date are
+//! unknown for their record). What decides whether an agent counts (`isDecommissioned`) or
+//! where (`machineType`, its site's `sku`) is checked strictly by the connector.
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -23,12 +29,15 @@ pub struct AllSites {
 #[serde(rename_all = "camelCase")]
 pub struct Site {
     pub id: String,
-    pub name: String,
+    /// Absent or null, the account is named by its id.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub account_id: Option<String>,
     #[serde(default)]
     pub account_name: Option<String>,
-    /// `Core`, `Control`, `Complete`, or whatever the tenant sells.
+    /// `Core`, `Control`, `Complete`, or whatever the tenant sells. Null is a site without a
+    /// SKU (counted by no per-SKU service); a value of another type makes the site unreadable.
     #[serde(default)]
     pub sku: Option<String>,
     /// `Paid` or `Trial`.
@@ -61,7 +70,9 @@ pub struct Agent {
     pub site_name: Option<String>,
     #[serde(default)]
     pub group_name: Option<String>,
-    /// `desktop`, `laptop`, `server`, `kubernetes node`, ... (unknown values kept).
+    /// `desktop`, `laptop`, `server`, `kubernetes node`, ... (unknown values kept, counted as
+    /// `OTHER`). Absent or not a string, a live agent's site is unreadable: which service
+    /// counts it is not known.
     #[serde(default)]
     pub machine_type: Option<String>,
     /// `windows`, `macos`, `linux`.
@@ -71,6 +82,7 @@ pub struct Agent {
     pub os_name: Option<String>,
     #[serde(default)]
     pub is_active: Option<bool>,
+    /// Decides whether the agent counts at all: unknown, its site is unreadable.
     #[serde(default)]
     pub is_decommissioned: Option<bool>,
     #[serde(default)]
