@@ -275,6 +275,94 @@ async fn odd_values_nulls_and_unknown_enums_never_fail_a_sync() {
 }
 
 #[tokio::test]
+async fn spec_valid_oddities_are_unknown_for_their_record_and_what_counts_is_never_guessed() {
+    // The spec requires no field; these add nulls, numbers at their ends, unknown enum values,
+    // values of another type, extra fields and records without uid or site.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(page(&server, "token.json"))
+        .mount(&server)
+        .await;
+    for (p, rel) in [(SITES, "odd_sites.json"), (DEVICES, "odd_devices.json")] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .and(bearer_token(TOKEN))
+            .respond_with(page(&server, rel))
+            .mount(&server)
+            .await;
+    }
+    let snap = vendor(
+        datto(&server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("records the spec allows never fail the sync"),
+    );
+    let accounts: Vec<(&str, &str)> = snap
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    assert_eq!(
+        accounts,
+        [("site-a", "site-a"), ("site-b", "Beta Logistics")]
+    );
+
+    let ids: Vec<&str> = snap.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["d-1", "d-2", "d-7"]);
+    let ws = &snap.items[0];
+    assert_eq!(
+        (ws.class.as_str(), ws.account_id.as_str()),
+        ("DESKTOP", "site-a")
+    );
+    assert_eq!(
+        ws.last_contact, None,
+        "past what a timestamp holds: unknown"
+    );
+    assert_eq!(ws.online, None);
+    assert_eq!(ws.attrs["odd_fields"], "creationDate,lastSeen,snmpEnabled");
+    assert_eq!(ws.attrs["antivirus_status"], "SomethingNew");
+    assert_eq!(ws.attrs["autotask_company_id"], "29683");
+    assert!(!ws.attrs.contains_key("site_on_demand"), "`yes` is unknown");
+    // An unknown type and class: counted as OTHER and flagged, found by its siteId.
+    let holo = &snap.items[1];
+    assert_eq!(
+        (holo.class.as_str(), holo.account_id.as_str()),
+        ("OTHER", "site-b")
+    );
+    assert_eq!(holo.name, "Beta reception");
+    assert_eq!(holo.attrs["unknown_class"], "true");
+    assert!(!holo.attrs.contains_key("odd_fields"));
+    assert_eq!(snap.items[2].class, "SUSPENDED");
+
+    // Whether a device counts, and as what, is never guessed: its site is unknown.
+    let unreadable: Vec<(&str, &str)> = snap
+        .unreadable
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        unreadable,
+        [
+            (
+                "site-a",
+                "device d-4 has no readable device type (`deviceType.category`)"
+            ),
+            ("site-b", "device d-3 has no readable `deleted`"),
+        ]
+    );
+    let aside = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(aside.starts_with("3 records set aside"), "{aside}");
+    for place in [
+        "GET /api/v2/account/sites sites[2]: missing field `uid`",
+        "GET /api/v2/account/devices devices[4]: missing field `uid`",
+        "GET /api/v2/account/devices device d-6 names no site (`siteUid`, `siteId`)",
+    ] {
+        assert!(aside.contains(place), "{place} in {aside}");
+    }
+}
+
+#[tokio::test]
 async fn check_names_the_account_and_its_device_count() {
     let server = MockServer::start().await;
     mount_everything(&server).await;
@@ -375,14 +463,16 @@ impl Case for DattoCase {
     }
 
     fn wrong_shape() -> WrongShape {
+        // An odd record is read tolerantly (see the oddities test); only a body that is not
+        // the documented page fails the sync.
         WrongShape::new(
             serde_json::json!({
                 "pageDetails": {"count": 1, "totalCount": 1, "nextPageUrl": null},
-                "devices": [{"uid": 7700001, "hostname": "ACME-WS-01"}]
+                "devices": {"uid": "7700001", "hostname": "ACME-WS-01"}
             })
             .to_string(),
-            "devices[0].uid",
-            "invalid type",
+            "devices",
+            "expected a JSON array",
         )
     }
 

@@ -1,85 +1,18 @@
 //! The pure conversion from Datto RMM wire types to [`crate::model`]: sites become accounts,
 //! devices become usage items with their class, OS, last contact, state and the attributes a
-//! billing manager maps on. Every field but the `uid` is read leniently: a null is unknown, and a
-//! value of another type than the spec's is unknown for that record and named in its
-//! `odd_fields` attribute, never an error.
+//! billing manager maps on. The wire types are read tolerantly (see `wire.rs`): a null is
+//! unknown, and a value of another type than the spec's is unknown for that record and named in
+//! its `odd_fields` attribute, never an error. What decides whether and where a device counts
+//! (its site, `deleted`, `suspended`, `deviceType`, `deviceClass`) is never guessed when it
+//! cannot be read: see [`device`].
 
 use std::collections::{BTreeMap, HashMap};
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::wire;
 use super::{DELETED, OTHER, SUSPENDED};
 use crate::model::{UsageItem, VendorAccount};
-
-/// Reads one record's fields, noting those of an unexpected type.
-#[derive(Default)]
-struct Reader {
-    odd: Vec<&'static str>,
-}
-
-impl Reader {
-    /// Text; numbers are written as text (an id sent as a number).
-    fn text(&mut self, field: &'static str, v: &Value) -> Option<String> {
-        match v {
-            Value::Null => None,
-            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => {
-                self.odd.push(field);
-                None
-            }
-        }
-    }
-
-    /// A boolean; `"true"`/`"false"` as text too.
-    fn flag(&mut self, field: &'static str, v: &Value) -> Option<bool> {
-        match v {
-            Value::Null => None,
-            Value::Bool(b) => Some(*b),
-            Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
-            Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
-            _ => {
-                self.odd.push(field);
-                None
-            }
-        }
-    }
-
-    /// A time: epoch milliseconds (what the API sends), or an RFC 3339 `date-time` (what its
-    /// spec says).
-    fn time(&mut self, field: &'static str, v: &Value) -> Option<Timestamp> {
-        let t = match v {
-            Value::Null => return None,
-            Value::String(s) if s.trim().is_empty() => return None,
-            Value::Number(n) => n
-                .as_i64()
-                .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-            Value::String(s) => match s.trim().parse::<i64>() {
-                Ok(ms) => Timestamp::from_millisecond(ms).ok(),
-                Err(_) => crate::connectors::de::parse_timestamp(s.trim()).ok(),
-            },
-            _ => None,
-        };
-        if t.is_none() {
-            self.odd.push(field);
-        }
-        t
-    }
-
-    /// An object's member (`deviceType.category`); a non-object is odd.
-    fn member<'v>(&mut self, field: &'static str, v: &'v Value, key: &str) -> &'v Value {
-        match v {
-            Value::Object(m) => m.get(key).unwrap_or(&Value::Null),
-            Value::Null => &Value::Null,
-            _ => {
-                self.odd.push(field);
-                &Value::Null
-            }
-        }
-    }
-}
 
 /// A site and what its devices take from it.
 pub struct SiteInfo {
@@ -92,21 +25,15 @@ pub struct SiteInfo {
 /// A site as an account: its uid is the account id (the API's paths use uids), its name the
 /// account's name (the uid when it has none).
 pub fn site(s: wire::Site, raw: String) -> SiteInfo {
-    let mut r = Reader::default();
-    let name = r.text("name", &s.name).unwrap_or_else(|| s.uid.clone());
-    let id = r.text("id", &s.id);
-    let on_demand = r.flag("onDemand", &s.on_demand);
-    let autotask_company_id = r.text("autotaskCompanyId", &s.autotask_company_id);
-    let _ = r.text("autotaskCompanyName", &s.autotask_company_name);
     SiteInfo {
         account: VendorAccount {
+            name: s.name.unwrap_or_else(|| s.uid.clone()),
             id: s.uid,
-            name,
             raw: Some(raw),
         },
-        id,
-        on_demand,
-        autotask_company_id,
+        id: s.id,
+        on_demand: s.on_demand,
+        autotask_company_id: s.autotask_company_id,
     }
 }
 
@@ -141,45 +68,63 @@ pub fn class_of(category: Option<&str>, device_class: Option<&str>) -> &'static 
         .unwrap_or(OTHER)
 }
 
+/// Why a device is not an item: it names no site (set aside), or what decides whether it
+/// counts could not be read (its site is unreadable).
+#[derive(Debug, PartialEq)]
+pub enum NotCounted {
+    NoSite(String),
+    Unreadable { site: String, why: String },
+}
+
 /// A device as a usage item, in the account of its site (`siteUid`, else the site whose `id` is
 /// its `siteId`). Deleted devices get the class [`DELETED`], suspended ones [`SUSPENDED`]: no
-/// built-in service counts either.
-pub fn device(d: wire::Device, raw: String, sites: &HashMap<String, &SiteInfo>) -> UsageItem {
-    let mut r = Reader::default();
-    let site_uid = r.text("siteUid", &d.site_uid);
-    let site_id = r.text("siteId", &d.site_id);
-    let site = site_uid
+/// built-in service counts either. `odd` names the fields read as unknown: when one of them
+/// decides whether the device counts, or as what, it is not guessed; the device's site becomes
+/// unreadable. A null there is unknown as before (not deleted, the class from what is known).
+pub fn device(
+    d: wire::Device,
+    raw: String,
+    odd: &[String],
+    sites: &HashMap<String, &SiteInfo>,
+) -> Result<UsageItem, NotCounted> {
+    let site = d
+        .site_uid
         .as_ref()
         .and_then(|u| sites.get(u))
         .or_else(|| {
-            let id = site_id.as_ref()?;
+            let id = d.site_id.as_ref()?;
             sites.values().find(|s| s.id.as_ref() == Some(id))
         })
         .copied();
-    let account_id = site
-        .map(|s| s.account.id.clone())
-        .or(site_uid)
-        .unwrap_or_default();
-    let category_v = r.member("deviceType", &d.device_type, "category");
-    let category = r.text("deviceType.category", category_v);
-    let type_v = r.member("deviceType", &d.device_type, "type");
-    let device_type = r.text("deviceType.type", type_v);
-    let device_class = r.text("deviceClass", &d.device_class);
-    let deleted = r.flag("deleted", &d.deleted);
-    let suspended = r.flag("suspended", &d.suspended);
-    let sent_class = class_of(category.as_deref(), device_class.as_deref());
-    let class = if deleted == Some(true) {
+    let Some(account_id) = site.map(|s| s.account.id.clone()).or(d.site_uid.clone()) else {
+        return Err(NotCounted::NoSite(format!(
+            "device {} names no site (`siteUid`, `siteId`)",
+            d.uid
+        )));
+    };
+    let decides = [
+        ("deleted", "`deleted`"),
+        ("suspended", "`suspended`"),
+        ("deviceType", "device type (`deviceType`)"),
+        ("deviceType.category", "device type (`deviceType.category`)"),
+        ("deviceClass", "device class (`deviceClass`)"),
+    ];
+    if let Some((_, what)) = decides.iter().find(|(f, _)| odd.iter().any(|o| o == f)) {
+        return Err(NotCounted::Unreadable {
+            site: account_id,
+            why: format!("device {} has no readable {what}", d.uid),
+        });
+    }
+    let device_type = d.device_type.unwrap_or_default();
+    let category = device_type.category;
+    let sent_class = class_of(category.as_deref(), d.device_class.as_deref());
+    let class = if d.deleted == Some(true) {
         DELETED
-    } else if suspended == Some(true) {
+    } else if d.suspended == Some(true) {
         SUSPENDED
     } else {
         sent_class
     };
-    let hostname = r.text("hostname", &d.hostname);
-    let description = r.text("description", &d.description);
-    let online = r.flag("online", &d.online);
-    let last_contact = r.time("lastSeen", &d.last_seen);
-    let created = r.time("creationDate", &d.creation_date);
 
     let mut attrs = BTreeMap::new();
     let mut put = |k: &str, v: Option<String>| {
@@ -188,70 +133,54 @@ pub fn device(d: wire::Device, raw: String, sites: &HashMap<String, &SiteInfo>) 
         }
     };
     put("device_type", category.clone());
-    put("device_type_detail", device_type);
-    put("device_class", device_class);
+    put("device_type_detail", device_type.kind);
+    put("device_class", d.device_class);
     if sent_class == OTHER {
         put("unknown_class", Some("true".into()));
     }
-    put("deleted", deleted.map(|b| b.to_string()));
-    put("suspended", suspended.map(|b| b.to_string()));
-    put("os", r.text("operatingSystem", &d.operating_system));
-    put("hostname", hostname.clone());
-    put("site", r.text("siteName", &d.site_name));
-    put("device_id", r.text("id", &d.id));
-    put("domain", r.text("domain", &d.domain));
+    put("deleted", d.deleted.map(|b| b.to_string()));
+    put("suspended", d.suspended.map(|b| b.to_string()));
+    put("os", d.operating_system);
+    put("hostname", d.hostname.clone());
+    put("site", d.site_name);
+    put("device_id", d.id);
+    put("domain", d.domain);
+    put("agent_version", d.display_version);
+    put("created", d.creation_date.map(|t| t.to_string()));
+    put("warranty_date", d.warranty_date);
+    put("snmp_enabled", d.snmp_enabled.map(|b| b.to_string()));
+    put("network_probe", d.network_probe.map(|b| b.to_string()));
+    let av = d.antivirus.unwrap_or_default();
+    put("antivirus_product", av.antivirus_product);
+    put("antivirus_status", av.antivirus_status);
     put(
-        "agent_version",
-        r.text("displayVersion", &d.display_version),
+        "patch_status",
+        d.patch_management.and_then(|p| p.patch_status),
     );
-    put("created", created.map(|t| t.to_string()));
-    put("warranty_date", r.text("warrantyDate", &d.warranty_date));
-    put(
-        "snmp_enabled",
-        r.flag("snmpEnabled", &d.snmp_enabled)
-            .map(|b| b.to_string()),
-    );
-    put(
-        "network_probe",
-        r.flag("networkProbe", &d.network_probe)
-            .map(|b| b.to_string()),
-    );
-    let av_product = r.member("antivirus", &d.antivirus, "antivirusProduct");
-    put(
-        "antivirus_product",
-        r.text("antivirus.antivirusProduct", av_product),
-    );
-    let av_status = r.member("antivirus", &d.antivirus, "antivirusStatus");
-    put(
-        "antivirus_status",
-        r.text("antivirus.antivirusStatus", av_status),
-    );
-    let patch = r.member("patchManagement", &d.patch_management, "patchStatus");
-    put("patch_status", r.text("patchManagement.patchStatus", patch));
     if let Some(s) = site {
         put("site_on_demand", s.on_demand.map(|b| b.to_string()));
         put("autotask_company_id", s.autotask_company_id.clone());
     }
-    r.odd.dedup();
-    if !r.odd.is_empty() {
-        put("odd_fields", Some(r.odd.join(",")));
+    if !odd.is_empty() {
+        put("odd_fields", Some(odd.join(",")));
     }
-    let name = hostname
-        .or(description)
+    let name = d
+        .hostname
+        .or(d.description)
         .unwrap_or_else(|| format!("device {}", d.uid));
-    UsageItem {
+    Ok(UsageItem {
         id: d.uid,
         account_id,
         name,
         class: class.to_string(),
         raw_class: category.unwrap_or_else(|| sent_class.to_string()),
-        online,
-        last_contact,
+        online: d.online,
+        last_contact: d.last_seen,
         // Datto RMM has no approval step: a device is managed once its agent is installed.
         pending_approval: false,
         attrs,
         raw: Some(without_udf(raw)),
-    }
+    })
 }
 
 /// The raw JSON kept for audits, without the user-defined fields: they often hold secrets
@@ -278,10 +207,17 @@ mod tests {
         vec![site(s, String::new())]
     }
 
-    fn item(json: &str) -> UsageItem {
+    fn read(json: &str) -> Result<UsageItem, NotCounted> {
         let sites = sites();
         let by_uid = sites.iter().map(|s| (s.account.id.clone(), s)).collect();
-        device(serde_json::from_str(json).unwrap(), json.into(), &by_uid)
+        let v: Value = serde_json::from_str(json).unwrap();
+        let mut got = crate::http::decode_tolerant::<wire::Device>("devices", 0, vec![v]);
+        let r = got.records.pop().expect("a device with a uid");
+        device(r.value, json.into(), &r.odd, &by_uid)
+    }
+
+    fn item(json: &str) -> UsageItem {
+        read(json).unwrap()
     }
 
     #[test]
@@ -301,8 +237,8 @@ mod tests {
 
     #[test]
     fn epoch_milliseconds_and_date_times_are_both_read() {
-        let a = item(r#"{"uid": "d", "lastSeen": 1721131200000}"#);
-        let b = item(r#"{"uid": "d", "lastSeen": "2024-07-16T12:00:00Z"}"#);
+        let a = item(r#"{"uid": "d", "siteUid": "s-1", "lastSeen": 1721131200000}"#);
+        let b = item(r#"{"uid": "d", "siteUid": "s-1", "lastSeen": "2024-07-16T12:00:00Z"}"#);
         assert_eq!(a.last_contact, b.last_contact);
         assert_eq!(a.last_contact.unwrap().to_string(), "2024-07-16T12:00:00Z");
         assert!(!a.attrs.contains_key("odd_fields"));
@@ -312,18 +248,38 @@ mod tests {
     fn odd_values_are_unknown_for_that_record_only() {
         let i = item(
             r#"{"uid": "d", "siteId": 7, "hostname": ["x"], "lastSeen": "last tuesday",
-                "online": "maybe", "deviceType": "Desktop", "deleted": null, "udf": {"udf1": "secret"}}"#,
+                "online": "maybe", "deviceType": null, "deleted": null, "udf": {"udf1": "secret"}}"#,
         );
         assert_eq!(i.account_id, "s-1", "found by siteId");
         assert_eq!(i.name, "device d");
         assert_eq!(i.last_contact, None);
         assert_eq!(i.online, None);
-        assert_eq!(i.class, OTHER);
-        assert_eq!(i.attrs["odd_fields"], "deviceType,hostname,online,lastSeen");
+        assert_eq!(i.class, OTHER, "no type sent: unknown, still counted");
+        assert_eq!(i.attrs["odd_fields"], "hostname,lastSeen,online");
         assert!(!i.attrs.values().any(|v| v.contains("secret")));
         assert!(
             !i.raw.unwrap().contains("secret"),
             "user-defined fields are not kept"
+        );
+    }
+
+    #[test]
+    fn what_decides_the_count_is_never_guessed() {
+        let unreadable = |json: &str| match read(json) {
+            Err(NotCounted::Unreadable { site, why }) => (site, why),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            unreadable(r#"{"uid": "d", "siteUid": "s-1", "deleted": "perhaps"}"#),
+            ("s-1".into(), "device d has no readable `deleted`".into())
+        );
+        assert_eq!(
+            unreadable(r#"{"uid": "d", "siteId": 7, "deviceType": "Desktop"}"#).1,
+            "device d has no readable device type (`deviceType`)"
+        );
+        assert_eq!(
+            read(r#"{"uid": "d", "hostname": "x"}"#).unwrap_err(),
+            NotCounted::NoSite("device d names no site (`siteUid`, `siteId`)".into())
         );
     }
 

@@ -37,7 +37,7 @@ pub use args::Args;
 pub use convert::class_of;
 pub use settings::{Platform, Settings};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -235,6 +235,7 @@ impl Connector for DattoRmm {
         let req = Request::get(SITES).query("page", 0).query("max", 1);
         self.client
             .pages::<wire::Site>(req, Paging::Single, "/sites")
+            .tolerant()
             .next()
             .await
             .map_err(|e| name_the_read(e, SITES))?;
@@ -259,35 +260,51 @@ impl Connector for DattoRmm {
         let sites = self
             .client
             .pages::<wire::Site>(self.first(SITES), Self::paging(), "/sites")
-            .all(&sites_read)
+            .all_tolerant(&sites_read)
             .await
             .map_err(|e| name_the_read(e, SITES))?;
+        let mut set_aside: Vec<String> = (sites.set_aside.iter())
+            .map(|s| format!("GET /api/{SITES} {s}"))
+            .collect();
         let sites: Vec<convert::SiteInfo> = sites
+            .records
             .into_iter()
-            .map(|(s, raw)| convert::site(s, raw))
+            .map(|s| convert::site(s.value, s.raw))
             .collect();
         let by_uid: HashMap<String, &convert::SiteInfo> =
             sites.iter().map(|s| (s.account.id.clone(), s)).collect();
-        let mut pages =
-            self.client
-                .pages::<wire::Device>(self.first(DEVICES), Self::paging(), "/devices");
+        let mut pages = self
+            .client
+            .pages::<wire::Device>(self.first(DEVICES), Self::paging(), "/devices")
+            .tolerant();
         let mut kept = Vec::new();
+        let mut unreadable = BTreeMap::new();
         let mut read = 0;
         while let Some(page) = pages.next().await.map_err(|e| name_the_read(e, DEVICES))? {
+            let endpoint = format!("GET /api/{DEVICES}");
+            set_aside.extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
             read += page.items.len();
             cx.report("devices", read);
-            let items = page
-                .items
-                .into_iter()
-                .map(|(d, raw)| convert::device(d, raw, &by_uid))
-                .collect();
+            let mut items = Vec::new();
+            for ((d, raw), odd) in page.items.into_iter().zip(page.odd) {
+                match convert::device(d, raw, &odd, &by_uid) {
+                    Ok(item) => items.push(item),
+                    Err(convert::NotCounted::NoSite(why)) => {
+                        set_aside.push(format!("{endpoint} {why}"))
+                    }
+                    Err(convert::NotCounted::Unreadable { site, why }) => {
+                        unreadable.entry(site).or_insert(why);
+                    }
+                }
+            }
             cx.emit(&self.name, items, &mut kept).await?;
         }
         tracing::debug!(connection = %self.name, sites = sites.len(), devices = read, "read Datto RMM");
         Ok(Snapshot::Vendor(VendorSnapshot {
             accounts: sites.into_iter().map(|s| s.account).collect(),
             items: kept,
-            ..VendorSnapshot::default()
+            unreadable,
+            set_aside,
         }))
     }
 }

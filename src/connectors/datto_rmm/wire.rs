@@ -1,15 +1,64 @@
 //! Datto RMM API v2 wire types, as the API sends them (field names from Datto's OpenAPI
-//! description, `Account`, `SitesPage`/`Site` and `DevicesPage`/`Device`). Only a record's `uid`
-//! (what paths and items are keyed by) must have its specified type; every other field is kept as
-//! raw JSON and read leniently in `convert.rs`, so a null, an unknown enum value, a timestamp in
-//! either of its shapes (epoch milliseconds on the wire, `date-time` in the spec) or an odd type
-//! never fails a sync. Unknown fields are ignored. User-defined fields (`udf`), which often hold
-//! secrets, are never read.
+//! description, `Account`, `SitesPage`/`Site` and `DevicesPage`/`Device`). Unknown fields are
+//! ignored. User-defined fields (`udf`), which often hold secrets, are never read.
+//!
+//! The spec requires no field of `Site` or `Device` and allows any of them to be left out; its
+//! enums (`deviceClass`, `antivirusStatus`, `patchStatus`) are kept as text, so a value it does
+//! not list is kept, not refused. Only what attributes a record is required here: a site's and a
+//! device's `uid` (what paths and items are keyed by); a device's site (`siteUid` or `siteId`)
+//! is checked in `mod.rs`. The lists are read by `crate::http::decode_tolerant`: a field whose
+//! value the readers below cannot read (a value of another type than the spec's) is unknown for
+//! that record and named in its odd fields; a record without its `uid` is set aside. The
+//! readers are lenient where Datto is known to differ from its spec: ids and texts sent as
+//! numbers, booleans sent as `"true"`, timestamps as epoch milliseconds (on the wire) or
+//! `date-time` (in the spec).
 
-use serde::Deserialize;
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, de::Error};
 use serde_json::Value;
 
 // `POST /auth/oauth/token` is handled by `crate::http::OAuth2::password`.
+
+/// Text; a number is written as text (an id sent as a number); empty is none.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(D::Error::custom(format!("expected text, got {other}"))),
+    }
+}
+
+/// A boolean; `"true"`/`"false"` as text too.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(b)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        other => Err(D::Error::custom(format!("expected a boolean, got {other}"))),
+    }
+}
+
+/// A time: epoch milliseconds (what the API sends), or an RFC 3339 `date-time` (what its spec
+/// says); empty is none.
+pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let t = match &v {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        Value::String(s) => match s.trim().parse::<i64>() {
+            Ok(ms) => Timestamp::from_millisecond(ms).ok(),
+            Err(_) => crate::connectors::de::parse_timestamp(s.trim()).ok(),
+        },
+        _ => None,
+    };
+    t.map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a time, got {v}")))
+}
 
 /// `GET /api/v2/account`.
 #[derive(Debug, Deserialize)]
@@ -26,16 +75,44 @@ pub struct Account {
 #[serde(rename_all = "camelCase")]
 pub struct Site {
     pub uid: String,
-    #[serde(default)]
-    pub id: Value,
-    #[serde(default)]
-    pub name: Value,
-    #[serde(default)]
-    pub on_demand: Value,
-    #[serde(default)]
-    pub autotask_company_id: Value,
-    #[serde(default)]
-    pub autotask_company_name: Value,
+    #[serde(default, deserialize_with = "text")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub on_demand: Option<bool>,
+    #[serde(default, deserialize_with = "text")]
+    pub autotask_company_id: Option<String>,
+}
+
+/// `deviceType` (`DevicesType`): `Desktop`, `Laptop`, `Server`, `ESXi Host`, ... as the
+/// account's device types name them.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeviceType {
+    #[serde(default, deserialize_with = "text")]
+    pub category: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "text")]
+    pub kind: Option<String>,
+}
+
+/// `antivirus`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Antivirus {
+    #[serde(default, deserialize_with = "text")]
+    pub antivirus_product: Option<String>,
+    /// `RunningAndUpToDate`, `RunningAndNotUpToDate`, `NotRunning`, `NotDetected` (spec enum).
+    #[serde(default, deserialize_with = "text")]
+    pub antivirus_status: Option<String>,
+}
+
+/// `patchManagement`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchManagement {
+    /// `NoPolicy`, `NoData`, `RebootRequired`, ... (spec enum).
+    #[serde(default, deserialize_with = "text")]
+    pub patch_status: Option<String>,
 }
 
 /// An element of `devices` in `GET /api/v2/account/devices`.
@@ -43,51 +120,47 @@ pub struct Site {
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub uid: String,
+    #[serde(default, deserialize_with = "text")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub site_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub site_uid: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub site_name: Option<String>,
     #[serde(default)]
-    pub id: Value,
-    #[serde(default)]
-    pub site_id: Value,
-    #[serde(default)]
-    pub site_uid: Value,
-    #[serde(default)]
-    pub site_name: Value,
-    /// `{category, type}`: `Desktop`, `Laptop`, `Server`, `ESXi Host`, ... as the account's
-    /// device types name them.
-    #[serde(default)]
-    pub device_type: Value,
+    pub device_type: Option<DeviceType>,
     /// `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown` (spec enum).
+    #[serde(default, deserialize_with = "text")]
+    pub device_class: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub hostname: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub operating_system: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub domain: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub display_version: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub online: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    pub suspended: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    pub deleted: Option<bool>,
+    #[serde(default, deserialize_with = "time")]
+    pub last_seen: Option<Timestamp>,
+    #[serde(default, deserialize_with = "time")]
+    pub creation_date: Option<Timestamp>,
+    #[serde(default, deserialize_with = "text")]
+    pub warranty_date: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub snmp_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    pub network_probe: Option<bool>,
     #[serde(default)]
-    pub device_class: Value,
+    pub antivirus: Option<Antivirus>,
     #[serde(default)]
-    pub hostname: Value,
-    #[serde(default)]
-    pub description: Value,
-    #[serde(default)]
-    pub operating_system: Value,
-    #[serde(default)]
-    pub domain: Value,
-    #[serde(default)]
-    pub display_version: Value,
-    #[serde(default)]
-    pub online: Value,
-    #[serde(default)]
-    pub suspended: Value,
-    #[serde(default)]
-    pub deleted: Value,
-    #[serde(default)]
-    pub last_seen: Value,
-    #[serde(default)]
-    pub creation_date: Value,
-    #[serde(default)]
-    pub warranty_date: Value,
-    #[serde(default)]
-    pub snmp_enabled: Value,
-    #[serde(default)]
-    pub network_probe: Value,
-    /// `{antivirusProduct, antivirusStatus}`.
-    #[serde(default)]
-    pub antivirus: Value,
-    /// `{patchStatus, ...}`.
-    #[serde(default)]
-    pub patch_management: Value,
+    pub patch_management: Option<PatchManagement>,
 }

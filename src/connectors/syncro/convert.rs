@@ -124,9 +124,11 @@ fn from_cents(c: i64) -> Decimal {
     Decimal::new(c, 2)
 }
 
+/// A line whose `quantity` was read (`mod.rs` never reads a missing one as 0).
 pub(super) fn line(
     l: wire::LineItem,
     raw: String,
+    quantity: Decimal,
     a: &PsaAgreement,
     products: &HashMap<&str, &PsaProduct>,
 ) -> PsaLine {
@@ -149,7 +151,7 @@ pub(super) fn line(
         product_id,
         product_identifier: identifier,
         description,
-        quantity: l.quantity.unwrap_or(Decimal::ZERO),
+        quantity,
         less_included: Decimal::ZERO,
         unit_price: l
             .price_retail
@@ -208,10 +210,13 @@ mod tests {
             &serde_json::from_str(r#"{"id":5,"customer_id":7}"#).unwrap(),
             String::new(),
         );
-        let line = line(l, String::new(), &a, &HashMap::new());
+        assert_eq!(
+            l.quantity, None,
+            "never read as 0: mod.rs makes the company unreadable"
+        );
+        let line = line(l, String::new(), Decimal::ONE, &a, &HashMap::new());
         assert_eq!(line.unit_price.to_string(), "19.99");
         assert_eq!(line.unit_cost.to_string(), "0.30");
-        assert_eq!(line.quantity, Decimal::ZERO);
         assert_eq!(line.product_identifier, "line #1");
     }
 

@@ -33,8 +33,8 @@ use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, Pages, Paging, RateLimit, Request, RetryPolicy, StaticHeaders,
-    check_url, decode_one, decode_value,
+    ConnectorError, End, HttpClient, Pages, Paging, RateLimit, Read, Request, RetryPolicy,
+    StaticHeaders, Tolerant, check_url, decode_one, decode_tolerant, decode_value,
 };
 use crate::model::{PsaProduct, PsaSnapshot, Snapshot};
 
@@ -124,7 +124,8 @@ impl Syncro {
             .pages(Request::get(path).queries(query), paging, items_at)
     }
 
-    /// Every record of a list; `requests` counts the pages asked for.
+    /// Every record of a list, read tolerantly (an odd field is unknown for its record, a record
+    /// without its id or customer is set aside); `requests` counts the pages asked for.
     async fn all_pages<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -132,18 +133,44 @@ impl Syncro {
         query: &[(&str, String)],
         requests: &AtomicUsize,
         progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> Result<Vec<(T, String)>, ConnectorError> {
+    ) -> Result<Tolerant<T>, ConnectorError> {
         // The pager reports once a page, so counting its reports counts the requests.
         let page_read = |n| {
             requests.fetch_add(1, Ordering::Relaxed);
             progress(n)
         };
         self.pages(path, items_at, query)
-            .all(&page_read)
+            .all_tolerant(&page_read)
             .await
             .map_err(|e| name_permission(e, path))
     }
 
+    /// `GET /api/v1/{path}`, as set-aside lines and odd fields name the list.
+    fn endpoint(&self, path: &str) -> String {
+        let base = self.client.base().path().trim_end_matches('/');
+        format!("GET {base}/{path}")
+    }
+
+    /// The schedule of `GET /schedules/{id}` (a list answer without lines), read tolerantly
+    /// with its lines; `None` when it cannot be attributed (set aside in `odd`).
+    async fn one_schedule(
+        &self,
+        id: i64,
+        requests: &AtomicUsize,
+        odd: &mut Oddities,
+    ) -> Result<Option<Read<wire::Schedule>>, ConnectorError> {
+        let path = format!("schedules/{id}");
+        requests.fetch_add(1, Ordering::Relaxed);
+        let resp = self
+            .client
+            .get(&path, &[])
+            .await
+            .map_err(|e| name_permission(e, &path))?;
+        // Only an answer without its `schedule` object is the wrong shape.
+        let one: wire::OneSchedule = decode_one(&self.name, &resp.endpoint, &resp.body)?;
+        let got = decode_tolerant("schedule", 0, vec![Value::Object(one.schedule)]);
+        Ok(odd.take(&self.endpoint(&path), got).pop())
+    }
     /// The `meta` of a list's first page, which proves the list readable.
     async fn first_meta<T: DeserializeOwned>(
         &self,
@@ -152,6 +179,7 @@ impl Syncro {
     ) -> Result<wire::Meta, ConnectorError> {
         let page = self
             .pages::<T>(path, items_at, &[])
+            .tolerant()
             .next()
             .await
             .map_err(|e| name_permission(e, path))?;
@@ -236,79 +264,105 @@ impl Connector for Syncro {
                 &schedules_read
             ),
         )?;
+        let mut odd = Oddities::default();
+        let customers = odd.take(&self.endpoint("customers"), customers);
+        let list_endpoint = self.endpoint("schedules");
+        let schedules = odd.take(&list_endpoint, schedules);
         // Lines come with each schedule; a list answer without them is read schedule by
         // schedule (the rate limit paces these).
-        let mut with_lines: Vec<(wire::Schedule, String, Vec<(wire::LineItem, String)>)> =
-            Vec::new();
+        let mut with_lines = Vec::new();
         let mut lines_read = 0;
-        let list_endpoint = format!(
-            "GET {}",
-            self.client
-                .base()
-                .join("schedules")
-                .map(|u| u.path().to_string())
-                .unwrap_or_default()
-        );
-        for (s, raw) in schedules {
-            let id = s.id;
-            let (mut s, raw, endpoint, at) = match s.lines {
+        for s in schedules {
+            let id = s.value.id;
+            let (mut s, endpoint, at) = match s.value.lines {
                 Some(_) => (
                     s,
-                    raw,
                     list_endpoint.clone(),
                     // Named by id: an index would restart on every page.
                     format!("schedules[id={id}].lines"),
                 ),
-                None => {
-                    let path = format!("schedules/{}", s.id);
-                    requests.fetch_add(1, Ordering::Relaxed);
-                    let resp = self
-                        .client
-                        .get(&path, &[])
-                        .await
-                        .map_err(|e| name_permission(e, &path))?;
-                    let one: wire::OneSchedule =
-                        decode_one(&self.name, &resp.endpoint, &resp.body)?;
-                    let raw = one.schedule.to_string();
-                    let s: wire::Schedule =
-                        decode_value(&self.name, &resp.endpoint, "schedule", one.schedule)?;
-                    (s, raw, resp.endpoint, "schedule.lines".to_string())
-                }
+                None => match self.one_schedule(id, &requests, &mut odd).await? {
+                    Some(one) => (
+                        one,
+                        self.endpoint(&format!("schedules/{id}")),
+                        "schedule.lines".to_string(),
+                    ),
+                    None => continue,
+                },
             };
-            let items = s.lines.take().unwrap_or_default();
-            let items = crate::http::decode_elements(&self.name, &endpoint, &at, items)?;
+            let items = s.value.lines.take().unwrap_or_default();
+            let items = odd.take(&endpoint, decode_tolerant(&at, 0, items));
             lines_read += items.len();
             cx.report("recurring invoice lines", lines_read);
-            with_lines.push((s, raw, items));
+            with_lines.push((s, items));
         }
-        let products = if with_lines
-            .iter()
-            .any(|(_, _, l)| l.iter().any(|(li, _)| li.product_id.is_some()))
-        {
-            self.all_pages::<wire::Product>("products", "/products", &[], &requests, &|n| {
-                cx.report("products", n)
-            })
-            .await?
+        let products = if with_lines.iter().any(|(_, l)| {
+            l.iter()
+                .any(|li: &Read<wire::LineItem>| li.value.product_id.is_some())
+        }) {
+            let got = self
+                .all_pages::<wire::Product>("products", "/products", &[], &requests, &|n| {
+                    cx.report("products", n)
+                })
+                .await?;
+            odd.take(&self.endpoint("products"), got)
         } else {
             Vec::new()
         };
 
+        let mut unreadable = BTreeMap::new();
         let companies = customers
             .into_iter()
-            .map(|(c, raw)| company(c, raw, &self.rules))
+            .map(|c| {
+                if let Some(why) = unread_billable(&c, &self.rules) {
+                    unreadable.insert(c.value.id.to_string(), why);
+                }
+                company(c.value, c.raw, &self.rules)
+            })
             .collect();
         let products: Vec<PsaProduct> = products
             .into_iter()
-            .map(|(p, raw)| product(p, raw))
+            .map(|p| product(p.value, p.raw))
             .collect();
         let by_id: HashMap<&str, &PsaProduct> =
             products.iter().map(|p| (p.id.as_str(), p)).collect();
         let mut agreements = Vec::new();
         let mut lines = Vec::new();
-        for (s, raw, items) in with_lines {
-            let a = agreement(&s, raw);
-            for (item, raw) in items {
-                lines.push(line(item, raw, &a, &by_id));
+        for (s, items) in with_lines {
+            let a = agreement(&s.value, s.raw);
+            let mut unread = |why: String| {
+                unreadable.entry(a.company_id.clone()).or_insert(why);
+            };
+            // Whether the schedule bills, and which lines it has, decide the count.
+            for field in ["paused", "lines"] {
+                if s.odd.iter().any(|f| f == field) {
+                    unread(format!(
+                        "recurring invoice {} has no readable `{field}`",
+                        a.id
+                    ));
+                }
+            }
+            for item in items {
+                let l = &item.value;
+                let unknown = |f: &str| item.odd.iter().any(|o| o == f);
+                // What decides whether and how much the line counts is never guessed.
+                let why = if unknown("one_time_charge") {
+                    "`one_time_charge` (whether it recurs)"
+                } else if unknown("product_id") {
+                    "`product_id` (which product it bills)"
+                } else if let Some(q) = l.quantity {
+                    lines.push(line(item.value, item.raw, q, &a, &by_id));
+                    continue;
+                } else {
+                    "quantity (`quantity`)"
+                };
+                // A paused schedule's lines count for nothing, known or not.
+                if a.status == "Active" {
+                    unread(format!(
+                        "line {} of recurring invoice {} has no readable {why}",
+                        l.id, a.id
+                    ));
+                }
             }
             agreements.push(a);
         }
@@ -334,6 +388,12 @@ impl Connector for Syncro {
             tracing::warn!(connection = %self.name, frequencies = %list, "Syncro sent schedule frequencies this version does not convert to months; kept as sent");
             meta.insert("frequencies kept as sent".to_string(), list);
         }
+        if odd.records > 0 {
+            meta.insert(
+                "records with odd fields read as unknown".into(),
+                format!("{} ({})", odd.records, odd.fields.join(", ")),
+            );
+        }
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
             agreements,
@@ -341,8 +401,53 @@ impl Connector for Syncro {
             products,
             whole_units: false,
             meta,
-            ..Default::default()
+            unreadable,
+            set_aside: odd.set_aside,
         }))
+    }
+}
+
+/// Why a customer's billability is unknown, if it is: `disabled`, or what a billable rule
+/// reads, had a value that could not be read. Never guessed: its billing is unknown.
+fn unread_billable(c: &Read<wire::Customer>, rules: &BillableRules) -> Option<String> {
+    let decides = [
+        ("disabled", true),
+        ("business_name", rules.business_only),
+        ("properties", rules.property.is_some()),
+    ];
+    let (field, _) = decides
+        .into_iter()
+        .find(|(f, used)| *used && c.odd.iter().any(|o| o == f))?;
+    Some(format!(
+        "customer {} has no readable `{field}`, which decides whether it bills",
+        c.value.id
+    ))
+}
+
+/// What tolerant reading found across a sync's lists, as HaloPSA keeps it: records set aside,
+/// and how many records had fields read as unknown, and which fields (by list), for `status`.
+#[derive(Default)]
+struct Oddities {
+    set_aside: Vec<String>,
+    records: usize,
+    fields: Vec<String>,
+}
+
+impl Oddities {
+    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
+    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<Read<T>> {
+        self.set_aside
+            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+        for r in got.records.iter().filter(|r| !r.odd.is_empty()) {
+            self.records += 1;
+            for f in &r.odd {
+                let f = format!("{endpoint} {f}");
+                if !self.fields.contains(&f) {
+                    self.fields.push(f);
+                }
+            }
+        }
+        got.records
     }
 }
 

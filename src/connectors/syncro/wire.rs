@@ -2,6 +2,14 @@
 //! invoice) with its `lines` (schedule line items) and `Product`, plus the `meta` paging block
 //! of list answers. Unknown fields are ignored; enums such as `frequency` stay strings so a
 //! value this version does not know is kept, not refused.
+//!
+//! The spec (Syncro's swagger) gives examples, not schemas: they show `null` in most fields (a
+//! customer's `business_name`, a line's `product_id`, a product's `upc_code`), quantities as
+//! decimal strings and prices as numbers. So only what attributes a record is required here: its
+//! `id`, and a schedule's `customer_id`. The lists are read by `crate::http::decode_tolerant`:
+//! any other field with an odd value is unknown for its record (named in its odd fields), and a
+//! record without its id or customer is set aside. Which unknowns the count cannot do without (a
+//! line's quantity, a schedule's `paused`) is decided in `mod.rs`.
 
 use std::collections::BTreeMap;
 
@@ -60,10 +68,11 @@ pub struct Schedule {
     pub lines: Option<Vec<Value>>,
 }
 
-/// `GET /schedules/{id}`.
+/// `GET /schedules/{id}`: the schedule must be an object (the documented shape); its fields are
+/// read tolerantly, as the list's are.
 #[derive(Debug, Deserialize)]
 pub struct OneSchedule {
-    pub schedule: Value,
+    pub schedule: serde_json::Map<String, Value>,
 }
 
 /// An element of a schedule's `lines` (a schedule line item).
