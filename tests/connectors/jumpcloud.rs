@@ -286,6 +286,73 @@ async fn an_unknown_user_state_is_kept_and_billed() {
 }
 
 #[tokio::test]
+async fn odd_values_are_unknown_for_their_record_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ORGS))
+        .and(key())
+        .respond_with(json("jumpcloud/odd_organizations.json"))
+        .mount(&server)
+        .await;
+    for (org, name) in [(ACME, "acme"), (GLOBEX, "globex")] {
+        for (p, list) in [(USERS, "users"), (SYSTEMS, "systems")] {
+            Mock::given(method("GET"))
+                .and(path(p))
+                .and(key())
+                .and(header("x-org-id", org))
+                .respond_with(json(&format!("jumpcloud/odd_{list}_{name}.json")))
+                .mount(&server)
+                .await;
+        }
+    }
+    let snap = vendor(
+        jc(&server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values never fail the sync"),
+    );
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, [format!("organization {ACME}").as_str(), "Globex"]);
+    let item = |id: &str| snap.items.iter().find(|i| i.id == id).unwrap();
+    let jdoe = item("5f1a2b3c4d5e6f7a8b9c0d01");
+    assert_eq!(jdoe.class, ACTIVATED);
+    assert_eq!(jdoe.attrs["odd_fields"], "created");
+    // An unknown state that is text is kept and billed, as before; not a reason to give up.
+    assert_eq!(item("5f1a2b3c4d5e6f7a8b9c0d02").class, USER_OTHER);
+    let bx = item("5f1a2b3c4d5e6f7a8b9c0e01");
+    assert_eq!(bx.class, SYSTEM);
+    assert_eq!(bx.last_contact, None);
+    assert_eq!(bx.attrs["odd_fields"], "agentVersion,lastContact");
+    let strange = item("5f1a2b3c4d5e6f7a8b9c0d04");
+    assert_eq!(strange.attrs["odd_fields"], "state");
+    assert_eq!(snap.items.len(), 4);
+
+    // A state that cannot be read decides which service counts the user: never guessed.
+    let unreadable: Vec<(&str, &str)> = snap
+        .unreadable
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        unreadable,
+        [(
+            GLOBEX,
+            "user 5f1a2b3c4d5e6f7a8b9c0d04 has no readable state (`state`)"
+        )]
+    );
+    // Records without an id are set aside; they still count towards `totalCount`.
+    assert_eq!(
+        snap.set_aside,
+        [
+            format!("GET {ORGS} results[2]: missing field `id`"),
+            format!("GET {USERS} results[2]: missing field `_id`"),
+        ]
+    );
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(note.starts_with("2 records set aside"), "{note}");
+}
+
+#[tokio::test]
 async fn check_reads_one_org_and_reports_the_total() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -460,9 +527,11 @@ impl Case for JumpCloudCase {
 
     fn wrong_shape() -> WrongShape {
         WrongShape::new(
-            serde_json::json!({"totalCount": 1, "results": [{"username": "no id"}]}).to_string(),
-            "results[0]",
-            "missing field `_id`",
+            // Records are read tolerantly: only `results` that is no list is not the shape.
+            serde_json::json!({"totalCount": 1, "results": {"_id": "5f1a2b3c4d5e6f7a8b9c0d01"}})
+                .to_string(),
+            "results",
+            "expected a JSON array, got an object",
         )
     }
 }

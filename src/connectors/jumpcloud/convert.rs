@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{ACTIVATED, STAGED, SUSPENDED, SYSTEM, USER_OTHER, wire};
+use crate::http::Read;
 use crate::model::UsageItem;
 
 /// The class of a user: by `state`, or by the `activated`/`suspended` flags when an older
@@ -26,6 +27,17 @@ pub fn user_class(
             _ => USER_OTHER,
         },
     }
+}
+
+/// Why a user's organization cannot be counted: its state decides which per-state service
+/// counts it, and the value sent (or the flags standing in for it) could not be read. A state
+/// that is text but unknown is no such case: it is [`USER_OTHER`], as before.
+pub(super) fn unreadable_user(u: &Read<wire::SystemUser>) -> Option<String> {
+    let odd = |f: &str| u.odd.iter().any(|o| o == f);
+    let v = &u.value;
+    (user_class(v.state.as_deref(), v.activated, v.suspended) == USER_OTHER
+        && (odd("state") || odd("activated") || odd("suspended")))
+    .then(|| format!("user {} has no readable state (`state`)", v.id))
 }
 
 pub(super) fn user_item(

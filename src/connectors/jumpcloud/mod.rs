@@ -39,13 +39,13 @@ use serde::de::DeserializeOwned;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Request, RetryPolicy,
-    StaticHeaders, check_url,
+    ConnectorError, HttpClient, Pages, Paging, Param, RateLimit, Read, Request, RetryPolicy,
+    StaticHeaders, Tolerant, check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, UsageItem, VendorAccount, VendorSnapshot};
 
 pub use convert::user_class;
-use convert::{system_item, user_item};
+use convert::{system_item, unreadable_user, user_item};
 
 /// Records per request; JumpCloud's largest `limit`.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -216,16 +216,27 @@ fn pages<'c, T: DeserializeOwned>(
     client.pages(Request::get(path).queries(query), paging, "/results")
 }
 
-/// Every record of a list, and the last `totalCount` it stated.
+/// Every record of a list read tolerantly (see [`crate::http::decode_tolerant`]), its
+/// set-aside lines prefixed with the endpoint, and the last `totalCount` it stated.
 async fn get_all_skip<T: DeserializeOwned>(
     client: &HttpClient,
     path: &str,
     query: &[(&str, String)],
     page_size: usize,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<(Vec<(T, String)>, Option<u64>), ConnectorError> {
-    let mut pages = pages(client, path, query, page_size);
-    let all = pages.rest(progress).await?;
+) -> Result<(Tolerant<T>, Option<u64>), ConnectorError> {
+    let mut pages = pages(client, path, query, page_size).tolerant();
+    let mut all = Tolerant {
+        records: Vec::new(),
+        set_aside: Vec::new(),
+    };
+    while let Some(page) = pages.next().await? {
+        let endpoint = &page.endpoint;
+        (all.set_aside).extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+        let read = page.items.into_iter().zip(page.odd);
+        (all.records).extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
+        progress(all.records.len());
+    }
     Ok((all, pages.total()))
 }
 
@@ -238,10 +249,12 @@ fn check_complete<'a>(
     endpoint: &str,
     org: &str,
     ids: impl Iterator<Item = &'a str>,
+    set_aside: usize,
     total: Option<u64>,
 ) -> Result<(), ConnectorError> {
     let mut seen = HashSet::new();
-    let mut n = 0u64;
+    // Records set aside were listed too: the total counts them.
+    let mut n = set_aside as u64;
     for id in ids {
         n += 1;
         if !seen.insert(id) {
@@ -300,7 +313,8 @@ impl Connector for JumpCloud {
             "organization",
             &format!("GET /{orgs_path}"),
             &format!("provider {}", self.provider_id),
-            orgs.iter().map(|(o, _)| o.id.as_str()),
+            orgs.records.iter().map(|o| o.value.id.as_str()),
+            orgs.set_aside.len(),
             total,
         )?;
 
@@ -308,90 +322,125 @@ impl Connector for JumpCloud {
         let systems_read = AtomicUsize::new(0);
         // Organizations are independent: read `concurrency` of them at once, each org's users
         // and systems side by side, in the order listed so the snapshot is stable.
-        let per_org: Vec<(VendorAccount, Vec<UsageItem>, usize)> = stream::iter(orgs)
-            .map(|(org, raw)| {
-                let (users_read, systems_read) = (&users_read, &systems_read);
-                async move {
-                    let org_name = org
-                        .name
-                        .clone()
-                        .filter(|n| !n.trim().is_empty())
-                        .unwrap_or_else(|| format!("organization {}", org.id));
-                    let label = format!("organization `{org_name}` ({})", org.id);
-                    let client = self.org_client(&org.id, &org_name)?;
-                    let user_query = [
-                        ("sort", "_id".to_string()),
-                        ("fields", USER_FIELDS.to_string()),
-                    ];
-                    let system_query = [
-                        ("sort", "_id".to_string()),
-                        ("fields", SYSTEM_FIELDS.to_string()),
-                    ];
-                    let ((users, users_total), (systems, systems_total)) = tokio::try_join!(
-                        get_all_skip::<wire::SystemUser>(
-                            &client,
-                            USERS,
-                            &user_query,
-                            self.page_size,
-                            &|_| {},
-                        ),
-                        get_all_skip::<wire::System>(
-                            &client,
-                            SYSTEMS,
-                            &system_query,
-                            self.page_size,
-                            &|_| {},
-                        ),
-                    )?;
-                    check_complete(
-                        &self.name,
-                        "user",
-                        "GET /api/systemusers",
-                        &label,
-                        users.iter().map(|(u, _)| u.id.as_str()),
-                        users_total,
-                    )?;
-                    check_complete(
-                        &self.name,
-                        "system",
-                        "GET /api/systems",
-                        &label,
-                        systems.iter().map(|(s, _)| s.id.as_str()),
-                        systems_total,
-                    )?;
-                    let n = users_read.fetch_add(users.len(), Ordering::Relaxed) + users.len();
-                    cx.report("users", n);
-                    let n =
-                        systems_read.fetch_add(systems.len(), Ordering::Relaxed) + systems.len();
-                    cx.report("systems", n);
-                    let mut items = Vec::with_capacity(users.len() + systems.len());
-                    for (u, raw) in users {
-                        items.push(user_item(u, raw, &org, &org_name));
+        let mut snap = VendorSnapshot {
+            set_aside: orgs.set_aside,
+            ..VendorSnapshot::default()
+        };
+        type PerOrg = (
+            VendorAccount,
+            Vec<UsageItem>,
+            usize,
+            Vec<String>,
+            Option<String>,
+        );
+        let per_org: Vec<PerOrg> = stream::iter(orgs.records)
+            .map(
+                |Read {
+                     value: org, raw, ..
+                 }| {
+                    let (users_read, systems_read) = (&users_read, &systems_read);
+                    async move {
+                        let org_name = org
+                            .name
+                            .clone()
+                            .filter(|n| !n.trim().is_empty())
+                            .unwrap_or_else(|| format!("organization {}", org.id));
+                        let label = format!("organization `{org_name}` ({})", org.id);
+                        let client = self.org_client(&org.id, &org_name)?;
+                        let user_query = [
+                            ("sort", "_id".to_string()),
+                            ("fields", USER_FIELDS.to_string()),
+                        ];
+                        let system_query = [
+                            ("sort", "_id".to_string()),
+                            ("fields", SYSTEM_FIELDS.to_string()),
+                        ];
+                        let ((users, users_total), (systems, systems_total)) = tokio::try_join!(
+                            get_all_skip::<wire::SystemUser>(
+                                &client,
+                                USERS,
+                                &user_query,
+                                self.page_size,
+                                &|_| {},
+                            ),
+                            get_all_skip::<wire::System>(
+                                &client,
+                                SYSTEMS,
+                                &system_query,
+                                self.page_size,
+                                &|_| {},
+                            ),
+                        )?;
+                        check_complete(
+                            &self.name,
+                            "user",
+                            "GET /api/systemusers",
+                            &label,
+                            users.records.iter().map(|u| u.value.id.as_str()),
+                            users.set_aside.len(),
+                            users_total,
+                        )?;
+                        check_complete(
+                            &self.name,
+                            "system",
+                            "GET /api/systems",
+                            &label,
+                            systems.records.iter().map(|s| s.value.id.as_str()),
+                            systems.set_aside.len(),
+                            systems_total,
+                        )?;
+                        let (nu, ns) = (users.records.len(), systems.records.len());
+                        cx.report("users", users_read.fetch_add(nu, Ordering::Relaxed) + nu);
+                        cx.report(
+                            "systems",
+                            systems_read.fetch_add(ns, Ordering::Relaxed) + ns,
+                        );
+                        let mut aside = users.set_aside;
+                        aside.extend(systems.set_aside);
+                        let mut unreadable = None;
+                        let mut items = Vec::with_capacity(nu + ns);
+                        for u in users.records {
+                            if unreadable.is_none() {
+                                unreadable = unreadable_user(&u);
+                            }
+                            let odd = u.odd_fields();
+                            let mut item = user_item(u.value, u.raw, &org, &org_name);
+                            item.attrs
+                                .extend(odd.map(|o| ("odd_fields".to_string(), o)));
+                            items.push(item);
+                        }
+                        for s in systems.records {
+                            let odd = s.odd_fields();
+                            let mut item = system_item(s.value, s.raw, &org, &org_name);
+                            item.attrs
+                                .extend(odd.map(|o| ("odd_fields".to_string(), o)));
+                            items.push(item);
+                        }
+                        let account = VendorAccount {
+                            id: org.id,
+                            name: org_name,
+                            raw: Some(raw),
+                        };
+                        let unknown = items.iter().filter(|i| i.class == USER_OTHER).count();
+                        // Stored now when the sync streams; kept for the snapshot otherwise.
+                        let mut kept = Vec::new();
+                        cx.emit(&self.name, items, &mut kept).await?;
+                        Ok::<_, ConnectorError>((account, kept, unknown, aside, unreadable))
                     }
-                    for (s, raw) in systems {
-                        items.push(system_item(s, raw, &org, &org_name));
-                    }
-                    let account = VendorAccount {
-                        id: org.id,
-                        name: org_name,
-                        raw: Some(raw),
-                    };
-                    let unknown = items.iter().filter(|i| i.class == USER_OTHER).count();
-                    // Stored now when the sync streams; kept for the snapshot otherwise.
-                    let mut kept = Vec::new();
-                    cx.emit(&self.name, items, &mut kept).await?;
-                    Ok::<_, ConnectorError>((account, kept, unknown))
-                }
-            })
+                },
+            )
             .buffered(
                 self.retry
                     .concurrency_or(ConnectorKind::JumpCloud.default_concurrency()),
             )
             .try_collect()
             .await?;
-        let mut snap = VendorSnapshot::default();
         let mut unknown = 0;
-        for (account, items, unknown_users) in per_org {
+        for (account, items, unknown_users, aside, unreadable) in per_org {
+            snap.set_aside.extend(aside);
+            if let Some(why) = unreadable {
+                snap.unreadable.insert(account.id.clone(), why);
+            }
             snap.accounts.push(account);
             snap.items.extend(items);
             unknown += unknown_users;
