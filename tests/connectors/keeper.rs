@@ -178,6 +178,61 @@ async fn service_mode_reads_managed_companies() {
 }
 
 #[tokio::test]
+async fn odd_values_are_unknown_for_their_company_and_never_fail_the_sync() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(EXECUTE))
+        .respond_with(json("keeper/service-msp-info-odd.json"))
+        .mount(&server)
+        .await;
+    let snap = vendor(
+        service(&server, fast_retry(3))
+            .sync(&SyncCx::silent())
+            .await
+            .expect("odd values never fail the sync"),
+    );
+    let names: Vec<&str> = snap.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["company 4100", "Globex Logistics", "Initech", "Hooli"],
+        "a null name falls back to the id; the company without an id is not an account"
+    );
+    // Extra fields and an unknown add-on are read; a null name and storage are unknown.
+    let plan = snap.items.iter().find(|i| i.id == "4100:plan").unwrap();
+    assert_eq!(plan.attrs["seats"], "12");
+    assert!(!plan.attrs.contains_key("odd_fields"), "{:?}", plan.attrs);
+    let seats = service_def("seats");
+    assert_eq!(total(&seats, &snap, Some("4100")), dec("12"));
+    // A seat count that is no number, a plan that is no text: the company is unreadable,
+    // never 0 seats or "no plan".
+    assert_eq!(
+        snap.unreadable.get("4101").map(String::as_str),
+        Some(
+            "Globex Logistics has no readable `allocated` in `msp-info`, so its seats are unknown"
+        )
+    );
+    assert_eq!(
+        snap.unreadable.get("4102").map(String::as_str),
+        Some("Initech has no readable `plan` in `msp-info`, so its seats are unknown")
+    );
+    let globex = snap.items.iter().find(|i| i.id == "4101:plan").unwrap();
+    assert_eq!(globex.attrs["odd_fields"], "allocated");
+    // A null `active` is what Commander leaves out: absent, not odd, so Hooli is readable.
+    assert!(
+        !snap.unreadable.contains_key("4104"),
+        "{:?}",
+        snap.unreadable
+    );
+    assert_eq!(snap.unreadable.len(), 2);
+    // The company without an id is set aside, named by place and reason.
+    let note = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert_eq!(
+        note,
+        "1 record set aside, not attributable to an account: POST /api/v1/executecommand data[3]: missing field `company_id`"
+    );
+}
+
+#[tokio::test]
 async fn service_url_may_carry_the_api_prefix_and_check_counts_companies() {
     let server = MockServer::start().await;
     executes().mount(&server).await;
@@ -446,10 +501,11 @@ impl Case for KeeperCase {
     }
 
     fn wrong_shape() -> WrongShape {
+        // One odd company is unknown, not a failed sync: only a `data` that is no list is.
         WrongShape::new(
-            r#"{"status":"success","command":"msp-info","data":[{"company_id":1,"company_name":"A","allocated":"lots"}]}"#,
-            "data[0].allocated",
-            "invalid type: string \"lots\"",
+            r#"{"status":"success","command":"msp-info","data":{"company_id":1,"company_name":"A"}}"#,
+            "data",
+            "expected the managed companies as a JSON array",
         )
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{ADDON, PLAN, wire};
+use crate::http::{Read, Tolerant};
 use crate::model::{UsageItem, VendorAccount, VendorSnapshot};
 
 /// `number_of_seats` above this is Keeper's "unlimited" (the sentinel is 2147483647).
@@ -54,6 +55,9 @@ const ADDONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The fields the seat counts depend on.
+const COUNTED_FIELDS: &[&str] = &["allocated", "active", "plan", "addons"];
+
 /// Allocated seats as sent, or `None` for unlimited (-1, or anything above 2,000,000, which is
 /// how Keeper stores "unlimited").
 fn limited(allocated: i64) -> Option<i64> {
@@ -100,10 +104,42 @@ fn split_addon(s: &str) -> (String, Option<i64>) {
 }
 
 /// Managed companies into accounts, each with a `PLAN` item and one `ADDON` item per add-on.
-pub(super) fn snapshot(companies: Vec<(wire::Company, String)>) -> VendorSnapshot {
-    let mut snap = VendorSnapshot::default();
-    for (c, raw) in companies {
+/// A company whose `allocated`, `active`, `plan` or `addons` held an odd value (not the
+/// number or text Commander prints) is unreadable, named with the fields: its seats would be
+/// guessed. A company without its id is set aside (in `companies.set_aside`).
+pub(super) fn snapshot(companies: Tolerant<wire::Company>) -> VendorSnapshot {
+    let mut snap = VendorSnapshot {
+        set_aside: companies.set_aside,
+        ..VendorSnapshot::default()
+    };
+    for Read {
+        value: mut c,
+        raw,
+        odd,
+    } in companies.records
+    {
         let id = c.company_id.to_string();
+        let company_name = (c.company_name.take())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("company {id}"));
+        let counted: Vec<&str> = odd
+            .iter()
+            .map(String::as_str)
+            .filter(|f| COUNTED_FIELDS.contains(f))
+            .collect();
+        if !counted.is_empty() {
+            snap.unreadable.insert(
+                id.clone(),
+                format!(
+                    "{company_name} has no readable {} in `msp-info`, so its seats are unknown",
+                    counted
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
         let plan_raw = c.plan.clone().unwrap_or_default();
         let plan = plan_id(&plan_raw);
         let known_plan = plan_name(&plan_raw);
@@ -142,6 +178,7 @@ pub(super) fn snapshot(companies: Vec<(wire::Company, String)>) -> VendorSnapsho
         put("storage", c.storage.clone());
         put("node", c.node.as_ref().map(|n| n.to_string()));
         put("node_name", c.node_name.clone());
+        put("odd_fields", (!odd.is_empty()).then(|| odd.join(",")));
         let addons: Vec<String> = match &c.addons {
             Some(wire::Addons::List(l)) => l.clone(),
             Some(wire::Addons::Count(n)) => {
@@ -156,7 +193,7 @@ pub(super) fn snapshot(companies: Vec<(wire::Company, String)>) -> VendorSnapsho
             account_id: id.clone(),
             name: format!(
                 "{} ({})",
-                c.company_name,
+                company_name,
                 known_plan.unwrap_or(if plan.is_empty() { "no plan" } else { &plan })
             ),
             class: PLAN.into(),
@@ -204,7 +241,7 @@ pub(super) fn snapshot(companies: Vec<(wire::Company, String)>) -> VendorSnapsho
                 account_id: id.clone(),
                 name: format!(
                     "{} ({})",
-                    c.company_name,
+                    company_name,
                     known.map(|(_, d)| *d).unwrap_or(&name)
                 ),
                 class: ADDON.into(),
@@ -218,7 +255,7 @@ pub(super) fn snapshot(companies: Vec<(wire::Company, String)>) -> VendorSnapsho
         }
         snap.accounts.push(VendorAccount {
             id,
-            name: c.company_name,
+            name: company_name,
             raw: Some(raw),
         });
     }
@@ -230,8 +267,8 @@ mod tests {
     use super::*;
     use crate::connectors::keeper::{families, services};
 
-    fn company(json: &str) -> (wire::Company, String) {
-        (serde_json::from_str(json).unwrap(), json.to_string())
+    fn company(json: &str) -> Tolerant<wire::Company> {
+        crate::http::decode_tolerant("", 0, vec![serde_json::from_str(json).unwrap()])
     }
 
     fn weight(key: &str, item: &UsageItem) -> rust_decimal::Decimal {
@@ -244,9 +281,9 @@ mod tests {
 
     #[test]
     fn plan_and_addons_become_items() {
-        let snap = snapshot(vec![company(
+        let snap = snapshot(company(
             r#"{"company_id":3862,"company_name":"Acme","node":"5497558138882","plan":"businessPlus","storage":"1TB","addons":["enterprise_breach_watch","connection_manager:5"],"allocated":25,"active":18}"#,
-        )]);
+        ));
         assert_eq!(snap.accounts[0].id, "3862");
         assert_eq!(snap.items.len(), 3);
         let plan = &snap.items[0];
@@ -273,9 +310,9 @@ mod tests {
     #[test]
     fn unlimited_seats_count_active_users() {
         for raw in ["-1", "2147483647"] {
-            let snap = snapshot(vec![company(&format!(
+            let snap = snapshot(company(&format!(
                 r#"{{"company_id":1,"company_name":"U","plan":"enterprise","addons":["privileged_access_manager:-1","chat"],"allocated":{raw},"active":40}}"#
-            ))]);
+            )));
             let plan = &snap.items[0];
             assert_eq!(plan.attrs["seats_unlimited"], "true");
             assert_eq!(plan.attrs["allocated"], "unlimited");
@@ -288,9 +325,9 @@ mod tests {
 
     #[test]
     fn unknown_plans_and_addons_are_kept() {
-        let snap = snapshot(vec![company(
+        let snap = snapshot(company(
             r#"{"company_id":"77","company_name":"N","plan":"businessUltra","addons":["quantum_vault:3"],"allocated":10,"active":2}"#,
-        )]);
+        ));
         let plan = &snap.items[0];
         assert_eq!(plan.attrs["plan"], "businessUltra");
         assert_eq!(plan.attrs["unknown_plan"], "true");

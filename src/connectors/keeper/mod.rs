@@ -33,7 +33,9 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
-use crate::http::{ConnectorError, HttpClient, RetryPolicy, StaticHeaders, check_url};
+use crate::http::{
+    ConnectorError, HttpClient, RetryPolicy, StaticHeaders, Tolerant, check_url, decode_tolerant,
+};
 use crate::model::{ServiceDef, ServiceFamily, Snapshot};
 
 pub use convert::billed_seats;
@@ -165,7 +167,7 @@ impl Keeper {
     }
 
     /// Runs `msp-info` through the configured route; the managed companies with their raw JSON.
-    async fn managed_companies(&self) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+    async fn managed_companies(&self) -> Result<Tolerant<wire::Company>, ConnectorError> {
         match &self.route {
             Route::Service(client) => self.via_service(client).await,
             Route::Commander {
@@ -179,7 +181,7 @@ impl Keeper {
     async fn via_service(
         &self,
         client: &HttpClient,
-    ) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+    ) -> Result<Tolerant<wire::Company>, ConnectorError> {
         // `msp-info` only reads, so the shared layer may safely repeat it on 5xx and 429.
         let body = serde_json::json!({ "command": MSP_INFO });
         let resp = match client.post_json(EXECUTE, &body).await {
@@ -205,11 +207,9 @@ impl Keeper {
             )));
         }
         match env.data {
-            Some(Value::Array(elements)) => {
-                crate::http::decode_elements(&self.name, &resp.endpoint, "data", elements)
-            }
+            Some(Value::Array(elements)) => Ok(companies(&resp.endpoint, "data", elements)),
             None | Some(Value::Null) if says_no_companies(&message_text(&env.message)) => {
-                Ok(Vec::new())
+                Ok(companies(&resp.endpoint, "data", Vec::new()))
             }
             other => Err(ConnectorError::Decode {
                 connection: self.name.clone(),
@@ -235,7 +235,7 @@ impl Keeper {
         executable: &str,
         args: &[String],
         timeout: Duration,
-    ) -> Result<Vec<(wire::Company, String)>, ConnectorError> {
+    ) -> Result<Tolerant<wire::Company>, ConnectorError> {
         let mut full: Vec<String> = args.to_vec();
         full.extend(MSP_INFO.split(' ').map(str::to_string));
         let shown = format!("{executable} {}", full.join(" "));
@@ -275,7 +275,7 @@ impl Keeper {
         let text = stdout.trim();
         if text.is_empty() {
             if says_no_companies(&stderr) {
-                return Ok(Vec::new());
+                return Ok(companies(&shown, "", Vec::new()));
             }
             return Err(self.invalid(format!(
                 "`{shown}` printed nothing ({}). {LOGIN_HINT}",
@@ -290,9 +290,7 @@ impl Keeper {
             ))
         })?;
         match value {
-            Value::Array(elements) => {
-                crate::http::decode_elements(&self.name, &endpoint, "", elements)
-            }
+            Value::Array(elements) => Ok(companies(&endpoint, "", elements)),
             other => Err(ConnectorError::Decode {
                 connection: self.name.clone(),
                 endpoint,
@@ -304,6 +302,17 @@ impl Keeper {
             }),
         }
     }
+}
+
+/// The managed companies of `msp-info`'s array, read record by record: an odd field is
+/// unknown for its company (`convert` decides whether its counts still hold), a company
+/// without its id is set aside, named by `endpoint` and place.
+fn companies(endpoint: &str, at: &str, elements: Vec<Value>) -> Tolerant<wire::Company> {
+    let mut read = decode_tolerant::<wire::Company>(at, 0, elements);
+    for s in &mut read.set_aside {
+        *s = format!("{endpoint} {s}");
+    }
+    read
 }
 
 const COMMAND_HINT: &str = "Check that the Commander session behind Service Mode is logged in as an MSP administrator (running `msp-info` there lists your managed companies)";
@@ -439,7 +448,7 @@ impl Connector for Keeper {
 
     async fn check(&self) -> Result<String, ConnectorError> {
         let companies = self.managed_companies().await?;
-        let n = companies.len();
+        let n = companies.records.len();
         let via = match &self.route {
             Route::Service(c) => format!(
                 "Service Mode at {}",
@@ -455,7 +464,7 @@ impl Connector for Keeper {
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
         let companies = self.managed_companies().await?;
-        cx.report("managed companies", companies.len());
+        cx.report("managed companies", companies.records.len());
         let snap = snapshot(companies);
         tracing::debug!(connection = %self.name, companies = snap.accounts.len(), items = snap.items.len(), "read Keeper");
         Ok(Snapshot::Vendor(snap))

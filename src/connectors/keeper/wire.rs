@@ -4,7 +4,10 @@
 //! `msp-info` writes one object per managed company with the keys of its report columns:
 //! `company_id`, `company_name`, `node`, `node_name` (verbose only), `plan`, `storage`,
 //! `addons`, `allocated`, `active`. Commander leaves out keys whose value is null or an empty
-//! string, so everything but the id and name is optional here.
+//! string, so everything but the id is optional here. The array is read record by record
+//! (`crate::http::decode_tolerant`): a company without its id is set aside, an odd value is
+//! unknown for its company, and `convert` makes a company whose seat counts, plan or add-ons
+//! were odd unreadable rather than count it.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -30,7 +33,8 @@ pub struct Company {
     /// `mc_enterprise_id`: an integer.
     pub company_id: Id,
     /// `mc_enterprise_name`.
-    pub company_name: String,
+    #[serde(default)]
+    pub company_name: Option<String>,
     /// The MSP node: its id with `-v`, its path without.
     #[serde(default)]
     pub node: Option<Id>,
