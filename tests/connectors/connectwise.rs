@@ -618,6 +618,174 @@ page_size = 2
     assert_eq!(snap.companies.iter().filter(|c| c.billable).count(), 3);
 }
 
+#[tokio::test]
+async fn spec_valid_oddities_are_unknown_for_their_record_and_unattributable_ones_set_aside() {
+    // ConnectWise marks every reference's `id`, every flag and number nullable; enums may grow.
+    let server = MockServer::start().await;
+    mount_discovery(&server).await;
+    for (p, rel) in [
+        (
+            "company/companies/statuses",
+            "connectwise/odd_statuses.json",
+        ),
+        ("company/companies", "connectwise/odd_companies.json"),
+        ("finance/agreements", "connectwise/odd_agreements.json"),
+        (
+            "finance/agreements/600/additions",
+            "connectwise/odd_additions_600.json",
+        ),
+        (
+            "finance/agreements/2147483647/additions",
+            "connectwise/odd_additions_big.json",
+        ),
+        (
+            "finance/agreements/605/additions",
+            "connectwise/odd_additions_605.json",
+        ),
+        ("procurement/catalog", "connectwise/odd_catalog.json"),
+    ] {
+        authed(p)
+            .respond_with(CwPages::of(rel))
+            .mount(&server)
+            .await;
+    }
+    // 603's status is derived (none sent) from an end date past what a date holds: Active.
+    authed("finance/agreements/603/additions")
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    let snap = psa(cw_with(&settings(&server))
+        .sync(&SyncCx::silent())
+        .await
+        .expect("records the spec allows never fail the sync"));
+
+    let companies: Vec<(&str, &str, &str)> = snap
+        .companies
+        .iter()
+        .map(|c| (c.id.as_str(), c.identifier.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(
+        companies,
+        [
+            ("300", "OddOne", "Odd One"),
+            ("301", "301", "company 301"),
+            ("302", "UnknownStatus", "Unknown Status Ltd"),
+            ("2147483647", "Biggest", "Biggest Id Inc"),
+        ]
+    );
+    // A status id the statuses list does not have keeps the company, its status unknown.
+    assert_eq!(snap.companies[2].status, "");
+    assert!(snap.companies.iter().all(|c| c.billable));
+
+    let agreements: Vec<(&str, &str, &str)> = snap
+        .agreements
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str(), a.status.as_str()))
+        .collect();
+    assert_eq!(
+        agreements,
+        [
+            ("600", "Agreement 600", "Active"),
+            ("601", "Suspended one", "Suspended"),
+            ("603", "Ends past what a date holds", "Active"),
+            ("2147483647", "Biggest agreement", "Active"),
+            ("605", "Huge quantity", "Active"),
+        ],
+        "the agreement without a company is set aside; an unknown status is kept as text"
+    );
+
+    let ids: Vec<&str> = snap.lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["7101", "7001", "7002"]);
+    let l = line(&snap, "7001");
+    assert_eq!((l.company_id.as_str(), l.quantity), ("300", dec("5")));
+    assert_eq!(
+        l.less_included,
+        Decimal::ZERO,
+        "a null lessIncluded is none"
+    );
+    assert_eq!(
+        l.bill_customer,
+        BillCustomer::Billable,
+        "as before for null"
+    );
+    let l = line(&snap, "7002");
+    assert_eq!(l.product_identifier, "S1-CORE");
+    assert_eq!(l.product_id, None, "a null product id");
+    assert_eq!(l.bill_customer, BillCustomer::Other("Invoiced".into()));
+    let l = line(&snap, "7101");
+    assert_eq!(l.product_identifier, "#78");
+    assert_eq!(l.quantity, dec("2147483647"));
+    assert_eq!(
+        l.unit_price,
+        Decimal::ZERO,
+        "a price past what a decimal holds is unknown, as a null one"
+    );
+
+    // A quantity or product that is unknown is never read as 0: the company is unreadable.
+    let unreadable: Vec<(&str, &str)> = snap
+        .unreadable
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        unreadable,
+        [
+            (
+                "2147483647",
+                "addition 7201 of agreement 605 has no readable quantity (`quantity`)"
+            ),
+            (
+                "300",
+                "addition 7003 of agreement 600 has no readable quantity (`quantity`)"
+            ),
+            (
+                "301",
+                "addition 7102 of agreement 2147483647 has no readable product (`product`)"
+            ),
+            ("302", "agreement 603 has no readable status (`endDate`)"),
+        ]
+    );
+
+    assert_eq!(snap.set_aside.len(), 6, "{:?}", snap.set_aside);
+    for place in [
+        "GET /company/companies/statuses [2]: missing field `id`",
+        "GET /company/companies [4]: missing field `id`",
+        "GET /company/companies [5]: missing field `id`",
+        "GET /finance/agreements [2]: missing field `company`",
+        "GET /procurement/catalog [2]: missing field `id`",
+        "GET /finance/agreements/605/additions [1]: missing field `id`",
+    ] {
+        assert!(
+            snap.set_aside.iter().any(|s| s.starts_with(place)),
+            "{place} in {:?}",
+            snap.set_aside
+        );
+    }
+    let aside = reconcile::model::set_aside_note(&snap.set_aside).unwrap();
+    assert!(aside.starts_with("6 records set aside"), "{aside}");
+
+    let products: Vec<(&str, &str)> = snap
+        .products
+        .iter()
+        .map(|p| (p.id.as_str(), p.identifier.as_str()))
+        .collect();
+    assert_eq!(products, [("77", "NINJA-WS"), ("78", "#78")]);
+    assert_eq!(snap.products[0].cost, None, "`n/a` is an unknown cost");
+
+    let odd = &snap.meta["records with odd fields read as unknown"];
+    assert!(odd.starts_with("5 ("), "{odd}");
+    for f in [
+        "GET /company/companies deletedFlag",
+        "GET /finance/agreements endDate",
+        "GET /procurement/catalog cost",
+        "GET /finance/agreements/2147483647/additions unitCost",
+        "GET /finance/agreements/2147483647/additions unitPrice",
+        "GET /finance/agreements/605/additions quantity",
+    ] {
+        assert!(odd.contains(f), "{f} in {odd}");
+    }
+}
+
 /// The shared HTTP contract: refusals and lasting faults at the companies list (what `check`
 /// reads too), a 429 or 5xx on the second page of an agreement's additions, bad bodies there.
 /// ConnectWise names one role for 401 and 403 alike.
@@ -666,10 +834,12 @@ impl Case for ConnectWiseCase {
     }
 
     fn wrong_shape() -> WrongShape {
+        // An odd record is read tolerantly (see the oddities test); only a body that is not
+        // the documented list fails the sync.
         WrongShape::new(
-            fixture("connectwise/additions_missing_product.json"),
-            "[1]",
-            "missing field `product`",
+            fixture("connectwise/additions_not_a_list.json"),
+            ".",
+            "expected a JSON array",
         )
     }
 }

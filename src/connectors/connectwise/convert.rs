@@ -1,7 +1,8 @@
 //! ConnectWise wire types into the neutral model, with no requests: companies (billable by
 //! status and `billable_company_types`), agreements (their status derived from the flags and
 //! dates when the API does not send it), agreement additions into lines, and catalog items into
-//! products.
+//! products. A line's quantity, product, billing and dates decide what it counts: when one is
+//! unknown, [`line`] names it instead of guessing, and its company becomes unreadable.
 
 use std::collections::HashMap;
 
@@ -18,10 +19,12 @@ pub(super) fn company(
     billable_types: &[String],
 ) -> PsaCompany {
     let status_ref = c.status.as_ref();
-    let known = status_ref.and_then(|s| statuses.get(&s.id));
+    let known = status_ref
+        .and_then(|s| s.id)
+        .and_then(|id| statuses.get(&id));
     let status = status_ref
         .and_then(|s| s.name.clone())
-        .or_else(|| known.map(|k| k.name.clone()))
+        .or_else(|| known.and_then(|k| k.name.clone()))
         .unwrap_or_default();
     let inactive = known.and_then(|k| k.inactive_flag).unwrap_or(false);
     let types: Vec<String> = match (c.types, c.single_type) {
@@ -49,10 +52,11 @@ pub(super) fn company(
     } else {
         None
     };
+    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     PsaCompany {
         id: c.id.to_string(),
-        identifier: c.identifier,
-        name: c.name,
+        identifier: nonempty(c.identifier).unwrap_or_else(|| c.id.to_string()),
+        name: nonempty(c.name).unwrap_or_else(|| format!("company {}", c.id)),
         status,
         types,
         billable: reason.is_none(),
@@ -81,7 +85,9 @@ pub(super) fn agreement(a: wire::Agreement, raw: String, now: Timestamp) -> PsaA
     PsaAgreement {
         id: a.id.to_string(),
         company_id: a.company.id.to_string(),
-        name: a.name,
+        name: (a.name)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("Agreement {}", a.id)),
         agreement_type: a.agreement_type.and_then(|t| t.name),
         status,
         start: a.start_date,
@@ -92,18 +98,73 @@ pub(super) fn agreement(a: wire::Agreement, raw: String, now: Timestamp) -> PsaA
     }
 }
 
-pub(super) fn line(a: wire::Addition, raw: String, agreement: &PsaAgreement) -> PsaLine {
-    PsaLine {
+/// Why an agreement's status is unknown (`None` when it is known): it decides whether the
+/// agreement's additions are read and counted, and it is the sent `agreementStatus`, or derived
+/// from the flags and end date when that is absent. `odd` are the agreement's fields that were
+/// read as unknown.
+pub(super) fn agreement_unknown(a: &wire::Agreement, odd: &[String]) -> Option<String> {
+    let field = if odd.iter().any(|f| f == "agreementStatus") {
+        Some("agreementStatus")
+    } else if a.agreement_status.is_none() {
+        ["cancelledFlag", "noEndingDateFlag", "endDate"]
+            .into_iter()
+            .find(|f| odd.iter().any(|o| o == f))
+    } else {
+        None
+    }
+    .or_else(|| odd.iter().any(|f| f == "startDate").then_some("startDate"))?;
+    Some(format!(
+        "agreement {} has no readable status (`{field}`)",
+        a.id
+    ))
+}
+
+/// An addition as a line, or why its company's billing is unknown: a field the count depends
+/// on (`quantity`, the product, `lessIncluded`, `billCustomer`, the dates that say whether it
+/// is in force) was odd (named in `odd`) or, for the quantity and product, absent. A null
+/// `lessIncluded` or `billCustomer` is read as before (nothing included, billable).
+pub(super) fn line(
+    a: wire::Addition,
+    raw: String,
+    odd: &[String],
+    agreement: &PsaAgreement,
+) -> Result<PsaLine, String> {
+    let why = |what: &str, field: &str| {
+        format!(
+            "addition {} of agreement {} has no readable {what} (`{field}`)",
+            a.id, agreement.id
+        )
+    };
+    let Some(quantity) = a.quantity else {
+        return Err(why("quantity", "quantity"));
+    };
+    let product = a.product.as_ref();
+    let product_id = product.and_then(|p| p.id);
+    let identifier = product
+        .and_then(|p| p.identifier.clone())
+        .filter(|i| !i.trim().is_empty())
+        .or_else(|| product_id.map(|id| format!("#{id}")));
+    let Some(product_identifier) = identifier else {
+        return Err(why("product", "product"));
+    };
+    for (what, field) in [
+        ("included quantity", "lessIncluded"),
+        ("billing", "billCustomer"),
+        ("effective date", "effectiveDate"),
+        ("cancelled date", "cancelledDate"),
+    ] {
+        if odd.iter().any(|f| f == field) {
+            return Err(why(what, field));
+        }
+    }
+    Ok(PsaLine {
         id: a.id.to_string(),
         agreement_id: agreement.id.clone(),
         company_id: agreement.company_id.clone(),
-        product_id: Some(a.product.id.to_string()),
-        product_identifier: a
-            .product
-            .identifier
-            .unwrap_or_else(|| format!("#{}", a.product.id)),
+        product_id: product_id.map(|id| id.to_string()),
+        product_identifier,
         description: a.description,
-        quantity: a.quantity.unwrap_or(Decimal::ZERO),
+        quantity,
         less_included: a.less_included.unwrap_or(Decimal::ZERO),
         unit_price: a.unit_price.unwrap_or(Decimal::ZERO),
         unit_cost: a.unit_cost.unwrap_or(Decimal::ZERO),
@@ -115,13 +176,15 @@ pub(super) fn line(a: wire::Addition, raw: String, agreement: &PsaAgreement) -> 
             .map(BillCustomer::parse)
             .unwrap_or(BillCustomer::Billable),
         raw: Some(raw),
-    }
+    })
 }
 
 pub(super) fn product(p: wire::CatalogItem, raw: String) -> PsaProduct {
     PsaProduct {
         id: p.id.to_string(),
-        identifier: p.identifier,
+        identifier: (p.identifier)
+            .filter(|i| !i.trim().is_empty())
+            .unwrap_or_else(|| format!("#{}", p.id)),
         description: p.description,
         price: p.price,
         cost: p.cost,
@@ -141,7 +204,7 @@ mod tests {
                 1,
                 wire::CompanyStatus {
                     id: 1,
-                    name: "Active".into(),
+                    name: Some("Active".into()),
                     inactive_flag: Some(false),
                 },
             ),
@@ -149,7 +212,7 @@ mod tests {
                 2,
                 wire::CompanyStatus {
                     id: 2,
-                    name: "Not Approved".into(),
+                    name: Some("Not Approved".into()),
                     inactive_flag: Some(true),
                 },
             ),

@@ -8,6 +8,11 @@
 //! every sync because hosted codebases move on upgrade. Lists page with `page`/`pageSize` (≤1000)
 //! and a `Link` header. There is no cross-agreement additions collection, so additions are read
 //! agreement by agreement, a few at a time.
+//!
+//! Every list is read tolerantly (`Pages::all_tolerant`): a record without its id (or an
+//! agreement without its company) is set aside, any other odd field is unknown for its record
+//! and counted in `meta`; an agreement or addition whose count-deciding field is unknown makes
+//! its company unreadable (see `convert::line`).
 
 mod args;
 mod convert;
@@ -17,7 +22,7 @@ mod wire;
 pub use args::Args;
 pub use settings::Settings;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,12 +35,12 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, Paging, Param, RateLimit, Request, RetryPolicy, StaticHeaders,
-    check_url, decode_one, get_discovery,
+    ConnectorError, End, HttpClient, Paging, Param, RateLimit, Read, Request, RetryPolicy,
+    StaticHeaders, Tolerant, check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaAgreement, PsaLine, PsaSnapshot, Snapshot};
 
-use convert::{agreement, company, line, product};
+use convert::{agreement, agreement_unknown, company, line, product};
 
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Used when `companyinfo` does not name a codebase (on-premises servers).
@@ -243,26 +248,40 @@ impl Connector for ConnectWise {
                 paging(ps),
                 ""
             )
-            .all(&|_| {}),
+            .all_tolerant(&|_| {}),
             api.pages::<wire::Company>(list("company/companies", &company_query), paging(ps), "")
-                .all(&companies_read),
+                .all_tolerant(&companies_read),
             api.pages::<wire::Agreement>(
                 list("finance/agreements", &agreement_query),
                 paging(ps),
                 ""
             )
-            .all(&agreements_read),
+            .all_tolerant(&agreements_read),
             api.pages::<wire::CatalogItem>(
                 list("procurement/catalog", &catalog_query),
                 paging(ps),
                 ""
             )
-            .all(&catalog_read),
+            .all_tolerant(&catalog_read),
         )?;
+        let mut odd = Oddities::default();
+        let statuses = odd.take("GET /company/companies/statuses", statuses);
+        let companies = odd.take("GET /company/companies", companies);
+        let agreements = odd.take("GET /finance/agreements", agreements);
+        let products = odd.take("GET /procurement/catalog", products);
         let now = Timestamp::now();
+        let mut unreadable = BTreeMap::new();
         let agreements: Vec<PsaAgreement> = agreements
             .into_iter()
-            .map(|(a, raw)| agreement(a, raw, now))
+            .map(|r| {
+                // Its status decides whether its additions count: never guessed.
+                if let Some(why) = agreement_unknown(&r.value, &r.odd) {
+                    unreadable
+                        .entry(r.value.company.id.to_string())
+                        .or_insert(why);
+                }
+                agreement(r.value, r.raw, now)
+            })
             .collect();
 
         let lines_read = AtomicUsize::new(0);
@@ -274,49 +293,96 @@ impl Connector for ConnectWise {
             .filter(|(_, a)| a.status.eq_ignore_ascii_case("active"))
             .map(|(i, a)| (i, format!("finance/agreements/{}/additions", a.id)))
             .collect();
-        let additions: Vec<(usize, Vec<(wire::Addition, String)>)> = stream::iter(wanted)
+        let additions: Vec<(usize, String, Tolerant<wire::Addition>)> = stream::iter(wanted)
             .map(|(i, path)| {
                 let lines_read = &lines_read;
                 async move {
                     let before = lines_read.load(Ordering::Relaxed);
                     let got = api
-                        .pages::<wire::Addition>(Request::get(path), paging(ps), "")
-                        .all(&|n| cx.report("additions", before + n))
+                        .pages::<wire::Addition>(Request::get(&path), paging(ps), "")
+                        .all_tolerant(&|n| cx.report("additions", before + n))
                         .await?;
-                    let total = lines_read.fetch_add(got.len(), Ordering::Relaxed) + got.len();
+                    let n = got.records.len();
+                    let total = lines_read.fetch_add(n, Ordering::Relaxed) + n;
                     cx.report("additions", total);
-                    Ok::<_, ConnectorError>((i, got))
+                    Ok::<_, ConnectorError>((i, path, got))
                 }
             })
             .buffer_unordered(self.concurrency())
             .try_collect()
             .await?;
 
-        let statuses: HashMap<i64, wire::CompanyStatus> =
-            statuses.into_iter().map(|(s, _)| (s.id, s)).collect();
+        let statuses: HashMap<i64, wire::CompanyStatus> = statuses
+            .into_iter()
+            .map(|r| (r.value.id, r.value))
+            .collect();
         let companies = companies
             .into_iter()
-            .map(|(c, raw)| company(c, raw, &statuses, &self.billable_types))
+            .map(|r| company(r.value, r.raw, &statuses, &self.billable_types))
             .collect();
-        let mut lines: Vec<PsaLine> = additions
-            .into_iter()
-            .flat_map(|(i, adds)| {
-                let a = &agreements[i];
-                adds.into_iter().map(move |(add, raw)| line(add, raw, a))
-            })
-            .collect();
+        let mut lines: Vec<PsaLine> = Vec::new();
+        for (i, path, adds) in additions {
+            let a = &agreements[i];
+            for r in odd.take(&format!("GET /{path}"), adds) {
+                match line(r.value, r.raw, &r.odd, a) {
+                    Ok(l) => lines.push(l),
+                    // What the company is billed depends on this line: never read it as 0.
+                    Err(why) => {
+                        unreadable.entry(a.company_id.clone()).or_insert(why);
+                    }
+                }
+            }
+        }
         lines.sort_by(|a, b| a.agreement_id.cmp(&b.agreement_id).then(a.id.cmp(&b.id)));
         let products = products
             .into_iter()
-            .map(|(p, raw)| product(p, raw))
+            .map(|r| product(r.value, r.raw))
             .collect();
+        let mut meta = BTreeMap::new();
+        if odd.records > 0 {
+            meta.insert(
+                "records with odd fields read as unknown".into(),
+                format!("{} ({})", odd.records, odd.fields.join(", ")),
+            );
+        }
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
             agreements,
             lines,
             products,
-            ..PsaSnapshot::default()
+            whole_units: false,
+            meta,
+            unreadable,
+            set_aside: odd.set_aside,
         }))
+    }
+}
+
+/// What tolerant reading found across a sync's lists: records set aside, and how many records
+/// had fields read as unknown, and which fields (by list), for `status`. As HaloPSA's, but the
+/// records keep their odd fields: a line's decide whether it can be counted.
+#[derive(Default)]
+struct Oddities {
+    set_aside: Vec<String>,
+    records: usize,
+    fields: Vec<String>,
+}
+
+impl Oddities {
+    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
+    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<Read<T>> {
+        self.set_aside
+            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+        for r in got.records.iter().filter(|r| !r.odd.is_empty()) {
+            self.records += 1;
+            for f in &r.odd {
+                let f = format!("{endpoint} {f}");
+                if !self.fields.contains(&f) {
+                    self.fields.push(f);
+                }
+            }
+        }
+        got.records
     }
 }
 

@@ -1,6 +1,12 @@
 //! ConnectWise PSA (Manage) REST 3.0 wire types, named as the API names them (`Company`,
 //! `CompanyStatus`, `Agreement`, `Addition`, `CatalogItem`, plus the unauthenticated
 //! `login/companyinfo` answer). Unknown fields are ignored; enums stay strings.
+//!
+//! ConnectWise's spec marks every `*Reference.id` nullable, every flag and number nullable, and
+//! requires names and identifiers without promising them non-empty; the lists are read by
+//! `crate::http::decode_tolerant`, so only what attributes a record is required here: its `id`,
+//! and an agreement's `company.id` (an addition belongs to the agreement it was listed under).
+//! Any other field with an odd value is unknown for its record.
 
 use jiff::Timestamp;
 use rust_decimal::Decimal;
@@ -27,14 +33,22 @@ pub struct SystemInfo {
     pub version: Option<String>,
 }
 
-/// A reference to another record: `{"id": 1, "name": "Active", "_info": {...}}`.
+/// A reference to another record: `{"id": 1, "name": "Active", "_info": {...}}`. Its `id` is
+/// nullable in the spec, so optional here; [`Owner`] is the reference a record cannot do without.
 #[derive(Debug, Deserialize)]
 pub struct Ref {
-    pub id: i64,
+    #[serde(default)]
+    pub id: Option<i64>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub identifier: Option<String>,
+}
+
+/// An agreement's `company`: the reference that attributes it, so its `id` is required.
+#[derive(Debug, Deserialize)]
+pub struct Owner {
+    pub id: i64,
 }
 
 /// An element of `GET /company/companies`.
@@ -42,8 +56,10 @@ pub struct Ref {
 #[serde(rename_all = "camelCase")]
 pub struct Company {
     pub id: i64,
-    pub identifier: String,
-    pub name: String,
+    #[serde(default)]
+    pub identifier: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub status: Option<Ref>,
     /// Newer API versions send `types`, older ones a single `type`.
@@ -60,7 +76,8 @@ pub struct Company {
 #[serde(rename_all = "camelCase")]
 pub struct CompanyStatus {
     pub id: i64,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub inactive_flag: Option<bool>,
 }
@@ -70,10 +87,11 @@ pub struct CompanyStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Agreement {
     pub id: i64,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(rename = "type", default)]
     pub agreement_type: Option<Ref>,
-    pub company: Ref,
+    pub company: Owner,
     /// `Active`, `Cancelled`, `Expired`, `Inactive`.
     #[serde(default)]
     pub agreement_status: Option<String>,
@@ -94,7 +112,10 @@ pub struct Agreement {
 #[serde(rename_all = "camelCase")]
 pub struct Addition {
     pub id: i64,
-    pub product: Ref,
+    /// Required by the spec but its `id` nullable: a line without a readable product is kept
+    /// and its company made unreadable, since the product decides which service it counts for.
+    #[serde(default)]
+    pub product: Option<Ref>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "decimal_opt")]
@@ -119,7 +140,8 @@ pub struct Addition {
 #[serde(rename_all = "camelCase")]
 pub struct CatalogItem {
     pub id: i64,
-    pub identifier: String,
+    #[serde(default)]
+    pub identifier: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "decimal_opt")]
