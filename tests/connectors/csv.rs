@@ -130,6 +130,28 @@ async fn a_json_license_export_uses_the_profile_and_keeps_the_latest_time() {
 }
 
 #[tokio::test]
+async fn rows_without_account_or_id_are_set_aside_and_an_odd_date_is_unknown() {
+    let v = sync_file("", "odd-rows.tsv")
+        .await
+        .expect("an odd row never refuses the file");
+    let ids: Vec<&str> = v.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["A-1/pro", "B-1/pro"]);
+    let a1 = &v.items[0];
+    assert_eq!(a1.last_contact, None, "`yesterday-ish` is no date: unknown");
+    assert_eq!(a1.attrs["odd_fields"], "last_seen");
+    assert_eq!(units(&v, "pro", "Acme Corp"), dec("1"));
+    assert!(!v.items[1].attrs.contains_key("odd_fields"));
+    let aside = reconcile::model::set_aside_note(&v.set_aside).unwrap();
+    assert!(aside.starts_with("2 records set aside"), "{aside}");
+    for want in [
+        "odd-rows.tsv:3:1: column `Site`: the account is empty",
+        "odd-rows.tsv:4:2: column `Asset ID`: the item id is empty",
+    ] {
+        assert!(aside.contains(want), "missing `{want}` in {aside}");
+    }
+}
+
+#[tokio::test]
 async fn a_tab_separated_endpoint_list_has_an_item_per_asset() {
     let v = sync_file("", "endpoints.tsv").await.unwrap();
     assert_eq!(v.items.len(), 4);
@@ -157,13 +179,14 @@ async fn bad_rows_fail_the_import_with_file_line_column_and_header() {
     )
     .await
     .unwrap_err();
+    // The row without an account is set aside, not a bad row (see the odd rows test).
     assert!(
-        e.starts_with("connection `v`: 4 bad rows (nothing was imported)"),
+        e.starts_with("connection `v`: 3 bad rows (nothing was imported)"),
         "{e}"
     );
+    assert!(!e.contains("the account is empty"), "{e}");
     for want in [
         "bad-rows.csv:3:3: column `Billable Units`: `-1` is negative",
-        "bad-rows.csv:4:1: column `Customer`: the account is empty",
         "bad-rows.csv:5:3: column `Billable Units`: `two` is not a number",
         "bad-rows.csv:7:2: column `Product Code`: the sku is empty",
         "Fix the file (or the settings and columns profile of [connections.v]), then sync again",

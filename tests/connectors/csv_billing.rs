@@ -236,12 +236,40 @@ async fn without_a_price_column_the_snapshot_says_there_is_no_money() {
 }
 
 #[tokio::test]
+async fn rows_without_a_company_id_are_set_aside_and_a_missing_name_is_unknown() {
+    let p = sync_file("", "odd-rows.csv")
+        .await
+        .expect("an odd row never refuses the file");
+    let companies: Vec<(&str, &str)> = p
+        .companies
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(
+        companies,
+        [("C2001", "C2001"), ("C2002", "Birch Logistics")],
+        "a company without a name is known by its id"
+    );
+    assert_eq!(p.lines.len(), 2);
+    assert_eq!(billed(&p, "C2001", "NINJA-WS"), dec("3"));
+    assert_eq!(billed(&p, "Birch Logistics", "NINJA-WS"), dec("4"));
+    let file = fixture_path("odd-rows.csv").display().to_string();
+    assert_eq!(
+        reconcile::model::set_aside_note(&p.set_aside).unwrap(),
+        format!(
+            "1 record set aside, not attributable to an account: {file}:3:2: column `Customer Number`: the company id is empty"
+        )
+    );
+}
+
+#[tokio::test]
 async fn bad_rows_fail_the_whole_import_with_file_line_and_column() {
     let e = sync_file("", "bad-rows.csv").await.unwrap_err();
     let file = fixture_path("bad-rows.csv").display().to_string();
-    assert!(e.contains("6 bad rows (nothing was imported)"), "{e}");
+    // The row without a company is set aside, not a bad row (see the odd rows test).
+    assert!(e.contains("5 bad rows (nothing was imported)"), "{e}");
+    assert!(!e.contains("the company is empty"), "{e}");
     for want in [
-        format!("{file}:3:1: column `Company`: the company is empty"),
         format!("{file}:4:2: column `Product`: the product is empty"),
         format!("{file}:5:3: column `Quantity`: `ten` is not a number"),
         format!(

@@ -2,6 +2,12 @@
 //! `account` column (id from `account_id` when there is one), rows of one account and SKU summed
 //! into one `IMPORTED` item (or one item a row with an `item_id` column, an id twice for one SKU
 //! being an error), and every bad cell located by file, line, column and header.
+//!
+//! Read tolerantly, count strictly (issue 12): a row without its account (or `account_id`, or
+//! `item_id` where the file has one) cannot be attributed and is set aside, counted and named in
+//! the snapshot's `set_aside`; a `last_seen` that cannot be read is unknown for that row (named
+//! in the item's `odd_fields`); what the count depends on (the quantity, the SKU that picks the
+//! service) still refuses the file, by line and column, since the user can fix it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +33,7 @@ pub(super) fn rows(
     numbers: &NumberFormat,
 ) -> Result<Imported, String> {
     let mut errors: Vec<String> = Vec::new();
+    let mut set_aside: Vec<String> = Vec::new();
     let mut accounts: Vec<VendorAccount> = Vec::new();
     let mut account_index: HashMap<String, usize> = HashMap::new();
     let mut items: Vec<Acc> = Vec::new();
@@ -60,26 +67,54 @@ pub(super) fn rows(
                 Some(v.to_string())
             }
         };
-        let name = required(Role::Account, &mut bad);
-        let account_id = match cols.get(Role::AccountId) {
-            Some(_) => required(Role::AccountId, &mut bad),
-            None => name.clone(),
+        let text = |role: Role| {
+            cell(role)
+                .map(|(_, v)| v.to_string())
+                .filter(|v| !v.is_empty())
         };
+        // What attributes the row: without it the row is set aside, not the file refused.
+        let unattributed = [Role::AccountId, Role::ItemId]
+            .into_iter()
+            .chain(cols.get(Role::AccountId).is_none().then_some(Role::Account))
+            .find_map(|role| {
+                cell(role)
+                    .filter(|(_, v)| v.is_empty())
+                    .map(|(c, _)| (role, c))
+            });
+        if let Some((role, c)) = unattributed {
+            set_aside.push(format!(
+                "{}: column `{}`: the {} is empty",
+                table.locate(
+                    shown,
+                    Pos {
+                        line: row.line,
+                        column: Some(c + 1)
+                    }
+                ),
+                table.headers.get(c).map(String::as_str).unwrap_or(""),
+                role.key().replace('_', " ")
+            ));
+            continue;
+        }
+        let account_id = text(Role::AccountId).or_else(|| text(Role::Account));
+        // A name the count does not depend on: unknown, the account is known by its id.
+        let name = text(Role::Account).or_else(|| account_id.clone());
         let sku = match cols.get(Role::Sku) {
             Some(_) => required(Role::Sku, &mut bad).map(Some),
             None => Some(None),
         };
-        let item_id = match cols.get(Role::ItemId) {
-            Some(_) => required(Role::ItemId, &mut bad).map(Some),
-            None => Some(None),
-        };
+        let item_id = Some(text(Role::ItemId));
         let quantity = match cell(Role::Quantity) {
             None => Some(Decimal::ONE),
             Some((c, v)) => parse_quantity(v, numbers).map_err(|e| bad(c, e)).ok(),
         };
-        let last_seen = match cell(Role::LastSeen) {
-            Some((c, v)) if !v.is_empty() => parse_time(v).map_err(|e| bad(c, e)).map(Some).ok(),
-            _ => Some(None),
+        // Unreadable, the last-seen date is unknown for this row (the count does not use it).
+        let (last_seen, seen_odd) = match cell(Role::LastSeen) {
+            Some((_, v)) if !v.is_empty() => match parse_time(v) {
+                Ok(t) => (Some(Some(t)), false),
+                Err(_) => (Some(None), true),
+            },
+            _ => (Some(None), false),
         };
         let sku_name = cell(Role::SkuName)
             .map(|(_, v)| v.to_string())
@@ -135,6 +170,11 @@ pub(super) fn rows(
             }
             acc.quantity += quantity;
             acc.lines.push(row.line);
+            if seen_odd {
+                acc.item
+                    .attrs
+                    .insert("odd_fields".into(), "last_seen".into());
+            }
             if let Some(t) = seen
                 && acc.item.last_contact.is_none_or(|c| c < t)
             {
@@ -154,6 +194,9 @@ pub(super) fn rows(
         }
         if let Some(n) = sku_name {
             attrs.insert("sku_name".to_string(), n);
+        }
+        if seen_odd {
+            attrs.insert("odd_fields".to_string(), "last_seen".to_string());
         }
         let item_name = match (&item_id, &sku) {
             (Some(i), _) => i.clone(),
@@ -209,6 +252,7 @@ pub(super) fn rows(
         snapshot: VendorSnapshot {
             accounts,
             items,
+            set_aside,
             ..VendorSnapshot::default()
         },
         rows,

@@ -3,6 +3,13 @@
 //! status and type rules), agreements from the agreement column (else one per company), and
 //! products from the distinct product identifiers with a price when all their rows agree; every
 //! bad cell located by file, line, column and header.
+//!
+//! Read tolerantly, count strictly (issue 12): a row without its company (or `company_id`) cannot
+//! be attributed and is set aside, counted and named in the snapshot's `set_aside`; an empty
+//! company name beside a company id is the id. What the count depends on (the product, the
+//! quantity and what is included, the dates that put a line in force, the billable flag) and the
+//! money (with its decimal-separator hint) still refuse the file by line and column, since the
+//! user can fix it; text columns (status, type, product name, agreement, cycle) are read as given.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,6 +76,7 @@ pub(super) fn rows(
     settings: &Settings,
 ) -> Result<Imported, String> {
     let mut errors: Vec<String> = Vec::new();
+    let mut set_aside: Vec<String> = Vec::new();
     let mut companies: Vec<CompanyAcc> = Vec::new();
     let mut company_index: HashMap<String, usize> = HashMap::new();
     let mut agreements: Vec<PsaAgreement> = Vec::new();
@@ -100,11 +108,21 @@ pub(super) fn rows(
                 Some(v.to_string())
             }
         };
-        let name = required(Role::Company, &mut bad);
-        let company_id = match cols.get(Role::CompanyId) {
-            Some(_) => required(Role::CompanyId, &mut bad),
-            None => name.clone(),
+        // What attributes the row: without it the row is set aside, not the file refused.
+        let attributes = match cols.get(Role::CompanyId) {
+            Some(_) => Role::CompanyId,
+            None => Role::Company,
         };
+        if let Some((c, _)) = cell(attributes).filter(|(_, v)| v.is_empty()) {
+            let what = format!("the {} is empty", attributes.key().replace('_', " "));
+            set_aside.push(table.cell_error(shown, row.line, c, &what));
+            continue;
+        }
+        let company_id = cell(attributes).map(|(_, v)| v.to_string());
+        // A name the count does not depend on: unknown, the company is known by its id.
+        let name = given(Role::Company)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| company_id.clone());
         let product = required(Role::Product, &mut bad);
         let quantity = cell(Role::Quantity)
             .and_then(|(c, v)| parse_quantity(v, &numbers).map_err(|e| bad(c, e)).ok());
@@ -333,6 +351,7 @@ pub(super) fn rows(
             products,
             whole_units: false,
             meta,
+            set_aside,
             ..Default::default()
         },
         rows: table.rows.len(),
