@@ -125,6 +125,63 @@ fn billed(p: &PsaSnapshot, contract: &str, product: &str, when: Timestamp) -> De
 }
 
 #[tokio::test]
+async fn spec_valid_oddities_are_unknown_and_what_decides_a_count_is_never_guessed() {
+    // Autotask's models make nearly every field nullable: a contract's name, its period type,
+    // a row's units and price; picklists grow; a date field holds whatever was imported.
+    let server = MockServer::start().await;
+    for (p, f) in [
+        ("Contracts/query", "autotask/odd_contracts.json"),
+        (
+            "ContractServiceUnits/query",
+            "autotask/odd_contract_service_units.json",
+        ),
+    ] {
+        authed("POST", p)
+            .respond_with(body(&server, f))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    mount_all(&server).await;
+    let p = synced(&connector(&settings(&server), fast_retry(3))).await;
+
+    let harbor = p.agreements.iter().find(|a| a.id == "29684300").unwrap();
+    assert_eq!(
+        harbor.name, "Contract 29684300",
+        "a null name falls back to the id"
+    );
+    assert_eq!(harbor.billing_cycle, None);
+    assert_eq!(harbor.end, None);
+    // Units 30 with a null price: counted, the price taken from its contract service/service.
+    let row = p.lines.iter().find(|l| l.id == "990001").unwrap();
+    assert_eq!(row.company_id, "174");
+    assert_eq!(row.quantity, dec("30"));
+    // A contract start that is not a date, a row whose units are null: their companies'
+    // billing is unknown, never read as 0 or as always in force.
+    assert_eq!(
+        p.unreadable.get("176").map(String::as_str),
+        Some(
+            "contract 29684301 has no readable `startDate`: `the first of the year` is not a date such as 2025-07-01T00:00:00Z"
+        )
+    );
+    assert_eq!(
+        p.unreadable.get("175").map(String::as_str),
+        Some("units row 990002 of contract 29684302 has no readable quantity (`units`)")
+    );
+    assert!(!p.unreadable.contains_key("174"), "{:?}", p.unreadable);
+    assert!(p.lines.iter().all(|l| l.id != "990002"));
+    // The contract of no company and the row with no id are set aside, by endpoint and place.
+    let note = reconcile::model::set_aside_note(&p.set_aside).unwrap();
+    assert!(note.starts_with("2 records set aside"), "{note}");
+    for place in [
+        "POST /V1.0/Contracts/query items[3]: missing field `companyID`",
+        "POST /V1.0/ContractServiceUnits/query items[2]: missing field `id`",
+    ] {
+        assert!(note.contains(place), "{place} in {note}");
+    }
+}
+
+#[tokio::test]
 async fn sync_reads_everything_pages_to_the_end_and_picks_the_covering_row() {
     let server = MockServer::start().await;
     mount_all(&server).await;
@@ -559,10 +616,11 @@ impl Case for AutotaskCase {
     }
 
     fn wrong_shape() -> WrongShape {
+        // A contract that names no company is set aside; `items` that is no list fails.
         WrongShape::new(
-            r#"{"items":[{"id":1,"companyID":"x","contractName":"c"}],"pageDetails":{"nextPageUrl":null}}"#,
-            "items[0].companyID",
-            "invalid type: string \"x\"",
+            r#"{"items":{"id":1,"companyID":174},"pageDetails":{"nextPageUrl":null}}"#,
+            "items",
+            "expected a JSON array, got an object",
         )
     }
 

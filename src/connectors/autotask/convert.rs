@@ -3,14 +3,13 @@
 //! its ContractService or its Service), Services into products; picklist labels and values,
 //! Autotask's dates, and the messages of its `{"errors": [...]}` bodies.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::{Timestamp, ToSpan};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::wire;
-use crate::http::ConnectorError;
 use crate::model::{BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct};
 
 /// A company, billable unless it is inactive or its type is not in `billable_types` (labels or
@@ -44,7 +43,9 @@ pub(super) fn company(
     PsaCompany {
         id: c.id.to_string(),
         identifier: c.company_number.unwrap_or_else(|| c.id.to_string()),
-        name: c.company_name,
+        name: (c.company_name)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("company {}", c.id)),
         status: if active { "Active" } else { "Inactive" }.into(),
         types: type_label.into_iter().collect(),
         billable: reason.is_none(),
@@ -53,29 +54,28 @@ pub(super) fn company(
     }
 }
 
-/// Contracts as agreements, in force from `startDate` to the day after `endDate`; a date that is
-/// not one is a decode error naming `items[i]`.
+/// Contracts as agreements, in force from `startDate` to the day after `endDate`. A date that
+/// is not one is unknown, and since it decides when the contract is in force, its company goes
+/// in `unreadable` with the reason.
 pub(super) fn agreements(
-    connection: &str,
     contracts: Vec<(wire::Contract, String)>,
     contract_types: Option<&HashMap<i64, String>>,
     statuses: Option<&HashMap<i64, String>>,
     periods: Option<&HashMap<i64, String>>,
-) -> Result<Vec<PsaAgreement>, ConnectorError> {
+    unreadable: &mut BTreeMap<String, String>,
+) -> Vec<PsaAgreement> {
     let mut agreements = Vec::new();
-    for (i, (c, raw)) in contracts.into_iter().enumerate() {
-        let ep = "POST /V1.0/Contracts/query";
-        let start = date_opt(
-            connection,
-            ep,
-            &format!("items[{i}].startDate"),
-            &c.start_date,
-        )?;
-        let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &c.end_date)?;
+    for (c, raw) in contracts {
+        let company_id = c.company_id.to_string();
+        let what = format!("contract {}", c.id);
+        let start = date_or_unknown(&c.start_date, "startDate", &what, &company_id, unreadable);
+        let end = date_or_unknown(&c.end_date, "endDate", &what, &company_id, unreadable);
         agreements.push(PsaAgreement {
             id: c.id.to_string(),
-            company_id: c.company_id.to_string(),
-            name: c.contract_name,
+            company_id,
+            name: (c.contract_name)
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("Contract {}", c.id)),
             agreement_type: label(contract_types, c.contract_type),
             status: label(statuses, c.status).unwrap_or_else(|| "Active".into()),
             start,
@@ -86,20 +86,43 @@ pub(super) fn agreements(
             raw: Some(raw),
         });
     }
-    Ok(agreements)
+    agreements
+}
+
+/// `s` as a date; one that is not a date is `None`, and its company is unreadable (`what` and
+/// `field` name the record and the field).
+fn date_or_unknown(
+    s: &Option<String>,
+    field: &str,
+    what: &str,
+    company_id: &str,
+    unreadable: &mut BTreeMap<String, String>,
+) -> Option<Timestamp> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => match parse_date(v) {
+            Ok(t) => Some(t),
+            Err(detail) => {
+                unreadable
+                    .entry(company_id.to_string())
+                    .or_insert_with(|| format!("{what} has no readable `{field}`: {detail}"));
+                None
+            }
+        },
+    }
 }
 
 /// One line per ContractServiceUnits row whose contract is known (`contract_company`), with the
 /// description, price and cost of the row, else its ContractService, else its Service; sorted by
 /// agreement, product and start.
 pub(super) fn lines(
-    connection: &str,
     product_field: &str,
     units: Vec<(wire::ContractServiceUnit, String)>,
     contract_services: &[(wire::ContractService, String)],
     services: &[(wire::Service, String)],
     contract_company: &HashMap<i64, i64>,
-) -> Result<Vec<PsaLine>, ConnectorError> {
+    unreadable: &mut BTreeMap<String, String>,
+) -> Vec<PsaLine> {
     let svc_by_id: HashMap<i64, (&wire::Service, &str)> = services
         .iter()
         .map(|(s, raw)| (s.id, (s, raw.as_str())))
@@ -111,15 +134,21 @@ pub(super) fn lines(
         .map(|(c, _)| ((c.contract_id, c.service_id), c))
         .collect();
     let mut lines = Vec::new();
-    for (i, (u, raw)) in units.into_iter().enumerate() {
-        let ep = "POST /V1.0/ContractServiceUnits/query";
-        let start = date_opt(
-            connection,
-            ep,
-            &format!("items[{i}].startDate"),
-            &u.start_date,
-        )?;
-        let end = date_opt(connection, ep, &format!("items[{i}].endDate"), &u.end_date)?;
+    for (u, raw) in units {
+        let Some(company_id) = contract_company.get(&u.contract_id) else {
+            continue;
+        };
+        let company = company_id.to_string();
+        let what = format!("units row {} of contract {}", u.id, u.contract_id);
+        let start = date_or_unknown(&u.start_date, "startDate", &what, &company, unreadable);
+        let end = date_or_unknown(&u.end_date, "endDate", &what, &company, unreadable);
+        // What the company is billed depends on the units: never read them as 0.
+        let Some(quantity) = u.units else {
+            unreadable
+                .entry(company)
+                .or_insert_with(|| format!("{what} has no readable quantity (`units`)"));
+            continue;
+        };
         let cs = u
             .contract_service_id
             .and_then(|id| cs_by_id.get(&id))
@@ -129,20 +158,17 @@ pub(super) fn lines(
         let identifier = svc
             .map(|(s, r)| product_identifier(product_field, s, r))
             .unwrap_or_else(|| format!("#{}", u.service_id));
-        let Some(company_id) = contract_company.get(&u.contract_id) else {
-            continue;
-        };
         lines.push(PsaLine {
             id: u.id.to_string(),
             agreement_id: u.contract_id.to_string(),
-            company_id: company_id.to_string(),
+            company_id: company,
             product_id: Some(u.service_id.to_string()),
             product_identifier: identifier,
             description: cs
                 .and_then(|c| c.invoice_description.clone())
                 .filter(|d| !d.trim().is_empty())
-                .or_else(|| svc.map(|(s, _)| s.name.clone())),
-            quantity: u.units.unwrap_or(Decimal::ZERO),
+                .or_else(|| svc.and_then(|(s, _)| s.name.clone())),
+            quantity,
             less_included: Decimal::ZERO,
             unit_price: u
                 .price
@@ -167,7 +193,7 @@ pub(super) fn lines(
             .then(a.product_identifier.cmp(&b.product_identifier))
             .then(a.effective.cmp(&b.effective))
     });
-    Ok(lines)
+    lines
 }
 
 /// Services as products, identified by `product_field`.
@@ -180,7 +206,7 @@ pub(super) fn products(
         .map(|(s, raw)| PsaProduct {
             id: s.id.to_string(),
             identifier: product_identifier(product_field, s, raw),
-            description: s.description.clone().or_else(|| Some(s.name.clone())),
+            description: s.description.clone().or_else(|| s.name.clone()),
             price: s.unit_price,
             cost: s.unit_cost,
             inactive: !s.is_active.unwrap_or(true),
@@ -278,29 +304,12 @@ fn parse_date(s: &str) -> Result<Timestamp, String> {
         })
 }
 
-fn date_opt(
-    connection: &str,
-    endpoint: &str,
-    field: &str,
-    s: &Option<String>,
-) -> Result<Option<Timestamp>, ConnectorError> {
-    match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => parse_date(v)
-            .map(Some)
-            .map_err(|detail| ConnectorError::Decode {
-                connection: connection.into(),
-                endpoint: endpoint.into(),
-                path: field.into(),
-                detail,
-            }),
-    }
-}
-
 /// The product identifier a Service gives under `product_field`.
 fn product_identifier(field: &str, s: &wire::Service, raw: &str) -> String {
     if field.eq_ignore_ascii_case("name") {
-        return s.name.clone();
+        return (s.name.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("#{}", s.id));
     }
     let v: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
     let found = v.as_object().and_then(|o| {

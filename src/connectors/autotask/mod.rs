@@ -35,9 +35,9 @@ pub use budget::{
 };
 pub use settings::Settings;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -54,8 +54,8 @@ use convert::{body_errors, company, picklist_number, surface_errors, value_of};
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Request, RetryPolicy,
-    StaticHeaders, check_url, decode_one, get_discovery,
+    ConnectorError, HttpClient, Pages, Paging, RateLimit, RawResponse, Read, Request, RetryPolicy,
+    StaticHeaders, Tolerant, check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaCompany, PsaSnapshot, Snapshot};
 
@@ -120,6 +120,8 @@ pub struct Autotask {
     concurrency: usize,
     api: Mutex<Option<Arc<Api>>>,
     budget: Budget,
+    /// Records a sync's queries set aside (no id, contract, company or service), by endpoint.
+    set_aside: std::sync::Mutex<Vec<String>>,
 }
 
 impl Autotask {
@@ -179,6 +181,7 @@ impl Autotask {
             ),
             api: Mutex::new(None),
             budget: Budget::default(),
+            set_aside: Default::default(),
         })
     }
 
@@ -369,13 +372,38 @@ impl Autotask {
             json!({ "filter": filter, "MaxRecords": max_records }),
         );
         let paging = Paging::next_url_at("/pageDetails/nextPageUrl");
-        let mut pages = Pages::new(&zone, first, paging, "/items");
-        if all_pages {
-            return pages.all(on_page).await;
+        let mut pages = Pages::new(&zone, first, paging, "/items").tolerant();
+        let read = if all_pages {
+            pages.all_tolerant(on_page).await?
+        } else {
+            let page = pages.next().await?;
+            let read = Tolerant {
+                set_aside: page
+                    .as_ref()
+                    .map(|p| p.set_aside.clone())
+                    .unwrap_or_default(),
+                records: page
+                    .map(|p| {
+                        (p.items.into_iter().zip(p.odd))
+                            .map(|((value, raw), odd)| Read { value, raw, odd })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            on_page(read.records.len());
+            read
+        };
+        // Records without what attributes them (an id, a contract, a company) are set aside
+        // for the snapshot; every other odd value is unknown for its record.
+        if !read.set_aside.is_empty() {
+            let endpoint = format!("POST /V1.0/{entity}/query");
+            (self
+                .set_aside
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner))
+            .extend(read.set_aside.iter().map(|s| format!("{endpoint} {s}")));
         }
-        let items = pages.next().await?.map(|p| p.items).unwrap_or_default();
-        on_page(items.len());
-        Ok(items)
+        Ok(read.records.into_iter().map(|r| (r.value, r.raw)).collect())
     }
 
     /// Picklist labels of `fields` of `entity`, from `entityInformation/fields`.
@@ -454,6 +482,11 @@ impl Connector for Autotask {
     }
 
     async fn sync(&self, cx: &SyncCx) -> Result<Snapshot, ConnectorError> {
+        (self
+            .set_aside
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+        .clear();
         let threshold = self.read_threshold().await?;
         let mut meta = self.threshold_meta(&threshold);
         let company_lists = self.picklists("Companies", &["companyType"]).await?;
@@ -542,16 +575,22 @@ impl Connector for Autotask {
             .iter()
             .map(|(c, _)| (c.id, c.company_id))
             .collect();
-        let agreements =
-            convert::agreements(&self.name, contracts, contract_types, statuses, periods)?;
+        let mut unreadable = BTreeMap::new();
+        let agreements = convert::agreements(
+            contracts,
+            contract_types,
+            statuses,
+            periods,
+            &mut unreadable,
+        );
         let lines = convert::lines(
-            &self.name,
             &self.product_field,
             units,
             &contract_services,
             &services,
             &contract_company,
-        )?;
+            &mut unreadable,
+        );
         let products = convert::products(&self.product_field, &services);
         meta.insert(
             "api requests this sync".into(),
@@ -568,7 +607,13 @@ impl Connector for Autotask {
             products,
             whole_units: true,
             meta,
-            ..Default::default()
+            unreadable,
+            set_aside: std::mem::take(
+                &mut *self
+                    .set_aside
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ),
         }))
     }
 }

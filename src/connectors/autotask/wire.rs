@@ -2,7 +2,9 @@
 //! swagger's models are PascalCase; responses are not). Query answers are wrapped in
 //! `{items, pageDetails}`, which the shared pager reads; errors come as `{"errors": [...]}`.
 //! Picklist values stay integers here and get their labels from `entityInformation/fields`.
-//! Unknown fields are ignored.
+//! Unknown fields are ignored. Query answers are read record by record (`Pages::tolerant`): only
+//! what attributes a record is required (its id, and the contract, company or service it
+//! belongs to); a record without it is set aside, any other odd value is unknown for its record.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -58,7 +60,8 @@ pub struct PicklistValue {
 #[serde(rename_all = "camelCase")]
 pub struct Company {
     pub id: i64,
-    pub company_name: String,
+    #[serde(default)]
+    pub company_name: Option<String>,
     #[serde(default)]
     pub company_number: Option<String>,
     #[serde(default)]
@@ -74,7 +77,8 @@ pub struct Contract {
     pub id: i64,
     #[serde(rename = "companyID")]
     pub company_id: i64,
-    pub contract_name: String,
+    #[serde(default)]
+    pub contract_name: Option<String>,
     #[serde(default)]
     pub contract_type: Option<i64>,
     #[serde(default)]
@@ -134,7 +138,8 @@ pub struct ContractServiceUnit {
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     pub id: i64,
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "decimal_opt")]
