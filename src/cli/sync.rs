@@ -17,6 +17,11 @@ use crate::store::{Busy, Store};
 /// Connections sync side by side. Each sync is one run: its records become the connection's
 /// current snapshot only when it completes; a failed or interrupted sync is recorded with its
 /// error and leaves the previous snapshot current. Exits 2 when any sync failed.
+///
+/// Odd records never fail a sync: a record that cannot be attributed (no id, no account) is set
+/// aside, and an account or company whose counts cannot be read (a null quantity) is marked
+/// unreadable, its findings `stale_source`. The sync succeeds as partial: it warns (not under
+/// --quiet), and `reconcile status` shows what was set aside or not read.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Connections to sync [default: all configured]
