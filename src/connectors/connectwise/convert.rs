@@ -2,7 +2,7 @@
 //! status and `billable_company_types`), agreements (their status derived from the flags and
 //! dates when the API does not send it), agreement additions into lines, and catalog items into
 //! products. A line's quantity, product, billing and dates decide what it counts: when one is
-//! unknown, [`line`] names it instead of guessing, and its company becomes unreadable.
+//! unknown, [`line()`] names it instead of guessing, and its company becomes unreadable.
 
 use std::collections::HashMap;
 
