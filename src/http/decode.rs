@@ -77,6 +77,45 @@ impl<T> Read<T> {
     }
 }
 
+/// What tolerant reading found across one sync's lists: the records set aside, each named by
+/// the endpoint it came from, and how many records had fields read as unknown, and which fields
+/// (by endpoint), for the snapshot's `status` note.
+#[derive(Debug, Default)]
+pub struct Oddities {
+    pub set_aside: Vec<String>,
+    records: usize,
+    fields: Vec<String>,
+}
+
+impl Oddities {
+    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
+    pub fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<Read<T>> {
+        self.set_aside
+            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
+        for r in got.records.iter().filter(|r| !r.odd.is_empty()) {
+            self.records += 1;
+            for f in &r.odd {
+                let f = format!("{endpoint} {f}");
+                if !self.fields.contains(&f) {
+                    self.fields.push(f);
+                }
+            }
+        }
+        got.records
+    }
+
+    /// The `meta` entry `status` shows (`records with odd fields read as unknown`: `2 (GET
+    /// /api/Item baseprice, ...)`), `None` when no record had an odd field.
+    pub fn note(&self) -> Option<(String, String)> {
+        (self.records > 0).then(|| {
+            (
+                "records with odd fields read as unknown".to_string(),
+                format!("{} ({})", self.records, self.fields.join(", ")),
+            )
+        })
+    }
+}
+
 /// Decodes the elements of a JSON array found at `at` tolerantly (see the module header): a
 /// field with an odd value is dropped and named in [`Read::odd`]; a record whose required
 /// fields cannot be read is named in [`Tolerant::set_aside`] instead of failing the list.

@@ -24,8 +24,8 @@ use url::Url;
 
 pub use auth::{Auth, NoAuth, OAuth2, RefreshToken, StaticHeaders};
 pub use decode::{
-    Read, Tolerant, decode_elements, decode_list, decode_one, decode_tolerant, decode_value,
-    kind_of, parse_json, take_list,
+    Oddities, Read, Tolerant, decode_elements, decode_list, decode_one, decode_tolerant,
+    decode_value, kind_of, parse_json, take_list,
 };
 pub use error::ConnectorError;
 pub use limit::RateLimit;

@@ -35,7 +35,7 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, Paging, Param, RateLimit, Read, Request, RetryPolicy,
+    ConnectorError, End, HttpClient, Oddities, Paging, Param, RateLimit, Request, RetryPolicy,
     StaticHeaders, Tolerant, check_url, decode_one, get_discovery,
 };
 use crate::model::{PsaAgreement, PsaLine, PsaSnapshot, Snapshot};
@@ -339,12 +339,7 @@ impl Connector for ConnectWise {
             .map(|r| product(r.value, r.raw))
             .collect();
         let mut meta = BTreeMap::new();
-        if odd.records > 0 {
-            meta.insert(
-                "records with odd fields read as unknown".into(),
-                format!("{} ({})", odd.records, odd.fields.join(", ")),
-            );
-        }
+        meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
             agreements,
@@ -355,34 +350,6 @@ impl Connector for ConnectWise {
             unreadable,
             set_aside: odd.set_aside,
         }))
-    }
-}
-
-/// What tolerant reading found across a sync's lists: records set aside, and how many records
-/// had fields read as unknown, and which fields (by list), for `status`. As HaloPSA's, but the
-/// records keep their odd fields: a line's decide whether it can be counted.
-#[derive(Default)]
-struct Oddities {
-    set_aside: Vec<String>,
-    records: usize,
-    fields: Vec<String>,
-}
-
-impl Oddities {
-    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
-    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<Read<T>> {
-        self.set_aside
-            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
-        for r in got.records.iter().filter(|r| !r.odd.is_empty()) {
-            self.records += 1;
-            for f in &r.odd {
-                let f = format!("{endpoint} {f}");
-                if !self.fields.contains(&f) {
-                    self.fields.push(f);
-                }
-            }
-        }
-        got.records
     }
 }
 

@@ -31,8 +31,8 @@ use url::Url;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, OAuth2, Pages, Paging, Param, Request, RetryPolicy, Tolerant,
-    check_url, decode_one, decode_tolerant, get_discovery, parse_json, take_list,
+    ConnectorError, End, HttpClient, OAuth2, Oddities, Pages, Paging, Param, Read, Request,
+    RetryPolicy, check_url, decode_one, decode_tolerant, get_discovery, parse_json, take_list,
 };
 use crate::model::{PsaAgreement, PsaCompany, PsaProduct, PsaSnapshot, Snapshot};
 
@@ -206,7 +206,8 @@ impl HaloPsa {
             .all_tolerant(progress)
             .await
             .map_err(|e| self.name_permission(e))?;
-        Ok(odd.take(&format!("GET /api/{path}"), got))
+        let read = odd.take(&format!("GET /api/{path}"), got);
+        Ok(read.into_iter().map(|r| (r.value, r.raw)).collect())
     }
 
     /// The first record of a list, to prove it readable.
@@ -367,7 +368,12 @@ impl Connector for HaloPsa {
                 &endpoint,
                 decode_tolerant::<wire::InvoiceDetail>("lines", 0, raw_lines),
             );
-            for (d, raw_line) in details {
+            for Read {
+                value: d,
+                raw: raw_line,
+                ..
+            } in details
+            {
                 if !in_force {
                     continue;
                 }
@@ -410,12 +416,7 @@ impl Connector for HaloPsa {
                 computed_qty.to_string(),
             );
         }
-        if odd.records > 0 {
-            meta.insert(
-                "records with odd fields read as unknown".into(),
-                format!("{} ({})", odd.records, odd.fields.join(", ")),
-            );
-        }
+        meta.extend(odd.note());
         let mut products: Vec<PsaProduct> = items
             .into_values()
             .map(|(i, raw)| product(i, raw))
@@ -431,38 +432,6 @@ impl Connector for HaloPsa {
             unreadable,
             set_aside: odd.set_aside,
         }))
-    }
-}
-
-/// What tolerant reading found across a sync's lists: records set aside, and how many records
-/// had fields read as unknown, and which fields (by list), for `status`.
-#[derive(Default)]
-struct Oddities {
-    set_aside: Vec<String>,
-    records: usize,
-    fields: Vec<String>,
-}
-
-impl Oddities {
-    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
-    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<(T, String)> {
-        self.set_aside
-            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
-        got.records
-            .into_iter()
-            .map(|r| {
-                if !r.odd.is_empty() {
-                    self.records += 1;
-                    for f in &r.odd {
-                        let f = format!("{endpoint} {f}");
-                        if !self.fields.contains(&f) {
-                            self.fields.push(f);
-                        }
-                    }
-                }
-                (r.value, r.raw)
-            })
-            .collect()
     }
 }
 

@@ -33,8 +33,8 @@ use serde_json::Value;
 
 use crate::connectors::{Connector, ConnectorKind, KindSettings, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, Pages, Paging, RateLimit, Read, Request, RetryPolicy,
-    StaticHeaders, Tolerant, check_url, decode_one, decode_tolerant, decode_value,
+    ConnectorError, End, HttpClient, Oddities, Pages, Paging, RateLimit, Read, Request,
+    RetryPolicy, StaticHeaders, Tolerant, check_url, decode_one, decode_tolerant, decode_value,
 };
 use crate::model::{PsaProduct, PsaSnapshot, Snapshot};
 
@@ -388,12 +388,7 @@ impl Connector for Syncro {
             tracing::warn!(connection = %self.name, frequencies = %list, "Syncro sent schedule frequencies this version does not convert to months; kept as sent");
             meta.insert("frequencies kept as sent".to_string(), list);
         }
-        if odd.records > 0 {
-            meta.insert(
-                "records with odd fields read as unknown".into(),
-                format!("{} ({})", odd.records, odd.fields.join(", ")),
-            );
-        }
+        meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
             agreements,
@@ -422,33 +417,6 @@ fn unread_billable(c: &Read<wire::Customer>, rules: &BillableRules) -> Option<St
         "customer {} has no readable `{field}`, which decides whether it bills",
         c.value.id
     ))
-}
-
-/// What tolerant reading found across a sync's lists, as HaloPSA keeps it: records set aside,
-/// and how many records had fields read as unknown, and which fields (by list), for `status`.
-#[derive(Default)]
-struct Oddities {
-    set_aside: Vec<String>,
-    records: usize,
-    fields: Vec<String>,
-}
-
-impl Oddities {
-    /// The records of `got`, read from `endpoint`, noting what was odd or set aside there.
-    fn take<T>(&mut self, endpoint: &str, got: Tolerant<T>) -> Vec<Read<T>> {
-        self.set_aside
-            .extend(got.set_aside.iter().map(|s| format!("{endpoint} {s}")));
-        for r in got.records.iter().filter(|r| !r.odd.is_empty()) {
-            self.records += 1;
-            for f in &r.odd {
-                let f = format!("{endpoint} {f}");
-                if !self.fields.contains(&f) {
-                    self.fields.push(f);
-                }
-            }
-        }
-        got.records
-    }
 }
 
 #[cfg(test)]
