@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Connector, Role};
+use super::{Connector, LineWriter, Role};
 use crate::http::RetryPolicy;
 use crate::model::{ServiceDef, ServiceFamily};
 
@@ -76,6 +76,34 @@ pub trait KindSettings:
         secret: SecretFn,
         retry: RetryPolicy,
     ) -> Result<Box<dyn Connector>>;
+
+    /// Whether the connection may write back (`connect ... --allow-write`); a PSA kind that
+    /// has a writer keeps it off unless the user turned it on.
+    fn allows_write(&self) -> bool {
+        false
+    }
+
+    /// The line writer of a PSA kind that can write back (`reconcile push`), `None` for every
+    /// other kind. For [`WritePurpose::Read`] (planning) it uses the read credential; for
+    /// [`WritePurpose::Write`] the separate write credential when one was given, else the
+    /// read one.
+    fn writer(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+        purpose: WritePurpose,
+    ) -> Result<Option<Box<dyn LineWriter>>> {
+        let _ = (name, secret, retry, purpose);
+        Ok(None)
+    }
+}
+
+/// What a [`LineWriter`] is built for: reading lines to plan, or writing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePurpose {
+    Read,
+    Write,
 }
 
 /// The `reconcile connect <kind>` flags of a kind: doc comments are the `--help`.

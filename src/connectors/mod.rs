@@ -13,6 +13,7 @@
 mod registry;
 
 mod kind;
+pub mod write;
 
 pub mod de;
 
@@ -27,9 +28,10 @@ use crate::model::{Snapshot, UsageItem};
 pub use registry::Registered;
 
 pub use kind::{
-    Common, ConnectArgs, KindInfo, KindSettings, NewConnection, SecretFn, SecretStore, clean_list,
-    clean_url, is_false, read_secret, read_two_secrets, two_lines,
+    Common, ConnectArgs, KindInfo, KindSettings, NewConnection, SecretFn, SecretStore,
+    WritePurpose, clean_list, clean_url, is_false, read_secret, read_two_secrets, two_lines,
 };
+pub use write::{LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written};
 
 /// The registry: every connector folder, once, as `Variant => module`. Calls `$callback!` with
 /// the list; [`connectors!`] generates the kinds from it, and the `connect` command and the

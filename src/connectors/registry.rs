@@ -94,6 +94,26 @@ macro_rules! connectors {
                     $(ConnectionSettings::$variant(s) => s.connect(name, secret, retry)),*
                 }
             }
+
+            /// Whether the connection may write back (`--allow-write`).
+            pub fn allows_write(&self) -> bool {
+                match self {
+                    $(ConnectionSettings::$variant(s) => s.allows_write()),*
+                }
+            }
+
+            /// The line writer of connection `name`, for a kind that can write back.
+            pub fn writer(
+                &self,
+                name: &str,
+                secret: SecretFn,
+                retry: $crate::http::RetryPolicy,
+                purpose: WritePurpose,
+            ) -> anyhow::Result<Option<Box<dyn LineWriter>>> {
+                match self {
+                    $(ConnectionSettings::$variant(s) => s.writer(name, secret, retry, purpose)),*
+                }
+            }
         }
 
         $(

@@ -17,6 +17,7 @@
 
 pub mod apis;
 pub mod kit;
+pub mod ledger;
 pub mod sample;
 pub mod scale;
 pub mod vendors;

@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 
 use super::apis::{self, VendorRecords};
+use super::ledger::Ledger;
 use super::vendors::{ClientAgreement, DemoVendor};
 use crate::connectors::ninjaone::{KNOWN_CLASSES, services};
 use crate::engine::FindingKind;
@@ -54,6 +55,8 @@ pub struct SampleMsp {
     pub vendor_records: VendorRecords,
     /// The vendors beside NinjaOne, each with its billed services and expected findings.
     pub vendors: Vec<DemoVendor>,
+    /// What `reconcile push` wrote to the PSA sandboxes (empty until then).
+    pub writes: Ledger,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1513,6 +1516,7 @@ pub fn sample() -> SampleMsp {
         planted,
         vendor_records,
         vendors,
+        writes: Ledger::default(),
     }
 }
 
@@ -1535,6 +1539,16 @@ fn ctype(id: i64, name: &str, default_flag: bool, vendor_flag: bool) -> CwCompan
 }
 
 impl SampleMsp {
+    /// The ConnectWise additions as they stand now, with `reconcile push`'s writes applied:
+    /// what every PSA sandbox serves.
+    pub fn additions(&self) -> Vec<CwAddition> {
+        self.connectwise
+            .additions
+            .iter()
+            .map(|a| self.writes.apply(a, None))
+            .collect()
+    }
+
     /// Device counts per effective class, for summaries.
     pub fn devices_by_class(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();

@@ -92,6 +92,31 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// The HTTP status the failure came with, when the server answered (for the write audit).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ConnectorError::Auth { status, .. } | ConnectorError::Http { status, .. } => {
+                Some(*status)
+            }
+            ConnectorError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// True when the request may have reached the server and been acted on without an answer
+    /// saying so: a timeout, a cut-off connection or a 5xx. After a write fails this way, only
+    /// a fresh read tells whether it landed.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            // A reset after the request went out is reported as unreachable too.
+            ConnectorError::Timeout { .. }
+            | ConnectorError::Malformed { .. }
+            | ConnectorError::Unreachable { .. } => true,
+            ConnectorError::Http { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// True when the credentials themselves were refused (so `connect` can say so plainly).
     pub fn is_auth(&self) -> bool {
         matches!(self, ConnectorError::Auth { .. })

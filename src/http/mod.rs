@@ -120,6 +120,10 @@ pub struct Request {
     pub headers: HeaderMap,
     /// A JSON body (sent with `Content-Type: application/json`).
     pub body: Option<Value>,
+    /// Whether the request may be sent again after a timeout, a transport error or a 5xx. A
+    /// write that is not idempotent (an Autotask adjustment adds units each time it lands) is
+    /// sent once: after such a failure only a fresh read can tell whether it landed.
+    pub repeatable: bool,
 }
 
 impl Request {
@@ -130,6 +134,25 @@ impl Request {
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
+            repeatable: true,
+        }
+    }
+
+    /// A write to the PSA: `method path` with a JSON body. `repeatable` says whether sending it
+    /// twice leaves the same state as sending it once (an absolute PATCH or PUT does; an
+    /// adjustment that adds a delta does not, and is then sent exactly once: see
+    /// [`Request::repeatable`]).
+    pub fn write(
+        method: Method,
+        path: impl Into<String>,
+        body: Value,
+        repeatable: bool,
+    ) -> Request {
+        Request {
+            method,
+            body: Some(body),
+            repeatable,
+            ..Request::get(path)
         }
     }
 
@@ -245,10 +268,16 @@ impl HttpClient {
     /// the auth's hint for that status.
     pub async fn send(&self, req: &Request) -> Result<RawResponse, ConnectorError> {
         let url = self.url_for(&req.path);
+        // A write that must not land twice gets one attempt; a 401 still renews the token
+        // first, since a refused request did nothing.
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..self.retry.clone()
+        };
         let exchange = send::Exchange {
             connection: &self.connection,
             http: &self.inner,
-            retry: &self.retry,
+            retry: if req.repeatable { &self.retry } else { &once },
             limit: self.limit.as_deref(),
             auth: Some(self.auth.as_ref()),
         };

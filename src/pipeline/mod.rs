@@ -16,6 +16,7 @@ pub mod findings;
 pub mod health;
 pub mod input;
 pub mod map;
+pub mod push;
 pub mod snapshots;
 pub mod sync;
 
