@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "output",
             "period",
+            "review",
             "secrets",
             "store",
         ],

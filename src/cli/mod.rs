@@ -11,6 +11,7 @@ pub mod demo;
 pub mod disconnect;
 pub mod explain;
 pub mod map;
+pub mod push;
 pub mod reconcile;
 pub mod report;
 pub mod review;
@@ -28,8 +29,9 @@ use crate::pipeline::snapshots::Scope;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  open discrepancies found (only with `report --exit-code`)
-  2  error (bad config, unreachable API, rejected credentials, a failed sync, ...)
+  1  open discrepancies found (only with `report --exit-code`); `push apply`: lines need review
+  2  error (bad config, unreachable API, rejected credentials, a failed sync, ...); `push
+     apply`: a write failed
   3  a source is unhealthy, so findings are marked stale_source (only with `report --exit-code`;
      wins over 1)";
 
@@ -39,8 +41,9 @@ Exit codes:
 /// vendor's CSV/JSON export) and PSA billing (recurring lines, or any PSA's CSV/JSON billing
 /// export) into a local SQLite file, maps vendor accounts and services to PSA companies and
 /// products, and reports every line that is under-billed, over-billed, unbilled or unmapped,
-/// with its money impact. `reconcile connect --help` lists every system it reads. It only reads
-/// from vendors and PSAs; it never writes to them.
+/// with its money impact. `reconcile connect --help` lists every system it reads. It never writes
+/// to a vendor; it writes to a PSA only through `reconcile push`, for the services you opt in,
+/// on connections made with --allow-write.
 ///
 /// Typical use: `reconcile sync && reconcile reconcile && reconcile report`.
 #[cfg_attr(
@@ -83,6 +86,7 @@ pub enum Command {
     Report(report::Args),
     Explain(explain::Args),
     Review(review::Args),
+    Push(push::Args),
     #[cfg(feature = "demo")]
     Demo(demo::Args),
 }
@@ -118,6 +122,10 @@ pub enum Exit {
     Discrepancies,
     /// Some findings come from an unhealthy source (`stale_source`).
     StaleSources,
+    /// `push apply`: lines need review or drifted; nothing failed.
+    NeedsReview,
+    /// `push apply`: a write failed.
+    WriteFailed,
 }
 
 impl Exit {
@@ -126,6 +134,8 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Discrepancies => 1,
             Exit::StaleSources => 3,
+            Exit::NeedsReview => 1,
+            Exit::WriteFailed => 2,
         }
     }
 }
@@ -145,6 +155,7 @@ impl Command {
             Command::Report(a) => a.run(app).await,
             Command::Explain(a) => a.run(app).await,
             Command::Review(a) => a.run(app).await,
+            Command::Push(a) => a.run(app).await,
             #[cfg(feature = "demo")]
             Command::Demo(a) => a.run(app).await,
         }

@@ -12,6 +12,7 @@ mod connection;
 mod document;
 mod health;
 mod paths;
+mod push;
 mod rules;
 mod tolerance;
 
@@ -26,6 +27,7 @@ pub use connection::{Connection, MAX_CONCURRENCY, validate_connection_name};
 pub use document::ConfigDocument;
 pub use health::HealthConfig;
 pub use paths::Paths;
+pub use push::{Decreases, Effective, PushConfig, PushPsaConfig, PushServiceConfig};
 pub use rules::{
     BasisConfig, ContractConfig, CustomServiceConfig, ExcludeConfig, PeriodConfig, RulesConfig,
     ServiceRulesConfig,
@@ -73,6 +75,9 @@ pub struct Config {
     /// `[basis]`: how a service's count is taken from the period's snapshots.
     #[serde(default)]
     pub basis: BasisConfig,
+    /// `[push]`: writing the counts back to the PSA.
+    #[serde(default)]
+    pub push: PushConfig,
 }
 
 fn default_currency() -> String {
@@ -150,6 +155,7 @@ impl Config {
             contract: BTreeMap::new(),
             period: PeriodConfig::default(),
             basis: BasisConfig::default(),
+            push: PushConfig::default(),
         }
     }
 
@@ -162,6 +168,7 @@ impl Config {
         }
         self.tolerance.validate()?;
         self.health.validate()?;
+        self.push.validate()?;
         self.validate_rules()?;
         for (name, connection) in &self.connections {
             connection.validate(name)?;

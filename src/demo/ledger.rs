@@ -30,9 +30,17 @@ pub struct LineWrite {
     pub writes: u32,
 }
 
-/// The writes the sandboxes took, by ConnectWise addition id.
-#[derive(Debug, Clone, Default)]
+/// The writes the sandboxes took, by ConnectWise addition id. Sandboxes serving one
+/// `Arc<SampleMsp>` share it; a cloned sample gets its own copy, so a test that writes never
+/// changes what another test's sandboxes serve.
+#[derive(Debug, Default)]
 pub struct Ledger(Arc<Mutex<BTreeMap<i64, LineWrite>>>);
+
+impl Clone for Ledger {
+    fn clone(&self) -> Ledger {
+        Ledger(Arc::new(Mutex::new(self.all())))
+    }
+}
 
 impl PartialEq for Ledger {
     fn eq(&self, other: &Ledger) -> bool {

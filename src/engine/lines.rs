@@ -154,3 +154,20 @@ pub(super) fn monthly_impact(
         }
     }
 }
+
+/// The lines of `company_id` on `product` counted at `as_of`: those a finding's billed quantity
+/// sums (active agreement, in force, billed to the customer), in the snapshot's order.
+pub fn counted_lines<'s>(
+    snap: &'s crate::model::PsaSnapshot,
+    company_id: &str,
+    product: &str,
+    as_of: Timestamp,
+) -> Vec<&'s PsaLine> {
+    let agreements: HashMap<&str, &PsaAgreement> =
+        snap.agreements.iter().map(|a| (a.id.as_str(), a)).collect();
+    snap.lines
+        .iter()
+        .filter(|l| l.company_id == company_id && l.product_identifier == product)
+        .filter(|l| line_status(l, &agreements, as_of).is_none())
+        .collect()
+}

@@ -80,6 +80,7 @@ pub use count::aggregate;
 pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
 pub use finding::{Finding, FindingKind, finding_id};
 pub use input::{Bases, Basis, Input, PeriodInput, PsaInput, VendorInput};
+pub use lines::counted_lines;
 pub use rules::{Contract, Exclusion, ItemStatus, Rounding, Rules, classify};
 pub use tolerance::{Tolerance, Tolerances};
 pub use totals::Totals;

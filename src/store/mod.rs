@@ -8,6 +8,7 @@ mod fingerprint;
 mod history;
 mod items;
 mod mappings;
+mod push;
 mod reconcile_runs;
 mod reviews;
 mod runs;
@@ -20,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use fingerprint::{Inputs, InputsHasher};
+pub use push::{ApplyBusy, AuditRow, PushOptIn, StoredPlan};
 pub use reconcile_runs::ReconcileRecord;
 pub use runs::{Busy, RunInfo, RunStatus};
 
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0005_run_pid.sql"),
     include_str!("sql/0006_reconcile_inputs.sql"),
     include_str!("sql/0007_psa_unreadable.sql"),
+    include_str!("sql/0008_push.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -32,7 +32,7 @@ pub struct Busy {
     unsafe_code,
     reason = "kill(pid, 0) sends no signal; it only asks whether the pid exists"
 )]
-fn process_alive(pid: u32) -> bool {
+pub(super) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
@@ -43,7 +43,7 @@ fn process_alive(pid: u32) -> bool {
 }
 
 #[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
+pub(super) fn process_alive(_pid: u32) -> bool {
     // No cheap check here: trust the run until INTERRUPTED_AFTER_HOURS.
     true
 }

@@ -33,6 +33,13 @@ pub struct Args {
     /// PSA connection [default: the only one configured]
     #[arg(long)]
     psa: Option<String>,
+    /// Let `reconcile push` write this service's count into the product's existing lines (off
+    /// unless given; mapping the service again without it turns it off)
+    #[arg(long, conflicts_with = "not_billed")]
+    push: bool,
+    /// With --push: write the unit cost too (`[push.services."<vendor>/<service>"] unit_cost`)
+    #[arg(long, requires = "push")]
+    push_cost: bool,
 }
 
 impl Args {
@@ -47,6 +54,18 @@ impl Args {
             self.psa.as_deref(),
         )?;
         store.set_service_mapping(&m)?;
+        store.set_push_opt_in(&crate::store::PushOptIn {
+            vendor_connection: m.vendor_connection.clone(),
+            service_key: m.service_key.clone(),
+            push: self.push,
+            push_cost: self.push_cost,
+        })?;
+        if self.push {
+            app.info(format!(
+                "`reconcile push` may write its count{} into the product's existing lines",
+                if self.push_cost { " and unit cost" } else { "" }
+            ));
+        }
         match &m.target {
             Some(t) => app.info(format!(
                 "mapped {} service `{}` to {} product `{}`",
