@@ -9,14 +9,19 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::connect;
 use crate::cli::sync::SyncConsole;
+use crate::config::Config;
 use crate::config::Paths;
+use crate::connectors::ConnectionSettings;
 use crate::connectors::{ConnectorKind, Role, SecretStore};
 use crate::demo::{self, DEMO_SERVICE_MAP, DEMO_UNBILLED_SERVICES, Sandbox, apis};
 use crate::model::{AccountMapping, CompanyTarget, MapSource, ProductTarget, ServiceMapping};
 use crate::output::{Format, report};
 use crate::pipeline;
+use crate::pipeline::push::{Decision, PlanLine, PushCx};
 use crate::pipeline::snapshots::Scope;
 use crate::secrets::Secrets;
+use crate::store::{PushOptIn, Store};
+use std::path::Path;
 
 /// Run the whole pipeline on built-in sample data; no account needed.
 ///
@@ -39,6 +44,11 @@ pub struct Args {
     /// that PSA's sandbox API
     #[arg(long, default_value = demo::DEFAULT_PSA.as_str(), value_parser = psa_kinds())]
     pub psa: ConnectorKind,
+    /// Then write the counts back into the PSA sandbox (`reconcile push`): connect it with
+    /// --allow-write, opt the NinjaOne services in, plan, apply, sync the PSA again and show
+    /// that the written lines now match
+    #[arg(long)]
+    pub push: bool,
 }
 
 /// The PSAs `reconcile demo --psa` can run against: every PSA kind, by its key.
@@ -96,8 +106,17 @@ impl Args {
         kinds.sort_by_key(|k| apis::of(*k).connect_order());
         for kind in kinds {
             let c = sandbox.connection(kind);
-            app.info(format!("demo: {}", c.command()));
-            connect::save(d, c.name, c.settings, c.secrets, true, SecretStore::Auto).await?;
+            let mut command = c.command();
+            let mut settings = c.settings;
+            if self.push
+                && kind == self.psa
+                && let Some(w) = allow_write(&settings)
+            {
+                settings = w;
+                command.push_str(" --allow-write");
+            }
+            app.info(format!("demo: {command}"));
+            connect::save(d, c.name, settings, c.secrets, true, SecretStore::Auto).await?;
         }
         let ninja = sandbox.connection(ConnectorKind::NinjaOne).name;
         let psa = sandbox.connection(self.psa).name;
@@ -250,6 +269,176 @@ impl Args {
             report::ReviewView::default(),
         )?;
         std::io::Write::flush(&mut out)?;
+        drop(out);
+        if self.push {
+            return push(app, d, &config, &mut store, ninja, psa).await;
+        }
         Ok(Exit::Ok)
+    }
+}
+
+/// `settings` with `allow_write = true`, for a kind that has the key.
+fn allow_write(settings: &ConnectionSettings) -> Option<ConnectionSettings> {
+    let mut table = settings.to_table().ok()?;
+    table.insert("allow_write".into(), toml::Value::Boolean(true));
+    ConnectionSettings::from_table(settings.kind(), table).ok()
+}
+
+/// The demo's write-back: opt in, plan, apply, sync the PSA again, show the written lines.
+async fn push(
+    app: &App,
+    d: &App,
+    config: &Config,
+    store: &mut Store,
+    ninja: &str,
+    psa: &str,
+) -> Result<Exit> {
+    app.info("demo: reconcile push");
+    for (key, product) in DEMO_SERVICE_MAP {
+        app.info(format!(
+            "demo:   reconcile map service {ninja} {key} --to {product} --push"
+        ));
+        store.set_push_opt_in(&PushOptIn {
+            vendor_connection: ninja.into(),
+            service_key: key.to_string(),
+            push: true,
+            push_cost: false,
+        })?;
+    }
+    // Dated today, so the sandboxes that keep dated rows (Autotask) bill the change in the
+    // period the demo syncs; the default is the next period's start.
+    let mut config = config.clone();
+    config.push.effective = Some("today".into());
+    app.info("demo:   [push] effective = \"today\"   # default: next-period-start");
+    let cx = PushCx {
+        config: &config,
+        secrets: &d.secrets,
+        retry: &d.retry,
+        operator: "demo".into(),
+    };
+    let mut plan = pipeline::push::make_plan(&cx, store, Some(psa)).await?;
+    pipeline::push::save(store, &mut plan, &cx.operator)?;
+    app.info(format!("demo: reconcile push plan   # plan {}", plan.id));
+    show_plan(app, &plan);
+    // What a billing manager does with a large increase they checked: approve its finding, so
+    // the next plan lets it through the size guard. Decreases and zeros stay for review.
+    let findings = pipeline::findings::compute(&config, store, Scope::Current)?;
+    let period = crate::review::period_of(&findings.record.as_of, config.period.anchor_day)?;
+    let mut approved = 0;
+    for l in &plan.lines {
+        let failed = l.failed_guards();
+        let only_size = failed.len() == 1 && failed[0].starts_with("large_change");
+        if !only_size || l.change().is_none_or(|c| c < rust_decimal::Decimal::ZERO) {
+            continue;
+        }
+        if let Some(f) = findings
+            .record
+            .findings
+            .iter()
+            .find(|f| f.id == l.finding_id)
+        {
+            app.info(format!(
+                "demo:   reconcile review approve {} --note \"checked: {} really has {} {}\"",
+                f.id,
+                l.company,
+                l.quantity.normalize(),
+                l.product
+            ));
+            store.set_decision(&crate::review::Decision::new(
+                f,
+                crate::review::Verdict::Approve,
+                Some("checked with the client".into()),
+                "demo".into(),
+                jiff::Timestamp::now().to_string(),
+                period.clone(),
+            ))?;
+            approved += 1;
+        }
+    }
+    if approved > 0 {
+        plan = pipeline::push::make_plan(&cx, store, Some(psa)).await?;
+        pipeline::push::save(store, &mut plan, &cx.operator)?;
+        app.info(format!("demo: reconcile push plan   # plan {}", plan.id));
+        show_plan(app, &plan);
+    }
+    app.info(format!("demo: reconcile push apply {} --yes", plan.id));
+    let dir = d
+        .paths
+        .db
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut each = |l: &PlanLine, what: &str| {
+        app.info(format!("demo:   {} {}: {what}", l.company, l.product));
+    };
+    let done = pipeline::push::apply(&cx, store, &plan, &dir, &mut each).await?;
+    app.info(format!(
+        "demo:   {} written, {} exported to a file, {} failed, {} left for review",
+        done.written, done.exported, done.failed, done.review
+    ));
+    app.info(format!("demo: reconcile sync {psa}"));
+    let names = vec![psa.to_string()];
+    let request = pipeline::sync::SyncRequest {
+        secrets: &d.secrets,
+        retry: &d.retry,
+        config: &config,
+        names: &names,
+        file: None,
+        allow_empty: false,
+        events: std::sync::Arc::new(SyncConsole::new(app)),
+    };
+    for o in pipeline::sync::run(store, request).await? {
+        if let Err(e) = &o.result {
+            anyhow::bail!("demo sync of `{}` failed: {e}", o.connection);
+        }
+    }
+    let after = pipeline::findings::compute_and_store(&config, store, Scope::Current)?;
+    let mut still_wrong = 0;
+    for l in plan.lines.iter().filter(|l| l.decision == Decision::Write) {
+        let f = after.record.findings.iter().find(|f| {
+            f.psa_connection.as_deref() == Some(psa)
+                && f.company_id.as_deref() == Some(l.company_id.as_str())
+                && f.product.as_deref() == Some(l.product.as_str())
+        });
+        let kind = f.map(|f| f.kind.as_str()).unwrap_or("no finding");
+        if kind != "match" {
+            still_wrong += 1;
+        }
+        app.info(format!(
+            "demo:   {} {}: billed {} now, finding: {kind}",
+            l.company,
+            l.product,
+            f.and_then(|f| f.billed)
+                .map(|b| b.normalize().to_string())
+                .unwrap_or_default()
+        ));
+    }
+    if still_wrong > 0 || done.failed > 0 {
+        anyhow::bail!(
+            "demo: {still_wrong} written line(s) do not match after the push, {} write(s) failed",
+            done.failed
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+/// The plan's lines, one each on stderr.
+fn show_plan(app: &App, plan: &pipeline::push::Plan) {
+    for l in &plan.lines {
+        app.info(format!(
+            "demo:   {:<12} {} {}: {} -> {}{}",
+            l.decision.as_str(),
+            l.company,
+            l.product,
+            l.before
+                .as_ref()
+                .map(|b| b.quantity.normalize().to_string())
+                .unwrap_or("?".into()),
+            l.quantity.normalize(),
+            match l.failed_guards().first() {
+                Some(g) => format!("   # {}", g.split(':').next().unwrap_or(g)),
+                None => String::new(),
+            }
+        ));
     }
 }

@@ -21,6 +21,7 @@ mod limits;
 mod m365;
 mod odd_records;
 mod periods;
+mod push;
 mod readonly;
 mod reauth;
 mod review;

@@ -121,3 +121,148 @@ pub async fn apply_line(writer: &dyn LineWriter, change: &LineChange) -> LineOut
         Err(e) => failed("read-back", e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use jiff::civil::Date;
+
+    use super::*;
+    use crate::connectors::{LineRef, WriteFacts};
+    use crate::http::ConnectorError;
+
+    /// A PSA line in memory: reads return `reads` in turn (the last one repeats), writes are
+    /// counted and answer `write`.
+    struct Fake {
+        reads: Mutex<Vec<Decimal>>,
+        writes: Mutex<Vec<Decimal>>,
+        fail_write: bool,
+    }
+
+    impl Fake {
+        fn new(reads: &[i64], fail_write: bool) -> Fake {
+            Fake {
+                reads: Mutex::new(reads.iter().rev().map(|r| Decimal::from(*r)).collect()),
+                writes: Mutex::new(Vec::new()),
+                fail_write,
+            }
+        }
+    }
+
+    #[async_trait]
+    impl LineWriter for Fake {
+        fn tenant(&self) -> String {
+            "fake".into()
+        }
+        fn facts(&self) -> WriteFacts {
+            WriteFacts {
+                whole_units: false,
+                timing: "at once",
+                permission: "none",
+            }
+        }
+        async fn read_line(&self, _: &LineRef, _: Date) -> Result<LineState, ConnectorError> {
+            let mut r = self.reads.lock().unwrap();
+            let q = if r.len() > 1 { r.pop().unwrap() } else { r[0] };
+            Ok(LineState::quantity(q))
+        }
+        async fn write_line(&self, c: &LineChange) -> Result<Written, ConnectorError> {
+            if self.fail_write {
+                return Err(ConnectorError::Http {
+                    connection: "fake".into(),
+                    endpoint: "PATCH /x".into(),
+                    status: 500,
+                    attempts: String::new(),
+                    snippet: "boom".into(),
+                    hint: "try later".into(),
+                });
+            }
+            self.writes.lock().unwrap().push(c.quantity);
+            Ok(Written {
+                status: 200,
+                returned_id: None,
+            })
+        }
+    }
+
+    fn change(before: i64, target: i64) -> LineChange {
+        LineChange {
+            line: LineRef {
+                agreement_id: "A".into(),
+                line_id: "L".into(),
+                product_id: None,
+            },
+            before: LineState::quantity(Decimal::from(before)),
+            quantity: Decimal::from(target),
+            unit_cost: None,
+            effective: jiff::civil::date(2027, 1, 1),
+            plan_id: "1".into(),
+        }
+    }
+
+    /// (case, reads in turn, fail the write, before, target, outcome, writes sent)
+    type Case<'a> = (&'a str, &'a [i64], bool, i64, i64, &'a str, usize);
+
+    #[tokio::test]
+    async fn each_outcome_of_one_line() {
+        let table: &[Case] = &[
+            (
+                "written and read back",
+                &[10, 12],
+                false,
+                10,
+                12,
+                "written",
+                1,
+            ),
+            (
+                "already at the target",
+                &[12],
+                false,
+                10,
+                12,
+                "at_target",
+                0,
+            ),
+            ("changed since the plan", &[11], false, 10, 12, "drift", 0),
+            (
+                "reads back something else",
+                &[10, 10],
+                false,
+                10,
+                12,
+                "mismatch",
+                1,
+            ),
+            ("the write fails", &[10], true, 10, 12, "failed", 0),
+        ];
+        for (case, reads, fail, before, target, want, writes) in table {
+            let fake = Fake::new(reads, *fail);
+            let got = apply_line(&fake, &change(*before, *target)).await;
+            assert_eq!(got.as_str(), *want, "{case}: {got:?}");
+            assert_eq!(fake.writes.lock().unwrap().len(), *writes, "{case}");
+            assert_eq!(
+                got.failed(),
+                matches!(*want, "mismatch" | "failed"),
+                "{case}"
+            );
+        }
+        let failed = apply_line(&Fake::new(&[10], true), &change(10, 12)).await;
+        assert_eq!(failed.status(), Some(500));
+    }
+
+    #[test]
+    fn drift_counts_the_version_marker_and_the_cost() {
+        let mut a = LineState::quantity(Decimal::TEN);
+        let mut b = a.clone();
+        assert!(!drifted(&a, &b));
+        a.version = Some("2026-12-01T00:00:00Z".into());
+        b.version = Some("2026-12-03T00:00:00Z".into());
+        assert!(drifted(&a, &b));
+        b.version = a.version.clone();
+        b.unit_cost = Some(Decimal::ONE);
+        assert!(drifted(&a, &b));
+    }
+}

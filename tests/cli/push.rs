@@ -1,0 +1,198 @@
+//! `reconcile push` end to end: NinjaOne from the demo sandbox against each PSA sandbox, which
+//! accepts and validates writes as the real API documents them. The whole loop: map with
+//! `--push`, plan (only reads reach the PSA), apply, sync again, the pushed lines now match; a
+//! second apply writes nothing; revert restores; the guards (zero, stale source, decreases) plan
+//! no write. For the CSV billing import, apply writes a file of the changes instead.
+
+use reconcile::connectors::ConnectorKind;
+use reconcile::demo::apis::csv_billing::csv_text;
+use reconcile::engine::FindingKind;
+use serde::Deserialize;
+
+use crate::flow::{connect_ninjaone_at, map_demo, serve};
+use crate::harness::Env;
+use crate::support::{csv_rows, dec, report};
+
+/// One row of `push plan --format csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlanRow {
+    pub plan_id: i64,
+    pub decision: String,
+    pub psa_connection: String,
+    pub company: String,
+    pub line_id: String,
+    pub product: String,
+    pub before_qty: String,
+    pub after_qty: String,
+    pub change: String,
+    pub guards_failed: String,
+    pub finding_id: String,
+}
+
+/// One row of `push log --format csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogRow {
+    pub plan_id: i64,
+    pub operator: String,
+    pub company: String,
+    pub product: String,
+    pub before_qty: String,
+    pub after_qty: String,
+    pub outcome: String,
+    pub http_status: String,
+    pub read_back_qty: String,
+    pub guards: String,
+    pub source: String,
+}
+
+pub fn plan(env: &Env, args: &[&str]) -> Vec<PlanRow> {
+    let mut all = vec!["push", "plan", "--format", "csv"];
+    all.extend_from_slice(args);
+    csv_rows(&env.run(&all, "").expect(0).stdout())
+}
+
+pub fn log(env: &Env, plan: i64) -> Vec<LogRow> {
+    let id = plan.to_string();
+    csv_rows(
+        &env.run(&["push", "log", "--plan", &id, "--format", "csv"], "")
+            .expect(0)
+            .stdout(),
+    )
+}
+
+/// Opts the demo's billed NinjaOne services into write-back.
+pub fn opt_in(env: &Env) {
+    for (service, product) in reconcile::demo::sample::DEMO_SERVICE_MAP {
+        env.run(
+            &[
+                "map", "service", "ninja", service, "--to", product, "--push",
+            ],
+            "",
+        )
+        .expect(0);
+    }
+}
+
+#[test]
+fn a_csv_billing_import_gets_a_file_of_changes_to_import_by_hand() {
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    let billing = env.dir.path().join("psa-billing.csv");
+    std::fs::write(&billing, csv_text(&s.sample)).unwrap();
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
+    env.run(
+        &[
+            "connect",
+            "csv-billing",
+            "--name",
+            "psa",
+            "--path",
+            billing.to_str().unwrap(),
+            "--company-id-column",
+            "Client ID",
+            "--product-column",
+            "Product ID",
+            "--billable-type",
+            "Client",
+        ],
+        "",
+    )
+    .expect(0);
+    env.run(&["sync"], "").expect(0);
+    env.run(&["map"], "").expect(0);
+    map_demo(&env, s);
+
+    // Nothing opted in: nothing planned, and the plan says how to opt in.
+    let none = env.run(&["push", "plan", "--format", "csv"], "").expect(0);
+    assert_eq!(csv_rows::<PlanRow>(&none.stdout()).len(), 0);
+    assert!(none.stderr().contains("--push"), "{}", none.stderr());
+
+    opt_in(&env);
+    let rows = plan(&env, &[]);
+    let (findings, text) = report(&env, &[]);
+    let planted = &s.sample.planted;
+    // Every planted under-billed client is planned to the count, as an export.
+    for name in &planted.under_billed {
+        let f = findings
+            .iter()
+            .find(|f| &f.company == name && f.kind == FindingKind::UnderBilled)
+            .unwrap_or_else(|| panic!("{name}\n{text}"));
+        let r = rows
+            .iter()
+            .find(|r| &r.company == name && r.product == f.product)
+            .unwrap_or_else(|| panic!("{name} not planned: {rows:?}"));
+        assert_eq!(dec(&r.before_qty), dec(&f.billed_qty), "{r:?}");
+        assert_eq!(dec(&r.after_qty), dec(&f.actual_qty), "{r:?}");
+        assert!(
+            r.decision == "export" || r.guards_failed.contains("large_change"),
+            "{r:?}"
+        );
+    }
+    // Over-billed: a decrease, held for review by default.
+    for name in &planted.over_billed {
+        let r = rows.iter().find(|r| &r.company == name).unwrap();
+        assert_eq!(r.decision, "needs review", "{r:?}");
+        assert!(r.guards_failed.contains("decrease"), "{r:?}");
+    }
+    // Billing with no usage: a target of 0 is never planned as a write.
+    for name in &planted.billing_no_usage {
+        let r = rows.iter().find(|r| &r.company == name).unwrap();
+        assert!(r.guards_failed.contains("zero:"), "{r:?}");
+    }
+
+    let id = rows[0].plan_id.to_string();
+    let dir = env.dir.path().to_str().unwrap();
+    let apply = env.run(&["push", "apply", &id, "--yes", "--changes-dir", dir], "");
+    // Lines need review, so 1.
+    assert_eq!(apply.code(), 1, "{}", apply.stderr());
+    let changes_file = env.dir.path().join(format!("reconcile-push-{id}-psa.csv"));
+    assert!(
+        apply
+            .stderr()
+            .contains("wrote the changes to import by hand"),
+        "{}",
+        apply.stderr()
+    );
+    let text = std::fs::read_to_string(&changes_file).unwrap();
+    let exported: Vec<&PlanRow> = rows.iter().filter(|r| r.decision == "export").collect();
+    assert_eq!(text.lines().count(), exported.len() + 1, "{text}");
+    assert!(
+        text.starts_with(
+            "plan_id,company,company_id,agreement,product,line,current_quantity,new_quantity,change"
+        ),
+        "{text}"
+    );
+    for r in &exported {
+        assert!(
+            text.contains(&format!("{},{}", r.before_qty, r.after_qty)),
+            "{r:?}\n{text}"
+        );
+    }
+    for r in &rows {
+        assert_eq!(r.psa_connection, "psa");
+        assert!(r.line_id.starts_with("line-"), "{r:?}");
+        assert_eq!(
+            dec(&r.change),
+            dec(&r.after_qty) - dec(&r.before_qty),
+            "{r:?}"
+        );
+        assert!(
+            findings.iter().any(|f| f.finding_id == r.finding_id),
+            "{r:?}"
+        );
+    }
+    // The audit: one row per exported line, with the plan, who, the numbers and the source.
+    let audit = log(&env, rows[0].plan_id);
+    assert_eq!(audit.len(), exported.len());
+    for (a, r) in audit.iter().zip(&exported) {
+        assert_eq!(a.outcome, "exported", "{a:?}");
+        assert_eq!(a.plan_id, r.plan_id);
+        assert!(!a.operator.is_empty());
+        assert_eq!((&a.company, &a.product), (&r.company, &r.product));
+        assert_eq!((&a.before_qty, &a.after_qty), (&r.before_qty, &r.after_qty));
+        assert_eq!((a.http_status.as_str(), a.read_back_qty.as_str()), ("", ""));
+        assert!(a.guards.contains("zero=ok"), "{a:?}");
+        assert!(a.source.contains("ninja [ninja/"), "{a:?}");
+    }
+}
