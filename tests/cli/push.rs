@@ -195,4 +195,138 @@ fn a_csv_billing_import_gets_a_file_of_changes_to_import_by_hand() {
         assert!(a.guards.contains("zero=ok"), "{a:?}");
         assert!(a.source.contains("ninja [ninja/"), "{a:?}");
     }
+
+    // A stale source plans no write: NinjaOne's next sync fails (its API is gone), so every
+    // line counting its devices needs review, naming why.
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    let gone = config.replace(s.url(ConnectorKind::NinjaOne), "http://127.0.0.1:9");
+    assert_ne!(gone, config);
+    std::fs::write(env.config_path(), gone).unwrap();
+    let failed = env.run(&["sync", "ninja"], "");
+    assert_ne!(failed.code(), 0);
+    let stale = plan(&env, &[]);
+    assert!(!stale.is_empty());
+    for r in &stale {
+        assert_eq!(r.decision, "needs review", "{r:?}");
+        assert!(r.guards_failed.contains("source_health: `ninja`"), "{r:?}");
+    }
+}
+
+/// The PSA sandbox a loop runs against.
+pub struct Psa<'a> {
+    /// The connection name it was connected as (with --allow-write).
+    pub name: &'a str,
+    pub stats: &'a reconcile::demo::kit::RequestStats,
+    /// The sample it serves (its write ledger).
+    pub sample: &'a reconcile::demo::sample::SampleMsp,
+}
+
+/// Whether an endpoint (`POST /V1.0/Companies/query`) only reads: a GET, a token request, or
+/// a query POST (Autotask's way to read with filters).
+fn reads_only(endpoint: &str) -> bool {
+    endpoint.starts_with("GET ") || endpoint.ends_with("/query") || endpoint.ends_with("/token")
+}
+
+/// The whole loop on one PSA sandbox: plan (only reads), apply, sync again (the written lines
+/// match), apply again (nothing written), revert (the quantities are back), and the zero guard.
+pub fn push_loop(env: &Env, s: &reconcile::demo::Sandbox, psa: Psa) {
+    env.run(&["sync"], "").expect(0);
+    env.run(&["map"], "").expect(0);
+    map_demo(env, s);
+    opt_in(env);
+    // Decreases allowed and no size limit, so every planted line but the zero is a write.
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str(
+        "\n[push]\neffective = \"today\"\ndecreases = \"auto\"\nmax_change_abs = 1000\nmax_change_pct = 100000\n",
+    );
+    std::fs::write(env.config_path(), config).unwrap();
+    let (found, text) = report(env, &[]);
+    let kind_of = |rows: &[crate::support::Finding], company: &str, product: &str| {
+        rows.iter()
+            .find(|f| f.company == company && f.product == product)
+            .map(|f| f.kind)
+    };
+
+    let rows = plan(env, &[]);
+    for (endpoint, _) in psa.stats.by_endpoint() {
+        assert!(reads_only(&endpoint), "planning sent {endpoint}");
+    }
+    assert_eq!(psa.sample.writes.count(), 0);
+    let planted = &s.sample.planted;
+    let writes: Vec<&PlanRow> = rows.iter().filter(|r| r.decision == "write").collect();
+    for name in planted.under_billed.iter().chain(&planted.over_billed) {
+        let r = writes
+            .iter()
+            .find(|r| &r.company == name)
+            .unwrap_or_else(|| panic!("{name} is not planned as a write: {rows:?}\n{text}"));
+        assert_eq!(r.psa_connection, psa.name);
+        let f = found
+            .iter()
+            .find(|f| &f.company == name && f.product == r.product)
+            .unwrap();
+        assert_eq!(dec(&r.before_qty), dec(&f.billed_qty), "{r:?}");
+    }
+    // The zero guard: a client with no devices left is never written to 0.
+    for name in &planted.billing_no_usage {
+        for r in rows.iter().filter(|r| &r.company == name) {
+            assert_eq!(r.decision, "needs review", "{r:?}");
+            assert!(r.guards_failed.contains("zero:"), "{r:?}");
+        }
+    }
+
+    let id = rows[0].plan_id.to_string();
+    let apply = env.run(&["push", "apply", &id, "--yes"], "");
+    assert_eq!(apply.code(), 1, "lines need review: {}", apply.stderr());
+    assert_eq!(psa.sample.writes.count() as usize, writes.len());
+    let audit = log(env, rows[0].plan_id);
+    assert_eq!(audit.len(), writes.len(), "{audit:?}");
+    for a in &audit {
+        assert_eq!(a.outcome, "written", "{a:?}");
+        assert!(a.http_status.starts_with('2'), "{a:?}");
+        assert_eq!(dec(&a.read_back_qty), dec(&a.after_qty), "{a:?}");
+    }
+
+    // Synced again, the written lines match.
+    env.run(&["sync", psa.name], "").expect(0);
+    let (after, text) = report(env, &[]);
+    for w in &writes {
+        assert_eq!(
+            kind_of(&after, &w.company, &w.product),
+            Some(FindingKind::Match),
+            "{w:?}\n{text}"
+        );
+    }
+
+    // A second apply of the same plan writes nothing: every line is already at its target.
+    let again = env.run(&["push", "apply", &id, "--yes"], "");
+    assert_eq!(again.code(), 1, "{}", again.stderr());
+    assert_eq!(psa.sample.writes.count() as usize, writes.len());
+    let audit = log(env, rows[0].plan_id);
+    assert_eq!(
+        audit.iter().filter(|a| a.outcome == "at_target").count(),
+        writes.len(),
+        "{audit:?}"
+    );
+
+    // Revert: the quantities before come back.
+    let revert = env
+        .run(&["push", "revert", &id, "--format", "csv"], "")
+        .expect(0);
+    let back: Vec<PlanRow> = csv_rows(&revert.stdout());
+    assert_eq!(back.len(), writes.len());
+    for (b, w) in back.iter().zip(&writes) {
+        assert_eq!(b.decision, "write", "{b:?}");
+        assert_eq!((&b.before_qty, &b.after_qty), (&w.after_qty, &w.before_qty));
+    }
+    let rid = back[0].plan_id.to_string();
+    env.run(&["push", "apply", &rid, "--yes"], "").expect(0);
+    env.run(&["sync", psa.name], "").expect(0);
+    let (reverted, text) = report(env, &[]);
+    for w in &writes {
+        assert_eq!(
+            kind_of(&reverted, &w.company, &w.product),
+            kind_of(&found, &w.company, &w.product),
+            "{w:?}\n{text}"
+        );
+    }
 }
