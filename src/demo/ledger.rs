@@ -80,6 +80,12 @@ impl Ledger {
         self.0.lock().unwrap().values().map(|w| w.writes).sum()
     }
 
+    /// `addition` as a dated row from `start` to `end` (inclusive) holds it: a write applies to
+    /// the row that covers its day and to every later row (Autotask's units rows).
+    pub fn apply_to_row(&self, addition: &CwAddition, end: Date) -> CwAddition {
+        self.apply(addition, Some(end))
+    }
+
     /// `addition` as it stands on `day` after the writes (all writes when `day` is `None`).
     pub fn apply(&self, addition: &CwAddition, day: Option<Date>) -> CwAddition {
         let mut a = addition.clone();

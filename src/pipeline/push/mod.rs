@@ -202,6 +202,7 @@ fn options_of(
         decreases_auto,
         allow_zero,
         effective: effective_of(config, psa, services, now)?,
+        period_start: plan::period_start(now, config.period.anchor_day)?,
         unit_cost,
     })
 }

@@ -147,6 +147,9 @@ pub struct LineOptions {
     pub decreases_auto: bool,
     pub allow_zero: bool,
     pub effective: Date,
+    /// The first day of the billing period `now` is in: a date before it lies in a period the
+    /// PSA may already have invoiced.
+    pub period_start: Date,
     /// The unit cost to write (with its currency) when the services opted into cost.
     pub unit_cost: Option<(Decimal, String)>,
 }
@@ -345,15 +348,21 @@ pub fn judge(
         crate::connectors::PsaGuard::ContractState,
         crate::connectors::PsaGuard::PostedPeriod,
     ] {
-        let why: Vec<&str> = before
+        let mut why: Vec<String> = before
             .map(|b| {
                 b.blocked
                     .iter()
                     .filter(|(k, _)| *k == g)
-                    .map(|(_, w)| w.as_str())
+                    .map(|(_, w)| w.clone())
                     .collect()
             })
             .unwrap_or_default();
+        if g == crate::connectors::PsaGuard::PostedPeriod && opts.effective < opts.period_start {
+            why.push(format!(
+                "the effective date {} is before this billing period (from {}), which the PSA may already have invoiced",
+                opts.effective, opts.period_start
+            ));
+        }
         guard(g.as_str(), (!why.is_empty()).then(|| why.join("; ")));
     }
     guard(
@@ -386,6 +395,12 @@ pub fn signed(d: Decimal) -> String {
 
 fn first_sentence(s: &str) -> &str {
     s.split_once(". ").map_or(s, |(a, _)| a)
+}
+
+/// The first day of the billing period `now` is in (periods start on `anchor_day`).
+pub fn period_start(now: Timestamp, anchor_day: i8) -> anyhow::Result<Date> {
+    let p = crate::period::Period::containing(now, anchor_day)?;
+    Ok(p.start().to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
 /// The first day of the billing period after the one `now` is in (periods start on

@@ -130,6 +130,7 @@ fn opts() -> LineOptions {
         decreases_auto: false,
         allow_zero: false,
         effective: jiff::civil::date(2027, 1, 1),
+        period_start: jiff::civil::date(2026, 12, 1),
         unit_cost: None,
     }
 }
@@ -185,6 +186,10 @@ fn each_guard_turns_its_line_into_review() {
     let o = opts();
     let auto = LineOptions {
         decreases_auto: true,
+        ..opts()
+    };
+    let back_dated = LineOptions {
+        effective: jiff::civil::date(2026, 11, 15),
         ..opts()
     };
     let zero_ok = LineOptions {
