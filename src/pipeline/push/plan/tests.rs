@@ -315,6 +315,17 @@ fn each_guard_turns_its_line_into_review() {
             Decision::Review,
         ),
         (
+            "dated into an invoiced period",
+            FindingKind::UnderBilled,
+            "10",
+            "1",
+            state("10"),
+            &back_dated,
+            false,
+            vec!["posted_period"],
+            Decision::Review,
+        ),
+        (
             "PSA says cancelled",
             FindingKind::UnderBilled,
             "10",
