@@ -142,6 +142,10 @@ fn a_csv_billing_import_gets_a_file_of_changes_to_import_by_hand() {
     }
 
     let id = rows[0].plan_id.to_string();
+    // Without a terminal to confirm on, apply needs --yes, and writes nothing without it.
+    env.run(&["push", "apply", &id], "")
+        .expect(2)
+        .says(&["without a terminal", "--yes"], &[]);
     let dir = env.dir.path().to_str().unwrap();
     let apply = env.run(&["push", "apply", &id, "--yes", "--changes-dir", dir], "");
     // Lines need review, so 1.
@@ -195,6 +199,15 @@ fn a_csv_billing_import_gets_a_file_of_changes_to_import_by_hand() {
         assert!(a.guards.contains("zero=ok"), "{a:?}");
         assert!(a.source.contains("ninja [ninja/"), "{a:?}");
     }
+
+    // A plan older than `max_plan_age_hours` is refused.
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[push]\nmax_plan_age_hours = 0\n");
+    std::fs::write(env.config_path(), config).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    env.run(&["push", "apply", &id, "--yes", "--changes-dir", dir], "")
+        .expect(2)
+        .says(&["more than 0 hours ago", "reconcile push plan"], &[]);
 
     // A stale source plans no write: NinjaOne's next sync fails (its API is gone), so every
     // line counting its devices needs review, naming why.
