@@ -296,6 +296,8 @@ fn edits_keep_comments_and_other_keys() {
         codebase: None,
         billable_company_types: vec!["Client".into()],
         page_size: None,
+        allow_write: false,
+        write_public_key: None,
     };
     doc.set_connection("cw", &cw.into()).unwrap();
     let ninja = ninjaone::Settings {

@@ -343,3 +343,77 @@ pub fn push_loop(env: &Env, s: &reconcile::demo::Sandbox, psa: Psa) {
         );
     }
 }
+
+#[test]
+fn connectwise_plan_apply_resync_reapply_revert() {
+    use reconcile::demo::apis::connectwise;
+    let served = serve();
+    let s = &served.sandbox;
+    let env = Env::new();
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
+    env.cleanup.borrow_mut().push("cw".to_string());
+    let connect = |extra: &[&str]| {
+        let mut args = vec![
+            "connect",
+            "connectwise",
+            "--name",
+            "cw",
+            "--site",
+            s.url(ConnectorKind::ConnectWise),
+            "--company-id",
+            connectwise::DEMO_COMPANY_ID,
+            "--public-key",
+            connectwise::DEMO_PUBLIC_KEY,
+            "--client-id",
+            connectwise::DEMO_CLIENT_ID,
+            "--billable-type",
+            "Client",
+            "--private-key-stdin",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, &format!("{}\n", connectwise::DEMO_PRIVATE_KEY))
+    };
+    // Read-only first: the plan works, apply refuses and says how to allow writes.
+    connect(&[]).expect(0);
+    env.run(&["sync"], "").expect(0);
+    env.run(&["map"], "").expect(0);
+    map_demo(&env, s);
+    opt_in(&env);
+    let rows = plan(&env, &[]);
+    assert!(!rows.is_empty());
+    let id = rows[0].plan_id.to_string();
+    env.run(&["push", "apply", &id, "--yes"], "")
+        .expect(2)
+        .says(&["`cw` is read-only", "--allow-write"], &[]);
+    assert_eq!(s.sample.writes.count(), 0);
+
+    connect(&["--allow-write"]).expect(0);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("allow_write = true"), "{config}");
+    // The plan was made with the same tenant, so it applies now; but the loop starts afresh.
+    push_loop(
+        &env,
+        s,
+        Psa {
+            name: "cw",
+            stats: s.stats(ConnectorKind::ConnectWise),
+            sample: &s.sample,
+        },
+    );
+
+    // A plan made against another tenant is refused: the company id changed since.
+    let rows = plan(&env, &[]);
+    let id = rows[0].plan_id.to_string();
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    std::fs::write(
+        env.config_path(),
+        config.replace(
+            &format!("company_id = \"{}\"", connectwise::DEMO_COMPANY_ID),
+            "company_id = \"othermsp\"",
+        ),
+    )
+    .unwrap();
+    env.run(&["push", "apply", &id, "--yes"], "")
+        .expect(2)
+        .says(&["was made against", "othermsp"], &[]);
+}

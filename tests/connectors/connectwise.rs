@@ -36,6 +36,8 @@ fn settings(server: &MockServer) -> ConnectWiseSettings {
         codebase: None,
         billable_company_types: vec!["client".into()],
         page_size: Some(2),
+        allow_write: false,
+        write_public_key: None,
     }
 }
 

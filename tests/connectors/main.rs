@@ -6,6 +6,7 @@
 mod autotask;
 mod common;
 mod connectwise;
+mod connectwise_write;
 mod csv;
 mod csv_billing;
 mod datto_rmm;

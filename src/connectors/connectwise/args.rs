@@ -1,10 +1,11 @@
-//! `reconcile connect connectwise`: the site, company and keys as flags; the private key from a
-//! hidden prompt or stdin.
+//! `reconcile connect connectwise`: the site, company and keys as flags; the private key (and
+//! the write member's, when one is given) from a hidden prompt or stdin.
 
 use anyhow::Result;
 
 use super::Settings;
-use crate::connectors::{Common, ConnectArgs, NewConnection, read_secret};
+use super::settings::WRITE_SECRET;
+use crate::connectors::{Common, ConnectArgs, NewConnection, read_secret, read_two_secrets};
 
 /// Connect ConnectWise PSA (API member keys plus your integration's clientId).
 ///
@@ -34,7 +35,18 @@ pub struct Args {
     /// Company type that counts as a billable client (repeat for several); default every type
     #[arg(long = "billable-type", value_name = "TYPE")]
     pub billable_types: Vec<String>,
-    /// Read the private key from stdin instead of a prompt
+    /// Let `reconcile push` change agreement additions (quantity, and unit cost where a mapping
+    /// opts in). The API member that writes needs Finance > Agreements: Edit in its security
+    /// role; without this flag the connection stays read-only
+    #[arg(long)]
+    pub allow_write: bool,
+    /// A second API member's public key, used only for writes (its role has Finance >
+    /// Agreements: Edit; the read member keeps its read-only role). Its private key is asked
+    /// for after the read member's (or is the second line of stdin)
+    #[arg(long, requires = "allow_write")]
+    pub write_public_key: Option<String>,
+    /// Read the private key from stdin instead of a prompt (with --write-public-key: two lines,
+    /// the read member's private key, then the write member's)
     #[arg(long)]
     pub private_key_stdin: bool,
 }
@@ -47,7 +59,25 @@ impl ConnectArgs for Args {
     }
 
     fn into_connection(self, saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
-        let secret = read_secret("ConnectWise private key", self.private_key_stdin)?;
+        let write_public_key = self
+            .write_public_key
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty());
+        let secrets = if write_public_key.is_some() {
+            let (read, write) = read_two_secrets(
+                (
+                    "ConnectWise private key",
+                    "ConnectWise write member's private key",
+                ),
+                self.private_key_stdin,
+            )?;
+            vec![("private_key", read), (WRITE_SECRET, write)]
+        } else {
+            vec![(
+                "private_key",
+                read_secret("ConnectWise private key", self.private_key_stdin)?,
+            )]
+        };
         let settings = Settings {
             site: self.site,
             company_id: self.company_id,
@@ -63,11 +93,9 @@ impl ConnectArgs for Args {
                 self.billable_types
             },
             page_size: saved.and_then(|s| s.page_size),
+            allow_write: self.allow_write,
+            write_public_key,
         };
-        Ok(NewConnection::new(
-            &self.common,
-            settings,
-            vec![("private_key", secret)],
-        ))
+        Ok(NewConnection::new(&self.common, settings, secrets))
     }
 }

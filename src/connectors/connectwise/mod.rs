@@ -13,14 +13,19 @@
 //! agreement without its company) is set aside, any other odd field is unknown for its record
 //! and counted in `meta`; an agreement or addition whose count-deciding field is unknown makes
 //! its company unreadable (see `convert::line`).
+//!
+//! Write-back (`write.rs`) reads one addition and its agreement and PATCHes the addition through
+//! the same client construction, as the read member or a separate write member.
 
 mod args;
 mod convert;
 mod settings;
 mod wire;
+mod write;
 
 pub use args::Args;
 pub use settings::Settings;
+pub use write::Writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -104,12 +109,24 @@ impl ConnectWise {
         private_key: SecretString,
         retry: RetryPolicy,
     ) -> anyhow::Result<ConnectWise> {
+        ConnectWise::as_member(name, settings, &settings.public_key, private_key, retry)
+    }
+
+    /// The connector signed in as the API member with `public_key` (the read member, or the
+    /// write member of `settings.write_public_key`).
+    fn as_member(
+        name: &str,
+        settings: &Settings,
+        public_key: &str,
+        private_key: SecretString,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<ConnectWise> {
         let (login, api_origin) = hosts(name, &settings.site)?;
         let hint = format!(
             "Check the company id, the API member's public and private keys, and that its security role may inquire on Companies, Finance > Agreements and Procurement > Product Catalog; then run `reconcile connect connectwise --name {name} ...` again"
         );
         let auth = StaticHeaders::basic(
-            &format!("{}+{}", settings.company_id, settings.public_key),
+            &format!("{}+{}", settings.company_id, public_key),
             &private_key,
             &[("clientid", settings.client_id.clone())],
             hint,

@@ -1,11 +1,14 @@
 //! `[connections.<name>]` with `kind = "connectwise"`: the login site and company, the API
-//! member's public key, the integration's clientId, and which company types bill.
+//! member's public key, the integration's clientId, which company types bill, and whether (and
+//! as which API member) `reconcile push` may write agreement additions back.
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
+use crate::connectors::{
+    Connector, KindInfo, KindSettings, LineWriter, Role, SecretFn, WritePurpose, is_false,
+};
 use crate::http::RetryPolicy;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -27,14 +30,28 @@ pub struct Settings {
     /// Records per request (default and maximum 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<usize>,
+    /// Whether `reconcile push` may change agreement additions (`connect --allow-write`); off,
+    /// the connection only reads.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_write: bool,
+    /// A second API member's public key used only for writes (its role has Finance >
+    /// Agreements: Edit); its private key is the secret `write_private_key`. Without it,
+    /// writes use the read member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_public_key: Option<String>,
 }
+
+/// The secret field holding the write member's private key.
+pub const WRITE_SECRET: &str = "write_private_key";
 
 impl KindSettings for Settings {
     const KIND: KindInfo = KindInfo {
         key: "connectwise",
         name: "ConnectWise PSA",
         role: Role::Psa,
-        secrets: &["private_key"],
+        // The write member's key is listed so `disconnect` removes it; `secrets_needed` leaves
+        // it out, since a sync never needs it.
+        secrets: &["private_key", WRITE_SECRET],
         concurrency: 10,
         reads_files: false,
     };
@@ -46,7 +63,20 @@ impl KindSettings for Settings {
                 "[connections.{name}] page_size must be between 1 and 1000 (ConnectWise's maximum)"
             );
         }
+        if self
+            .write_public_key
+            .as_deref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
+            bail!(
+                "[connections.{name}] write_public_key is empty; give the write API member's public key or remove the key"
+            );
+        }
         Ok(())
+    }
+
+    fn secrets_needed(&self) -> Vec<&'static str> {
+        vec!["private_key"]
     }
 
     fn connect(
@@ -61,5 +91,37 @@ impl KindSettings for Settings {
             secret("private_key")?,
             retry,
         )?))
+    }
+
+    fn allows_write(&self) -> bool {
+        self.allow_write
+    }
+
+    /// Planning reads with the read member; writing needs `allow_write`, and uses the write
+    /// member when one is configured.
+    fn writer(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+        purpose: WritePurpose,
+    ) -> Result<Option<Box<dyn LineWriter>>> {
+        let (public_key, private_key) = match purpose {
+            WritePurpose::Read => (self.public_key.as_str(), secret("private_key")?),
+            WritePurpose::Write if !self.allow_write => bail!(
+                "connection `{name}` is read-only: `reconcile push` may not change its agreement additions. Give an API member whose role has Finance > Agreements: Edit, then run `reconcile connect connectwise --name {name} --allow-write ...` (with `--write-public-key KEY` for a separate write member)"
+            ),
+            WritePurpose::Write => match &self.write_public_key {
+                Some(key) => (key.as_str(), secret(WRITE_SECRET)?),
+                None => (self.public_key.as_str(), secret("private_key")?),
+            },
+        };
+        Ok(Some(Box::new(super::Writer::new(
+            name,
+            self,
+            public_key,
+            private_key,
+            retry,
+        )?)))
     }
 }

@@ -133,6 +133,17 @@ pub struct Addition {
     pub effective_date: Option<Timestamp>,
     #[serde(default, deserialize_with = "timestamp_opt")]
     pub cancelled_date: Option<Timestamp>,
+    /// The change marker write-back compares for drift (ConnectWise sends no ETag).
+    #[serde(rename = "_info", default)]
+    pub info: Option<Info>,
+}
+
+/// A record's `_info`: only `lastUpdated` is read, kept as sent so it compares exactly.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Info {
+    #[serde(default)]
+    pub last_updated: Option<String>,
 }
 
 /// An element of `GET /procurement/catalog`.

@@ -78,6 +78,8 @@ impl crate::demo::kit::Api for Api {
             codebase: None,
             billable_company_types: vec![DEMO_BILLABLE_TYPE.to_string()],
             page_size: None,
+            allow_write: false,
+            write_public_key: None,
         };
         let flags = format!(
             "--site {} --company-id {DEMO_COMPANY_ID} --public-key {DEMO_PUBLIC_KEY} --client-id {DEMO_CLIENT_ID} --billable-type {DEMO_BILLABLE_TYPE}",
@@ -168,6 +170,7 @@ async fn api(
     method: Method,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
 ) -> Response {
     if !CODEBASES.contains(&codebase.as_str()) {
         return (StatusCode::NOT_FOUND, "The resource cannot be found.").into_response();
@@ -175,15 +178,20 @@ async fn api(
     if let Err(r) = authorize(&headers) {
         return r;
     }
+    let base = st.base(&codebase);
+    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    if method == Method::PATCH
+        && let ["finance", "agreements", id, "additions", aid] = segments.as_slice()
+    {
+        return patch_addition(&st, &base, id, aid, &body);
+    }
     if method != Method::GET {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
-            "The demo sandbox is read-only",
+            "The demo sandbox changes only agreement additions, with PATCH",
         );
     }
-    let base = st.base(&codebase);
-    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let data = &st.sample.connectwise;
     let query = Query::parse(q.as_deref());
     let list = |records: Vec<Value>| list_response(records, &query, &headers, &base, &rest);
@@ -283,11 +291,12 @@ async fn api(
                     &format!("Agreement ID {id} was not found."),
                 );
             };
-            let additions: Vec<Value> = data
-                .additions
+            let additions: Vec<Value> = st
+                .sample
+                .additions()
                 .iter()
                 .filter(|a| a.agreement_id == agreement.id)
-                .map(|a| addition_json(data, a, agreement, &base))
+                .map(|a| written_json(&st.sample, a, agreement, &base))
                 .collect();
             match rest {
                 [] => list(additions),
@@ -319,6 +328,84 @@ async fn api(
             &format!("The resource `{rest}` cannot be found in the demo sandbox."),
         ),
     }
+}
+
+/// An addition as served, its `_info.lastUpdated` the time of the last write to it.
+fn written_json(
+    sample: &SampleMsp,
+    a: &crate::demo::sample::CwAddition,
+    agreement: &crate::demo::sample::CwAgreement,
+    base: &str,
+) -> Value {
+    let mut v = addition_json(&sample.connectwise, a, agreement, base);
+    if let Some(w) = sample.writes.get(a.id) {
+        v["_info"]["lastUpdated"] = records::ts(w.at);
+    }
+    v
+}
+
+/// `PATCH /finance/agreements/{id}/additions/{id}` with ConnectWise's JSON patch: an array of
+/// `{"op": "replace", "path": "<field>", "value": ...}`, where the path is the bare field name
+/// (a leading `/` is accepted). This sandbox lets `quantity` and `unitCost` change (what
+/// `reconcile push` writes) and refuses anything else as ConnectWise refuses a bad patch: 400
+/// with `code`, `message` and `errors[]` naming the field.
+fn patch_addition(st: &ApiState, base: &str, id: &str, aid: &str, body: &[u8]) -> Response {
+    let invalid = |field: &str, message: String| {
+        reply(
+            StatusCode::BAD_REQUEST,
+            json!({"code": "InvalidObject", "message": "agreementAddition object is invalid",
+                   "errors": [{"code": "InvalidField", "message": message, "resource": "agreementAddition", "field": field}]}),
+        )
+    };
+    let data = &st.sample.connectwise;
+    let Some(agreement) = by_id(&data.agreements, id, |a| a.id) else {
+        return error(StatusCode::NOT_FOUND, "NotFound", &format!("Agreement ID {id} was not found."));
+    };
+    let Some(addition) = st
+        .sample
+        .additions()
+        .into_iter()
+        .find(|a| a.agreement_id == agreement.id && a.id.to_string() == *aid)
+    else {
+        return error(StatusCode::NOT_FOUND, "NotFound", &format!("Addition ID {aid} was not found."));
+    };
+    let ops: Vec<Value> = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(ops)) if !ops.is_empty() => ops,
+        _ => {
+            return invalid(
+                "",
+                "the body must be a JSON patch: a non-empty array of operations".into(),
+            );
+        }
+    };
+    let (mut quantity, mut cost) = (addition.quantity, addition.unit_cost);
+    for op in &ops {
+        if op.get("op").and_then(Value::as_str) != Some("replace") {
+            return invalid("op", format!("only `replace` operations are supported: {op}"));
+        }
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        let value = op.get("value");
+        let number = value
+            .and_then(|v| v.as_f64().map(|_| v.to_string()))
+            .and_then(|v| v.parse::<rust_decimal::Decimal>().ok())
+            .filter(|d| *d >= rust_decimal::Decimal::ZERO);
+        let Some(number) = number else {
+            return invalid(path, format!("{path} must be a number of at least 0"));
+        };
+        match path.trim_start_matches('/') {
+            "quantity" => quantity = number,
+            "unitCost" => cost = number,
+            other => {
+                return invalid(
+                    other,
+                    format!("`{other}` cannot be changed through this sandbox"),
+                );
+            }
+        }
+    }
+    st.sample.writes.write(addition.id, quantity, cost, None);
+    let now = st.sample.additions().into_iter().find(|a| a.id == addition.id).expect("written");
+    axum::Json(written_json(&st.sample, &now, agreement, base)).into_response()
 }
 
 fn count(records: Vec<Value>, query: &Query) -> Response {

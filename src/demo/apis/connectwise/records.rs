@@ -18,7 +18,7 @@ pub(super) fn day_of(y: i16, m: i8, d: i8) -> Timestamp {
         .timestamp()
 }
 
-fn ts(t: Timestamp) -> Value {
+pub(super) fn ts(t: Timestamp) -> Value {
     Value::String(t.to_string())
 }
 
