@@ -164,7 +164,8 @@ fn print_plan(plan: &Plan, format: Option<Format>) -> Result<()> {
                 "after",
                 "cost",
                 "effective",
-                "why",
+                "guards failed",
+                "finding",
             ]);
             for l in &plan.lines {
                 let cost = match (l.before.as_ref().and_then(|b| b.unit_cost), l.unit_cost) {
@@ -176,7 +177,7 @@ fn print_plan(plan: &Plan, format: Option<Format>) -> Result<()> {
                     l.decision.as_str().to_string(),
                     l.company.clone(),
                     l.product.clone(),
-                    format!("{} / {}", l.agreement, l.line.line_id),
+                    format!("{}/{}", l.line.agreement_id, l.line.line_id),
                     l.before
                         .as_ref()
                         .map(|b| qty(b.quantity))
@@ -190,11 +191,13 @@ fn print_plan(plan: &Plan, format: Option<Format>) -> Result<()> {
                     ),
                     cost,
                     l.effective.to_string(),
-                    if l.decision == Decision::Review {
-                        l.failed_guards().join("; ")
-                    } else {
-                        l.timing.clone()
-                    },
+                    l.guards
+                        .iter()
+                        .filter(|g| g.failed.is_some())
+                        .map(|g| g.guard.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    l.finding_id.clone(),
                 ]);
             }
             writeln!(out, "{t}")?;
@@ -217,6 +220,16 @@ fn summarize(app: &App, plan: &Plan) {
         None => format!("plan {}", plan.id),
     };
     app.info(format!("{what}: {}", parts.join(", ")));
+    // What each PSA does with the effective date, once per connection.
+    let mut seen = std::collections::BTreeSet::new();
+    for l in &plan.lines {
+        if seen.insert(&l.psa_connection) {
+            app.info(format!("  {}: {}", l.psa_connection, l.timing));
+        }
+    }
+    if count(Decision::Review) > 0 {
+        app.info("  why each guard failed: `--format csv` (guards_failed) or `--format json`; `reconcile review approve FINDING` lets a line through zero, large_change and decrease");
+    }
     for n in &plan.notes {
         app.warn(n);
     }
