@@ -292,3 +292,36 @@ async fn the_line_read_carries_connectwise_s_own_guards() {
         "{e}"
     );
 }
+
+/// A write that must not land twice is sent once, whatever the answer; an absolute one is
+/// retried like a read.
+#[tokio::test]
+async fn a_non_repeatable_write_is_sent_exactly_once_after_a_5xx() {
+    use reconcile::http::{HttpClient, NoAuth, Request};
+    use std::sync::Arc;
+    for (repeatable, sends) in [(false, 1), (true, 3)] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/adjust"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        let client = HttpClient::new(
+            "psa",
+            url::Url::parse(&server.uri()).unwrap(),
+            Arc::new(NoAuth),
+            fast_retry(3),
+        );
+        let req = Request::write(
+            reqwest::Method::POST,
+            "adjust",
+            json!({"unitChange": 1}),
+            repeatable,
+        );
+        let e = client.send(&req).await.unwrap_err();
+        assert_eq!(e.status(), Some(503));
+        assert!(e.outcome_unknown(), "{e}");
+        let n = server.received_requests().await.unwrap().len();
+        assert_eq!(n, sends, "repeatable: {repeatable}");
+    }
+}
