@@ -417,3 +417,44 @@ fn connectwise_plan_apply_resync_reapply_revert() {
         .expect(2)
         .says(&["was made against", "othermsp"], &[]);
 }
+
+#[test]
+fn syncro_plan_apply_resync_reapply_revert() {
+    use crate::support::running;
+    use reconcile::demo::apis::syncro::{self as sy, DEMO_API_TOKEN};
+    use reconcile::demo::kit;
+    let served = serve();
+    let s = &served.sandbox;
+    let sy = running(kit::serve::<sy::Api>(s.sample.clone()));
+    let api = format!("{}/api/v1", sy.server.url());
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("syncro".to_string());
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
+    env.run(
+        &[
+            "connect",
+            "syncro",
+            "--name",
+            "syncro",
+            "--url",
+            &api,
+            "--billable-property",
+            "Type",
+            "--billable-value",
+            "Client",
+            "--allow-write",
+            "--api-token-stdin",
+        ],
+        &format!("{DEMO_API_TOKEN}\n"),
+    )
+    .expect(0);
+    push_loop(
+        &env,
+        s,
+        Psa {
+            name: "syncro",
+            stats: &sy.server.stats,
+            sample: &s.sample,
+        },
+    );
+}

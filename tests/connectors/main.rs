@@ -20,3 +20,4 @@ mod ninjaone;
 mod sentinelone;
 mod sherweb;
 mod syncro;
+mod syncro_write;

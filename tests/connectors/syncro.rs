@@ -27,6 +27,8 @@ fn settings(server: &MockServer) -> Settings {
         billable_property: None,
         billable_property_values: vec![],
         requests_per_minute: None,
+        allow_write: false,
+        write_token: false,
     }
 }
 

@@ -4,7 +4,9 @@
 use anyhow::Result;
 
 use super::Settings;
-use crate::connectors::{Common, ConnectArgs, KindSettings, NewConnection, read_secret};
+use crate::connectors::{
+    Common, ConnectArgs, KindSettings, NewConnection, read_secret, read_two_secrets,
+};
 
 /// Connect Syncro (API token; customers, recurring invoices and their lines).
 #[derive(Debug, clap::Args)]
@@ -32,7 +34,17 @@ pub struct Args {
     /// At most this many requests a minute (1-180; Syncro allows 180 per IP address)
     #[arg(long)]
     pub requests_per_minute: Option<usize>,
-    /// Read the API token from stdin instead of a prompt
+    /// Let `reconcile push` change schedule line items (quantity, and cost where a mapping opts
+    /// in). The token that writes needs Recurring Invoices - Edit; without this flag the
+    /// connection stays read-only
+    #[arg(long)]
+    pub allow_write: bool,
+    /// Use a second API token, with Recurring Invoices - Edit, for writes only (asked for after
+    /// the read token, or the second line of stdin); the read token keeps read permissions
+    #[arg(long, requires = "allow_write")]
+    pub write_token: bool,
+    /// Read the API token from stdin instead of a prompt (with --write-token: two lines, the
+    /// read token, then the write token)
     #[arg(long)]
     pub api_token_stdin: bool,
 }
@@ -40,6 +52,8 @@ pub struct Args {
 const AFTER_HELP: &str = "\
 Create the API token in Syncro: Admin > API Tokens > New Token > Custom Permissions, and give it
 Customers - List/Search, Recurring Invoices - List and Products - List/Search (nothing else).
+For `reconcile push` (--allow-write) the token that writes also needs Recurring Invoices - Edit;
+--write-token keeps that right on a second token.
 The token is read from a hidden prompt, or from stdin when stdin is not a terminal:
 
   printf '%s\\n' \"$SYNCRO_TOKEN\" | reconcile connect syncro --subdomain acme";
@@ -52,7 +66,18 @@ impl ConnectArgs for Args {
     }
 
     fn into_connection(self, _saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
-        let token = read_secret("Syncro API token", self.api_token_stdin)?;
+        let secrets = if self.write_token {
+            let (read, write) = read_two_secrets(
+                ("Syncro API token", "Syncro write API token"),
+                self.api_token_stdin,
+            )?;
+            vec![("api_token", read), (super::settings::WRITE_SECRET, write)]
+        } else {
+            vec![(
+                "api_token",
+                read_secret("Syncro API token", self.api_token_stdin)?,
+            )]
+        };
         let settings = Settings {
             subdomain: self.subdomain,
             url: self.url,
@@ -60,12 +85,10 @@ impl ConnectArgs for Args {
             billable_property: self.billable_property,
             billable_property_values: self.billable_values,
             requests_per_minute: self.requests_per_minute,
+            allow_write: self.allow_write,
+            write_token: self.write_token,
         };
         settings.validate(&self.common.name_or(Settings::KIND.key))?;
-        Ok(NewConnection::new(
-            &self.common,
-            settings,
-            vec![("api_token", token)],
-        ))
+        Ok(NewConnection::new(&self.common, settings, secrets))
     }
 }

@@ -17,9 +17,11 @@ mod args;
 mod convert;
 mod settings;
 mod wire;
+mod write;
 
 pub use args::Args;
 pub use settings::{Settings, clean_subdomain};
+pub use write::Writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -432,6 +434,8 @@ mod tests {
             billable_property: None,
             billable_property_values: vec![],
             requests_per_minute: None,
+            allow_write: false,
+            write_token: false,
         }
     }
 

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Args, MAX_REQUESTS_PER_MINUTE};
-use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
+use crate::connectors::{
+    Connector, KindInfo, KindSettings, LineWriter, Role, SecretFn, WritePurpose,
+};
 use crate::http::RetryPolicy;
 use crate::http::check_url;
 
@@ -33,7 +35,18 @@ pub struct Settings {
     /// share the account's IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<usize>,
+    /// Whether `reconcile push` may change schedule line items (`connect --allow-write`); off,
+    /// the connection only reads.
+    #[serde(default, skip_serializing_if = "crate::connectors::is_false")]
+    pub allow_write: bool,
+    /// A second API token (the secret `write_api_token`, with Recurring Invoices - Edit) is
+    /// used for writes; without it writes use `api_token`.
+    #[serde(default, skip_serializing_if = "crate::connectors::is_false")]
+    pub write_token: bool,
 }
+
+/// The secret field holding the write token.
+pub const WRITE_SECRET: &str = "write_api_token";
 
 impl Settings {
     /// The API base URL.
@@ -74,7 +87,9 @@ impl KindSettings for Settings {
         key: "syncro",
         name: "Syncro",
         role: Role::Psa,
-        secrets: &["api_token"],
+        // The write token is listed so `disconnect` removes it; `secrets_needed` leaves it
+        // out, since a sync never needs it.
+        secrets: &["api_token", WRITE_SECRET],
         concurrency: 4,
         reads_files: false,
     };
@@ -117,5 +132,35 @@ impl KindSettings for Settings {
         retry: RetryPolicy,
     ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Syncro::new(name, self, secret, retry)?))
+    }
+
+    fn secrets_needed(&self) -> Vec<&'static str> {
+        vec!["api_token"]
+    }
+
+    fn allows_write(&self) -> bool {
+        self.allow_write
+    }
+
+    /// Planning reads with the read token; writing needs `allow_write`, and uses the write
+    /// token when one was given.
+    fn writer(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+        purpose: WritePurpose,
+    ) -> anyhow::Result<Option<Box<dyn LineWriter>>> {
+        let token = match purpose {
+            WritePurpose::Read => secret("api_token")?,
+            WritePurpose::Write if !self.allow_write => anyhow::bail!(
+                "connection `{name}` is read-only: `reconcile push` may not change its recurring invoices. Give a token with Recurring Invoices - Edit, then run `reconcile connect syncro --name {name} --allow-write ...` (with --write-token for a separate token)"
+            ),
+            WritePurpose::Write if self.write_token => secret(WRITE_SECRET)?,
+            WritePurpose::Write => secret("api_token")?,
+        };
+        Ok(Some(Box::new(super::write::Writer::new(
+            name, self, token, retry,
+        )?)))
     }
 }

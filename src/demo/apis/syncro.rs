@@ -56,6 +56,10 @@ impl crate::demo::kit::Api for Api {
             .route("/api/v1/customers", get(customers))
             .route("/api/v1/schedules", get(schedules))
             .route("/api/v1/schedules/{id}", get(schedule))
+            .route(
+                "/api/v1/schedules/{id}/line_items/{line}",
+                axum::routing::put(update_line),
+            )
             .route("/api/v1/products", get(products));
         Surface::router(guard(api, (), authorized).with_state(sample))
     }
@@ -69,6 +73,8 @@ impl crate::demo::kit::Api for Api {
             billable_property: Some(DEMO_TYPE_PROPERTY.into()),
             billable_property_values: vec![DEMO_BILLABLE_TYPE.into()],
             requests_per_minute: None,
+            allow_write: false,
+            write_token: false,
         };
         let flags = format!(
             "--url {} --billable-property {DEMO_TYPE_PROPERTY} --billable-value {DEMO_BILLABLE_TYPE}",
@@ -244,8 +250,8 @@ fn schedule_json(sample: &SampleMsp, a: &CwAgreement, now: Timestamp) -> Value {
         .find(|(id, _)| *id == a.billing_cycle_id)
         .map(|(_, n)| n.as_str())
         .unwrap_or("Monthly");
-    let lines: Vec<Value> = cw
-        .additions
+    let lines: Vec<Value> = sample
+        .additions()
         .iter()
         .filter(|x| x.agreement_id == a.id)
         .filter(|x| x.effective <= now && x.cancelled.is_none_or(|c| c > now))
@@ -305,6 +311,59 @@ async fn schedule(State(sample): State<Arc<SampleMsp>>, Path(id): Path<String>) 
         ),
         None => reply(StatusCode::NOT_FOUND, json!({"message": "Not found"})),
     }
+}
+
+/// `PUT /schedules/{id}/line_items/{line}`: the spec's ScheduleLineItem body. This sandbox
+/// changes `quantity` (a number of at least 0) and `cost_cents` (an integer), and refuses, as
+/// Syncro refuses an invalid line (422 `{"error": [...]}`), a body that is not an object, a
+/// field of the wrong type, or a field it does not change; a line not on that schedule is 404.
+async fn update_line(
+    State(sample): State<Arc<SampleMsp>>,
+    Path((id, line)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let invalid = |why: String| reply(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": [why]}));
+    let Some(a) = by_id(live_agreements(&sample), &id, |a| a.id) else {
+        return reply(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
+    };
+    let Some(add) = sample
+        .additions()
+        .into_iter()
+        .find(|x| x.agreement_id == a.id && x.id.to_string() == line)
+    else {
+        return reply(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
+    };
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
+        return invalid("the body must be a JSON object of line item fields".into());
+    };
+    let (mut quantity, mut cost) = (add.quantity, add.unit_cost);
+    for (k, v) in &fields {
+        match k.as_str() {
+            "quantity" => match v.as_f64().map(|_| v.to_string().parse::<Decimal>()) {
+                Some(Ok(q)) if q >= Decimal::ZERO => quantity = q,
+                _ => return invalid(format!("Quantity must be a number, not {v}")),
+            },
+            "cost_cents" => match v.as_i64() {
+                Some(c) if c >= 0 => cost = Decimal::new(c, 2),
+                _ => return invalid(format!("Cost cents must be a whole number of cents, not {v}")),
+            },
+            other => {
+                return invalid(format!(
+                    "{other} cannot be changed through this sandbox (it changes quantity and cost_cents)"
+                ));
+            }
+        }
+    }
+    sample.writes.write(add.id, quantity, cost, None);
+    let now = sample
+        .additions()
+        .into_iter()
+        .find(|x| x.id == add.id)
+        .expect("written");
+    reply(
+        StatusCode::OK,
+        json!({"schedule_line_item": line_json(&sample, &now)}),
+    )
 }
 
 async fn products(State(sample): State<Arc<SampleMsp>>, RawQuery(query): RawQuery) -> Response {
