@@ -139,6 +139,17 @@ pub trait LineWriter: Send + Sync {
 
     fn facts(&self) -> WriteFacts;
 
+    /// Which line of the PSA a snapshot's line is, for the reads and writes: its ids, as the
+    /// snapshot has them, unless the PSA needs another (HaloPSA's recurring-invoice id, when
+    /// the snapshot files the line under its contract).
+    fn line_ref(&self, line: &crate::model::PsaLine) -> LineRef {
+        LineRef {
+            agreement_id: line.agreement_id.clone(),
+            line_id: line.id.clone(),
+            product_id: line.product_id.clone(),
+        }
+    }
+
     /// Reads the line fresh from the PSA as it stands at `effective` (a GET, or for Autotask a
     /// query POST: never a mutation).
     async fn read_line(&self, line: &LineRef, effective: Date)

@@ -36,6 +36,8 @@ fn settings(server: &MockServer) -> Settings {
         billable_client_types: vec!["managed".into()],
         billable_top_levels: vec![],
         page_size: Some(2),
+        allow_write: false,
+        write_client_id: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod csv_billing;
 mod datto_rmm;
 mod fuzz;
 mod halopsa;
+mod halopsa_write;
 mod jumpcloud;
 mod keeper;
 mod kit;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::Settings;
 use crate::connectors::{
     Common, ConnectArgs, KindSettings, NewConnection, clean_list, clean_url, read_secret,
+    read_two_secrets,
 };
 
 /// Connect HaloPSA (API application client id and secret; recurring invoices).
@@ -36,7 +37,18 @@ pub struct Args {
     /// Only clients under this top level bill (name or id; repeat for several)
     #[arg(long = "billable-top-level")]
     pub billable_top_levels: Vec<String>,
-    /// Read the client secret from stdin instead of a hidden prompt
+    /// Let `reconcile push` change recurring-invoice lines (quantity, and unit cost where a
+    /// mapping opts in). The application's agent that writes needs edit rights on recurring
+    /// invoices (and the `edit:invoices` permission, or `all`); without this flag the
+    /// connection stays read-only
+    #[arg(long)]
+    pub allow_write: bool,
+    /// A second API application's Client ID, used only for writes; its secret is asked for
+    /// after the read application's (or is the second line of stdin)
+    #[arg(long, requires = "allow_write")]
+    pub write_client_id: Option<String>,
+    /// Read the client secret from stdin instead of a hidden prompt (with --write-client-id:
+    /// two lines, the read secret, then the write secret)
     #[arg(long)]
     pub client_secret_stdin: bool,
 }
@@ -62,12 +74,19 @@ impl ConnectArgs for Args {
     fn into_connection(self, saved: Option<&Settings>) -> Result<NewConnection<Settings>> {
         let settings = self.settings(saved);
         settings.validate(&self.common.name_or(Settings::KIND.key))?;
-        let secret = read_secret("HaloPSA client secret", self.client_secret_stdin)?;
-        Ok(NewConnection::new(
-            &self.common,
-            settings,
-            vec![("client_secret", secret)],
-        ))
+        let secrets = if settings.write_client_id.is_some() {
+            let (read, write) = read_two_secrets(
+                ("HaloPSA client secret", "HaloPSA write client secret"),
+                self.client_secret_stdin,
+            )?;
+            vec![("client_secret", read), (super::settings::WRITE_SECRET, write)]
+        } else {
+            vec![(
+                "client_secret",
+                read_secret("HaloPSA client secret", self.client_secret_stdin)?,
+            )]
+        };
+        Ok(NewConnection::new(&self.common, settings, secrets))
     }
 }
 
@@ -84,6 +103,8 @@ impl Args {
             billable_client_types: clean_list(self.billable_client_types.clone()),
             billable_top_levels: clean_list(self.billable_top_levels.clone()),
             page_size: saved.and_then(|s| s.page_size),
+            allow_write: self.allow_write,
+            write_client_id: clean_url(self.write_client_id.clone()),
         }
     }
 }

@@ -13,6 +13,7 @@ mod args;
 mod convert;
 mod settings;
 mod wire;
+mod write;
 
 pub use args::Args;
 pub use settings::Settings;

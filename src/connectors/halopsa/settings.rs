@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
+use crate::connectors::{
+    Connector, KindInfo, KindSettings, LineWriter, Role, SecretFn, WritePurpose,
+};
 use crate::http::RetryPolicy;
 use crate::http::check_url;
 
@@ -33,14 +35,27 @@ pub struct Settings {
     pub billable_top_levels: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<usize>,
+    /// Whether `reconcile push` may change recurring-invoice lines (`connect --allow-write`);
+    /// off, the connection only reads.
+    #[serde(default, skip_serializing_if = "crate::connectors::is_false")]
+    pub allow_write: bool,
+    /// A second API application used only for writes (its agent may edit recurring invoices);
+    /// its secret is `write_client_secret`. Without it writes use `client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_client_id: Option<String>,
 }
+
+/// The secret field holding the write application's client secret.
+pub const WRITE_SECRET: &str = "write_client_secret";
 
 impl KindSettings for Settings {
     const KIND: KindInfo = KindInfo {
         key: "halopsa",
         name: "HaloPSA",
         role: Role::Psa,
-        secrets: &["client_secret"],
+        // The write secret is listed so `disconnect` removes it; `secrets_needed` leaves it
+        // out, since a sync never needs it.
+        secrets: &["client_secret", WRITE_SECRET],
         concurrency: 4,
         reads_files: false,
     };
@@ -72,5 +87,42 @@ impl KindSettings for Settings {
         retry: RetryPolicy,
     ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::HaloPsa::new(name, self, secret, retry)?))
+    }
+
+    fn secrets_needed(&self) -> Vec<&'static str> {
+        vec!["client_secret"]
+    }
+
+    fn allows_write(&self) -> bool {
+        self.allow_write
+    }
+
+    /// Planning reads as the read application; writing needs `allow_write`, and signs in as
+    /// the write application when one is configured.
+    fn writer(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+        purpose: WritePurpose,
+    ) -> anyhow::Result<Option<Box<dyn LineWriter>>> {
+        let halo = match purpose {
+            WritePurpose::Read => super::HaloPsa::new(name, self, secret, retry)?,
+            WritePurpose::Write if !self.allow_write => anyhow::bail!(
+                "connection `{name}` is read-only: `reconcile push` may not change its recurring invoices. Give an API application whose agent may edit recurring invoices, then run `reconcile connect halopsa --name {name} --allow-write ...` (with --write-client-id for a separate application)"
+            ),
+            WritePurpose::Write => match &self.write_client_id {
+                Some(id) => {
+                    let as_writer = Settings {
+                        client_id: id.clone(),
+                        ..self.clone()
+                    };
+                    let write_secret = |_: &str| secret(WRITE_SECRET);
+                    super::HaloPsa::new(name, &as_writer, &write_secret, retry)?
+                }
+                None => super::HaloPsa::new(name, self, secret, retry)?,
+            },
+        };
+        Ok(Some(Box::new(super::write::Writer::new(halo))))
     }
 }

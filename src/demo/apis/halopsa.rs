@@ -30,7 +30,7 @@ use crate::demo::kit::auth::{
 };
 use crate::demo::kit::http::{Query, Window, reply};
 use crate::demo::kit::{AsApi, Connection, Entry, Served, Surface};
-use crate::demo::sample::{CwAgreement, CwData, DEMO_BILLABLE_TYPE, SampleMsp};
+use crate::demo::sample::{CwAddition, CwAgreement, CwData, DEMO_BILLABLE_TYPE, SampleMsp};
 
 pub const SANDBOX: &dyn Entry = &AsApi(Api);
 
@@ -52,11 +52,13 @@ impl crate::demo::kit::Api for Api {
     fn surface(sample: Arc<SampleMsp>) -> Surface {
         let state = Arc::new(ApiState {
             data: sample.connectwise.clone(),
+            sample: sample.clone(),
             tokens: Tokens::default(),
         });
         let api = Router::new()
             .route("/api/Client", get(clients))
             .route("/api/RecurringInvoice", get(invoices))
+            .route("/api/RecurringInvoice/updatelines", post(update_lines))
             .route("/api/RecurringInvoice/{id}", get(one_invoice))
             .route("/api/ClientContract", get(contracts))
             .route("/api/Item", get(items));
@@ -77,6 +79,8 @@ impl crate::demo::kit::Api for Api {
             billable_client_types: vec![DEMO_BILLABLE_TYPE.into()],
             billable_top_levels: vec![],
             page_size: None,
+            allow_write: false,
+            write_client_id: None,
         };
         let flags = format!(
             "--url {} --client-id {DEMO_CLIENT_ID} --tenant {DEMO_TENANT} --billable-client-type {DEMO_BILLABLE_TYPE}",
@@ -88,6 +92,8 @@ impl crate::demo::kit::Api for Api {
 
 struct ApiState {
     data: CwData,
+    /// For the additions as `reconcile push` left them (`SampleMsp::additions`).
+    sample: Arc<SampleMsp>,
     tokens: Tokens<()>,
 }
 
@@ -208,7 +214,12 @@ async fn clients(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> 
     paged(query.as_deref(), "clients", all)
 }
 
-fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
+fn invoice_json(
+    d: &CwData,
+    additions: &[CwAddition],
+    a: &CwAgreement,
+    with_lines: bool,
+) -> Value {
     let company = d.companies.iter().find(|c| c.id == a.company_id);
     let period = d
         .billing_cycles
@@ -229,8 +240,7 @@ fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
         "period_type": a.billing_cycle_id,
     });
     if with_lines {
-        let lines: Vec<Value> = d
-            .additions
+        let lines: Vec<Value> = additions
             .iter()
             .filter(|l| l.agreement_id == a.id)
             .map(|l| {
@@ -262,19 +272,83 @@ fn invoice_json(d: &CwData, a: &CwAgreement, with_lines: bool) -> Value {
 async fn invoices(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> Response {
     let with_lines = Query::parse(query.as_deref()).flag("includelines");
     let d = &st.data;
+    let additions = st.sample.additions();
     let all = d
         .agreements
         .iter()
-        .map(|a| invoice_json(d, a, with_lines))
+        .map(|a| invoice_json(d, &additions, a, with_lines))
         .collect();
     paged(query.as_deref(), "invoices", all)
 }
 
 async fn one_invoice(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Response {
     match st.data.agreements.iter().find(|a| -a.id == id) {
-        Some(a) => reply(StatusCode::OK, invoice_json(&st.data, a, true)),
+        Some(a) => reply(
+            StatusCode::OK,
+            invoice_json(&st.data, &st.sample.additions(), a, true),
+        ),
         None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
     }
+}
+
+/// `POST /api/RecurringInvoice/updatelines`: an array of InvoiceDetail objects, each with its
+/// line `id` and its invoice `ihid` (Halo needs both), changing `qty_order` (a number of at
+/// least 0) and `unit_cost`. This sandbox refuses, with 400 and Halo's plain-text error, a body
+/// that is not an array, an element without `id` or `ihid`, a line that is not on that invoice,
+/// a value of the wrong type, or a field it does not change. All or nothing.
+async fn update_lines(State(st): State<Arc<ApiState>>, body: Bytes) -> Response {
+    let bad = |why: String| (StatusCode::BAD_REQUEST, why).into_response();
+    let Ok(Value::Array(elements)) = serde_json::from_slice::<Value>(&body) else {
+        return bad("The request body must be an array of InvoiceDetail objects".into());
+    };
+    if elements.is_empty() {
+        return bad("No lines to update".into());
+    }
+    let additions = st.sample.additions();
+    let mut writes = Vec::new();
+    for e in &elements {
+        let Some(fields) = e.as_object() else {
+            return bad(format!("Not an InvoiceDetail object: {e}"));
+        };
+        let (Some(id), Some(ihid)) = (
+            fields.get("id").and_then(Value::as_i64),
+            fields.get("ihid").and_then(Value::as_i64),
+        ) else {
+            return bad("Each line needs its id and ihid".into());
+        };
+        let Some(add) = additions
+            .iter()
+            .find(|a| a.id == id && -a.agreement_id == ihid)
+        else {
+            return bad(format!("Line {id} is not on recurring invoice {ihid}"));
+        };
+        let (mut qty, mut cost) = (add.quantity, add.unit_cost);
+        for (k, v) in fields {
+            let number = || {
+                v.as_f64()
+                    .and_then(|_| v.to_string().parse::<rust_decimal::Decimal>().ok())
+                    .filter(|d| *d >= rust_decimal::Decimal::ZERO)
+            };
+            match k.as_str() {
+                "id" | "ihid" => {}
+                "qty_order" => match number() {
+                    Some(q) => qty = q,
+                    None => return bad(format!("qty_order must be a number of at least 0, not {v}")),
+                },
+                "unit_cost" => match number() {
+                    Some(c) => cost = c,
+                    None => return bad(format!("unit_cost must be a number of at least 0, not {v}")),
+                },
+                other => return bad(format!("{other} cannot be changed through this sandbox")),
+            }
+        }
+        writes.push((add.id, qty, cost));
+    }
+    for (id, qty, cost) in writes {
+        st.sample.writes.write(id, qty, cost, None);
+    }
+    // Halo answers the updated records; their shape is not documented, so clients read back.
+    (StatusCode::OK, axum::Json(Value::Array(elements))).into_response()
 }
 
 async fn contracts(RawQuery(query): RawQuery) -> Response {

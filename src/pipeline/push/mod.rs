@@ -306,6 +306,14 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
                 .collect()
         };
         let opted = |s: &str| opt_ins.push(config, s);
+        let locate = |l: &crate::model::PsaLine| match &writer {
+            Some(w) => w.line_ref(l),
+            None => LineRef {
+                agreement_id: l.agreement_id.clone(),
+                line_id: l.id.clone(),
+                product_id: l.product_id.clone(),
+            },
+        };
         let cands = plan::candidates(
             &computed.record.findings,
             psa,
@@ -314,6 +322,7 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
             whole_units,
             &services_of,
             &opted,
+            &locate,
         );
         let (tenant, timing) = match &writer {
             Some(w) => (w.tenant(), w.facts().timing.to_string()),

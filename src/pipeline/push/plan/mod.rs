@@ -192,6 +192,7 @@ pub fn candidates(
     whole_units: bool,
     services_of: &dyn Fn(&str) -> Vec<String>,
     opted_in: &dyn Fn(&str) -> bool,
+    locate: &dyn Fn(&crate::model::PsaLine) -> LineRef,
 ) -> Vec<Candidate> {
     let agreement_name = |id: &str| {
         snap.agreements
@@ -230,11 +231,7 @@ pub fn candidates(
         }
         out.push(Candidate {
             finding: f.clone(),
-            line: LineRef {
-                agreement_id: first.agreement_id.clone(),
-                line_id: first.id.clone(),
-                product_id: first.product_id.clone(),
-            },
+            line: locate(first),
             agreement: agreement_name(&first.agreement_id),
             snapshot_quantity: first.quantity,
             lines: lines.iter().map(|l| l.id.clone()).collect(),

@@ -95,6 +95,11 @@ fn plan_of(findings: &[Finding], whole: bool, opted: bool) -> Vec<Candidate> {
         whole,
         &|_| vec!["ninja/ws".to_string()],
         &|_| opted,
+        &|l| LineRef {
+            agreement_id: l.agreement_id.clone(),
+            line_id: l.id.clone(),
+            product_id: l.product_id.clone(),
+        },
     )
 }
 
