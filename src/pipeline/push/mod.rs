@@ -320,9 +320,11 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
             snap,
             cur.as_of,
             whole_units,
-            &services_of,
-            &opted,
-            &locate,
+            &plan::Lookups {
+                services_of: &services_of,
+                opted_in: &opted,
+                locate: &locate,
+            },
         );
         let (tenant, timing) = match &writer {
             Some(w) => (w.tenant(), w.facts().timing.to_string()),

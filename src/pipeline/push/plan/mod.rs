@@ -181,6 +181,16 @@ pub fn pushable(kind: FindingKind) -> bool {
     )
 }
 
+/// What planning asks of the mappings and the PSA's writer.
+pub struct Lookups<'a> {
+    /// The services mapped to a product (for a finding that counted no usage).
+    pub services_of: &'a dyn Fn(&str) -> Vec<String>,
+    /// Whether a service opted in.
+    pub opted_in: &'a dyn Fn(&str) -> bool,
+    /// Which line of the PSA a snapshot's line is.
+    pub locate: &'a dyn Fn(&crate::model::PsaLine) -> LineRef,
+}
+
 /// The candidate lines of PSA connection `psa` from `findings`. `services_of` gives, for a
 /// finding that counted no usage, the services mapped to its product; `opted_in` says whether
 /// a service opted in; `whole_units` rounds targets up.
@@ -190,10 +200,13 @@ pub fn candidates(
     snap: &PsaSnapshot,
     as_of: Timestamp,
     whole_units: bool,
-    services_of: &dyn Fn(&str) -> Vec<String>,
-    opted_in: &dyn Fn(&str) -> bool,
-    locate: &dyn Fn(&crate::model::PsaLine) -> LineRef,
+    look: &Lookups,
 ) -> Vec<Candidate> {
+    let Lookups {
+        services_of,
+        opted_in,
+        locate,
+    } = look;
     let agreement_name = |id: &str| {
         snap.agreements
             .iter()

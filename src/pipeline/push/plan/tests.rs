@@ -93,12 +93,14 @@ fn plan_of(findings: &[Finding], whole: bool, opted: bool) -> Vec<Candidate> {
         &snapshot(),
         ts("2026-12-04T00:00:00Z"),
         whole,
-        &|_| vec!["ninja/ws".to_string()],
-        &|_| opted,
-        &|l| LineRef {
-            agreement_id: l.agreement_id.clone(),
-            line_id: l.id.clone(),
-            product_id: l.product_id.clone(),
+        &Lookups {
+            services_of: &|_| vec!["ninja/ws".to_string()],
+            opted_in: &|_| opted,
+            locate: &|l| LineRef {
+                agreement_id: l.agreement_id.clone(),
+                line_id: l.id.clone(),
+                product_id: l.product_id.clone(),
+            },
         },
     )
 }
