@@ -488,6 +488,8 @@ fn connect_writes_the_settings_and_drops_only_the_keys_they_no_longer_have() {
         product_field: None,
         max_threshold_percent: None,
         history_days: None,
+        allow_write: false,
+        write_username: None,
     };
     doc.set_connection("at", &at.into()).unwrap();
     doc.save().unwrap();

@@ -237,7 +237,10 @@ pub struct Psa<'a> {
 /// Whether an endpoint (`POST /V1.0/Companies/query`) only reads: a GET, a token request, or
 /// a query POST (Autotask's way to read with filters).
 fn reads_only(endpoint: &str) -> bool {
-    endpoint.starts_with("GET ") || endpoint.ends_with("/query") || endpoint.ends_with("/token")
+    endpoint.starts_with("GET ")
+        || endpoint.ends_with("/query")
+        || endpoint.ends_with("/query/next")
+        || endpoint.ends_with("/token")
 }
 
 /// The whole loop on one PSA sandbox: plan (only reads), apply, sync again (the written lines
@@ -500,5 +503,62 @@ fn halopsa_plan_apply_resync_reapply_revert() {
             stats: &h.server.stats,
             sample: &s.sample,
         },
+    );
+}
+
+#[test]
+fn autotask_plan_apply_resync_reapply_revert() {
+    use crate::support::running;
+    use reconcile::demo::apis::autotask::{
+        self as at, DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME,
+    };
+    use reconcile::demo::kit;
+    let served = serve();
+    let s = &served.sandbox;
+    let a = running(kit::serve::<at::Api>(s.sample.clone()));
+    let lookup = format!("{}/atservicesrest/", a.server.url());
+    let env = Env::new();
+    env.cleanup.borrow_mut().push("at".to_string());
+    connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
+    env.run(
+        &[
+            "connect",
+            "autotask",
+            "--name",
+            "at",
+            "--username",
+            DEMO_USERNAME,
+            "--integration-code",
+            DEMO_INTEGRATION_CODE,
+            "--zone-lookup-url",
+            &lookup,
+            "--allow-write",
+            "--secret-stdin",
+        ],
+        &format!("{DEMO_SECRET}\n"),
+    )
+    .expect(0);
+    push_loop(
+        &env,
+        s,
+        Psa {
+            name: "at",
+            stats: &a.server.stats,
+            sample: &s.sample,
+        },
+    );
+    // Every adjustment went with a contract note naming the plan.
+    let stats = a.server.stats.by_endpoint();
+    let adjustments = stats
+        .get("POST /ATServicesRest/V1.0/ContractServiceAdjustments")
+        .copied()
+        .unwrap_or(0);
+    assert!(adjustments > 0, "{stats:?}");
+    assert_eq!(
+        stats
+            .get("POST /ATServicesRest/V1.0/Contracts/{id}/Notes")
+            .copied(),
+        Some(adjustments),
+        "{stats:?}"
     );
 }

@@ -33,6 +33,8 @@ fn settings(server: &MockServer) -> Settings {
         product_field: None,
         max_threshold_percent: None,
         history_days: None,
+        allow_write: false,
+        write_username: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 
 use super::Settings;
-use crate::connectors::{Common, ConnectArgs, NewConnection, read_secret};
+use crate::connectors::{Common, ConnectArgs, NewConnection, read_secret, read_two_secrets};
 
 /// Connect Autotask PSA (API-only user; zone found from the user name).
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,17 @@ pub struct Args {
     /// on loopback only)
     #[arg(long)]
     pub zone_lookup_url: Option<String>,
-    /// Read the secret from stdin instead of a prompt
+    /// Let `reconcile push` adjust contract service units (whole units, as adjustments dated
+    /// at the effective date, with a contract note). The API user that writes needs a security
+    /// level that may edit Contracts; without this flag the connection stays read-only
+    #[arg(long)]
+    pub allow_write: bool,
+    /// A second API-only user, used only for writes (its security level may edit Contracts);
+    /// its secret is asked for after the read user's (or is the second line of stdin)
+    #[arg(long, requires = "allow_write")]
+    pub write_username: Option<String>,
+    /// Read the secret from stdin instead of a prompt (with --write-username: two lines, the
+    /// read user's secret, then the write user's)
     #[arg(long)]
     pub secret_stdin: bool,
 }
@@ -56,7 +66,22 @@ impl ConnectArgs for Args {
         if self.username.trim().is_empty() || self.integration_code.trim().is_empty() {
             bail!("--username and --integration-code must not be empty");
         }
-        let secret = read_secret("Autotask API user secret", self.secret_stdin)?;
+        let write_username = self
+            .write_username
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        let secrets = if write_username.is_some() {
+            let (read, write) = read_two_secrets(
+                ("Autotask API user secret", "Autotask write user secret"),
+                self.secret_stdin,
+            )?;
+            vec![("secret", read), (super::settings::WRITE_SECRET, write)]
+        } else {
+            vec![(
+                "secret",
+                read_secret("Autotask API user secret", self.secret_stdin)?,
+            )]
+        };
         let settings = Settings {
             username: self.username.trim().to_string(),
             integration_code: self.integration_code.trim().to_string(),
@@ -72,11 +97,9 @@ impl ConnectArgs for Args {
             product_field: self.product_field.filter(|f| !f.trim().is_empty()),
             max_threshold_percent: saved.and_then(|s| s.max_threshold_percent),
             history_days: saved.and_then(|s| s.history_days),
+            allow_write: self.allow_write,
+            write_username,
         };
-        Ok(NewConnection::new(
-            &self.common,
-            settings,
-            vec![("secret", secret)],
-        ))
+        Ok(NewConnection::new(&self.common, settings, secrets))
     }
 }

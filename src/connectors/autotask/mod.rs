@@ -28,6 +28,7 @@ mod budget;
 mod convert;
 mod settings;
 mod wire;
+mod write;
 
 pub use args::Args;
 pub use budget::{

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Args;
-use crate::connectors::{Connector, KindInfo, KindSettings, Role, SecretFn};
+use crate::connectors::{
+    Connector, KindInfo, KindSettings, LineWriter, Role, SecretFn, WritePurpose,
+};
 use crate::http::RetryPolicy;
 use crate::http::check_url;
 
@@ -38,14 +40,27 @@ pub struct Settings {
     /// Read unit rows that ended at most this many days ago (default 35).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_days: Option<i64>,
+    /// Whether `reconcile push` may adjust contract service units (`connect --allow-write`);
+    /// off, the connection only reads.
+    #[serde(default, skip_serializing_if = "crate::connectors::is_false")]
+    pub allow_write: bool,
+    /// A second API-only user used only for writes (its security level may edit contracts);
+    /// its secret is `write_secret`. Without it writes use `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_username: Option<String>,
 }
+
+/// The secret field holding the write user's secret.
+pub const WRITE_SECRET: &str = "write_secret";
 
 impl KindSettings for Settings {
     const KIND: KindInfo = KindInfo {
         key: "autotask",
         name: "Autotask PSA",
         role: Role::Psa,
-        secrets: &["secret"],
+        // The write user's secret is listed so `disconnect` removes it; `secrets_needed`
+        // leaves it out, since a sync never needs it.
+        secrets: &["secret", WRITE_SECRET],
         // Published: 3 concurrent requests per endpoint.
         concurrency: 3,
         reads_files: false,
@@ -91,5 +106,42 @@ impl KindSettings for Settings {
         retry: RetryPolicy,
     ) -> anyhow::Result<Box<dyn Connector>> {
         Ok(Box::new(super::Autotask::new(name, self, secret, retry)?))
+    }
+
+    fn secrets_needed(&self) -> Vec<&'static str> {
+        vec!["secret"]
+    }
+
+    fn allows_write(&self) -> bool {
+        self.allow_write
+    }
+
+    /// Planning reads as the read user; writing needs `allow_write`, and acts as the write
+    /// user when one is configured.
+    fn writer(
+        &self,
+        name: &str,
+        secret: SecretFn,
+        retry: RetryPolicy,
+        purpose: WritePurpose,
+    ) -> anyhow::Result<Option<Box<dyn LineWriter>>> {
+        let at = match purpose {
+            WritePurpose::Read => super::Autotask::new(name, self, secret, retry)?,
+            WritePurpose::Write if !self.allow_write => anyhow::bail!(
+                "connection `{name}` is read-only: `reconcile push` may not adjust its contracts. Give an API user whose security level may edit contracts, then run `reconcile connect autotask --name {name} --allow-write ...` (with --write-username for a separate user)"
+            ),
+            WritePurpose::Write => match &self.write_username {
+                Some(user) => {
+                    let as_writer = Settings {
+                        username: user.clone(),
+                        ..self.clone()
+                    };
+                    let write_secret = |_: &str| secret(WRITE_SECRET);
+                    super::Autotask::new(name, &as_writer, &write_secret, retry)?
+                }
+                None => super::Autotask::new(name, self, secret, retry)?,
+            },
+        };
+        Ok(Some(Box::new(super::write::Writer::new(at))))
     }
 }

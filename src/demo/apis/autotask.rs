@@ -25,6 +25,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::connectors::autotask::Settings;
@@ -59,7 +60,8 @@ impl crate::demo::kit::Api for Api {
 
     fn surface(sample: Arc<SampleMsp>) -> Surface {
         let data = Arc::new(ApiState {
-            entities: translate(&sample, Timestamp::now()),
+            entities: std::sync::RwLock::new(translate(&sample, Timestamp::now())),
+            sample,
             requests: AtomicU64::new(0),
         });
         let api = Router::new()
@@ -68,6 +70,11 @@ impl crate::demo::kit::Api for Api {
                 "/ATServicesRest/V1.0/{entity}/entityInformation/fields",
                 get(fields),
             )
+            .route(
+                "/ATServicesRest/V1.0/ContractServiceAdjustments",
+                post(adjust),
+            )
+            .route("/ATServicesRest/V1.0/Contracts/{id}/Notes", post(note))
             .route("/ATServicesRest/V1.0/{entity}/query", post(query))
             .route("/ATServicesRest/V1.0/{entity}/query/next", post(query));
         let app = guard(api, (), authorized)
@@ -86,6 +93,8 @@ impl crate::demo::kit::Api for Api {
             product_field: None,
             max_threshold_percent: None,
             history_days: None,
+            allow_write: false,
+            write_username: None,
         };
         let flags = format!(
             "--username {} --integration-code {} --zone-lookup-url {}",
@@ -98,9 +107,107 @@ impl crate::demo::kit::Api for Api {
 }
 
 struct ApiState {
-    /// Entity name → records, in id order.
-    entities: BTreeMap<&'static str, Vec<Value>>,
+    /// Entity name → records, in id order; made again after each adjustment.
+    entities: std::sync::RwLock<BTreeMap<&'static str, Vec<Value>>>,
+    sample: Arc<SampleMsp>,
     requests: AtomicU64,
+}
+
+/// `POST /V1.0/ContractServiceAdjustments`: a delta of whole units to an existing contract
+/// service from `effectiveDate` on. As Autotask documents it: `unitChange` is an int32,
+/// `effectiveDate` is required, and the ids must name an existing service of the contract (the
+/// real API would otherwise add the service; this sandbox refuses, as `reconcile push` must never
+/// create one). Errors come as Autotask's `{"errors": [...]}`. Answers `{"itemId": N}`.
+async fn adjust(State(d): State<Arc<ApiState>>, body: String) -> Response {
+    d.requests.fetch_add(1, Ordering::Relaxed);
+    let bad = |m: String| errors(StatusCode::INTERNAL_SERVER_ERROR, &m);
+    let Ok(Value::Object(b)) = serde_json::from_str::<Value>(&body) else {
+        return bad("The request body is not a ContractServiceAdjustment object".into());
+    };
+    for k in b.keys() {
+        if ![
+            "contractID",
+            "contractServiceID",
+            "serviceID",
+            "effectiveDate",
+            "unitChange",
+            "adjustedUnitCost",
+            "adjustedUnitPrice",
+            "allowRepeatService",
+            "quoteItemID",
+        ]
+        .contains(&k.as_str())
+        {
+            return bad(format!("Unknown field {k} on ContractServiceAdjustment"));
+        }
+    }
+    let int = |k: &str| b.get(k).and_then(Value::as_i64);
+    let (Some(contract), Some(cs), Some(service)) =
+        (int("contractID"), int("contractServiceID"), int("serviceID"))
+    else {
+        return bad("contractID, contractServiceID and serviceID are required integers".into());
+    };
+    let Some(change) = b.get("unitChange").filter(|v| v.is_i64()).and_then(Value::as_i64) else {
+        return bad("unitChange is required and must be an integer".into());
+    };
+    let Some(date) = b
+        .get("effectiveDate")
+        .and_then(Value::as_str)
+        .and_then(|t| t.get(..10))
+        .and_then(|t| t.parse::<Date>().ok())
+    else {
+        return bad("effectiveDate is required (YYYY-MM-DDT00:00:00)".into());
+    };
+    let cost = match b.get("adjustedUnitCost") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_f64().and_then(|_| v.to_string().parse::<Decimal>().ok()) {
+            Some(c) if c >= Decimal::ZERO => Some(c),
+            _ => return bad("adjustedUnitCost must be a number of at least 0".into()),
+        },
+    };
+    let known = d.entities.read().unwrap()["ContractServices"]
+        .iter()
+        .any(|c| c["id"] == json!(cs) && c["contractID"] == json!(contract) && c["serviceID"] == json!(service));
+    if !known {
+        return bad(format!(
+            "Contract service {cs} (service {service}) is not on contract {contract}"
+        ));
+    }
+    // The addition in force on the date carries the units.
+    let at = date.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).ok();
+    let Some(add) = d.sample.additions().into_iter().find(|a| {
+        a.agreement_id == contract
+            && a.product_id == service
+            && at.is_some_and(|t| a.effective <= t && a.cancelled.is_none_or(|c| c > t))
+    }) else {
+        return bad(format!("Contract service {cs} has no units on {date}"));
+    };
+    let now = d.sample.writes.apply_to_row(&add, date);
+    let units = now.quantity.ceil() + Decimal::from(change);
+    if units < Decimal::ZERO {
+        return bad(format!("The adjustment would leave {units} units"));
+    }
+    d.sample
+        .writes
+        .write(add.id, units, cost.unwrap_or(now.unit_cost), Some(date));
+    *d.entities.write().unwrap() = translate(&d.sample, Timestamp::now());
+    reply(StatusCode::OK, json!({"itemId": 700_000 + i64::from(d.sample.writes.count())}))
+}
+
+/// `POST /V1.0/Contracts/{id}/Notes`: a contract note (`title` ≤ 250, `description` ≤ 8,000
+/// characters), kept nowhere; answers `{"itemId": N}`.
+async fn note(Path(id): Path<i64>, body: String) -> Response {
+    let Ok(b) = serde_json::from_str::<Value>(&body) else {
+        return errors(StatusCode::INTERNAL_SERVER_ERROR, "The body is not a ContractNote");
+    };
+    let len = |k: &str| b.get(k).and_then(Value::as_str).map(|s| s.chars().count());
+    match (len("title"), len("description")) {
+        (Some(1..=250), Some(1..=8000)) => reply(StatusCode::OK, json!({"itemId": 800_000 + id})),
+        _ => errors(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "A contract note needs a title (at most 250 characters) and a description (at most 8000)",
+        ),
+    }
 }
 
 fn errors(status: StatusCode, msg: &str) -> Response {
@@ -227,7 +334,8 @@ async fn query(
     body: String,
 ) -> Response {
     d.requests.fetch_add(1, Ordering::Relaxed);
-    let Some(records) = d.entities.get(entity.as_str()) else {
+    let records = d.entities.read().unwrap().get(entity.as_str()).cloned();
+    let Some(records) = records else {
         return errors(StatusCode::NOT_FOUND, "No such entity");
     };
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
@@ -253,7 +361,7 @@ async fn query(
         take: max.min(DEMO_PAGE),
     };
     let mut matched = Vec::new();
-    for r in records {
+    for r in &records {
         match filter
             .iter()
             .try_fold(true, |acc, c| Ok::<_, String>(acc && matches(r, c)?))
@@ -454,7 +562,10 @@ fn translate(sample: &SampleMsp, now: Timestamp) -> BTreeMap<&'static str, Vec<V
         {
             cs["unitPrice"] = json!(add.unit_price);
         }
-        let whole = add.quantity.ceil().normalize();
+        let whole_at = |end: Date| {
+            let a = sample.writes.apply_to_row(add, end);
+            (a.quantity.ceil().normalize(), a.unit_cost)
+        };
         let last = add
             .cancelled
             .map(|c| day_of(c).yesterday().expect("a date"))
@@ -463,11 +574,12 @@ fn translate(sample: &SampleMsp, now: Timestamp) -> BTreeMap<&'static str, Vec<V
         let mut start = day_of(add.effective).max(earliest);
         while start <= last {
             let end = start.last_of_month().min(last);
+            let (whole, cost) = whole_at(end);
             units.push(json!({
                 "id": unit_id, "contractID": add.agreement_id, "contractServiceID": cs_id,
                 "serviceID": add.product_id, "startDate": at(start), "endDate": at(end),
                 "units": whole.to_string().parse::<i64>().unwrap_or(0),
-                "price": add.unit_price, "cost": add.unit_cost,
+                "price": add.unit_price, "cost": cost,
                 "approveAndPostDate": if end < today { Value::String(at(end)) } else { Value::Null },
                 "vendorCompanyID": null, "organizationalLevelAssociationID": null,
                 "internalCurrencyPrice": add.unit_price,
