@@ -4,6 +4,7 @@
 //! the connection, the endpoint and the next step.
 
 mod autotask;
+mod autotask_write;
 mod common;
 mod connectwise;
 mod connectwise_write;
