@@ -2,7 +2,7 @@
 //! applying a saved plan line by line, reverting one, and the audit of every line touched.
 //!
 //! - [`plan`]: the pure rules (which findings, which line, the target, each guard).
-//! - [`apply`]: the order every PSA shares around its writer for one line.
+//! - [`mod@apply`]: the order every PSA shares around its writer for one line.
 //! - this file: the I/O: computing the findings, reading each candidate line from the PSA with
 //!   the read credential (only reads: a GET, or Autotask's query POSTs), saving the plan;
 //!   applying it under the tenant's lock with the write credential; the file of changes for a
