@@ -104,6 +104,8 @@ fn is_loopback(url: &Url) -> bool {
 /// A response body with its headers, after retries.
 #[derive(Debug)]
 pub struct RawResponse {
+    /// The HTTP status (a 2xx: anything else is an error).
+    pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     /// `GET /v2/devices`: the method and path, for messages.

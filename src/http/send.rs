@@ -166,6 +166,7 @@ async fn send_once(
     tracing::debug!(%endpoint, status = status.as_u16(), attempt, ms = started.elapsed().as_millis() as u64, "response");
     if status.is_success() {
         return Ok(Outcome::Done(RawResponse {
+            status: status.as_u16(),
             headers,
             body,
             endpoint: endpoint.into(),

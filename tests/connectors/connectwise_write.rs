@@ -325,3 +325,32 @@ async fn a_non_repeatable_write_is_sent_exactly_once_after_a_5xx() {
         assert_eq!(n, sends, "repeatable: {repeatable}");
     }
 }
+
+/// The audit records the status the PSA answered a write with, not an assumed 200.
+#[tokio::test]
+async fn a_write_reports_the_status_it_was_answered_with() {
+    use reconcile::http::{HttpClient, NoAuth, Request};
+    use std::sync::Arc;
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/line"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    let client = HttpClient::new(
+        "psa",
+        url::Url::parse(&server.uri()).unwrap(),
+        Arc::new(NoAuth),
+        fast_retry(3),
+    );
+    let resp = client
+        .send(&Request::write(
+            reqwest::Method::PUT,
+            "line",
+            json!({"quantity": 1}),
+            true,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 202);
+}

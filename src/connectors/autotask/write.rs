@@ -160,7 +160,7 @@ impl Writer {
             })?;
         let created: Option<Created> = decode_one(&self.at.name, &resp.endpoint, &resp.body)?;
         Ok(Written {
-            status: 200,
+            status: resp.status,
             returned_id: created.and_then(|c| c.item_id).map(|i| i.to_string()),
         })
     }

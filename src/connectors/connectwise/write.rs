@@ -220,7 +220,7 @@ impl LineWriter for Writer {
         let req = Request::write(Method::PATCH, &path, patch_body(change), true);
         let name = &self.cw.name;
         let member = &self.member;
-        api.send(&req).await.map_err(|e| {
+        let resp = api.send(&req).await.map_err(|e| {
             e.name_permission(|endpoint| {
                 format!(
                     "The API member `{member}` may read but not change agreement additions ({endpoint}): give its security role {PERMISSION} (All, or customised to these agreements), or configure a write member with that right: `reconcile connect connectwise --name {name} --allow-write --write-public-key KEY ...`"
@@ -230,7 +230,7 @@ impl LineWriter for Writer {
         // ConnectWise answers a PATCH with 200 and the whole addition; the shared apply step
         // reads the line back to check it, so the body is not trusted here.
         Ok(Written {
-            status: 200,
+            status: resp.status,
             returned_id: None,
         })
     }

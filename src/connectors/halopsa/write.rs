@@ -186,7 +186,8 @@ impl LineWriter for Writer {
         })?;
         let (api, _) = self.halo.api().await?;
         let name = &self.halo.name;
-        api.send(&Request::write(
+        let resp = api
+            .send(&Request::write(
             Method::POST,
             "RecurringInvoice/updatelines",
             update_body(ihid, line_id, change),
@@ -201,7 +202,7 @@ impl LineWriter for Writer {
             })
         })?;
         Ok(Written {
-            status: 200,
+            status: resp.status,
             returned_id: None,
         })
     }

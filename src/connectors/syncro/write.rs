@@ -187,7 +187,8 @@ impl LineWriter for Writer {
         let lid = self.id("line item", &change.line.line_id)?;
         let path = format!("schedules/{sid}/line_items/{lid}");
         let name = &self.syncro.name;
-        self.syncro
+        let resp = self
+            .syncro
             .client
             .send(&Request::write(Method::PUT, &path, put_body(change), true))
             .await
@@ -199,7 +200,7 @@ impl LineWriter for Writer {
                 })
             })?;
         Ok(Written {
-            status: 200,
+            status: resp.status,
             returned_id: None,
         })
     }
