@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use super::Autotask;
 use crate::connectors::de::decimal_opt;
-use crate::connectors::{LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written};
+use crate::connectors::{
+    LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written,
+};
 use crate::http::{ConnectorError, Request, decode_one};
 
 const PERMISSION: &str = "a security level that may edit Contracts (service adjustments and notes)";
@@ -128,7 +130,10 @@ impl Writer {
 
     fn ids(&self, line: &LineRef) -> Result<(i64, i64), ConnectorError> {
         let contract = line.agreement_id.trim().parse::<i64>().ok();
-        let service = line.product_id.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+        let service = line
+            .product_id
+            .as_deref()
+            .and_then(|s| s.trim().parse::<i64>().ok());
         match (contract, service) {
             (Some(c), Some(s)) => Ok((c, s)),
             _ => Err(self.invalid(format!(
@@ -196,7 +201,11 @@ impl Writer {
 #[async_trait]
 impl LineWriter for Writer {
     fn tenant(&self) -> String {
-        format!("{} user {}", self.at.lookup.as_str(), self.at.username.to_ascii_lowercase())
+        format!(
+            "{} user {}",
+            self.at.lookup.as_str(),
+            self.at.username.to_ascii_lowercase()
+        )
     }
 
     fn facts(&self) -> WriteFacts {
@@ -207,11 +216,21 @@ impl LineWriter for Writer {
         }
     }
 
-    async fn read_line(&self, line: &LineRef, effective: Date) -> Result<LineState, ConnectorError> {
+    async fn read_line(
+        &self,
+        line: &LineRef,
+        effective: Date,
+    ) -> Result<LineState, ConnectorError> {
         let (contract_id, service_id) = self.ids(line)?;
         let contracts: Vec<(Contract, String)> = self
             .at
-            .query("Contracts", json!([eq("id", contract_id)]), 1, false, &|_| {})
+            .query(
+                "Contracts",
+                json!([eq("id", contract_id)]),
+                1,
+                false,
+                &|_| {},
+            )
             .await?;
         let Some((contract, _)) = contracts.into_iter().next() else {
             return Err(self.invalid(format!("contract {contract_id} is gone; plan again")));
@@ -235,15 +254,24 @@ impl LineWriter for Writer {
             .at
             .query(
                 "ContractServiceUnits",
-                json!([eq("contractID", contract_id), eq("contractServiceID", cs.id)]),
+                json!([
+                    eq("contractID", contract_id),
+                    eq("contractServiceID", cs.id)
+                ]),
                 500,
                 true,
                 &|_| {},
             )
             .await?;
         let covers = |r: &UnitsRow| {
-            r.start_date.as_deref().and_then(day).is_some_and(|s| s <= effective)
-                && r.end_date.as_deref().and_then(day).is_some_and(|e| effective <= e)
+            r.start_date
+                .as_deref()
+                .and_then(day)
+                .is_some_and(|s| s <= effective)
+                && r.end_date
+                    .as_deref()
+                    .and_then(day)
+                    .is_some_and(|e| effective <= e)
         };
         let covering: Vec<&UnitsRow> = rows.iter().map(|(r, _)| r).filter(|r| covers(r)).collect();
         let mut blocked = Vec::new();
@@ -312,7 +340,10 @@ impl LineWriter for Writer {
         {
             blocked.push((
                 PsaGuard::ContractState,
-                format!("contract {} ends {end}, before the effective date {effective}", contract.id),
+                format!(
+                    "contract {} ends {end}, before the effective date {effective}",
+                    contract.id
+                ),
             ));
         }
         let mut write_ids = std::collections::BTreeMap::from([
@@ -340,7 +371,9 @@ impl LineWriter for Writer {
             .write_ids
             .get("contractServiceID")
             .and_then(|c| c.parse::<i64>().ok())
-            .ok_or_else(|| self.invalid("the line was read without its contract service; plan again".into()))?;
+            .ok_or_else(|| {
+                self.invalid("the line was read without its contract service; plan again".into())
+            })?;
         let body = adjustment(contract, cs, service, change).map_err(|m| self.invalid(m))?;
         let delta = body["unitChange"].clone();
         let written = match self.write_once(&body).await {
@@ -395,7 +428,10 @@ mod tests {
             json!({"contractID": 123, "contractServiceID": 789, "serviceID": 456,
                    "effectiveDate": "2027-01-01T00:00:00", "unitChange": 1})
         );
-        assert_eq!(adjustment(123, 789, 456, &change("12", "9")).unwrap()["unitChange"], -3);
+        assert_eq!(
+            adjustment(123, 789, 456, &change("12", "9")).unwrap()["unitChange"],
+            -3
+        );
         assert!(adjustment(123, 789, 456, &change("10", "10.2")).is_err());
     }
 }

@@ -9,9 +9,9 @@
 //! needs the whole object and would rewrite fields this tool does not own.
 
 use async_trait::async_trait;
+use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use reqwest::Method;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -19,7 +19,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{ConnectWise, Settings, wire};
-use crate::connectors::{LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written};
+use crate::connectors::{
+    LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written,
+};
 use crate::http::{ConnectorError, Request, RetryPolicy};
 
 /// The security-role permission a write needs beyond the read-only role (write-back.md §2.8).
@@ -94,7 +96,8 @@ fn cents(d: Decimal) -> Decimal {
 
 /// The PATCH body for `change`: quantity always, unit cost only when the change sets one.
 pub(super) fn patch_body(change: &LineChange) -> Value {
-    let mut ops = vec![json!({"op": "replace", "path": "quantity", "value": number(change.quantity)})];
+    let mut ops =
+        vec![json!({"op": "replace", "path": "quantity", "value": number(change.quantity)})];
     if let Some(cost) = change.unit_cost {
         ops.push(json!({"op": "replace", "path": "unitCost", "value": number(cents(cost))}));
     }

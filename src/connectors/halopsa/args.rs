@@ -79,7 +79,10 @@ impl ConnectArgs for Args {
                 ("HaloPSA client secret", "HaloPSA write client secret"),
                 self.client_secret_stdin,
             )?;
-            vec![("client_secret", read), (super::settings::WRITE_SECRET, write)]
+            vec![
+                ("client_secret", read),
+                (super::settings::WRITE_SECRET, write),
+            ]
         } else {
             vec![(
                 "client_secret",

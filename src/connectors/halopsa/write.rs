@@ -15,11 +15,14 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value, json};
 
 use super::{HaloPsa, wire};
-use crate::connectors::{LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written};
+use crate::connectors::{
+    LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written,
+};
 use crate::http::{ConnectorError, Request, decode_value};
 use crate::model::PsaLine;
 
-const PERMISSION: &str = "edit on recurring invoices for the application's agent (`edit:invoices`, or `all`)";
+const PERMISSION: &str =
+    "edit on recurring invoices for the application's agent (`edit:invoices`, or `all`)";
 
 /// Reads and writes recurring-invoice lines of one HaloPSA connection.
 pub struct Writer {
@@ -81,7 +84,10 @@ pub(super) fn update_body(ihid: i64, line_id: i64, change: &LineChange) -> Value
 impl LineWriter for Writer {
     fn tenant(&self) -> String {
         let t = self.halo.settings.tenant.as_deref().unwrap_or_default();
-        format!("{} tenant {t}", self.halo.instance.as_str().trim_end_matches('/'))
+        format!(
+            "{} tenant {t}",
+            self.halo.instance.as_str().trim_end_matches('/')
+        )
     }
 
     fn facts(&self) -> WriteFacts {
@@ -100,7 +106,10 @@ impl LineWriter for Writer {
             .as_deref()
             .and_then(|r| serde_json::from_str::<Value>(r).ok())
             .and_then(|v| v.get("ihid").cloned())
-            .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            });
         LineRef {
             agreement_id: ihid.map_or_else(|| line.agreement_id.clone(), |i| i.to_string()),
             line_id: line.id.clone(),
@@ -108,7 +117,11 @@ impl LineWriter for Writer {
         }
     }
 
-    async fn read_line(&self, line: &LineRef, effective: Date) -> Result<LineState, ConnectorError> {
+    async fn read_line(
+        &self,
+        line: &LineRef,
+        effective: Date,
+    ) -> Result<LineState, ConnectorError> {
         let ihid = self.ihid(line)?;
         let (api, _) = self.halo.api().await?;
         let path = format!("RecurringInvoice/{ihid}");
@@ -162,11 +175,16 @@ impl LineWriter for Writer {
         {
             blocked.push((
                 PsaGuard::ContractState,
-                format!("recurring invoice {ihid} ends {end}, before the effective date {effective}"),
+                format!(
+                    "recurring invoice {ihid} ends {end}, before the effective date {effective}"
+                ),
             ));
         }
         if d.isinactive == Some(true) {
-            blocked.push((PsaGuard::ContractState, format!("line {} is inactive", d.id)));
+            blocked.push((
+                PsaGuard::ContractState,
+                format!("line {} is inactive", d.id),
+            ));
         }
         Ok(LineState {
             quantity,
@@ -182,7 +200,10 @@ impl LineWriter for Writer {
     async fn write_line(&self, change: &LineChange) -> Result<Written, ConnectorError> {
         let ihid = self.ihid(&change.line)?;
         let line_id: i64 = change.line.line_id.trim().parse().map_err(|_| {
-            self.invalid(format!("`{}` is not a HaloPSA line id", change.line.line_id))
+            self.invalid(format!(
+                "`{}` is not a HaloPSA line id",
+                change.line.line_id
+            ))
         })?;
         let (api, _) = self.halo.api().await?;
         let name = &self.halo.name;

@@ -20,7 +20,9 @@ use serde_json::{Map, Value, json};
 
 use super::{Settings, Syncro};
 use crate::connectors::de::decimal_opt;
-use crate::connectors::{LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written};
+use crate::connectors::{
+    LineChange, LineRef, LineState, LineWriter, PsaGuard, WriteFacts, Written,
+};
 use crate::http::{ConnectorError, Request, RetryPolicy, decode_one};
 
 const PERMISSION: &str = "Recurring Invoices - Edit";
@@ -124,7 +126,11 @@ impl LineWriter for Writer {
         }
     }
 
-    async fn read_line(&self, line: &LineRef, _effective: Date) -> Result<LineState, ConnectorError> {
+    async fn read_line(
+        &self,
+        line: &LineRef,
+        _effective: Date,
+    ) -> Result<LineState, ConnectorError> {
         let sid = self.id("schedule", &line.agreement_id)?;
         let lid = self.id("line item", &line.line_id)?;
         let path = format!("schedules/{sid}");
@@ -135,7 +141,9 @@ impl LineWriter for Writer {
             message,
         };
         let Some(one) = one else {
-            return Err(invalid(format!("GET /{path} answered null: the schedule is gone; plan again")));
+            return Err(invalid(format!(
+                "GET /{path} answered null: the schedule is gone; plan again"
+            )));
         };
         let raw = one
             .schedule
@@ -148,7 +156,9 @@ impl LineWriter for Writer {
                 ))
             })?;
         let l: Line = serde_json::from_value(Value::Object(raw)).map_err(|e| {
-            invalid(format!("line item {lid} of schedule {sid} is not readable: {e}"))
+            invalid(format!(
+                "line item {lid} of schedule {sid} is not readable: {e}"
+            ))
         })?;
         let Some(quantity) = l.quantity else {
             return Err(invalid(format!(
@@ -164,7 +174,10 @@ impl LineWriter for Writer {
             if let Some(v) = v {
                 blocked.push((
                     PsaGuard::LineType,
-                    format!("line item {} has {field} {v}: Syncro computes its quantity", l.id),
+                    format!(
+                        "line item {} has {field} {v}: Syncro computes its quantity",
+                        l.id
+                    ),
                 ));
             }
         }

@@ -142,12 +142,18 @@ async fn adjust(State(d): State<Arc<ApiState>>, body: String) -> Response {
         }
     }
     let int = |k: &str| b.get(k).and_then(Value::as_i64);
-    let (Some(contract), Some(cs), Some(service)) =
-        (int("contractID"), int("contractServiceID"), int("serviceID"))
-    else {
+    let (Some(contract), Some(cs), Some(service)) = (
+        int("contractID"),
+        int("contractServiceID"),
+        int("serviceID"),
+    ) else {
         return bad("contractID, contractServiceID and serviceID are required integers".into());
     };
-    let Some(change) = b.get("unitChange").filter(|v| v.is_i64()).and_then(Value::as_i64) else {
+    let Some(change) = b
+        .get("unitChange")
+        .filter(|v| v.is_i64())
+        .and_then(Value::as_i64)
+    else {
         return bad("unitChange is required and must be an integer".into());
     };
     let Some(date) = b
@@ -160,21 +166,31 @@ async fn adjust(State(d): State<Arc<ApiState>>, body: String) -> Response {
     };
     let cost = match b.get("adjustedUnitCost") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_f64().and_then(|_| v.to_string().parse::<Decimal>().ok()) {
+        Some(v) => match v
+            .as_f64()
+            .and_then(|_| v.to_string().parse::<Decimal>().ok())
+        {
             Some(c) if c >= Decimal::ZERO => Some(c),
             _ => return bad("adjustedUnitCost must be a number of at least 0".into()),
         },
     };
     let known = d.entities.read().unwrap()["ContractServices"]
         .iter()
-        .any(|c| c["id"] == json!(cs) && c["contractID"] == json!(contract) && c["serviceID"] == json!(service));
+        .any(|c| {
+            c["id"] == json!(cs)
+                && c["contractID"] == json!(contract)
+                && c["serviceID"] == json!(service)
+        });
     if !known {
         return bad(format!(
             "Contract service {cs} (service {service}) is not on contract {contract}"
         ));
     }
     // The addition in force on the date carries the units.
-    let at = date.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).ok();
+    let at = date
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .ok();
     let Some(add) = d.sample.additions().into_iter().find(|a| {
         a.agreement_id == contract
             && a.product_id == service
@@ -191,14 +207,20 @@ async fn adjust(State(d): State<Arc<ApiState>>, body: String) -> Response {
         .writes
         .write(add.id, units, cost.unwrap_or(now.unit_cost), Some(date));
     *d.entities.write().unwrap() = translate(&d.sample, Timestamp::now());
-    reply(StatusCode::OK, json!({"itemId": 700_000 + i64::from(d.sample.writes.count())}))
+    reply(
+        StatusCode::OK,
+        json!({"itemId": 700_000 + i64::from(d.sample.writes.count())}),
+    )
 }
 
 /// `POST /V1.0/Contracts/{id}/Notes`: a contract note (`title` ≤ 250, `description` ≤ 8,000
 /// characters), kept nowhere; answers `{"itemId": N}`.
 async fn note(Path(id): Path<i64>, body: String) -> Response {
     let Ok(b) = serde_json::from_str::<Value>(&body) else {
-        return errors(StatusCode::INTERNAL_SERVER_ERROR, "The body is not a ContractNote");
+        return errors(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The body is not a ContractNote",
+        );
     };
     let len = |k: &str| b.get(k).and_then(Value::as_str).map(|s| s.chars().count());
     match (len("title"), len("description")) {

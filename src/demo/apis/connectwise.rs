@@ -359,7 +359,11 @@ fn patch_addition(st: &ApiState, base: &str, id: &str, aid: &str, body: &[u8]) -
     };
     let data = &st.sample.connectwise;
     let Some(agreement) = by_id(&data.agreements, id, |a| a.id) else {
-        return error(StatusCode::NOT_FOUND, "NotFound", &format!("Agreement ID {id} was not found."));
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Agreement ID {id} was not found."),
+        );
     };
     let Some(addition) = st
         .sample
@@ -367,7 +371,11 @@ fn patch_addition(st: &ApiState, base: &str, id: &str, aid: &str, body: &[u8]) -
         .into_iter()
         .find(|a| a.agreement_id == agreement.id && a.id.to_string() == *aid)
     else {
-        return error(StatusCode::NOT_FOUND, "NotFound", &format!("Addition ID {aid} was not found."));
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Addition ID {aid} was not found."),
+        );
     };
     let ops: Vec<Value> = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(ops)) if !ops.is_empty() => ops,
@@ -381,7 +389,10 @@ fn patch_addition(st: &ApiState, base: &str, id: &str, aid: &str, body: &[u8]) -
     let (mut quantity, mut cost) = (addition.quantity, addition.unit_cost);
     for op in &ops {
         if op.get("op").and_then(Value::as_str) != Some("replace") {
-            return invalid("op", format!("only `replace` operations are supported: {op}"));
+            return invalid(
+                "op",
+                format!("only `replace` operations are supported: {op}"),
+            );
         }
         let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
         let value = op.get("value");
@@ -404,7 +415,12 @@ fn patch_addition(st: &ApiState, base: &str, id: &str, aid: &str, body: &[u8]) -
         }
     }
     st.sample.writes.write(addition.id, quantity, cost, None);
-    let now = st.sample.additions().into_iter().find(|a| a.id == addition.id).expect("written");
+    let now = st
+        .sample
+        .additions()
+        .into_iter()
+        .find(|a| a.id == addition.id)
+        .expect("written");
     axum::Json(written_json(&st.sample, &now, agreement, base)).into_response()
 }
 

@@ -214,12 +214,7 @@ async fn clients(State(st): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> 
     paged(query.as_deref(), "clients", all)
 }
 
-fn invoice_json(
-    d: &CwData,
-    additions: &[CwAddition],
-    a: &CwAgreement,
-    with_lines: bool,
-) -> Value {
+fn invoice_json(d: &CwData, additions: &[CwAddition], a: &CwAgreement, with_lines: bool) -> Value {
     let company = d.companies.iter().find(|c| c.id == a.company_id);
     let period = d
         .billing_cycles
@@ -333,11 +328,15 @@ async fn update_lines(State(st): State<Arc<ApiState>>, body: Bytes) -> Response 
                 "id" | "ihid" => {}
                 "qty_order" => match number() {
                     Some(q) => qty = q,
-                    None => return bad(format!("qty_order must be a number of at least 0, not {v}")),
+                    None => {
+                        return bad(format!("qty_order must be a number of at least 0, not {v}"));
+                    }
                 },
                 "unit_cost" => match number() {
                     Some(c) => cost = c,
-                    None => return bad(format!("unit_cost must be a number of at least 0, not {v}")),
+                    None => {
+                        return bad(format!("unit_cost must be a number of at least 0, not {v}"));
+                    }
                 },
                 other => return bad(format!("{other} cannot be changed through this sandbox")),
             }

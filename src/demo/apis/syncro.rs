@@ -345,7 +345,11 @@ async fn update_line(
             },
             "cost_cents" => match v.as_i64() {
                 Some(c) if c >= 0 => cost = Decimal::new(c, 2),
-                _ => return invalid(format!("Cost cents must be a whole number of cents, not {v}")),
+                _ => {
+                    return invalid(format!(
+                        "Cost cents must be a whole number of cents, not {v}"
+                    ));
+                }
             },
             other => {
                 return invalid(format!(
