@@ -280,3 +280,26 @@ async fn posted_periods_inactive_contracts_and_a_refusal() {
     assert!(!error.contains("s3cr3t"), "{error}");
     assert_eq!(posts(&server, ADJUST).await.len(), 1);
 }
+
+#[tokio::test]
+async fn drift_and_a_read_back_mismatch() {
+    // The units moved to 12 since the plan read 10: skipped, no adjustment.
+    let server = MockServer::start().await;
+    mount_reads(&server, "contract_123.json", &["units_12.json"]).await;
+    let w = writer(&server, WritePurpose::Write);
+    let got = apply_line(w.as_ref(), &change("11")).await;
+    assert_eq!(got.as_str(), "drift", "{got:?}");
+    assert!(posts(&server, ADJUST).await.is_empty());
+    // Adjusted, but the units read back 10: a mismatch, and never a second adjustment.
+    let server = MockServer::start().await;
+    mount_reads(&server, "contract_123.json", &["units_10.json"]).await;
+    Mock::given(method("POST"))
+        .and(path(ADJUST))
+        .respond_with(body(&server, "autotask/write/adjustment_created.json"))
+        .mount(&server)
+        .await;
+    let w = writer(&server, WritePurpose::Write);
+    let got = apply_line(w.as_ref(), &change("11")).await;
+    assert!(matches!(got, LineOutcome::Mismatch { .. }), "{got:?}");
+    assert_eq!(posts(&server, ADJUST).await.len(), 1);
+}

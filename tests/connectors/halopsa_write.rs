@@ -211,3 +211,27 @@ async fn halo_s_own_guards_a_refusal_and_a_write_application() {
         "{tokens:?}"
     );
 }
+
+#[tokio::test]
+async fn drift_and_a_read_back_mismatch() {
+    // The line moved to 20 since the plan read 24: skipped, nothing sent.
+    let server = MockServer::start().await;
+    mount_reads(&server, &["invoice_-94_20.json"]).await;
+    let w = writer(&server, WritePurpose::Write, false);
+    let got = apply_line(w.as_ref(), &change("24964", "26", None)).await;
+    assert_eq!(got.as_str(), "drift", "{got:?}");
+    assert!(updates(&server).await.is_empty());
+    // Written, but it reads back 24 (an approval holding the change, say): a mismatch.
+    let server = MockServer::start().await;
+    mount_reads(&server, &["invoice_-94.json"]).await;
+    Mock::given(method("POST"))
+        .and(path(UPDATE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let w = writer(&server, WritePurpose::Write, false);
+    let got = apply_line(w.as_ref(), &change("24964", "26", None)).await;
+    assert!(matches!(got, LineOutcome::Mismatch { .. }), "{got:?}");
+    assert!(got.failed());
+    assert_eq!(updates(&server).await.len(), 1);
+}

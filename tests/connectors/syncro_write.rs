@@ -219,3 +219,26 @@ async fn guards_a_refusal_and_an_invalid_line() {
         assert!(!error.contains("W-secret-9x"), "{error}");
     }
 }
+
+#[tokio::test]
+async fn drift_and_a_read_back_mismatch() {
+    // The line moved to 20 since the plan read 24: skipped, no PUT.
+    let server = MockServer::start().await;
+    mount_reads(&server, &["schedule_15_20.json"]).await;
+    let w = writer(&server, true).unwrap();
+    let got = apply_line(w.as_ref(), &change("3", "26", None)).await;
+    assert_eq!(got.as_str(), "drift", "{got:?}");
+    assert!(puts(&server).await.is_empty());
+    // Written, but it reads back 24: a mismatch, a failed line.
+    let server = MockServer::start().await;
+    mount_reads(&server, &["schedule_15.json"]).await;
+    Mock::given(method("PUT"))
+        .and(path(LINE))
+        .respond_with(json("syncro/write/line_item_3.json"))
+        .mount(&server)
+        .await;
+    let w = writer(&server, true).unwrap();
+    let got = apply_line(w.as_ref(), &change("3", "26", None)).await;
+    assert!(matches!(got, LineOutcome::Mismatch { .. }), "{got:?}");
+    assert_eq!(puts(&server).await.len(), 1);
+}
