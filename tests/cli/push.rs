@@ -562,3 +562,159 @@ fn autotask_plan_apply_resync_reapply_revert() {
         "{stats:?}"
     );
 }
+
+/// Each PSA sandbox refuses a write the real API would refuse, and records nothing: a wrong
+/// field, a wrong type, a line that is not there.
+#[test]
+fn the_sandboxes_refuse_writes_the_apis_refuse() {
+    use crate::support::{running, runtime};
+    use reconcile::demo::apis::{autotask as at, connectwise as cw, halopsa as halo, syncro as sy};
+    use reconcile::demo::kit;
+    use serde_json::{Value, json};
+    let served = serve();
+    let s = &served.sandbox;
+    let syncro = running(kit::serve::<sy::Api>(s.sample.clone()));
+    let autotask = running(kit::serve::<at::Api>(s.sample.clone()));
+    let h = running(kit::serve::<halo::Api>(s.sample.clone()));
+    let add = s
+        .sample
+        .connectwise
+        .additions
+        .iter()
+        .find(|a| {
+            a.cancelled.is_none()
+                && a.effective <= jiff::Timestamp::now()
+                && s.sample
+                    .connectwise
+                    .agreements
+                    .iter()
+                    .any(|g| g.id == a.agreement_id && !g.cancelled && g.status == "Active")
+        })
+        .unwrap()
+        .clone();
+    let (agreement, line) = (add.agreement_id, add.id);
+    let rt = runtime();
+    let http = reconcile::http::build_reqwest(std::time::Duration::from_secs(30));
+    let status = |r: reqwest::RequestBuilder| {
+        rt.block_on(async { r.send().await.unwrap().status().as_u16() })
+    };
+
+    // ConnectWise: a JSON patch of `replace` ops on quantity/unitCost only, numbers only.
+    let cw_url = format!(
+        "{}/v4_6_release/apis/3.0/finance/agreements/{agreement}/additions/{line}",
+        s.url(ConnectorKind::ConnectWise)
+    );
+    let cw_req = |body: Value| {
+        http.patch(&cw_url)
+            .basic_auth(
+                format!("{}+{}", cw::DEMO_COMPANY_ID, cw::DEMO_PUBLIC_KEY),
+                Some(cw::DEMO_PRIVATE_KEY),
+            )
+            .header("clientId", cw::DEMO_CLIENT_ID)
+            .json(&body)
+    };
+    for bad in [
+        json!({"quantity": 3}),
+        json!([{"op": "add", "path": "quantity", "value": 3}]),
+        json!([{"op": "replace", "path": "quantity", "value": "3"}]),
+        json!([{"op": "replace", "path": "unitPrice", "value": 3}]),
+    ] {
+        assert_eq!(status(cw_req(bad.clone())), 400, "{bad}");
+    }
+
+    // Syncro: a ScheduleLineItem object; cost_cents an integer; the line on that schedule.
+    let sy_url = |l: i64| {
+        format!(
+            "{}/api/v1/schedules/{agreement}/line_items/{l}",
+            syncro.server.url()
+        )
+    };
+    let sy_req = |l: i64, body: Value| {
+        http.put(sy_url(l))
+            .bearer_auth(sy::DEMO_API_TOKEN)
+            .json(&body)
+    };
+    assert_eq!(status(sy_req(line, json!({"cost_cents": 4.5}))), 422);
+    assert_eq!(status(sy_req(line, json!({"retail_cents": 100}))), 422);
+    assert_eq!(status(sy_req(line, json!([{"quantity": 1}]))), 422);
+    assert_eq!(status(sy_req(999_999_999, json!({"quantity": 1}))), 404);
+
+    // Autotask: unitChange an integer, the contract service on the contract.
+    let at_url = format!(
+        "{}/ATServicesRest/V1.0/ContractServiceAdjustments",
+        autotask.server.url()
+    );
+    let at_req = |body: Value| {
+        http.post(&at_url)
+            .header("UserName", at::DEMO_USERNAME)
+            .header("Secret", at::DEMO_SECRET)
+            .header("ApiIntegrationCode", at::DEMO_INTEGRATION_CODE)
+            .json(&body)
+    };
+    let adj = |change: Value, service: i64| {
+        json!({"contractID": agreement, "contractServiceID": 1, "serviceID": service,
+               "effectiveDate": "2026-12-04T00:00:00", "unitChange": change})
+    };
+    assert_eq!(status(at_req(adj(json!(1.5), add.product_id))), 500);
+    assert_eq!(
+        status(at_req(adj(json!(1), add.product_id))),
+        500,
+        "contract service 1 is not on the contract"
+    );
+    assert_eq!(status(at_req(json!({"unitChange": 1}))), 500);
+
+    // HaloPSA: an array of details, each with its id and the ihid of its invoice.
+    let token: Value = rt.block_on(async {
+        http.post(format!(
+            "{}/auth/token?tenant={}",
+            h.server.url(),
+            halo::DEMO_TENANT
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", halo::DEMO_CLIENT_ID),
+            ("client_secret", halo::DEMO_CLIENT_SECRET),
+            ("scope", "all"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+    });
+    let bearer = token["access_token"].as_str().unwrap().to_string();
+    let halo_req = |body: Value| {
+        http.post(format!(
+            "{}/api/RecurringInvoice/updatelines",
+            h.server.url()
+        ))
+        .bearer_auth(&bearer)
+        .json(&body)
+    };
+    for bad in [
+        json!({"id": line, "ihid": -agreement, "qty_order": 3}),
+        json!([{"id": line, "qty_order": 3}]),
+        json!([{"id": line, "ihid": -agreement - 1, "qty_order": 3}]),
+        json!([{"id": line, "ihid": -agreement, "qty_order": -1}]),
+        json!([{"id": line, "ihid": -agreement, "unit_price": 3}]),
+    ] {
+        assert_eq!(status(halo_req(bad.clone())), 400, "{bad}");
+    }
+    assert_eq!(
+        s.sample.writes.count(),
+        0,
+        "a refused write is never recorded"
+    );
+    // And a valid one is: the same Arc serves every sandbox.
+    assert_eq!(
+        status(halo_req(
+            json!([{"id": line, "ihid": -agreement, "qty_order": 7}])
+        )),
+        200
+    );
+    assert_eq!(
+        s.sample.writes.get(line).unwrap().quantity,
+        rust_decimal::Decimal::from(7)
+    );
+}
