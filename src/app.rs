@@ -14,6 +14,8 @@ pub struct App {
     pub verbose: u8,
     pub secrets: Secrets,
     pub retry: RetryPolicy,
+    /// `--color`.
+    pub color: crate::output::color::ColorChoice,
 }
 
 impl App {
@@ -82,6 +84,14 @@ impl App {
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// The width and colours of a table on stdout.
+    pub fn table_style(&self) -> crate::output::report::TableStyle {
+        crate::output::report::TableStyle {
+            width: crate::output::table_width(),
+            color: self.color.stdout(),
         }
     }
 

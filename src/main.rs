@@ -25,11 +25,9 @@ fn main() -> ExitCode {
         )
         // Above the progress bars while a sync draws them, so their redraw never erases a warning.
         .with_writer(|| reconcile::progress::Stderr)
-        // Colours only for a person at a terminal: cron mails and log files get plain text.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
+        // Colours only for a person at a terminal (or as --color, NO_COLOR, CLICOLOR_FORCE say):
+        // cron mails and log files get plain text.
+        .with_ansi(cli.global.color.stderr())
         .with_target(false)
         .without_time()
         .init();
@@ -42,6 +40,7 @@ fn main() -> ExitCode {
             verbose: cli.global.verbose,
             secrets: Secrets::system(),
             retry: RetryPolicy::default(),
+            color: cli.global.color,
         };
         // Several threads: each connection syncs on its own task while the database is written
         // on the main one.

@@ -9,20 +9,25 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct Progress {
     multi: Option<MultiProgress>,
+    /// Bold connection names (`--color`).
+    color: bool,
 }
 
 impl Progress {
-    pub fn new(quiet: bool, verbose: u8) -> Progress {
+    pub fn new(quiet: bool, verbose: u8, color: bool) -> Progress {
         let on = !quiet && verbose == 0 && std::io::stderr().is_terminal();
         let multi = on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         if let Some(m) = &multi {
             *DRAWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(m.clone());
         }
-        Progress { multi }
+        Progress { multi, color }
     }
 
     pub fn hidden() -> Progress {
-        Progress { multi: None }
+        Progress {
+            multi: None,
+            color: false,
+        }
     }
 
     /// A line on stderr that stays: above the bars while they are drawn (a plain line would be
@@ -45,8 +50,12 @@ impl Progress {
         };
         let pb = m.add(ProgressBar::new_spinner());
         pb.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
-                .expect("the template is valid"),
+            ProgressStyle::with_template(if self.color {
+                "{spinner} {prefix:.bold} {msg} ({elapsed})"
+            } else {
+                "{spinner} {prefix} {msg} ({elapsed})"
+            })
+            .expect("the template is valid"),
         );
         pb.set_prefix(connection.to_string());
         pb.set_message("starting");

@@ -37,6 +37,9 @@ pub struct Args {
     /// Report format [default: table on a terminal, csv otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// List matches in the report's table too (it counts them in one line otherwise)
+    #[arg(long, conflicts_with = "only_discrepancies")]
+    pub matches: bool,
     /// Leave out matches in the report
     #[arg(long)]
     pub only_discrepancies: bool,
@@ -77,6 +80,7 @@ impl Args {
             verbose: app.verbose,
             secrets: Secrets::memory(),
             retry: app.retry.clone(),
+            color: app.color,
         };
         let result = self.pipeline(app, &demo_app, &mut sandbox).await;
         let served = sandbox.requests_served();
@@ -264,9 +268,13 @@ impl Args {
         report::render(
             &mut out,
             r,
-            format,
-            self.only_discrepancies,
-            report::ReviewView::default(),
+            &report::Options {
+                format: Some(format),
+                only_discrepancies: self.only_discrepancies,
+                matches: self.matches,
+                table: app.table_style(),
+                ..Default::default()
+            },
         )?;
         std::io::Write::flush(&mut out)?;
         drop(out);

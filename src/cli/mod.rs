@@ -73,6 +73,16 @@ pub struct GlobalArgs {
     /// Log more on stderr (-v requests, -vv everything)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Colours in tables and log lines: auto (on a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE=1 forces them), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: crate::output::color::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::app::App;
 use crate::cli::Exit;
 use crate::config::Config;
-use crate::output::{Format, report, write_atomically};
+use crate::output::{CsvStyle, Format, report, write_atomically};
 use crate::pipeline;
 use crate::pipeline::snapshots::Scope;
 use crate::review;
@@ -35,6 +35,16 @@ use crate::store::{ReconcileRecord, Store};
 /// over_billed, usage_no_billing, billing_no_usage, within_tolerance, match. JSON has the same
 /// fields per finding, plus totals.
 ///
+/// On a terminal the table lists what asks for action: matches (and findings within tolerance)
+/// are counted in one line unless --matches. The table fits the terminal's width (or COLUMNS):
+/// ids, types and numbers never wrap, long notes end in … (`reconcile explain ID` shows all of
+/// a finding), and on a narrow terminal the least important columns give way first (unit
+/// price, note, billed, actual). CSV and JSON list every finding, with every money column in
+/// the currency's decimals (4.50, -12.00; 0 for JPY, 3 for KWD).
+///
+/// CSV is safe to open in a spreadsheet: a text cell that begins with =, +, -, @, a tab or a
+/// carriage return gets a leading ' (--csv-raw writes it as it is). For Excel, add --bom.
+///
 /// Findings with a review decision that applies (`reconcile review`) are left out unless --all.
 /// Totals, and --exit-code's discrepancies, count only open findings: those no decision applies
 /// to. A decision that no longer applies (its numbers changed, or a dismissal from another
@@ -48,9 +58,25 @@ pub struct Args {
     /// Write to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Leave out matches (totals still cover every open finding)
+    /// Leave out matches and findings within tolerance in every format (totals still cover every
+    /// open finding)
     #[arg(long)]
     pub only_discrepancies: bool,
+    /// List matches and findings within tolerance in the table too (by default it counts them
+    /// in one line; CSV and JSON always list them)
+    #[arg(long, conflicts_with = "only_discrepancies")]
+    pub matches: bool,
+    /// Only findings of companies whose name or id matches GLOB (`*`, `?`, any case), or, for an
+    /// unmapped account, whose account name does; the totals cover those findings
+    #[arg(long, value_name = "GLOB")]
+    pub company: Option<String>,
+    /// Only findings of these types (comma-separated or repeated): unmapped_account,
+    /// unmapped_service, stale_source, under_billed, over_billed, usage_no_billing,
+    /// billing_no_usage, within_tolerance, match
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = report::parse_kind)]
+    pub types: Vec<crate::engine::FindingKind>,
+    #[command(flatten)]
+    pub csv: CsvStyle,
     /// Also show findings a review decision applies to (approved, dismissed, ignored); they stay
     /// out of the totals
     #[arg(long)]
@@ -95,38 +121,40 @@ impl Args {
             done.record
         };
         let decisions = store.decisions()?;
-        let view = report::ReviewView {
-            decisions: &decisions,
-            all: self.all,
-            anchor_day: config.period.anchor_day,
+        let opts = report::Options {
+            format: Some(self.format.unwrap_or(match &self.output {
+                Some(_) => Format::Csv,
+                None => Format::default_for_stdout(),
+            })),
+            only_discrepancies: self.only_discrepancies,
+            matches: self.matches,
+            filter: report::Filter {
+                company: self.company.clone(),
+                types: self.types.clone(),
+            },
+            csv: self.csv,
+            review: report::ReviewView {
+                decisions: &decisions,
+                all: self.all,
+                anchor_day: config.period.anchor_day,
+            },
+            table: match &self.output {
+                // A file is not the terminal: its width is the default one, and no colours.
+                Some(_) => report::TableStyle::default(),
+                None => app.table_style(),
+            },
         };
-        let format = self.format.unwrap_or(match &self.output {
-            Some(_) => Format::Csv,
-            None => Format::default_for_stdout(),
-        });
         match &self.output {
             None => {
                 let mut out = std::io::stdout().lock();
-                report::render(&mut out, &record, format, self.only_discrepancies, view)?;
+                report::render(&mut out, &record, &opts)?;
                 out.flush()?;
             }
-            Some(path) => write_atomically(path, |out| {
-                report::render(out, &record, format, self.only_discrepancies, view)
-            })?,
+            Some(path) => write_atomically(path, |out| report::render(out, &record, &opts))?,
         }
-        let period = review::period_of(&record.as_of, config.period.anchor_day).unwrap_or_default();
-        let reviewed = review::review(&record.findings, &decisions, &period);
-        let open = record
-            .findings
-            .iter()
-            .zip(&reviewed.states)
-            .any(|(f, s)| f.kind.is_discrepancy() && !s.is_decided());
-        let stale = record
-            .findings
-            .iter()
-            .zip(&reviewed.states)
-            .any(|(f, s)| f.kind == crate::engine::FindingKind::StaleSource && !s.is_decided())
-            || unhealthy;
+        let view = report::View::new(&record, &opts.review, &opts.filter);
+        let open = view.open(|k| k.is_discrepancy());
+        let stale = view.open(|k| k == crate::engine::FindingKind::StaleSource) || unhealthy;
         Ok(if self.exit_code && stale {
             Exit::StaleSources
         } else if self.exit_code && open {

@@ -166,7 +166,7 @@ impl SyncConsole {
     pub fn new(app: &App) -> SyncConsole {
         SyncConsole {
             quiet: app.quiet,
-            progress: Progress::new(app.quiet, app.verbose),
+            progress: Progress::new(app.quiet, app.verbose, app.color.stderr()),
             bars: Mutex::default(),
             started: Mutex::default(),
             saved: Mutex::default(),

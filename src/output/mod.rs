@@ -1,6 +1,9 @@
 //! Rendering for stdout: the same row structs become a table (comfy-table), CSV (csv) or JSON
 //! (serde), so the three formats cannot drift apart. Only data goes to stdout.
 
+pub mod color;
+pub mod fit;
+pub mod money;
 pub mod report;
 
 use std::io::Write;
@@ -50,21 +53,78 @@ pub fn new_table(headers: &[&str]) -> Table {
     t
 }
 
+/// How CSV is written for a spreadsheet (`--csv-raw`, `--bom`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
+pub struct CsvStyle {
+    /// CSV: write text cells exactly as they are. By default a text cell that begins with =, +,
+    /// -, @, a tab or a carriage return gets a leading ' so that no spreadsheet runs it as a
+    /// formula (OWASP's rule for CSV injection); numbers are never changed
+    #[arg(long)]
+    pub csv_raw: bool,
+    /// CSV: begin with a UTF-8 byte order mark, which Excel needs to read accented names
+    /// (Ünïcødé Café) right. LibreOffice and pandas read the file either way
+    #[arg(long, visible_alias = "excel")]
+    pub bom: bool,
+}
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Rows as CSV with a header row, in the default [`CsvStyle`].
 pub fn write_csv<T: Serialize>(out: &mut dyn Write, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    write_csv_styled(out, rows, &[], CsvStyle::default())
+}
+
+/// Rows as CSV with a header row; `headers` is written alone when there is no row (serde cannot
+/// see field names without one).
+pub fn write_csv_styled<T: Serialize>(
+    out: &mut dyn Write,
+    rows: &[T],
+    headers: &[&str],
+    style: CsvStyle,
+) -> Result<()> {
+    let mut plain = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        plain.write_record(headers)?;
+    }
     for r in rows {
-        w.serialize(r)?;
+        plain.serialize(r)?;
+    }
+    let plain = plain.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if style.bom {
+        out.write_all(BOM)?;
+    }
+    if style.csv_raw {
+        out.write_all(&plain)?;
+        return Ok(());
+    }
+    let mut read = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(plain.as_slice());
+    let mut w = csv::Writer::from_writer(out);
+    for record in read.records() {
+        let record = record?;
+        w.write_record(record.iter().map(|c| spreadsheet_safe(c).into_owned()))?;
     }
     w.flush()?;
     Ok(())
 }
 
-/// CSV with only a header row, for an empty list (serde cannot see field names without a row).
+/// CSV with only a header row, for an empty list.
 pub fn write_csv_header(out: &mut dyn Write, headers: &[&str]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(headers)?;
-    w.flush()?;
-    Ok(())
+    write_csv_styled::<()>(out, &[], headers, CsvStyle::default())
+}
+
+/// A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP: cells beginning
+/// with `=`, `+`, `-`, `@`, tab or carriage return). A number (`-12.00`, `+3`) is left as it is:
+/// it is a value, never a formula.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<Decimal>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result<()> {
@@ -81,6 +141,24 @@ pub fn qty(d: Decimal) -> String {
 /// Money with two decimals.
 pub fn money(d: Decimal) -> String {
     format!("{:.2}", d.round_dp(2))
+}
+
+/// The terminal's width for a table: `COLUMNS` when set, the terminal's when stdout is one,
+/// else 120.
+pub fn table_width() -> usize {
+    if let Some(w) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w > 0)
+    {
+        return usize::from(w);
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && let Some(w) = Table::new().width()
+    {
+        return usize::from(w);
+    }
+    120
 }
 
 /// Writes through a temp file in the same directory and renames it: a reader (or a cron mail)

@@ -280,7 +280,7 @@ fn european_numbers_are_refused_until_the_separator_is_said_then_read_right() {
     env.run(&["map", "service", "eu", "bk", "--to", "BK-PSA"], "")
         .expect(0);
     let row = reconciled(&env, "Acme", "BK-PSA", "eu", "3.5");
-    assert_eq!(row.unit_price, "1012.5", "{row:?}");
+    assert_eq!(row.unit_price, "1012.50", "{row:?}");
     assert_eq!(row.billed_qty, "3", "{row:?}");
 }
 

@@ -483,8 +483,8 @@ fn a_failed_sync_keeps_the_last_good_snapshot() {
             .stdout(),
     )
     .unwrap();
-    assert_eq!(json["totals"]["under_billed_monthly"], "0");
-    assert_eq!(json["totals"]["over_billed_monthly"], "0");
+    assert_eq!(json["totals"]["under_billed_monthly"], "0.00");
+    assert_eq!(json["totals"]["over_billed_monthly"], "0.00");
     env.run(&["report", "--format", "csv", "--exit-code"], "")
         .expect(3);
     let r = env.run(&["reconcile"], "").expect(0);

@@ -127,7 +127,7 @@ fn a_device_count_drop_marks_findings_stale_instead_of_over_billed() {
             .stdout(),
     )
     .unwrap();
-    assert_eq!(json["totals"]["over_billed_monthly"], "0");
+    assert_eq!(json["totals"]["over_billed_monthly"], "0.00");
     env.run(&["report", "--format", "csv", "--exit-code"], "")
         .expect(3);
 

@@ -24,6 +24,7 @@ mod periods;
 mod push;
 mod readonly;
 mod reauth;
+mod report;
 mod review;
 mod rules;
 mod safety;

@@ -1,5 +1,9 @@
-//! The discrepancy report: one [`ReportRow`] per finding, rendered as a table with totals, as
-//! CSV (one row per finding, the columns documented in the README), or as one JSON document.
+//! The discrepancy report: one [`ReportRow`] per finding, rendered as a table fitted to the
+//! terminal ([`table`]), as CSV (one row per finding, the columns documented in the README), or
+//! as one JSON document; the `--company` / `--type` [`Filter`]; and the money in each with its
+//! currency's decimals.
+
+mod table;
 
 use std::io::Write;
 
@@ -7,10 +11,13 @@ use anyhow::Result;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{Format, money, new_table, qty, write_csv, write_csv_header, write_json};
+use super::money::{amount, price};
+use super::{CsvStyle, Format, write_csv_styled, write_json};
 use crate::engine::{Finding, FindingKind, Totals};
 use crate::review::{self, Decision, State};
 use crate::store::ReconcileRecord;
+
+pub use table::TableStyle;
 
 /// The stable columns of the CSV and of each JSON finding. Append new columns at the end only.
 pub const COLUMNS: &[&str] = &[
@@ -102,8 +109,8 @@ impl ReportRow {
             less_included: f.less_included.map(|d| d.normalize()),
             actual_qty: f.actual.map(|d| d.normalize()),
             difference: f.difference.map(|d| d.normalize()),
-            unit_price: f.unit_price,
-            monthly_impact: f.monthly_impact.map(|m| m.round_dp(2)),
+            unit_price: f.unit_price.map(|p| price(p, currency)),
+            monthly_impact: f.monthly_impact.map(|m| amount(m, currency)),
             currency: currency.to_string(),
             vendor_connection: f.vendor_connection.clone(),
             vendor_accounts: f.accounts.join("; "),
@@ -155,6 +162,166 @@ pub struct ReviewView<'a> {
     pub anchor_day: i8,
 }
 
+/// Which findings a report covers: `--company GLOB` and `--type TYPE,...`. The totals, the
+/// summary and `--exit-code` cover the findings it keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// A glob (`*`, `?`, case folded) on the company's name or id, or, for a finding with no
+    /// company (an unmapped account), on the vendor account's name.
+    pub company: Option<String>,
+    /// Finding types to keep; all when empty.
+    pub types: Vec<FindingKind>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.company.is_none() && self.types.is_empty()
+    }
+
+    pub fn keeps(&self, f: &Finding) -> bool {
+        if !self.types.is_empty() && !self.types.contains(&f.kind) {
+            return false;
+        }
+        let Some(pattern) = &self.company else {
+            return true;
+        };
+        f.company
+            .iter()
+            .chain(f.company_id.iter())
+            .chain(f.accounts.iter())
+            .any(|name| glob(pattern, name))
+    }
+
+    /// For the table's first line: `company "acme*", type under_billed`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.company {
+            parts.push(format!("company \"{c}\""));
+        }
+        if !self.types.is_empty() {
+            let t: Vec<&str> = self.types.iter().map(|k| k.as_str()).collect();
+            parts.push(format!("type {}", t.join(", ")));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Parses a `--type` value: a type as the CSV writes it (`under_billed`), or with hyphens.
+pub fn parse_kind(s: &str) -> Result<FindingKind, String> {
+    let want = s.trim().to_ascii_lowercase().replace('-', "_");
+    FindingKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.as_str() == want)
+        .ok_or_else(|| {
+            let all: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown finding type `{s}`; one of: {}", all.join(", "))
+        })
+}
+
+/// Shell-style glob, case folded: `*` any run of characters, `?` one character.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    // Greedy match with one backtrack point, linear in practice.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Everything [`render`] needs beside the findings.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    pub format: Option<Format>,
+    /// Leave out matches and findings within tolerance in every format.
+    pub only_discrepancies: bool,
+    /// The table lists matches and findings within tolerance too (it counts them otherwise);
+    /// CSV and JSON always list them unless `only_discrepancies`.
+    pub matches: bool,
+    pub filter: Filter,
+    pub csv: CsvStyle,
+    pub review: ReviewView<'a>,
+    pub table: TableStyle,
+}
+
+/// The findings of a run as a report shows them: reviewed, filtered, with their totals.
+pub struct View<'r, 'd> {
+    pub record: &'r ReconcileRecord,
+    /// Every finding the filter keeps, with its review state.
+    pub kept: Vec<(&'r Finding, State<'d>)>,
+    /// Totals over the kept findings no decision applies to.
+    pub totals: Totals,
+    pub by_company: Vec<CompanyTotal>,
+    /// Kept findings a decision applies to.
+    pub decided: usize,
+}
+
+impl<'r, 'd> View<'r, 'd> {
+    pub fn new(
+        record: &'r ReconcileRecord,
+        review: &ReviewView<'d>,
+        filter: &Filter,
+    ) -> View<'r, 'd> {
+        let period = review::period_of(&record.as_of, review.anchor_day).unwrap_or_default();
+        let reviewed = review::review(&record.findings, review.decisions, &period);
+        let kept: Vec<(&Finding, State)> = record
+            .findings
+            .iter()
+            .zip(reviewed.states)
+            .filter(|(f, _)| filter.keeps(f))
+            .collect();
+        let open: Vec<&Finding> = kept
+            .iter()
+            .filter(|(_, s)| !s.is_decided())
+            .map(|(f, _)| *f)
+            .collect();
+        let decided = kept.len() - open.len();
+        let totals = if decided == 0 && filter.is_empty() {
+            record.totals.clone()
+        } else {
+            let owned: Vec<Finding> = open.iter().map(|f| (*f).clone()).collect();
+            Totals {
+                excluded_accounts: if filter.is_empty() {
+                    record.totals.excluded_accounts.clone()
+                } else {
+                    Vec::new()
+                },
+                ..Totals::of(&owned)
+            }
+        };
+        let by_company = company_totals(open.iter().copied());
+        View {
+            record,
+            kept,
+            totals,
+            by_company,
+            decided,
+        }
+    }
+
+    /// Whether any kept finding is an open discrepancy / an open stale source (`--exit-code`).
+    pub fn open(&self, kind: impl Fn(FindingKind) -> bool) -> bool {
+        self.kept
+            .iter()
+            .any(|(f, s)| kind(f.kind) && !s.is_decided())
+    }
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     reconcile_run: i64,
@@ -162,14 +329,89 @@ struct JsonReport<'a> {
     as_of: &'a str,
     currency: &'a str,
     only_discrepancies: bool,
+    /// `--company`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_filter: Option<&'a str>,
+    /// `--type`, when given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    type_filter: Vec<&'static str>,
     findings: Vec<ReportRow>,
-    totals: &'a Totals,
+    totals: Totals,
     /// Money per month by company, over open findings (the same findings as `totals`).
     totals_by_company: Vec<CompanyTotal>,
     /// Whether findings with a decision that applies are listed (`--all`).
     all: bool,
     /// How many findings a decision applies to (never in the totals).
     decided: usize,
+}
+
+/// Writes the report. Totals cover every open finding the filter keeps (those no review
+/// decision applies to), whatever is listed; findings a decision applies to are listed only
+/// with `review.all`.
+pub fn render(out: &mut dyn Write, record: &ReconcileRecord, opts: &Options) -> Result<()> {
+    let view = View::new(record, &opts.review, &opts.filter);
+    let format = opts.format.unwrap_or(Format::Table);
+    let listed = |f: &Finding| {
+        let quiet_kind = !f.kind.is_discrepancy();
+        !(quiet_kind && (opts.only_discrepancies || (format == Format::Table && !opts.matches)))
+    };
+    let shown: Vec<(&Finding, &State)> = view
+        .kept
+        .iter()
+        .filter(|(f, _)| listed(f))
+        .filter(|(_, s)| opts.review.all || !s.is_decided())
+        .map(|(f, s)| (*f, s))
+        .collect();
+    let cur = &record.currency;
+    match format {
+        Format::Csv => {
+            let rows: Vec<ReportRow> = shown
+                .iter()
+                .map(|(f, s)| ReportRow::from_finding(f, cur).with_review(s))
+                .collect();
+            write_csv_styled(out, &rows, COLUMNS, opts.csv)
+        }
+        Format::Json => {
+            let t = &view.totals;
+            let totals = Totals {
+                under_billed_monthly: amount(t.under_billed_monthly, cur),
+                over_billed_monthly: amount(t.over_billed_monthly, cur),
+                within_tolerance_monthly: amount(t.within_tolerance_monthly, cur),
+                ..t.clone()
+            };
+            let by_company = view
+                .by_company
+                .iter()
+                .map(|c| CompanyTotal {
+                    under_billed_monthly: amount(c.under_billed_monthly, cur),
+                    over_billed_monthly: amount(c.over_billed_monthly, cur),
+                    net_monthly: amount(c.net_monthly, cur),
+                    ..c.clone()
+                })
+                .collect();
+            write_json(
+                out,
+                &JsonReport {
+                    reconcile_run: record.id,
+                    computed_at: &record.created_at,
+                    as_of: &record.as_of,
+                    currency: cur,
+                    only_discrepancies: opts.only_discrepancies,
+                    company_filter: opts.filter.company.as_deref(),
+                    type_filter: opts.filter.types.iter().map(|k| k.as_str()).collect(),
+                    findings: shown
+                        .iter()
+                        .map(|(f, s)| ReportRow::from_finding(f, cur).with_review(s))
+                        .collect(),
+                    totals,
+                    totals_by_company: by_company,
+                    all: opts.review.all,
+                    decided: view.decided,
+                },
+            )
+        }
+        Format::Table => table::render(out, &view, &shown, opts),
+    }
 }
 
 /// One company's money per month over its open findings: what a billing manager fixes first.
@@ -240,99 +482,6 @@ pub fn company_totals<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Ve
     out
 }
 
-pub fn kind_label(k: FindingKind) -> &'static str {
-    match k {
-        FindingKind::UnmappedAccount => "unmapped account",
-        FindingKind::UnmappedService => "unmapped service",
-        FindingKind::UnderBilled => "under-billed",
-        FindingKind::OverBilled => "over-billed",
-        FindingKind::UsageNoBilling => "usage, no billing line",
-        FindingKind::BillingNoUsage => "billing line, no usage",
-        FindingKind::StaleSource => "stale source",
-        FindingKind::WithinTolerance => "within tolerance",
-        FindingKind::Match => "match",
-    }
-}
-
-/// Writes the report. Totals cover every open finding of the run (those no review decision
-/// applies to), whatever is shown; findings a decision applies to are listed only with
-/// `review.all`.
-pub fn render(
-    out: &mut dyn Write,
-    record: &ReconcileRecord,
-    format: Format,
-    only_discrepancies: bool,
-    review: ReviewView,
-) -> Result<()> {
-    let period = review::period_of(&record.as_of, review.anchor_day).unwrap_or_default();
-    let reviewed = review::review(&record.findings, review.decisions, &period);
-    let decided = reviewed.decided();
-    let by_company = company_totals(
-        record
-            .findings
-            .iter()
-            .zip(&reviewed.states)
-            .filter(|(_, s)| !s.is_decided())
-            .map(|(f, _)| f),
-    );
-    let open_totals;
-    let totals = if decided == 0 {
-        &record.totals
-    } else {
-        let open: Vec<Finding> = record
-            .findings
-            .iter()
-            .zip(&reviewed.states)
-            .filter(|(_, s)| !s.is_decided())
-            .map(|(f, _)| f.clone())
-            .collect();
-        open_totals = Totals {
-            excluded_accounts: record.totals.excluded_accounts.clone(),
-            ..Totals::of(&open)
-        };
-        &open_totals
-    };
-    let shown: Vec<(&Finding, &State)> = record
-        .findings
-        .iter()
-        .zip(&reviewed.states)
-        .filter(|(f, _)| !only_discrepancies || f.kind.is_discrepancy())
-        .filter(|(_, s)| review.all || !s.is_decided())
-        .collect();
-    let rows: Vec<ReportRow> = shown
-        .iter()
-        .map(|(f, s)| ReportRow::from_finding(f, &record.currency).with_review(s))
-        .collect();
-    match format {
-        Format::Csv if rows.is_empty() => write_csv_header(out, COLUMNS),
-        Format::Csv => write_csv(out, &rows),
-        Format::Json => write_json(
-            out,
-            &JsonReport {
-                reconcile_run: record.id,
-                computed_at: &record.created_at,
-                as_of: &record.as_of,
-                currency: &record.currency,
-                only_discrepancies,
-                findings: rows,
-                totals,
-                totals_by_company: by_company,
-                all: review.all,
-                decided,
-            },
-        ),
-        Format::Table => render_table(
-            out,
-            record,
-            totals,
-            &by_company,
-            &shown,
-            review.all,
-            decided,
-        ),
-    }
-}
-
 /// `reason: units` per exclusion that removed something from the finding.
 fn exclusions_of(f: &Finding) -> String {
     f.excluded_by
@@ -342,212 +491,10 @@ fn exclusions_of(f: &Finding) -> String {
         .join("; ")
 }
 
-/// The actual count, with what was left out beside it: `55 (+3 inactive, +1 excluded)`.
-fn actual_cell(f: &Finding) -> String {
-    let Some(a) = f.actual else {
-        return String::new();
-    };
-    let mut extra = Vec::new();
-    for (n, what) in [
-        (f.inactive, "inactive"),
-        (f.pending, "pending"),
-        (f.excluded, "excluded"),
-    ] {
-        if let Some(n) = n.filter(|n| *n > Decimal::ZERO) {
-            extra.push(format!("+{} {what}", qty(n)));
-        }
-    }
-    let mut cell = qty(a);
-    if !f.basis.is_empty() && f.basis != "latest" {
-        extra.insert(0, format!("{} of {}", f.basis, f.snapshots.max(1)));
-    }
-    if !extra.is_empty() {
-        cell = format!("{cell} ({})", extra.join(", "));
-    }
-    if let Some(c) = f.contract_qty {
-        cell = format!("{cell}; bill {}", qty(c));
-    }
-    cell
-}
-
-fn opt(d: Option<Decimal>, f: fn(Decimal) -> String) -> String {
-    d.map(f).unwrap_or_default()
-}
-
-fn render_table(
-    out: &mut dyn Write,
-    record: &ReconcileRecord,
-    totals: &Totals,
-    by_company: &[CompanyTotal],
-    shown: &[(&Finding, &State)],
-    all: bool,
-    decided: usize,
-) -> Result<()> {
-    let cur = &record.currency;
-    if shown.is_empty() {
-        writeln!(out, "No findings to show.")?;
-    } else {
-        let impact_header = format!("Impact/mo ({cur})");
-        let mut headers = vec![
-            "ID",
-            "Type",
-            "Company / account",
-            "Product / service",
-            "Billed",
-            "Actual",
-            "Diff",
-            "Unit price",
-            &impact_header,
-            "Note",
-        ];
-        if all {
-            headers.push("Decision");
-        }
-        let mut t = new_table(&headers);
-        for (f, state) in shown {
-            let who = f.company.clone().unwrap_or_else(|| f.accounts.join(", "));
-            let what = f.product.clone().unwrap_or_else(|| f.services.join(", "));
-            let billed = match (f.billed, f.less_included) {
-                (Some(b), Some(li)) if li > Decimal::ZERO => {
-                    format!("{} ({} incl.)", qty(b), qty(li))
-                }
-                (b, _) => opt(b, qty),
-            };
-            let diff = f
-                .difference
-                .map(|d| {
-                    if d > Decimal::ZERO {
-                        format!("+{}", qty(d))
-                    } else {
-                        qty(d)
-                    }
-                })
-                .unwrap_or_default();
-            let note = match state.came_back_note() {
-                Some(back) if f.note.is_empty() => back,
-                Some(back) => format!("{}; {back}", f.note),
-                None => f.note.clone(),
-            };
-            let mut row = vec![
-                f.id.clone(),
-                kind_label(f.kind).to_string(),
-                who,
-                what,
-                billed,
-                actual_cell(f),
-                diff,
-                opt(f.unit_price, money),
-                opt(f.monthly_impact, money),
-                note,
-            ];
-            if all {
-                row.push(match state {
-                    State::Decided(d) => format!(
-                        "{} by {}{}",
-                        d.verdict.past(),
-                        d.decided_by,
-                        d.note
-                            .as_deref()
-                            .map(|n| format!(": {n}"))
-                            .unwrap_or_default()
-                    ),
-                    _ => String::new(),
-                });
-            }
-            t.add_row(row);
-        }
-        writeln!(out, "{t}")?;
-        let mut removed: std::collections::BTreeMap<&str, Decimal> = Default::default();
-        for (f, _) in shown {
-            for (reason, n) in &f.excluded_by {
-                *removed.entry(reason.as_str()).or_default() += *n;
-            }
-        }
-        if !removed.is_empty() {
-            let parts: Vec<String> = removed
-                .iter()
-                .map(|(r, n)| format!("{} by \"{r}\"", qty(*n)))
-                .collect();
-            writeln!(out, "Excluded from the counts: {}", parts.join(", "))?;
-        }
-        for a in &totals.excluded_accounts {
-            writeln!(
-                out,
-                "Excluded account: {} ({} on {}, {} item(s)) by \"{}\"",
-                a.account, a.account_id, a.vendor_connection, a.items, a.reason
-            )?;
-        }
-    }
-    let t = totals;
-    let decided_note = match (decided, all) {
-        (0, _) => String::new(),
-        (1, false) => ", 1 decided finding hidden (--all shows it)".to_string(),
-        (n, false) => format!(", {n} decided findings hidden (--all shows them)"),
-        (1, true) => ", 1 decided finding not counted".to_string(),
-        (n, true) => format!(", {n} decided findings not counted"),
-    };
-    writeln!(
-        out,
-        "Totals per month ({cur}): under-billed {}, over-billed {}{}{decided_note}",
-        money(t.under_billed_monthly),
-        money(t.over_billed_monthly),
-        if t.discrepancies_without_impact > 0 {
-            format!(
-                ", plus {} discrepancies with no known price",
-                t.discrepancies_without_impact
-            )
-        } else {
-            String::new()
-        }
-    )?;
-    if !t.within_tolerance_monthly.is_zero() {
-        writeln!(
-            out,
-            "Within tolerance (not in the totals): {} {cur} per month, net",
-            money(t.within_tolerance_monthly)
-        )?;
-    }
-    if !by_company.is_empty() {
-        let mut ct = new_table(&[
-            "Company",
-            &format!("Under-billed/mo ({cur})"),
-            &format!("Over-billed/mo ({cur})"),
-            &format!("Net/mo ({cur})"),
-        ]);
-        for c in by_company {
-            ct.add_row(vec![
-                c.company.clone(),
-                money(c.under_billed_monthly),
-                money(c.over_billed_monthly),
-                money(c.net_monthly),
-            ]);
-        }
-        writeln!(out, "Per company, largest first:\n{ct}")?;
-    }
-    let counts: Vec<String> = FindingKind::ALL
-        .iter()
-        .filter_map(|k| {
-            let n = t.by_kind.get(k.as_str()).copied().unwrap_or(0);
-            (n > 0).then(|| format!("{n} {}", kind_label(*k)))
-        })
-        .collect();
-    writeln!(
-        out,
-        "Findings: {} (reconciled {}, as of {})",
-        if counts.is_empty() {
-            "none".to_string()
-        } else {
-            counts.join(", ")
-        },
-        record.created_at,
-        record.as_of
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::write_csv;
 
     fn base() -> Finding {
         Finding {
