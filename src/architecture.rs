@@ -28,7 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
-    ("app", &["config", "http", "secrets", "store"]),
+    ("app", &["config", "http", "output", "secrets", "store"]),
     ("config", &["connectors", "engine", "http", "model"]),
     ("secrets", &["config"]),
     ("output", &["engine", "model", "review", "store"]),
