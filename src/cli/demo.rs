@@ -146,7 +146,7 @@ impl Args {
         }
 
         app.info("demo: reconcile map");
-        let state = pipeline::map::auto_map(&config, &mut store)?;
+        let state = pipeline::map::auto_map(&config, &mut store, None)?;
         app.info(format!(
             "demo:   {} organizations mapped automatically by exact name; {} left for a person",
             state.added.len(),

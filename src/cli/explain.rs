@@ -114,17 +114,13 @@ fn find_company(cur: &Current<()>, query: &str) -> Result<(String, String, Strin
     match hits.len() {
         1 => Ok(hits.remove(0)),
         0 => {
-            let mut near: Vec<(f64, String)> = all
-                .iter()
-                .map(|(conn, c)| {
-                    (
-                        strsim::jaro_winkler(&want, &fold(&c.name)),
-                        format!("{} (id {} on {conn})", c.name, c.id),
-                    )
-                })
-                .collect();
-            near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            let near: Vec<String> = near.into_iter().take(5).map(|(_, n)| n).collect();
+            let near: Vec<String> =
+                crate::mapping::nearest(query, all.iter().map(|(_, c)| c.name.as_str()), 5)
+                    .into_iter()
+                    .flat_map(|n| all.iter().filter(move |(_, c)| c.name == n))
+                    .take(5)
+                    .map(|(conn, c)| format!("{} (id {} on {conn})", c.name, c.id))
+                    .collect();
             if near.is_empty() {
                 bail!(
                     "no PSA company `{query}`: the PSA snapshot has no companies (run `reconcile sync`)"

@@ -19,6 +19,7 @@ mod keeper;
 mod keyring;
 mod limits;
 mod m365;
+mod mapping;
 mod odd_records;
 mod periods;
 mod push;

@@ -133,30 +133,39 @@ fn resolve_account(
                 anyhow!("`{psa}` has no synced data; run `reconcile sync {psa}` first")
             })?;
             let tnorm = normalize(to);
-            let company = psnap.companies.iter().find(|c| c.id == to).or_else(|| {
-                let hits: Vec<_> = psnap
-                    .companies
-                    .iter()
-                    .filter(|c| {
-                        c.identifier.eq_ignore_ascii_case(to) || normalize(&c.name) == tnorm
-                    })
-                    .collect();
-                (hits.len() == 1).then(|| hits[0])
-            });
-            let Some(company) = company else {
-                let psas = cur.psa_companies();
-                let near = mapping::suggest(to, &psas, 3)
-                    .into_iter()
-                    .map(|s| format!("{} (id {})", s.company.name, s.company.id))
-                    .collect::<Vec<_>>();
-                bail!(
-                    "`{psa}` has no single company with id, identifier or name `{to}`{}",
-                    if near.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", near.join(", "))
+            let by_name: Vec<_> = psnap
+                .companies
+                .iter()
+                .filter(|c| c.identifier.eq_ignore_ascii_case(to) || normalize(&c.name) == tnorm)
+                .collect();
+            let company = match psnap.companies.iter().find(|c| c.id == to) {
+                Some(c) => c,
+                None => match by_name.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        let names = psnap.companies.iter().map(|c| c.name.as_str());
+                        let near: Vec<String> = mapping::nearest(to, names, 5)
+                            .into_iter()
+                            .filter_map(|n| psnap.companies.iter().find(|c| c.name == n))
+                            .map(|c| format!("{} (id {})", c.name, c.id))
+                            .collect();
+                        bail!(
+                            "`{psa}` has no company with id, identifier or name `{to}`{}",
+                            if near.is_empty() {
+                                format!("; it has no companies: run `reconcile sync {psa}`")
+                            } else {
+                                format!("; nearest names: {}", near.join("; "))
+                            }
+                        );
                     }
-                );
+                    many => bail!(
+                        "several `{psa}` companies are named `{to}` ({}); give the id instead",
+                        many.iter()
+                            .map(|c| format!("{} (id {})", c.name, c.id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
             };
             if !company.billable {
                 eprintln!(

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::Exit;
 use crate::config::Config;
-use crate::output::{Format, new_table, write_csv, write_json};
+use crate::output::{CsvStyle, Format, new_table, write_csv_styled, write_json};
 use crate::pipeline;
 use crate::store::Store;
 
@@ -23,19 +23,34 @@ struct UnmappedRow {
     suggestions: String,
 }
 
-pub fn run(app: &App, config: &Config, store: &mut Store, format: Format) -> Result<Exit> {
-    let state = pipeline::map::auto_map(config, store)?;
+pub fn run(
+    app: &App,
+    config: &Config,
+    store: &mut Store,
+    psa: Option<&str>,
+    format: Format,
+    csv: CsvStyle,
+) -> Result<Exit> {
+    let state = pipeline::map::auto_map(config, store, psa)?;
     for m in &state.missing {
         app.warn(format!(
             "`{m}` has no synced data yet; run `reconcile sync {m}` to map it"
         ));
     }
     app.info(format!(
-        "mapped {} account(s) automatically (exact, unique name matches); {} account(s) and {} service(s) still unmapped",
+        "mapped {} account(s) automatically (exact, unique name matches{}); {} account(s) and {} service(s) still unmapped",
         state.added.len(),
+        psa.map(|p| format!(" with `{p}`'s companies"))
+            .unwrap_or_default(),
         state.unmapped_accounts.len(),
         state.unmapped_services.len()
     ));
+    for (conns, n) in &state.ambiguous {
+        app.warn(format!(
+            "{n} account(s) not mapped: each is named exactly as a company in every one of {}, and only you know which PSA bills it. Choose the PSA with `reconcile map --psa <PSA>`, or map them one by one with `reconcile map account ... --psa <PSA>`",
+            conns.join(", ")
+        ));
+    }
     let mut rows: Vec<UnmappedRow> = Vec::new();
     for u in &state.unmapped_accounts {
         rows.push(UnmappedRow {
@@ -61,12 +76,36 @@ pub fn run(app: &App, config: &Config, store: &mut Store, format: Format) -> Res
             vendor_key: s.service.key.clone(),
             vendor_name: s.service.name.clone(),
             usage: s.count,
-            suggestions: String::new(),
+            suggestions: s
+                .suggestions
+                .iter()
+                .map(|(conn, id, name, score)| {
+                    let name = if name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {name}")
+                    };
+                    format!("{id}{name} ({conn}, {:.0}%)", score * 100.0)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Csv => write_csv(&mut out, &rows)?,
+        Format::Csv => write_csv_styled(
+            &mut out,
+            &rows,
+            &[
+                "kind",
+                "vendor_connection",
+                "vendor_key",
+                "vendor_name",
+                "usage",
+                "suggestions",
+            ],
+            csv,
+        )?,
         Format::Json => write_json(&mut out, &rows)?,
         Format::Table if rows.is_empty() => {}
         Format::Table => {
@@ -76,7 +115,7 @@ pub fn run(app: &App, config: &Config, store: &mut Store, format: Format) -> Res
                 "id / key",
                 "name",
                 "usage",
-                "suggestions (confirm with `map account`)",
+                "suggestions (confirm with `map account` / `map service`)",
             ]);
             for r in &rows {
                 t.add_row(vec![
@@ -93,7 +132,7 @@ pub fn run(app: &App, config: &Config, store: &mut Store, format: Format) -> Res
     }
     if !rows.is_empty() {
         app.info(
-            "next: `reconcile map account <vendor> <account> --to <company>` (or --not-billed), `reconcile map service <vendor> <service> --to <product identifier>` (or --not-billed)",
+            "next: `reconcile map account <vendor> <account> --to <company>` (or --not-billed), `reconcile map service <vendor> <service> --to <product identifier>` (or --not-billed); `reconcile map products` lists the PSA's products",
         );
     }
     Ok(Exit::Ok)

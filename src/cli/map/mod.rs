@@ -7,6 +7,7 @@ mod auto;
 mod export;
 mod import;
 mod list;
+mod products;
 mod remove;
 mod service;
 
@@ -23,16 +24,28 @@ use crate::output::Format;
 ///
 /// Without a subcommand: maps every unmapped account whose name equals exactly one billable
 /// company's name (after folding case and whitespace), then lists what is still unmapped, with
-/// near-match suggestions and their similarity scores. Suggestions are never applied on their
-/// own: confirm one with `reconcile map account`.
+/// suggestions and their scores: companies with a similar name for an account, products whose
+/// identifier or name shares the service's words for a service (`map products` lists them all).
+/// Suggestions are never applied on their own: confirm one with `reconcile map account` or
+/// `reconcile map service`.
+///
+/// With several PSA connections, an account named as a company in more than one of them is
+/// not mapped (only you know which PSA bills it): `map` says how many, and `map --psa NAME`
+/// maps them to that PSA's companies.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub action: Option<Action>,
+    /// Map to the companies of this PSA connection only (with several PSAs, an account named as
+    /// a company in more than one is otherwise left for you)
+    #[arg(long, value_name = "PSA")]
+    pub psa: Option<String>,
     /// Output format of the unmapped list
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub csv: crate::output::CsvStyle,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +53,7 @@ pub enum Action {
     Account(account::Args),
     Service(service::Args),
     List(list::Args),
+    Products(products::Args),
     Remove(remove::Args),
     Export(export::Args),
     Import(import::Args),
@@ -50,14 +64,28 @@ impl Args {
         let config = app.config()?;
         // Listing and exporting only read: they work from a database this user cannot write.
         let mut store = match &self.action {
-            Some(Action::List(_) | Action::Export(_)) => app.store_read()?,
+            Some(Action::List(_) | Action::Export(_) | Action::Products(_)) => app.store_read()?,
             _ => app.store()?,
         };
         match self.action {
-            None => auto::run(app, &config, &mut store, self.format),
+            None => {
+                let psa = match &self.psa {
+                    Some(p) => Some(psa_connection(&config, Some(p))?),
+                    None => None,
+                };
+                auto::run(
+                    app,
+                    &config,
+                    &mut store,
+                    psa.as_deref(),
+                    self.format,
+                    self.csv,
+                )
+            }
             Some(Action::Account(a)) => a.run(app, &config, &mut store),
             Some(Action::Service(a)) => a.run(app, &config, &mut store),
             Some(Action::List(a)) => a.run(&config, &store),
+            Some(Action::Products(a)) => a.run(&config, &store),
             Some(Action::Remove(a)) => a.run(app, &config, &mut store),
             Some(Action::Export(a)) => a.run(app, &config, &store),
             Some(Action::Import(a)) => a.run(app, &config, &mut store),
