@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use reconcile::app::App;
 use reconcile::cli::{Cli, EXIT_ERROR};
 use reconcile::config::Paths;
@@ -11,7 +11,15 @@ use reconcile::http::RetryPolicy;
 use reconcile::secrets::Secrets;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A shell asking for completions (`COMPLETE=bash reconcile -- ...`, from the script
+    // `reconcile completions` prints) is answered here, and the process ends.
+    clap_complete::CompleteEnv::with_factory(reconcile::cli::command)
+        .var(reconcile::cli::completions::COMPLETE_VAR)
+        .complete();
+    let cli = match Cli::from_arg_matches(&reconcile::cli::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let level = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

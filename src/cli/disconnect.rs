@@ -14,6 +14,7 @@ use crate::connectors::ConnectorKind;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The connection to remove
+    #[arg(add = crate::cli::complete::connections())]
     pub name: String,
     /// Also delete its synced history and snapshots
     #[arg(long)]

@@ -16,6 +16,10 @@ use crate::pipeline::snapshots::Current;
 /// Show how one company's line was reconciled: the vendor records counted, the ones left out
 /// and why, the billing lines summed, and the arithmetic from the count to the finding.
 ///
+/// COMPANY may be a finding id from `reconcile report` (F94c206e872): then that finding's
+/// company and product, with its whole note; a finding with no company (an unmapped account or
+/// service) is shown whole.
+///
 /// For each product of the company (or only PRODUCT): every vendor record the product's mapped
 /// services look at, grouped as counted, inactive (last contact older than `[rules]
 /// inactive_after_days`), pending approval, or excluded (with the `[[exclude]]` reason); every
@@ -29,17 +33,50 @@ use crate::pipeline::snapshots::Current;
 /// than latest shows the basis and each snapshot's count with its time.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The PSA company: its id, name or identifier (case and spacing do not matter)
-    #[arg(value_name = "COMPANY")]
+    /// The PSA company: its id, name or identifier (case and spacing do not matter), or a
+    /// finding id from `reconcile report`
+    #[arg(value_name = "COMPANY", add = crate::cli::complete::companies_or_findings())]
     pub company: String,
     /// Only this product identifier (e.g. NINJA-WS); all of the company's products otherwise
-    #[arg(value_name = "PRODUCT")]
+    #[arg(value_name = "PRODUCT", add = crate::cli::complete::products())]
     pub product: Option<String>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub scope: crate::cli::ScopeArgs,
+}
+
+/// `F` and ten hex digits: the id `report` prints.
+fn looks_like_finding_id(s: &str) -> bool {
+    let s = s.trim();
+    s.len() == 11 && s.starts_with('F') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A finding with no company (an unmapped account or service): everything it says.
+fn show_finding(f: &crate::engine::Finding, json: bool) -> Result<Exit> {
+    let mut w = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut w, f)?;
+        writeln!(w)?;
+    } else {
+        writeln!(w, "Finding {} ({})", f.id, f.kind.as_str())?;
+        if let Some(v) = &f.vendor_connection {
+            writeln!(w, "  vendor connection: {v}")?;
+        }
+        if !f.accounts.is_empty() {
+            writeln!(w, "  accounts: {}", f.accounts.join(", "))?;
+        }
+        if !f.services.is_empty() {
+            writeln!(w, "  services: {}", f.services.join(", "))?;
+        }
+        if let Some(a) = f.actual {
+            writeln!(w, "  actual: {}", qty(a))?;
+        }
+        writeln!(w, "  {}", f.note)?;
+    }
+    w.flush()?;
+    Ok(Exit::Ok)
 }
 
 fn fold(s: &str) -> String {
@@ -54,16 +91,40 @@ impl Args {
         let config = app.config()?;
         let store = app.store_read()?;
         let scope = self.scope.scope(&config)?;
-        // Only the PSA's companies are needed to find the one asked for.
-        let cur = Current::load_psas(&config, &store, scope, Timestamp::now())?;
-        let (conn, company_id, company_name) = find_company(&cur, &self.company)?;
+        // A finding id, as `report` prints it: that finding's company and product; a finding
+        // with no company (an unmapped account or service) is shown whole.
+        let by_id = match looks_like_finding_id(&self.company) {
+            true => store
+                .latest_reconcile()?
+                .and_then(|r| r.findings.into_iter().find(|f| f.id == self.company.trim())),
+            false => None,
+        };
+        let mut product = self.product.clone();
+        let (conn, company_id, company_name) = match &by_id {
+            Some(f) => match (&f.psa_connection, &f.company_id) {
+                (Some(conn), Some(id)) => {
+                    product = product.or_else(|| f.product.clone());
+                    (
+                        conn.clone(),
+                        id.clone(),
+                        f.company.clone().unwrap_or_default(),
+                    )
+                }
+                _ => return show_finding(f, self.json),
+            },
+            None => {
+                // Only the PSA's companies are needed to find the one asked for.
+                let cur = Current::load_psas(&config, &store, scope, Timestamp::now())?;
+                find_company(&cur, &self.company)?
+            }
+        };
         let out = findings::explain(
             &config,
             &store,
             scope,
             &conn,
             &company_id,
-            self.product.as_deref(),
+            product.as_deref(),
         )?;
         if out.is_empty() {
             let all = findings::explain(&config, &store, scope, &conn, &company_id, None)?;
@@ -71,7 +132,7 @@ impl Args {
                 .iter()
                 .filter_map(|e| e.finding.product.clone())
                 .collect();
-            match &self.product {
+            match &product {
                 Some(p) if !products.is_empty() => bail!(
                     "{company_name} has no line for product `{p}`; its lines are: {}",
                     products.join(", ")
@@ -86,6 +147,12 @@ impl Args {
             serde_json::to_writer_pretty(&mut w, &out)?;
             writeln!(w)?;
         } else {
+            if let Some(f) = &by_id
+                && !f.note.is_empty()
+            {
+                writeln!(w, "Finding {} ({}): {}", f.id, f.kind.as_str(), f.note)?;
+                writeln!(w)?;
+            }
             for (i, e) in out.iter().enumerate() {
                 if i > 0 {
                     writeln!(w)?;

@@ -5,11 +5,14 @@
     reason = "the command line is the layer that talks to the person at the terminal"
 )]
 
+pub mod complete;
+pub mod completions;
 pub mod connect;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod disconnect;
 pub mod explain;
+pub mod man;
 pub mod map;
 pub mod push;
 pub mod reconcile;
@@ -99,6 +102,8 @@ pub enum Command {
     Push(push::Args),
     #[cfg(feature = "demo")]
     Demo(demo::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// `--period` / `--as-of`: which stored snapshots to reconcile (the current ones without either).
@@ -153,6 +158,39 @@ impl Exit {
 /// The exit code for an error.
 pub const EXIT_ERROR: u8 = 2;
 
+/// The command line as clap sees it, with `--version` saying what this build reads and
+/// writes: the database schema and the connectors built in.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    static LONG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    Cli::command().long_version(LONG.get_or_init(long_version).as_str())
+}
+
+/// `0.1.0`, then the database schema version and the connectors, for `--version`.
+pub fn long_version() -> String {
+    use crate::connectors::{ConnectorKind, Role};
+    let names = |role: Role| {
+        ConnectorKind::ALL
+            .iter()
+            .filter(|k| k.role() == role)
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{}\ndatabase schema: {} (a database of an older schema is upgraded when opened)\nvendor connectors: {}\nPSA connectors: {}\nfeatures: {}",
+        env!("CARGO_PKG_VERSION"),
+        crate::store::schema_version(),
+        names(Role::Vendor),
+        names(Role::Psa),
+        if cfg!(feature = "demo") {
+            "demo"
+        } else {
+            "(none)"
+        }
+    )
+}
+
 impl Command {
     pub async fn run(self, app: &App) -> Result<Exit> {
         match self {
@@ -168,6 +206,8 @@ impl Command {
             Command::Push(a) => a.run(app).await,
             #[cfg(feature = "demo")]
             Command::Demo(a) => a.run(app).await,
+            Command::Completions(a) => a.run(),
+            Command::Man(a) => a.run(),
         }
     }
 }

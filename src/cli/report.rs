@@ -68,7 +68,7 @@ pub struct Args {
     pub matches: bool,
     /// Only findings of companies whose name or id matches GLOB (`*`, `?`, any case), or, for an
     /// unmapped account, whose account name does; the totals cover those findings
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", add = crate::cli::complete::companies())]
     pub company: Option<String>,
     /// Only findings of these types (comma-separated or repeated): unmapped_account,
     /// unmapped_service, stale_source, under_billed, over_billed, usage_no_billing,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Exit;
-use crate::output::{Format, new_table, qty, write_csv, write_csv_header, write_json};
+use crate::output::{Format, new_table, qty, write_json};
 use crate::review::{self, Decision, Verdict};
 
 /// Record what you decided about a finding, so the report stops showing it.
@@ -41,10 +41,13 @@ pub enum Action {
         /// Output format [default: table on a terminal, csv otherwise]
         #[arg(long, value_enum)]
         format: Option<Format>,
+        #[command(flatten)]
+        csv: crate::output::CsvStyle,
     },
     /// Remove the decision about a finding: it is open again.
     Undo {
         /// Finding id, as in `reconcile report`
+        #[arg(add = crate::cli::complete::finding_ids())]
         finding_id: String,
     },
 }
@@ -52,6 +55,7 @@ pub enum Action {
 #[derive(Debug, clap::Args)]
 pub struct Decide {
     /// Finding id: the first column of `reconcile report`
+    #[arg(add = crate::cli::complete::finding_ids())]
     pub finding_id: String,
     /// Why (shown by `report --all` and `review list`)
     #[arg(long, value_name = "TEXT")]
@@ -102,7 +106,9 @@ impl Args {
             Action::Approve(d) => (Verdict::Approve, d),
             Action::Dismiss(d) => (Verdict::Dismiss, d),
             Action::Ignore(d) => (Verdict::Ignore, d),
-            Action::List { format } => return list(&store, format, config.period.anchor_day),
+            Action::List { format, csv } => {
+                return list(&store, format, csv, config.period.anchor_day);
+            }
             Action::Undo { finding_id } => {
                 if !store.remove_decision(&finding_id)? {
                     bail!(
@@ -167,7 +173,12 @@ impl Args {
     }
 }
 
-fn list(store: &crate::store::Store, format: Option<Format>, anchor_day: i8) -> Result<Exit> {
+fn list(
+    store: &crate::store::Store,
+    format: Option<Format>,
+    csv: crate::output::CsvStyle,
+    anchor_day: i8,
+) -> Result<Exit> {
     let decisions = store.decisions()?;
     let record = store.latest_reconcile()?;
     let rows: Vec<ListRow> = decisions
@@ -204,8 +215,7 @@ fn list(store: &crate::store::Store, format: Option<Format>, anchor_day: i8) -> 
         .collect();
     let mut out = std::io::stdout().lock();
     match format.unwrap_or_else(Format::default_for_stdout) {
-        Format::Csv if rows.is_empty() => write_csv_header(&mut out, LIST_COLUMNS)?,
-        Format::Csv => write_csv(&mut out, &rows)?,
+        Format::Csv => crate::output::write_csv_styled(&mut out, &rows, LIST_COLUMNS, csv)?,
         Format::Json => write_json(&mut out, &rows)?,
         Format::Table if rows.is_empty() => {
             std::io::Write::write_all(&mut out, b"No review decisions.\n")?

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::Exit;
 use crate::cli::sync::describe_counts;
-use crate::output::{Format, new_table, write_csv, write_json};
+use crate::output::{Format, new_table, write_json};
 
 /// Show each connection: kind, where its secret lives, last sync (when, result, record counts).
 #[derive(Debug, clap::Args)]
@@ -16,6 +16,8 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub csv: crate::output::CsvStyle,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,7 +124,7 @@ impl Args {
         let format = self.format;
         let mut out = std::io::stdout().lock();
         match format {
-            Format::Csv => write_csv(&mut out, &rows)?,
+            Format::Csv => crate::output::write_csv_styled(&mut out, &rows, &[], self.csv)?,
             Format::Json => write_json(&mut out, &rows)?,
             Format::Table => {
                 if rows.is_empty() {

@@ -25,6 +25,7 @@ use crate::store::{Busy, Store};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Connections to sync [default: all configured]
+    #[arg(add = crate::cli::complete::connections())]
     pub names: Vec<String>,
     /// The file an import connection (`kind = "csv"`) reads this time, instead of the `path` in
     /// its config; give exactly one connection name with it

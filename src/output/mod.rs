@@ -84,7 +84,7 @@ pub fn write_csv_styled<T: Serialize>(
     style: CsvStyle,
 ) -> Result<()> {
     let mut plain = csv::Writer::from_writer(Vec::new());
-    if rows.is_empty() {
+    if rows.is_empty() && !headers.is_empty() {
         plain.write_record(headers)?;
     }
     for r in rows {
@@ -108,11 +108,6 @@ pub fn write_csv_styled<T: Serialize>(
     }
     w.flush()?;
     Ok(())
-}
-
-/// CSV with only a header row, for an empty list.
-pub fn write_csv_header(out: &mut dyn Write, headers: &[&str]) -> Result<()> {
-    write_csv_styled::<()>(out, &[], headers, CsvStyle::default())
 }
 
 /// A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP: cells beginning

@@ -6,6 +6,7 @@
 //! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
 mod autotask;
+mod conventions;
 mod csv;
 mod csv_billing;
 mod datto_rmm;

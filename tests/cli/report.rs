@@ -361,3 +361,40 @@ fn the_demo_report_fits_80_120_and_200_columns() {
         }
     }
 }
+
+/// The id the table prints is what `explain` takes: the finding's company and product, or a
+/// finding with no company shown whole, note and all.
+#[test]
+fn explain_takes_the_finding_id_the_report_prints() {
+    let env = spreadsheet_env();
+    let rows: Vec<Row> = csv_rows(&env.run(&["report"], "").expect(0).stdout());
+    let beta = by_company(&rows, "Beta Labs");
+    let out = env
+        .run(&["explain", &beta["finding_id"]], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        out.contains("Beta Labs") && out.contains("product BK-PSA: over_billed"),
+        "{out}"
+    );
+    let zephyr = rows
+        .iter()
+        .find(|r| r["type"] == "unmapped_account")
+        .unwrap();
+    let out = env
+        .run(&["explain", &zephyr["finding_id"]], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        out.contains(&format!(
+            "Finding {} (unmapped_account)",
+            zephyr["finding_id"]
+        )) && out.contains("accounts: Zephyr Unbilled")
+            && out.contains(&zephyr["note"]),
+        "{out}"
+    );
+    // An id that is no finding is looked up as a company, and says so.
+    env.run(&["explain", "F0000000000"], "")
+        .expect(2)
+        .says(&["no PSA company `F0000000000`"], &[]);
+}

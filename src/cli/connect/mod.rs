@@ -34,7 +34,7 @@ pub struct Args {
     /// Re-enter only the secrets of this saved connection (repeat for several). On a terminal
     /// each is a hidden prompt; otherwise stdin holds one per line, in the order the
     /// connections are named and, within one, the order `reconcile status` lists its secrets
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::cli::complete::connections())]
     pub reauth: Vec<String>,
     /// Re-enter the secrets of every saved connection that keeps them in the keyring, in name
     /// order (connections whose secrets come from a secret_command are left alone)

@@ -16,6 +16,7 @@ use super::{psa_connection, vendor_connection};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Vendor connection (e.g. ninjaone)
+    #[arg(add = crate::cli::complete::vendors())]
     vendor: String,
     /// Account id or name (a NinjaOne organization, SentinelOne site, Microsoft 365 tenant, ...)
     account: String,
@@ -23,14 +24,15 @@ pub struct Args {
     #[arg(
         long,
         required_unless_present = "not_billed",
-        conflicts_with = "not_billed"
+        conflicts_with = "not_billed",
+        add = crate::cli::complete::companies()
     )]
     to: Option<String>,
     /// The account is deliberately not billed (internal, free, a prospect)
     #[arg(long)]
     not_billed: bool,
     /// PSA connection [default: the only one configured]
-    #[arg(long)]
+    #[arg(long, add = crate::cli::complete::psas())]
     psa: Option<String>,
 }
 

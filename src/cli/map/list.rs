@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::Exit;
 use crate::config::Config;
-use crate::output::{Format, new_table, write_csv, write_json};
+use crate::output::{Format, new_table, write_json};
 use crate::pipeline::snapshots::Current;
 use crate::store::Store;
 
@@ -17,6 +17,8 @@ use crate::store::Store;
 pub struct Args {
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    #[command(flatten)]
+    csv: crate::output::CsvStyle,
 }
 
 /// One row of `map export` / `map import` and `map list`.
@@ -37,7 +39,7 @@ impl Args {
         let rows = rows(config, store)?;
         let mut out = std::io::stdout().lock();
         match self.format {
-            Format::Csv => write_csv(&mut out, &rows)?,
+            Format::Csv => crate::output::write_csv_styled(&mut out, &rows, &[], self.csv)?,
             Format::Json => write_json(&mut out, &rows)?,
             Format::Table => {
                 let mut t = new_table(&[

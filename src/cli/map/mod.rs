@@ -39,7 +39,7 @@ pub struct Args {
     pub action: Option<Action>,
     /// Map to the companies of this PSA connection only (with several PSAs, an account named as
     /// a company in more than one is otherwise left for you)
-    #[arg(long, value_name = "PSA")]
+    #[arg(long, value_name = "PSA", add = crate::cli::complete::psas())]
     pub psa: Option<String>,
     /// Output format of the unmapped list
     #[arg(long, value_enum, default_value = "table")]

@@ -27,7 +27,7 @@ use crate::store::Store;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this PSA connection's products
-    #[arg(long, value_name = "PSA")]
+    #[arg(long, value_name = "PSA", add = crate::cli::complete::psas())]
     psa: Option<String>,
     /// Only products whose identifier or name contains TEXT (any case), or is close to it
     #[arg(long, value_name = "TEXT")]

@@ -15,6 +15,7 @@ pub struct Args {
     #[arg(value_enum)]
     what: What,
     /// Vendor connection
+    #[arg(add = crate::cli::complete::vendors())]
     vendor: String,
     /// Account id or service key
     key: String,

@@ -17,21 +17,24 @@ use super::{psa_connection, vendor_connection};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Vendor connection (e.g. ninjaone)
+    #[arg(add = crate::cli::complete::vendors())]
     vendor: String,
     /// Service key; `reconcile map` lists them
+    #[arg(add = crate::cli::complete::services())]
     service: String,
     /// PSA product identifier (the ConnectWise catalog identifier, or what the PSA names it)
     #[arg(
         long,
         required_unless_present = "not_billed",
-        conflicts_with = "not_billed"
+        conflicts_with = "not_billed",
+        add = crate::cli::complete::products()
     )]
     to: Option<String>,
     /// Usage of this service is deliberately not billed
     #[arg(long)]
     not_billed: bool,
     /// PSA connection [default: the only one configured]
-    #[arg(long)]
+    #[arg(long, add = crate::cli::complete::psas())]
     psa: Option<String>,
     /// Let `reconcile push` write this service's count into the product's existing lines (off
     /// unless given; mapping the service again without it turns it off)

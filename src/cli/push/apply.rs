@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub yes: bool,
     /// With no PLAN_ID: plan only this PSA connection
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::cli::complete::psas())]
     pub psa: Option<String>,
     /// Where files of changes for CSV billing imports go [default: the current directory]
     #[arg(long, value_name = "DIR")]

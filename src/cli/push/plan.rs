@@ -20,7 +20,7 @@ use crate::pipeline::push::{self, Decision};
 #[group(id = "plan_args")]
 pub struct Args {
     /// Only this PSA connection
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::cli::complete::psas())]
     pub psa: Option<String>,
     /// Output format [default: table on a terminal, csv otherwise]
     #[arg(long, value_enum)]
