@@ -1,5 +1,5 @@
 //! The discrepancy report: one [`ReportRow`] per finding, rendered as a table fitted to the
-//! terminal ([`table`]), as CSV (one row per finding, the columns documented in the README), or
+//! terminal (`table.rs`), as CSV (one row per finding, the columns documented in the README), or
 //! as one JSON document; the `--company` / `--type` [`Filter`]; and the money in each with its
 //! currency's decimals.
 
