@@ -19,6 +19,9 @@ pub enum Fit {
     /// word, when that is shorter than the text); at most `max_lines` lines, the last one ending
     /// in `…` when text was left out.
     Wrap { min: usize, max_lines: usize },
+    /// Wrapped at spaces only, never inside a word: as wide as its longest word at least.
+    /// For cells of numbers with words beside them (`55 (+3 inactive)`).
+    Words { max_lines: usize },
 }
 
 /// One column: its header, its cells (one per row), and how important it is.
@@ -64,6 +67,14 @@ impl Col {
                 let header = self.header.split_whitespace().map(width).max().unwrap_or(0);
                 natural.min(min.max(header))
             }
+            Fit::Words { .. } => self
+                .cells
+                .iter()
+                .chain(std::iter::once(&self.header))
+                .flat_map(|c| c.split_whitespace())
+                .map(width)
+                .max()
+                .unwrap_or(0),
         }
     }
 }
@@ -138,7 +149,7 @@ pub fn fit(cols: Vec<Col>, width: usize, color: bool) -> Fitted {
             let text = cols[i].cells.get(r).map(String::as_str).unwrap_or("");
             let text = match cols[i].fit {
                 Fit::Keep => text.to_string(),
-                Fit::Wrap { max_lines, .. } => {
+                Fit::Wrap { max_lines, .. } | Fit::Words { max_lines } => {
                     let (lines, cut) = wrap(text, widths[i], max_lines);
                     shortened |= cut;
                     lines.join("\n")
@@ -334,6 +345,36 @@ mod tests {
                 assert!(text.contains('…'), "at {w}:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn numbers_with_words_wrap_between_words_only() {
+        let f = fit(
+            vec![
+                col("ID", 0, Fit::Keep, &["F1"]),
+                col(
+                    "Actual",
+                    1,
+                    Fit::Words { max_lines: 3 },
+                    &["123456789 (+3 inactive, +1 excluded)"],
+                ),
+                col(
+                    "Note",
+                    2,
+                    Fit::Wrap {
+                        min: 30,
+                        max_lines: 3,
+                    },
+                    &["x ".repeat(40).as_str()],
+                ),
+            ],
+            50,
+            false,
+        );
+        let text = f.table.to_string();
+        assert!(text.contains("123456789"), "{text}");
+        assert!(text.contains("inactive,"), "{text}");
+        assert!(widest_line(&f.table) <= 50, "{text}");
     }
 
     #[test]

@@ -116,23 +116,9 @@ pub fn render(
         let mut kind = Col::new("Type", 1, Fit::Keep);
         let mut who = Col::new("Company / account", 3, WRAP_NAME);
         let mut what = Col::new("Product / service", 4, WRAP_NAME);
-        let mut billed = Col::new(
-            "Billed",
-            7,
-            Fit::Wrap {
-                min: 4,
-                max_lines: 2,
-            },
-        );
-        // Wide enough for "(+1 inactive," so that the words stay whole.
-        let mut actual = Col::new(
-            "Actual",
-            6,
-            Fit::Wrap {
-                min: 10,
-                max_lines: 3,
-            },
-        );
+        // Numbers and the words beside them (`55 (+3 inactive)`) stay whole.
+        let mut billed = Col::new("Billed", 7, Fit::Words { max_lines: 2 });
+        let mut actual = Col::new("Actual", 6, Fit::Words { max_lines: 3 });
         let mut diff = Col::new("Diff", 5, Fit::Keep);
         let mut unit = Col::new("Unit price", 9, Fit::Keep);
         let mut impact = Col::new(format!("Impact/mo ({cur})"), 2, Fit::Keep);
