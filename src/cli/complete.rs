@@ -12,9 +12,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+use jiff::Timestamp;
 
 use crate::config::{Config, Paths};
 use crate::connectors::Role;
+use crate::pipeline::snapshots::{Current, Scope};
 use crate::store::{ReconcileRecord, Store};
 
 fn paths() -> Option<Paths> {
@@ -109,12 +111,25 @@ pub fn products() -> ArgValueCandidates {
     })
 }
 
-/// Company names of the latest findings.
+/// Company names: the billable companies of every PSA's current snapshot (what `map account
+/// --to` and `explain` take), and those of the latest findings.
 pub fn companies() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
-        let names: BTreeSet<String> = latest()
+        let mut names: BTreeSet<String> = latest()
             .map(|r| r.findings.into_iter().filter_map(|f| f.company).collect())
             .unwrap_or_default();
+        if let (Some(config), Some(store)) = (config(), store())
+            && let Ok(cur) = Current::load_psas(&config, &store, Scope::Current, Timestamp::now())
+        {
+            for (_, _, snap) in &cur.psas {
+                names.extend(
+                    snap.companies
+                        .iter()
+                        .filter(|c| c.billable)
+                        .map(|c| c.name.clone()),
+                );
+            }
+        }
         of(names.into_iter().map(|n| (n, None)))
     })
 }

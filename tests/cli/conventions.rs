@@ -19,7 +19,7 @@ fn small_env() -> Env {
     let billing = env.dir.path().join("billing.csv");
     std::fs::write(
         &billing,
-        "Customer,Product,Qty,Price\nAcme Dental,BK-PSA,4,7.5\nBeta Labs,BK-PSA,2,7.5\n",
+        "Customer,Product,Qty,Price\nAcme Dental,BK-PSA,4,7.5\nBeta Labs,BK-PSA,2,7.5\nGamma Unmapped,OTHER,1,3\n",
     )
     .unwrap();
     for args in [
@@ -121,6 +121,11 @@ fn completion_scripts_for_each_shell_and_values_from_the_database() {
     let services = complete(&env, &["map", "service", "usage", ""]);
     assert!(services.contains(&"bk".to_string()), "{services:?}");
     assert_eq!(complete(&env, &["report", "--company", "B"]), ["Beta Labs"]);
+    // A billable company of the PSA with no finding yet is offered to `map account --to`.
+    assert_eq!(
+        complete(&env, &["map", "account", "usage", "x", "--to", "G"]),
+        ["Gamma Unmapped"]
+    );
     // Finding ids: exactly the ones the report has.
     let report: Vec<std::collections::HashMap<String, String>> =
         csv_rows(&env.run(&["report"], "").expect(0).stdout());
