@@ -22,7 +22,10 @@ pub const COMPLETE_VAR: &str = "COMPLETE";
 ///   fish:        reconcile completions fish > ~/.config/fish/completions/reconcile.fish
 ///   powershell:  reconcile completions powershell >> $PROFILE
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Print the shell completion script (bash, zsh, fish, powershell, elvish)"
+)]
 pub struct Args {
     /// bash, zsh, fish, powershell or elvish
     #[arg(value_name = "SHELL", value_parser = ["bash", "zsh", "fish", "powershell", "elvish"])]

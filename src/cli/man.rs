@@ -12,7 +12,10 @@ use crate::cli::Exit;
 ///   reconcile man | man -l -                           # read it now
 ///   sudo reconcile man --dir /usr/local/share/man/man1  # install: `man reconcile`, `man reconcile-sync`, ...
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Print the manual page, or write one page per command into a directory"
+)]
 pub struct Args {
     /// Write reconcile.1 and a page per subcommand (reconcile-sync.1, ...) into DIR
     #[arg(long, value_name = "DIR")]
