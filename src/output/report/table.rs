@@ -300,13 +300,21 @@ pub fn render(
             } else {
                 counts.join(", ")
             },
-            record.created_at,
-            record.as_of
+            minute(&record.created_at),
+            minute(&record.as_of)
         ),
         style.width,
     )?;
     para(out, &summary(view, all), style.width)?;
     Ok(())
+}
+
+/// `2026-12-04 21:06 UTC` for a person (JSON keeps the full timestamp).
+fn minute(ts: &str) -> String {
+    match ts.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => ts.to_string(),
+    }
 }
 
 /// A line of text wrapped to the table's width.
