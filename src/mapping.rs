@@ -362,10 +362,13 @@ fn abbreviates(short: &str, long: &str) -> bool {
     short.chars().all(|c| rest.any(|l| l == c))
 }
 
-/// How well a PSA product fits a vendor service, in [0, 1]: the share of the service's words
-/// (from its key and name) that the product's identifier or name has, whole or abbreviated,
-/// with a fifth of the score for a product that names the vendor (`NINJA-WS` for NinjaOne).
-/// 0 when they share no word: a vendor's name alone suggests nothing.
+/// How well a PSA product fits a vendor service, in [0, 1]. Recall: the share of the service's
+/// words (of its name, or of its key, whichever shares more) the product's identifier or name
+/// has, whole or abbreviated (`ws` for workstation). Precision: the share of the product's own
+/// words (less those naming the vendor) that the service has, so that `Total Devices` fits
+/// `Monitored Network Device` less than `Total Network Devices` does. A fifth of the score is
+/// for a product that names the vendor (`NINJA-WS` for NinjaOne). 0 when they share no word: a
+/// vendor's name alone suggests nothing.
 pub fn product_score(
     service_key: &str,
     service_name: &str,
@@ -373,33 +376,41 @@ pub fn product_score(
     product_identifier: &str,
     product_name: &str,
 ) -> f64 {
-    let mut service: Vec<String> = words(service_name);
-    for w in words(service_key) {
-        if !service.contains(&w) {
-            service.push(w);
-        }
-    }
-    let product = words(&format!("{product_identifier} {product_name}"));
-    if service.is_empty() || product.is_empty() {
-        return 0.0;
-    }
-    let matched = service
-        .iter()
-        .filter(|s| {
-            product
-                .iter()
-                .any(|p| p == *s || abbreviates(p, s) || abbreviates(s, p))
-        })
-        .count();
-    if matched == 0 {
-        return 0.0;
-    }
     let vendor = vendor_kind.to_lowercase();
-    let names_vendor = product
-        .iter()
-        .any(|p| *p == vendor || (p.len() >= 3 && vendor.starts_with(p.as_str())));
-    let share = matched as f64 / service.len() as f64;
-    0.8 * share + if names_vendor { 0.2 } else { 0.0 }
+    let names_vendor = |p: &str| p == vendor || (p.len() >= 3 && vendor.starts_with(p));
+    let (name, key) = (words(service_name), words(service_key));
+    let product = words(&format!("{product_identifier} {product_name}"));
+    let fits = |a: &str, b: &str| a == b || abbreviates(a, b) || abbreviates(b, a);
+    let recall_of = |service: &[String]| {
+        if service.is_empty() {
+            return 0.0;
+        }
+        let hit = service
+            .iter()
+            .filter(|s| product.iter().any(|p| fits(p, s)))
+            .count();
+        hit as f64 / service.len() as f64
+    };
+    let recall = recall_of(&name).max(recall_of(&key));
+    if recall == 0.0 {
+        return 0.0;
+    }
+    let own: Vec<&String> = product.iter().filter(|p| !names_vendor(p)).collect();
+    let precision = if own.is_empty() {
+        1.0
+    } else {
+        let hit = own
+            .iter()
+            .filter(|p| name.iter().chain(&key).any(|s| fits(p, s)))
+            .count();
+        hit as f64 / own.len() as f64
+    };
+    let vendor_bonus = if product.iter().any(|p| names_vendor(p)) {
+        0.2
+    } else {
+        0.0
+    };
+    0.8 * recall * (0.5 + 0.5 * precision) + vendor_bonus
 }
 
 /// Product suggestions below this score are not shown.
@@ -614,6 +625,22 @@ mod tests {
                 "{key}: {got:?}"
             );
         }
+        // A generic service fits a product that says more about itself less well.
+        let devices = product_score(
+            "total-devices",
+            "Total Devices",
+            "ninjaone",
+            "NINJA-NET",
+            "Monitored Network Device (NinjaOne NMS)",
+        );
+        let network = product_score(
+            "total-network-devices",
+            "Total Network Devices",
+            "ninjaone",
+            "NINJA-NET",
+            "Monitored Network Device (NinjaOne NMS)",
+        );
+        assert!(devices < network && devices < 0.8, "{devices} {network}");
         // The vendor's name alone is no match.
         assert_eq!(
             product_score("users", "Users", "ninjaone", "NINJA-WS", "NinjaOne"),
