@@ -302,6 +302,35 @@ fn the_table_lists_what_asks_for_action_and_counts_the_matches() {
     // CSV lists every finding whatever the table does.
     let rows: Vec<Row> = csv_rows(&env.run(&["report"], "").expect(0).stdout());
     assert_eq!(rows.iter().filter(|r| r["type"] == "match").count(), 2);
+
+    // --all shows the decisions: in their column where it fits, after the table where not.
+    let beta = by_company(&rows, "Beta Labs")["finding_id"].clone();
+    env.run(
+        &[
+            "review", "approve", &beta, "--by", "ann", "--note", "agreed",
+        ],
+        "",
+    )
+    .expect(0);
+    let wide = env
+        .run(&["report", "--format", "table", "--all"], "")
+        .expect(0)
+        .stdout();
+    assert!(wide.contains("approved by ann: agreed"), "{wide}");
+    assert!(!wide.contains("Decided: "), "{wide}");
+    let narrow = env
+        .run_env(
+            &["report", "--format", "table", "--all"],
+            &[("COLUMNS", "80")],
+        )
+        .expect(0)
+        .stdout();
+    assert!(narrow.contains("Not shown at 80 columns:"), "{narrow}");
+    assert!(
+        narrow.contains(&format!("Decided: {beta} approved by ann on ")),
+        "{narrow}"
+    );
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
 }
 
 /// The demo's report (22 discrepancies, long stale-source notes, names that wrap) at the widths

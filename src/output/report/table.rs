@@ -219,6 +219,28 @@ pub fn render(
             );
             para(out, &left_out.join(" "), style.width)?;
         }
+        // --all asks to see the decisions: when their column gave way, they follow the table.
+        if all && fitted.dropped.iter().any(|d| d == "Decision") {
+            for (f, state) in shown {
+                if let State::Decided(d) = state {
+                    para(
+                        out,
+                        &format!(
+                            "Decided: {} {} by {} on {}{}",
+                            f.id,
+                            d.verdict.past(),
+                            d.decided_by,
+                            d.decided_at,
+                            d.note
+                                .as_deref()
+                                .map(|n| format!(": {n}"))
+                                .unwrap_or_default()
+                        ),
+                        style.width,
+                    )?;
+                }
+            }
+        }
         let mut removed: std::collections::BTreeMap<&str, Decimal> = Default::default();
         for (f, _) in shown {
             for (reason, n) in &f.excluded_by {
