@@ -8,6 +8,7 @@
 mod auth;
 mod decode;
 mod error;
+mod exchange;
 mod limit;
 mod paging;
 mod send;
@@ -28,6 +29,7 @@ pub use decode::{
     decode_value, kind_of, parse_json, take_list,
 };
 pub use error::ConnectorError;
+pub use exchange::TokenExchange;
 pub use limit::RateLimit;
 pub use paging::{End, Link, NextLink, Page, Pages, Paging, Param, Transport};
 
