@@ -174,7 +174,7 @@ pub struct OAuth2 {
     forbidden: Option<String>,
     /// Sent on every API request beside the token (Sherweb's subscription key).
     extra: HeaderMap,
-    token: Mutex<Option<(SecretString, Instant)>>,
+    token: BearerCache,
 }
 
 /// A refresh token that the token endpoint may replace with a new one.
@@ -215,6 +215,47 @@ struct OAuthError {
     error_codes: Vec<i64>,
 }
 
+/// An access token and when to renew it: a minute before it expires, so a token never expires
+/// in the middle of a paged read. Shared by every provider that fetches bearer tokens
+/// ([`OAuth2`], [`TokenExchange`](super::TokenExchange)).
+#[derive(Default)]
+pub(super) struct BearerCache(Mutex<Option<(SecretString, Instant)>>);
+
+impl BearerCache {
+    /// `Bearer <token>` (marked sensitive): the cached token, or a new one from `fetch` (the
+    /// token and its lifetime) when there is none, it is due for renewal, or `force`.
+    pub(super) async fn header<F, Fut>(
+        &self,
+        connection: &str,
+        source: &Url,
+        force: bool,
+        fetch: F,
+    ) -> Result<HeaderValue, ConnectorError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(SecretString, Duration), ConnectorError>>,
+    {
+        let mut guard = self.0.lock().await;
+        let fresh = matches!(&*guard, Some((_, renew_at)) if Instant::now() < *renew_at);
+        if force || !fresh {
+            let (token, lifetime) = fetch().await?;
+            let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
+            *guard = Some((token, renew_at));
+        }
+        let (token, _) = guard.as_ref().expect("the token was just set");
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| ConnectorError::Invalid {
+                connection: connection.to_string(),
+                message: format!(
+                    "{} returned a token that cannot be sent in a header",
+                    source.path()
+                ),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
 impl OAuth2 {
     /// The client-credentials grant.
     pub fn client_credentials(
@@ -239,7 +280,7 @@ impl OAuth2 {
             unauthorized: None,
             forbidden: None,
             extra: HeaderMap::new(),
-            token: Mutex::new(None),
+            token: BearerCache::default(),
         }
     }
 
@@ -331,7 +372,7 @@ impl OAuth2 {
     async fn fetch_token(
         &self,
         http: &reqwest::Client,
-    ) -> Result<(SecretString, Instant), ConnectorError> {
+    ) -> Result<(SecretString, Duration), ConnectorError> {
         let endpoint = format!("POST {}", self.token_url.path());
         let refresh = match &self.grant {
             Grant::RefreshToken(r) => Some(
@@ -405,9 +446,7 @@ impl OAuth2 {
             *slot.lock().expect("refresh token lock") = SecretString::from(new);
         }
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-        // Renew a minute early so a token never expires in the middle of a paged read.
-        let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        Ok((SecretString::from(token.access_token), renew_at))
+        Ok((SecretString::from(token.access_token), lifetime))
     }
 }
 
@@ -441,21 +480,12 @@ impl Auth for OAuth2 {
         http: &reqwest::Client,
         force_refresh: bool,
     ) -> Result<HeaderMap, ConnectorError> {
-        let mut guard = self.token.lock().await;
-        let fresh = matches!(&*guard, Some((_, renew_at)) if Instant::now() < *renew_at);
-        if force_refresh || !fresh {
-            *guard = Some(self.fetch_token(http).await?);
-        }
-        let (token, _) = guard.as_ref().expect("token was just set");
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| ConnectorError::Invalid {
-                connection: self.connection.clone(),
-                message: format!(
-                    "the token endpoint {} returned a token that cannot be sent in a header",
-                    self.token_url.path()
-                ),
-            })?;
-        value.set_sensitive(true);
+        let value = self
+            .token
+            .header(&self.connection, &self.token_url, force_refresh, || {
+                self.fetch_token(http)
+            })
+            .await?;
         let mut headers = self.extra.clone();
         headers.insert(AUTHORIZATION, value);
         Ok(headers)

@@ -9,16 +9,16 @@
 //! the User-API Token outlives any refresh token, and one more `authenticate` costs the same
 //! request as a refresh. A 403 is a role or access group the API user lacks, never retried.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Mutex;
 use url::Url;
 
+use super::auth::BearerCache;
 use super::{Auth, ConnectorError, RetryPolicy, decode_one, send_unauthenticated};
 
 /// See the module header.
@@ -32,7 +32,7 @@ pub struct TokenExchange {
     hint: String,
     /// Shown on a 403 from the API.
     forbidden: String,
-    token: Mutex<Option<(SecretString, Instant)>>,
+    token: BearerCache,
 }
 
 #[derive(Deserialize)]
@@ -68,14 +68,14 @@ impl TokenExchange {
             retry,
             hint,
             forbidden,
-            token: Mutex::new(None),
+            token: BearerCache::default(),
         }
     }
 
     async fn authenticate(
         &self,
         http: &reqwest::Client,
-    ) -> Result<(SecretString, Instant), ConnectorError> {
+    ) -> Result<(SecretString, Duration), ConnectorError> {
         let endpoint = format!("POST {}", self.url.path());
         let result = send_unauthenticated(
             &self.connection,
@@ -105,9 +105,7 @@ impl TokenExchange {
         };
         let answer: Authenticated = decode_one(&self.connection, &endpoint, &resp.body)?;
         let lifetime = Duration::from_secs(answer.tokens.access.expiry_seconds.unwrap_or(3600));
-        // Renewed a minute early so a token never expires in the middle of a paged read.
-        let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        Ok((SecretString::from(answer.tokens.access.token), renew_at))
+        Ok((SecretString::from(answer.tokens.access.token), lifetime))
     }
 }
 
@@ -118,21 +116,12 @@ impl Auth for TokenExchange {
         http: &reqwest::Client,
         force_refresh: bool,
     ) -> Result<HeaderMap, ConnectorError> {
-        let mut guard = self.token.lock().await;
-        let fresh = matches!(&*guard, Some((_, renew_at)) if Instant::now() < *renew_at);
-        if force_refresh || !fresh {
-            *guard = Some(self.authenticate(http).await?);
-        }
-        let (token, _) = guard.as_ref().expect("the token was just set");
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| ConnectorError::Invalid {
-                connection: self.connection.clone(),
-                message: format!(
-                    "{} returned an access token that cannot be sent in a header",
-                    self.url.path()
-                ),
-            })?;
-        value.set_sensitive(true);
+        let value = self
+            .token
+            .header(&self.connection, &self.url, force_refresh, || {
+                self.authenticate(http)
+            })
+            .await?;
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, value);
         Ok(headers)
