@@ -265,17 +265,15 @@ impl Args {
         app.info("demo: reconcile report");
         let format = self.format.unwrap_or_else(Format::default_for_stdout);
         let mut out = std::io::stdout().lock();
-        report::render(
-            &mut out,
-            r,
-            &report::Options {
-                format: Some(format),
-                only_discrepancies: self.only_discrepancies,
-                matches: self.matches,
-                table: app.table_style(),
-                ..Default::default()
-            },
-        )?;
+        let opts = report::Options {
+            format,
+            only_discrepancies: self.only_discrepancies,
+            matches: self.matches,
+            table: app.table_style(),
+            ..Default::default()
+        };
+        let view = report::View::new(r, &opts.review, &opts.filter);
+        report::render(&mut out, &view, &opts)?;
         std::io::Write::flush(&mut out)?;
         drop(out);
         if self.push {

@@ -122,10 +122,10 @@ impl Args {
         };
         let decisions = store.decisions()?;
         let opts = report::Options {
-            format: Some(self.format.unwrap_or(match &self.output {
+            format: self.format.unwrap_or(match &self.output {
                 Some(_) => Format::Csv,
                 None => Format::default_for_stdout(),
-            })),
+            }),
             only_discrepancies: self.only_discrepancies,
             matches: self.matches,
             filter: report::Filter {
@@ -144,15 +144,15 @@ impl Args {
                 None => app.table_style(),
             },
         };
+        let view = report::View::new(&record, &opts.review, &opts.filter);
         match &self.output {
             None => {
                 let mut out = std::io::stdout().lock();
-                report::render(&mut out, &record, &opts)?;
+                report::render(&mut out, &view, &opts)?;
                 out.flush()?;
             }
-            Some(path) => write_atomically(path, |out| report::render(out, &record, &opts))?,
+            Some(path) => write_atomically(path, |out| report::render(out, &view, &opts))?,
         }
-        let view = report::View::new(&record, &opts.review, &opts.filter);
         let open = view.open(|k| k.is_discrepancy());
         let stale = view.open(|k| k == crate::engine::FindingKind::StaleSource) || unhealthy;
         Ok(if self.exit_code && stale {

@@ -14,9 +14,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// Output formats shared by the commands that print data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned columns for people.
+    #[default]
     Table,
     /// Comma-separated values with a header row, for spreadsheets and scripts.
     Csv,

@@ -247,7 +247,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// Everything [`render`] needs beside the findings.
 #[derive(Debug, Clone, Default)]
 pub struct Options<'a> {
-    pub format: Option<Format>,
+    pub format: Format,
     /// Leave out matches and findings within tolerance in every format.
     pub only_discrepancies: bool,
     /// The table lists matches and findings within tolerance too (it counts them otherwise);
@@ -345,12 +345,12 @@ struct JsonReport<'a> {
     decided: usize,
 }
 
-/// Writes the report. Totals cover every open finding the filter keeps (those no review
-/// decision applies to), whatever is listed; findings a decision applies to are listed only
-/// with `review.all`.
-pub fn render(out: &mut dyn Write, record: &ReconcileRecord, opts: &Options) -> Result<()> {
-    let view = View::new(record, &opts.review, &opts.filter);
-    let format = opts.format.unwrap_or(Format::Table);
+/// Writes the report of `view` (made with `opts.review` and `opts.filter`). Totals cover every
+/// open finding the filter keeps (those no review decision applies to), whatever is listed;
+/// findings a decision applies to are listed only with `review.all`.
+pub fn render(out: &mut dyn Write, view: &View, opts: &Options) -> Result<()> {
+    let record = view.record;
+    let format = opts.format;
     let listed = |f: &Finding| {
         let quiet_kind = !f.kind.is_discrepancy();
         !(quiet_kind && (opts.only_discrepancies || (format == Format::Table && !opts.matches)))
@@ -410,7 +410,7 @@ pub fn render(out: &mut dyn Write, record: &ReconcileRecord, opts: &Options) -> 
                 },
             )
         }
-        Format::Table => table::render(out, &view, &shown, opts),
+        Format::Table => table::render(out, view, &shown, opts),
     }
 }
 
