@@ -37,8 +37,8 @@ fn store() -> Option<Store> {
     p.db.exists().then(|| Store::open_read(&p.db).ok())?
 }
 
-fn latest() -> Option<ReconcileRecord> {
-    store()?.latest_reconcile().ok()?
+fn latest(store: Option<&Store>) -> Option<ReconcileRecord> {
+    store?.latest_reconcile().ok()?
 }
 
 fn of(values: impl IntoIterator<Item = (String, Option<String>)>) -> Vec<CompletionCandidate> {
@@ -78,7 +78,8 @@ pub fn psas() -> ArgValueCandidates {
 pub fn services() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
         let mut keys = BTreeSet::new();
-        if let Some(r) = latest() {
+        let store = store();
+        if let Some(r) = latest(store.as_ref()) {
             for f in &r.findings {
                 for s in &f.services {
                     if let Some((_, key)) = s.split_once('/') {
@@ -87,7 +88,7 @@ pub fn services() -> ArgValueCandidates {
                 }
             }
         }
-        if let Some(m) = store().and_then(|s| s.service_mappings().ok()) {
+        if let Some(m) = store.and_then(|s| s.service_mappings().ok()) {
             keys.extend(m.into_iter().map(|m| m.service_key));
         }
         of(keys.into_iter().map(|k| (k, None)))
@@ -98,10 +99,11 @@ pub fn services() -> ArgValueCandidates {
 pub fn products() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
         let mut ids = BTreeSet::new();
-        if let Some(r) = latest() {
+        let store = store();
+        if let Some(r) = latest(store.as_ref()) {
             ids.extend(r.findings.into_iter().filter_map(|f| f.product));
         }
-        if let Some(m) = store().and_then(|s| s.service_mappings().ok()) {
+        if let Some(m) = store.and_then(|s| s.service_mappings().ok()) {
             ids.extend(
                 m.into_iter()
                     .filter_map(|m| m.target.map(|t| t.product_identifier)),
@@ -115,10 +117,11 @@ pub fn products() -> ArgValueCandidates {
 /// --to` and `explain` take), and those of the latest findings.
 pub fn companies() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
-        let mut names: BTreeSet<String> = latest()
+        let store = store();
+        let mut names: BTreeSet<String> = latest(store.as_ref())
             .map(|r| r.findings.into_iter().filter_map(|f| f.company).collect())
             .unwrap_or_default();
-        if let (Some(config), Some(store)) = (config(), store())
+        if let (Some(config), Some(store)) = (config(), store)
             && let Ok(cur) = Current::load_psas(&config, &store, Scope::Current, Timestamp::now())
         {
             for (_, _, snap) in &cur.psas {
@@ -149,19 +152,17 @@ pub fn companies_or_findings() -> ArgValueCandidates {
 }
 
 fn finding_candidates() -> Vec<CompletionCandidate> {
-    {
-        let Some(r) = latest() else {
-            return Vec::new();
-        };
-        let mut findings = r.findings;
-        findings.sort_by_key(|f| !f.kind.is_discrepancy());
-        of(findings.into_iter().map(|f| {
-            let about = [f.company.as_deref(), f.product.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" / ");
-            (f.id, Some(format!("{} {about}", f.kind.as_str())))
-        }))
-    }
+    let Some(r) = latest(store().as_ref()) else {
+        return Vec::new();
+    };
+    let mut findings = r.findings;
+    findings.sort_by_key(|f| !f.kind.is_discrepancy());
+    of(findings.into_iter().map(|f| {
+        let about = [f.company.as_deref(), f.product.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" / ");
+        (f.id, Some(format!("{} {about}", f.kind.as_str())))
+    }))
 }
