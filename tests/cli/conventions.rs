@@ -5,48 +5,15 @@
 use reconcile::connectors::ConnectorKind;
 
 use crate::harness::Env;
-use crate::support::csv_rows;
+use crate::support::{csv_pair_env, csv_rows};
 
 /// Two CSV connections (vendor `usage`, PSA `psa`), synced, mapped and reported.
 fn small_env() -> Env {
-    let env = Env::new();
-    let usage = env.dir.path().join("usage.csv");
-    std::fs::write(
-        &usage,
+    let env = csv_pair_env(
         "Customer,Plan,Seats\nAcme Dental,BK,5\nBeta Labs,BK,2\n",
-    )
-    .unwrap();
-    let billing = env.dir.path().join("billing.csv");
-    std::fs::write(
-        &billing,
         "Customer,Product,Qty,Price\nAcme Dental,BK-PSA,4,7.5\nBeta Labs,BK-PSA,2,7.5\nGamma Unmapped,OTHER,1,3\n",
-    )
-    .unwrap();
-    for args in [
-        vec![
-            "connect",
-            "csv",
-            "--name",
-            "usage",
-            "--path",
-            usage.to_str().unwrap(),
-        ],
-        vec![
-            "connect",
-            "csv-billing",
-            "--name",
-            "psa",
-            "--path",
-            billing.to_str().unwrap(),
-        ],
-        vec!["sync"],
-        vec!["map"],
-        vec!["map", "service", "usage", "bk", "--to", "BK-PSA"],
-        vec!["map", "service", "usage", "all", "--not-billed"],
-        vec!["report"],
-    ] {
-        env.run(&args, "").expect(0);
-    }
+    );
+    env.run(&["report"], "").expect(0);
     env
 }
 

@@ -5,28 +5,21 @@
 use std::collections::HashMap;
 
 use crate::harness::Env;
-use crate::support::csv_rows;
+use crate::support::{csv_pair_env, csv_rows};
 
 type Row = HashMap<String, String>;
 
 /// A vendor export and a billing export whose company names a spreadsheet would misread:
 /// a formula, a leading minus, accents. Connected, synced and mapped.
 fn spreadsheet_env() -> Env {
-    let env = Env::new();
-    let usage = env.dir.path().join("usage.csv");
-    std::fs::write(
-        &usage,
+    // Exact names map on their own; Zephyr has no company.
+    csv_pair_env(
         "Customer,Plan,Seats\n\
          =1+1 Formula Corp,BK,5\n\
          Ünïcødé Café,BK,3\n\
          Acme Dental,BK,4\n\
          Beta Labs,BK,2\n\
          Zephyr Unbilled,BK,1\n",
-    )
-    .unwrap();
-    let billing = env.dir.path().join("billing.csv");
-    std::fs::write(
-        &billing,
         "Customer,Product,Qty,Price\n\
          =1+1 Formula Corp,BK-PSA,4,4.5\n\
          Ünïcødé Café,BK-PSA,3,11.0\n\
@@ -34,39 +27,6 @@ fn spreadsheet_env() -> Env {
          Beta Labs,BK-PSA,10,2469\n\
          -Minus Corp,BK-PSA,2,3\n",
     )
-    .unwrap();
-    env.run(
-        &[
-            "connect",
-            "csv",
-            "--name",
-            "usage",
-            "--path",
-            usage.to_str().unwrap(),
-        ],
-        "",
-    )
-    .expect(0);
-    env.run(
-        &[
-            "connect",
-            "csv-billing",
-            "--name",
-            "psa",
-            "--path",
-            billing.to_str().unwrap(),
-        ],
-        "",
-    )
-    .expect(0);
-    env.run(&["sync"], "").expect(0);
-    // Exact names map on their own; Zephyr has no company.
-    env.run(&["map"], "").expect(0);
-    env.run(&["map", "service", "usage", "bk", "--to", "BK-PSA"], "")
-        .expect(0);
-    env.run(&["map", "service", "usage", "all", "--not-billed"], "")
-        .expect(0);
-    env
 }
 
 fn by_company<'a>(rows: &'a [Row], company: &str) -> &'a Row {

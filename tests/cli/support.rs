@@ -165,3 +165,39 @@ pub fn assert_planted(rows: &[Finding], text: &str, planted: &Planted, psa_conne
         }
     }
 }
+
+/// A vendor CSV export (`usage`, `Customer,Plan,Seats`) and a billing CSV export (`psa`,
+/// `Customer,Product,Qty,Price`) with these bodies: connected, synced, accounts mapped by exact
+/// name, service `bk` mapped to `BK-PSA` and `all` not billed.
+pub fn csv_pair_env(usage: &str, billing: &str) -> Env {
+    let env = Env::new();
+    let usage_path = env.dir.path().join("usage.csv");
+    std::fs::write(&usage_path, usage).unwrap();
+    let billing_path = env.dir.path().join("billing.csv");
+    std::fs::write(&billing_path, billing).unwrap();
+    for args in [
+        vec![
+            "connect",
+            "csv",
+            "--name",
+            "usage",
+            "--path",
+            usage_path.to_str().unwrap(),
+        ],
+        vec![
+            "connect",
+            "csv-billing",
+            "--name",
+            "psa",
+            "--path",
+            billing_path.to_str().unwrap(),
+        ],
+        vec!["sync"],
+        vec!["map"],
+        vec!["map", "service", "usage", "bk", "--to", "BK-PSA"],
+        vec!["map", "service", "usage", "all", "--not-billed"],
+    ] {
+        env.run(&args, "").expect(0);
+    }
+    env
+}
