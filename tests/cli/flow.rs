@@ -78,6 +78,30 @@ pub(crate) fn connect_ninjaone_at(env: &Env, url: &str, extra: &[&str]) -> Run {
     env.run(&args, &format!("{}\n", ninjaone::DEMO_CLIENT_SECRET))
 }
 
+/// Connects the HaloPSA sandbox at `url` as `halo` (billable client type `Client`), `secret`
+/// on stdin, with `extra` flags (`--allow-write`).
+pub(crate) fn connect_halopsa(env: &Env, url: &str, secret: &str, extra: &[&str]) -> Run {
+    use reconcile::demo::apis::halopsa::{DEMO_CLIENT_ID, DEMO_TENANT};
+    env.cleanup.borrow_mut().push("halo".to_string());
+    let mut args = vec![
+        "connect",
+        "halopsa",
+        "--name",
+        "halo",
+        "--url",
+        url,
+        "--client-id",
+        DEMO_CLIENT_ID,
+        "--tenant",
+        DEMO_TENANT,
+        "--billable-client-type",
+        "Client",
+        "--client-secret-stdin",
+    ];
+    args.extend_from_slice(extra);
+    env.run(&args, &format!("{secret}\n"))
+}
+
 /// Connects NinjaOne and ConnectWise, syncs both, maps the demo's planted names, and returns
 /// the CSV report of that: the baseline a fault must not change.
 pub(crate) fn synced_and_mapped(env: &Env, s: &Sandbox) -> String {

@@ -4,13 +4,11 @@
 //! are the planted ones; `explain` shows a line joined to its negative-id recurring invoice.
 
 use reconcile::connectors::ConnectorKind;
-use reconcile::demo::apis::halopsa::{
-    self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT,
-};
+use reconcile::demo::apis::halopsa::{self as halo, DEMO_CLIENT_SECRET, DEMO_TENANT};
 use reconcile::demo::kit;
 use reconcile::engine::FindingKind;
 
-use crate::flow::{connect_ninjaone_at, map_demo, serve};
+use crate::flow::{connect_halopsa, connect_ninjaone_at, map_demo, serve};
 use crate::harness::Env;
 use crate::support::{assert_planted, report, running};
 
@@ -20,29 +18,9 @@ fn reconcile_ninjaone_against_halopsa() {
     let s = &served.sandbox;
     let h = running(kit::serve::<halo::Api>(s.sample.clone()));
     let env = Env::new();
-    env.cleanup.borrow_mut().push("halo".to_string());
     connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
 
-    let connect = |secret: &str| {
-        env.run(
-            &[
-                "connect",
-                "halopsa",
-                "--name",
-                "halo",
-                "--url",
-                h.server.url(),
-                "--client-id",
-                DEMO_CLIENT_ID,
-                "--tenant",
-                DEMO_TENANT,
-                "--billable-client-type",
-                "Client",
-                "--client-secret-stdin",
-            ],
-            &format!("{secret}\n"),
-        )
-    };
+    let connect = |secret: &str| connect_halopsa(&env, h.server.url(), secret, &[]);
     // A wrong secret is refused, named, and not echoed.
     connect("not-the-secret")
         .expect(2)

@@ -5,12 +5,10 @@
 
 use std::collections::HashMap;
 
-use reconcile::demo::apis::halopsa::{
-    self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT,
-};
+use reconcile::demo::apis::halopsa::{self as halo, DEMO_CLIENT_SECRET};
 use reconcile::demo::kit;
 
-use crate::flow::{connected_both, map_demo, serve};
+use crate::flow::{connect_halopsa, connected_both, map_demo, serve};
 use crate::harness::Env;
 use crate::support::{csv_rows, running};
 
@@ -127,26 +125,7 @@ fn several_psas_say_why_accounts_stay_unmapped_and_psa_chooses() {
     let h = running(kit::serve::<halo::Api>(s.sample.clone()));
     let env = Env::new();
     connected_both(&env, s);
-    env.cleanup.borrow_mut().push("halo".to_string());
-    env.run(
-        &[
-            "connect",
-            "halopsa",
-            "--name",
-            "halo",
-            "--url",
-            h.server.url(),
-            "--client-id",
-            DEMO_CLIENT_ID,
-            "--tenant",
-            DEMO_TENANT,
-            "--billable-client-type",
-            "Client",
-            "--client-secret-stdin",
-        ],
-        &format!("{DEMO_CLIENT_SECRET}\n"),
-    )
-    .expect(0);
+    connect_halopsa(&env, h.server.url(), DEMO_CLIENT_SECRET, &[]).expect(0);
     env.run(&["sync"], "").expect(0);
 
     let first = env.run(&["map", "--format", "csv"], "").expect(0);

@@ -9,7 +9,7 @@ use reconcile::demo::apis::csv_billing::csv_text;
 use reconcile::engine::FindingKind;
 use serde::Deserialize;
 
-use crate::flow::{connect_ninjaone_at, map_demo, serve};
+use crate::flow::{connect_halopsa, connect_ninjaone_at, map_demo, serve};
 use crate::harness::Env;
 use crate::support::{csv_rows, dec, report};
 
@@ -465,36 +465,14 @@ fn syncro_plan_apply_resync_reapply_revert() {
 #[test]
 fn halopsa_plan_apply_resync_reapply_revert() {
     use crate::support::running;
-    use reconcile::demo::apis::halopsa::{
-        self as halo, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT,
-    };
+    use reconcile::demo::apis::halopsa::{self as halo, DEMO_CLIENT_SECRET};
     use reconcile::demo::kit;
     let served = serve();
     let s = &served.sandbox;
     let h = running(kit::serve::<halo::Api>(s.sample.clone()));
     let env = Env::new();
-    env.cleanup.borrow_mut().push("halo".to_string());
     connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &[]).expect(0);
-    env.run(
-        &[
-            "connect",
-            "halopsa",
-            "--name",
-            "halo",
-            "--url",
-            h.server.url(),
-            "--client-id",
-            DEMO_CLIENT_ID,
-            "--tenant",
-            DEMO_TENANT,
-            "--billable-client-type",
-            "Client",
-            "--allow-write",
-            "--client-secret-stdin",
-        ],
-        &format!("{DEMO_CLIENT_SECRET}\n"),
-    )
-    .expect(0);
+    connect_halopsa(&env, h.server.url(), DEMO_CLIENT_SECRET, &["--allow-write"]).expect(0);
     push_loop(
         &env,
         s,
