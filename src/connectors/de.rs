@@ -1,5 +1,6 @@
 //! Deserialization helpers shared by connectors' wire types: exact decimals from JSON numbers,
-//! timestamps in the shapes APIs send (RFC 3339, plain dates, epoch seconds or milliseconds).
+//! timestamps in the shapes APIs send (RFC 3339, plain dates, epoch seconds or milliseconds),
+//! and text and booleans from APIs that send ids as numbers and booleans as `"true"`.
 
 use jiff::Timestamp;
 use rust_decimal::Decimal;
@@ -26,6 +27,28 @@ fn parse_decimal(s: &str) -> Result<Decimal, String> {
     Decimal::from_str(s)
         .or_else(|_| Decimal::from_scientific(s))
         .map_err(|_| format!("`{s}` is not a decimal number"))
+}
+
+/// Text, trimmed; a number is written as text (an id sent as a number, as Datto RMM and
+/// N-central do); empty is none.
+pub fn text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(D::Error::custom(format!("expected text, got {other}"))),
+    }
+}
+
+/// A boolean; `"true"`/`"false"` as text too.
+pub fn flag_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(b)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        other => Err(D::Error::custom(format!("expected a boolean, got {other}"))),
+    }
 }
 
 /// An RFC 3339 timestamp or a plain `YYYY-MM-DD` date (midnight UTC); null or absent is `None`.

@@ -17,28 +17,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, de::Error};
 use serde_json::Value;
 
+use crate::connectors::de::{flag_opt, text_opt};
+
 // `POST /auth/oauth/token` is handled by `crate::http::OAuth2::password`.
-
-/// Text; a number is written as text (an id sent as a number); empty is none.
-pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
-        Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(D::Error::custom(format!("expected text, got {other}"))),
-    }
-}
-
-/// A boolean; `"true"`/`"false"` as text too.
-pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Bool(b) => Ok(Some(b)),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
-        other => Err(D::Error::custom(format!("expected a boolean, got {other}"))),
-    }
-}
 
 /// A time: epoch milliseconds (what the API sends), or an RFC 3339 `date-time` (what its spec
 /// says); empty is none.
@@ -75,13 +56,13 @@ pub struct Account {
 #[serde(rename_all = "camelCase")]
 pub struct Site {
     pub uid: String,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub id: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub on_demand: Option<bool>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub autotask_company_id: Option<String>,
 }
 
@@ -89,9 +70,9 @@ pub struct Site {
 /// account's device types name them.
 #[derive(Debug, Default, Deserialize)]
 pub struct DeviceType {
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub category: Option<String>,
-    #[serde(rename = "type", default, deserialize_with = "text")]
+    #[serde(rename = "type", default, deserialize_with = "text_opt")]
     pub kind: Option<String>,
 }
 
@@ -99,10 +80,10 @@ pub struct DeviceType {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Antivirus {
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub antivirus_product: Option<String>,
     /// `RunningAndUpToDate`, `RunningAndNotUpToDate`, `NotRunning`, `NotDetected` (spec enum).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub antivirus_status: Option<String>,
 }
 
@@ -111,7 +92,7 @@ pub struct Antivirus {
 #[serde(rename_all = "camelCase")]
 pub struct PatchManagement {
     /// `NoPolicy`, `NoData`, `RebootRequired`, ... (spec enum).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub patch_status: Option<String>,
 }
 
@@ -120,44 +101,44 @@ pub struct PatchManagement {
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub uid: String,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub id: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub site_id: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub site_uid: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub site_name: Option<String>,
     #[serde(default)]
     pub device_type: Option<DeviceType>,
     /// `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown` (spec enum).
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub device_class: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub hostname: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub operating_system: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub domain: Option<String>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub display_version: Option<String>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub online: Option<bool>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub suspended: Option<bool>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub deleted: Option<bool>,
     #[serde(default, deserialize_with = "time")]
     pub last_seen: Option<Timestamp>,
     #[serde(default, deserialize_with = "time")]
     pub creation_date: Option<Timestamp>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text_opt")]
     pub warranty_date: Option<String>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub snmp_enabled: Option<bool>,
-    #[serde(default, deserialize_with = "flag")]
+    #[serde(default, deserialize_with = "flag_opt")]
     pub network_probe: Option<bool>,
     #[serde(default)]
     pub antivirus: Option<Antivirus>,
