@@ -52,6 +52,7 @@ macro_rules! for_each_kind {
             Syncro => syncro,
             CsvBilling => csv_billing,
             DattoRmm => datto_rmm,
+            Ncentral => ncentral,
         }
     };
 }

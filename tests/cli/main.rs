@@ -21,6 +21,7 @@ mod keyring;
 mod limits;
 mod m365;
 mod mapping;
+mod ncentral;
 mod odd_records;
 mod periods;
 mod push;

@@ -372,3 +372,20 @@ async fn datto_rmm_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn ncentral_parsing_never_panics() {
+    fuzz(
+        "nc",
+        "[connections.nc]\nkind = \"ncentral\"\nurl = \"{url}\"\ndevice_filters = [\"Managed Servers\"]\n",
+        &[
+            ("/api/auth/authenticate", "ncentral/authenticate.json"),
+            ("/api/server-info", "ncentral/server_info.json"),
+            ("/api/customers", "ncentral/customers_page2.json"),
+            ("/api/device-filters", "ncentral/device_filters.json"),
+            ("/api/devices", "ncentral/devices_page3.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

@@ -18,6 +18,7 @@ mod jumpcloud;
 mod keeper;
 mod kit;
 mod m365;
+mod ncentral;
 mod ninjaone;
 mod sentinelone;
 mod sherweb;
