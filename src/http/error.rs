@@ -87,6 +87,17 @@ pub enum ConnectorError {
         limit: u64,
     },
 
+    #[error(
+        "connection `{connection}`: {endpoint} answered the JSON-RPC error {code} ({message}). {hint}"
+    )]
+    Rpc {
+        connection: String,
+        endpoint: String,
+        code: i64,
+        message: String,
+        hint: String,
+    },
+
     #[error("connection `{connection}`: {message}")]
     Invalid { connection: String, message: String },
 }

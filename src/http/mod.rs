@@ -2,13 +2,15 @@
 //! keeps HTTPS), the authentication providers and their one token cache (`auth`: [`OAuth2`],
 //! [`StaticHeaders`]), the one retry loop (`send`, behind [`HttpClient::send`]), path-aware JSON
 //! decoding (`decode`) and the one pager for every paging style the APIs use (`paging`:
-//! [`Paging`], [`Pages`]). Connectors describe requests; this module sends them and
+//! [`Paging`], [`Pages`]), an API's own token exchange ([`TokenExchange`]) and JSON-RPC 2.0
+//! calls and paged lists ([`JsonRpc`]). Connectors describe requests; this module sends them and
 //! turns failures into [`ConnectorError`]s that name the connection, the endpoint and what to do.
 
 mod auth;
 mod decode;
 mod error;
 mod exchange;
+mod jsonrpc;
 mod limit;
 mod paging;
 mod send;
@@ -30,6 +32,7 @@ pub use decode::{
 };
 pub use error::ConnectorError;
 pub use exchange::TokenExchange;
+pub use jsonrpc::JsonRpc;
 pub use limit::RateLimit;
 pub use paging::{End, Link, NextLink, Page, Pages, Paging, Param, Transport};
 
