@@ -58,6 +58,10 @@ pub trait KindSettings:
         Self::KIND.secrets.to_vec()
     }
 
+    /// When the vendor bills the MSP on the month's high watermark: what it counts that way
+    /// (`map` then suggests the `peak` basis for the kind's services).
+    const HIGH_WATERMARK: Option<&'static str> = None;
+
     /// Built-in services of a vendor kind.
     fn services() -> Vec<ServiceDef> {
         Vec::new()

@@ -53,6 +53,7 @@ macro_rules! for_each_kind {
             CsvBilling => csv_billing,
             DattoRmm => datto_rmm,
             Ncentral => ncentral,
+            GravityZone => gravityzone,
         }
     };
 }

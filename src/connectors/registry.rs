@@ -30,6 +30,14 @@ macro_rules! connectors {
                 }
             }
 
+            /// What the vendor bills on the month's high watermark, if it does (see
+            /// [`KindSettings::HIGH_WATERMARK`]).
+            pub fn high_watermark(self) -> Option<&'static str> {
+                match self {
+                    $(ConnectorKind::$variant => <$module::Settings as KindSettings>::HIGH_WATERMARK),*
+                }
+            }
+
             /// Service families of a vendor kind (see [`$crate::model::ServiceFamily`]).
             pub fn families(self) -> Vec<$crate::model::ServiceFamily> {
                 match self {

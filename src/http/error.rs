@@ -88,12 +88,13 @@ pub enum ConnectorError {
     },
 
     #[error(
-        "connection `{connection}`: {endpoint} answered the JSON-RPC error {code} ({message}). {hint}"
+        "connection `{connection}`: {endpoint} answered the JSON-RPC error {code} to {method} ({message}). {hint}"
     )]
     Rpc {
         connection: String,
         endpoint: String,
-        code: i64,
+        method: String,
+        code: i32,
         message: String,
         hint: String,
     },

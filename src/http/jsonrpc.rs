@@ -43,15 +43,27 @@ impl JsonRpc {
         method: &str,
         params: Value,
     ) -> Result<Value, ConnectorError> {
+        self.exchange(path, method, params).await.map(|(v, _)| v)
+    }
+
+    /// [`JsonRpc::call`], with the endpoint as messages name it (`POST /api/v1.0/jsonrpc/x`).
+    async fn exchange(
+        &self,
+        path: &str,
+        method: &str,
+        params: Value,
+    ) -> Result<(Value, String), ConnectorError> {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         let body =
             json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id.to_string()});
         let resp = self.client.send(&Request::post(path, body)).await?;
-        let endpoint = format!("{} ({method})", resp.endpoint);
+        let endpoint = resp.endpoint;
         let connection = self.client.connection();
         let mut answer = parse_json(connection, &endpoint, &resp.body)?;
         if let Some(error) = answer.get("error").filter(|e| !e.is_null()) {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+            let code = (error.get("code").and_then(Value::as_i64))
+                .and_then(|c| i32::try_from(c).ok())
+                .unwrap_or(0);
             let mut message = error
                 .get("message")
                 .and_then(Value::as_str)
@@ -63,18 +75,19 @@ impl JsonRpc {
             return Err(ConnectorError::Rpc {
                 connection: connection.into(),
                 endpoint,
+                method: method.into(),
                 code,
                 hint: rpc_hint(code).into(),
                 message,
             });
         }
         match answer.get_mut("result") {
-            Some(result) => Ok(result.take()),
+            Some(result) => Ok((result.take(), endpoint)),
             None => Err(ConnectorError::Decode {
                 connection: connection.into(),
                 endpoint,
                 path: "result".into(),
-                detail: "the answer has neither `result` nor `error`".into(),
+                detail: format!("the answer to {method} has neither `result` nor `error`"),
             }),
         }
     }
@@ -102,8 +115,7 @@ impl JsonRpc {
                 o.insert("page".into(), json!(page));
                 o.insert("perPage".into(), json!(per_page));
             }
-            let mut result = self.call(path, method, p).await?;
-            let endpoint = format!("POST {path} ({method})");
+            let (mut result, endpoint) = self.exchange(path, method, p).await?;
             let connection = self.client.connection();
             let pages = result.get("pagesCount").and_then(Value::as_u64);
             let items = take_list(connection, &endpoint, &mut result, "/items", true)?;
@@ -112,7 +124,7 @@ impl JsonRpc {
                 return Err(ConnectorError::Invalid {
                     connection: connection.into(),
                     message: format!(
-                        "{endpoint} sent page 1 again when asked for page {page}; the list cannot be read to its end"
+                        "{endpoint} ({method}) sent page 1 again when asked for page {page}; the list cannot be read to its end"
                     ),
                 });
             }
@@ -131,13 +143,13 @@ impl JsonRpc {
         }
         Err(ConnectorError::Invalid {
             connection: self.client.connection().into(),
-            message: format!("POST {path} ({method}) still had pages after {MAX_PAGES}"),
+            message: format!("{path} ({method}) still had pages after {MAX_PAGES}"),
         })
     }
 }
 
 /// What to do about a JSON-RPC error code.
-fn rpc_hint(code: i64) -> &'static str {
+fn rpc_hint(code: i32) -> &'static str {
     match code {
         -32601 => {
             "The server has no such method at this URL: check the connection's URL (the API's Access URL as the console shows it)"
@@ -217,8 +229,7 @@ mod tests {
         let msg = e.to_string();
         for needle in [
             "connection `gz`",
-            "POST /rpc (broken)",
-            "JSON-RPC error -32602",
+            "POST /rpc answered the JSON-RPC error -32602 to broken",
             "Invalid params: companyId is not valid",
             "report it with the method name",
         ] {

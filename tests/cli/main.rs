@@ -12,6 +12,7 @@ mod csv_billing;
 mod datto_rmm;
 mod errors;
 mod flow;
+mod gravityzone;
 mod halopsa;
 mod harness;
 mod health;

@@ -389,3 +389,21 @@ async fn ncentral_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn gravityzone_parsing_never_panics() {
+    fuzz(
+        "gz",
+        "[connections.gz]\nkind = \"gravityzone\"\nurl = \"{url}/api\"\n",
+        &[
+            ("/api/v1.0/jsonrpc/companies", "gravityzone/companies.json"),
+            (
+                "/api/v1.0/jsonrpc/network",
+                "gravityzone/endpoints_beta.json",
+            ),
+            ("/api/v1.0/jsonrpc/licensing", "gravityzone/usage_acme.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

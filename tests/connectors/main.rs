@@ -12,6 +12,7 @@ mod csv;
 mod csv_billing;
 mod datto_rmm;
 mod fuzz;
+mod gravityzone;
 mod halopsa;
 mod halopsa_write;
 mod jumpcloud;

@@ -130,6 +130,21 @@ pub fn run(
             writeln!(out, "{t}")?;
         }
     }
+    let mut by_connection: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for s in &state.unmapped_services {
+        by_connection
+            .entry(s.vendor_connection.as_str())
+            .or_default()
+            .push(s.service.key.as_str());
+    }
+    for (connection, keys) in by_connection {
+        let Ok(c) = config.connection(connection) else {
+            continue;
+        };
+        if let Some(hint) = super::peak_hint(config, c.kind(), connection, &keys) {
+            app.info(hint);
+        }
+    }
     if !rows.is_empty() {
         app.info(
             "next: `reconcile map account <vendor> <account> --to <company>` (or --not-billed), `reconcile map service <vendor> <service> --to <product identifier>` (or --not-billed); `reconcile map products` lists the PSA's products",

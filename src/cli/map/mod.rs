@@ -138,3 +138,33 @@ fn psa_connection(config: &Config, psa: Option<&str>) -> Result<String> {
         }
     }
 }
+
+/// For services of a vendor that bills the MSP on the month's high watermark and are not on
+/// the `peak` basis yet, a line saying so and how to set it.
+fn peak_hint(
+    config: &Config,
+    kind: ConnectorKind,
+    connection: &str,
+    keys: &[&str],
+) -> Option<String> {
+    let what = kind.high_watermark()?;
+    let bases = config.bases();
+    let off: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| {
+            let key = format!("{connection}/{k}");
+            bases.services.get(&key).copied().unwrap_or(bases.default) != crate::engine::Basis::Peak
+        })
+        .collect();
+    let first = off.first()?;
+    Some(format!(
+        "{} bills on {what}: compare on the period's peak count, as it does, with `[basis.services] \"{connection}/{first}\" = \"peak\"` in the config (one line per service{}), or `[basis] default = \"peak\"`",
+        kind.info().name,
+        if off.len() > 1 {
+            format!("; {} services here", off.len())
+        } else {
+            String::new()
+        }
+    ))
+}

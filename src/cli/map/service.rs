@@ -70,10 +70,18 @@ impl Args {
             ));
         }
         match &m.target {
-            Some(t) => app.info(format!(
-                "mapped {} service `{}` to {} product `{}`",
-                m.vendor_connection, m.service_key, t.connection, t.product_identifier
-            )),
+            Some(t) => {
+                app.info(format!(
+                    "mapped {} service `{}` to {} product `{}`",
+                    m.vendor_connection, m.service_key, t.connection, t.product_identifier
+                ));
+                let kind = vendor_connection(config, &m.vendor_connection)?;
+                if let Some(hint) =
+                    super::peak_hint(config, kind, &m.vendor_connection, &[&m.service_key])
+                {
+                    app.info(hint);
+                }
+            }
             None => app.info(format!(
                 "marked {} service `{}` as not billed",
                 m.vendor_connection, m.service_key
