@@ -54,6 +54,7 @@ macro_rules! for_each_kind {
             DattoRmm => datto_rmm,
             Ncentral => ncentral,
             GravityZone => gravityzone,
+            Webroot => webroot,
         }
     };
 }

@@ -36,3 +36,4 @@ mod sentinelone;
 mod sherweb;
 mod support;
 mod syncro;
+mod webroot;

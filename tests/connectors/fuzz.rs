@@ -407,3 +407,18 @@ async fn gravityzone_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn webroot_parsing_never_panics() {
+    fuzz(
+        "wr",
+        "[connections.wr]\nkind = \"webroot\"\ngsm_key = \"SA11-GSM0\"\nclient_id = \"c\"\nusername = \"u@x.example\"\nurl = \"{url}\"\n",
+        &[
+            ("/auth/token", "webroot/token.json"),
+            ("/endpoints", "webroot/endpoints_acme_page2.json"),
+            ("/sites", "webroot/sites.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

@@ -25,3 +25,4 @@ mod sentinelone;
 mod sherweb;
 mod syncro;
 mod syncro_write;
+mod webroot;
