@@ -33,6 +33,38 @@ pub trait Auth: Send + Sync {
     }
     /// What to tell the user when the API refuses the credentials.
     fn hint(&self, status: u16) -> String;
+    /// A credential the API takes as a query parameter (N-sight's `apikey`): added to every
+    /// request when it is built, never to the [`super::Request`] or a message.
+    fn query(&self) -> Option<(&'static str, &SecretString)> {
+        None
+    }
+}
+
+/// An API key sent as a query parameter on every request (N-sight's `apikey=`), as the API
+/// requires; messages and logs name endpoints by path only, so it shows in neither.
+pub struct QueryKey {
+    name: &'static str,
+    key: SecretString,
+    hint: String,
+}
+
+impl QueryKey {
+    pub fn new(name: &'static str, key: SecretString, hint: String) -> QueryKey {
+        QueryKey { name, key, hint }
+    }
+}
+
+#[async_trait]
+impl Auth for QueryKey {
+    async fn headers(&self, _: &reqwest::Client, _: bool) -> Result<HeaderMap, ConnectorError> {
+        Ok(HeaderMap::new())
+    }
+    fn hint(&self, _: u16) -> String {
+        self.hint.clone()
+    }
+    fn query(&self) -> Option<(&'static str, &SecretString)> {
+        Some((self.name, &self.key))
+    }
 }
 
 /// No authentication.

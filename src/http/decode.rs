@@ -218,6 +218,7 @@ pub fn parse_json(connection: &str, endpoint: &str, body: &[u8]) -> Result<Value
     serde_json::from_slice(body).map_err(|e| ConnectorError::Malformed {
         connection: connection.into(),
         endpoint: endpoint.into(),
+        format: "JSON",
         detail: if e.is_eof() {
             format!("it ends too early: {e}")
         } else {

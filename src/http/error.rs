@@ -57,11 +57,13 @@ pub enum ConnectorError {
     },
 
     #[error(
-        "connection `{connection}`: {endpoint} returned a body that is not valid JSON ({detail}). The response may have been cut off; run the command again, and report it if it persists"
+        "connection `{connection}`: {endpoint} returned a body that is not valid {format} ({detail}). The response may have been cut off; run the command again, and report it if it persists"
     )]
     Malformed {
         connection: String,
         endpoint: String,
+        /// `JSON`, or `XML` for an XML API.
+        format: &'static str,
         detail: String,
     },
 

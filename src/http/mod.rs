@@ -14,6 +14,7 @@ mod jsonrpc;
 mod limit;
 mod paging;
 mod send;
+mod xml;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-pub use auth::{Auth, NoAuth, OAuth2, RefreshToken, StaticHeaders};
+pub use auth::{Auth, NoAuth, OAuth2, QueryKey, RefreshToken, StaticHeaders};
 pub use decode::{
     Oddities, Read, Tolerant, decode_elements, decode_list, decode_one, decode_tolerant,
     decode_value, kind_of, parse_json, take_list,
@@ -35,6 +36,7 @@ pub use exchange::TokenExchange;
 pub use jsonrpc::JsonRpc;
 pub use limit::RateLimit;
 pub use paging::{End, Link, NextLink, Page, Pages, Paging, Param, Transport};
+pub use xml::{list_at, parse_xml};
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone)]

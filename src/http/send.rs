@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
 use url::Url;
 
 use super::{Auth, ConnectorError, RateLimit, RawResponse, RetryPolicy};
@@ -54,6 +55,9 @@ impl Exchange<'_> {
                     auth.headers(self.http, std::mem::take(&mut force_refresh))
                         .await?,
                 );
+                if let Some((name, key)) = auth.query() {
+                    req = req.query(&[(name, key.expose_secret())]);
+                }
             }
             let req = build(req);
             let permit = match self.limit {
@@ -121,7 +125,8 @@ async fn send_once(
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            tracing::debug!(%endpoint, attempt, error = %e, "request failed");
+            // Not `e` itself: reqwest's message carries the whole URL, query (a key) and all.
+            tracing::debug!(%endpoint, attempt, error = %transport_detail(&e), "request failed");
             if can_retry {
                 let why = if e.is_timeout() {
                     format!("no answer within {}s", retry.timeout.as_secs())
@@ -159,6 +164,7 @@ async fn send_once(
             return Err(ConnectorError::Malformed {
                 connection: connection.into(),
                 endpoint: endpoint.into(),
+                format: "JSON",
                 detail: format!("the body could not be read: {}", transport_detail(&e)),
             });
         }
