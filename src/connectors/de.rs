@@ -51,7 +51,8 @@ pub fn flag_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     }
 }
 
-/// An RFC 3339 timestamp or a plain `YYYY-MM-DD` date (midnight UTC); null or absent is `None`.
+/// An RFC 3339 timestamp, a date-time without an offset (UTC), or a plain `YYYY-MM-DD` date
+/// (midnight UTC); null or absent is `None`.
 pub fn timestamp_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
     match Option::<String>::deserialize(d)? {
         None => Ok(None),
@@ -65,6 +66,13 @@ pub fn timestamp_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t);
+    }
+    // A date-time without an offset is UTC; parsed as a date alone it would lose its time.
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| e.to_string());
     }
     if let Ok(date) = s.parse::<jiff::civil::Date>() {
         return date
@@ -98,6 +106,21 @@ pub fn epoch_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_time_without_an_offset_keeps_its_time() {
+        for text in ["2026-11-30 08:14:07", "2026-11-30T08:14:07"] {
+            assert_eq!(
+                parse_timestamp(text).unwrap().to_string(),
+                "2026-11-30T08:14:07Z",
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_timestamp("2026-11-30").unwrap().to_string(),
+            "2026-11-30T00:00:00Z"
+        );
+    }
 
     #[derive(Deserialize)]
     struct T {

@@ -55,6 +55,7 @@ macro_rules! for_each_kind {
             Ncentral => ncentral,
             GravityZone => gravityzone,
             Webroot => webroot,
+            Nsight => nsight,
         }
     };
 }

@@ -23,6 +23,7 @@ mod limits;
 mod m365;
 mod mapping;
 mod ncentral;
+mod nsight;
 mod odd_records;
 mod periods;
 mod push;

@@ -125,13 +125,39 @@ impl Respond for Fuzzed {
             1 => (0..rng.below(300))
                 .map(|_| (rng.below(95) as u8 + 32) as char)
                 .collect(),
-            _ => {
-                let mut v: Value = serde_json::from_str(body).expect("fixtures are JSON");
-                for _ in 0..1 + rng.below(3) {
-                    mutate(&mut v, &mut rng);
+            _ => match serde_json::from_str::<Value>(body) {
+                Ok(mut v) => {
+                    for _ in 0..1 + rng.below(3) {
+                        mutate(&mut v, &mut rng);
+                    }
+                    v.to_string()
                 }
-                v.to_string()
-            }
+                // An XML fixture (N-sight): a range of it removed or replaced by odd text.
+                Err(_) => {
+                    let mut text = body.clone();
+                    for _ in 0..1 + rng.below(3) {
+                        let mut a = rng.below(text.len());
+                        while !text.is_char_boundary(a) {
+                            a -= 1;
+                        }
+                        let mut b = (a + rng.below(40)).min(text.len());
+                        while !text.is_char_boundary(b) {
+                            b -= 1;
+                        }
+                        let odd = [
+                            "",
+                            "<x>",
+                            "</items>",
+                            "-1",
+                            "&amp;",
+                            "<![CDATA[",
+                            "99999999999999999999",
+                        ];
+                        text.replace_range(a..b, odd[rng.below(odd.len())]);
+                    }
+                    text
+                }
+            },
         };
         ResponseTemplate::new(200).set_body_raw(text, "application/json")
     }
@@ -418,6 +444,17 @@ async fn webroot_parsing_never_panics() {
             ("/endpoints", "webroot/endpoints_acme_page2.json"),
             ("/sites", "webroot/sites.json"),
         ],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nsight_parsing_never_panics() {
+    fuzz(
+        "ns",
+        "[connections.ns]\nkind = \"nsight\"\nurl = \"{url}\"\n",
+        &[("/api/", "nsight/list_clients.xml")],
         CASES,
     )
     .await;

@@ -194,6 +194,10 @@ pub trait Case {
     const FORBIDDEN: Refusal;
     /// A fixture with a cut-off answer of [`Case::decoded`]; `None` serves a generic one.
     const CUT_OFF: Option<&'static str> = None;
+    /// The format the API answers in (`JSON`, or `XML` for N-sight), and what the message for
+    /// a cut-off body says of it.
+    const FORMAT: &'static str = "JSON";
+    const CUT_OFF_SAYS: &'static [&'static str] = &["ends too early", "run the command again"];
 
     /// The connector, built against `server` with `retry`.
     fn connector(server: &MockServer, retry: RetryPolicy) -> Box<dyn Connector>;
@@ -469,12 +473,8 @@ pub async fn cut_off_body<C: Case>() {
     C::mount(&server).await;
     let err = sync_err::<C>(&server).await;
     assert!(matches!(err, ConnectorError::Malformed { .. }), "{err:?}");
-    says::<C>(
-        &err,
-        &at,
-        "returned a body that is not valid JSON",
-        &["ends too early", "run the command again"],
-    );
+    let did = format!("returned a body that is not valid {}", C::FORMAT);
+    says::<C>(&err, &at, &did, C::CUT_OFF_SAYS);
 }
 
 /// A record of the wrong shape is `Decode`, naming the endpoint, the record and the field.

@@ -21,6 +21,7 @@ mod kit;
 mod m365;
 mod ncentral;
 mod ninjaone;
+mod nsight;
 mod sentinelone;
 mod sherweb;
 mod syncro;
