@@ -604,6 +604,16 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 impl ServiceDef {
+    /// A service counting the items of `classes`, one each.
+    pub fn of_classes(key: &str, name: &str, classes: &[&str]) -> ServiceDef {
+        ServiceDef {
+            key: key.into(),
+            name: name.into(),
+            classes: Some(classes.iter().map(|s| s.to_string()).collect()),
+            ..ServiceDef::default()
+        }
+    }
+
     /// Whether the service counts `item` at all.
     pub fn counts<I: ItemView + ?Sized>(&self, item: &I) -> bool {
         self.weight(item) > Decimal::ZERO

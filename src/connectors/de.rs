@@ -40,6 +40,11 @@ pub fn text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     }
 }
 
+/// An id: text or a number as [`text_opt`] reads them, never empty (a required id field).
+pub fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    text_opt(d)?.ok_or_else(|| D::Error::custom("an empty id"))
+}
+
 /// A boolean; `"true"`/`"false"` as text too.
 pub fn flag_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     match Value::deserialize(d)? {

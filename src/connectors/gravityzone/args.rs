@@ -27,6 +27,10 @@ pub struct Args {
 }
 
 const AFTER_HELP: &str = "\
+GravityZone has no read-only API key: the Companies and Network APIs also hold methods that
+change things. reconcile only calls getCompanyDetails, findCompaniesByName, getEndpointsList and
+getMonthlyUsagePerProductType; keep the key as safe as an administrator password.
+
 In GravityZone Control Center, signed in to your partner company: My Account > API keys > Add.
 Enable the Companies, Network and Licensing APIs only, save, and copy the key and the Access URL
 shown with it. The key is read from a hidden prompt, or from stdin:

@@ -4,7 +4,9 @@
 //!
 //! Auth: HTTP Basic with the API key as the user name and an empty password. The key is made in
 //! the partner company (Control Center > My Account > API keys) with the Companies, Network and
-//! Licensing APIs enabled; a call to an API the key lacks answers 403. Each API is its own path,
+//! Licensing APIs enabled; a call to an API the key lacks answers 403. A key is scoped by API,
+//! not by read or write (those APIs hold write methods too): this connector calls only the four
+//! read methods below. Each API is its own path,
 //! `{Access URL}/v1.0/jsonrpc/{companies|network|licensing}`; the Access URL is the one the
 //! console shows next to the key (hosts differ by region, so it is never guessed).
 //!
@@ -64,14 +66,9 @@ const COMPANIES: &str = "v1.0/jsonrpc/companies";
 const NETWORK: &str = "v1.0/jsonrpc/network";
 const LICENSING: &str = "v1.0/jsonrpc/licensing";
 
-/// Endpoint services (by class) in NinjaOne's shape; probes and usage figures count in none.
+/// Endpoint services (by class) in NinjaOne's shape; usage figures count in none of them.
 pub fn services() -> Vec<ServiceDef> {
-    let def = |key: &str, name: &str, classes: &[&str]| ServiceDef {
-        key: key.into(),
-        name: name.into(),
-        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
-        ..ServiceDef::default()
-    };
+    let def = ServiceDef::of_classes;
     vec![
         def(
             "total-endpoints",

@@ -71,12 +71,7 @@ const ALL_USERS: &[&str] = &[ACTIVATED, SUSPENDED, STAGED, USER_OTHER];
 
 /// The JumpCloud services: users (all, and by state) and systems.
 pub fn services() -> Vec<ServiceDef> {
-    let def = |key: &str, name: &str, classes: &[&str]| ServiceDef {
-        key: key.into(),
-        name: name.into(),
-        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
-        ..ServiceDef::default()
-    };
+    let def = ServiceDef::of_classes;
     vec![
         def("users", "Users (billed: every state)", ALL_USERS),
         def("users-activated", "Activated Users", &[ACTIVATED]),

@@ -83,12 +83,7 @@ const LIVE: &[&str] = &[
 /// The N-central services: devices by class, in the shape of NinjaOne's (the same keys where
 /// the meaning is the same).
 pub fn services() -> Vec<ServiceDef> {
-    let def = |key: &str, name: &str, classes: &[&str]| ServiceDef {
-        key: key.into(),
-        name: name.into(),
-        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
-        ..ServiceDef::default()
-    };
+    let def = ServiceDef::of_classes;
     vec![
         def("total-devices", "Total Devices", LIVE),
         def("total-servers", "Total Servers", SERVERS),

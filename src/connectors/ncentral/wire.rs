@@ -11,16 +11,11 @@
 //! and named in its odd fields, never an error.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::connectors::de::{flag_opt, text_opt, timestamp_opt};
+use crate::connectors::de::{flag_opt, id_text, text_opt, timestamp_opt};
 
 // `POST /api/auth/authenticate` is handled by `crate::http::TokenExchange`.
-
-/// An id: text or a number, never empty.
-fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    text_opt(d)?.ok_or_else(|| serde::de::Error::custom("an empty id"))
-}
 
 /// `GET /api/server-info`.
 #[derive(Debug, Default, Deserialize)]
@@ -35,7 +30,7 @@ pub struct ServerInfo {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub customer_id: String,
     #[serde(default, deserialize_with = "text_opt")]
     pub customer_name: Option<String>,
@@ -45,7 +40,7 @@ pub struct Customer {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub device_id: String,
     #[serde(default, deserialize_with = "text_opt")]
     pub long_name: Option<String>,
@@ -89,7 +84,7 @@ pub struct Device {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Filter {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub filter_id: String,
     #[serde(default, deserialize_with = "text_opt")]
     pub filter_name: Option<String>,
@@ -99,6 +94,6 @@ pub struct Filter {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub device_id: String,
 }

@@ -59,12 +59,7 @@ const PATH: &str = "api/";
 /// Devices by type, in NinjaOne's shape, the mobile device count, and one service per feature
 /// flag counting the workstations and servers that have it.
 pub fn services() -> Vec<ServiceDef> {
-    let def = |key: &str, name: &str, classes: &[&str]| ServiceDef {
-        key: key.into(),
-        name: name.into(),
-        classes: Some(classes.iter().map(|s| s.to_string()).collect()),
-        ..ServiceDef::default()
-    };
+    let def = ServiceDef::of_classes;
     let mut out = vec![
         def("total-devices", "Total Devices", DEVICES),
         def("total-servers", "Total Servers", &["SERVER"]),

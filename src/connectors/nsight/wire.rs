@@ -10,12 +10,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, de::Error};
 
-use crate::connectors::de::{text_opt, timestamp_opt};
-
-/// An id: text, never empty.
-fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    text_opt(d)?.ok_or_else(|| D::Error::custom("an empty id"))
-}
+use crate::connectors::de::{id_text, text_opt, timestamp_opt};
 
 /// A feature flag: `1`/`0` (or `true`/`false`); empty is none.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -45,7 +40,7 @@ fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
 /// A `<client>` of `list_clients`.
 #[derive(Debug, Deserialize)]
 pub struct Client {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub clientid: String,
     #[serde(default, deserialize_with = "text_opt")]
     pub name: Option<String>,
@@ -56,7 +51,7 @@ pub struct Client {
 /// A `<workstation>` or `<server>` of `list_devices_at_client`.
 #[derive(Debug, Deserialize)]
 pub struct Device {
-    #[serde(deserialize_with = "id")]
+    #[serde(deserialize_with = "id_text")]
     pub id: String,
     #[serde(default, deserialize_with = "text_opt")]
     pub name: Option<String>,

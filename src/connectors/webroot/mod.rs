@@ -56,11 +56,8 @@ pub const SCOPE: &str = "Console.GSM";
 /// Endpoints per site, and the seats each site's keycode allows.
 pub fn services() -> Vec<ServiceDef> {
     let def = |key: &str, name: &str, class: &str, quantity: Option<&str>| ServiceDef {
-        key: key.into(),
-        name: name.into(),
-        classes: Some(vec![class.to_string()]),
         quantity: quantity.map(str::to_string),
-        ..ServiceDef::default()
+        ..ServiceDef::of_classes(key, name, &[class])
     };
     vec![
         def("total-endpoints", "Total Endpoints", ENDPOINT, None),
