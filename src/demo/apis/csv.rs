@@ -125,12 +125,7 @@ pub fn sample(companies: &[&str]) -> Sample {
         let n = i as u64;
         let servers = 1 + n % 3;
         let workstations = 2 + (n * 5) % 7;
-        let prefix: String = company
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let prefix = crate::demo::kit::host_code(company);
         for s in 0..servers {
             devices.push(Device {
                 client: company.to_string(),

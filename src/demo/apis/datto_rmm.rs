@@ -148,12 +148,7 @@ pub fn sample(companies: &[&str]) -> Sample {
     let mut devices = Vec::new();
     for (i, name) in companies.iter().enumerate() {
         let site_uid = format!("5c1b7e2a-{:04x}-4d6e-9f10-a2b3c4d5e6f7", 0x0100 + i);
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let (dt, lt, srv, esx) = MIX[i % MIX.len()];
         let mut n = 0;
         let mut push = |category: &str,

@@ -126,12 +126,7 @@ pub fn sample(companies: &[&str]) -> Sample {
     let mut out = Sample::default();
     for (i, name) in companies.iter().enumerate() {
         let id = format!("6a{:022x}", 0x51_0000 + i);
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let (ws, mac, win, lin) = MIX[i % MIX.len()];
         let mut n = 0;
         let mut push = |prefix: &str, machine: i64, os: &str, count: u32| {

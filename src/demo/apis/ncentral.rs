@@ -154,12 +154,7 @@ pub fn sample(companies: &[&str]) -> Sample {
     let mut devices = Vec::new();
     for (i, name) in companies.iter().enumerate() {
         let customer_id = 101 + i as i64;
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let (ws, lt, win, lin) = MIX[i % MIX.len()];
         let mut n = 0;
         let mut push = |class: &str, prefix: &str, os: Option<&str>, count: u32, probe: bool| {

@@ -111,12 +111,7 @@ pub fn sample(companies: &[&str]) -> Sample {
     let mut out = Sample::default();
     for (i, name) in companies.iter().enumerate() {
         let id = 3_100 + i as u64;
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let mut sites = vec![(9_000 + 10 * i as u64, format!("{name} HQ"))];
         if i == 0 {
             sites.push((9_001, format!("{name} Warehouse")));

@@ -123,12 +123,7 @@ pub fn sample(companies: &[&str]) -> Sample {
             "Complete"
         };
         let (dt, lt, srv) = MIX[i % MIX.len()];
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let mut n = 0;
         let mut push = |kind: &str, prefix: &str, os: &str, count: u32, decommissioned: bool| {
             for k in 0..count {

@@ -150,12 +150,7 @@ pub fn sample(companies: &[&str]) -> Sample {
     let mut out = Sample::default();
     for (i, name) in companies.iter().enumerate() {
         let site_id = format!("3b6f2a10-{:04x}-4c1d-9e8f-0a1b2c3d4e5f", 0x0200 + i);
-        let code: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let code = crate::demo::kit::host_code(name);
         let seen = SEEN[i % SEEN.len()];
         for n in 0..seen + 3 {
             let (deactivated, days) = match n {

@@ -114,6 +114,16 @@ pub trait Api: Sized + 'static {
     fn connection(served: &Served, sample: &Self::Sample) -> Connection<Self::Settings>;
 }
 
+/// The first four letters or digits of a client's name, upper case: the prefix of its sample
+/// devices' host names (`Acme Corp` → `ACME`).
+pub fn host_code(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(4)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
 /// The connector kind sandbox `A` stands in for.
 pub fn kind<A: Api>() -> ConnectorKind {
     <A::Settings as Registered>::KIND_ENUM
