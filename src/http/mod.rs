@@ -2,9 +2,10 @@
 //! keeps HTTPS), the authentication providers and their one token cache (`auth`: [`OAuth2`],
 //! [`StaticHeaders`]), the one retry loop (`send`, behind [`HttpClient::send`]), path-aware JSON
 //! decoding (`decode`) and the one pager for every paging style the APIs use (`paging`:
-//! [`Paging`], [`Pages`]), an API's own token exchange ([`TokenExchange`]) and JSON-RPC 2.0
-//! calls and paged lists ([`JsonRpc`]). Connectors describe requests; this module sends them and
-//! turns failures into [`ConnectorError`]s that name the connection, the endpoint and what to do.
+//! [`Paging`], [`Pages`]), an API's own token exchange ([`TokenExchange`]), the BMS family's
+//! login ([`BmsLogin`]), JSON-RPC 2.0 calls and paged lists ([`JsonRpc`]), and XML answers read
+//! as JSON values (`xml`). Connectors describe requests; this module sends them and turns
+//! failures into [`ConnectorError`]s that name the connection, the endpoint and what to do.
 
 mod auth;
 mod decode;
@@ -12,6 +13,7 @@ mod error;
 mod exchange;
 mod jsonrpc;
 mod limit;
+mod login;
 mod paging;
 mod send;
 mod xml;
@@ -35,6 +37,7 @@ pub use error::ConnectorError;
 pub use exchange::TokenExchange;
 pub use jsonrpc::JsonRpc;
 pub use limit::RateLimit;
+pub use login::BmsLogin;
 pub use paging::{End, Link, NextLink, Page, Pages, Paging, Param, Transport};
 pub use xml::{list_at, parse_xml};
 
