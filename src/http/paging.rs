@@ -6,7 +6,7 @@
 //! The styles:
 //! - [`Paging::Keyset`]: a page size and `after=<id of the last record>`, until a short page
 //!   (NinjaOne);
-//! - [`Paging::Numbered`]: `page=1, 2, …`, until an RFC 8288 `Link: rel="next"` is missing or a
+//! - [`Paging::Numbered`]: `page=1, 2, …` (in the JSON body of a `POST` search), until an RFC 8288 `Link: rel="next"` is missing or a
 //!   short page (ConnectWise), the stated number of pages (Syncro) or records (HaloPSA);
 //! - [`Paging::Offset`]: records to skip and a page size (`skip`/`limit`, `$skip`/`$top`), until
 //!   a short page or the stated total (JumpCloud);
@@ -588,15 +588,37 @@ fn page_key(req: &Request, link_headers: &[(String, String)]) -> String {
 }
 
 fn push(req: &mut Request, name: &str, value: impl ToString) {
-    req.query.push((name.to_string(), value.to_string()));
+    if !in_body(req, name, &value.to_string()) {
+        req.query.push((name.to_string(), value.to_string()));
+    }
 }
 
 /// Sets a query parameter, replacing an earlier value in its place.
 fn set(req: &mut Request, name: &str, value: impl ToString) {
+    if in_body(req, name, &value.to_string()) {
+        return;
+    }
     match req.query.iter_mut().find(|(k, _)| k == name) {
         Some((_, v)) => *v = value.to_string(),
         None => push(req, name, value),
     }
+}
+
+/// A search read with `POST` and a JSON object body (Kaseya BMS's `…/search`) takes its paging
+/// in the body, a number as a number: sets it there and says so.
+fn in_body(req: &mut Request, name: &str, value: &str) -> bool {
+    if req.method != reqwest::Method::POST {
+        return false;
+    }
+    let Some(Value::Object(body)) = req.body.as_mut() else {
+        return false;
+    };
+    let v = match value.parse::<u64>() {
+        Ok(n) => Value::from(n),
+        Err(_) => Value::from(value),
+    };
+    body.insert(name.to_string(), v);
+    true
 }
 
 /// A count at a JSON pointer: absent or null is `None`; anything but a whole number is an error.

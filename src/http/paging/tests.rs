@@ -477,3 +477,55 @@ fn parses_link_headers() {
     assert_eq!(links[1].rel, "last");
     assert!(Link::parse_header("garbage").is_empty());
 }
+
+#[tokio::test]
+async fn a_post_search_takes_its_page_numbers_in_the_body() {
+    // A BMS-style search: `{PageSize, PageNumber, Filter}` in the body, `{result, totalRecords}`
+    // back; 5 records 2 a page.
+    let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = bodies.clone();
+    let app = axum::Router::new().route(
+        "/api/search",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(body.clone());
+                let page = body["PageNumber"].as_u64().unwrap_or(0) as usize;
+                let size = body["PageSize"].as_u64().unwrap_or(0) as usize;
+                let items: Vec<Value> = records(5)
+                    .into_iter()
+                    .skip(page.saturating_sub(1) * size)
+                    .take(size)
+                    .collect();
+                axum::Json(json!({"success": true, "result": items, "totalRecords": 5}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/api/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let c = client(url);
+    let paging = Paging::Numbered {
+        page: "PageNumber",
+        size: Some(Param::new("PageSize", 2)),
+        end: End::TotalRecords("/totalRecords"),
+    };
+    let first = Request::post("search", json!({"Filter": {"IsActive": true}}));
+    let got = ids(c.pages::<Rec>(first, paging, "/result")).await.unwrap();
+    assert_eq!(got, [1, 2, 3, 4, 5]);
+    let sent = bodies.lock().unwrap().clone();
+    let pages: Vec<(u64, u64)> = sent
+        .iter()
+        .map(|b| {
+            (
+                b["PageNumber"].as_u64().unwrap(),
+                b["PageSize"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pages, [(1, 2), (2, 2), (3, 2)]);
+    assert!(
+        sent.iter().all(|b| b["Filter"]["IsActive"] == true),
+        "{sent:?}"
+    );
+}
