@@ -249,7 +249,8 @@ struct OAuthError {
 
 /// An access token and when to renew it: a minute before it expires, so a token never expires
 /// in the middle of a paged read. Shared by every provider that fetches bearer tokens
-/// ([`OAuth2`], [`TokenExchange`](super::TokenExchange)).
+/// ([`OAuth2`], and through [`OwnLogin`] [`TokenExchange`](super::TokenExchange) and
+/// [`BmsLogin`](super::BmsLogin)).
 #[derive(Default)]
 pub(super) struct BearerCache(Mutex<Option<(SecretString, Instant)>>);
 
@@ -285,6 +286,83 @@ impl BearerCache {
             })?;
         value.set_sensitive(true);
         Ok(value)
+    }
+}
+
+/// What an API's own login shares, outside OAuth2 (N-central's token exchange, the BMS family's
+/// login): its endpoint, the one token cache, and the hints for a refused credential and, from
+/// the API, for a missing role (403, never retried with a new token).
+pub(super) struct OwnLogin {
+    pub connection: String,
+    /// The login endpoint (`https://host/api/auth/authenticate`).
+    pub url: Url,
+    pub retry: RetryPolicy,
+    /// Shown when the credential is refused (by the endpoint or, later, by the API).
+    hint: String,
+    /// Shown on a 403 from the API.
+    forbidden: String,
+    token: BearerCache,
+}
+
+impl OwnLogin {
+    pub fn new(
+        connection: &str,
+        url: Url,
+        retry: RetryPolicy,
+        hint: String,
+        forbidden: String,
+    ) -> OwnLogin {
+        OwnLogin {
+            connection: connection.into(),
+            url,
+            retry,
+            hint,
+            forbidden,
+            token: BearerCache::default(),
+        }
+    }
+
+    /// `POST /api/auth/authenticate`, as messages name it.
+    pub fn endpoint(&self) -> String {
+        format!("POST {}", self.url.path())
+    }
+
+    /// The endpoint refused the credential with `status` and why (empty when it said nothing).
+    pub fn refused(&self, status: u16, why: &str) -> ConnectorError {
+        ConnectorError::Auth {
+            connection: self.connection.clone(),
+            endpoint: self.endpoint(),
+            status,
+            detail: if why.is_empty() {
+                String::new()
+            } else {
+                format!(": {why}")
+            },
+            hint: self.hint.clone(),
+        }
+    }
+
+    /// `Authorization: Bearer` with the cached token, or a new one from `fetch`.
+    pub async fn headers<F, Fut>(&self, force: bool, fetch: F) -> Result<HeaderMap, ConnectorError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(SecretString, Duration), ConnectorError>>,
+    {
+        let value = self
+            .token
+            .header(&self.connection, &self.url, force, fetch)
+            .await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value);
+        Ok(headers)
+    }
+
+    pub fn hint(&self, status: u16) -> String {
+        if status == 403 {
+            self.forbidden.clone()
+        } else {
+            self.hint.clone()
+        }
     }
 }
 

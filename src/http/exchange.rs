@@ -13,26 +13,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderMap};
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::auth::BearerCache;
+use super::auth::OwnLogin;
 use super::{Auth, ConnectorError, RetryPolicy, decode_one, send_unauthenticated};
 
 /// See the module header.
 pub struct TokenExchange {
-    connection: String,
-    /// The authenticate endpoint (`https://host/api/auth/authenticate`).
-    url: Url,
+    login: OwnLogin,
     credential: SecretString,
-    retry: RetryPolicy,
-    /// Shown when the credential is refused (by the endpoint or, later, by the API).
-    hint: String,
-    /// Shown on a 403 from the API.
-    forbidden: String,
-    token: BearerCache,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +45,7 @@ struct AccessToken {
 }
 
 impl TokenExchange {
+    /// `hint` is shown when the credential is refused, `forbidden` on a 403 from the API.
     pub fn new(
         connection: &str,
         url: Url,
@@ -62,13 +55,8 @@ impl TokenExchange {
         forbidden: String,
     ) -> TokenExchange {
         TokenExchange {
-            connection: connection.into(),
-            url,
+            login: OwnLogin::new(connection, url, retry, hint, forbidden),
             credential,
-            retry,
-            hint,
-            forbidden,
-            token: BearerCache::default(),
         }
     }
 
@@ -76,34 +64,18 @@ impl TokenExchange {
         &self,
         http: &reqwest::Client,
     ) -> Result<(SecretString, Duration), ConnectorError> {
-        let endpoint = format!("POST {}", self.url.path());
-        let result = send_unauthenticated(
-            &self.connection,
+        let login = &self.login;
+        let resp = send_unauthenticated(
+            &login.connection,
             http,
             Method::POST,
-            &self.url,
+            &login.url,
             |r| r.bearer_auth(self.credential.expose_secret()),
-            &self.retry,
+            &login.retry,
         )
-        .await;
-        let resp = match result {
-            Ok(Ok(resp)) => resp,
-            Ok(Err((status, detail))) => {
-                return Err(ConnectorError::Auth {
-                    connection: self.connection.clone(),
-                    endpoint,
-                    status,
-                    detail: if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    },
-                    hint: self.hint.clone(),
-                });
-            }
-            Err(e) => return Err(e),
-        };
-        let answer: Authenticated = decode_one(&self.connection, &endpoint, &resp.body)?;
+        .await?
+        .map_err(|(status, detail)| login.refused(status, &detail))?;
+        let answer: Authenticated = decode_one(&login.connection, &login.endpoint(), &resp.body)?;
         let lifetime = Duration::from_secs(answer.tokens.access.expiry_seconds.unwrap_or(3600));
         Ok((SecretString::from(answer.tokens.access.token), lifetime))
     }
@@ -116,15 +88,9 @@ impl Auth for TokenExchange {
         http: &reqwest::Client,
         force_refresh: bool,
     ) -> Result<HeaderMap, ConnectorError> {
-        let value = self
-            .token
-            .header(&self.connection, &self.url, force_refresh, || {
-                self.authenticate(http)
-            })
-            .await?;
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, value);
-        Ok(headers)
+        self.login
+            .headers(force_refresh, || self.authenticate(http))
+            .await
     }
 
     fn refreshable(&self, status: u16) -> bool {
@@ -132,11 +98,7 @@ impl Auth for TokenExchange {
     }
 
     fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            self.forbidden.clone()
-        } else {
-            self.hint.clone()
-        }
+        self.login.hint(status)
     }
 }
 

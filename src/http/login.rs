@@ -15,12 +15,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderMap};
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::auth::BearerCache;
+use super::auth::OwnLogin;
 use super::{Auth, ConnectorError, RetryPolicy, parse_json, send_unauthenticated};
 
 /// The lifetime assumed when the answer gives no readable expiry.
@@ -28,18 +28,10 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// See the module header.
 pub struct BmsLogin {
-    connection: String,
-    /// The authenticate endpoint (`https://api.bms.kaseya.com/v2/security/authenticate`).
-    url: Url,
+    login: OwnLogin,
     user: String,
     password: SecretString,
     tenant: String,
-    retry: RetryPolicy,
-    /// Shown when the login is refused (by the endpoint or, later, by the API).
-    hint: String,
-    /// Shown on a 403 from the API.
-    forbidden: String,
-    token: BearerCache,
 }
 
 /// An RFC 3339 instant, or a date-time without an offset (UTC), as BMS writes them.
@@ -68,6 +60,7 @@ fn error_message(body: &Value) -> Option<String> {
 }
 
 impl BmsLogin {
+    /// `hint` is shown when the login is refused, `forbidden` on a 403 from the API.
     #[allow(clippy::too_many_arguments, reason = "one login's fields, each needed")]
     pub fn new(
         connection: &str,
@@ -80,42 +73,24 @@ impl BmsLogin {
         forbidden: String,
     ) -> BmsLogin {
         BmsLogin {
-            connection: connection.into(),
-            url,
+            login: OwnLogin::new(connection, url, retry, hint, forbidden),
             user: user.into(),
             password,
             tenant: tenant.into(),
-            retry,
-            hint,
-            forbidden,
-            token: BearerCache::default(),
         }
     }
 
-    fn refused(&self, status: u16, detail: String) -> ConnectorError {
-        ConnectorError::Auth {
-            connection: self.connection.clone(),
-            endpoint: format!("POST {}", self.url.path()),
-            status,
-            detail: if detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {detail}")
-            },
-            hint: self.hint.clone(),
-        }
-    }
-
-    async fn login(
+    async fn log_in(
         &self,
         http: &reqwest::Client,
     ) -> Result<(SecretString, Duration), ConnectorError> {
-        let endpoint = format!("POST {}", self.url.path());
-        let result = send_unauthenticated(
-            &self.connection,
+        let login = &self.login;
+        let endpoint = login.endpoint();
+        let resp = send_unauthenticated(
+            &login.connection,
             http,
             Method::POST,
-            &self.url,
+            &login.url,
             |r| {
                 r.form(&[
                     ("grantType", "password"),
@@ -124,17 +99,14 @@ impl BmsLogin {
                     ("tenant", self.tenant.as_str()),
                 ])
             },
-            &self.retry,
+            &login.retry,
         )
-        .await?;
-        let resp = match result {
-            Ok(resp) => resp,
-            Err((status, detail)) => return Err(self.refused(status, detail)),
-        };
-        let body = parse_json(&self.connection, &endpoint, &resp.body)?;
+        .await?
+        .map_err(|(status, detail)| login.refused(status, &detail))?;
+        let body = parse_json(&login.connection, &endpoint, &resp.body)?;
         if member(&body, "success").and_then(Value::as_bool) == Some(false) {
             let message = error_message(&body).unwrap_or_else(|| "success: false".into());
-            return Err(self.refused(resp.status, message));
+            return Err(login.refused(resp.status, &message));
         }
         let result = member(&body, "result");
         let token = result
@@ -142,7 +114,7 @@ impl BmsLogin {
             .and_then(Value::as_str)
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| ConnectorError::Decode {
-                connection: self.connection.clone(),
+                connection: login.connection.clone(),
                 endpoint: endpoint.clone(),
                 path: "result.accessToken".into(),
                 detail: "the login answered no access token".into(),
@@ -167,15 +139,9 @@ impl Auth for BmsLogin {
         http: &reqwest::Client,
         force_refresh: bool,
     ) -> Result<HeaderMap, ConnectorError> {
-        let value = self
-            .token
-            .header(&self.connection, &self.url, force_refresh, || {
-                self.login(http)
-            })
-            .await?;
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, value);
-        Ok(headers)
+        self.login
+            .headers(force_refresh, || self.log_in(http))
+            .await
     }
 
     fn refreshable(&self, status: u16) -> bool {
@@ -183,11 +149,7 @@ impl Auth for BmsLogin {
     }
 
     fn hint(&self, status: u16) -> String {
-        if status == 403 {
-            self.forbidden.clone()
-        } else {
-            self.hint.clone()
-        }
+        self.login.hint(status)
     }
 }
 
