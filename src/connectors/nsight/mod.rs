@@ -88,6 +88,9 @@ pub fn services() -> Vec<ServiceDef> {
 pub struct Nsight {
     name: String,
     client: HttpClient,
+    /// What to do when the key is refused: with an HTTP status, or (as N-sight answers) with
+    /// error 3 in an HTTP 200.
+    refused: String,
 }
 
 impl Nsight {
@@ -102,10 +105,11 @@ impl Nsight {
             "N-sight refused the API key: check it was copied whole from the dashboard (Settings > General Settings > API), that its user is enabled, and that {} is your dashboard's server (a key works only on its region's server), then run `reconcile connect nsight --name {name} --url ...` again",
             settings.server()
         );
-        let auth = QueryKey::new("apikey", key, hint);
+        let auth = QueryKey::new("apikey", key, hint.clone());
         Ok(Nsight {
             name: name.to_string(),
             client: HttpClient::new(name, base, Arc::new(auth), retry),
+            refused: hint,
         })
     }
 
@@ -150,7 +154,7 @@ impl Nsight {
                 endpoint,
                 status: resp.status,
                 detail: format!(": N-sight error 3, {message}"),
-                hint: self.client_hint(),
+                hint: self.refused.clone(),
             });
         }
         Err(ConnectorError::Invalid {
@@ -159,13 +163,6 @@ impl Nsight {
                 "{endpoint} answered N-sight error {code} ({message}); check the connection's URL and the key's dashboard user, and run the command again later if it names a temporary fault"
             ),
         })
-    }
-
-    fn client_hint(&self) -> String {
-        format!(
-            "Check the API key (the dashboard's Settings > General Settings > API) and that the URL is your dashboard's server, then run `reconcile connect nsight --name {} --url ...` again",
-            self.name
-        )
     }
 
     async fn clients(&self) -> Result<crate::http::Tolerant<wire::Client>, ConnectorError> {
