@@ -247,6 +247,7 @@ fn write_db(db: &Path, records: usize, lines: usize) -> Result<()> {
                 effective: Some("2024-01-01T00:00:00Z".parse().expect("a date")),
                 cancelled: None,
                 bill_customer: BillCustomer::Billable,
+                invoiced: None,
                 raw: None,
             }
         })

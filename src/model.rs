@@ -262,6 +262,11 @@ pub struct PsaLine {
     pub effective: Option<Timestamp>,
     pub cancelled: Option<Timestamp>,
     pub bill_customer: BillCustomer,
+    /// Where the quantity was read when the PSA's API has no recurring lines and the line is
+    /// last period's invoice line (`invoice 1042 of 2026-11-01`); `None` for a recurring line.
+    /// Findings on such lines say so in their note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoiced: Option<String>,
     #[serde(skip)]
     pub raw: Option<String>,
 }

@@ -306,9 +306,13 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
     for l in &e.lines {
         writeln!(
             w,
-            "  line {} on \"{}\": quantity {}, less included {}, unit price {}{}: {}{}",
+            "  line {} on \"{}\"{}: quantity {}, less included {}, unit price {}{}: {}{}",
             l.id,
             l.agreement,
+            l.invoiced
+                .as_deref()
+                .map(|i| format!(" (from {i})"))
+                .unwrap_or_default(),
             qty(l.quantity),
             qty(l.less_included),
             money(l.unit_price),

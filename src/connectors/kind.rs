@@ -62,6 +62,10 @@ pub trait KindSettings:
     /// (`map` then suggests the `peak` basis for the kind's services).
     const HIGH_WATERMARK: Option<&'static str> = None;
 
+    /// Why a PSA kind without a writer is report-only (`reconcile push` says so, naming the
+    /// reason); `None` for kinds that write back, vendors and file imports.
+    const REPORT_ONLY: Option<&'static str> = None;
+
     /// Built-in services of a vendor kind.
     fn services() -> Vec<ServiceDef> {
         Vec::new()

@@ -38,6 +38,13 @@ macro_rules! connectors {
                 }
             }
 
+            /// Why a PSA kind is report-only, if it is (see [`KindSettings::REPORT_ONLY`]).
+            pub fn report_only(self) -> Option<&'static str> {
+                match self {
+                    $(ConnectorKind::$variant => <$module::Settings as KindSettings>::REPORT_ONLY),*
+                }
+            }
+
             /// Service families of a vendor kind (see [`$crate::model::ServiceFamily`]).
             pub fn families(self) -> Vec<$crate::model::ServiceFamily> {
                 match self {

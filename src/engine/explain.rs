@@ -45,6 +45,9 @@ pub struct ExplainedLine {
     pub why_not: Option<String>,
     /// Whether its unit price is the one the impact uses.
     pub priced_from: bool,
+    /// The invoice its quantity was read from, for a PSA without recurring lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoiced: Option<String>,
 }
 
 /// Everything behind one line finding.
@@ -243,6 +246,7 @@ fn lines_behind(
                 counted: why.is_none(),
                 why_not: why.map(|w| w.as_str().to_string()),
                 priced_from: false,
+                invoiced: l.invoiced.clone(),
             }
         })
         .collect();

@@ -89,6 +89,18 @@ pub(super) fn billed<'l>(
             "{not_billable} line(s) marked DoNotBill/NoCharge, not counted"
         ));
     }
+    // A PSA whose API has no recurring lines is read from its invoices: the billed figure is
+    // what was last invoiced, which a reader must know before trusting it as the contract.
+    let invoiced: BTreeSet<&str> = counted
+        .iter()
+        .filter_map(|l| l.invoiced.as_deref())
+        .collect();
+    if !invoiced.is_empty() {
+        notes.push(format!(
+            "billed quantity is last period's invoice ({}): the PSA's API has no recurring lines",
+            invoiced.into_iter().collect::<Vec<_>>().join("; ")
+        ));
+    }
     Billed {
         quantity: counted.iter().map(|l| l.quantity).sum(),
         less_included: counted.iter().map(|l| l.less_included).sum(),

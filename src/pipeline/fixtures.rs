@@ -54,6 +54,7 @@ pub fn psa(lines: usize) -> Snapshot {
                 effective: None,
                 cancelled: None,
                 bill_customer: BillCustomer::Billable,
+                invoiced: None,
                 raw: None,
             })
             .collect(),

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0006_reconcile_inputs.sql"),
     include_str!("sql/0007_psa_unreadable.sql"),
     include_str!("sql/0008_push.sql"),
+    include_str!("sql/0009_psa_line_invoiced.sql"),
 ];
 
 /// The number of migrations this build knows.

@@ -162,7 +162,7 @@ impl Store {
 
         let mut stmt = self.conn.prepare(
             "SELECT id, agreement_id, company_id, product_id, product_identifier, description, quantity,
-                    less_included, unit_price, unit_cost, effective_at, cancelled_at, bill_customer
+                    less_included, unit_price, unit_cost, effective_at, cancelled_at, bill_customer, invoiced
              FROM psa_line WHERE run_id = ?1 ORDER BY agreement_id, id",
         )?;
         type LineRow = (
@@ -179,6 +179,7 @@ impl Store {
             Option<String>,
             Option<String>,
             String,
+            Option<String>,
         );
         let rows: Vec<LineRow> = stmt
             .query_map([run_id], |r| {
@@ -196,6 +197,7 @@ impl Store {
                     r.get(10)?,
                     r.get(11)?,
                     r.get(12)?,
+                    r.get(13)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -216,6 +218,7 @@ impl Store {
                     eff,
                     can,
                     bc,
+                    invoiced,
                 )| {
                     Ok(PsaLine {
                         id,
@@ -231,6 +234,7 @@ impl Store {
                         effective: ts_opt(eff)?,
                         cancelled: ts_opt(can)?,
                         bill_customer: BillCustomer::parse(&bc),
+                        invoiced,
                         raw: None,
                     })
                 },
@@ -380,8 +384,8 @@ pub(super) fn write_psa(tx: &rusqlite::Transaction, run_id: i64, p: &PsaSnapshot
     }
     let mut stmt = tx.prepare(
         "INSERT INTO psa_line (run_id, id, agreement_id, company_id, product_id, product_identifier, description, quantity,
-                               less_included, unit_price, unit_cost, effective_at, cancelled_at, bill_customer, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                               less_included, unit_price, unit_cost, effective_at, cancelled_at, bill_customer, raw, invoiced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for l in &p.lines {
         stmt.execute(params![
@@ -399,7 +403,8 @@ pub(super) fn write_psa(tx: &rusqlite::Transaction, run_id: i64, p: &PsaSnapshot
             opt_ts(l.effective),
             opt_ts(l.cancelled),
             l.bill_customer.as_str(),
-            l.raw
+            l.raw,
+            l.invoiced
         ])
         .with_context(|| format!("cannot store line {}", l.id))?;
     }
@@ -520,6 +525,7 @@ mod tests {
                 effective: Some("2024-02-01T00:00:00Z".parse().unwrap()),
                 cancelled: None,
                 bill_customer: BillCustomer::NoCharge,
+                invoiced: Some("invoice 1042 of 2026-11-01".into()),
                 raw: None,
             }],
             products: vec![PsaProduct {

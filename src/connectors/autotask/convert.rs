@@ -184,6 +184,7 @@ pub(super) fn lines(
             // endDate is the period's last day: the row stops being in force the day after.
             cancelled: end.and_then(|e| e.checked_add(24.hours()).ok()),
             bill_customer: BillCustomer::Billable,
+            invoiced: None,
             raw: Some(raw),
         });
     }

@@ -175,6 +175,7 @@ pub(super) fn line(
             .as_deref()
             .map(BillCustomer::parse)
             .unwrap_or(BillCustomer::Billable),
+        invoiced: None,
         raw: Some(raw),
     })
 }

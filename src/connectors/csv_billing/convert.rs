@@ -297,6 +297,7 @@ pub(super) fn rows(
             effective: start,
             cancelled: end,
             bill_customer: BillCustomer::Billable,
+            invoiced: None,
             raw: Some(
                 serde_json::json!({
                     "file": shown,

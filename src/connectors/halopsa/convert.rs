@@ -181,6 +181,7 @@ pub(super) fn line(
         effective: d.startdate.or(h.startdate),
         cancelled: d.enddate.or(h.enddate),
         bill_customer: BillCustomer::Billable,
+        invoiced: None,
         raw: Some(raw),
     }
 }

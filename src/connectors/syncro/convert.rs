@@ -169,6 +169,7 @@ pub(super) fn line(
         } else {
             BillCustomer::Billable
         },
+        invoiced: None,
         raw: Some(raw),
     }
 }

@@ -180,6 +180,21 @@ fn acme_workstation_line_cases() {
             },
         ),
         (
+            "a line read from last period's invoice says so, with the invoice and its date",
+            |w| {
+                devices(w, "1", "WS", 12, false);
+                let i = line(w, "a", "100", "WS", "10", "30");
+                w.psa.lines[i].invoiced = Some("invoice 1042 of 2026-11-01".into());
+            },
+            Expect {
+                kind: FindingKind::UnderBilled,
+                billed: "10",
+                actual: "12",
+                impact: Some("60"),
+                note_contains: "billed quantity is last period's invoice (invoice 1042 of 2026-11-01)",
+            },
+        ),
+        (
             "less included: over-billing inside the free units costs nothing",
             |w| {
                 devices(w, "1", "WS", 8, false);

@@ -183,6 +183,7 @@ fn line(w: &mut World, id: &str, agreement: &str, product: &str, qty: &str, pric
         effective: Some(ts("2025-01-01T00:00:00Z")),
         cancelled: None,
         bill_customer: BillCustomer::Billable,
+        invoiced: None,
         raw: None,
     });
     w.psa.lines.len() - 1

@@ -286,10 +286,14 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
         let writer = cx.writer(psa, WritePurpose::Read)?;
         let export = writer.is_none() && kind == ConnectorKind::CsvBilling;
         if writer.is_none() && !export {
-            plan.notes.push(format!(
-                "`{psa}` ({}) cannot be written back",
-                kind.display_name()
-            ));
+            plan.notes.push(match kind.report_only() {
+                Some(why) => format!(
+                    "`{psa}` ({}) is report-only: {why}. `reconcile push` never writes to it; change its billing in {} by hand",
+                    kind.display_name(),
+                    kind.display_name()
+                ),
+                None => format!("`{psa}` ({}) cannot be written back", kind.display_name()),
+            });
             continue;
         }
         let whole_units =

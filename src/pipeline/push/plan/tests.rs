@@ -54,6 +54,7 @@ fn line(id: &str, company: &str, qty: &str) -> PsaLine {
         effective: None,
         cancelled: None,
         bill_customer: BillCustomer::Billable,
+        invoiced: None,
         raw: None,
     }
 }
