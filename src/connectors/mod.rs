@@ -17,6 +17,8 @@ pub mod write;
 
 pub mod de;
 
+pub mod bms_api;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -56,6 +58,9 @@ macro_rules! for_each_kind {
             GravityZone => gravityzone,
             Webroot => webroot,
             Nsight => nsight,
+            KaseyaBms => kaseya_bms,
+            Pulseway => pulseway,
+            CloudBlue => cloudblue,
         }
     };
 }

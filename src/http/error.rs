@@ -101,6 +101,16 @@ pub enum ConnectorError {
         hint: String,
     },
 
+    #[error(
+        "connection `{connection}`: {endpoint} answered that the request failed ({message}). {hint}"
+    )]
+    Failed {
+        connection: String,
+        endpoint: String,
+        message: String,
+        hint: String,
+    },
+
     #[error("connection `{connection}`: {message}")]
     Invalid { connection: String, message: String },
 }

@@ -9,6 +9,7 @@
 
 mod auth;
 mod decode;
+mod envelope;
 mod error;
 mod exchange;
 mod jsonrpc;
@@ -33,6 +34,7 @@ pub use decode::{
     Oddities, Read, Tolerant, decode_elements, decode_list, decode_one, decode_tolerant,
     decode_value, kind_of, parse_json, take_list,
 };
+pub use envelope::{Enveloped, camel_members};
 pub use error::ConnectorError;
 pub use exchange::TokenExchange;
 pub use jsonrpc::JsonRpc;

@@ -744,7 +744,15 @@ fn the_demo_shows_the_same_findings_on_every_psa() {
         .iter()
         .chain(sample.vendors.iter().flat_map(|v| &v.expected))
         .collect();
-    for psa in ["autotask", "halopsa", "syncro", "csv-billing"] {
+    for psa in [
+        "autotask",
+        "halopsa",
+        "syncro",
+        "csv-billing",
+        "kaseya-bms",
+        "pulseway",
+        "cloudblue",
+    ] {
         let env = Env::new();
         let r = env
             .run(&["demo", "--psa", psa, "--format", "csv"], "")

@@ -16,6 +16,7 @@ mod gravityzone;
 mod halopsa;
 mod halopsa_write;
 mod jumpcloud;
+mod kaseya_bms;
 mod keeper;
 mod kit;
 mod m365;
