@@ -256,8 +256,8 @@ fn unknown_top_level_key_is_an_error() {
 
 #[test]
 fn unknown_kind_is_an_error() {
-    let err = Config::parse("[connections.x]\nkind = \"kaseya-bms\"\n").unwrap_err();
-    assert!(format!("{err:#}").contains("kaseya-bms"));
+    let err = Config::parse("[connections.x]\nkind = \"tigerpaw-classic\"\n").unwrap_err();
+    assert!(format!("{err:#}").contains("tigerpaw-classic"));
 }
 
 #[test]

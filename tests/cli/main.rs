@@ -17,6 +17,7 @@ mod halopsa;
 mod harness;
 mod health;
 mod jumpcloud;
+mod kaseya_bms;
 mod keeper;
 mod keyring;
 mod limits;

@@ -459,3 +459,33 @@ async fn nsight_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn kaseya_bms_parsing_never_panics() {
+    fuzz(
+        "bms",
+        "[connections.bms]\nkind = \"kaseya-bms\"\nurl = \"{url}\"\nuser = \"u\"\ntenant = \"t\"\n",
+        &[
+            ("/v2/security/authenticate", "kaseya_bms/authenticate.json"),
+            ("/v2/crm/accounts/summary", "kaseya_bms/accounts_p1.json"),
+            (
+                "/v2/admin/finance/services/search",
+                "kaseya_bms/services_p1.json",
+            ),
+            (
+                "/v2/finance/contracts/summary",
+                "kaseya_bms/contracts_p1.json",
+            ),
+            (
+                "/v2/finance/invoices/summary",
+                "kaseya_bms/invoices_p1.json",
+            ),
+            (
+                "/v2/finance/invoices/details",
+                "kaseya_bms/invoice_lines_p1.json",
+            ),
+        ],
+        CASES,
+    )
+    .await;
+}
