@@ -1,6 +1,6 @@
-//! The BMS family end to end: NinjaOne from the demo sandbox, Kaseya BMS from its sandbox (the
-//! same clients and billing as the ConnectWise one, on invoices), `connect kaseya-bms` with the
-//! password on stdin, then sync, map, reconcile and a CSV report whose billed and actual
+//! The BMS family end to end, once per member (Kaseya BMS, Pulseway PSA, CloudBlue PSA): NinjaOne
+//! from the demo sandbox, the PSA from the BMS v2 sandbox (the same clients and billing as the
+//! ConnectWise one, on invoices), `connect <kind>` with the password on stdin, then sync, map, reconcile and a CSV report whose billed and actual
 //! quantities are the planted ones and whose notes say the billed figure is last period's
 //! invoice; `push` says the connection is report-only. CloudBlue PSA needs its API host.
 
@@ -14,6 +14,22 @@ use crate::support::{assert_planted, report, running};
 
 #[test]
 fn reconcile_ninjaone_against_kaseya_bms() {
+    against("kaseya-bms", "Kaseya BMS");
+}
+
+#[test]
+fn reconcile_ninjaone_against_pulseway_psa() {
+    against("pulseway", "Pulseway PSA");
+}
+
+#[test]
+fn reconcile_ninjaone_against_cloudblue_psa() {
+    against("cloudblue", "CloudBlue PSA");
+}
+
+/// The whole flow against connection `bms` of `kind` (each family member's sandbox serves the
+/// same BMS v2 surface).
+fn against(kind: &str, display: &str) {
     let served = serve();
     let s = &served.sandbox;
     let api = running(kit::serve::<bms::Api>(s.sample.clone()));
@@ -26,7 +42,7 @@ fn reconcile_ninjaone_against_kaseya_bms() {
         env.run(
             &[
                 "connect",
-                "kaseya-bms",
+                kind,
                 "--name",
                 "bms",
                 "--url",
@@ -54,10 +70,10 @@ fn reconcile_ninjaone_against_kaseya_bms() {
     assert!(!err.contains("not-the-password"), "{err}");
     let connected = connect(DEMO_PASSWORD).expect(0);
     let said = connected.stderr();
-    assert!(said.contains("verified Kaseya BMS"), "{said}");
+    assert!(said.contains(&format!("verified {display}")), "{said}");
     assert!(said.contains("each contract's last invoice"), "{said}");
     let config = std::fs::read_to_string(env.config_path()).unwrap();
-    assert!(config.contains("kind = \"kaseya-bms\""), "{config}");
+    assert!(config.contains(&format!("kind = \"{kind}\"")), "{config}");
     assert!(config.contains("tenant = \"Bluewave\""), "{config}");
     assert!(!config.contains(DEMO_PASSWORD), "{config}");
 
@@ -88,7 +104,10 @@ fn reconcile_ninjaone_against_kaseya_bms() {
     // Write-back is not offered: push says why, and writes nothing.
     let push = env.run(&["push", "plan"], "").expect(0);
     let all = format!("{}{}", push.stdout(), push.stderr());
-    assert!(all.contains("`bms` (Kaseya BMS) is report-only"), "{all}");
+    assert!(
+        all.contains(&format!("`bms` ({display}) is report-only")),
+        "{all}"
+    );
     assert!(all.contains("adds a new contract service row"), "{all}");
     assert_eq!(
         api.server
