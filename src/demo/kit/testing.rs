@@ -84,3 +84,48 @@ pub fn counted_by_account(
     }
     counted
 }
+
+/// Holds what `psa` bills now, per (company name, product), against what the sample planted
+/// (the NinjaOne lines and every vendor's), after `round` (a PSA's whole units); returns how
+/// many planted lines were checked. Lines count when they and their agreement are active now.
+pub fn assert_bills_the_planted(
+    sample: &crate::demo::sample::SampleMsp,
+    psa: &PsaSnapshot,
+    round: impl Fn(Decimal) -> Decimal,
+) -> usize {
+    use std::collections::HashMap;
+    let now = jiff::Timestamp::now();
+    let names: HashMap<&str, &str> = psa
+        .companies
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    let agreements: HashMap<&str, _> = psa.agreements.iter().map(|a| (a.id.as_str(), a)).collect();
+    let mut billed: HashMap<(&str, &str), Decimal> = HashMap::new();
+    for l in &psa.lines {
+        let agreement_active = agreements
+            .get(l.agreement_id.as_str())
+            .is_some_and(|a| a.is_active_at(now));
+        if l.is_active_at(now) && agreement_active {
+            *billed
+                .entry((names[l.company_id.as_str()], l.product_identifier.as_str()))
+                .or_default() += l.quantity;
+        }
+    }
+    let expected = sample
+        .planted
+        .expected
+        .iter()
+        .chain(sample.vendors.iter().flat_map(|v| v.expected.iter()));
+    let mut checked = 0;
+    for e in expected {
+        let got = billed
+            .get(&(e.company.as_str(), e.product.as_str()))
+            .copied()
+            .unwrap_or(Decimal::ZERO);
+        assert_eq!(got, round(e.billed), "{} / {}", e.company, e.product);
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked}");
+    checked
+}
