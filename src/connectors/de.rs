@@ -108,6 +108,25 @@ pub fn epoch_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D
     }
 }
 
+/// Unix seconds as text or a number (Accelo: `"1493265142"`); `"0"`, empty and null are none
+/// (Accelo writes an unset date as 0).
+pub fn unix_text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    let secs = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match secs {
+        Some(0) => Ok(None),
+        Some(s) => Timestamp::from_second(s)
+            .map(Some)
+            .map_err(D::Error::custom),
+        None => Err(D::Error::custom("expected unix seconds")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +176,28 @@ mod tests {
         let t: T = serde_json::from_str(r#"{"t": "2024-02-01"}"#).unwrap();
         assert_eq!(t.t.unwrap().to_string(), "2024-02-01T00:00:00Z");
         assert!(serde_json::from_str::<T>(r#"{"t": "yesterday"}"#).is_err());
+    }
+
+    #[test]
+    fn unix_seconds_as_text() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(default, deserialize_with = "unix_text_opt")]
+            at: Option<Timestamp>,
+        }
+        let at = |json: &str| serde_json::from_str::<T>(json).map(|t| t.at);
+        assert_eq!(
+            at(r#"{"at":"1493265142"}"#).unwrap().unwrap().to_string(),
+            "2017-04-27T03:52:22Z"
+        );
+        assert_eq!(
+            at(r#"{"at":1493265142}"#).unwrap().unwrap().as_second(),
+            1493265142
+        );
+        assert_eq!(at(r#"{"at":"0"}"#).unwrap(), None);
+        assert_eq!(at(r#"{"at":null}"#).unwrap(), None);
+        assert_eq!(at(r#"{}"#).unwrap(), None);
+        assert!(at(r#"{"at":"soon"}"#).is_err());
     }
 
     #[test]

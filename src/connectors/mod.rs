@@ -61,6 +61,7 @@ macro_rules! for_each_kind {
             KaseyaBms => kaseya_bms,
             Pulseway => pulseway,
             CloudBlue => cloudblue,
+            Accelo => accelo,
         }
     };
 }

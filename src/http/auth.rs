@@ -196,6 +196,9 @@ pub struct OAuth2 {
     grant: Grant,
     /// Whether a 403 from the API is tried once more with a fresh token, as a 401 is.
     retry_forbidden: bool,
+    /// Whether the client authenticates with HTTP Basic rather than in the form (always for
+    /// the password grant; [`OAuth2::client_in_basic`] for client credentials).
+    basic_client: bool,
     retry: RetryPolicy,
     /// Shown when the token endpoint refuses the credentials, and on a 401 from the API unless
     /// `unauthorized` says otherwise.
@@ -232,10 +235,21 @@ enum Grant {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    #[serde(default)]
+    /// A number, or (Accelo) a number in a string.
+    #[serde(default, deserialize_with = "seconds_opt")]
     expires_in: Option<u64>,
     #[serde(default)]
     refresh_token: Option<String>,
+}
+
+/// Seconds as a JSON number or a numeric string (`"2592000"`); anything else is unknown, and the
+/// token's lifetime then the default.
+fn seconds_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// A token endpoint's refusal (RFC 6749 section 5.2; Entra adds `error_codes`).
@@ -385,6 +399,7 @@ impl OAuth2 {
             scope: scope.into(),
             grant: Grant::ClientCredentials,
             retry_forbidden: true,
+            basic_client: false,
             retry,
             hint,
             unauthorized: None,
@@ -439,6 +454,7 @@ impl OAuth2 {
                 username: username.into(),
                 password,
             },
+            basic_client: true,
             ..OAuth2::client_credentials(
                 connection,
                 token_url,
@@ -449,6 +465,13 @@ impl OAuth2 {
                 hint,
             )
         }
+    }
+
+    /// The client's id and secret go in HTTP Basic (RFC 6749 section 2.3.1) instead of the form,
+    /// as Accelo's token endpoint takes them.
+    pub fn client_in_basic(mut self) -> OAuth2 {
+        self.basic_client = true;
+        self
     }
 
     /// A 403 from the API fails at once, without the fresh token and second request a 401 gets:
@@ -504,8 +527,10 @@ impl OAuth2 {
                 }
             }
             Grant::ClientCredentials | Grant::RefreshToken(_) => {
-                form.push(("client_id", self.client_id.as_str()));
-                form.push(("client_secret", self.client_secret.expose_secret()));
+                if !self.basic_client {
+                    form.push(("client_id", self.client_id.as_str()));
+                    form.push(("client_secret", self.client_secret.expose_secret()));
+                }
                 form.push(("scope", self.scope.as_str()));
                 match &refresh {
                     Some(rt) => {
@@ -516,7 +541,7 @@ impl OAuth2 {
                 }
             }
         }
-        let basic_client = matches!(self.grant, Grant::Password { .. });
+        let basic_client = self.basic_client;
         let result = send_unauthenticated(
             &self.connection,
             http,
@@ -628,6 +653,23 @@ mod tests {
 
     use super::*;
     use crate::http::{ConnectorError, HttpClient};
+
+    #[test]
+    fn expires_in_reads_a_number_or_a_numeric_string() {
+        for (json, want) in [
+            (r#"{"access_token":"a","expires_in":60}"#, Some(60)),
+            (
+                r#"{"access_token":"a","expires_in":"2592000"}"#,
+                Some(2_592_000),
+            ),
+            (r#"{"access_token":"a","expires_in":"soon"}"#, None),
+            (r#"{"access_token":"a","expires_in":null}"#, None),
+            (r#"{"access_token":"a"}"#, None),
+        ] {
+            let t: TokenResponse = serde_json::from_str(json).unwrap();
+            assert_eq!(t.expires_in, want, "{json}");
+        }
+    }
 
     /// A token endpoint that grants only the password grant of `key`/`secret` with the Basic
     /// client `public-client:public` (counting its grants), and `GET /forbidden` and

@@ -752,6 +752,7 @@ fn the_demo_shows_the_same_findings_on_every_psa() {
         "kaseya-bms",
         "pulseway",
         "cloudblue",
+        "accelo",
     ] {
         let env = Env::new();
         let r = env

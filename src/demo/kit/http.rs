@@ -83,6 +83,14 @@ impl Window {
         }
     }
 
+    /// `size` records from the `offset`-th (from 0).
+    pub fn offset(offset: usize, size: usize) -> Window {
+        Window {
+            skip: offset,
+            take: size,
+        }
+    }
+
     /// The records in the window.
     pub fn of<T>(self, all: impl IntoIterator<Item = T>) -> Vec<T> {
         all.into_iter().skip(self.skip).take(self.take).collect()
