@@ -5,6 +5,7 @@
 //! `RECONCILE_TEST_EXPECT_BACKEND=secret-service|kernel-keyring` (set by `.ci/run`) makes the
 //! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
+mod accelo;
 mod autotask;
 mod conventions;
 mod csv;

@@ -489,3 +489,21 @@ async fn kaseya_bms_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn accelo_parsing_never_panics() {
+    fuzz(
+        "acc",
+        "[connections.acc]\nkind = \"accelo\"\nurl = \"{url}\"\nclient_id = \"c\"\n",
+        &[
+            ("/oauth2/v0/token", "accelo/token.json"),
+            ("/periods", "accelo/periods_501.json"),
+            ("/api/v0/companies", "accelo/companies_p2.json"),
+            ("/api/v0/contracts", "accelo/contracts.json"),
+            ("/object_budgets/materials", "accelo/materials.json"),
+            ("/object_budgets/templates", "accelo/templates.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

@@ -3,6 +3,7 @@
 //! are what a user sees: counts, classes, quantities, exact money, and error messages that name
 //! the connection, the endpoint and the next step.
 
+mod accelo;
 mod autotask;
 mod autotask_write;
 mod common;

@@ -116,20 +116,18 @@ pub(super) fn line(
     a: &PsaAgreement,
     commenced: Option<Timestamp>,
 ) -> PsaLine {
+    // Template 0 is "no template".
+    let template = m.material_template_id.filter(|t| t != "0");
     let identifier = m
         .title
         .clone()
-        .or_else(|| {
-            m.material_template_id
-                .as_ref()
-                .map(|t| format!("template #{t}"))
-        })
+        .or_else(|| template.as_ref().map(|t| format!("template #{t}")))
         .unwrap_or_else(|| format!("material #{}", m.id));
     PsaLine {
         id: m.id,
         agreement_id: a.id.clone(),
         company_id: a.company_id.clone(),
-        product_id: m.material_template_id.filter(|t| t != "0"),
+        product_id: template,
         product_identifier: identifier,
         description: m.title,
         quantity,
