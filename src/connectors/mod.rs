@@ -62,6 +62,7 @@ macro_rules! for_each_kind {
             Pulseway => pulseway,
             CloudBlue => cloudblue,
             Accelo => accelo,
+            Tigerpaw => tigerpaw,
         }
     };
 }

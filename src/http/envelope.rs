@@ -4,6 +4,9 @@
 //! `AccountName`), the live API in camelCase; [`Enveloped`] rewrites every member name to
 //! camelCase (first letter lower case) so one set of wire types and JSON pointers reads both.
 //!
+//! Tigerpaw's REST API answers its searches the same way (`{Success, Message, Accounts, NextRow}`,
+//! PascalCase), so it reads through here too.
+//!
 //! An answer with `success: false` is an error even on HTTP 200 ([`ConnectorError::Failed`],
 //! with the envelope's message). The family also limits requests **per endpoint** (1,500 an
 //! hour each), so each path gets its own [`RateLimit`], created on first use.
@@ -95,8 +98,10 @@ impl Enveloped {
         let connection = self.client.connection();
         let body = camel_members(parse_json(connection, &resp.endpoint, &resp.body)?);
         if body.get("success").and_then(Value::as_bool) == Some(false) {
+            // BMS nests it in `error`; Tigerpaw's searches put it beside `success`.
             let message = body
                 .pointer("/error/message")
+                .or_else(|| body.get("message"))
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|m| !m.is_empty())

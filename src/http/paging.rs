@@ -120,7 +120,8 @@ pub enum Paging {
         total: Option<&'static str>,
     },
     /// A cursor at the JSON pointer `next` of each body, sent back as `param`; a null or empty
-    /// cursor ends the list.
+    /// cursor ends the list. A whole number is a next row (sent back as a number in a search
+    /// body); 0, or an empty page, ends it.
     Cursor {
         size: Option<Param>,
         param: &'static str,
@@ -497,6 +498,13 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
                     None | Some(Value::Null) => return Ok(None),
                     Some(Value::String(s)) if s.is_empty() => return Ok(None),
                     Some(Value::String(s)) => s.clone(),
+                    // A next row number (Tigerpaw's `NextRow`); 0 or an empty page ends.
+                    Some(Value::Number(row)) if row.as_u64().is_some() => {
+                        if row.as_u64() == Some(0) || n == 0 {
+                            return Ok(None);
+                        }
+                        row.to_string()
+                    }
                     Some(other) => {
                         return Err(ConnectorError::Decode {
                             connection: self.transport.connection().into(),

@@ -529,3 +529,47 @@ async fn a_post_search_takes_its_page_numbers_in_the_body() {
         "{sent:?}"
     );
 }
+
+#[tokio::test]
+async fn a_next_row_number_pages_a_post_search() {
+    // A Tigerpaw-style search: `{Criteria, PageSize, StartRow}` in the body, `{Accounts,
+    // NextRow, TotalCount}` back, NextRow the first row of the next page (from 1); 5 records 2
+    // a page; the last page says NextRow 0.
+    let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = bodies.clone();
+    let app = axum::Router::new().route(
+        "/api/search",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(body.clone());
+                let start = body["StartRow"].as_u64().unwrap_or(1) as usize;
+                let size = body["PageSize"].as_u64().unwrap_or(0) as usize;
+                let items: Vec<Value> = records(5).into_iter().skip(start - 1).take(size).collect();
+                let next = if start + size > 5 { 0 } else { start + size };
+                axum::Json(json!({"Accounts": items, "NextRow": next, "TotalCount": 5}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/api/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let c = client(url);
+    let paging = Paging::Cursor {
+        size: Some(Param::new("PageSize", 2)),
+        param: "StartRow",
+        next: "/NextRow",
+    };
+    let first = Request::post("search", json!({"Criteria": []}));
+    let got = ids(c.pages::<Rec>(first, paging, "/Accounts"))
+        .await
+        .unwrap();
+    assert_eq!(got, [1, 2, 3, 4, 5]);
+    let starts: Vec<Option<u64>> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["StartRow"].as_u64())
+        .collect();
+    assert_eq!(starts, [None, Some(3), Some(5)]);
+}
