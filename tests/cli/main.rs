@@ -39,4 +39,5 @@ mod sentinelone;
 mod sherweb;
 mod support;
 mod syncro;
+mod tigerpaw;
 mod webroot;

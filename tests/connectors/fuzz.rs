@@ -507,3 +507,18 @@ async fn accelo_parsing_never_panics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn tigerpaw_parsing_never_panics() {
+    fuzz(
+        "tp",
+        "[connections.tp]\nkind = \"tigerpaw\"\nurl = \"{url}\"\n",
+        &[
+            ("/api/accounts/search", "tigerpaw/accounts_p2.json"),
+            ("/api/agreements/account/", "tigerpaw/agreements_1001.json"),
+            ("/additionalcharges", "tigerpaw/charges_501.json"),
+        ],
+        CASES,
+    )
+    .await;
+}

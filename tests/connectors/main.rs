@@ -28,4 +28,5 @@ mod sentinelone;
 mod sherweb;
 mod syncro;
 mod syncro_write;
+mod tigerpaw;
 mod webroot;
