@@ -70,6 +70,27 @@ pub(crate) use for_each_kind;
 
 for_each_kind!(connectors);
 
+/// Names under `key` in a PSA snapshot's `meta` the billing cycles of `agreements` this version
+/// does not convert to months (and logs them), so the findings that cannot give a monthly
+/// impact on them are not the only place that says so.
+pub fn note_cycles_kept_as_sent(
+    connection: &str,
+    agreements: &[crate::model::PsaAgreement],
+    key: &str,
+    meta: &mut BTreeMap<String, String>,
+) {
+    let unknown: std::collections::BTreeSet<&str> = agreements
+        .iter()
+        .filter_map(|a| a.billing_cycle.as_deref())
+        .filter(|c| crate::model::months_per_cycle(Some(c)).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let list = unknown.into_iter().collect::<Vec<_>>().join(", ");
+        tracing::warn!(connection = %connection, cycles = %list, "billing cycles this version does not convert to months; kept as sent");
+        meta.insert(key.to_string(), list);
+    }
+}
+
 impl ConnectorKind {
     /// `ninjaone`: the `kind` in config and the `connect` subcommand.
     pub fn as_str(self) -> &'static str {

@@ -379,17 +379,12 @@ impl<F: Family> Connector for Bms<F> {
         if billed.void > 0 {
             meta.insert("void invoices left out".into(), billed.void.to_string());
         }
-        let unknown: std::collections::BTreeSet<&str> = billed
-            .agreements
-            .iter()
-            .filter_map(|a| a.billing_cycle.as_deref())
-            .filter(|c| crate::model::months_per_cycle(Some(c)).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            let list = unknown.into_iter().collect::<Vec<_>>().join(", ");
-            tracing::warn!(connection = %self.name, cycles = %list, "billing cycles this version does not convert to months; kept as sent");
-            meta.insert("billing cycles kept as sent".to_string(), list);
-        }
+        crate::connectors::note_cycles_kept_as_sent(
+            &self.name,
+            &billed.agreements,
+            "billing cycles kept as sent",
+            &mut meta,
+        );
         meta.extend(odd.note());
         let mut set_aside = odd.set_aside;
         set_aside.extend(billed.set_aside);

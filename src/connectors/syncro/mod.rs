@@ -380,16 +380,7 @@ impl Connector for Syncro {
         );
         // A frequency the engine cannot turn into months is kept as sent (findings on it say
         // so); say which here too, so it is not silent.
-        let unknown: std::collections::BTreeSet<&str> = agreements
-            .iter()
-            .filter_map(|a| a.billing_cycle.as_deref())
-            .filter(|c| crate::model::months_per_cycle(Some(c)).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            let list = unknown.into_iter().collect::<Vec<_>>().join(", ");
-            tracing::warn!(connection = %self.name, frequencies = %list, "Syncro sent schedule frequencies this version does not convert to months; kept as sent");
-            meta.insert("frequencies kept as sent".to_string(), list);
-        }
+        crate::connectors::note_cycles_kept_as_sent(&self.name, &agreements, "frequencies kept as sent", &mut meta);
         meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,

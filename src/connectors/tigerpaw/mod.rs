@@ -316,16 +316,7 @@ impl Connector for Tigerpaw {
                 one_time.to_string(),
             );
         }
-        let unknown: std::collections::BTreeSet<&str> = agreements
-            .iter()
-            .filter_map(|a| a.billing_cycle.as_deref())
-            .filter(|c| crate::model::months_per_cycle(Some(c)).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            let list = unknown.into_iter().collect::<Vec<_>>().join(", ");
-            tracing::warn!(connection = %self.name, periods = %list, "billing periods this version does not convert to months; kept as sent");
-            meta.insert("billing periods kept as sent".to_string(), list);
-        }
+        crate::connectors::note_cycles_kept_as_sent(&self.name, &agreements, "billing periods kept as sent", &mut meta);
         meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
