@@ -27,11 +27,13 @@ use std::path::Path;
 ///
 /// Starts sandbox APIs on 127.0.0.1 (random free ports) that speak the same HTTP APIs as the
 /// real services (NinjaOne, ConnectWise PSA, SentinelOne, Microsoft 365, JumpCloud, Sherweb,
-/// Keeper Commander Service Mode) and writes a backup vendor's CSV export, serving a sample MSP
-/// with more than 20 clients and 1,000 devices. Then connects, syncs, maps, reconciles and
-/// reports through the real connectors, in a temporary directory: your config, database and
-/// keyring are not touched. With --psa, the same sample is billed from the Autotask, HaloPSA or
-/// Syncro sandbox, or from a CSV billing export, instead of ConnectWise PSA.
+/// Datto RMM, N-central, N-sight, GravityZone, Webroot, Keeper Commander Service Mode) and
+/// writes a backup vendor's CSV export, serving a sample MSP with more than 20 clients and 1,000
+/// devices. Then connects, syncs, maps, reconciles and reports through the real connectors, in a
+/// temporary directory: your config, database and keyring are not touched. With --psa, the same
+/// sample is billed from another PSA's sandbox (Autotask, HaloPSA, Syncro, Kaseya BMS, Pulseway
+/// PSA, CloudBlue PSA, Accelo, Tigerpaw) or from a CSV billing export, instead of ConnectWise
+/// PSA.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Report format [default: table on a terminal, csv otherwise]
@@ -65,6 +67,22 @@ fn psa_kinds() -> impl TypedValueParser<Value = ConnectorKind> {
 
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
+        if self.push
+            && let Some(why) = self.psa.report_only()
+        {
+            let writable: Vec<&str> = ConnectorKind::ALL
+                .iter()
+                .filter(|k| k.role() == Role::Psa && k.report_only().is_none())
+                .map(|k| k.as_str())
+                .collect();
+            anyhow::bail!(
+                "`reconcile demo --push --psa {}`: {} is report-only ({why}), so there is nothing to write back. Run `reconcile demo --psa {}` for its findings, or --push with --psa {}",
+                self.psa.as_str(),
+                self.psa.display_name(),
+                self.psa.as_str(),
+                writable.join(", ")
+            );
+        }
         let started = Instant::now();
         let mut sandbox = Sandbox::start(demo::sample())
             .await

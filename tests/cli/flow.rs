@@ -778,3 +778,23 @@ fn the_demo_shows_the_same_findings_on_every_psa() {
         }
     }
 }
+
+/// `demo --push` against a report-only PSA stops before starting anything, says why, and
+/// names the PSAs it can write to (it used to run and print "0 written" as if that were a
+/// result).
+#[test]
+fn demo_push_refuses_a_report_only_psa() {
+    for (psa, name) in [("tigerpaw", "Tigerpaw"), ("kaseya-bms", "Kaseya BMS")] {
+        let env = Env::new();
+        let r = env.run(&["demo", "--push", "--psa", psa], "").expect(2);
+        let err = r.stderr();
+        assert!(
+            err.contains(&format!("{name} is report-only")),
+            "{psa}: {err}"
+        );
+        assert!(err.contains("--psa connectwise, autotask"), "{psa}: {err}");
+        assert!(!err.contains("--psa accelo"), "{psa}: {err}");
+        assert!(r.stdout().is_empty(), "{psa}: {}", r.stdout());
+        assert!(!err.contains("demo: reconcile sync"), "{psa}: {err}");
+    }
+}

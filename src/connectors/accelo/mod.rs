@@ -415,7 +415,12 @@ impl Connector for Accelo {
                 outside.to_string(),
             );
         }
-        crate::connectors::note_cycles_kept_as_sent(&self.name, &agreements, "period lengths kept as sent", &mut meta);
+        crate::connectors::note_cycles_kept_as_sent(
+            &self.name,
+            &agreements,
+            "period lengths kept as sent",
+            &mut meta,
+        );
         meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,

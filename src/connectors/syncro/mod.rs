@@ -380,7 +380,12 @@ impl Connector for Syncro {
         );
         // A frequency the engine cannot turn into months is kept as sent (findings on it say
         // so); say which here too, so it is not silent.
-        crate::connectors::note_cycles_kept_as_sent(&self.name, &agreements, "frequencies kept as sent", &mut meta);
+        crate::connectors::note_cycles_kept_as_sent(
+            &self.name,
+            &agreements,
+            "frequencies kept as sent",
+            &mut meta,
+        );
         meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,

@@ -316,7 +316,12 @@ impl Connector for Tigerpaw {
                 one_time.to_string(),
             );
         }
-        crate::connectors::note_cycles_kept_as_sent(&self.name, &agreements, "billing periods kept as sent", &mut meta);
+        crate::connectors::note_cycles_kept_as_sent(
+            &self.name,
+            &agreements,
+            "billing periods kept as sent",
+            &mut meta,
+        );
         meta.extend(odd.note());
         Ok(Snapshot::Psa(PsaSnapshot {
             companies,
