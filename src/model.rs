@@ -42,6 +42,14 @@ pub struct UsageItem {
     pub raw: Option<String>,
 }
 
+/// The item attribute a connector sets where the vendor reports what one unit costs the MSP:
+/// per month, as a decimal (Pax8's partner cost, Sherweb's fee, a CSV import's cost column).
+/// The engine's cost and margin read it.
+pub const UNIT_COST_ATTR: &str = "unit_cost";
+/// The item attribute with the currency of [`UNIT_COST_ATTR`] (ISO 4217; the report's when
+/// absent).
+pub const COST_CURRENCY_ATTR: &str = "cost_currency";
+
 /// What the counting rules read of a usage item. [`UsageItem`] has it all; the engine's compact
 /// table ([`crate::engine::ItemTable`]) keeps only what the configured services and rules look
 /// at, so a million records fit in a fraction of the memory.

@@ -256,6 +256,7 @@ mod tests {
             contract_qty: None,
             basis: "latest".into(),
             snapshots: 1,
+            ..crate::engine::blank_finding()
         }
     }
 

@@ -45,6 +45,10 @@ pub struct Args {
     /// Leave out matches in the report
     #[arg(long)]
     pub only_discrepancies: bool,
+    /// One row per finding (default), or per service offering: revenue, cost and margin per
+    /// PSA product across every client, and where it loses money (as `report --by service`)
+    #[arg(long, value_enum, default_value_t = report::By::Finding, value_name = "ROW")]
+    pub by: report::By,
     /// The PSA the demo bills from: the same sample clients, agreements and lines, served by
     /// that PSA's sandbox API
     #[arg(long, default_value = demo::DEFAULT_PSA.as_str(), value_parser = psa_kinds())]
@@ -288,6 +292,7 @@ impl Args {
             only_discrepancies: self.only_discrepancies,
             matches: self.matches,
             table: app.table_style(),
+            by: self.by,
             ..Default::default()
         };
         let view = report::View::new(r, &opts.review, &opts.filter);

@@ -297,6 +297,9 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
                 },
                 why
             )?;
+            if let Some(c) = i.unit_cost.filter(|_| group == "counted") {
+                writeln!(w, "      vendor unit cost {}/month", money(c))?;
+            }
         }
     }
     writeln!(w, "Billing lines:")?;
@@ -431,8 +434,92 @@ fn render(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
         qty(t.decrease_pct)
     )?;
     writeln!(w, "  kind              {}", f.kind.as_str())?;
+    cost_arithmetic(w, e, currency)?;
     if !f.note.is_empty() {
         writeln!(w, "Note: {}", f.note)?;
+    }
+    Ok(())
+}
+
+/// What the line earns: revenue, the vendor's unit cost and where it came from, cost, margin,
+/// and the PSA's recorded unit cost when it is not the vendor's.
+fn cost_arithmetic(w: &mut dyn Write, e: &Explanation, currency: &str) -> Result<()> {
+    let f = &e.finding;
+    let d = |x: Option<Decimal>| x.unwrap_or_default();
+    writeln!(w, "Margin:")?;
+    let (billed, li) = (d(f.billed), d(f.less_included));
+    match (f.revenue, f.unit_price, e.months_per_cycle) {
+        (Some(r), Some(p), Some(months)) => writeln!(
+            w,
+            "  revenue           max({} - {}, 0) x {} / {} = {} {currency}/month",
+            qty(billed),
+            qty(li),
+            money(p),
+            qty(months.round_dp(4)),
+            money(r)
+        )?,
+        _ => writeln!(
+            w,
+            "  revenue           unknown (no unit price, or a billing cycle not in months)"
+        )?,
+    }
+    match f.vendor_unit_cost {
+        Some(c) => writeln!(
+            w,
+            "  vendor unit cost  {} {currency}/month, from {}",
+            money(c),
+            if f.cost_source.is_empty() {
+                "?"
+            } else {
+                f.cost_source.as_str()
+            }
+        )?,
+        None => writeln!(
+            w,
+            "  vendor unit cost  unknown (the vendor reports none and no [cost.\"{}\"] is set)",
+            f.services
+                .first()
+                .map(String::as_str)
+                .unwrap_or("<vendor>/<service>")
+        )?,
+    }
+    match (f.cost, f.vendor_unit_cost) {
+        (Some(c), Some(u)) => writeln!(
+            w,
+            "  cost              {} x {} = {} {currency}/month",
+            qty(d(f.actual)),
+            money(u),
+            money(c)
+        )?,
+        (Some(c), None) => writeln!(
+            w,
+            "  cost              {} {currency}/month (nothing counted)",
+            money(c)
+        )?,
+        _ => writeln!(w, "  cost              unknown")?,
+    }
+    match (f.revenue, f.cost, f.margin) {
+        (Some(r), Some(c), Some(m)) => writeln!(
+            w,
+            "  margin            {} - {} = {} {currency}/month{}{}",
+            money(r),
+            money(c),
+            money(m),
+            f.margin_pct
+                .map(|p| format!(" ({} % of revenue)", p.normalize()))
+                .unwrap_or_default(),
+            if f.low_margin { ": low_margin" } else { "" }
+        )?,
+        _ => writeln!(w, "  margin            unknown")?,
+    }
+    if let Some(m) = &e.cost_mismatch {
+        writeln!(
+            w,
+            "  PSA unit cost     {} {currency}/month: cost_mismatch {}: {}",
+            money(d(m.psa_unit_cost)),
+            m.id,
+            m.note
+        )?;
     }
     Ok(())
 }

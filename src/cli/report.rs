@@ -23,16 +23,24 @@ use crate::store::{ReconcileRecord, Store};
 /// billed_qty, less_included, actual_qty, difference, unit_price, monthly_impact, currency,
 /// vendor_connection, vendor_accounts, services, psa_connection, agreements, note, decision,
 /// decided_by, decided_at, decision_note, pending_qty, inactive_qty, excluded_qty, exclusions,
-/// contract_qty, basis, snapshots. The five before the last two: devices not counted because pending approval, inactive (`[rules]
-/// inactive_after_days`) or excluded (`[[exclude]]`; `exclusions` lists `reason: units`), and
-/// the quantity the `[contract]` says to bill (empty without one); `basis` is how actual was
-/// counted (latest, peak, average, end-of-period; see `[basis]`) and `snapshots` from how many
-/// synced snapshots.
+/// contract_qty, basis, snapshots, revenue_monthly, cost_monthly, margin_monthly, margin_pct,
+/// vendor_unit_cost, psa_unit_cost, cost_source, low_margin. pending_qty to contract_qty:
+/// devices not counted because pending approval, inactive (`[rules] inactive_after_days`) or
+/// excluded (`[[exclude]]`; `exclusions` lists `reason: units`), and the quantity the
+/// `[contract]` says to bill (empty without one); `basis` is how actual was counted (latest,
+/// peak, average, end-of-period; see `[basis]`) and `snapshots` from how many synced
+/// snapshots. The money per month each line earns: revenue = (billed − included) × unit price,
+/// cost = actual × the vendor's unit cost (from the vendor where it reports one, else
+/// `[cost."<vendor connection>/<service>"] unit_cost`; `cost_source` says which), margin and
+/// margin %; `low_margin` is true when the margin is negative or under `[margin]
+/// low_margin_pct`.
 ///
 /// With --period YYYY-MM or --as-of DATE the findings are computed (and stored) for that
 /// period or moment from the stored snapshots, as `reconcile reconcile --period` does.
 /// Types, in report order: unmapped_account, unmapped_service, stale_source, under_billed,
-/// over_billed, usage_no_billing, billing_no_usage, within_tolerance, match. JSON has the same
+/// over_billed, usage_no_billing, billing_no_usage, cost_mismatch (the PSA line records
+/// another unit cost than the vendor's: the PSA's margin reports are off; no billing impact),
+/// within_tolerance, match. JSON has the same
 /// fields per finding, plus totals.
 ///
 /// On a terminal the table lists what asks for action: matches (and findings within tolerance)
@@ -72,7 +80,7 @@ pub struct Args {
     pub company: Option<String>,
     /// Only findings of these types (comma-separated or repeated): unmapped_account,
     /// unmapped_service, stale_source, under_billed, over_billed, usage_no_billing,
-    /// billing_no_usage, within_tolerance, match
+    /// billing_no_usage, cost_mismatch, within_tolerance, match
     #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = report::parse_kind)]
     pub types: Vec<crate::engine::FindingKind>,
     #[command(flatten)]
@@ -85,6 +93,14 @@ pub struct Args {
     /// stale_source or any connection is unhealthy (never synced, last sync failed, too old), which wins over 1
     #[arg(long)]
     pub exit_code: bool,
+    /// One row per finding (default), or per service offering: for each PSA product across
+    /// every client, units billed and used, revenue, cost and margin per month, and the
+    /// clients where it loses money, largest loss first. CSV columns (stable): psa_connection,
+    /// product, clients, billed_qty, actual_qty, revenue_monthly, cost_monthly,
+    /// margin_monthly, margin_pct, currency, clients_losing_money, losses,
+    /// clients_without_cost
+    #[arg(long, value_enum, default_value_t = report::By::Finding, value_name = "ROW")]
+    pub by: report::By,
     #[command(flatten)]
     pub scope: crate::cli::ScopeArgs,
 }
@@ -143,6 +159,7 @@ impl Args {
                 Some(_) => report::TableStyle::default(),
                 None => app.table_style(),
             },
+            by: self.by,
         };
         let view = report::View::new(&record, &opts.review, &opts.filter);
         match &self.output {

@@ -9,6 +9,7 @@
 //! the rest by the kind's own settings type in its connector folder, which config never names.
 
 mod connection;
+mod cost;
 mod document;
 mod health;
 mod paths;
@@ -24,6 +25,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 pub use connection::{Connection, MAX_CONCURRENCY, validate_connection_name};
+pub use cost::{CostConfig, MarginConfig};
 pub use document::ConfigDocument;
 pub use health::HealthConfig;
 pub use paths::Paths;
@@ -78,6 +80,13 @@ pub struct Config {
     /// `[push]`: writing the counts back to the PSA.
     #[serde(default)]
     pub push: PushConfig,
+    /// `[cost."<vendor connection>/<service key>"]`: what a unit costs when the vendor does not
+    /// say.
+    #[serde(default)]
+    pub cost: BTreeMap<String, CostConfig>,
+    /// `[margin]`: the low-margin threshold and the PSA cost check.
+    #[serde(default)]
+    pub margin: MarginConfig,
 }
 
 fn default_currency() -> String {
@@ -156,6 +165,8 @@ impl Config {
             period: PeriodConfig::default(),
             basis: BasisConfig::default(),
             push: PushConfig::default(),
+            cost: BTreeMap::new(),
+            margin: MarginConfig::default(),
         }
     }
 
@@ -169,6 +180,7 @@ impl Config {
         self.tolerance.validate()?;
         self.health.validate()?;
         self.push.validate()?;
+        cost::validate(&self.cost, &self.margin)?;
         self.validate_rules()?;
         for (name, connection) in &self.connections {
             connection.validate(name)?;

@@ -174,6 +174,8 @@ impl Config {
                     )
                 })
                 .collect(),
+            costs: super::cost::engine_costs(&self.cost, &self.currency),
+            margin: super::cost::engine_margin(&self.margin, &self.currency),
         }
     }
 

@@ -129,6 +129,13 @@ fn the_example_config_sets_rules_exclusions_custom_services_and_contracts() {
     assert_eq!(r.exclusions[1].device_name.as_deref(), Some("LAB-*"));
     let c_ws = &r.contracts["connectwise/NINJA-WS"];
     assert_eq!(c_ws.included, Decimal::from(5));
+    let cost = &r.costs["ninjaone/total-workstations"];
+    assert_eq!(
+        (cost.unit_cost, cost.currency.as_str()),
+        (Decimal::new(350, 2), "USD")
+    );
+    assert!(r.margin.check_psa_cost);
+    assert_eq!(r.margin.low_margin_pct, None);
     assert_eq!(c_ws.rounding, Rounding::Ceil);
     let defs = c.services_for("ninjaone", ConnectorKind::NinjaOne);
     assert_eq!(defs.len(), 10);
@@ -149,6 +156,10 @@ fn the_example_config_sets_rules_exclusions_custom_services_and_contracts() {
 fn rules_default_and_errors_name_the_key() {
     let c = Config::parse("").unwrap();
     assert_eq!(c.engine_rules(), Rules::default());
+    // A cost with no currency is in the report's.
+    let c = Config::parse("currency = \"EUR\"\n[cost.\"n/ws\"]\nunit_cost = 2.5\n").unwrap();
+    assert_eq!(c.engine_rules().costs["n/ws"].currency, "EUR");
+    assert_eq!(c.engine_rules().margin.currency, "EUR");
     let c = Config::parse("[rules]\ninactive_after_days = 0\n").unwrap();
     assert_eq!(c.engine_rules().inactive_after_days, None);
     let n = "[connections.n]\nkind = \"ninjaone\"\nurl = \"http://x\"\nclient_id = \"c\"\n";
@@ -171,6 +182,21 @@ fn rules_default_and_errors_name_the_key() {
             "[[custom_service]]\nconnection = \"nope\"\nkey = \"k\"\n",
             "connection `nope` is not configured",
         ),
+        (
+            "[cost.ws]\nunit_cost = 1\n",
+            "[cost.\"ws\"] must name a service",
+        ),
+        (
+            "[cost.\"n/ws\"]\nunit_cost = -1\n",
+            "unit_cost must not be negative",
+        ),
+        ("[cost.\"n/ws\"]\ncurrency = \"USD\"\n", "unit_cost"),
+        (
+            "[cost.\"n/ws\"]\nunit_cost = 1\ncurrency = \"euro\"\n",
+            "not an ISO 4217 code",
+        ),
+        ("[margin]\nlow_margin_pct = 150\n", "from 0 to 100"),
+        ("[margin]\nlow_margin = 10\n", "low_margin"),
     ] {
         let err = format!("{:#}", Config::parse(text).unwrap_err());
         assert!(err.contains(wants), "{text}: {err}");

@@ -66,6 +66,11 @@ pub trait KindSettings:
     /// reason); `None` for kinds that write back, vendors and file imports.
     const REPORT_ONLY: Option<&'static str> = None;
 
+    /// Whether a PSA kind's billing lines carry a unit cost the user maintains (`false` where
+    /// the API has no cost on a line, so a cost of 0 is not the PSA's word and is never a
+    /// `cost_mismatch`).
+    const LINE_COST: bool = true;
+
     /// Built-in services of a vendor kind.
     fn services() -> Vec<ServiceDef> {
         Vec::new()

@@ -38,6 +38,13 @@ macro_rules! connectors {
                 }
             }
 
+            /// Whether a PSA kind's lines record a unit cost (see [`KindSettings::LINE_COST`]).
+            pub fn records_line_cost(self) -> bool {
+                match self {
+                    $(ConnectorKind::$variant => <$module::Settings as KindSettings>::LINE_COST),*
+                }
+            }
+
             /// Why a PSA kind is report-only, if it is (see [`KindSettings::REPORT_ONLY`]).
             pub fn report_only(self) -> Option<&'static str> {
                 match self {

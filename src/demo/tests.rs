@@ -211,6 +211,7 @@ async fn the_engine_finds_exactly_what_was_planted() {
         psas: vec![PsaInput {
             connection: "connectwise",
             snapshot: &psa,
+            records_cost: true,
         }],
         accounts: &accounts,
         services: &service_maps,

@@ -35,6 +35,11 @@ pub struct DemoVendor {
     pub expected: Vec<ExpectedLine>,
     /// Accounts the sandbox refuses to let the connector read (a tenant without consent).
     pub unreadable: Vec<String>,
+    /// For a vendor that reports what a unit costs ([`Vendor::PLANTS_COST`]): the (company,
+    /// product) whose line records another unit cost than the vendor's (`cost_mismatch`), and
+    /// the one sold below cost (a match that loses money: `low_margin`).
+    pub cost_mismatch: Option<(String, String)>,
+    pub loss_making: Option<(String, String)>,
 }
 
 impl DemoVendor {
@@ -47,7 +52,11 @@ impl DemoVendor {
         billed: &Billed,
         quantity: Decimal,
     ) {
-        add_line(cw, client, billed, quantity);
+        let (price, cost) = (
+            billed.3.parse().expect("a price"),
+            billed.4.parse().expect("a cost"),
+        );
+        add_line(cw, client, billed, quantity, price, cost);
         self.expected.push(ExpectedLine {
             company: client.name.clone(),
             product: billed.1.to_string(),
@@ -71,7 +80,9 @@ pub struct ClientAgreement {
 
 /// Adds the vendor's catalog products and one addition per (client, billed service) with usage,
 /// billed as used except the first such line (2 fewer: under-billed) and the second (1 more:
-/// over-billed).
+/// over-billed). For a vendor that reports costs, the next line records last year's cost (80 %
+/// of the vendor's: a cost mismatch) and the one after is priced 0.50 below cost (it loses
+/// money while billing exactly what is used).
 pub fn plant<V: Vendor>(
     cw: &mut CwData,
     clients: &[&ClientAgreement],
@@ -95,6 +106,7 @@ pub fn plant<V: Vendor>(
     }
     let mut expected = Vec::new();
     let mut planted = 0;
+    let (mut cost_mismatch, mut loss_making) = (None, None);
     for client in clients {
         for line in billed {
             let (service, ident, ..) = line;
@@ -113,7 +125,21 @@ pub fn plant<V: Vendor>(
             if kind != FindingKind::Match {
                 planted += 1;
             }
-            add_line(cw, client, line, quantity);
+            let (mut price, mut cost): (Decimal, Decimal) = (
+                line.3.parse().expect("a price"),
+                line.4.parse().expect("a cost"),
+            );
+            let here = || Some((client.name.clone(), ident.to_string()));
+            if V::PLANTS_COST && kind == FindingKind::Match && planted >= 2 {
+                if cost_mismatch.is_none() {
+                    cost = (cost * Decimal::new(8, 1)).round_dp(2);
+                    cost_mismatch = here();
+                } else if loss_making.is_none() {
+                    price = cost - Decimal::new(5, 1);
+                    loss_making = here();
+                }
+            }
+            add_line(cw, client, line, quantity, price, cost);
             expected.push(ExpectedLine {
                 company: client.name.clone(),
                 product: ident.to_string(),
@@ -140,13 +166,22 @@ pub fn plant<V: Vendor>(
             .map(|(s, p, ..)| (s.to_string(), p.to_string()))
             .collect(),
         expected,
+        cost_mismatch,
+        loss_making,
     }
 }
 
 /// Adds an addition billing `quantity` of `billed`'s product (planted in the catalog already)
-/// on `client`'s agreement, at its price and cost, from the agreement's start.
-fn add_line(cw: &mut CwData, client: &ClientAgreement, billed: &Billed, quantity: Decimal) {
-    let (_, ident, desc, price, cost) = billed;
+/// on `client`'s agreement, at `price` and `cost`, from the agreement's start.
+fn add_line(
+    cw: &mut CwData,
+    client: &ClientAgreement,
+    billed: &Billed,
+    quantity: Decimal,
+    price: Decimal,
+    cost: Decimal,
+) {
+    let (_, ident, desc, ..) = billed;
     let product_id = cw
         .catalog
         .iter()
@@ -161,8 +196,8 @@ fn add_line(cw: &mut CwData, client: &ClientAgreement, billed: &Billed, quantity
         description: desc.to_string(),
         quantity,
         less_included: Decimal::ZERO,
-        unit_price: price.parse().expect("a price"),
-        unit_cost: cost.parse().expect("a cost"),
+        unit_price: price,
+        unit_cost: cost,
         bill_customer: "Billable".into(),
         effective: client.start,
         cancelled: None,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
+use super::cost::{CostTally, PairCost};
 use super::{Bases, Basis, Input, ItemStatus, Rules, Usage, VendorInput, classify};
 use crate::model::{CompanyTarget, ProductTarget, VendorAccount};
 
@@ -43,6 +44,8 @@ pub(super) struct PairUsage {
     /// Items of a class the connector does not know (or that had none), which a service that
     /// counts by class therefore did not count: said in the finding, never silent.
     pub unclassified: u64,
+    /// What the units counted on the as-of snapshot cost.
+    pub cost: PairCost,
 }
 
 impl PairUsage {
@@ -78,6 +81,8 @@ pub(super) struct Tally {
     excluded_by: BTreeMap<String, Decimal>,
     /// Items flagged `unknown_class` that this service, counting by class, left out.
     unclassified: u64,
+    /// What the counted units cost.
+    cost: CostTally,
 }
 
 impl Tally {
@@ -107,6 +112,8 @@ pub(super) struct VendorTally {
     /// `<vendor connection>/<service key>` by service index.
     pub labels: Vec<String>,
     per_account: HashMap<String, AccountTally>,
+    /// By service index: whether any counted unit of it, on any account, has a cost.
+    pub costed: Vec<bool>,
     /// The period's snapshots (oldest first) with their counted units; empty when there is no
     /// period, no snapshot in it, or every service is counted on `latest`.
     history: Vec<(Timestamp, CountedUnits)>,
@@ -121,9 +128,18 @@ impl VendorTally {
             .collect();
         let per_account = tally_accounts(v, &labels, input.rules, input.as_of);
         let history = period_history(v, &labels, input);
+        let costed = (0..labels.len())
+            .map(|si| {
+                per_account.values().any(|a| {
+                    let c = &a.services[si].cost;
+                    c.units > Decimal::ZERO || !c.other_currencies.is_empty()
+                })
+            })
+            .collect();
         VendorTally {
             labels,
             per_account,
+            costed,
             history,
         }
     }
@@ -158,6 +174,8 @@ fn tally_accounts(
         .collect();
     // Keyed by an owned id so one lookup per item serves both.
     let mut per_account: HashMap<String, AccountTally> = HashMap::new();
+    let rates: Vec<_> = labels.iter().map(|l| rules.costs.get(l)).collect();
+    let currency = rules.margin.currency.as_str();
     v.snapshot.each_item(&mut |item| {
         let account_id = item.account_id();
         if !per_account.contains_key(account_id) {
@@ -185,6 +203,9 @@ fn tally_accounts(
                 continue;
             }
             let status = classify(item, account_name, v.connection, &labels[si], rules, as_of);
+            if status == ItemStatus::Counted {
+                per.services[si].cost.add(item, w, rates[si], currency);
+            }
             per.services[si].add(&status, w);
         }
     });
@@ -348,6 +369,10 @@ impl Counted {
                 .push(account.id.as_str());
             u.add(&t, basis == Basis::Latest || tally.history.is_empty());
             u.services.insert(label.clone());
+            u.cost.add(label, &t.cost);
+            if tally.costed[s.index] {
+                u.cost.costed_elsewhere.insert(label.clone());
+            }
             if let Some(why) = v.snapshot.unreadable().get(&account.id) {
                 u.unreadable.insert(format!(
                     "`{}` could not read {}: {why}",

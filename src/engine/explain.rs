@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::lines::{line_status, price_line};
 use super::rules::{Contract, ItemStatus, classify};
-use super::{Finding, Input, PsaInput, Tolerance, months_per_cycle};
+use super::{Finding, FindingKind, Input, PsaInput, Tolerance, months_per_cycle};
 use crate::model::{PsaAgreement, PsaLine, ServiceMapping};
 
 /// One usage item a finding's services look at.
@@ -27,6 +27,9 @@ pub struct ExplainedItem {
     /// services counting a quantity attribute (licenses, seats).
     pub weight: Decimal,
     pub status: ItemStatus,
+    /// What one unit costs per month as the vendor reports it (its `unit_cost` attribute).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<Decimal>,
 }
 
 /// One billing line on the company and product.
@@ -37,6 +40,8 @@ pub struct ExplainedLine {
     pub quantity: Decimal,
     pub less_included: Decimal,
     pub unit_price: Decimal,
+    /// The unit cost the PSA records on the line (per billing cycle).
+    pub unit_cost: Decimal,
     pub billing_cycle: Option<String>,
     pub effective: Option<Timestamp>,
     /// Whether it is summed into the billed quantity.
@@ -62,6 +67,10 @@ pub struct Explanation {
     /// The tolerance for the finding's services (applies to under/over-billed only).
     #[serde(skip)]
     pub tolerance: Tolerance,
+    /// The `cost_mismatch` finding beside this line's, if the PSA's unit cost is not the
+    /// vendor's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_mismatch: Option<Finding>,
 }
 
 /// The line findings of `company_id` on `psa_connection` (one product, matched
@@ -83,10 +92,17 @@ pub fn explain(
         .map(|a| (a.id.as_str(), a))
         .collect();
     let mut out = Vec::new();
+    let mine = |f: &Finding| {
+        f.psa_connection.as_deref() == Some(psa_connection)
+            && f.company_id.as_deref() == Some(company_id)
+    };
+    let mismatches: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::CostMismatch && mine(f))
+        .cloned()
+        .collect();
     for f in findings {
-        if f.psa_connection.as_deref() != Some(psa_connection)
-            || f.company_id.as_deref() != Some(company_id)
-        {
+        if !mine(&f) || f.kind == FindingKind::CostMismatch {
             continue;
         }
         let Some(p) = f.product.clone() else { continue };
@@ -108,6 +124,10 @@ pub fn explain(
                 .get(&format!("{psa_connection}/{p}"))
                 .cloned(),
             tolerance: input.tolerances.for_services(&f.services),
+            cost_mismatch: mismatches
+                .iter()
+                .find(|m| m.product.as_deref() == Some(p.as_str()))
+                .cloned(),
             finding: f,
             items,
             lines,
@@ -155,6 +175,9 @@ fn items_behind(
                     class: item.class().to_string(),
                     last_contact: item.last_contact(),
                     weight,
+                    unit_cost: item
+                        .attr(super::UNIT_COST_ATTR)
+                        .and_then(|c| c.trim().parse().ok()),
                     status: classify(
                         item,
                         account,
@@ -241,6 +264,7 @@ fn lines_behind(
                 quantity: l.quantity,
                 less_included: l.less_included,
                 unit_price: l.unit_price,
+                unit_cost: l.unit_cost,
                 billing_cycle: agreement.and_then(|a| a.billing_cycle.clone()),
                 effective: l.effective,
                 counted: why.is_none(),

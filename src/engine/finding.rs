@@ -19,6 +19,8 @@ pub enum FindingKind {
     OverBilled,
     UsageNoBilling,
     BillingNoUsage,
+    /// The PSA line's recorded unit cost is not the vendor's (the rules are in `engine/cost.rs`).
+    CostMismatch,
     /// Computed from a connection whose data is not trustworthy now (see the module header).
     StaleSource,
     /// A difference smaller than the configured tolerance.
@@ -28,7 +30,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 9] = [
+    pub const ALL: [FindingKind; 10] = [
         FindingKind::UnmappedAccount,
         FindingKind::UnmappedService,
         FindingKind::StaleSource,
@@ -36,6 +38,7 @@ impl FindingKind {
         FindingKind::OverBilled,
         FindingKind::UsageNoBilling,
         FindingKind::BillingNoUsage,
+        FindingKind::CostMismatch,
         FindingKind::WithinTolerance,
         FindingKind::Match,
     ];
@@ -56,6 +59,7 @@ impl FindingKind {
             FindingKind::OverBilled => "over_billed",
             FindingKind::UsageNoBilling => "usage_no_billing",
             FindingKind::BillingNoUsage => "billing_no_usage",
+            FindingKind::CostMismatch => "cost_mismatch",
             FindingKind::StaleSource => "stale_source",
             FindingKind::WithinTolerance => "within_tolerance",
             FindingKind::Match => "match",
@@ -116,11 +120,35 @@ pub struct Finding {
     /// How many snapshots `actual` came from (1 for `latest`).
     #[serde(default)]
     pub snapshots: usize,
+    /// Per month: max(billed − less included, 0) × unit price ÷ months in the cycle.
+    #[serde(default)]
+    pub revenue: Option<Decimal>,
+    /// Per month: actual × the vendor's unit cost.
+    #[serde(default)]
+    pub cost: Option<Decimal>,
+    /// revenue − cost.
+    #[serde(default)]
+    pub margin: Option<Decimal>,
+    /// margin ÷ revenue × 100; `None` when revenue is 0 or either is unknown.
+    #[serde(default)]
+    pub margin_pct: Option<Decimal>,
+    /// What one unit costs the MSP per month, from the vendor or `[cost]`.
+    #[serde(default)]
+    pub vendor_unit_cost: Option<Decimal>,
+    /// What the PSA line records one unit costs, per month (`cost_mismatch` only).
+    #[serde(default)]
+    pub psa_unit_cost: Option<Decimal>,
+    /// Where `vendor_unit_cost` came from: `vendor (<services>)`, `config ([cost."…"])`.
+    #[serde(default)]
+    pub cost_source: String,
+    /// Margin negative, or under `[margin] low_margin_pct`.
+    #[serde(default)]
+    pub low_margin: bool,
 }
 
 /// A finding with every field empty, on the `latest` basis: the rest of a literal that sets
 /// only what its kind says.
-pub(super) fn blank() -> Finding {
+pub fn blank() -> Finding {
     Finding {
         id: String::new(),
         kind: FindingKind::Match,
@@ -146,6 +174,14 @@ pub(super) fn blank() -> Finding {
         contract_qty: None,
         basis: Basis::Latest.as_str().to_string(),
         snapshots: 1,
+        revenue: None,
+        cost: None,
+        margin: None,
+        margin_pct: None,
+        vendor_unit_cost: None,
+        psa_unit_cost: None,
+        cost_source: String::new(),
+        low_margin: false,
     }
 }
 
@@ -217,5 +253,7 @@ pub(super) fn mark_stale_because(f: &mut Finding, reasons: Vec<String>) {
     }
     f.kind = FindingKind::StaleSource;
     f.monthly_impact = None;
+    (f.revenue, f.cost, f.margin, f.margin_pct) = (None, None, None, None);
+    f.low_margin = false;
     f.note = note;
 }

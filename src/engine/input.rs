@@ -38,6 +38,9 @@ pub struct VendorInput<'a> {
 pub struct PsaInput<'a> {
     pub connection: &'a str,
     pub snapshot: &'a PsaSnapshot,
+    /// Whether its lines record a unit cost (Tigerpaw's do not): only then is a cost that
+    /// differs from the vendor's a `cost_mismatch`.
+    pub records_cost: bool,
 }
 
 /// The billing period's snapshots, for services counted on a basis other than `latest`.

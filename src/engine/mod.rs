@@ -47,22 +47,28 @@
 //!   mapped to its product (so a vendor that lost its devices cannot produce "billing, no
 //!   usage" everywhere). Which connections are unhealthy is decided by the caller
 //!   ([`crate::pipeline`]) and passed in [`Input::unhealthy`];
+//! - what each line earns: revenue, cost (actual × the vendor's unit cost, from the items'
+//!   `unit_cost` or `[cost]`), margin and margin %, the `low_margin` note, and a
+//!   `cost_mismatch` finding beside the line when the PSA records another unit cost than the
+//!   vendor's: the rules are written out in `cost.rs`;
 //! - order: by kind in [`FindingKind::ALL`] order (unmapped first, a mapping gap hides money;
 //!   then stale sources; then under/over-billed, usage with no billing, billing with no usage;
-//!   then within tolerance; matches last), within a kind by company name (case-insensitive),
-//!   product, accounts, services, id.
+//!   then cost mismatches; then within tolerance; matches last), within a kind by company name
+//!   (case-insensitive), product, accounts, services, id.
 //!
 //! Where each part lives: `input.rs` what the engine reads; `rules.rs` the per-item rules and
 //! the contract arithmetic; `usage.rs` the usage records behind one trait; `count.rs` the
 //! counting per account and per (company, product), over the billing period too; `vendor.rs`
 //! the vendor side (mapping gaps, excluded accounts); `lines.rs` the billing lines, price and
-//! impact; `psa.rs` the PSA side (one finding per company and product); `tolerance.rs`,
+//! impact; `psa.rs` the PSA side (one finding per company and product); `cost.rs` what each
+//! line earns; `tolerance.rs`,
 //! `finding.rs` (the rows, their ids and order, `stale_source`), `totals.rs`, and
 //! `explain.rs` (the records behind one finding). [`findings`] runs the vendor side, then the
 //! PSA side, and sorts.
 
 use std::collections::BTreeSet;
 
+mod cost;
 mod count;
 mod explain;
 mod finding;
@@ -76,9 +82,10 @@ mod usage;
 mod vendor;
 
 pub use crate::model::months_per_cycle;
+pub use cost::{COST_CURRENCY_ATTR, CostRate, Margin, UNIT_COST_ATTR};
 pub use count::aggregate;
 pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
-pub use finding::{Finding, FindingKind, finding_id};
+pub use finding::{Finding, FindingKind, blank as blank_finding, finding_id};
 pub use input::{Bases, Basis, Input, PeriodInput, PsaInput, VendorInput};
 pub use lines::counted_lines;
 pub use rules::{Contract, Exclusion, ItemStatus, Rounding, Rules, classify};

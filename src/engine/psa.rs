@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::cost::{self, Earning};
 use super::count::{Counted, PairKey, PairUsage};
 use super::finding::{blank, mark_stale, mark_stale_because};
-use super::lines::{Billed, billed, line_price, monthly_impact};
+use super::lines::{Billed, billed, line_price, monthly_impact, price_line};
 use super::{Basis, Finding, FindingKind, Input, PsaInput, Rounding, Rules, finding_id};
-use crate::model::{PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot};
+use crate::model::{PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, months_per_cycle};
 
 /// The line findings of one PSA connection.
 pub(super) fn psa_findings(psa: &PsaInput, input: &Input, counted: &Counted) -> Vec<Finding> {
@@ -18,7 +19,7 @@ pub(super) fn psa_findings(psa: &PsaInput, input: &Input, counted: &Counted) -> 
     let lines = side.lines_by_pair();
     side.pairs(&lines)
         .into_iter()
-        .filter_map(|(company_id, product)| {
+        .flat_map(|(company_id, product)| {
             let key = (company_id, product);
             let on_pair = lines.get(&key).map(Vec::as_slice).unwrap_or_default();
             side.pair_finding(&key.0, &key.1, on_pair)
@@ -29,6 +30,7 @@ pub(super) fn psa_findings(psa: &PsaInput, input: &Input, counted: &Counted) -> 
 /// One PSA connection's snapshot, indexed, with what the vendor side counted.
 struct PsaSide<'s> {
     conn: &'s str,
+    psa: &'s PsaInput<'s>,
     snap: &'s PsaSnapshot,
     input: &'s Input<'s>,
     counted: &'s Counted,
@@ -50,11 +52,15 @@ struct Comparison<'l> {
     target: Decimal,
     kind: FindingKind,
     unit_price: Option<Decimal>,
+    /// Months in the price's billing cycle (1 for a catalog price); `None` when not convertible.
+    months: Option<Decimal>,
+    /// The line whose price (and recorded cost) the finding uses.
+    price_line: Option<&'l PsaLine>,
     monthly_impact: Option<Decimal>,
 }
 
 impl<'s> PsaSide<'s> {
-    fn new(psa: &PsaInput<'s>, input: &'s Input<'s>, counted: &'s Counted) -> PsaSide<'s> {
+    fn new(psa: &'s PsaInput<'s>, input: &'s Input<'s>, counted: &'s Counted) -> PsaSide<'s> {
         let snap = psa.snapshot;
         let conn = psa.connection;
         let mut catalog = HashMap::new();
@@ -63,6 +69,7 @@ impl<'s> PsaSide<'s> {
         }
         PsaSide {
             conn,
+            psa,
             snap,
             input,
             counted,
@@ -111,14 +118,14 @@ impl<'s> PsaSide<'s> {
         pairs
     }
 
-    /// The finding for one (company, product), or `None` for a non-billable company no account
-    /// is mapped to (its lines are not our business).
-    fn pair_finding(&self, company_id: &str, product: &str, lines: &[&PsaLine]) -> Option<Finding> {
+    /// The finding for one (company, product) and its `cost_mismatch` if any, or none for a
+    /// non-billable company no account is mapped to (its lines are not our business).
+    fn pair_finding(&self, company_id: &str, product: &str, lines: &[&PsaLine]) -> Vec<Finding> {
         let company = self.companies.get(company_id).copied();
         if company.is_some_and(|c| !c.billable)
             && !self.mapped_company_names.contains_key(company_id)
         {
-            return None;
+            return Vec::new();
         }
         let key: PairKey = (
             self.conn.to_string(),
@@ -137,6 +144,17 @@ impl<'s> PsaSide<'s> {
                 .map(|s| s.to_string())
         });
         company_notes(company, &mut notes);
+        let (months, price_line) = (c.months, c.price_line);
+        let earning = Earning {
+            billed: c.billed.quantity,
+            less_included: c.billed.less_included,
+            actual: c.actual,
+            unit_price: c.unit_price,
+            months,
+            cost: u.map(|u| &u.cost),
+        };
+        let mut earned = blank();
+        cost::earn(&mut earned, &earning, &self.input.rules.margin, &mut notes);
         let mut finding = Finding {
             id: finding_id(&["line", self.conn, company_id, product]),
             psa_connection: Some(self.conn.to_string()),
@@ -145,10 +163,22 @@ impl<'s> PsaSide<'s> {
             product: Some(product.to_string()),
             agreements: self.agreement_names(&c.billed),
             note: notes.join("; "),
+            revenue: earned.revenue,
+            cost: earned.cost,
+            margin: earned.margin,
+            margin_pct: earned.margin_pct,
+            vendor_unit_cost: earned.vendor_unit_cost,
+            cost_source: earned.cost_source,
+            low_margin: earned.low_margin,
             ..comparison_finding(c, u, services)
         };
         self.mark_if_stale(&mut finding, u, product);
-        Some(finding)
+        let margin = &self.input.rules.margin;
+        let mismatch = price_line
+            .filter(|_| margin.check_psa_cost && self.psa.records_cost)
+            .and_then(|l| Some((l, cost::psa_unit_cost(l.unit_cost, months)?)))
+            .and_then(|(l, psa_cost)| cost::mismatch(&finding, psa_cost, &l.id));
+        std::iter::once(finding).chain(mismatch).collect()
     }
 
     /// Compares what the lines bill with what the usage says to bill, noting each step.
@@ -177,7 +207,11 @@ impl<'s> PsaSide<'s> {
         let (unit_price, cycle) = self.price(&billed, product, kind, notes);
         let monthly_impact = unit_price
             .and_then(|price| monthly_impact(price, cycle.as_deref(), target, &billed, notes));
+        let price_line =
+            price_line(billed.lines.iter().copied().enumerate()).map(|i| billed.lines[i]);
         Comparison {
+            months: months_per_cycle(cycle.as_deref()),
+            price_line,
             billed,
             actual,
             contract_qty,

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::{CostRate, Margin};
 use crate::model::{ItemView, glob_match};
 
 /// What the engine does with items and lines beyond the mappings.
@@ -23,6 +24,10 @@ pub struct Rules {
     pub exclusions: Vec<Exclusion>,
     /// Per `<psa connection>/<product identifier>`: the contract arithmetic.
     pub contracts: BTreeMap<String, Contract>,
+    /// Per `<vendor connection>/<service key>`: what a unit costs when the vendor does not say.
+    pub costs: BTreeMap<String, CostRate>,
+    /// The low-margin threshold and the PSA cost check.
+    pub margin: Margin,
 }
 
 impl Default for Rules {
@@ -33,6 +38,8 @@ impl Default for Rules {
             count_pending: false,
             exclusions: Vec::new(),
             contracts: BTreeMap::new(),
+            costs: BTreeMap::new(),
+            margin: Margin::default(),
         }
     }
 }

@@ -38,7 +38,8 @@ impl Totals {
         for f in findings {
             *t.by_kind.entry(f.kind.as_str().to_string()).or_default() += 1;
             match f.kind {
-                FindingKind::StaleSource => continue,
+                // A wrong recorded cost does not change what the client is billed.
+                FindingKind::StaleSource | FindingKind::CostMismatch => continue,
                 FindingKind::WithinTolerance => {
                     t.within_tolerance_monthly += f.monthly_impact.unwrap_or_default();
                     continue;

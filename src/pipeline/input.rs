@@ -80,6 +80,8 @@ pub fn with_input<T>(
 
 /// What the engine applies to the snapshots: the mappings, the tolerances and the rules.
 struct Ruleset {
+    /// Per PSA connection: whether its kind's lines record a unit cost.
+    line_cost: std::collections::BTreeMap<String, bool>,
     accounts: Vec<AccountMapping>,
     services: Vec<ServiceMapping>,
     tolerances: Tolerances,
@@ -89,6 +91,11 @@ struct Ruleset {
 impl Ruleset {
     fn load(config: &Config, store: &Store) -> Result<Ruleset> {
         Ok(Ruleset {
+            line_cost: config
+                .connections
+                .iter()
+                .map(|(name, c)| (name.clone(), c.kind().records_line_cost()))
+                .collect(),
             accounts: store.account_mappings()?,
             services: store.service_mappings()?,
             tolerances: config.tolerance.resolve(),
@@ -122,6 +129,7 @@ impl Ruleset {
                 .map(|(name, _, snap)| PsaInput {
                     connection: name,
                     snapshot: snap,
+                    records_cost: self.line_cost.get(name).copied().unwrap_or(true),
                 })
                 .collect(),
             accounts: &self.accounts,

@@ -260,7 +260,12 @@ fn item_spec(config: &Config, name: &str, kind: ConnectorKind, explain: bool) ->
             reads(part, keys, names);
         }
     }
-    let mut keys = BTreeSet::new();
+    // What a unit costs, where the vendor says: every finding's margin reads it.
+    let mut keys: BTreeSet<String> = [
+        crate::engine::UNIT_COST_ATTR.to_string(),
+        crate::engine::COST_CURRENCY_ATTR.to_string(),
+    ]
+    .into();
     let mut names = config
         .engine_rules()
         .exclusions

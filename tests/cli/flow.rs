@@ -9,7 +9,7 @@ use reconcile::engine::FindingKind;
 use rust_decimal::Decimal;
 
 use crate::harness::{Env, Run, expected_backend, read_from_store};
-use crate::support::{Finding, assert_expected, assert_planted, csv_rows, runtime};
+use crate::support::{Finding, assert_expected, assert_planted, csv_rows, dec, finding, runtime};
 
 /// A sandbox served by its own runtime's worker threads while the test runs processes.
 pub(crate) struct Served {
@@ -296,7 +296,7 @@ fn connect_sync_map_reconcile_report_disconnect() {
         .expect(0)
         .stdout();
     assert!(
-        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note,pending_qty,inactive_qty,excluded_qty,exclusions,contract_qty,basis,snapshots\n"),
+        csv_text.starts_with("finding_id,type,company,company_id,product,billed_qty,less_included,actual_qty,difference,unit_price,monthly_impact,currency,vendor_connection,vendor_accounts,services,psa_connection,agreements,note,decision,decided_by,decided_at,decision_note,pending_qty,inactive_qty,excluded_qty,exclusions,contract_qty,basis,snapshots,revenue_monthly,cost_monthly,margin_monthly,margin_pct,vendor_unit_cost,psa_unit_cost,cost_source,low_margin\n"),
         "{csv_text}"
     );
     let rows = parse_csv(&csv_text);
@@ -581,6 +581,7 @@ fn the_demo_runs_without_any_account_and_touches_nothing() {
         for e in &v.expected {
             assert_expected(&rows, &r.stdout(), e, e.billed);
         }
+        assert_margins_planted(&rows, &r.stdout(), v);
         assert!(
             r.stderr()
                 .contains(&format!("reconcile connect {}", v.kind)),
@@ -595,6 +596,99 @@ fn the_demo_runs_without_any_account_and_touches_nothing() {
     assert!(
         !env.db_path().exists(),
         "the demo wrote the user's database"
+    );
+}
+
+/// A vendor that reports costs shows its planted cost mismatch (the PSA line records 80 % of
+/// the vendor's cost) and its line sold below cost (a match that loses money).
+fn assert_margins_planted(rows: &[Finding], text: &str, v: &reconcile::demo::vendors::DemoVendor) {
+    if let Some((company, product)) = &v.cost_mismatch {
+        let m = rows
+            .iter()
+            .find(|r| {
+                r.kind == FindingKind::CostMismatch
+                    && &r.company == company
+                    && &r.product == product
+            })
+            .unwrap_or_else(|| panic!("no cost_mismatch for {company} / {product}:\n{text}"));
+        let (psa, vendor) = (dec(&m.psa_unit_cost), dec(&m.vendor_unit_cost));
+        assert_eq!(psa, (vendor * Decimal::new(8, 1)).round_dp(2), "{m:?}");
+        assert!(m.monthly_impact.is_empty(), "{m:?}");
+        assert!(m.cost_source.starts_with("vendor ("), "{m:?}");
+        assert!(
+            m.note.contains("the PSA's margin on this line is off by"),
+            "{m:?}"
+        );
+        // The line itself still bills what is used.
+        assert_eq!(
+            finding(rows, company, product, text).kind,
+            FindingKind::Match
+        );
+    }
+    if let Some((company, product)) = &v.loss_making {
+        let l = finding(rows, company, product, text);
+        assert_eq!(l.kind, FindingKind::Match, "{l:?}");
+        assert_eq!(l.low_margin, "true", "{l:?}");
+        assert!(dec(&l.margin_monthly) < Decimal::ZERO, "{l:?}");
+        assert_eq!(
+            dec(&l.revenue_monthly) - dec(&l.cost_monthly),
+            dec(&l.margin_monthly),
+            "{l:?}"
+        );
+        assert!(l.note.contains("low_margin: loses"), "{l:?}");
+    }
+}
+
+#[test]
+fn the_demo_by_service_lists_where_each_product_loses_money() {
+    let env = Env::new();
+    let sample = sample();
+    let sherweb = sample
+        .vendors
+        .iter()
+        .find(|v| v.loss_making.is_some())
+        .expect("a vendor plants a loss-making line");
+    let (company, product) = sherweb.loss_making.clone().unwrap();
+    let out = env
+        .run(&["demo", "--by", "service", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    #[derive(serde::Deserialize, Debug)]
+    struct Row {
+        product: String,
+        clients: usize,
+        revenue_monthly: String,
+        cost_monthly: String,
+        margin_monthly: String,
+        clients_losing_money: usize,
+        losses: String,
+    }
+    let rows: Vec<Row> = csv_rows(&out);
+    let row = rows
+        .iter()
+        .find(|r| r.product == product)
+        .unwrap_or_else(|| panic!("no {product} row:\n{out}"));
+    assert!(row.clients >= 2, "{row:?}");
+    assert!(row.clients_losing_money >= 1, "{row:?}");
+    assert!(row.losses.contains(&company), "{row:?}");
+    assert_eq!(
+        dec(&row.revenue_monthly) - dec(&row.cost_monthly),
+        dec(&row.margin_monthly),
+        "{row:?}"
+    );
+    // Worst margin first: products with a known margin are sorted by it, unknown ones last.
+    let margins: Vec<Decimal> = rows
+        .iter()
+        .take_while(|r| !r.margin_monthly.is_empty())
+        .map(|r| dec(&r.margin_monthly))
+        .collect();
+    assert!(margins.len() >= 4, "{out}");
+    assert!(margins.windows(2).all(|w| w[0] <= w[1]), "{out}");
+    assert!(
+        rows[margins.len()..]
+            .iter()
+            .all(|r| r.margin_monthly.is_empty()),
+        "{out}"
     );
 }
 
@@ -775,6 +869,28 @@ fn the_demo_shows_the_same_findings_on_every_psa() {
                 e.billed
             };
             assert_expected(&rows, &text, e, billed);
+        }
+        // What each line earns reads the vendor's cost, the same on every PSA; a cost
+        // mismatch needs a cost the PSA records on the line: not Tigerpaw's (none), not the
+        // BMS family's (the catalogue's, which is right).
+        for v in &sample.vendors {
+            if let Some((company, product)) = &v.loss_making {
+                let l = finding(&rows, company, product, &text);
+                assert_eq!(l.low_margin, "true", "{psa}: {l:?}");
+            }
+            if let Some((company, product)) = &v.cost_mismatch {
+                let found = rows.iter().any(|r| {
+                    r.kind == FindingKind::CostMismatch
+                        && &r.company == company
+                        && &r.product == product
+                });
+                let records_line_cost =
+                    !matches!(psa, "tigerpaw" | "kaseya-bms" | "pulseway" | "cloudblue");
+                assert_eq!(
+                    found, records_line_cost,
+                    "{psa}: {company} / {product}\n{text}"
+                );
+            }
         }
     }
 }

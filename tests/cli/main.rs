@@ -24,6 +24,7 @@ mod keyring;
 mod limits;
 mod m365;
 mod mapping;
+mod margin;
 mod ncentral;
 mod nsight;
 mod odd_records;

@@ -70,6 +70,13 @@ pub struct Finding {
     pub inactive_qty: String,
     pub excluded_qty: String,
     pub exclusions: String,
+    pub revenue_monthly: String,
+    pub cost_monthly: String,
+    pub margin_monthly: String,
+    pub vendor_unit_cost: String,
+    pub psa_unit_cost: String,
+    pub cost_source: String,
+    pub low_margin: String,
 }
 
 /// The records of a CSV text, with the text in the message if one does not parse.
@@ -88,10 +95,13 @@ pub fn report(env: &Env, extra: &[&str]) -> (Vec<Finding>, String) {
     (csv_rows(&text), text)
 }
 
-/// The finding for `company` and `product`; the report's text in the message if there is none.
+/// The line finding for `company` and `product` (not the `cost_mismatch` beside it); the
+/// report's text in the message if there is none.
 pub fn finding<'a>(rows: &'a [Finding], company: &str, product: &str, text: &str) -> &'a Finding {
     rows.iter()
-        .find(|r| r.company == company && r.product == product)
+        .find(|r| {
+            r.company == company && r.product == product && r.kind != FindingKind::CostMismatch
+        })
         .unwrap_or_else(|| panic!("no {product} finding for {company}:\n{text}"))
 }
 

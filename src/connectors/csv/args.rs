@@ -78,6 +78,9 @@ pub struct Args {
     /// Header of a last-seen date or time
     #[arg(long = "last-seen-column", value_name = "HEADER")]
     pub last_seen: Vec<String>,
+    /// Header of what one unit costs the MSP per month (the findings' cost and margin)
+    #[arg(long = "unit-cost-column", value_name = "HEADER")]
+    pub unit_cost: Vec<String>,
 }
 
 /// `--format` of the import connections.
@@ -153,6 +156,7 @@ impl ConnectArgs for Args {
             quantity: aliases(Role::Quantity.key(), &self.quantity)?,
             item_id: aliases(Role::ItemId.key(), &self.item_id)?,
             last_seen: aliases(Role::LastSeen.key(), &self.last_seen)?,
+            unit_cost: aliases(Role::UnitCost.key(), &self.unit_cost)?,
         };
         // Either separator flag replaces both saved ones: they describe one file together.
         let (decimal_separator, thousands_separator) =

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 
 use super::reader::{self, NumberFormat, Pos, Table, parse_quantity, parse_time};
 use super::{CLASS, Imported, MAX_ERRORS, Resolved, Role};
+use crate::model::UNIT_COST_ATTR;
 use crate::model::{UsageItem, VendorAccount, VendorSnapshot, slug};
 
 /// One item being summed.
@@ -22,6 +23,8 @@ struct Acc {
     item: UsageItem,
     quantity: Decimal,
     lines: Vec<u64>,
+    /// (units, unit cost) of each summed row that has a cost.
+    costs: Vec<(Decimal, Decimal)>,
 }
 
 /// The table's rows into accounts and summed items (one item a row with an `item_id` column),
@@ -119,6 +122,15 @@ pub(super) fn rows(
         let sku_name = cell(Role::SkuName)
             .map(|(_, v)| v.to_string())
             .filter(|v| !v.is_empty());
+        // Unreadable, the cost is unknown for this row (its count does not depend on it): the
+        // findings then say their cost is unknown, never 0.
+        let (unit_cost, cost_odd) = match cell(Role::UnitCost) {
+            Some((_, v)) if !v.trim().is_empty() => match parse_quantity(v, numbers) {
+                Ok(c) => (Some(c), false),
+                Err(_) => (None, true),
+            },
+            _ => (None, false),
+        };
         let (Some(name), Some(account_id), Some(sku), Some(item_id), Some(quantity), Some(seen)) =
             (name, account_id, sku, item_id, quantity, last_seen)
         else {
@@ -175,6 +187,15 @@ pub(super) fn rows(
                     .attrs
                     .insert("odd_fields".into(), "last_seen".into());
             }
+            if cost_odd {
+                acc.item
+                    .attrs
+                    .insert("odd_fields".into(), "unit_cost".into());
+            }
+            // Rows summed into one item at different costs: its cost is the units' average.
+            if let Some(c) = unit_cost {
+                acc.costs.push((quantity, c));
+            }
             if let Some(t) = seen
                 && acc.item.last_contact.is_none_or(|c| c < t)
             {
@@ -198,6 +219,9 @@ pub(super) fn rows(
         if seen_odd {
             attrs.insert("odd_fields".to_string(), "last_seen".to_string());
         }
+        if cost_odd {
+            attrs.insert("odd_fields".to_string(), "unit_cost".to_string());
+        }
         let item_name = match (&item_id, &sku) {
             (Some(i), _) => i.clone(),
             (None, Some(s)) => format!("{name} - {s}"),
@@ -219,6 +243,7 @@ pub(super) fn rows(
             },
             quantity,
             lines: vec![row.line],
+            costs: unit_cost.map(|c| (quantity, c)).into_iter().collect(),
         });
     }
     if !errors.is_empty() {
@@ -232,6 +257,18 @@ pub(super) fn rows(
                 .attrs
                 .insert("quantity".into(), a.quantity.normalize().to_string());
             a.item.attrs.insert("rows".into(), a.lines.len().to_string());
+            // A cost only when every summed row has one: the units' weighted average.
+            if a.costs.len() == a.lines.len() && !a.costs.is_empty() {
+                let units: Decimal = a.costs.iter().map(|(q, _)| *q).sum();
+                let cost = if units.is_zero() {
+                    a.costs[0].1
+                } else {
+                    (a.costs.iter().map(|(q, c)| q * c).sum::<Decimal>() / units).round_dp(4)
+                };
+                a.item
+                    .attrs
+                    .insert(UNIT_COST_ATTR.into(), cost.normalize().to_string());
+            }
             // Kept for audits: where in the file the item came from.
             a.item.raw = Some(
                 serde_json::json!({ "file": shown, "lines": a.lines, "quantity": a.quantity.normalize().to_string() })

@@ -4,7 +4,8 @@
 //! The profile (`[connections.NAME.columns]`) names, per role, the header aliases to look
 //! for (matched ignoring case, spaces, `_`, `-` and `.`); a role the profile leaves out is
 //! looked for under built-in aliases ([`Role::builtin`]). Roles: `account` (required),
-//! `account_id`, `sku`, `sku_name`, `quantity`, `item_id`, `last_seen`.
+//! `account_id`, `sku`, `sku_name`, `quantity`, `item_id`, `last_seen`, `unit_cost` (what one unit costs the MSP per month, in
+//! the config's currency: the findings' cost and margin read it).
 //!
 //! Rows are summed: rows with the same account and SKU become one usage item whose
 //! `quantity` attribute is the sum of their quantities (1 a row without a quantity column).
@@ -73,10 +74,11 @@ pub enum Role {
     Quantity,
     ItemId,
     LastSeen,
+    UnitCost,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Account,
         Role::AccountId,
         Role::Sku,
@@ -84,6 +86,7 @@ impl Role {
         Role::Quantity,
         Role::ItemId,
         Role::LastSeen,
+        Role::UnitCost,
     ];
 
     /// The key in `[connections.NAME.columns]`.
@@ -96,6 +99,7 @@ impl Role {
             Role::Quantity => "quantity",
             Role::ItemId => "item_id",
             Role::LastSeen => "last_seen",
+            Role::UnitCost => "unit_cost",
         }
     }
 
@@ -108,6 +112,7 @@ impl Role {
             Role::Quantity => "Seats",
             Role::ItemId => "Device ID",
             Role::LastSeen => "Last Backup",
+            Role::UnitCost => "Unit Cost",
         }
     }
 
@@ -179,6 +184,8 @@ impl Role {
                 "last checkin",
                 "last backup",
             ],
+            // What one unit costs the MSP per month: never a price, which is the client's.
+            Role::UnitCost => &["unit cost", "cost per unit", "partner cost", "cost price"],
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Columns {
     pub item_id: Option<Aliases>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Aliases>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<Aliases>,
 }
 
 impl Columns {
@@ -65,6 +67,7 @@ impl Columns {
             Role::Quantity => self.quantity.as_ref(),
             Role::ItemId => self.item_id.as_ref(),
             Role::LastSeen => self.last_seen.as_ref(),
+            Role::UnitCost => self.unit_cost.as_ref(),
         }
     }
 

@@ -506,3 +506,30 @@ fn an_empty_file_is_refused_unless_allowed() {
     let e = run("usage.csv", "Customer,Seats\n", &allowed).unwrap_err();
     assert!(e.contains("no column for account"), "{e}");
 }
+
+#[test]
+fn a_unit_cost_column_gives_each_item_its_cost_per_unit() {
+    let s = ok("Customer,SKU,Seats,Unit Cost\n\
+         Acme Corp,BK,2,4.00\n\
+         Acme Corp,BK,6,5.00\n\
+         Beta LLC,BK,3,\n\
+         Gamma,BK,1,4.00\n\
+         Gamma,BK,1,\n\
+         Delta,BK,2,n/a\n");
+    let cost = |account: &str| {
+        s.items
+            .iter()
+            .find(|i| i.account_id == account)
+            .and_then(|i| i.attrs.get(crate::model::UNIT_COST_ATTR).cloned())
+    };
+    // Summed rows at two costs: the units' average, (2 × 4 + 6 × 5) ÷ 8.
+    assert_eq!(cost("Acme Corp").as_deref(), Some("4.75"));
+    // No cost, or a cost on only some of the summed rows: none, never a partial one.
+    assert_eq!(cost("Beta LLC"), None);
+    assert_eq!(cost("Gamma"), None);
+    // An unreadable cost is unknown for that row; the row still counts.
+    assert_eq!(cost("Delta"), None);
+    let delta = s.items.iter().find(|i| i.account_id == "Delta").unwrap();
+    assert_eq!(delta.attrs["odd_fields"], "unit_cost");
+    assert_eq!(units(&s, "bk", "Delta"), Decimal::TWO);
+}

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{SUBSCRIPTION, SUSPENDED, wire};
-use crate::model::UsageItem;
+use crate::model::{COST_CURRENCY_ATTR, UNIT_COST_ATTR, UsageItem};
 
 /// Values the spec lists; anything else is kept and noted in `unknown_values`.
 const BILLING_CYCLES: &[&str] = &["none", "daily", "weekly", "monthly", "yearly", "unknown"];
@@ -67,6 +67,32 @@ pub(super) fn subscription_item(
         );
         put("setup_fee", f.setup_fee.map(|d| d.normalize().to_string()));
         put("currency", f.currency.clone());
+        // The recurring fee is what one unit costs the MSP per billing cycle (inferred: the
+        // spec does not say per unit or per subscription; public fixtures have 7.2 on 12
+        // seats, a per-seat figure): per month for the margin, in the fee's currency.
+        let months = match s
+            .billing_cycle
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("monthly") => Some(rust_decimal::Decimal::ONE),
+            Some("yearly") => Some(rust_decimal::Decimal::from(12)),
+            _ => None,
+        };
+        if let (Some(fee), Some(m)) = (f.recurring_fee, months) {
+            put(
+                UNIT_COST_ATTR,
+                Some((fee / m).round_dp(4).normalize().to_string()),
+            );
+            put(
+                COST_CURRENCY_ATTR,
+                f.currency
+                    .as_deref()
+                    .filter(|c| c.len() == 3)
+                    .map(str::to_ascii_uppercase),
+            );
+        }
         if let Some(c) = f.currency.as_deref()
             && !known(CURRENCIES, c)
         {
@@ -205,6 +231,9 @@ mod tests {
         assert_eq!(item.name, "Microsoft 365 Business Basic");
         assert_eq!(item.attrs["quantity"], "12");
         assert_eq!(item.attrs["recurring_fee"], "7.2");
+        // Monthly: the fee per seat is the unit cost per month.
+        assert_eq!(item.attrs[UNIT_COST_ATTR], "7.2");
+        assert_eq!(item.attrs[COST_CURRENCY_ATTR], "USD");
         assert_eq!(item.attrs["setup_fee"], "0");
         assert_eq!(item.attrs["commitment_term"], "Annual");
         assert_eq!(item.attrs["term_end_date"], "2026-01-13");

@@ -51,6 +51,9 @@ impl KindSettings for Settings {
         concurrency: 2,
         reads_files: false,
     };
+    // An additional charge has a price but no cost field.
+    const LINE_COST: bool = false;
+
     const REPORT_ONLY: Option<&'static str> = Some(
         "its REST API has no documented write for agreement additional charges (only a legacy SOAP operation whose schema is not public)",
     );

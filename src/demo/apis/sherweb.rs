@@ -86,6 +86,7 @@ impl crate::demo::kit::Api for Api {
 }
 
 impl Vendor for Api {
+    const PLANTS_COST: bool = true;
     const DEMO: VendorDemo<Sample> = VendorDemo {
         // The Microsoft 365 plans and the backup seats it resells, per SKU.
         billed: &[
@@ -214,7 +215,13 @@ pub fn sample(companies: &[&str]) -> Sample {
                 quantity: 2 + ((i * 7 + k * 5) % 17) as i64,
                 billing_cycle: cycle.into(),
                 commitment_term: term.map(str::to_string),
-                recurring_fee: fee.parse().expect("a valid fee"),
+                // The fee is per billing cycle: a yearly subscription's is 12 months'.
+                recurring_fee: fee.parse::<Decimal>().expect("a valid fee")
+                    * if cycle == "Yearly" {
+                        Decimal::from(12)
+                    } else {
+                        Decimal::ONE
+                    },
             });
         }
     }

@@ -162,6 +162,10 @@ pub struct VendorDemo<R: 'static> {
 pub trait Vendor: Stored {
     const DEMO: VendorDemo<Self::Records>;
 
+    /// Whether its sandbox reports what a unit costs the MSP: then the sample plants a cost
+    /// mismatch and a line sold below cost on its products (see [`super::vendors::plant`]).
+    const PLANTS_COST: bool = false;
+
     /// Its records for `clients`, and their billed lines planted into the PSA data `cw`: as
     /// used, but for one line under-billed and one over-billed (see [`super::vendors::plant`]).
     fn plant(cw: &mut CwData, clients: &[&ClientAgreement]) -> (Self::Records, DemoVendor) {

@@ -938,7 +938,7 @@ fn report_order_is_by_kind_then_company_then_product() {
             FindingKind::StaleSource,
         ]
     );
-    assert_eq!(FindingKind::ALL.len(), 9);
+    assert_eq!(FindingKind::ALL.len(), 10);
     for (i, k) in FindingKind::ALL.iter().enumerate() {
         assert_eq!(k.rank(), i);
     }

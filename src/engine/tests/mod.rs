@@ -209,6 +209,7 @@ fn run_with(
         psas: vec![PsaInput {
             connection: "cw",
             snapshot: &w.psa,
+            records_cost: true,
         }],
         accounts: &w.accounts,
         services: &w.services,
@@ -233,6 +234,7 @@ fn contract_rules(included: &str, minimum: &str, rounding: Rounding) -> Rules {
     r
 }
 
+mod cost;
 mod findings;
 mod period;
 mod quantities;

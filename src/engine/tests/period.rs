@@ -39,6 +39,7 @@ fn run_period(
         psas: vec![PsaInput {
             connection: "cw",
             snapshot: &w.psa,
+            records_cost: true,
         }],
         accounts: &w.accounts,
         services: &w.services,

@@ -61,6 +61,7 @@ fn run_licenses(w: &World) -> Vec<Finding> {
         psas: vec![PsaInput {
             connection: "cw",
             snapshot: &w.psa,
+            records_cost: true,
         }],
         accounts: &w.accounts,
         services: &w.services,

@@ -14,6 +14,7 @@ fn run_full(w: &World, services: &[ServiceDef], rules: &Rules) -> Vec<Finding> {
         psas: vec![PsaInput {
             connection: "cw",
             snapshot: &w.psa,
+            records_cost: true,
         }],
         accounts: &w.accounts,
         services: &w.services,
@@ -738,6 +739,7 @@ fn explain_lists_records_and_lines_behind_a_finding() {
         psas: vec![PsaInput {
             connection: "cw",
             snapshot: &w.psa,
+            records_cost: true,
         }],
         accounts: &w.accounts,
         services: &w.services,

@@ -3,6 +3,7 @@
 //! as one JSON document; the `--company` / `--type` [`Filter`]; and the money in each with its
 //! currency's decimals.
 
+mod by_service;
 mod table;
 
 use std::io::Write;
@@ -17,6 +18,7 @@ use crate::engine::{Finding, FindingKind, Totals};
 use crate::review::{self, Decision, State};
 use crate::store::ReconcileRecord;
 
+pub use by_service::{SERVICE_COLUMNS, ServiceTotal, service_totals};
 pub use table::TableStyle;
 
 /// The stable columns of the CSV and of each JSON finding. Append new columns at the end only.
@@ -50,6 +52,14 @@ pub const COLUMNS: &[&str] = &[
     "contract_qty",
     "basis",
     "snapshots",
+    "revenue_monthly",
+    "cost_monthly",
+    "margin_monthly",
+    "margin_pct",
+    "vendor_unit_cost",
+    "psa_unit_cost",
+    "cost_source",
+    "low_margin",
 ];
 
 #[derive(Debug, Serialize)]
@@ -95,6 +105,21 @@ pub struct ReportRow {
     pub basis: String,
     /// How many synced snapshots actual came from.
     pub snapshots: usize,
+    /// Per month: (billed − less included) × unit price ÷ months in the cycle.
+    pub revenue_monthly: Option<Decimal>,
+    /// Per month: actual × vendor unit cost.
+    pub cost_monthly: Option<Decimal>,
+    pub margin_monthly: Option<Decimal>,
+    /// Margin as a percent of revenue.
+    pub margin_pct: Option<Decimal>,
+    /// What a unit costs the MSP per month (from the vendor, else `[cost]`).
+    pub vendor_unit_cost: Option<Decimal>,
+    /// What the PSA line records a unit costs, per month (cost_mismatch rows).
+    pub psa_unit_cost: Option<Decimal>,
+    /// Where vendor_unit_cost came from.
+    pub cost_source: String,
+    /// `true` when the margin is negative or under `[margin] low_margin_pct`.
+    pub low_margin: bool,
 }
 
 impl ReportRow {
@@ -133,6 +158,14 @@ impl ReportRow {
                 f.basis.clone()
             },
             snapshots: f.snapshots.max(1),
+            revenue_monthly: f.revenue.map(|m| amount(m, currency)),
+            cost_monthly: f.cost.map(|m| amount(m, currency)),
+            margin_monthly: f.margin.map(|m| amount(m, currency)),
+            margin_pct: f.margin_pct.map(|p| p.round_dp(1)),
+            vendor_unit_cost: f.vendor_unit_cost.map(|p| price(p, currency)),
+            psa_unit_cost: f.psa_unit_cost.map(|p| price(p, currency)),
+            cost_source: f.cost_source.clone(),
+            low_margin: f.low_margin,
         }
     }
 
@@ -257,6 +290,19 @@ pub struct Options<'a> {
     pub csv: CsvStyle,
     pub review: ReviewView<'a>,
     pub table: TableStyle,
+    /// One row per finding (default), or per service offering (`--by service`).
+    pub by: By,
+}
+
+/// What one row of the report is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    /// One row per finding.
+    #[default]
+    Finding,
+    /// One row per PSA product across every client: units, revenue, cost, margin, and the
+    /// clients where it loses money.
+    Service,
 }
 
 /// The findings of a run as a report shows them: reviewed, filtered, with their totals.
@@ -363,6 +409,30 @@ pub fn render(out: &mut dyn Write, view: &View, opts: &Options) -> Result<()> {
         .map(|(f, s)| (*f, s))
         .collect();
     let cur = &record.currency;
+    if opts.by == By::Service {
+        let rows = service_totals(view.kept.iter().map(|(f, _)| *f), cur);
+        return match format {
+            Format::Csv => by_service::write_csv(out, &rows, opts.csv),
+            Format::Json => by_service::write_json_report(out, &rows, &record.as_of),
+            Format::Table => {
+                match by_service::table(&rows, cur, opts.table.width, opts.table.color) {
+                    Some((t, rest)) => {
+                        writeln!(out, "{t}")?;
+                        if let Some(rest) = rest {
+                            writeln!(out, "{rest}")?;
+                        }
+                    }
+                    None => {
+                        let text = "No product has a known cost: margins need the vendor's cost (Pax8, Sherweb, a CSV import's cost column) or `[cost.\"<vendor connection>/<service>\"] unit_cost` in the config.";
+                        for line in super::fit::wrap(text, opts.table.width, usize::MAX).0 {
+                            writeln!(out, "{line}")?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        };
+    }
     match format {
         Format::Csv => {
             let rows: Vec<ReportRow> = shown
@@ -522,12 +592,21 @@ mod tests {
             contract_qty: None,
             basis: "latest".into(),
             snapshots: 1,
+            ..crate::engine::blank_finding()
         }
     }
 
     #[test]
     fn csv_header_matches_the_documented_columns() {
-        let f = base();
+        let f = Finding {
+            revenue: Some(Decimal::new(1525, 1)),
+            cost: Some(Decimal::from(70)),
+            margin: Some(Decimal::new(825, 1)),
+            margin_pct: Some(Decimal::new(541, 1)),
+            vendor_unit_cost: Some(Decimal::from(10)),
+            cost_source: "vendor (pax8/m365-bp)".into(),
+            ..base()
+        };
         let mut out = Vec::new();
         write_csv(&mut out, &[ReportRow::from_finding(&f, "USD")]).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -535,7 +614,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,,,,,,,latest,1"
+            "F1,under_billed,\"Acme, Inc\",1,WS,5,0,7,2,30.50,61.00,USD,ninja,Acme; Acme 2,ninja/total-workstations,cw,MSA,,,,,,,,,,,latest,1,152.50,70.00,82.50,54.1,10.00,,vendor (pax8/m365-bp),false"
         );
     }
 

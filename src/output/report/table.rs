@@ -40,6 +40,7 @@ pub fn kind_label(k: FindingKind) -> &'static str {
         FindingKind::OverBilled => "over-billed",
         FindingKind::UsageNoBilling => "unbilled usage",
         FindingKind::BillingNoUsage => "billed, no usage",
+        FindingKind::CostMismatch => "cost mismatch",
         FindingKind::StaleSource => "stale source",
         FindingKind::WithinTolerance => "within tolerance",
         FindingKind::Match => "match",
@@ -52,6 +53,7 @@ fn kind_color(k: FindingKind) -> Option<Color> {
         FindingKind::OverBilled | FindingKind::BillingNoUsage => Color::Yellow,
         FindingKind::UnmappedAccount | FindingKind::UnmappedService => Color::Magenta,
         FindingKind::StaleSource => Color::DarkRed,
+        FindingKind::CostMismatch => Color::Cyan,
         FindingKind::Match => Color::Green,
         FindingKind::WithinTolerance => return None,
     })
@@ -298,6 +300,18 @@ pub fn render(
         writeln!(out, "Per company, largest first:")?;
         writeln!(out, "{}", company_table(&view.by_company, cur, style))?;
     }
+    let services = super::service_totals(view.kept.iter().map(|(f, _)| *f), cur);
+    if let Some((t, rest)) = super::by_service::table(&services, cur, style.width, style.color) {
+        para(
+            out,
+            "Per service offering, worst margin first (`report --by service`):",
+            style.width,
+        )?;
+        writeln!(out, "{t}")?;
+        if let Some(rest) = rest {
+            writeln!(out, "{rest}")?;
+        }
+    }
     let t = &view.totals;
     if !t.within_tolerance_monthly.is_zero() {
         writeln!(
@@ -419,6 +433,7 @@ pub fn summary(view: &View, all: bool) -> String {
                 && !matches!(
                     f.kind,
                     FindingKind::StaleSource
+                        | FindingKind::CostMismatch
                         | FindingKind::UnmappedAccount
                         | FindingKind::UnmappedService
                 )

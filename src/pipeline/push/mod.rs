@@ -141,11 +141,15 @@ fn effective_of(config: &Config, psa: &str, services: &[String], now: Timestamp)
     })
 }
 
+/// The options of one candidate line. `vendor_cost` is the finding's vendor unit cost per the
+/// line's billing cycle: with `--push-cost`, the cost written is the vendor's where it reports
+/// one (or `[cost]` gives one), else `[push.services."…"] unit_cost`.
 fn options_of(
     config: &Config,
     opt_ins: &OptIns,
     psa: &str,
     services: &[String],
+    vendor_cost: Option<Decimal>,
     now: Timestamp,
 ) -> Result<LineOptions> {
     let p = &config.push;
@@ -170,7 +174,10 @@ fn options_of(
     );
     let allow_zero = all(svc(&|s| s.allow_zero), p.allow_zero.unwrap_or(false));
     // Cost: only when every service opted into it and one cost is configured for them.
-    let unit_cost = if services.iter().all(|s| opt_ins.push_cost(config, s)) {
+    let opted_cost = services.iter().all(|s| opt_ins.push_cost(config, s));
+    let unit_cost = if opted_cost && let Some(c) = vendor_cost {
+        Some((c.round_dp(4).normalize(), config.currency.clone()))
+    } else if opted_cost {
         let costs: BTreeSet<(Decimal, String)> = services
             .iter()
             .filter_map(|s| {
@@ -350,7 +357,15 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
         let reads: Vec<(Candidate, Result<LineState, String>, LineOptions)> =
             stream::iter(cands.into_iter().map(|c| {
                 let writer = writer.as_deref();
-                let opts = options_of(config, &opt_ins, psa, &c.services, now);
+                let vendor_cost = c.finding.vendor_unit_cost.and_then(|u| {
+                    let cycle = snap
+                        .agreements
+                        .iter()
+                        .find(|a| a.id == c.line.agreement_id)
+                        .and_then(|a| a.billing_cycle.as_deref());
+                    crate::model::months_per_cycle(cycle).map(|m| u * m)
+                });
+                let opts = options_of(config, &opt_ins, psa, &c.services, vendor_cost, now);
                 async move {
                     let opts = opts?;
                     let read = match writer {
@@ -369,6 +384,12 @@ pub async fn make_plan(cx: &PushCx<'_>, store: &Store, only: Option<&str>) -> Re
             .into_iter()
             .collect::<Result<_>>()?;
         for (c, read, opts) in reads {
+            // A cost mismatch is written only as a cost, and only when there is one to write.
+            if c.finding.kind == crate::engine::FindingKind::CostMismatch
+                && opts.unit_cost.is_none()
+            {
+                continue;
+            }
             let mut fit = SourceState::default();
             let mut vendors: BTreeSet<String> = c
                 .services

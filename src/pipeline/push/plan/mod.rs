@@ -178,6 +178,8 @@ pub fn pushable(kind: FindingKind) -> bool {
             | FindingKind::WithinTolerance
             | FindingKind::BillingNoUsage
             | FindingKind::StaleSource
+            // A cost-only write, when the services opted into --push-cost.
+            | FindingKind::CostMismatch
     )
 }
 
@@ -222,6 +224,18 @@ pub fn candidates(
         let (Some(company_id), Some(product)) = (&f.company_id, &f.product) else {
             continue;
         };
+        // The line's own quantity finding writes the cost too: one write per line.
+        if f.kind == FindingKind::CostMismatch
+            && findings.iter().any(|g| {
+                g.kind != FindingKind::CostMismatch
+                    && pushable(g.kind)
+                    && g.psa_connection == f.psa_connection
+                    && g.company_id == f.company_id
+                    && g.product == f.product
+            })
+        {
+            continue;
+        }
         let services = if f.services.is_empty() {
             services_of(product)
         } else {
