@@ -170,3 +170,48 @@ fn by_service_totals_each_product_and_names_who_it_loses_money_on() {
     );
     assert!(table.contains("Beta: -5.00"), "{table}");
 }
+
+#[test]
+fn push_cost_writes_the_vendors_unit_cost_onto_a_line_that_records_another() {
+    let env = csv_pair_env(USAGE, BILLING);
+    env.run(
+        &[
+            "map",
+            "service",
+            "usage",
+            "bk",
+            "--to",
+            "BK-PSA",
+            "--push",
+            "--push-cost",
+        ],
+        "",
+    )
+    .expect(0);
+    #[derive(serde::Deserialize, Debug)]
+    struct Row {
+        company: String,
+        before_qty: String,
+        after_qty: String,
+        before_cost: String,
+        after_cost: String,
+    }
+    let out = env
+        .run(&["push", "plan", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let rows: Vec<Row> = csv_rows(&out);
+    // Beta bills what it uses but records 3.00 where the vendor charges 4.00: a cost-only
+    // change, at the vendor's cost. Acme's line is right on both counts: nothing to write.
+    let beta = rows
+        .iter()
+        .find(|r| r.company == "Beta")
+        .unwrap_or_else(|| panic!("Beta not planned:\n{out}"));
+    assert_eq!(
+        (beta.before_qty.as_str(), beta.after_qty.as_str()),
+        ("5", "5")
+    );
+    assert_eq!(dec(&beta.before_cost), dec("3"), "{beta:?}");
+    assert_eq!(dec(&beta.after_cost), dec("4"), "{beta:?}");
+    assert!(!rows.iter().any(|r| r.company == "Acme"), "{out}");
+}

@@ -107,6 +107,29 @@ fn plan_of(findings: &[Finding], whole: bool, opted: bool) -> Vec<Candidate> {
 }
 
 #[test]
+fn a_cost_mismatch_is_a_cost_only_write_unless_its_line_writes_anyway() {
+    let f = vec![
+        // Company 1: under-billed and a cost mismatch: one write, the quantity's.
+        finding(FindingKind::UnderBilled, "1", "10", Some("3")),
+        finding(FindingKind::CostMismatch, "1", "10", Some("3")),
+        // Company 2: a match whose recorded cost is wrong: the quantity stays.
+        finding(FindingKind::CostMismatch, "2", "5", Some("0")),
+    ];
+    let c = plan_of(&f, false, true);
+    let got: Vec<(&str, FindingKind, Decimal)> = c
+        .iter()
+        .map(|c| (c.line.line_id.as_str(), c.finding.kind, c.target))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("L1", FindingKind::UnderBilled, d("13")),
+            ("L2", FindingKind::CostMismatch, d("5")),
+        ]
+    );
+}
+
+#[test]
 fn only_opted_in_discrepancies_with_an_existing_line_are_candidates() {
     let f = vec![
         finding(FindingKind::UnderBilled, "1", "10", Some("3")),
