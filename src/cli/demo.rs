@@ -26,7 +26,7 @@ use std::path::Path;
 /// Run the whole pipeline on built-in sample data; no account needed.
 ///
 /// Starts sandbox APIs on 127.0.0.1 (random free ports) that speak the same HTTP APIs as the
-/// real services (NinjaOne, ConnectWise PSA, SentinelOne, Microsoft 365, JumpCloud, Sherweb,
+/// real services (NinjaOne, ConnectWise PSA, SentinelOne, Microsoft 365, JumpCloud, Sherweb, Pax8,
 /// Datto RMM, N-central, N-sight, GravityZone, Webroot, Keeper Commander Service Mode) and
 /// writes a backup vendor's CSV export, serving a sample MSP with more than 20 clients and 1,000
 /// devices. Then connects, syncs, maps, reconciles and reports through the real connectors, in a

@@ -63,6 +63,7 @@ macro_rules! for_each_kind {
             CloudBlue => cloudblue,
             Accelo => accelo,
             Tigerpaw => tigerpaw,
+            Pax8 => pax8,
         }
     };
 }

@@ -209,6 +209,9 @@ pub struct OAuth2 {
     forbidden: Option<String>,
     /// Sent on every API request beside the token (Sherweb's subscription key).
     extra: HeaderMap,
+    /// For client credentials: a JSON body with this `audience` instead of the form and its
+    /// `scope` (Pax8's token endpoint).
+    json_audience: Option<String>,
     token: BearerCache,
 }
 
@@ -405,6 +408,7 @@ impl OAuth2 {
             unauthorized: None,
             forbidden: None,
             extra: HeaderMap::new(),
+            json_audience: None,
             token: BearerCache::default(),
         }
     }
@@ -482,6 +486,13 @@ impl OAuth2 {
         self
     }
 
+    /// The client-credentials request as a JSON body `{client_id, client_secret, audience,
+    /// grant_type}` rather than a form with a scope: Pax8's token endpoint.
+    pub fn json_body_with_audience(mut self, audience: &str) -> OAuth2 {
+        self.json_audience = Some(audience.to_string());
+        self
+    }
+
     /// What a 401 from the API says, when the token endpoint's hint is not the whole story.
     pub fn unauthorized_hint(mut self, hint: String) -> OAuth2 {
         self.unauthorized = Some(hint);
@@ -542,13 +553,25 @@ impl OAuth2 {
             }
         }
         let basic_client = self.basic_client;
+        let json = match (&self.json_audience, &self.grant) {
+            (Some(audience), Grant::ClientCredentials) => Some(serde_json::json!({
+                "client_id": self.client_id,
+                "client_secret": self.client_secret.expose_secret(),
+                "audience": audience,
+                "grant_type": "client_credentials",
+            })),
+            _ => None,
+        };
         let result = send_unauthenticated(
             &self.connection,
             http,
             Method::POST,
             &self.token_url,
             |r| {
-                let r = r.form(&form);
+                let r = match &json {
+                    Some(body) => r.json(body),
+                    None => r.form(&form),
+                };
                 if basic_client {
                     r.basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
                 } else {

@@ -106,9 +106,11 @@ pub enum Paging {
         after: &'static str,
         id: &'static str,
     },
-    /// `page=1, 2, …` (the parameter `page`), with an optional page size.
+    /// `page=1, 2, …` (the parameter `page`), with an optional page size; `first` is the first
+    /// page's number (1, or 0 for APIs that count from zero: Pax8).
     Numbered {
         page: &'static str,
+        first: u64,
         size: Option<Param>,
         end: End,
     },
@@ -142,9 +144,15 @@ impl std::fmt::Debug for Paging {
                 .field("after", after)
                 .field("id", id)
                 .finish(),
-            Paging::Numbered { page, size, end } => f
+            Paging::Numbered {
+                page,
+                first,
+                size,
+                end,
+            } => f
                 .debug_struct("Numbered")
                 .field("page", page)
+                .field("first", first)
                 .field("size", size)
                 .field("end", end)
                 .finish(),
@@ -250,8 +258,10 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
         let mut req = first.clone();
         match &paging {
             Paging::Keyset { size, .. } => push(&mut req, size.name, size.value),
-            Paging::Numbered { page, size, .. } => {
-                push(&mut req, page, 1);
+            Paging::Numbered {
+                page, first, size, ..
+            } => {
+                push(&mut req, page, *first);
                 if let Some(s) = size {
                     push(&mut req, s.name, s.value);
                 }
@@ -464,7 +474,12 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
                 set(&mut sent, after, last);
                 Ok(Some(sent))
             }
-            Paging::Numbered { page, size, end } => {
+            Paging::Numbered {
+                page,
+                first,
+                size,
+                end,
+            } => {
                 let more = match end {
                     End::LinkOrShortPage => match Link::from_headers(headers) {
                         Some(links) => links.iter().any(|l| l.rel == "next"),
@@ -482,7 +497,7 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
                 if !more || n == 0 {
                     return Ok(None);
                 }
-                set(&mut sent, page, self.pages + 1);
+                set(&mut sent, page, first + self.pages as u64);
                 Ok(Some(sent))
             }
             Paging::Offset { offset, size, .. } => {

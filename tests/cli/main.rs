@@ -28,6 +28,7 @@ mod margin;
 mod ncentral;
 mod nsight;
 mod odd_records;
+mod pax8;
 mod periods;
 mod push;
 mod readonly;

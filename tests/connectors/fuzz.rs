@@ -318,6 +318,21 @@ async fn sherweb_parsing_never_panics() {
 }
 
 #[tokio::test]
+async fn pax8_parsing_never_panics() {
+    fuzz(
+        "p8",
+        "[connections.p8]\nkind = \"pax8\"\nclient_id = \"c\"\napi_url = \"{url}/v1\"\ntoken_url = \"{url}/v1/token\"\n",
+        &[
+            ("/v1/token", "pax8/token.json"),
+            ("/v1/companies", "pax8/companies.json"),
+            ("/v1/subscriptions", "pax8/subscriptions_page1.json"),
+        ],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn keeper_parsing_never_panics() {
     fuzz(
         "k",

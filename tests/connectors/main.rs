@@ -24,6 +24,7 @@ mod m365;
 mod ncentral;
 mod ninjaone;
 mod nsight;
+mod pax8;
 mod sentinelone;
 mod sherweb;
 mod syncro;

@@ -141,6 +141,7 @@ impl<F: Family> Bms<F> {
     fn pages<T: DeserializeOwned>(&self, first: Request, size: usize) -> Pages<'_, T> {
         let paging = Paging::Numbered {
             page: "PageNumber",
+            first: 1,
             size: Some(Param::new("PageSize", size)),
             // Invoice lists give no total: a short page ends them.
             end: End::TotalRecords("/totalRecords"),

@@ -222,6 +222,7 @@ fn urlencode(s: &str) -> String {
 fn paging(page_size: usize) -> Paging {
     Paging::Numbered {
         page: "page",
+        first: 1,
         size: Some(Param::new("pageSize", page_size)),
         end: End::LinkOrShortPage,
     }

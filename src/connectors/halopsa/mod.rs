@@ -183,6 +183,7 @@ impl HaloPsa {
     ) -> Pages<'a, T> {
         let paging = Paging::Numbered {
             page: "page_no",
+            first: 1,
             size: Some(Param::new("page_size", page_size)),
             end: End::TotalRecords("/record_count"),
         };

@@ -163,6 +163,7 @@ impl Ncentral {
     fn paging(&self) -> Paging {
         Paging::Numbered {
             page: "pageNumber",
+            first: 1,
             size: Some(Param::new("pageSize", self.page_size)),
             end: End::TotalRecords("/totalItems"),
         }

@@ -119,6 +119,7 @@ impl Syncro {
     ) -> Pages<'_, T> {
         let paging = Paging::Numbered {
             page: "page",
+            first: 1,
             size: None,
             end: End::TotalPages("/meta/total_pages"),
         };

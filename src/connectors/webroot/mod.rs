@@ -128,6 +128,7 @@ impl Webroot {
     fn paging(&self) -> Paging {
         Paging::Numbered {
             page: "pageNr",
+            first: 1,
             size: Some(Param::new("pageSize", self.page_size)),
             end: End::TotalRecords("/TotalAvailable"),
         }

@@ -155,6 +155,7 @@ async fn numbered_pages_follow_link_headers_or_stop_on_a_short_page() {
     let c = client(url);
     let paging = Paging::Numbered {
         page: "page",
+        first: 1,
         size: Some(Param::new("pageSize", 5)),
         end: End::LinkOrShortPage,
     };
@@ -202,6 +203,7 @@ async fn numbered_pages_stop_at_the_stated_pages_or_records() {
     let c = client(url);
     let syncro = Paging::Numbered {
         page: "page",
+        first: 1,
         size: None,
         end: End::TotalPages("/meta/total_pages"),
     };
@@ -216,6 +218,7 @@ async fn numbered_pages_stop_at_the_stated_pages_or_records() {
     seen.lock().unwrap().clear();
     let halo = Paging::Numbered {
         page: "page_no",
+        first: 1,
         size: Some(Param::new("page_size", 3)),
         end: End::TotalRecords("/record_count"),
     };
@@ -249,6 +252,7 @@ async fn a_list_stated_empty_may_leave_its_array_out_but_not_otherwise() {
     let c = client(url);
     let halo = Paging::Numbered {
         page: "page_no",
+        first: 1,
         size: Some(Param::new("page_size", 3)),
         end: End::TotalRecords("/record_count"),
     };
@@ -507,6 +511,7 @@ async fn a_post_search_takes_its_page_numbers_in_the_body() {
     let c = client(url);
     let paging = Paging::Numbered {
         page: "PageNumber",
+        first: 1,
         size: Some(Param::new("PageSize", 2)),
         end: End::TotalRecords("/totalRecords"),
     };
