@@ -64,6 +64,8 @@ macro_rules! for_each_kind {
             Accelo => accelo,
             Tigerpaw => tigerpaw,
             Pax8 => pax8,
+            DattoBackup => datto_backup,
+            Acronis => acronis,
         }
     };
 }

@@ -116,6 +116,12 @@ impl StaticHeaders {
         })
     }
 
+    /// What a 403 says (a missing product or permission), for headers built by [`Self::basic`].
+    pub fn forbidden_hint(mut self, hint: String) -> StaticHeaders {
+        self.forbidden_hint = Some(hint);
+        self
+    }
+
     /// `Authorization: <scheme> <token>` (SentinelOne's `ApiToken <token>`). `hint` is shown on
     /// 401 (token refused or expired), `forbidden_hint` on 403 (the token lacks a role).
     pub fn token(
@@ -542,7 +548,10 @@ impl OAuth2 {
                     form.push(("client_id", self.client_id.as_str()));
                     form.push(("client_secret", self.client_secret.expose_secret()));
                 }
-                form.push(("scope", self.scope.as_str()));
+                // Acronis takes no scope: an empty one is not sent.
+                if !self.scope.is_empty() {
+                    form.push(("scope", self.scope.as_str()));
+                }
                 match &refresh {
                     Some(rt) => {
                         form.push(("grant_type", "refresh_token"));

@@ -6,10 +6,12 @@
 //! tests also check, with `secret-tool` or `keyctl`, that `connect` put the secret in that store.
 
 mod accelo;
+mod acronis;
 mod autotask;
 mod conventions;
 mod csv;
 mod csv_billing;
+mod datto_backup;
 mod datto_rmm;
 mod errors;
 mod flow;

@@ -333,6 +333,44 @@ async fn pax8_parsing_never_panics() {
 }
 
 #[tokio::test]
+async fn datto_backup_parsing_never_panics() {
+    fuzz(
+        "db",
+        "[connections.db]\nkind = \"datto-backup\"\npublic_key = \"p\"\nurl = \"{url}\"\n",
+        &[
+            ("/v1/saas/domains", "datto_backup/domains.json"),
+            ("/v1/saas/31001/seats", "datto_backup/seats_31001.json"),
+            ("/v1/bcdr/device", "datto_backup/devices_page2.json"),
+            (
+                "/v1/bcdr/device/FFEEDDCCBBAA/asset/agent",
+                "datto_backup/agents_FFEEDDCCBBAA.json",
+            ),
+        ],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn acronis_parsing_never_panics() {
+    fuzz(
+        "acr",
+        "[connections.acr]\nkind = \"acronis\"\nclient_id = \"8d1f7e2c-5a3b-4c6d-9e0f-1a2b3c4d5e6f\"\nurl = \"{url}\"\n",
+        &[
+            ("/api/2/idp/token", "acronis/token.json"),
+            (
+                "/api/2/clients/8d1f7e2c-5a3b-4c6d-9e0f-1a2b3c4d5e6f",
+                "acronis/client.json",
+            ),
+            ("/api/2/tenants", "acronis/tenants_page2.json"),
+            ("/api/2/tenants/usages", "acronis/usages.json"),
+        ],
+        CASES,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn keeper_parsing_never_panics() {
     fuzz(
         "k",

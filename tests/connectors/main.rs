@@ -4,6 +4,7 @@
 //! the connection, the endpoint and the next step.
 
 mod accelo;
+mod acronis;
 mod autotask;
 mod autotask_write;
 mod common;
@@ -11,6 +12,7 @@ mod connectwise;
 mod connectwise_write;
 mod csv;
 mod csv_billing;
+mod datto_backup;
 mod datto_rmm;
 mod fuzz;
 mod gravityzone;
