@@ -27,7 +27,7 @@ use std::path::Path;
 ///
 /// Starts sandbox APIs on 127.0.0.1 (random free ports) that speak the same HTTP APIs as the
 /// real services (NinjaOne, ConnectWise PSA, SentinelOne, Microsoft 365, JumpCloud, Sherweb, Pax8,
-/// Datto RMM, Datto SaaS Protection and BCDR, Acronis, N-central, N-sight, GravityZone, Webroot, Keeper Commander Service Mode) and
+/// Datto RMM, Datto SaaS Protection and BCDR, Acronis, Cove, N-central, N-sight, GravityZone, Webroot, Keeper Commander Service Mode) and
 /// writes a backup vendor's CSV export, serving a sample MSP with more than 20 clients and 1,000
 /// devices. Then connects, syncs, maps, reconciles and reports through the real connectors, in a
 /// temporary directory: your config, database and keyring are not touched. With --psa, the same

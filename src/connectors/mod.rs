@@ -66,6 +66,7 @@ macro_rules! for_each_kind {
             Pax8 => pax8,
             DattoBackup => datto_backup,
             Acronis => acronis,
+            Cove => cove,
         }
     };
 }

@@ -17,6 +17,7 @@ mod limit;
 mod login;
 mod paging;
 mod send;
+mod visa;
 mod xml;
 
 use std::net::IpAddr;
@@ -41,6 +42,7 @@ pub use jsonrpc::JsonRpc;
 pub use limit::RateLimit;
 pub use login::BmsLogin;
 pub use paging::{End, Link, NextLink, Page, Pages, Paging, Param, Transport};
+pub use visa::VisaRpc;
 pub use xml::{list_at, parse_xml};
 
 /// How hard to try before giving up.

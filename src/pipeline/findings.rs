@@ -82,12 +82,18 @@ pub fn compute(config: &Config, store: &Store, scope: Scope) -> Result<Computed>
     })
 }
 
+/// The shape of a stored finding; raised when findings gain what older stored ones lack.
+const FINDINGS_FORMAT: u32 = 2;
+
 /// A hash of everything findings depend on but the clock and the snapshots' records: the tool
 /// version, the config, the mappings, every sync run (a new snapshot is a new run). Returns
 /// it with the runs' finish times.
 fn inputs_hash(config: &Config, store: &Store) -> Result<(String, Vec<Timestamp>)> {
     let mut h = InputsHasher::default();
     h.part(env!("CARGO_PKG_VERSION"));
+    // What a finding holds: stored findings of an earlier shape (before revenue, cost and
+    // margin) are computed again rather than shown without them.
+    h.part(&format!("findings format {FINDINGS_FORMAT}"));
     h.part(&crate::store::schema_version().to_string());
     h.part(&format!("{config:?}"));
     for m in store.account_mappings()? {

@@ -9,6 +9,7 @@ mod accelo;
 mod acronis;
 mod autotask;
 mod conventions;
+mod cove;
 mod csv;
 mod csv_billing;
 mod datto_backup;

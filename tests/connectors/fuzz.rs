@@ -370,6 +370,19 @@ async fn acronis_parsing_never_panics() {
     .await;
 }
 
+/// Every Cove call goes to one path, so the one answer served is the login's, mutated: the
+/// visa chain, the partner id and the nested results must never panic.
+#[tokio::test]
+async fn cove_parsing_never_panics() {
+    fuzz(
+        "cv",
+        "[connections.cv]\nkind = \"cove\"\npartner = \"p\"\nusername = \"u\"\nurl = \"{url}\"\n",
+        &[("/jsonapi", "cove/login.json")],
+        CASES,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn keeper_parsing_never_panics() {
     fuzz(

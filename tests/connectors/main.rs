@@ -10,6 +10,7 @@ mod autotask_write;
 mod common;
 mod connectwise;
 mod connectwise_write;
+mod cove;
 mod csv;
 mod csv_billing;
 mod datto_backup;
