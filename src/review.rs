@@ -76,6 +76,9 @@ pub struct Decision {
     pub billed: Option<Decimal>,
     pub less_included: Option<Decimal>,
     pub actual: Option<Decimal>,
+    /// For a `cost_mismatch`: the PSA's and the vendor's unit cost it was made on.
+    pub psa_unit_cost: Option<Decimal>,
+    pub vendor_unit_cost: Option<Decimal>,
 }
 
 impl Decision {
@@ -99,6 +102,8 @@ impl Decision {
             billed: finding.billed,
             less_included: finding.less_included,
             actual: finding.actual,
+            psa_unit_cost: finding.psa_unit_cost,
+            vendor_unit_cost: finding.vendor_unit_cost,
         }
     }
 
@@ -115,6 +120,11 @@ impl Decision {
             || !same(self.actual, finding.actual)
         {
             Some(Lapse::QuantitiesChanged)
+        } else if finding.kind == FindingKind::CostMismatch
+            && (!same(self.psa_unit_cost, finding.psa_unit_cost)
+                || !same(self.vendor_unit_cost, finding.vendor_unit_cost))
+        {
+            Some(Lapse::CostsChanged)
         } else if self.verdict == Verdict::Dismiss && self.period != period {
             Some(Lapse::OtherPeriod)
         } else {
@@ -130,6 +140,8 @@ pub enum Lapse {
     QuantitiesChanged,
     /// A dismissal from another billing period.
     OtherPeriod,
+    /// A `cost_mismatch` whose PSA or vendor unit cost differs.
+    CostsChanged,
 }
 
 impl Lapse {
@@ -137,6 +149,7 @@ impl Lapse {
         match self {
             Lapse::QuantitiesChanged => "quantities changed",
             Lapse::OtherPeriod => "another billing period",
+            Lapse::CostsChanged => "costs changed",
         }
     }
 }
@@ -284,6 +297,36 @@ mod tests {
             State::Decided(_) => Want::Decided,
             State::CameBack(_, l) => Want::Back(*l),
         }
+    }
+
+    /// A decision on a cost mismatch stops applying when either cost changes, not only its
+    /// quantities.
+    #[test]
+    fn a_cost_mismatch_decision_lapses_when_a_cost_changes() {
+        let mismatch = |psa: i64, vendor: i64| Finding {
+            psa_unit_cost: Some(Decimal::from(psa)),
+            vendor_unit_cost: Some(Decimal::from(vendor)),
+            ..finding("F9", FindingKind::CostMismatch, 5, 5)
+        };
+        let d = decision(&mismatch(3, 4), Verdict::Ignore, "2026-01");
+        assert_eq!(d.lapse(&mismatch(3, 4), "2026-02"), None);
+        assert_eq!(
+            d.lapse(&mismatch(3, 5), "2026-01"),
+            Some(Lapse::CostsChanged)
+        );
+        assert_eq!(
+            d.lapse(&mismatch(2, 4), "2026-01"),
+            Some(Lapse::CostsChanged)
+        );
+        assert_eq!(Lapse::CostsChanged.as_str(), "costs changed");
+        // Other kinds keep no costs: a decision on them ignores the cost columns.
+        let under = finding("F1", FindingKind::UnderBilled, 5, 7);
+        let d = decision(&under, Verdict::Approve, "2026-01");
+        let costed = Finding {
+            vendor_unit_cost: Some(Decimal::ONE),
+            ..under.clone()
+        };
+        assert_eq!(d.lapse(&costed, "2026-01"), None);
     }
 
     #[test]

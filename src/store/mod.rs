@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0007_psa_unreadable.sql"),
     include_str!("sql/0008_push.sql"),
     include_str!("sql/0009_psa_line_invoiced.sql"),
+    include_str!("sql/0010_review_costs.sql"),
 ];
 
 /// The number of migrations this build knows.

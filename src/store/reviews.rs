@@ -23,12 +23,13 @@ impl Store {
     pub fn set_decision(&mut self, d: &Decision) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
-            "INSERT INTO review_decision (finding_id, decision, note, decided_by, decided_at, period, kind, billed, less_included, actual)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO review_decision (finding_id, decision, note, decided_by, decided_at, period, kind, billed, less_included, actual, psa_unit_cost, vendor_unit_cost)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (finding_id) DO UPDATE SET
                 decision = excluded.decision, note = excluded.note, decided_by = excluded.decided_by,
                 decided_at = excluded.decided_at, period = excluded.period, kind = excluded.kind,
-                billed = excluded.billed, less_included = excluded.less_included, actual = excluded.actual",
+                billed = excluded.billed, less_included = excluded.less_included, actual = excluded.actual,
+                psa_unit_cost = excluded.psa_unit_cost, vendor_unit_cost = excluded.vendor_unit_cost",
             params![
                 d.finding_id,
                 d.verdict.as_str(),
@@ -40,6 +41,8 @@ impl Store {
                 d.billed.map(|x| x.to_string()),
                 d.less_included.map(|x| x.to_string()),
                 d.actual.map(|x| x.to_string()),
+                d.psa_unit_cost.map(|x| x.to_string()),
+                d.vendor_unit_cost.map(|x| x.to_string()),
             ],
         )?;
         tx.commit()?;
@@ -49,7 +52,8 @@ impl Store {
     /// Every decision, oldest first.
     pub fn decisions(&self) -> Result<Vec<Decision>> {
         let mut stmt = self.conn.prepare(
-            "SELECT finding_id, decision, note, decided_by, decided_at, period, kind, billed, less_included, actual
+            "SELECT finding_id, decision, note, decided_by, decided_at, period, kind, billed, less_included, actual,
+                    psa_unit_cost, vendor_unit_cost
              FROM review_decision ORDER BY decided_at, finding_id",
         )?;
         type Row = (
@@ -63,6 +67,7 @@ impl Store {
             Option<String>,
             Option<String>,
             Option<String>,
+            (Option<String>, Option<String>),
         );
         let rows = stmt
             .query_map([], |r| {
@@ -77,12 +82,25 @@ impl Store {
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
+                    (r.get(10)?, r.get(11)?),
                 ))
             })?
             .collect::<rusqlite::Result<Vec<Row>>>()?;
         rows.into_iter()
             .map(
-                |(finding_id, verdict, note, decided_by, decided_at, period, kind, b, li, a)| {
+                |(
+                    finding_id,
+                    verdict,
+                    note,
+                    decided_by,
+                    decided_at,
+                    period,
+                    kind,
+                    b,
+                    li,
+                    a,
+                    (pc, vc),
+                )| {
                     Ok(Decision {
                         verdict: Verdict::parse(&verdict).ok_or_else(|| {
                             anyhow!("the database holds an unknown decision `{verdict}`")
@@ -101,6 +119,8 @@ impl Store {
                         billed: dec_opt(b)?,
                         less_included: dec_opt(li)?,
                         actual: dec_opt(a)?,
+                        psa_unit_cost: dec_opt(pc)?,
+                        vendor_unit_cost: dec_opt(vc)?,
                     })
                 },
             )
@@ -135,6 +155,8 @@ mod tests {
             billed: Some(Decimal::new(245, 1)),
             less_included: Some(Decimal::ZERO),
             actual: None,
+            psa_unit_cost: None,
+            vendor_unit_cost: None,
         }
     }
 
@@ -154,5 +176,12 @@ mod tests {
         assert!(s.remove_decision("F1").unwrap());
         assert!(!s.remove_decision("F1").unwrap());
         assert_eq!(s.decisions().unwrap().len(), 1);
+        // A cost mismatch's costs are kept with its decision.
+        let mut c = decision("F3", Verdict::Ignore);
+        c.kind = FindingKind::CostMismatch;
+        (c.psa_unit_cost, c.vendor_unit_cost) =
+            (Some(Decimal::new(480, 2)), Some(Decimal::from(6)));
+        s.set_decision(&c).unwrap();
+        assert!(s.decisions().unwrap().contains(&c));
     }
 }
