@@ -8,6 +8,7 @@
 pub mod complete;
 pub mod completions;
 pub mod connect;
+pub mod db;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod disconnect;
@@ -100,6 +101,7 @@ pub enum Command {
     Explain(explain::Args),
     Review(review::Args),
     Push(push::Args),
+    Db(db::Args),
     #[cfg(feature = "demo")]
     Demo(demo::Args),
     Completions(completions::Args),
@@ -204,6 +206,7 @@ impl Command {
             Command::Explain(a) => a.run(app).await,
             Command::Review(a) => a.run(app).await,
             Command::Push(a) => a.run(app).await,
+            Command::Db(a) => a.run(app).await,
             #[cfg(feature = "demo")]
             Command::Demo(a) => a.run(app).await,
             Command::Completions(a) => a.run(),

@@ -13,6 +13,7 @@ mod reconcile_runs;
 mod reviews;
 mod runs;
 mod snapshots;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use fingerprint::{Inputs, InputsHasher};
 pub use push::{ApplyBusy, AuditRow, PushOptIn, StoredPlan};
 pub use reconcile_runs::ReconcileRecord;
 pub use runs::{Busy, RunInfo, RunStatus};
+pub use stats::{ConnectionStats, DbStats};
 
 /// Every migration, in order; `user_version` counts how many were applied. Append only.
 const MIGRATIONS: &[&str] = &[

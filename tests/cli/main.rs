@@ -14,6 +14,7 @@ mod csv;
 mod csv_billing;
 mod datto_backup;
 mod datto_rmm;
+mod db;
 mod errors;
 mod flow;
 mod gravityzone;
