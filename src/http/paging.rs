@@ -316,8 +316,25 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
 
     /// The whole list, read as [`Pages::tolerant`] says; `progress` as for [`Pages::all`].
     pub async fn all_tolerant(
+        self,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Tolerant<T>, ConnectorError> {
+        self.collect_tolerant(progress, false).await
+    }
+
+    /// [`Pages::all_tolerant`], each set-aside line led by the endpoint of the page that sent it
+    /// (`GET /v1/subscriptions content[2]: ...`), for callers that keep the lines as they are.
+    pub async fn all_tolerant_named(
+        self,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Tolerant<T>, ConnectorError> {
+        self.collect_tolerant(progress, true).await
+    }
+
+    async fn collect_tolerant(
         mut self,
         progress: &(dyn Fn(usize) + Sync),
+        named: bool,
     ) -> Result<Tolerant<T>, ConnectorError> {
         self.tolerant = true;
         let mut out = Tolerant {
@@ -325,7 +342,12 @@ impl<'t, T: DeserializeOwned> Pages<'t, T> {
             set_aside: Vec::new(),
         };
         while let Some(page) = self.next().await? {
-            out.set_aside.extend(page.set_aside);
+            let endpoint = &page.endpoint;
+            out.set_aside
+                .extend(page.set_aside.iter().map(|s| match named {
+                    true => format!("{endpoint} {s}"),
+                    false => s.clone(),
+                }));
             let read = page.items.into_iter().zip(page.odd);
             out.records
                 .extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use wiremock::matchers::{body_string, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer};
 
-use crate::common::{dec, fast_retry, json, query, vendor};
+use crate::common::{dec, fast_retry, json, query, units_by_account, vendor};
 use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "8d1f7e2c-5a3b-4c6d-9e0f-1a2b3c4d5e6f";
@@ -82,21 +82,7 @@ async fn mount_everything(server: &MockServer) {
 }
 
 fn units(snap: &VendorSnapshot) -> HashMap<(String, String), Decimal> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(&snap.items));
-    }
-    let mut out: HashMap<(String, String), Decimal> = HashMap::new();
-    for i in &snap.items {
-        for d in &defs {
-            let w = d.weight(i);
-            if w > Decimal::ZERO {
-                *out.entry((i.account_id.clone(), d.key.clone()))
-                    .or_default() += w;
-            }
-        }
-    }
-    out
+    units_by_account(services(), &families(), snap)
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reconcile::connectors::SyncCx;
 use reconcile::http::RetryPolicy;
-use reconcile::model::{PsaSnapshot, ServiceDef, Snapshot, VendorSnapshot};
+use reconcile::model::{PsaSnapshot, ServiceDef, ServiceFamily, Snapshot, VendorSnapshot};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
@@ -71,6 +71,29 @@ pub fn counts_by_service(
             )
         })
         .collect()
+}
+
+/// Units per (account id, service key) over `snap`: the kind's built-in `services` and one per
+/// value each of its `families` finds in the snapshot.
+pub fn units_by_account(
+    mut services: Vec<ServiceDef>,
+    families: &[ServiceFamily],
+    snap: &VendorSnapshot,
+) -> HashMap<(String, String), Decimal> {
+    for f in families {
+        services.extend(f.expand(&snap.items));
+    }
+    let mut out: HashMap<(String, String), Decimal> = HashMap::new();
+    for i in &snap.items {
+        for d in &services {
+            let w = d.weight(i);
+            if w > Decimal::ZERO {
+                *out.entry((i.account_id.clone(), d.key.clone()))
+                    .or_default() += w;
+            }
+        }
+    }
+    out
 }
 
 pub fn psa(s: Snapshot) -> PsaSnapshot {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer};
 
-use crate::common::{dec, fast_retry, json, vendor};
+use crate::common::{dec, fast_retry, json, units_by_account, vendor};
 
 const PASSWORD: &str = "cove-api-password-do-not-print";
 const PARTNER: &str = "Bluewave MSP (ops@bluewave.example)";
@@ -69,21 +69,7 @@ async fn mount_everything(server: &MockServer) {
 }
 
 fn units(snap: &VendorSnapshot) -> HashMap<(String, String), Decimal> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(&snap.items));
-    }
-    let mut out: HashMap<(String, String), Decimal> = HashMap::new();
-    for i in &snap.items {
-        for d in &defs {
-            let w = d.weight(i);
-            if w > Decimal::ZERO {
-                *out.entry((i.account_id.clone(), d.key.clone()))
-                    .or_default() += w;
-            }
-        }
-    }
-    out
+    units_by_account(services(), &families(), snap)
 }
 
 async fn bodies(server: &MockServer) -> Vec<Value> {

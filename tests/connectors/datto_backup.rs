@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{dec, fast_retry, fixture, json, query, vendor};
+use crate::common::{dec, fast_retry, fixture, json, query, units_by_account, vendor};
 use crate::kit::{Case, Endpoint, Refusal, WrongShape, contract_suite};
 
 const PUBLIC: &str = "a1b2c3d4e5f60718";
@@ -73,21 +73,7 @@ async fn mount_everything(server: &MockServer) {
 }
 
 fn units(snap: &VendorSnapshot) -> HashMap<(String, String), Decimal> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(&snap.items));
-    }
-    let mut out: HashMap<(String, String), Decimal> = HashMap::new();
-    for i in &snap.items {
-        for d in &defs {
-            let w = d.weight(i);
-            if w > Decimal::ZERO {
-                *out.entry((i.account_id.clone(), d.key.clone()))
-                    .or_default() += w;
-            }
-        }
-    }
-    out
+    units_by_account(services(), &families(), snap)
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer};
 
-use crate::common::{dec, fast_retry, json, query, vendor};
+use crate::common::{dec, fast_retry, json, query, units_by_account, vendor};
 use crate::kit::{Case, Endpoint, OAuthCase, Refusal, WrongShape, contract_suite};
 
 const CLIENT_ID: &str = "p8-3b1f0c2e-client";
@@ -89,21 +89,7 @@ async fn mount_everything(server: &MockServer) {
 
 /// Units per (account, service key) over the whole snapshot.
 fn units(snap: &VendorSnapshot) -> HashMap<(String, String), Decimal> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(&snap.items));
-    }
-    let mut out: HashMap<(String, String), Decimal> = HashMap::new();
-    for i in &snap.items {
-        for d in &defs {
-            let w = d.weight(i);
-            if w > Decimal::ZERO {
-                *out.entry((i.account_id.clone(), d.key.clone()))
-                    .or_default() += w;
-            }
-        }
-    }
-    out
+    units_by_account(services(), &families(), snap)
 }
 
 #[tokio::test]

@@ -161,28 +161,18 @@ impl Acronis {
         })
     }
 
+    /// Every page of a list, read tolerantly; records set aside are named with the endpoint.
     async fn collect<T: serde::de::DeserializeOwned>(
         &self,
         req: Request,
         paging: Paging,
         items_at: &'static str,
     ) -> Result<Tolerant<T>, ConnectorError> {
-        let mut pages = self
-            .client
+        self.client
             .pages(req, paging, items_at)
             .none_when_absent()
-            .tolerant();
-        let mut all = Tolerant {
-            records: Vec::new(),
-            set_aside: Vec::new(),
-        };
-        while let Some(page) = pages.next().await? {
-            let endpoint = page.endpoint.clone();
-            (all.set_aside).extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
-            let read = page.items.into_iter().zip(page.odd);
-            (all.records).extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
-        }
-        Ok(all)
+            .all_tolerant_named(&|_| {})
+            .await
     }
 
     /// The tenant the API client acts for.

@@ -47,7 +47,7 @@ use secrecy::SecretString;
 
 use crate::connectors::{Connector, ConnectorKind, SyncCx};
 use crate::http::{
-    ConnectorError, End, HttpClient, OAuth2, Paging, Param, Read, Request, RetryPolicy, Tolerant,
+    ConnectorError, End, HttpClient, OAuth2, Paging, Param, Request, RetryPolicy, Tolerant,
     check_url,
 };
 use crate::model::{ServiceDef, ServiceFamily, Snapshot, VendorAccount, VendorSnapshot};
@@ -178,25 +178,16 @@ impl Pax8 {
             size: Some(Param::new("size", PAGE_SIZE)),
             end: End::TotalPages("/page/totalPages"),
         };
-        let mut pages = self
-            .client
+        let progress = |n| {
+            if let Some((cx, what)) = cx {
+                cx.report(what, n);
+            }
+        };
+        self.client
             .pages(Request::get(path), paging, "/content")
             .none_when_absent()
-            .tolerant();
-        let mut all = Tolerant {
-            records: Vec::new(),
-            set_aside: Vec::new(),
-        };
-        while let Some(page) = pages.next().await? {
-            let endpoint = page.endpoint.clone();
-            (all.set_aside).extend(page.set_aside.iter().map(|s| format!("{endpoint} {s}")));
-            let read = page.items.into_iter().zip(page.odd);
-            (all.records).extend(read.map(|((value, raw), odd)| Read { value, raw, odd }));
-            if let Some((cx, what)) = cx {
-                cx.report(what, all.records.len());
-            }
-        }
-        Ok(all)
+            .all_tolerant_named(&progress)
+            .await
     }
 }
 

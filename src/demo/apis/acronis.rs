@@ -24,11 +24,10 @@ use axum::routing::{get, post, put};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::connectors::acronis::{BATCH, Settings, families, services};
+use crate::connectors::acronis::{BATCH, Settings};
 use crate::demo::kit::auth::{Tokens, basic, bearer, granted, guard, oauth_error};
 use crate::demo::kit::http::{Query, reply};
 use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
-use crate::model::UsageItem;
 
 pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
@@ -211,34 +210,6 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
         .collect()
 }
 
-/// The same counts from a synced snapshot, through the connector's services.
-pub fn counted(
-    accounts: &[(String, String)],
-    items: &[UsageItem],
-) -> Vec<(String, String, Decimal)> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(items));
-    }
-    let names: HashMap<&str, &str> = accounts
-        .iter()
-        .map(|(id, n)| (id.as_str(), n.as_str()))
-        .collect();
-    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for item in items {
-        for d in &defs {
-            let w = d.weight(item);
-            if w > Decimal::ZERO {
-                let name = names.get(item.account_id.as_str()).copied().unwrap_or("?");
-                *out.entry((name.to_string(), d.key.clone())).or_default() += w;
-            }
-        }
-    }
-    out.into_iter()
-        .map(|((a, k), q)| (a, k, q.normalize()))
-        .collect()
-}
-
 struct ApiState {
     sample: Arc<Sample>,
     tokens: Tokens<()>,
@@ -390,8 +361,9 @@ mod tests {
 
     use super::*;
     use crate::connectors::acronis::Acronis;
+    use crate::connectors::acronis::{families, services};
     use crate::connectors::{Connector, SyncCx};
-    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::testing::{counted_by_account, retry};
     use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
@@ -424,12 +396,16 @@ mod tests {
         assert!(v.unreadable.is_empty(), "{:?}", v.unreadable);
         // The disabled tenant is not an account; the trial one is, with nothing counted.
         assert_eq!(v.accounts.len(), 4);
-        let accounts: Vec<(String, String)> = v
-            .accounts
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
-        assert_eq!(counted(&accounts, &v.items), usage(&s));
+        let mut defs = services();
+        for f in families() {
+            defs.extend(f.expand(&v.items));
+        }
+        let want: BTreeMap<(String, String), Decimal> =
+            usage(&s).into_iter().map(|(a, k, n)| ((a, k), n)).collect();
+        assert_eq!(
+            counted_by_account(&v, &defs.iter().collect::<Vec<_>>()),
+            want
+        );
         assert!(!usage(&s).iter().any(|(a, _, _)| a == "Northwind"));
         assert_eq!(WRITES_REFUSED.load(Ordering::SeqCst), before);
     }

@@ -8,7 +8,7 @@
 //! under it holding some of its devices), and per customer servers, workstations and a virtual
 //! machine with used storage; [`usage`] says what the connector will count.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,10 +21,9 @@ use axum::routing::post;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::connectors::cove::{PAGE_SIZE, Settings, families, services};
+use crate::connectors::cove::{PAGE_SIZE, Settings};
 use crate::demo::kit::http::reply;
 use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
-use crate::model::UsageItem;
 
 pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
@@ -182,34 +181,6 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
         .collect()
 }
 
-/// The same counts from a synced snapshot, through the connector's services.
-pub fn counted(
-    accounts: &[(String, String)],
-    items: &[UsageItem],
-) -> Vec<(String, String, Decimal)> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(items));
-    }
-    let names: HashMap<&str, &str> = accounts
-        .iter()
-        .map(|(id, n)| (id.as_str(), n.as_str()))
-        .collect();
-    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for item in items {
-        for d in &defs {
-            let w = d.weight(item);
-            if w > Decimal::ZERO {
-                let name = names.get(item.account_id.as_str()).copied().unwrap_or("?");
-                *out.entry((name.to_string(), d.key.clone())).or_default() += w;
-            }
-        }
-    }
-    out.into_iter()
-        .map(|((a, k), q)| (a, k, q.normalize()))
-        .collect()
-}
-
 struct ApiState {
     sample: Arc<Sample>,
     /// The visa counter and the only visa a request may carry now.
@@ -335,8 +306,9 @@ mod tests {
 
     use super::*;
     use crate::connectors::cove::Cove;
+    use crate::connectors::cove::{families, services};
     use crate::connectors::{Connector, SyncCx};
-    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::testing::{counted_by_account, retry};
     use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
@@ -364,12 +336,16 @@ mod tests {
         assert!(v.unreadable.is_empty(), "{:?}", v.unreadable);
         // The branch site rolls up to its end customer: three accounts.
         assert_eq!(v.accounts.len(), 3, "{:?}", v.accounts);
-        let accounts: Vec<(String, String)> = v
-            .accounts
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
-        assert_eq!(counted(&accounts, &v.items), usage(&s));
+        let mut defs = services();
+        for f in families() {
+            defs.extend(f.expand(&v.items));
+        }
+        let want: BTreeMap<(String, String), Decimal> =
+            usage(&s).into_iter().map(|(a, k, n)| ((a, k), n)).collect();
+        assert_eq!(
+            counted_by_account(&v, &defs.iter().collect::<Vec<_>>()),
+            want
+        );
         assert_eq!(WRITES_REFUSED.load(Ordering::SeqCst), before);
     }
 }

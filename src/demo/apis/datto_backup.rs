@@ -9,7 +9,7 @@
 //! client a BCDR appliance with servers, workstations, an agentless virtual machine and an
 //! archived machine that must not count; [`usage`] says what the connector will count.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,11 +21,10 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::connectors::datto_backup::{Settings, families, services};
+use crate::connectors::datto_backup::Settings;
 use crate::demo::kit::auth::{basic, guard};
 use crate::demo::kit::http::{Query, reply};
 use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
-use crate::model::UsageItem;
 
 pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
@@ -258,32 +257,6 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
         .collect()
 }
 
-/// The same counts from a synced snapshot, through the connector's services.
-pub fn counted(
-    accounts: &[(String, String)],
-    items: &[UsageItem],
-) -> Vec<(String, String, Decimal)> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(items));
-    }
-    let names: HashMap<&str, &str> = accounts
-        .iter()
-        .map(|(id, n)| (id.as_str(), n.as_str()))
-        .collect();
-    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for item in items {
-        for d in &defs {
-            let w = d.weight(item);
-            if w > Decimal::ZERO {
-                let name = names.get(item.account_id.as_str()).copied().unwrap_or("?");
-                *out.entry((name.to_string(), d.key.clone())).or_default() += w;
-            }
-        }
-    }
-    out.into_iter().map(|((a, k), q)| (a, k, q)).collect()
-}
-
 fn problem(status: StatusCode, message: &str) -> Response {
     reply(
         status,
@@ -413,8 +386,9 @@ mod tests {
 
     use super::*;
     use crate::connectors::datto_backup::DattoBackup;
+    use crate::connectors::datto_backup::{families, services};
     use crate::connectors::{Connector, SyncCx};
-    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::testing::{counted_by_account, retry};
     use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
@@ -450,12 +424,16 @@ mod tests {
             panic!("a vendor snapshot")
         };
         assert!(v.unreadable.is_empty(), "{:?}", v.unreadable);
-        let accounts: Vec<(String, String)> = v
-            .accounts
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
-        assert_eq!(counted(&accounts, &v.items), usage(&s));
+        let mut defs = services();
+        for f in families() {
+            defs.extend(f.expand(&v.items));
+        }
+        let want: BTreeMap<(String, String), Decimal> =
+            usage(&s).into_iter().map(|(a, k, n)| ((a, k), n)).collect();
+        assert_eq!(
+            counted_by_account(&v, &defs.iter().collect::<Vec<_>>()),
+            want
+        );
         assert_eq!(WRITES_REFUSED.load(Ordering::SeqCst), before);
     }
 }

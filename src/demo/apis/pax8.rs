@@ -11,7 +11,7 @@
 //! subscription that must not count and an order still being provisioned that must; [`usage`]
 //! says what the connector will count per company and service key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,13 +25,11 @@ use axum::routing::{get, post};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::connectors::pax8::{
-    COUNTED_STATUSES, DEFAULT_AUDIENCE, PAGE_SIZE, Settings, families, services,
-};
+use crate::connectors::pax8::{COUNTED_STATUSES, DEFAULT_AUDIENCE, PAGE_SIZE, Settings};
 use crate::demo::kit::auth::{Tokens, bearer, granted, guard, header, oauth_error};
 use crate::demo::kit::http::{Query, reply};
 use crate::demo::kit::{AsVendor, Connection, Entry, Served, Surface, Vendor, VendorDemo};
-use crate::model::{UsageItem, slug};
+use crate::model::slug;
 
 pub const SANDBOX: &dyn Entry = &AsVendor(Api);
 
@@ -265,32 +263,6 @@ pub fn usage(sample: &Sample) -> Vec<(String, String, Decimal)> {
     out.into_iter().map(|((a, k), q)| (a, k, q)).collect()
 }
 
-/// The same counts from a synced snapshot, through the connector's services.
-pub fn counted(
-    accounts: &[(String, String)],
-    items: &[UsageItem],
-) -> Vec<(String, String, Decimal)> {
-    let mut defs = services();
-    for f in families() {
-        defs.extend(f.expand(items));
-    }
-    let names: HashMap<&str, &str> = accounts
-        .iter()
-        .map(|(id, n)| (id.as_str(), n.as_str()))
-        .collect();
-    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for item in items {
-        for d in &defs {
-            let w = d.weight(item);
-            if w > Decimal::ZERO {
-                let name = names.get(item.account_id.as_str()).copied().unwrap_or("?");
-                *out.entry((name.to_string(), d.key.clone())).or_default() += w;
-            }
-        }
-    }
-    out.into_iter().map(|((a, k), q)| (a, k, q)).collect()
-}
-
 struct ApiState {
     sample: Arc<Sample>,
     tokens: Tokens<()>,
@@ -448,8 +420,9 @@ mod tests {
 
     use super::*;
     use crate::connectors::pax8::Pax8;
+    use crate::connectors::pax8::{families, services};
     use crate::connectors::{Connector, SyncCx};
-    use crate::demo::kit::testing::retry;
+    use crate::demo::kit::testing::{counted_by_account, retry};
     use crate::demo::kit::{Api as _, serve};
     use crate::model::Snapshot;
 
@@ -481,19 +454,18 @@ mod tests {
         assert_eq!(v.accounts.len(), 3);
         assert_eq!(v.items.len(), s.subscriptions.len());
         assert!(v.unreadable.is_empty(), "{:?}", v.unreadable);
-        let accounts: Vec<(String, String)> = v
-            .accounts
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
-        let want = usage(&s);
-        assert_eq!(counted(&accounts, &v.items), want);
+        let mut defs = services();
+        for f in families() {
+            defs.extend(f.expand(&v.items));
+        }
+        let want: BTreeMap<(String, String), Decimal> =
+            usage(&s).into_iter().map(|(a, k, n)| ((a, k), n)).collect();
+        assert_eq!(
+            counted_by_account(&v, &defs.iter().collect::<Vec<_>>()),
+            want
+        );
         // The cancelled and trial seats (25 each) are not in Acme's count.
-        let acme_seats = want
-            .iter()
-            .find(|(a, k, _)| a == "Acme Dental Group" && k == "seats")
-            .unwrap()
-            .2;
+        let acme_seats = want[&("Acme Dental Group".to_string(), "seats".to_string())];
         assert!(acme_seats < Decimal::from(25), "{acme_seats}");
     }
 
