@@ -1,4 +1,5 @@
-//! `reconcile db`: what the database holds.
+//! `reconcile db`: what the database holds (`stats`), dropping old history's records (`prune`)
+//! and giving the space back (`vacuum`).
 
 use std::io::Write;
 
@@ -9,7 +10,8 @@ use crate::app::App;
 use crate::cli::Exit;
 use crate::output::{Format, new_table, write_json};
 
-/// Look at the database: its size and what each connection's history stores.
+/// Look after the database: its size and what each connection's history stores, pruning
+/// history older than `[history] keep_months`, and giving freed space back.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -19,8 +21,9 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Action {
     /// The database's size and free space, and per connection its sync runs (ok, failed,
-    /// oldest, newest) and the records they store. Every sync stores every record it read, so
-    /// the records grow with each sync.
+    /// oldest, newest) and the records they store. A usage item is stored once per version (a
+    /// device unchanged for a year is one record; its daily last contact is kept compactly per
+    /// sync); vendor accounts and PSA records are stored with every sync.
     ///
     /// CSV columns (stable): connection, kind, runs, ok_runs, failed_runs, oldest, newest,
     /// accounts, items, psa_records. JSON adds the totals: bytes, free_bytes, schema_version,
@@ -32,6 +35,33 @@ pub enum Action {
         #[command(flatten)]
         csv: crate::output::CsvStyle,
     },
+    /// Drops the records of successful syncs that finished more than `[history] keep_months`
+    /// (13 by default) months ago: their items, accounts, last contacts and PSA records. The
+    /// runs themselves stay (when, how they ended, their record counts). Kept whatever their
+    /// age: each connection's current snapshot and its newest sync before the cutoff. Review
+    /// decisions, mappings and stored findings are never touched. A pruned period can no
+    /// longer be reconciled or explained.
+    ///
+    /// Prints what went (with --dry-run: what would go), per connection. CSV columns (stable):
+    /// connection, runs, oldest, newest, accounts, item_versions, psa_records, kept_runs. The
+    /// file does not shrink until `reconcile db vacuum`; meanwhile new syncs reuse the space.
+    Prune {
+        /// Say what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep this many months instead of `[history] keep_months`.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1200))]
+        keep_months: Option<u32>,
+        /// Output format [default: table on a terminal, csv otherwise]
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[command(flatten)]
+        csv: crate::output::CsvStyle,
+    },
+    /// Rebuilds the database file without its free space (after `prune`), and prints its size
+    /// before and after on stderr. Needs free disk about the database's size, and holds off
+    /// other reconcile processes while it runs (they wait, then go on).
+    Vacuum,
 }
 
 /// `1.5 MB` for a person.
@@ -44,11 +74,86 @@ fn size(bytes: u64) -> String {
     }
 }
 
+/// The start of the history that `keep_months` keeps: that many calendar months before `now`
+/// (UTC).
+pub fn cutoff(now: jiff::Timestamp, keep_months: u32) -> Result<jiff::Timestamp> {
+    Ok(now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_sub(jiff::Span::new().months(i64::from(keep_months)))?
+        .timestamp())
+}
+
 impl Args {
     pub async fn run(self, app: &App) -> Result<Exit> {
-        let store = app.store_read()?;
         match self.action {
+            Action::Prune {
+                dry_run,
+                keep_months,
+                format,
+                csv,
+            } => {
+                let config = app.config()?;
+                let keep = keep_months.unwrap_or(config.history.keep_months);
+                let cut = cutoff(jiff::Timestamp::now(), keep)?;
+                let mut store = app.store()?;
+                let rows = store.prune(cut, dry_run)?;
+                let mut out = std::io::stdout().lock();
+                match format.unwrap_or_else(Format::default_for_stdout) {
+                    Format::Csv => crate::output::write_csv_styled(&mut out, &rows, &[], csv)?,
+                    Format::Json => write_json(&mut out, &rows)?,
+                    Format::Table => {
+                        let mut t = new_table(&[
+                            "connection",
+                            "runs",
+                            "oldest",
+                            "newest",
+                            "accounts",
+                            "item versions",
+                            "PSA records",
+                            "runs kept",
+                        ]);
+                        for r in &rows {
+                            t.add_row(vec![
+                                r.connection.clone(),
+                                r.runs.to_string(),
+                                r.oldest.clone().unwrap_or_default(),
+                                r.newest.clone().unwrap_or_default(),
+                                r.accounts.to_string(),
+                                r.item_versions.to_string(),
+                                r.psa_records.to_string(),
+                                r.kept_runs.to_string(),
+                            ]);
+                        }
+                        writeln!(out, "{t}")?;
+                    }
+                }
+                out.flush()?;
+                let runs: u64 = rows.iter().map(|r| r.runs).sum();
+                app.info(match (dry_run, runs) {
+                    (_, 0) => format!(
+                        "Nothing to prune: no sync's records are older than {keep} month(s) (before {cut})."
+                    ),
+                    (true, n) => format!(
+                        "Dry run: the records of {n} sync(s) finished before {cut} ({keep} month(s) kept) would go; nothing was changed."
+                    ),
+                    (false, n) => format!(
+                        "Pruned the records of {n} sync(s) finished before {cut} ({keep} month(s) kept). `reconcile db vacuum` gives the space back to the disk."
+                    ),
+                });
+                Ok(Exit::Ok)
+            }
+            Action::Vacuum => {
+                let mut store = app.store()?;
+                let (before, after) = store.vacuum()?;
+                app.info(format!(
+                    "Vacuumed the database: {} before, {} now.",
+                    size(before),
+                    size(after)
+                ));
+                Ok(Exit::Ok)
+            }
             Action::Stats { format, csv } => {
+                let store = app.store_read()?;
                 let st = store.stats()?;
                 let mut out = std::io::stdout().lock();
                 match format.unwrap_or_else(Format::default_for_stdout) {

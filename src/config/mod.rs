@@ -12,6 +12,7 @@ mod connection;
 mod cost;
 mod document;
 mod health;
+mod history;
 mod paths;
 mod push;
 mod rules;
@@ -28,6 +29,7 @@ pub use connection::{Connection, MAX_CONCURRENCY, validate_connection_name};
 pub use cost::{CostConfig, MarginConfig};
 pub use document::ConfigDocument;
 pub use health::HealthConfig;
+pub use history::HistoryConfig;
 pub use paths::Paths;
 pub use push::{Decreases, Effective, PushConfig, PushPsaConfig, PushServiceConfig};
 pub use rules::{
@@ -59,6 +61,9 @@ pub struct Config {
     /// When a connection's data is too old, failed or shrunk to be trusted.
     #[serde(default)]
     pub health: HealthConfig,
+    /// `[history]`: how long sync runs keep their records (`reconcile db prune`).
+    #[serde(default)]
+    pub history: HistoryConfig,
     /// `[rules]`: the stale threshold and pending approval.
     #[serde(default)]
     pub rules: RulesConfig,
@@ -158,6 +163,7 @@ impl Config {
             connections: BTreeMap::new(),
             tolerance: ToleranceConfig::default(),
             health: HealthConfig::default(),
+            history: HistoryConfig::default(),
             rules: RulesConfig::default(),
             exclude: Vec::new(),
             custom_service: Vec::new(),
@@ -179,6 +185,7 @@ impl Config {
         }
         self.tolerance.validate()?;
         self.health.validate()?;
+        self.history.validate()?;
         self.push.validate()?;
         cost::validate(&self.cost, &self.margin)?;
         self.validate_rules()?;

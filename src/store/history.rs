@@ -8,11 +8,12 @@ use super::Store;
 use super::runs::{RUN_COLUMNS, RunInfo, run_from_row};
 
 impl Store {
-    /// Every successful run of a connection with its finish time, oldest first. Times are parsed
-    /// rather than compared as text: stored timestamps carry varying fractional digits.
+    /// Every successful run of a connection whose records are kept (not pruned) with its finish
+    /// time, oldest first. Times are parsed rather than compared as text: stored timestamps
+    /// carry varying fractional digits.
     pub fn ok_runs(&self, connection: &str) -> Result<Vec<(Timestamp, RunInfo)>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {RUN_COLUMNS} FROM sync_run WHERE connection = ?1 AND status = 'ok' ORDER BY id"
+            "SELECT {RUN_COLUMNS} FROM sync_run WHERE connection = ?1 AND status = 'ok' AND pruned = 0 ORDER BY id"
         ))?;
         let runs = stmt
             .query_map([connection], run_from_row)?

@@ -1,13 +1,13 @@
-//! Reading a vendor snapshot into the engine's compact [`ItemTable`]: rows in primary-key order
-//! (no sort), strings borrowed from the row and interned, the attributes' JSON parsed only when
+//! Reading a vendor snapshot into the engine's compact [`ItemTable`]: rows in id order (no sort),
+//! strings borrowed from the row and interned, the attributes' JSON parsed only when
 //! the spec keeps some attribute, `raw` never read.
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
-use jiff::Timestamp;
+use anyhow::Result;
 
 use super::Store;
+use super::versions::read_items;
 use crate::engine::{ItemSpec, ItemTable, Row};
 use crate::model::VendorAccount;
 
@@ -44,36 +44,24 @@ impl Store {
         table.accounts = accounts;
         table.unreadable = unreadable;
         let wants_attrs = spec.wants_attrs();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, account_id, name, class, pending_approval, last_contact, attrs
-             FROM usage_item WHERE run_id = ?1",
-        )?;
-        let mut rows = stmt.query([run_id])?;
-        while let Some(r) = rows.next()? {
-            let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
-            let last_contact = match r.get_ref(5)?.as_str_or_null()? {
-                None => None,
-                Some(s) => Some(s.parse::<Timestamp>().with_context(|| {
-                    format!("the database holds `{s}` where a timestamp belongs")
-                })?),
-            };
+        read_items(&self.conn, run_id, |r| {
             let row = Row {
-                id: text(0)?,
-                account_id: text(1)?,
-                name: text(2)?,
-                class: text(3)?,
-                pending_approval: r.get(4)?,
-                last_contact,
+                id: r.id,
+                account_id: r.account_id,
+                name: r.name,
+                class: r.class,
+                pending_approval: r.pending_approval,
+                last_contact: r.last_contact,
             };
-            let attrs_json = text(6)?;
-            if wants_attrs && attrs_json != "{}" {
+            if wants_attrs && r.attrs != "{}" {
                 let attrs: BTreeMap<String, String> =
-                    serde_json::from_str(attrs_json).unwrap_or_default();
+                    serde_json::from_str(r.attrs).unwrap_or_default();
                 table.push(row, attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             } else {
                 table.push(row, []);
             }
-        }
+            Ok(())
+        })?;
         Ok(table.finish())
     }
 }

@@ -8,12 +8,15 @@ mod fingerprint;
 mod history;
 mod items;
 mod mappings;
+mod prune;
+mod pulse;
 mod push;
 mod reconcile_runs;
 mod reviews;
 mod runs;
 mod snapshots;
 mod stats;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use fingerprint::{Inputs, InputsHasher};
+pub use prune::PruneRow;
 pub use push::{ApplyBusy, AuditRow, PushOptIn, StoredPlan};
 pub use reconcile_runs::ReconcileRecord;
 pub use runs::{Busy, RunInfo, RunStatus};
@@ -39,7 +43,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0008_push.sql"),
     include_str!("sql/0009_psa_line_invoiced.sql"),
     include_str!("sql/0010_review_costs.sql"),
+    include_str!("sql/0011_item_versions.sql"),
 ];
+
+/// What a migration (numbered from 1) does beyond its SQL, in the same transaction.
+fn migrate_data(tx: &rusqlite::Transaction, migration: usize) -> Result<()> {
+    match migration {
+        11 => versions::convert_history(tx),
+        _ => Ok(()),
+    }
+}
 
 /// The number of migrations this build knows.
 pub fn schema_version() -> usize {
@@ -199,6 +212,8 @@ impl Store {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.execute_batch(sql)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| migrate_data(&tx, i + 1))
                 .with_context(|| format!("applying database migration {} failed", i + 1))?;
         }
         if version < schema_version() {
@@ -419,6 +434,84 @@ fn is_busy(e: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database as the release before item versions left it (schema 10), with `rows` in its
+    /// `usage_item` table for one successful run.
+    fn schema_10_database(path: &Path, rows: &[(&str, &str, Option<&str>)]) {
+        let mut c = Connection::open(path).unwrap();
+        let tx = c.transaction().unwrap();
+        for sql in &MIGRATIONS[..10] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 10).unwrap();
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        tx.execute(
+            "INSERT INTO sync_run (id, connection, kind, started_at, finished_at, status, counts)
+             VALUES (1, 'n', 'ninjaone', '2026-11-01T00:00:00Z', '2026-11-01T00:01:00Z', 'ok', '{\"accounts\":1,\"items\":2}')",
+            [],
+        )
+        .unwrap();
+        for (id, class, contact) in rows {
+            tx.execute(
+                "INSERT INTO usage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval)
+                 VALUES (1, ?1, 'a', ?1, ?2, ?2, 1, ?3, 0)",
+                rusqlite::params![id, class, contact],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_migration_that_fails_half_way_leaves_the_old_schema_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        // The second row cannot be converted: the step errors after the first was merged.
+        schema_10_database(
+            &path,
+            &[
+                ("d1", "WS", Some("2026-10-31T23:00:00Z")),
+                ("d2", "WS", Some("not a time")),
+            ],
+        );
+        let err = format!("{:#}", Store::open(&path).err().unwrap());
+        assert!(
+            err.contains("applying database migration 11 failed") && err.contains("not a time"),
+            "{err}"
+        );
+        let c = Connection::open(&path).unwrap();
+        let version: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 10);
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM usage_item", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2, "the old rows are all there");
+        let new_table: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'item_current'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(new_table, 0, "nothing of migration 11 stayed");
+        // Repaired, it migrates, and the run reads back.
+        c.execute(
+            "UPDATE usage_item SET last_contact = '2026-10-31T22:00:00Z' WHERE id = 'd2'",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let s = Store::open(&path).unwrap();
+        let back = s.load_vendor_snapshot(1).unwrap();
+        assert_eq!(back.items.len(), 2);
+        assert_eq!(
+            back.items[1].last_contact,
+            Some("2026-10-31T22:00:00Z".parse().unwrap())
+        );
+    }
 
     #[test]
     fn a_new_database_gets_every_migration() {

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::snapshots::{write_psa, write_vendor};
+use super::versions;
 use crate::model::Snapshot;
 
 /// Another live `reconcile` process is syncing the connection.
@@ -191,7 +192,17 @@ impl Store {
         let counts = serde_json::to_string(&counts)?;
         let tx = self.write()?;
         match snapshot {
-            Snapshot::Vendor(v) => write_vendor(&tx, run_id, v)?,
+            Snapshot::Vendor(v) => {
+                write_vendor(&tx, run_id, v)?;
+                // The run's own connection, whatever the caller named.
+                let owner: String = tx.query_row(
+                    "SELECT connection FROM sync_run WHERE id = ?1",
+                    [run_id],
+                    |r| r.get(0),
+                )?;
+                versions::check_newest(&tx, &owner, run_id)?;
+                versions::merge_run(&tx, &owner, run_id)?;
+            }
             Snapshot::Psa(p) => write_psa(&tx, run_id, p)?,
         }
         let (mut meta, whole_units) = match snapshot {
@@ -314,6 +325,11 @@ impl Store {
             "DELETE FROM snapshot_current WHERE connection = ?1",
             [connection],
         )?;
+        tx.execute(
+            "DELETE FROM item_current WHERE connection = ?1",
+            [connection],
+        )?;
+        tx.execute("DELETE FROM item_past WHERE connection = ?1", [connection])?;
         let n = tx.execute("DELETE FROM sync_run WHERE connection = ?1", [connection])?;
         tx.commit()?;
         Ok(n)
@@ -409,7 +425,11 @@ pub(super) mod tests {
         assert!(s.current_run("n").unwrap().is_none());
         let items: i64 = s
             .conn
-            .query_row("SELECT COUNT(*) FROM usage_item", [], |r| r.get(0))
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM usage_item) + (SELECT COUNT(*) FROM item_current) + (SELECT COUNT(*) FROM item_past)",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(items, 0);
     }

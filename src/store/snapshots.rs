@@ -12,6 +12,7 @@ use rusqlite::params;
 use rust_decimal::Decimal;
 
 use super::Store;
+use super::versions::read_items;
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, UsageItem,
     VendorSnapshot,
@@ -49,39 +50,39 @@ impl Store {
 
     /// Items per account in a run's snapshot (what a connector plans its next reads by).
     pub fn items_per_account(&self, run_id: i64) -> Result<BTreeMap<String, usize>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT account_id, count(*) FROM usage_item WHERE run_id = ?1 GROUP BY account_id",
-        )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+        let mut out: BTreeMap<String, usize> = BTreeMap::new();
+        read_items(&self.conn, run_id, |r| {
+            match out.get_mut(r.account_id) {
+                Some(n) => *n += 1,
+                None => {
+                    out.insert(r.account_id.to_string(), 1);
+                }
+            }
+            Ok(())
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(out)
     }
 
     pub fn load_vendor_snapshot(&self, run_id: i64) -> Result<VendorSnapshot> {
         let (accounts, unreadable) = self.load_vendor_accounts(run_id)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs
-             FROM usage_item WHERE run_id = ?1 ORDER BY account_id, id",
-        )?;
-        // Straight from each row into its item: no intermediate copy of a million rows.
         let mut items = Vec::new();
-        let mut rows = stmt.query([run_id])?;
-        while let Some(r) = rows.next()? {
-            let attrs: String = r.get(8)?;
+        read_items(&self.conn, run_id, |r| {
             items.push(UsageItem {
-                id: r.get(0)?,
-                account_id: r.get(1)?,
-                name: r.get(2)?,
-                class: r.get(3)?,
-                raw_class: r.get(4)?,
-                online: r.get(5)?,
-                last_contact: ts_opt(r.get(6)?)?,
-                pending_approval: r.get(7)?,
-                attrs: serde_json::from_str(&attrs).unwrap_or_default(),
+                id: r.id.to_string(),
+                account_id: r.account_id.to_string(),
+                name: r.name.to_string(),
+                class: r.class.to_string(),
+                raw_class: r.raw_class.to_string(),
+                online: r.online,
+                last_contact: r.last_contact,
+                pending_approval: r.pending_approval,
+                attrs: serde_json::from_str(r.attrs).unwrap_or_default(),
                 raw: None,
             });
-        }
+            Ok(())
+        })?;
+        // The order the engine and `explain` have always seen: by account, then id.
+        items.sort_by(|a, b| (&a.account_id, &a.id).cmp(&(&b.account_id, &b.id)));
         Ok(VendorSnapshot {
             accounts,
             items,

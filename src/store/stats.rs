@@ -1,6 +1,7 @@
 //! What the database holds and how big it is (`reconcile db stats`): its size and free space,
-//! and per connection its sync runs and the records they stored. Every snapshot stores every
-//! record, so the records grow with each sync; this is the figure to watch.
+//! and per connection its sync runs and the records they stored. Usage items are stored once per
+//! version (see `versions.rs`), so they grow with change; PSA records and vendor accounts are
+//! stored with every snapshot.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -32,8 +33,9 @@ pub struct ConnectionStats {
     /// When its oldest and newest runs finished (RFC 3339), if any did.
     pub oldest: Option<String>,
     pub newest: Option<String>,
-    /// Records stored over every run: vendor accounts and usage items, or PSA companies,
-    /// agreements, lines and products.
+    /// Records stored over every run: vendor accounts and usage item versions (an item
+    /// unchanged over many syncs is one version), or PSA companies, agreements, lines and
+    /// products.
     pub accounts: u64,
     pub items: u64,
     pub psa_records: u64,
@@ -94,6 +96,19 @@ impl Store {
         for t in ["psa_company", "psa_agreement", "psa_line", "psa_product"] {
             add(t, |s| &mut s.psa_records)?;
         }
+        let mut stmt = self.conn.prepare(
+            "SELECT connection, COUNT(*) FROM (
+                 SELECT connection FROM item_current UNION ALL SELECT connection FROM item_past)
+             GROUP BY connection",
+        )?;
+        let versions: Vec<(String, u64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (c, n) in versions {
+            if let Some(s) = connections.iter_mut().find(|s| s.connection == c) {
+                s.items += n;
+            }
+        }
         let count = |table: &str| -> Result<u64> {
             Ok(self
                 .conn
@@ -131,8 +146,9 @@ mod tests {
         assert_eq!(st.connections.len(), 1);
         let n = &st.connections[0];
         assert_eq!((n.runs, n.ok_runs, n.failed_runs), (3, 2, 1));
-        // Both snapshots keep all their records: 3 + 5 items, 1 + 1 accounts.
-        assert_eq!((n.items, n.accounts, n.psa_records), (8, 2, 0));
+        // Items 0-2 did not change between the two syncs: 5 versions, not 3 + 5. Accounts are
+        // kept per snapshot: 1 + 1.
+        assert_eq!((n.items, n.accounts, n.psa_records), (5, 2, 0));
         assert!(n.oldest.is_some() && n.oldest <= n.newest);
         assert!(st.bytes > 0);
         assert_eq!(st.schema_version, crate::store::schema_version());

@@ -1,0 +1,443 @@
+//! Usage items as versions (migration 0011): how a completed run's items become versions, and
+//! how any retained run's items are read back, identical to what the run saw.
+//!
+//! A sync writes its items to `usage_item`, the staging area (streamed page by page while it
+//! runs). When it completes, [`merge_run`] compares them with the connection's current
+//! versions in the same transaction that makes the run current: a version whose item is gone
+//! or changed moves to `item_past`, ending at this run; an item new or changed opens a version
+//! in `item_current`; the unchanged ones (nearly all, day to day) are not written at all. The
+//! run's last contacts and online flags go into one compact blob ([`super::pulse`]), and the
+//! staging rows are deleted. So a daily sync stores what changed plus a few bytes per item.
+//!
+//! [`read_items`] gives run R's items in id order: the current versions that began by R, and
+//! the past versions that began by R and ended after it, merged, each with its last contact
+//! from R's blob. A run still going (or one stored before its merge) is read from staging.
+
+use std::cmp::Ordering;
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::pulse::{PulseReader, PulseWriter};
+
+/// The columns an item version is compared on: what a reconcile reads, apart from the
+/// fast-moving ones. `raw` is not compared: it repeats the fast-moving fields.
+const SAME: &str = "s.run_id = ?2 AND s.id = c.id AND s.account_id = c.account_id
+    AND s.name = c.name AND s.class = c.class AND s.raw_class = c.raw_class
+    AND s.pending_approval = c.pending_approval AND s.attrs = c.attrs";
+
+/// Turns the staged items of completed run `run_id` of `connection` into versions and its
+/// pulse blob; see the module header. Runs must be merged in id order per connection.
+pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
+    let closed: Vec<[rusqlite::types::Value; 9]> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "DELETE FROM item_current AS c WHERE c.connection = ?1
+               AND NOT EXISTS (SELECT 1 FROM usage_item s WHERE {SAME})
+             RETURNING id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw"
+        ))?;
+        let mut rows = stmt.query(params![connection, run_id])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ]);
+        }
+        out
+    };
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO item_past (connection, valid_to, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for [
+            id,
+            from,
+            account,
+            name,
+            class,
+            raw_class,
+            pending,
+            attrs,
+            raw,
+        ] in closed
+        {
+            stmt.execute(params![
+                connection, run_id, id, from, account, name, class, raw_class, pending, attrs, raw
+            ])?;
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+         SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
+         FROM usage_item s WHERE s.run_id = ?2
+           AND NOT EXISTS (SELECT 1 FROM item_current c WHERE c.connection = ?1 AND c.id = s.id)",
+    )?
+    .execute(params![connection, run_id])?;
+    let mut pulse = PulseWriter::default();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT online, last_contact FROM usage_item WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([run_id])?;
+        while let Some(r) = rows.next()? {
+            pulse.push(r.get(0)?, timestamp(r.get_ref(1)?.as_str_or_null()?)?);
+        }
+    }
+    let (items, data) = pulse.finish();
+    tx.prepare_cached("INSERT INTO item_pulse (run_id, items, data) VALUES (?1, ?2, ?3)")?
+        .execute(params![run_id, items as i64, data])?;
+    tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
+        .execute([run_id])?;
+    Ok(())
+}
+
+/// Errors when `connection` already has a successful run newer than `run_id`: versions are
+/// built in run order, so an older run can no longer complete.
+pub(super) fn check_newest(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
+    let newer: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM sync_run WHERE connection = ?1 AND status = 'ok' AND id > ?2 LIMIT 1",
+            params![connection, run_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(newer) = newer {
+        bail!(
+            "sync run {run_id} of `{connection}` cannot complete: run {newer} of the same connection completed after it started; sync again"
+        );
+    }
+    Ok(())
+}
+
+/// Migration 0011's step: every completed vendor run's items, staged in `usage_item` by
+/// earlier builds, merged into versions oldest first; the rows failed runs left are dropped.
+/// Runs still going keep theirs (they are merged when they complete).
+pub(super) fn convert_history(tx: &Transaction) -> Result<()> {
+    let runs: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT id, connection FROM sync_run
+             WHERE status = 'ok' AND json_extract(counts, '$.items') IS NOT NULL
+             ORDER BY connection, id",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, connection) in runs {
+        merge_run(tx, &connection, id)
+            .with_context(|| format!("converting sync run {id} of `{connection}`"))?;
+    }
+    tx.execute(
+        "DELETE FROM usage_item WHERE run_id NOT IN (SELECT id FROM sync_run WHERE status = 'running')",
+        [],
+    )?;
+    Ok(())
+}
+
+/// One item of a run as read back, borrowed from the row.
+pub(super) struct ItemRow<'r> {
+    pub id: &'r str,
+    pub account_id: &'r str,
+    pub name: &'r str,
+    pub class: &'r str,
+    pub raw_class: &'r str,
+    pub pending_approval: bool,
+    pub attrs: &'r str,
+    pub online: Option<bool>,
+    pub last_contact: Option<Timestamp>,
+}
+
+/// A past version, read ahead of the current ones it is merged with.
+struct Owned {
+    id: String,
+    account_id: String,
+    name: String,
+    class: String,
+    raw_class: String,
+    pending_approval: bool,
+    attrs: String,
+}
+
+/// Calls `f` on each item of run `run_id`, in id order; see the module header.
+pub(super) fn read_items(
+    conn: &Connection,
+    run_id: i64,
+    mut f: impl FnMut(ItemRow<'_>) -> Result<()>,
+) -> Result<()> {
+    let (connection, pruned, pulse): (String, bool, Option<Vec<u8>>) = conn
+        .prepare_cached(
+            "SELECT r.connection, r.pruned, p.data FROM sync_run r LEFT JOIN item_pulse p ON p.run_id = r.id WHERE r.id = ?1",
+        )?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .with_context(|| format!("sync run {run_id} is not in the database"))?;
+    if pruned {
+        bail!(
+            "the records of sync run {run_id} of `{connection}` were pruned (`reconcile db prune`, [history] keep_months); only its counts are kept"
+        );
+    }
+    let Some(pulse) = pulse else {
+        return read_staged(conn, run_id, f);
+    };
+    let mut pulse = PulseReader::new(&pulse, run_id)?;
+    let mut past: Vec<Owned> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_past
+             WHERE connection = ?1 AND valid_to > ?2 AND valid_from <= ?2",
+        )?;
+        stmt.query_map(params![connection, run_id], |r| {
+            Ok(Owned {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                name: r.get(2)?,
+                class: r.get(3)?,
+                raw_class: r.get(4)?,
+                pending_approval: r.get(5)?,
+                attrs: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    past.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut past = past.iter().peekable();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_current
+         WHERE connection = ?1 AND valid_from <= ?2",
+    )?;
+    let mut rows = stmt.query(params![connection, run_id])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+        let id = text(0)?;
+        while let Some(o) = past.next_if(|o| o.id.as_str().cmp(id) == Ordering::Less) {
+            emit_past(o, &mut pulse, &mut f)?;
+        }
+        let (online, last_contact) = pulse.next_item()?;
+        f(ItemRow {
+            id,
+            account_id: text(1)?,
+            name: text(2)?,
+            class: text(3)?,
+            raw_class: text(4)?,
+            pending_approval: r.get(5)?,
+            attrs: text(6)?,
+            online,
+            last_contact,
+        })?;
+    }
+    for o in past {
+        emit_past(o, &mut pulse, &mut f)?;
+    }
+    pulse.finish()
+}
+
+fn emit_past(
+    o: &Owned,
+    pulse: &mut PulseReader,
+    f: &mut impl FnMut(ItemRow<'_>) -> Result<()>,
+) -> Result<()> {
+    let (online, last_contact) = pulse.next_item()?;
+    f(ItemRow {
+        id: &o.id,
+        account_id: &o.account_id,
+        name: &o.name,
+        class: &o.class,
+        raw_class: &o.raw_class,
+        pending_approval: o.pending_approval,
+        attrs: &o.attrs,
+        online,
+        last_contact,
+    })
+}
+
+/// A run's items straight from staging: a run still going.
+fn read_staged(
+    conn: &Connection,
+    run_id: i64,
+    mut f: impl FnMut(ItemRow<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
+         FROM usage_item WHERE run_id = ?1 ORDER BY id",
+    )?;
+    let mut rows = stmt.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+        f(ItemRow {
+            id: text(0)?,
+            account_id: text(1)?,
+            name: text(2)?,
+            class: text(3)?,
+            raw_class: text(4)?,
+            pending_approval: r.get(5)?,
+            attrs: text(6)?,
+            online: r.get(7)?,
+            last_contact: timestamp(r.get_ref(8)?.as_str_or_null()?)?,
+        })?;
+    }
+    Ok(())
+}
+
+fn timestamp(s: Option<&str>) -> Result<Option<Timestamp>> {
+    s.map(|s| {
+        s.parse::<Timestamp>()
+            .with_context(|| format!("the database holds `{s}` where a timestamp belongs"))
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Snapshot, UsageItem, VendorAccount, VendorSnapshot};
+    use crate::store::Store;
+
+    fn item(id: &str, class: &str, contact: &str) -> UsageItem {
+        UsageItem {
+            id: id.into(),
+            account_id: "1".into(),
+            name: format!("pc-{id}"),
+            class: class.into(),
+            raw_class: class.into(),
+            online: Some(id != "b"),
+            last_contact: Some(contact.parse().unwrap()),
+            pending_approval: false,
+            attrs: [("os".to_string(), "Windows 11".to_string())].into(),
+            raw: Some(format!("{{\"lastContact\":\"{contact}\"}}")),
+        }
+    }
+
+    fn snap(items: &[UsageItem]) -> VendorSnapshot {
+        VendorSnapshot {
+            accounts: vec![VendorAccount {
+                id: "1".into(),
+                name: "Acme".into(),
+                raw: None,
+            }],
+            items: items.to_vec(),
+            ..VendorSnapshot::default()
+        }
+    }
+
+    fn sync(s: &mut Store, v: &VendorSnapshot) -> i64 {
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        s.finish_run_ok(r, "n", &Snapshot::Vendor(v.clone()))
+            .unwrap();
+        r
+    }
+
+    fn without_raw(mut v: VendorSnapshot) -> VendorSnapshot {
+        for i in &mut v.items {
+            i.raw = None;
+        }
+        v.items
+            .sort_by(|a, b| (&a.account_id, &a.id).cmp(&(&b.account_id, &b.id)));
+        v
+    }
+
+    fn versions(s: &Store) -> (i64, i64, i64) {
+        s.conn_for_tests()
+            .query_row(
+                "SELECT (SELECT count(*) FROM item_current), (SELECT count(*) FROM item_past), (SELECT count(*) FROM usage_item)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn every_run_reads_back_exactly_what_it_saw_while_only_changes_are_stored() {
+        let mut s = Store::open_in_memory().unwrap();
+        let day1 = snap(&[
+            item("a", "WS", "2026-10-01T08:00:00Z"),
+            item("b", "WS", "2026-10-01T09:00:00.25Z"),
+            item("c", "SRV", "2026-09-30T23:00:00Z"),
+        ]);
+        // b reclassified, c gone, d new; every last contact moved.
+        let day2 = snap(&[
+            item("a", "WS", "2026-10-02T08:00:00Z"),
+            item("b", "SRV", "2026-10-02T09:00:00Z"),
+            item("d", "WS", "2026-10-02T10:00:00Z"),
+        ]);
+        // c back as it was; a unchanged but for its last contact.
+        let day3 = snap(&[
+            item("a", "WS", "2026-10-03T08:00:00Z"),
+            item("b", "SRV", "2026-10-03T09:00:00Z"),
+            item("c", "SRV", "2026-09-30T23:00:00Z"),
+            item("d", "WS", "2026-10-03T10:00:00Z"),
+        ]);
+        let r1 = sync(&mut s, &day1);
+        let failed = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(failed, &[item("zz", "WS", "2026-10-01T00:00:00Z")])
+            .unwrap();
+        s.finish_run_failed(failed, "boom").unwrap();
+        let r2 = sync(&mut s, &day2);
+        let r3 = sync(&mut s, &day3);
+        for (run, want) in [(r1, &day1), (r2, &day2), (r3, &day3)] {
+            assert_eq!(
+                s.load_vendor_snapshot(run).unwrap(),
+                without_raw(want.clone()),
+                "run {run}"
+            );
+        }
+        // a: 1 version; b: 2; c: 2 (gone on day 2, back on day 3); d: 1. Of these 6, b's
+        // first and c's first ended.
+        assert_eq!(versions(&s), (4, 2, 0));
+        let per_account = s.items_per_account(r2).unwrap();
+        assert_eq!(per_account["1"], 3);
+    }
+
+    #[test]
+    fn streamed_items_become_versions_when_the_run_completes_and_vanish_when_it_fails() {
+        let mut s = Store::open_in_memory().unwrap();
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        let items = [
+            item("b", "WS", "2026-10-01T09:00:00Z"),
+            item("a", "WS", "2026-10-01T08:00:00Z"),
+        ];
+        s.write_items(r, &items).unwrap();
+        // While it runs, the run reads from staging.
+        assert_eq!(s.items_per_account(r).unwrap()["1"], 2);
+        s.finish_run_ok_streamed(r, "n", &Snapshot::Vendor(snap(&[])), 2)
+            .unwrap();
+        assert_eq!(versions(&s), (2, 0, 0));
+        assert_eq!(
+            s.load_vendor_snapshot(r).unwrap(),
+            without_raw(snap(&items))
+        );
+        let r2 = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(r2, &items[..1]).unwrap();
+        s.abandon_run(r2, "interrupted").unwrap();
+        assert_eq!(versions(&s), (2, 0, 0));
+        assert_eq!(s.load_vendor_snapshot(r).unwrap().items.len(), 2);
+    }
+
+    #[test]
+    fn a_run_older_than_a_completed_one_cannot_complete() {
+        let mut s = Store::open_in_memory().unwrap();
+        let old = s.begin_run("n", "ninjaone").unwrap();
+        // As if the first process was taken for dead and a second one synced meanwhile.
+        s.conn_for_tests()
+            .execute("UPDATE sync_run SET status = 'failed' WHERE id = ?1", [old])
+            .unwrap();
+        sync(&mut s, &snap(&[item("a", "WS", "2026-10-01T08:00:00Z")]));
+        s.conn_for_tests()
+            .execute(
+                "UPDATE sync_run SET status = 'running' WHERE id = ?1",
+                [old],
+            )
+            .unwrap();
+        let err = s
+            .finish_run_ok(old, "n", &Snapshot::Vendor(snap(&[])))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("completed after it started"), "{err}");
+        assert_eq!(versions(&s), (1, 0, 0));
+    }
+}
