@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo build --release && cargo run --release --example bench_history                # 100,000 devices, 365 days
 //! cargo run --release --example bench_history -- --devices 20000 --days 40            # smaller
+//! cargo run --release --example bench_history -- --days 31 --keep /tmp/bh              # keep the database
 //! ```
 //!
 //! A CSV device export (`--devices` devices over 1,000 customers, four plans) is synced once a
@@ -125,18 +126,33 @@ fn main() -> Result<()> {
             bin.display()
         );
     }
-    let dir = tempfile::tempdir()?;
-    let usage = dir.path().join("usage.csv");
-    let billing = dir.path().join("billing.csv");
-    let config = dir.path().join("config.toml");
-    let db = dir.path().join("reconcile.db");
+    // `--keep DIR`: work in DIR (created) and leave the database there, to look at after.
+    let args: Vec<String> = std::env::args().collect();
+    let kept = args
+        .iter()
+        .position(|a| a == "--keep")
+        .map(|i| args.get(i + 1).cloned().context("--keep needs a directory"))
+        .transpose()?;
+    let temp = tempfile::tempdir()?;
+    let dir_path = match &kept {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            std::path::PathBuf::from(d)
+        }
+        None => temp.path().to_path_buf(),
+    };
+    let dir = &dir_path;
+    let usage = dir.as_path().join("usage.csv");
+    let billing = dir.as_path().join("billing.csv");
+    let config = dir.as_path().join("config.toml");
+    let db = dir.as_path().join("reconcile.db");
     let run = |args: &[&str]| -> Result<f64> {
         let started = Instant::now();
         let out = Command::new(&bin)
             .args(args)
             .env("RECONCILE_CONFIG", &config)
             .env("RECONCILE_DB", &db)
-            .env("HOME", dir.path())
+            .env("HOME", dir.as_path())
             .output()?;
         if !out.status.success() {
             bail!(
@@ -308,7 +324,7 @@ fn main() -> Result<()> {
         sync_secs[0]
     );
 
-    let out = dir.path().join("report.csv");
+    let out = dir.as_path().join("report.csv");
     let mut figures = Vec::new();
     for (what, args) in [
         (
@@ -334,7 +350,7 @@ fn main() -> Result<()> {
         cmd.args(&args)
             .env("RECONCILE_CONFIG", &config)
             .env("RECONCILE_DB", &db)
-            .env("HOME", dir.path());
+            .env("HOME", dir.as_path());
         let (secs, rss) = measure(cmd)?;
         println!("| {what}: wall / peak RSS | {secs:.2} s / {rss} MB |");
         figures.push(secs);

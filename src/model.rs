@@ -491,6 +491,29 @@ pub fn slug(value: &str) -> String {
     out
 }
 
+/// Whether `slug(value) == want`, without building the slug: services of a family compare
+/// every item's attribute with their key.
+pub fn slug_is(value: &str, want: &str) -> bool {
+    let mut want = want.chars();
+    let mut any = false;
+    let mut dash = false;
+    for ch in value.trim().chars().flat_map(char::to_lowercase) {
+        if ch.is_alphanumeric() || ch == '_' {
+            if dash && want.next() != Some('-') {
+                return false;
+            }
+            if want.next() != Some(ch) {
+                return false;
+            }
+            any = true;
+            dash = false;
+        } else if any {
+            dash = true;
+        }
+    }
+    want.next().is_none()
+}
+
 /// The filters of a custom service. Patterns are globs (`*`, `?`), case-insensitive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceFilters {
@@ -557,7 +580,7 @@ impl ServiceFilters {
             }
         }
         if let Some((attr, want)) = &self.attr_slug
-            && item.attr(attr).is_none_or(|v| slug(v) != *want)
+            && item.attr(attr).is_none_or(|v| !slug_is(v, want))
         {
             return false;
         }
@@ -743,4 +766,43 @@ pub fn months_per_cycle(cycle: Option<&str>) -> Option<Decimal> {
         "biweekly" => Decimal::from(12) / Decimal::from(26),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{slug, slug_is};
+
+    #[test]
+    fn slug_is_agrees_with_slug() {
+        let values = [
+            "Microsoft 365 Business Premium",
+            "  -- E3 (annual) --  ",
+            "ÉCOLE Été",
+            "a__b",
+            "x",
+            "",
+            "---",
+            "CFQ7TTC0LDPB:0001",
+            "İstanbul",
+        ];
+        for v in values {
+            let s = slug(v);
+            assert!(slug_is(v, &s), "{v:?} vs {s:?}");
+            for other in [
+                format!("{s}-"),
+                format!("-{s}"),
+                format!("{s}x"),
+                "e3".into(),
+            ] {
+                if other != s {
+                    assert!(!slug_is(v, &other), "{v:?} is not {other:?}");
+                }
+            }
+            if let Some(shorter) = s.get(..s.len().saturating_sub(1))
+                && shorter != s
+            {
+                assert!(!slug_is(v, shorter), "{v:?} is not {shorter:?}");
+            }
+        }
+    }
 }

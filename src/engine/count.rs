@@ -222,23 +222,174 @@ fn period_history(
     let bases = input.period.map(|p| p.bases);
     let any_period_basis =
         bases.is_some_and(|b| labels.iter().any(|l| b.for_service(l) != Basis::Latest));
-    match input.period {
-        Some(p) if any_period_basis => p
-            .snapshots
-            .get(v.connection)
-            .map(|snaps| {
-                snaps
-                    .iter()
-                    .map(|(at, snap)| (*at, counted_units(v, labels, *snap, input.rules, *at)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    let snaps = match input.period {
+        Some(p) if any_period_basis => match p.snapshots.get(v.connection) {
+            Some(snaps) => snaps,
+            None => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let mut weights = Weights::default();
+    for (_, snap) in snaps {
+        weights.fill(v, *snap);
+    }
+    let weights = &weights;
+    let count = |(at, snap): &(Timestamp, &dyn Usage)| {
+        (
+            *at,
+            counted_units(v, labels, *snap, input.rules, *at, weights),
+        )
+    };
+    // Each snapshot is counted on its own: side by side on the machine's cores.
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .min(snaps.len());
+    if threads < 2 {
+        return snaps.iter().map(count).collect();
+    }
+    let chunk = snaps.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = snaps
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(count).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("counting a snapshot does not panic"))
+            .collect()
+    })
+}
+
+/// Each service's weight of each item version of one shared table (see
+/// [`Usage::each_version`]), worked out the first time a run shows the version: day to day
+/// nearly every version is the same, and matching services (globs, slugs, quantities) is most
+/// of what counting a snapshot costs.
+#[derive(Default)]
+struct Weights {
+    table: Option<usize>,
+    /// Per version, per service; `None` until worked out.
+    of: Vec<Option<Box<[Decimal]>>>,
+    /// Per version, its account as a dense number (`u32::MAX` until looked up), so a
+    /// snapshot's tally is indexed rather than hashed per item.
+    account: Vec<u32>,
+    /// Dense number → account id, and back.
+    ids: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Weights {
+    /// Works out what `snap`'s versions not seen yet need, when it is a view of this table (the
+    /// first view seen picks the table).
+    fn fill(&mut self, v: &VendorInput, snap: &dyn Usage) {
+        let Some(table) = snap.versions() else {
+            return;
+        };
+        if *self.table.get_or_insert(table) != table {
+            return;
+        }
+        snap.each_version(&mut |i, item| {
+            if self.of.len() <= i {
+                self.of.resize(i + 1, None);
+            }
+            if self.of[i].is_none() {
+                self.of[i] = Some(v.services.iter().map(|s| s.weight(item)).collect());
+                self.account_of(i, item.account_id());
+            }
+        });
+    }
+
+    fn account_of(&mut self, i: usize, id: &str) -> u32 {
+        if self.account.len() <= i {
+            self.account.resize(i + 1, u32::MAX);
+        }
+        if self.account[i] == u32::MAX {
+            self.account[i] = match self.index.get(id) {
+                Some(d) => *d,
+                None => {
+                    let d = self.ids.len() as u32;
+                    self.ids.push(id.to_string());
+                    self.index.insert(id.to_string(), d);
+                    d
+                }
+            };
+        }
+        self.account[i]
     }
 }
 
-/// The counted units per account id and service index of one snapshot, classified at `at`.
+/// The counted units per account id and service index of one snapshot, classified at `at`:
+/// through what `weights` worked out when the snapshot is a view of its table.
 fn counted_units(
+    v: &VendorInput,
+    labels: &[String],
+    snap: &dyn Usage,
+    rules: &Rules,
+    at: Timestamp,
+    weights: &Weights,
+) -> CountedUnits {
+    if weights.table.is_none() || snap.versions() != weights.table {
+        return counted_units_plain(v, labels, snap, rules, at);
+    }
+    let names: HashMap<&str, &str> = snap
+        .accounts()
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let n = v.services.len();
+    // Per dense account: its name in this snapshot (looked up once), its units, and apart
+    // the units of weight 1 (nearly all), counted as integers.
+    type Units<'a> = (&'a str, Vec<Decimal>, Vec<u64>);
+    let mut dense: Vec<Option<Units>> = vec![None; weights.ids.len()];
+    let mut missed = false;
+    snap.each_version(&mut |i, item| {
+        let (Some(Some(w)), Some(&d)) = (weights.of.get(i), weights.account.get(i)) else {
+            missed = true;
+            return;
+        };
+        if w.iter().all(Decimal::is_zero) {
+            return;
+        }
+        let (account_name, units, ones) = dense[d as usize].get_or_insert_with(|| {
+            (
+                names.get(item.account_id()).copied().unwrap_or(""),
+                vec![Decimal::ZERO; n],
+                vec![0; n],
+            )
+        });
+        for (si, w) in w.iter().enumerate() {
+            if !w.is_zero()
+                && classify(item, account_name, v.connection, &labels[si], rules, at)
+                    == ItemStatus::Counted
+            {
+                if *w == Decimal::ONE {
+                    ones[si] += 1;
+                } else {
+                    units[si] += *w;
+                }
+            }
+        }
+    });
+    if missed {
+        // A version `fill` did not see: never a partial count.
+        return counted_units_plain(v, labels, snap, rules, at);
+    }
+    let mut out = CountedUnits::new();
+    for (d, entry) in dense.into_iter().enumerate() {
+        if let Some((_, mut units, ones)) = entry {
+            for (u, n) in units.iter_mut().zip(ones) {
+                *u += Decimal::from(n);
+            }
+            if units.iter().any(|u| !u.is_zero()) {
+                out.insert(weights.ids[d].clone(), units);
+            }
+        }
+    }
+    out
+}
+
+/// [`counted_units`] item by item.
+fn counted_units_plain(
     v: &VendorInput,
     labels: &[String],
     snap: &dyn Usage,

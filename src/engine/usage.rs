@@ -13,13 +13,29 @@ use jiff::Timestamp;
 
 use crate::model::{ItemView, UsageItem, VendorAccount, VendorSnapshot};
 
-/// A vendor connection's accounts and usage items, however they are held.
-pub trait Usage {
+/// A vendor connection's accounts and usage items, however they are held. `Sync`: a billing
+/// period's snapshots are counted side by side.
+pub trait Usage: Sync {
     fn accounts(&self) -> &[VendorAccount];
     /// Accounts listed but not read, by id → why.
     fn unreadable(&self) -> &BTreeMap<String, String>;
     /// Calls `f` on every item, in the store's order.
     fn each_item(&self, f: &mut dyn FnMut(&dyn ItemView));
+    /// For one run's view of a table of item versions (see [`ItemTable::view`]): that table's
+    /// identity, so what depends only on a version (which services count it) is worked out
+    /// once for all the runs that share it; `None` for anything else.
+    fn versions(&self) -> Option<usize> {
+        None
+    }
+    /// Calls `f` on every item with its index in the table of versions ([`Usage::versions`]);
+    /// anything else calls it with indexes counting from 0.
+    fn each_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {
+        let mut i = 0;
+        self.each_item(&mut |item| {
+            f(i, item);
+            i += 1;
+        });
+    }
 }
 
 impl Usage for VendorSnapshot {
@@ -103,6 +119,19 @@ pub struct ItemTable {
     id_ends: Vec<u32>,
     /// Per family, per (value, name) pair: the smallest (account id, item id) carrying it.
     first_seen: Vec<FirstSeen>,
+    /// A table of item versions (see [`ItemTable::push_version`]): per item, the runs it is
+    /// live in, `[from, to)`. Empty for one snapshot's table.
+    ranges: Vec<(i64, i64)>,
+    /// When this table is one run's view of a shared table of versions: that table, the run,
+    /// and the last contact of each item live in the run, in order.
+    view: Option<View>,
+}
+
+#[derive(Debug)]
+struct View {
+    versions: std::sync::Arc<ItemTable>,
+    run: i64,
+    contacts: Vec<Option<Timestamp>>,
 }
 
 /// (attribute value, readable name) → the smallest (account id, item id) carrying the pair.
@@ -199,6 +228,52 @@ impl ItemTable {
         });
     }
 
+    /// Adds one version of an item, live in the runs `from <= run < to` (the store's run ids):
+    /// a table of the versions of many runs, of which [`ItemTable::view`] makes each run's
+    /// table without copying. Its last contact is the view's, not `row`'s.
+    pub fn push_version<'a>(
+        &mut self,
+        row: Row<'_>,
+        attrs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        from: i64,
+        to: i64,
+    ) {
+        self.push(row, attrs);
+        self.ranges.push((from, to));
+    }
+
+    /// Whether version `i` of a table of versions is live in `run`.
+    pub fn live_at(&self, i: usize, run: i64) -> bool {
+        self.ranges
+            .get(i)
+            .is_some_and(|(from, to)| *from <= run && run < *to)
+    }
+
+    /// Run `run`'s table, from a finished table of versions: its items are the versions live
+    /// in the run, in the order pushed, each with its last contact from `contacts` (one per
+    /// live version, in order); the accounts are the run's own. The family samples are the
+    /// whole table's: a service seen in some run of the table is offered in each.
+    pub fn view(
+        versions: &std::sync::Arc<ItemTable>,
+        run: i64,
+        accounts: Vec<VendorAccount>,
+        unreadable: BTreeMap<String, String>,
+        contacts: Vec<Option<Timestamp>>,
+    ) -> ItemTable {
+        ItemTable {
+            accounts,
+            unreadable,
+            samples: versions.samples.clone(),
+            spec: versions.spec.clone(),
+            view: Some(View {
+                versions: versions.clone(),
+                run,
+                contacts,
+            }),
+            ..ItemTable::default()
+        }
+    }
+
     /// Ends loading: builds [`ItemTable::samples`] and frees what only loading needed.
     pub fn finish(mut self) -> ItemTable {
         let mut samples: Vec<((String, String), UsageItem)> = Vec::new();
@@ -235,11 +310,14 @@ impl ItemTable {
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        match &self.view {
+            Some(v) => v.contacts.len(),
+            None => self.items.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 }
 
@@ -251,8 +329,43 @@ impl Usage for ItemTable {
         &self.unreadable
     }
     fn each_item(&self, f: &mut dyn FnMut(&dyn ItemView)) {
-        for i in 0..self.items.len() {
-            f(&ItemRef { table: self, i });
+        self.each_version(&mut |_, item| f(item));
+    }
+
+    fn versions(&self) -> Option<usize> {
+        self.view
+            .as_ref()
+            .map(|v| std::sync::Arc::as_ptr(&v.versions) as usize)
+    }
+
+    fn each_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {
+        let Some(view) = self.view.as_ref() else {
+            for i in 0..self.items.len() {
+                f(
+                    i,
+                    &ItemRef {
+                        table: self,
+                        i,
+                        contact: None,
+                    },
+                );
+            }
+            return;
+        };
+        let table = &*view.versions;
+        let mut contacts = view.contacts.iter();
+        for i in 0..table.items.len() {
+            if table.live_at(i, view.run) {
+                let contact = contacts.next().copied().flatten();
+                f(
+                    i,
+                    &ItemRef {
+                        table,
+                        i,
+                        contact: Some(contact),
+                    },
+                );
+            }
         }
     }
 }
@@ -261,6 +374,8 @@ impl Usage for ItemTable {
 struct ItemRef<'t> {
     table: &'t ItemTable,
     i: usize,
+    /// A view's last contact, in place of the table's.
+    contact: Option<Option<Timestamp>>,
 }
 
 impl ItemRef<'_> {
@@ -298,7 +413,10 @@ impl ItemView for ItemRef<'_> {
         self.packed().pending
     }
     fn last_contact(&self) -> Option<Timestamp> {
-        self.packed().last_contact
+        match self.contact {
+            Some(c) => c,
+            None => self.packed().last_contact,
+        }
     }
     fn attr(&self, key: &str) -> Option<&str> {
         let p = self.packed();

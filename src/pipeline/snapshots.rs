@@ -120,16 +120,32 @@ impl Current {
         scope: Scope,
         now: Timestamp,
     ) -> Result<Current> {
-        Current::load_with(config, store, scope, now, |store, _, _, run| {
-            store.load_vendor_snapshot(run)
-        })
+        Current::load_with(
+            config,
+            store,
+            scope,
+            now,
+            |store, _, _, run| store.load_vendor_snapshot(run),
+            |store, _, _, runs| {
+                runs.iter()
+                    .map(|r| store.load_vendor_snapshot(*r))
+                    .collect()
+            },
+        )
     }
 }
 
 impl Current<()> {
     /// The PSA snapshots, health and run ids of `scope`, without reading any usage record.
     pub fn load_psas(config: &Config, store: &Store, scope: Scope, now: Timestamp) -> Result<Self> {
-        Current::load_with(config, store, scope, now, |_, _, _, _| Ok(()))
+        Current::load_with(
+            config,
+            store,
+            scope,
+            now,
+            |_, _, _, _| Ok(()),
+            |_, _, _, runs| Ok(vec![(); runs.len()]),
+        )
     }
 }
 
@@ -143,9 +159,19 @@ impl Current<ItemTable> {
         now: Timestamp,
         explain: bool,
     ) -> Result<Self> {
-        Current::load_with(config, store, scope, now, |store, name, kind, run| {
-            store.load_item_table(run, &item_spec(config, name, kind, explain))
-        })
+        Current::load_with(
+            config,
+            store,
+            scope,
+            now,
+            |store, name, kind, run| {
+                store.load_item_table(run, &item_spec(config, name, kind, explain))
+            },
+            // A period's snapshots in one pass over the item versions they share.
+            |store, name, kind, runs| {
+                store.load_item_tables(runs, &item_spec(config, name, kind, explain))
+            },
+        )
     }
 
     /// The first moment after `as_of` at which the clock alone could change the findings
@@ -289,13 +315,14 @@ fn item_spec(config: &Config, name: &str, kind: ConnectorKind, explain: bool) ->
 
 impl<V> Current<V> {
     /// The snapshots of `scope`, each vendor snapshot read by `load(store, connection, kind,
-    /// run id)`.
+    /// run id)`, a period's by `load_many(store, connection, kind, run ids)`.
     fn load_with(
         config: &Config,
         store: &Store,
         scope: Scope,
         now: Timestamp,
         load: impl Fn(&Store, &str, ConnectorKind, i64) -> Result<V>,
+        load_many: impl Fn(&Store, &str, ConnectorKind, &[i64]) -> Result<Vec<V>>,
     ) -> Result<Current<V>> {
         let (as_of, period) = scope.moment(config.period.anchor_day, now)?;
         let bases = config.bases();
@@ -345,24 +372,34 @@ impl<V> Current<V> {
             }
             match kind.role() {
                 Role::Vendor => {
-                    let snap = load(store, name, kind, run.id)
-                        .with_context(|| format!("cannot read the snapshot of `{name}`"))?;
+                    let mut history = Vec::new();
+                    let snap = if needs_history {
+                        let runs: Vec<(Timestamp, i64)> = store
+                            .ok_runs_between(name, period.start(), as_of)?
+                            .into_iter()
+                            .filter_map(|r| {
+                                let t = r.finished_at.as_deref()?.parse::<Timestamp>().ok()?;
+                                Some((t, r.id))
+                            })
+                            .collect();
+                        // The as-of snapshot is the period's last, or the last before it: read
+                        // with the period's, in the same pass.
+                        let mut ids: Vec<i64> = runs.iter().map(|(_, id)| *id).collect();
+                        ids.push(run.id);
+                        let mut snaps = load_many(store, name, kind, &ids).with_context(|| {
+                            format!(
+                                "cannot read the snapshots of `{name}` in the billing period {period}"
+                            )
+                        })?;
+                        let snap = snaps.pop().context("a snapshot per run")?;
+                        history = runs.into_iter().map(|(t, _)| t).zip(snaps).collect();
+                        snap
+                    } else {
+                        load(store, name, kind, run.id)
+                            .with_context(|| format!("cannot read the snapshot of `{name}`"))?
+                    };
                     if needs_history {
-                        let mut hist = Vec::new();
-                        for r in store.ok_runs_between(name, period.start(), as_of)? {
-                            let Some(t) = r
-                                .finished_at
-                                .as_deref()
-                                .and_then(|f| f.parse::<Timestamp>().ok())
-                            else {
-                                continue;
-                            };
-                            let s = load(store, name, kind, r.id).with_context(|| {
-                                format!("cannot read the snapshot of `{name}` of {t}")
-                            })?;
-                            hist.push((t, s));
-                        }
-                        cur.history.insert(name.clone(), hist);
+                        cur.history.insert(name.clone(), history);
                     }
                     cur.vendors.push((name.clone(), kind, run.id, snap));
                 }

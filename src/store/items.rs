@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::Store;
-use super::versions::read_items;
+use super::pulse::PulseReader;
+use super::versions::{read_items, read_versions, run_pulse};
 use crate::engine::{ItemSpec, ItemTable, Row};
 use crate::model::VendorAccount;
 
@@ -63,5 +64,107 @@ impl Store {
             Ok(())
         })?;
         Ok(table.finish())
+    }
+
+    /// The tables of several successful runs of one connection (a billing period's), read in
+    /// one pass: every version live in some of them once, each run a view of those with its own
+    /// accounts and last contacts (see [`ItemTable::view`]). Far less reading and memory than
+    /// one [`Store::load_item_table`] per run, since day to day nearly every item is the same.
+    pub fn load_item_tables(&self, runs: &[i64], spec: &ItemSpec) -> Result<Vec<ItemTable>> {
+        let (Some(&first), Some(&last)) = (runs.iter().min(), runs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let mut pulses = Vec::with_capacity(runs.len());
+        for &run in runs {
+            match run_pulse(&self.conn, run)? {
+                Some(p) => pulses.push(p),
+                // A run without versions (still going, or pruned): one at a time, which says
+                // why when it cannot be read.
+                None => {
+                    return runs
+                        .iter()
+                        .map(|r| self.load_item_table(*r, spec))
+                        .collect();
+                }
+            }
+        }
+        let connection: String = self.conn.query_row(
+            "SELECT connection FROM sync_run WHERE id = ?1",
+            [first],
+            |r| r.get(0),
+        )?;
+        let wants_attrs = spec.wants_attrs();
+        let mut table = ItemTable::new(spec.clone());
+        read_versions(&self.conn, &connection, first, last, |r, from, to| {
+            let row = Row {
+                id: r.id,
+                account_id: r.account_id,
+                name: r.name,
+                class: r.class,
+                pending_approval: r.pending_approval,
+                last_contact: None,
+            };
+            if wants_attrs && r.attrs != "{}" {
+                let attrs: BTreeMap<String, String> =
+                    serde_json::from_str(r.attrs).unwrap_or_default();
+                table.push_version(
+                    row,
+                    attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    from,
+                    to,
+                );
+            } else {
+                table.push_version(row, [], from, to);
+            }
+            Ok(())
+        })?;
+        let versions = std::sync::Arc::new(table.finish());
+        // Each run's last contacts, decoded side by side on the machine's cores.
+        let contacts_of = |run: i64, pulse: &[u8]| -> Result<Vec<Option<jiff::Timestamp>>> {
+            let mut reader = PulseReader::new(pulse, run)?;
+            let mut contacts = Vec::new();
+            for i in 0..versions.len() {
+                if versions.live_at(i, run) {
+                    contacts.push(reader.next_item()?.1);
+                }
+            }
+            reader.finish()?;
+            Ok(contacts)
+        };
+        let jobs: Vec<(i64, &[u8])> = runs
+            .iter()
+            .copied()
+            .zip(pulses.iter().map(Vec::as_slice))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+            .clamp(1, jobs.len().max(1));
+        let chunk = jobs.len().div_ceil(threads).max(1);
+        let contacts: Vec<Vec<Option<jiff::Timestamp>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(|| {
+                        part.iter()
+                            .map(|(run, pulse)| contacts_of(*run, pulse))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut all = Vec::with_capacity(jobs.len());
+            for h in handles {
+                all.extend(h.join().expect("decoding last contacts does not panic")?);
+            }
+            Ok::<_, anyhow::Error>(all)
+        })?;
+        let mut out = Vec::with_capacity(runs.len());
+        for (&run, contacts) in runs.iter().zip(contacts) {
+            let (accounts, unreadable) = self.load_vendor_accounts(run)?;
+            out.push(ItemTable::view(
+                &versions, run, accounts, unreadable, contacts,
+            ));
+        }
+        Ok(out)
     }
 }

@@ -257,6 +257,96 @@ fn emit_past(
     })
 }
 
+/// Calls `f` on every version of `connection`'s items live in some run from `first` to `last`
+/// (run ids), ordered by item id then first run, with the runs it is live in, `[from, to)`
+/// (`i64::MAX` for a current one). Last contacts are per run: see [`run_pulse`].
+pub(super) fn read_versions(
+    conn: &Connection,
+    connection: &str,
+    first: i64,
+    last: i64,
+    mut f: impl FnMut(ItemRow<'_>, i64, i64) -> Result<()>,
+) -> Result<()> {
+    let mut past: Vec<(Owned, i64, i64)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, valid_from, valid_to
+             FROM item_past WHERE connection = ?1 AND valid_to > ?2 AND valid_from <= ?3",
+        )?;
+        stmt.query_map(params![connection, first, last], |r| {
+            Ok((
+                Owned {
+                    id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    name: r.get(2)?,
+                    class: r.get(3)?,
+                    raw_class: r.get(4)?,
+                    pending_approval: r.get(5)?,
+                    attrs: r.get(6)?,
+                },
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    past.sort_unstable_by(|a, b| (a.0.id.as_str(), a.1).cmp(&(b.0.id.as_str(), b.1)));
+    let mut past = past.iter().peekable();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, valid_from FROM item_current
+         WHERE connection = ?1 AND valid_from <= ?2",
+    )?;
+    let mut rows = stmt.query(params![connection, last])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+        let id = text(0)?;
+        // An item's past versions began before its current one.
+        while let Some((o, from, to)) = past.next_if(|(o, _, _)| o.id.as_str() <= id) {
+            f(owned_row(o), *from, *to)?;
+        }
+        f(
+            ItemRow {
+                id,
+                account_id: text(1)?,
+                name: text(2)?,
+                class: text(3)?,
+                raw_class: text(4)?,
+                pending_approval: r.get(5)?,
+                attrs: text(6)?,
+                online: None,
+                last_contact: None,
+            },
+            r.get(7)?,
+            i64::MAX,
+        )?;
+    }
+    for (o, from, to) in past {
+        f(owned_row(o), *from, *to)?;
+    }
+    Ok(())
+}
+
+/// Run `run_id`'s last-contact blob, when it has one (a completed run whose records are kept).
+pub(super) fn run_pulse(conn: &Connection, run_id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT data FROM item_pulse WHERE run_id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?)
+}
+
+fn owned_row(o: &Owned) -> ItemRow<'_> {
+    ItemRow {
+        id: &o.id,
+        account_id: &o.account_id,
+        name: &o.name,
+        class: &o.class,
+        raw_class: &o.raw_class,
+        pending_approval: o.pending_approval,
+        attrs: &o.attrs,
+        online: None,
+        last_contact: None,
+    }
+}
+
 /// A run's items straight from staging: a run still going.
 fn read_staged(
     conn: &Connection,
@@ -391,6 +481,63 @@ mod tests {
         assert_eq!(versions(&s), (4, 2, 0));
         let per_account = s.items_per_account(r2).unwrap();
         assert_eq!(per_account["1"], 3);
+    }
+
+    /// Every item of a table as the engine sees it.
+    fn seen(t: &crate::engine::ItemTable) -> Vec<String> {
+        use crate::engine::Usage;
+        let mut out = Vec::new();
+        t.each_item(&mut |i| {
+            out.push(format!(
+                "{} {} {} {} {:?} {:?}",
+                i.item_id(),
+                i.account_id(),
+                i.name(),
+                i.class(),
+                i.last_contact(),
+                i.attr("os")
+            ))
+        });
+        out
+    }
+
+    #[test]
+    fn a_periods_runs_read_in_one_pass_are_each_what_the_run_saw() {
+        let mut s = Store::open_in_memory().unwrap();
+        let days = [
+            vec![
+                item("a", "WS", "2026-10-01T08:00:00Z"),
+                item("b", "WS", "2026-10-01T09:00:00.25Z"),
+                item("c", "SRV", "2026-09-30T23:00:00Z"),
+            ],
+            vec![
+                item("a", "WS", "2026-10-02T08:00:00Z"),
+                item("b", "SRV", "2026-10-02T09:00:00Z"),
+                item("d", "WS", "2026-10-02T10:00:00Z"),
+            ],
+            vec![
+                item("a", "WS", "2026-10-03T08:00:00Z"),
+                item("b", "SRV", "2026-10-03T09:00:00Z"),
+                item("c", "SRV", "2026-09-30T23:00:00Z"),
+            ],
+        ];
+        let runs: Vec<i64> = days.iter().map(|d| sync(&mut s, &snap(d))).collect();
+        let spec = crate::engine::ItemSpec::full(Vec::new());
+        let views = s.load_item_tables(&runs, &spec).unwrap();
+        assert_eq!(views.len(), 3);
+        for (run, view) in runs.iter().zip(&views) {
+            let one = s.load_item_table(*run, &spec).unwrap();
+            assert_eq!(seen(view), seen(&one), "run {run}");
+            assert_eq!(view.len(), one.len());
+            assert_eq!(view.accounts, one.accounts);
+        }
+        assert_eq!(
+            seen(&views[1])[1],
+            "b 1 pc-b SRV Some(2026-10-02T09:00:00Z) Some(\"Windows 11\")"
+        );
+        // Only the middle run: the versions of the others are not in its view.
+        let middle = s.load_item_tables(&runs[1..2], &spec).unwrap();
+        assert_eq!(seen(&middle[0]), seen(&views[1]));
     }
 
     #[test]
