@@ -166,7 +166,7 @@ impl Args {
 }
 
 /// (PSA connection, company id, name) for an id or a folded name; an error listing near names.
-fn find_company(cur: &Current<()>, query: &str) -> Result<(String, String, String)> {
+pub(super) fn find_company(cur: &Current<()>, query: &str) -> Result<(String, String, String)> {
     let want = fold(query);
     let mut hits = Vec::new();
     let mut all = Vec::new();

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod disconnect;
 pub mod explain;
+pub mod history;
 pub mod man;
 pub mod map;
 pub mod push;
@@ -99,6 +100,7 @@ pub enum Command {
     Reconcile(reconcile::Args),
     Report(report::Args),
     Explain(explain::Args),
+    History(history::Args),
     Review(review::Args),
     Push(push::Args),
     Db(db::Args),
@@ -204,6 +206,7 @@ impl Command {
             Command::Reconcile(a) => a.run(app).await,
             Command::Report(a) => a.run(app).await,
             Command::Explain(a) => a.run(app).await,
+            Command::History(a) => a.run(app).await,
             Command::Review(a) => a.run(app).await,
             Command::Push(a) => a.run(app).await,
             Command::Db(a) => a.run(app).await,

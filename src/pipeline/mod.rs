@@ -11,6 +11,7 @@
 //! - [`map`]: exact-name automatic mapping and what is left unmapped.
 //! - [`input`]: the engine's input built from snapshots, mappings and rules.
 //! - [`findings`]: computing, storing and reusing findings; `explain`.
+//! - [`trend`]: one company's lines over past billing periods (`history`).
 
 pub mod findings;
 pub mod health;
@@ -19,6 +20,7 @@ pub mod map;
 pub mod push;
 pub mod snapshots;
 pub mod sync;
+pub mod trend;
 
 #[cfg(test)]
 mod fixtures;

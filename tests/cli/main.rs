@@ -21,6 +21,7 @@ mod gravityzone;
 mod halopsa;
 mod harness;
 mod health;
+mod history;
 mod jumpcloud;
 mod kaseya_bms;
 mod keeper;

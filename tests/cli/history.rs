@@ -1,0 +1,128 @@
+//! `reconcile history`: one company's lines over past billing periods, each reconciled from its
+//! own stored snapshots.
+
+use std::collections::HashMap;
+
+use jiff::ToSpan;
+
+use crate::harness::Env;
+use crate::support::{csv_pair_env, csv_rows};
+
+/// Makes the newest run of `connection` finish at `at`, as if synced then.
+fn backdate(env: &Env, connection: &str, at: jiff::Timestamp) {
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute(
+        "UPDATE sync_run SET started_at = ?1, finished_at = ?1 WHERE id = (SELECT max(id) FROM sync_run WHERE connection = ?2)",
+        rusqlite::params![at.to_string(), connection],
+    )
+    .unwrap();
+}
+
+fn seats(env: &Env, n: u32) {
+    std::fs::write(
+        env.dir.path().join("usage.csv"),
+        format!("Customer,Plan,Seats\nAcme,BK,{n}\nBeta,BK,3\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn history_shows_each_periods_latest_and_peak_count_against_what_was_billed() {
+    let env = csv_pair_env(
+        "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
+        "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
+    );
+    let month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap();
+    let day = |months_back: i32, day: i32| {
+        month
+            .checked_sub(months_back.months())
+            .unwrap()
+            .checked_add((day - 1).days())
+            .unwrap()
+            .timestamp()
+    };
+    // The billing export is synced once, two months ago: not stale for this test.
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[health]\nmax_age_hours = 100000\n");
+    std::fs::write(env.config_path(), config).unwrap();
+    // Two months ago: the first sync (5 seats, billed 5).
+    backdate(&env, "psa", day(2, 1));
+    backdate(&env, "usage", day(2, 15));
+    // Last month: 7 seats mid-month, 6 at its end.
+    seats(&env, 7);
+    env.run(&["sync", "usage"], "").expect(0);
+    backdate(&env, "usage", day(1, 10));
+    seats(&env, 6);
+    env.run(&["sync", "usage"], "").expect(0);
+    backdate(&env, "usage", day(1, 20));
+    // This month: 8.
+    seats(&env, 8);
+    env.run(&["sync", "usage"], "").expect(0);
+
+    let run = env
+        .run(&["history", "acme", "--months", "4", "--format", "csv"], "")
+        .expect(0);
+    // Three months ago there was nothing synced yet: left out, with why.
+    run.says(&["period left out", "no successful sync at or before"], &[]);
+    let rows: Vec<HashMap<String, String>> = csv_rows(&run.stdout());
+    let got: Vec<(&str, &str, &str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["vendor_latest"].as_str(),
+                r["vendor_peak"].as_str(),
+                r["billed"].as_str(),
+                r["difference"].as_str(),
+                r["monthly_impact"].as_str(),
+                r["type"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("5", "5", "5", "0", "0.00", "match"),
+            ("6", "7", "5", "1", "4.00", "under_billed"),
+            ("8", "8", "5", "3", "12.00", "under_billed"),
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[1]["snapshots"], "2",
+        "last month's peak is over its two syncs"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["company"] == "Acme" && r["product"] == "BK-PSA")
+    );
+
+    // A table with sparklines on a terminal-like request; JSON for scripts.
+    let table = env
+        .run(
+            &[
+                "history", "Acme", "BK-PSA", "--months", "3", "--format", "table",
+            ],
+            "",
+        )
+        .expect(0)
+        .stdout();
+    assert!(
+        table.contains("BK-PSA: vendor peak ▁▆█  billed ▁▁▁"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &env.run(&["history", "Acme", "--months", "3", "--json"], "")
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3, "{json}");
+    env.run(&["history", "Nobody"], "")
+        .expect(2)
+        .says(&["no PSA company `Nobody`"], &[]);
+}
