@@ -64,8 +64,14 @@ impl Scope {
         let run = store.ok_run_at(name, as_of)?;
         if run.is_none() {
             let oldest = store.ok_runs(name)?.into_iter().next();
+            let pruned = match store.pruned_runs(name)? {
+                0 => String::new(),
+                n => format!(
+                    " ({n} older sync(s) had their records pruned by `reconcile db prune`: [history] keep_months)"
+                ),
+            };
             bail!(
-                "`{name}` has no successful sync at or before {as_of}: {}",
+                "`{name}` has no successful sync at or before {as_of}: {}{pruned}",
                 match oldest {
                     Some((t, _)) => format!(
                         "its oldest successful sync finished at {t}; reconcile a later date"

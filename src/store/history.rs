@@ -29,6 +29,15 @@ impl Store {
         Ok(out)
     }
 
+    /// How many successful runs of a connection had their records pruned (`db prune`).
+    pub fn pruned_runs(&self, connection: &str) -> Result<usize> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM sync_run WHERE connection = ?1 AND status = 'ok' AND pruned = 1",
+            [connection],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
     /// The newest successful run that finished at or before `at`.
     pub fn ok_run_at(&self, connection: &str, at: Timestamp) -> Result<Option<RunInfo>> {
         Ok(self

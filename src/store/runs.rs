@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
-use super::snapshots::{write_psa, write_vendor};
+use super::snapshots::{write_accounts, write_items, write_psa};
 use super::versions;
 use crate::model::Snapshot;
 
@@ -193,7 +193,7 @@ impl Store {
         let tx = self.write()?;
         match snapshot {
             Snapshot::Vendor(v) => {
-                write_vendor(&tx, run_id, v)?;
+                write_accounts(&tx, run_id, v)?;
                 // The run's own connection, whatever the caller named.
                 let owner: String = tx.query_row(
                     "SELECT connection FROM sync_run WHERE id = ?1",
@@ -201,7 +201,17 @@ impl Store {
                     |r| r.get(0),
                 )?;
                 versions::check_newest(&tx, &owner, run_id)?;
-                versions::merge_run(&tx, &owner, run_id)?;
+                let staged: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM usage_item WHERE run_id = ?1)",
+                    [run_id],
+                    |r| r.get(0),
+                )?;
+                if staged {
+                    write_items(&tx, run_id, &v.items)?;
+                    versions::merge_run(&tx, &owner, run_id)?;
+                } else {
+                    versions::merge_items(&tx, &owner, run_id, &v.items)?;
+                }
             }
             Snapshot::Psa(p) => write_psa(&tx, run_id, p)?,
         }

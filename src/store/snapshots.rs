@@ -296,7 +296,8 @@ impl Store {
     }
 }
 
-pub(super) fn write_vendor(
+/// A vendor snapshot's accounts (its items become versions: see `versions.rs`).
+pub(super) fn write_accounts(
     tx: &rusqlite::Transaction,
     run_id: i64,
     v: &VendorSnapshot,
@@ -313,7 +314,7 @@ pub(super) fn write_vendor(
         ])
         .with_context(|| format!("cannot store account {} (is the id repeated?)", a.id))?;
     }
-    write_items(tx, run_id, &v.items)
+    Ok(())
 }
 
 pub(super) fn write_items(

@@ -20,26 +20,119 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::pulse::{PulseReader, PulseWriter};
+use crate::model::UsageItem;
 
-/// The columns an item version is compared on: what a reconcile reads, apart from the
-/// fast-moving ones. `raw` is not compared: it repeats the fast-moving fields.
-const SAME: &str = "s.run_id = ?2 AND s.id = c.id AND s.account_id = c.account_id
-    AND s.name = c.name AND s.class = c.class AND s.raw_class = c.raw_class
-    AND s.pending_approval = c.pending_approval AND s.attrs = c.attrs";
+/// The current versions of a connection's items, in id order, each as its id and its
+/// comparison key (the fields a version is compared on: what a reconcile reads, apart from the
+/// fast-moving ones; `raw` is not compared, it repeats the fast-moving fields). One buffer for
+/// all: no allocation per row.
+struct CurrentKeys {
+    buf: String,
+    /// Per version: where its id starts, where its key starts, where it ends.
+    spans: Vec<(usize, usize, usize)>,
+}
 
-/// Turns the staged items of completed run `run_id` of `connection` into versions and its
-/// pulse blob; see the module header. Runs must be merged in id order per connection.
-pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
-    let closed: Vec<[rusqlite::types::Value; 9]> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "DELETE FROM item_current AS c WHERE c.connection = ?1
-               AND NOT EXISTS (SELECT 1 FROM usage_item s WHERE {SAME})
-             RETURNING id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw"
-        ))?;
-        let mut rows = stmt.query(params![connection, run_id])?;
-        let mut out = Vec::new();
+impl CurrentKeys {
+    fn read(tx: &Transaction, connection: &str) -> Result<CurrentKeys> {
+        let mut keys = CurrentKeys {
+            buf: String::new(),
+            spans: Vec::new(),
+        };
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_current
+             WHERE connection = ?1",
+        )?;
+        let mut rows = stmt.query([connection])?;
         while let Some(r) = rows.next()? {
-            out.push([
+            let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+            let start = keys.buf.len();
+            keys.buf.push_str(text(0)?);
+            let mid = keys.buf.len();
+            key_into(
+                &mut keys.buf,
+                [text(1)?, text(2)?, text(3)?, text(4)?, text(6)?],
+                r.get(5)?,
+            );
+            keys.spans.push((start, mid, keys.buf.len()));
+        }
+        Ok(keys)
+    }
+
+    fn id(&self, j: usize) -> &str {
+        let (s, m, _) = self.spans[j];
+        &self.buf[s..m]
+    }
+
+    fn key(&self, j: usize) -> &str {
+        let (_, m, e) = self.spans[j];
+        &self.buf[m..e]
+    }
+}
+
+/// Appends a version's comparison key: each field after its length, so two different versions
+/// never make the same key whatever their text holds.
+fn key_into(out: &mut String, fields: [&str; 5], pending: bool) {
+    use std::fmt::Write as _;
+    for f in fields {
+        let _ = write!(out, "{}:", f.len());
+        out.push_str(f);
+    }
+    out.push(if pending { '1' } else { '0' });
+}
+
+/// Compares incoming items (in id order: `(id, key)`) with the current versions: which
+/// current ones end (by index) and which incoming ones open a version (by their position).
+struct Diff {
+    close: Vec<usize>,
+    open: Vec<usize>,
+}
+
+fn diff<'a>(cur: &CurrentKeys, incoming: impl Iterator<Item = (&'a str, &'a str)>) -> Diff {
+    let mut d = Diff {
+        close: Vec::new(),
+        open: Vec::new(),
+    };
+    let n = cur.spans.len();
+    let mut j = 0;
+    for (k, (id, key)) in incoming.enumerate() {
+        while j < n && cur.id(j) < id {
+            d.close.push(j);
+            j += 1;
+        }
+        if j < n && cur.id(j) == id {
+            if cur.key(j) != key {
+                d.close.push(j);
+                d.open.push(k);
+            }
+            j += 1;
+        } else {
+            d.open.push(k);
+        }
+    }
+    d.close.extend(j..n);
+    d
+}
+
+/// Ends the versions `close` (indexes into `cur`) at `run_id`: moved to `item_past`.
+fn close_versions(
+    tx: &Transaction,
+    connection: &str,
+    run_id: i64,
+    cur: &CurrentKeys,
+    close: &[usize],
+) -> Result<()> {
+    let mut take = tx.prepare_cached(
+        "DELETE FROM item_current WHERE connection = ?1 AND id = ?2
+         RETURNING valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw",
+    )?;
+    let mut keep = tx.prepare_cached(
+        "INSERT INTO item_past (connection, valid_to, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for &j in close {
+        let id = cur.id(j);
+        let row: [rusqlite::types::Value; 8] = take.query_row(params![connection, id], |r| {
+            Ok([
                 r.get(0)?,
                 r.get(1)?,
                 r.get(2)?,
@@ -48,55 +141,136 @@ pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Resu
                 r.get(5)?,
                 r.get(6)?,
                 r.get(7)?,
-                r.get(8)?,
-            ]);
-        }
-        out
-    };
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO item_past (connection, valid_to, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for [
-            id,
-            from,
-            account,
-            name,
-            class,
-            raw_class,
-            pending,
-            attrs,
-            raw,
-        ] in closed
-        {
-            stmt.execute(params![
-                connection, run_id, id, from, account, name, class, raw_class, pending, attrs, raw
-            ])?;
-        }
+            ])
+        })?;
+        let [from, account, name, class, raw_class, pending, attrs, raw] = row;
+        keep.execute(params![
+            connection, run_id, id, from, account, name, class, raw_class, pending, attrs, raw
+        ])?;
     }
-    tx.prepare_cached(
+    Ok(())
+}
+
+/// Turns the items of completed run `run_id` of `connection`, held in memory (a sync that did
+/// not stream), into versions and its pulse blob; see the module header. Only what changed is
+/// written. Runs must be merged in id order per connection.
+pub(super) fn merge_items(
+    tx: &Transaction,
+    connection: &str,
+    run_id: i64,
+    items: &[UsageItem],
+) -> Result<()> {
+    let mut sorted: Vec<&UsageItem> = items.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    if let Some(w) = sorted.windows(2).find(|w| w[0].id == w[1].id) {
+        bail!("cannot store item {} (is the id repeated?)", w[0].id);
+    }
+    let mut keys = String::new();
+    let mut ends = Vec::with_capacity(sorted.len());
+    let mut attrs = Vec::with_capacity(sorted.len());
+    for i in &sorted {
+        let a = serde_json::to_string(&i.attrs)?;
+        key_into(
+            &mut keys,
+            [&i.account_id, &i.name, &i.class, &i.raw_class, &a],
+            i.pending_approval,
+        );
+        ends.push(keys.len());
+        attrs.push(a);
+    }
+    let cur = CurrentKeys::read(tx, connection)?;
+    let d = diff(
+        &cur,
+        sorted.iter().enumerate().map(|(k, i)| {
+            let start = if k == 0 { 0 } else { ends[k - 1] };
+            (i.id.as_str(), &keys[start..ends[k]])
+        }),
+    );
+    close_versions(tx, connection, run_id, &cur, &d.close)?;
+    let mut open = tx.prepare_cached(
         "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-         SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
-         FROM usage_item s WHERE s.run_id = ?2
-           AND NOT EXISTS (SELECT 1 FROM item_current c WHERE c.connection = ?1 AND c.id = s.id)",
-    )?
-    .execute(params![connection, run_id])?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for &k in &d.open {
+        let i = sorted[k];
+        open.execute(params![
+            connection,
+            i.id,
+            run_id,
+            i.account_id,
+            i.name,
+            i.class,
+            i.raw_class,
+            i.pending_approval,
+            attrs[k],
+            i.raw
+        ])?;
+    }
+    let mut pulse = PulseWriter::default();
+    for i in &sorted {
+        pulse.push(i.online, i.last_contact);
+    }
+    write_pulse(tx, run_id, pulse)
+}
+
+/// [`merge_items`] for a run whose items were streamed into the staging table `usage_item`;
+/// the staged rows are deleted after.
+pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
+    let cur = CurrentKeys::read(tx, connection)?;
+    // The staged rows' ids and keys in id order, and their pulse.
+    let mut ids = String::new();
+    let mut id_ends = Vec::new();
+    let mut keys = String::new();
+    let mut key_ends = Vec::new();
     let mut pulse = PulseWriter::default();
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT online, last_contact FROM usage_item WHERE run_id = ?1 ORDER BY id",
+            "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
+             FROM usage_item WHERE run_id = ?1",
         )?;
         let mut rows = stmt.query([run_id])?;
         while let Some(r) = rows.next()? {
-            pulse.push(r.get(0)?, timestamp(r.get_ref(1)?.as_str_or_null()?)?);
+            let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+            ids.push_str(text(0)?);
+            id_ends.push(ids.len());
+            key_into(
+                &mut keys,
+                [text(1)?, text(2)?, text(3)?, text(4)?, text(6)?],
+                r.get(5)?,
+            );
+            key_ends.push(keys.len());
+            pulse.push(r.get(7)?, timestamp(r.get_ref(8)?.as_str_or_null()?)?);
         }
     }
+    let span = |ends: &[usize], k: usize| (if k == 0 { 0 } else { ends[k - 1] }, ends[k]);
+    let d = diff(
+        &cur,
+        (0..id_ends.len()).map(|k| {
+            let (a, b) = span(&id_ends, k);
+            let (c, e) = span(&key_ends, k);
+            (&ids[a..b], &keys[c..e])
+        }),
+    );
+    close_versions(tx, connection, run_id, &cur, &d.close)?;
+    let mut open = tx.prepare_cached(
+        "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+         SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
+         FROM usage_item s WHERE s.run_id = ?2 AND s.id = ?3",
+    )?;
+    for &k in &d.open {
+        let (a, b) = span(&id_ends, k);
+        open.execute(params![connection, run_id, &ids[a..b]])?;
+    }
+    write_pulse(tx, run_id, pulse)?;
+    tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
+        .execute([run_id])?;
+    Ok(())
+}
+
+fn write_pulse(tx: &Transaction, run_id: i64, pulse: PulseWriter) -> Result<()> {
     let (items, data) = pulse.finish();
     tx.prepare_cached("INSERT INTO item_pulse (run_id, items, data) VALUES (?1, ?2, ?3)")?
         .execute(params![run_id, items as i64, data])?;
-    tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
-        .execute([run_id])?;
     Ok(())
 }
 
@@ -563,6 +737,37 @@ mod tests {
         s.abandon_run(r2, "interrupted").unwrap();
         assert_eq!(versions(&s), (2, 0, 0));
         assert_eq!(s.load_vendor_snapshot(r).unwrap().items.len(), 2);
+    }
+
+    #[test]
+    fn a_repeated_item_id_fails_the_run_and_a_field_shifted_between_columns_is_a_change() {
+        let mut s = Store::open_in_memory().unwrap();
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        let twice = snap(&[
+            item("a", "WS", "2026-10-01T08:00:00Z"),
+            item("a", "SRV", "2026-10-01T08:00:00Z"),
+        ]);
+        let err = format!(
+            "{:#}",
+            s.finish_run_ok(r, "n", &Snapshot::Vendor(twice))
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("cannot store item a (is the id repeated?)"),
+            "{err}"
+        );
+        assert_eq!(versions(&s), (0, 0, 0), "nothing of the run was kept");
+        // The same text, split differently between name and class: a new version.
+        let mut one = item("x", "WS", "2026-10-01T08:00:00Z");
+        one.name = "ab".into();
+        one.class = "c".into();
+        let mut two = one.clone();
+        two.name = "a".into();
+        two.class = "bc".into();
+        sync(&mut s, &snap(&[one]));
+        let r2 = sync(&mut s, &snap(&[two]));
+        assert_eq!(versions(&s), (1, 1, 0));
+        assert_eq!(s.load_vendor_snapshot(r2).unwrap().items[0].class, "bc");
     }
 
     #[test]
