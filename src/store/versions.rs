@@ -13,8 +13,6 @@
 //! the past versions that began by R and ended after it, merged, each with its last contact
 //! from R's blob. A run still going (or one stored before its merge) is read from staging.
 
-use std::cmp::Ordering;
-
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -362,73 +360,16 @@ pub(super) fn read_items(
         return read_staged(conn, run_id, f);
     };
     let mut pulse = PulseReader::new(&pulse, run_id)?;
-    let mut past: Vec<Owned> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_past
-             WHERE connection = ?1 AND valid_to > ?2 AND valid_from <= ?2",
-        )?;
-        stmt.query_map(params![connection, run_id], |r| {
-            Ok(Owned {
-                id: r.get(0)?,
-                account_id: r.get(1)?,
-                name: r.get(2)?,
-                class: r.get(3)?,
-                raw_class: r.get(4)?,
-                pending_approval: r.get(5)?,
-                attrs: r.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?
-    };
-    past.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    let mut past = past.iter().peekable();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_current
-         WHERE connection = ?1 AND valid_from <= ?2",
-    )?;
-    let mut rows = stmt.query(params![connection, run_id])?;
-    while let Some(r) = rows.next()? {
-        let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
-        let id = text(0)?;
-        while let Some(o) = past.next_if(|o| o.id.as_str().cmp(id) == Ordering::Less) {
-            emit_past(o, &mut pulse, &mut f)?;
-        }
+    // The versions live in this one run: one per item, in id order, as the blob lists them.
+    read_versions(conn, &connection, run_id, run_id, |row, _, _| {
         let (online, last_contact) = pulse.next_item()?;
         f(ItemRow {
-            id,
-            account_id: text(1)?,
-            name: text(2)?,
-            class: text(3)?,
-            raw_class: text(4)?,
-            pending_approval: r.get(5)?,
-            attrs: text(6)?,
             online,
             last_contact,
-        })?;
-    }
-    for o in past {
-        emit_past(o, &mut pulse, &mut f)?;
-    }
+            ..row
+        })
+    })?;
     pulse.finish()
-}
-
-fn emit_past(
-    o: &Owned,
-    pulse: &mut PulseReader,
-    f: &mut impl FnMut(ItemRow<'_>) -> Result<()>,
-) -> Result<()> {
-    let (online, last_contact) = pulse.next_item()?;
-    f(ItemRow {
-        id: &o.id,
-        account_id: &o.account_id,
-        name: &o.name,
-        class: &o.class,
-        raw_class: &o.raw_class,
-        pending_approval: o.pending_approval,
-        attrs: &o.attrs,
-        online,
-        last_contact,
-    })
 }
 
 /// Calls `f` on every version of `connection`'s items live in some run from `first` to `last`
