@@ -50,6 +50,12 @@ use crate::store::{ReconcileRecord, Store};
 /// price, note, billed, actual). CSV and JSON list every finding, with every money column in
 /// the currency's decimals (4.50, -12.00; 0 for JPY, 3 for KWD).
 ///
+/// --format html writes one self-contained page (no scripts, nothing fetched from elsewhere) for
+/// a browser or a mail attachment: the totals, the discrepancies table, a section per company,
+/// and per discrepancy a chart of the vendor count against the billed quantity over the last 12
+/// billing periods (each earlier period reconciled from its own stored syncs, as `--period`
+/// would; a period with none is blank). Absolute paths in notes are shortened to file names.
+///
 /// CSV is safe to open in a spreadsheet: a text cell that begins with =, +, -, @, a tab or a
 /// carriage return gets a leading ' (--csv-raw writes it as it is). For Excel, add --bom.
 ///
@@ -62,7 +68,7 @@ use crate::store::{ReconcileRecord, Store};
 pub struct Args {
     /// Output format [default: table on a terminal, csv otherwise]
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<report::ReportFormat>,
     /// Write to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -136,12 +142,40 @@ impl Args {
             }
             done.record
         };
+        let html = self.format == Some(report::ReportFormat::Html);
+        if html && self.by == report::By::Service {
+            anyhow::bail!(
+                "--by service has no HTML page yet: use --format csv (or table, json) with --by service, or --format html without it"
+            );
+        }
+        // The charts' earlier periods, each reconciled from its own stored syncs.
+        let charts = if html {
+            let last = match self.scope.scope(&config)? {
+                Scope::Period(p) => p,
+                _ => crate::period::Period::containing(
+                    record.as_of.parse().map_err(|e| {
+                        anyhow::anyhow!("the findings' as-of time `{}`: {e}", record.as_of)
+                    })?,
+                    config.period.anchor_day,
+                )?,
+            };
+            let (charts, skipped) = pipeline::trend::charts(&config, &store, last, CHART_PERIODS)?;
+            for s in skipped {
+                app.warn(format!("chart period left blank: {s}"));
+            }
+            charts
+        } else {
+            Default::default()
+        };
         let decisions = store.decisions()?;
         let opts = report::Options {
-            format: self.format.unwrap_or(match &self.output {
-                Some(_) => Format::Csv,
-                None => Format::default_for_stdout(),
-            }),
+            format: self
+                .format
+                .and_then(report::ReportFormat::shared)
+                .unwrap_or(match &self.output {
+                    Some(_) => Format::Csv,
+                    None => Format::default_for_stdout(),
+                }),
             only_discrepancies: self.only_discrepancies,
             matches: self.matches,
             filter: report::Filter {
@@ -162,13 +196,17 @@ impl Args {
             by: self.by,
         };
         let view = report::View::new(&record, &opts.review, &opts.filter);
+        let write = |out: &mut dyn Write| match html {
+            true => report::render_html(out, &view, &opts, &charts),
+            false => report::render(out, &view, &opts),
+        };
         match &self.output {
             None => {
                 let mut out = std::io::stdout().lock();
-                report::render(&mut out, &view, &opts)?;
+                write(&mut out)?;
                 out.flush()?;
             }
-            Some(path) => write_atomically(path, |out| report::render(out, &view, &opts))?,
+            Some(path) => write_atomically(path, write)?,
         }
         let open = view.open(|k| k.is_discrepancy());
         let stale = view.open(|k| k == crate::engine::FindingKind::StaleSource) || unhealthy;
@@ -181,6 +219,9 @@ impl Args {
         })
     }
 }
+
+/// How many billing periods an HTML chart spans, the report's own the last.
+const CHART_PERIODS: u32 = 12;
 
 /// The findings for the current snapshots and mappings. `reconcile sync && reconcile report`
 /// must never print findings computed from older data, so when a sync or a mapping changed

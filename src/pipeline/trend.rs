@@ -1,7 +1,8 @@
 //! One company's lines over past billing periods (`reconcile history`): per period and product,
 //! the vendor count on the latest and on the peak basis, the billed quantity, and the difference
 //! and money as the configured basis reckons them. Each period is reconciled from its own stored
-//! snapshots, exactly as `reconcile report --period` would; nothing is stored.
+//! snapshots, exactly as `reconcile report --period` would; nothing is stored. The same
+//! per-period findings are the points of the HTML report's charts ([`charts`]).
 
 use anyhow::Result;
 use jiff::Timestamp;
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::{self, Basis, Finding};
+use crate::output::report::html::{Charts, Point};
 use crate::period::Period;
 use crate::store::Store;
 
@@ -51,14 +53,11 @@ pub fn history(
     months: u32,
     now: Timestamp,
 ) -> Result<(Vec<TrendRow>, Vec<String>)> {
-    let anchor = config.period.anchor_day;
-    let mut periods = vec![Period::containing(now, anchor)?];
-    for _ in 1..months {
-        let first = periods[0];
-        let before =
-            Period::containing(first.start() - jiff::SignedDuration::from_nanos(1), anchor)?;
-        periods.insert(0, before);
-    }
+    let periods = periods_ending(
+        Period::containing(now, config.period.anchor_day)?,
+        months,
+        config.period.anchor_day,
+    )?;
     let on = |basis: Option<Basis>| {
         let mut c = config.clone();
         if let Some(b) = basis {
@@ -125,6 +124,76 @@ pub fn history(
     }
     rows.sort_by(|a, b| (&a.product, &a.period).cmp(&(&b.product, &b.period)));
     Ok((rows, skipped))
+}
+
+/// The `months` billing periods that end with `last`, oldest first.
+pub fn periods_ending(last: Period, months: u32, anchor: i8) -> Result<Vec<Period>> {
+    let mut periods = vec![last];
+    for _ in 1..months {
+        let first = periods[0];
+        let before =
+            Period::containing(first.start() - jiff::SignedDuration::from_nanos(1), anchor)?;
+        periods.insert(0, before);
+    }
+    Ok(periods)
+}
+
+/// The points of the HTML report's charts: the `months` periods ending with `last` (the report's
+/// own, whose points come from its findings), and for each earlier period that has stored
+/// syncs every line's vendor count (on the configured basis) and billed quantity, reconciled
+/// from that period's own snapshots as `report --period` would. Periods before the first stored
+/// sync (or pruned) are blank, silently; a period that could not be reconciled for another
+/// reason is blank and comes back with why.
+pub fn charts(
+    config: &Config,
+    store: &Store,
+    last: Period,
+    months: u32,
+) -> Result<(Charts, Vec<String>)> {
+    let periods = periods_ending(last, months, config.period.anchor_day)?;
+    // The first moment every connection with a stored sync had one: no earlier period can be
+    // reconciled, and saying so for each would only be noise.
+    let mut first = None;
+    for name in config.connections.keys() {
+        if let Some((t, _)) = store.ok_runs(name)?.into_iter().next() {
+            first = Some(first.map_or(t, |f: Timestamp| f.max(t)));
+        }
+    }
+    let mut charts = Charts {
+        periods: periods.iter().map(ToString::to_string).collect(),
+        ..Charts::default()
+    };
+    let mut skipped = Vec::new();
+    let Some(first) = first else {
+        return Ok((charts, skipped));
+    };
+    for p in &periods[..periods.len() - 1] {
+        if p.last_instant() < first {
+            continue;
+        }
+        match with_input(config, store, Scope::Period(*p), false, engine::findings) {
+            Ok((findings, _)) => {
+                for f in findings {
+                    let (Some(psa), Some(id), Some(product)) =
+                        (f.psa_connection, f.company_id, f.product)
+                    else {
+                        continue;
+                    };
+                    charts
+                        .series
+                        .entry((psa, id, product))
+                        .or_default()
+                        .push(Point {
+                            period: p.to_string(),
+                            vendor: f.actual,
+                            billed: f.billed,
+                        });
+                }
+            }
+            Err(e) => skipped.push(format!("{p}: {e:#}")),
+        }
+    }
+    Ok((charts, skipped))
 }
 
 /// A sparkline of `values` (`▁` lowest to `█` highest over `scale`; a space where a value is

@@ -126,3 +126,113 @@ fn history_shows_each_periods_latest_and_peak_count_against_what_was_billed() {
         .expect(2)
         .says(&["no PSA company `Nobody`"], &[]);
 }
+
+/// The HTML report: one self-contained page whose charts show each discrepancy's vendor count
+/// against the billed quantity over the periods, each earlier period reconciled from its own
+/// syncs; nothing fetched, no absolute path.
+#[test]
+fn the_html_report_charts_each_discrepancy_over_the_periods_and_holds_no_path() {
+    let env = csv_pair_env(
+        "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
+        "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
+    );
+    let month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap();
+    let at = |months_back: i32, day: i32| {
+        month
+            .checked_sub(months_back.months())
+            .unwrap()
+            .checked_add((day - 1).days())
+            .unwrap()
+    };
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[health]\nmax_age_hours = 100000\n");
+    std::fs::write(env.config_path(), config).unwrap();
+    backdate(&env, "psa", at(2, 1).timestamp());
+    backdate(&env, "usage", at(2, 15).timestamp());
+    seats(&env, 7);
+    env.run(&["sync", "usage"], "").expect(0);
+    backdate(&env, "usage", at(1, 20).timestamp());
+    seats(&env, 8);
+    env.run(&["sync", "usage"], "").expect(0);
+
+    let page = env.dir.path().join("report.html");
+    let run = env
+        .run(
+            &[
+                "report",
+                "--format",
+                "html",
+                "--output",
+                page.to_str().unwrap(),
+            ],
+            "",
+        )
+        .expect(0);
+    assert_eq!(run.stdout(), "", "the page goes to the file only");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.trim_end().ends_with("</html>"));
+    // The totals and the one discrepancy: Acme uses 8, is billed 5 at 4.00.
+    assert!(html.contains("12.00 USD"), "{html}");
+    assert_eq!(html.matches("<tr><td>").count(), 1, "one discrepancy row");
+    assert!(html.contains("<h3>Acme</h3>"), "a section for Acme");
+    assert!(!html.contains("<h3>Beta</h3>"), "Beta matches: no section");
+    // One chart, over 12 periods: the 3 with syncs have a bar and a billed point; the 9 before
+    // the first sync are blank. The last point is the finding's own.
+    assert_eq!(html.matches("<svg").count(), 1, "{html}");
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<rect").count(), 3, "{svg}");
+    assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+    let p = |m: i32| at(m, 1).strftime("%Y-%m").to_string();
+    assert!(
+        html.contains(&format!(
+            "Vendor/billed: {} 5/5, {} 7/5, {} 8/5",
+            p(2),
+            p(1),
+            p(0)
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(">{}</text>", p(11))),
+        "the axis starts 11 periods back"
+    );
+    // Self-contained: no script, nothing fetched, no link out of the page.
+    for never in [
+        "<script", "src=", "url(", "@import", "<link", "<img", "<iframe",
+    ] {
+        assert!(!html.contains(never), "`{never}` in the page");
+    }
+    let links: Vec<&str> = html.split("href=\"").skip(1).collect();
+    assert!(!links.is_empty() && links.iter().all(|l| l.starts_with("#c-")));
+    assert!(!html.contains(env.dir.path().to_str().unwrap()));
+
+    // A failed sync's error names the file it could not read: the page shows its name only.
+    std::fs::remove_file(env.dir.path().join("usage.csv")).unwrap();
+    env.run(&["sync", "usage"], "").expect(2);
+    env.run(
+        &[
+            "report",
+            "--format",
+            "html",
+            "--output",
+            page.to_str().unwrap(),
+            "--quiet",
+        ],
+        "",
+    )
+    .expect(0);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("stale source"), "{html}");
+    assert!(html.contains("…/usage.csv"), "{html}");
+    assert!(!html.contains(env.dir.path().to_str().unwrap()), "{html}");
+
+    env.run(&["report", "--format", "html", "--by", "service"], "")
+        .expect(2)
+        .says(&["--by service has no HTML page yet"], &[]);
+}

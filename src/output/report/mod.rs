@@ -1,9 +1,10 @@
 //! The discrepancy report: one [`ReportRow`] per finding, rendered as a table fitted to the
-//! terminal (`table.rs`), as CSV (one row per finding, the columns documented in the README), or
-//! as one JSON document; the `--company` / `--type` [`Filter`]; and the money in each with its
-//! currency's decimals.
+//! terminal (`table.rs`), as CSV (one row per finding, the columns documented in the README), as
+//! one JSON document, or as one self-contained HTML page with charts (`html.rs`); the
+//! `--company` / `--type` [`Filter`]; and the money in each with its currency's decimals.
 
 mod by_service;
+pub mod html;
 mod table;
 
 use std::io::Write;
@@ -277,6 +278,32 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// `report --format`: the shared formats, and HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for people.
+    Table,
+    /// Comma-separated values with a header row, for spreadsheets and scripts.
+    Csv,
+    /// One JSON document.
+    Json,
+    /// One self-contained HTML page (no scripts, nothing fetched) with a chart per
+    /// discrepancy, for a browser or a mail attachment.
+    Html,
+}
+
+impl ReportFormat {
+    /// The shared format, or `None` for HTML.
+    pub fn shared(self) -> Option<Format> {
+        match self {
+            ReportFormat::Table => Some(Format::Table),
+            ReportFormat::Csv => Some(Format::Csv),
+            ReportFormat::Json => Some(Format::Json),
+            ReportFormat::Html => None,
+        }
+    }
+}
+
 /// Everything [`render`] needs beside the findings.
 #[derive(Debug, Clone, Default)]
 pub struct Options<'a> {
@@ -397,17 +424,7 @@ struct JsonReport<'a> {
 pub fn render(out: &mut dyn Write, view: &View, opts: &Options) -> Result<()> {
     let record = view.record;
     let format = opts.format;
-    let listed = |f: &Finding| {
-        let quiet_kind = !f.kind.is_discrepancy();
-        !(quiet_kind && (opts.only_discrepancies || (format == Format::Table && !opts.matches)))
-    };
-    let shown: Vec<(&Finding, &State)> = view
-        .kept
-        .iter()
-        .filter(|(f, _)| listed(f))
-        .filter(|(_, s)| opts.review.all || !s.is_decided())
-        .map(|(f, s)| (*f, s))
-        .collect();
+    let shown = listed(view, opts, format == Format::Table);
     let cur = &record.currency;
     if opts.by == By::Service {
         let rows = service_totals(view.kept.iter().map(|(f, _)| *f), cur);
@@ -482,6 +499,36 @@ pub fn render(out: &mut dyn Write, view: &View, opts: &Options) -> Result<()> {
         }
         Format::Table => table::render(out, view, &shown, opts),
     }
+}
+
+/// The findings a report lists: discrepancies, and matches and findings within tolerance unless
+/// `--only-discrepancies` or (`for_people`: a table or a page) unless `--matches`; findings a
+/// decision applies to only with `--all`.
+fn listed<'v>(
+    view: &'v View,
+    opts: &Options,
+    for_people: bool,
+) -> Vec<(&'v Finding, &'v State<'v>)> {
+    view.kept
+        .iter()
+        .filter(|(f, _)| {
+            f.kind.is_discrepancy() || !(opts.only_discrepancies || (for_people && !opts.matches))
+        })
+        .filter(|(_, s)| opts.review.all || !s.is_decided())
+        .map(|(f, s)| (*f, s))
+        .collect()
+}
+
+/// Writes the report of `view` as one HTML page with `charts` (see [`html`]); lists what the
+/// table would.
+pub fn render_html(
+    out: &mut dyn Write,
+    view: &View,
+    opts: &Options,
+    charts: &html::Charts,
+) -> Result<()> {
+    let shown = listed(view, opts, true);
+    html::render(out, view, &shown, charts, opts)
 }
 
 /// One company's money per month over its open findings: what a billing manager fixes first.

@@ -60,7 +60,7 @@ fn kind_color(k: FindingKind) -> Option<Color> {
 }
 
 /// The actual count, with what was left out beside it: `55 (+3 inactive, +1 excluded)`.
-fn actual_cell(f: &Finding) -> String {
+pub(super) fn actual_cell(f: &Finding) -> String {
     let Some(a) = f.actual else {
         return String::new();
     };
@@ -346,7 +346,7 @@ pub fn render(
 }
 
 /// `2026-12-04 21:06 UTC` for a person (JSON keeps the full timestamp).
-fn minute(ts: &str) -> String {
+pub(super) fn minute(ts: &str) -> String {
     match ts.parse::<jiff::Timestamp>() {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         Err(_) => ts.to_string(),
@@ -362,7 +362,7 @@ fn para(out: &mut dyn Write, text: &str, width: usize) -> Result<()> {
 }
 
 /// `4 unmapped services`, `1 match`, `10 under-billed`.
-fn kind_count(n: usize, k: FindingKind) -> String {
+pub(super) fn kind_count(n: usize, k: FindingKind) -> String {
     let label = kind_label(k);
     let plural = match k {
         FindingKind::UnmappedAccount | FindingKind::UnmappedService | FindingKind::StaleSource => {
