@@ -40,7 +40,10 @@ pub enum Action {
     /// runs themselves stay (when, how they ended, their record counts). Kept whatever their
     /// age: each connection's current snapshot and its newest sync before the cutoff. Review
     /// decisions, mappings and stored findings are never touched. A pruned period can no
-    /// longer be reconciled or explained.
+    /// longer be reconciled or explained; but first, each billing period the prune touches is
+    /// reconciled one last time and its lines are kept forever (per company and product: the
+    /// vendor count on the configured basis, latest and peak, the billed quantity, the
+    /// difference and money), so `reconcile history` and the HTML report's charts still show it.
     ///
     /// Prints what went (with --dry-run: what would go), per connection. CSV columns (stable):
     /// connection, runs, oldest, newest, accounts, item_versions, psa_records, kept_runs. The
@@ -96,6 +99,23 @@ impl Args {
                 let keep = keep_months.unwrap_or(config.history.keep_months);
                 let cut = cutoff(jiff::Timestamp::now(), keep)?;
                 let mut store = app.store()?;
+                // What the periods it touches reconciled to is kept first: `history` and the
+                // HTML charts show them after their records are gone.
+                let kept: Vec<String> = if dry_run {
+                    crate::pipeline::trend::periods_to_keep(&config, &store, cut)?
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect()
+                } else {
+                    let (kept, failed) =
+                        crate::pipeline::trend::keep_before_prune(&config, &mut store, cut)?;
+                    for f in failed {
+                        app.warn(format!(
+                            "period not kept (its lines will not be in `history` once pruned): {f}"
+                        ));
+                    }
+                    kept
+                };
                 let rows = store.prune(cut, dry_run)?;
                 let mut out = std::io::stdout().lock();
                 match format.unwrap_or_else(Format::default_for_stdout) {
@@ -129,6 +149,15 @@ impl Args {
                 }
                 out.flush()?;
                 let runs: u64 = rows.iter().map(|r| r.runs).sum();
+                if !kept.is_empty() {
+                    app.info(format!(
+                        "{} what {} billing period(s) reconciled to ({} to {}), for `reconcile history` and the HTML report's charts.",
+                        if dry_run { "Would keep" } else { "Kept" },
+                        kept.len(),
+                        kept[0],
+                        kept[kept.len() - 1]
+                    ));
+                }
                 app.info(match (dry_run, runs) {
                     (_, 0) => format!(
                         "Nothing to prune: no sync's records are older than {keep} month(s) (before {cut})."

@@ -18,14 +18,15 @@ use crate::pipeline::trend::{TrendRow, history, sparkline};
 /// (latest) and the highest of any of its syncs (peak), the billed quantity, and the difference
 /// and monthly money as the configured `[basis]` reckons them, with the finding's type. Each
 /// period is reconciled from its own stored snapshots, as `reconcile report --period` would (with
-/// today's mappings and config); nothing is stored. A period with no stored sync to reconcile
-/// from (before the first sync, or pruned: `[history] keep_months`) is left out, and a line on
-/// stderr says why.
+/// today's mappings and config); nothing is stored. A period a `db prune` touched shows what it
+/// reconciled to then (kept forever; `source` = kept, and "(kept)" in the table). A period with
+/// no stored sync to reconcile from (before the first sync) is left out, and a line on stderr
+/// says why.
 ///
 /// On a terminal, a table and per product a sparkline of the peak vendor count and of the billed
 /// quantity (▁ lowest to █ highest, on one scale). CSV columns (stable): period, company,
 /// product, vendor_latest, vendor_peak, billed, difference, monthly_impact, currency, type,
-/// snapshots.
+/// snapshots, source.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The PSA company: its id, name or identifier (case and spacing do not matter)
@@ -115,7 +116,10 @@ fn table(out: &mut dyn Write, rows: &[TrendRow]) -> Result<()> {
     ]);
     for r in rows {
         t.add_row(vec![
-            r.period.clone(),
+            match r.source {
+                "kept" => format!("{} (kept)", r.period),
+                _ => r.period.clone(),
+            },
             r.product.clone(),
             opt(r.vendor_latest, qty),
             opt(r.vendor_peak, qty),

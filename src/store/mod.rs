@@ -8,6 +8,7 @@ mod fingerprint;
 mod history;
 mod items;
 mod mappings;
+mod period_lines;
 mod prune;
 mod pulse;
 mod push;
@@ -25,6 +26,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use fingerprint::{Inputs, InputsHasher};
+pub use period_lines::PeriodLine;
 pub use prune::PruneRow;
 pub use push::{ApplyBusy, AuditRow, PushOptIn, StoredPlan};
 pub use reconcile_runs::ReconcileRecord;
@@ -44,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0009_psa_line_invoiced.sql"),
     include_str!("sql/0010_review_costs.sql"),
     include_str!("sql/0011_item_versions.sql"),
+    include_str!("sql/0012_period_lines.sql"),
 ];
 
 /// What a migration (numbered from 1) does beyond its SQL, in the same transaction.

@@ -236,3 +236,126 @@ fn the_html_report_charts_each_discrepancy_over_the_periods_and_holds_no_path() 
         .expect(2)
         .says(&["--by service has no HTML page yet"], &[]);
 }
+
+/// `db prune` keeps what each period it touches reconciled to: `history` and the HTML charts
+/// still show a month whose syncs were pruned, with the counts it had.
+#[test]
+fn a_pruned_period_still_shows_in_history_and_the_charts_with_the_counts_it_had() {
+    let env = csv_pair_env(
+        "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
+        "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
+    );
+    let month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap();
+    let at = |months_back: i32, day: i32| {
+        month
+            .checked_sub(months_back.months())
+            .unwrap()
+            .checked_add((day - 1).days())
+            .unwrap()
+    };
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[health]\nmax_age_hours = 100000\n");
+    std::fs::write(env.config_path(), config).unwrap();
+    // Five months ago: 5 seats, billed 5. Four months ago: 7. Now: 8.
+    backdate(&env, "psa", at(5, 1).timestamp());
+    backdate(&env, "usage", at(5, 15).timestamp());
+    seats(&env, 7);
+    env.run(&["sync", "usage"], "").expect(0);
+    backdate(&env, "usage", at(4, 10).timestamp());
+    seats(&env, 8);
+    env.run(&["sync", "usage"], "").expect(0);
+    let p = |m: i32| at(m, 1).strftime("%Y-%m").to_string();
+
+    // Keeping 2 months: the sync of five months ago goes (four months ago's stands for the
+    // months after it), so the periods from five months ago to the cutoff's are kept first.
+    env.run(&["db", "prune", "--keep-months", "2", "--dry-run"], "")
+        .expect(0)
+        .says(
+            &[&format!(
+                "Would keep what 4 billing period(s) reconciled to ({} to {})",
+                p(5),
+                p(2)
+            )],
+            &[],
+        );
+    assert!(
+        env.run(&["history", "acme", "--months", "6", "--format", "csv"], "")
+            .expect(0)
+            .stdout()
+            .lines()
+            .all(|l| !l.ends_with(",kept")),
+        "a dry run keeps nothing"
+    );
+    env.run(&["db", "prune", "--keep-months", "2"], "")
+        .expect(0)
+        .says(
+            &[
+                "Kept what 4 billing period(s)",
+                "Pruned the records of 1 sync(s)",
+            ],
+            &[],
+        );
+    // The pruned month cannot be reconciled any more...
+    env.run(&["report", "--period", &p(5)], "")
+        .expect(2)
+        .says(&["had their records pruned"], &[]);
+    // ...but history shows what it reconciled to, and says so.
+    let run = env
+        .run(&["history", "acme", "--months", "6", "--format", "csv"], "")
+        .expect(0);
+    run.says(&[], &["period left out"]);
+    let rows: Vec<HashMap<String, String>> = csv_rows(&run.stdout());
+    let got: Vec<(String, &str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["period"].clone(),
+                r["vendor_latest"].as_str(),
+                r["billed"].as_str(),
+                r["type"].as_str(),
+                r["source"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (p(5), "5", "5", "match", "kept"),
+            (p(4), "7", "5", "under_billed", "kept"),
+            (p(3), "7", "5", "under_billed", "kept"),
+            (p(2), "7", "5", "under_billed", "kept"),
+            (p(1), "7", "5", "under_billed", "reconciled"),
+            (p(0), "8", "5", "under_billed", "reconciled"),
+        ]
+    );
+    let table = env
+        .run(
+            &["history", "acme", "--months", "6", "--format", "table"],
+            "",
+        )
+        .expect(0)
+        .stdout();
+    assert!(table.contains(&format!("{} (kept)", p(5))), "{table}");
+    // The HTML chart draws the kept months too.
+    let html = env
+        .run(&["report", "--format", "html"], "")
+        .expect(0)
+        .stdout();
+    assert!(
+        html.contains(&format!(
+            "Vendor/billed: {} 5/5, {} 7/5, {} 7/5, {} 7/5, {} 7/5, {} 8/5",
+            p(5),
+            p(4),
+            p(3),
+            p(2),
+            p(1),
+            p(0)
+        )),
+        "{html}"
+    );
+}
