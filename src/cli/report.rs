@@ -120,7 +120,8 @@ impl Args {
         // Any connection unhealthy (never synced, last sync failed, too old): --exit-code's 3
         // even when no finding depends on it yet.
         let mut unhealthy = false;
-        let record = if self.scope.is_current() {
+        let mut save_later = false;
+        let mut record = if self.scope.is_current() {
             current_record(app, &config, &mut store, &mut unhealthy)?
         } else if store.read_only().is_some() {
             let done = pipeline::findings::compute(&config, &store, self.scope.scope(&config)?)?;
@@ -131,18 +132,21 @@ impl Args {
             not_stored(app, &store);
             done.record
         } else {
-            let done = pipeline::findings::compute_and_store(
-                &config,
-                &mut store,
-                self.scope.scope(&config)?,
-            )?;
+            let done = pipeline::findings::compute(&config, &store, self.scope.scope(&config)?)?;
             unhealthy = !done.unhealthy.is_empty();
             for w in done.warnings() {
                 app.warn(w);
             }
+            save_later = true;
             done.record
         };
         let html = self.format == Some(report::ReportFormat::Html);
+        // Findings computed for a period or a moment are stored; a table or CSV is written
+        // meanwhile (neither shows the stored run's id), and only after both succeeded.
+        let overlap = save_later && !html && self.format != Some(report::ReportFormat::Json);
+        if save_later && !overlap {
+            record.id = store.save_reconcile_with(&record, None)?;
+        }
         if html && self.by == report::By::Service {
             anyhow::bail!(
                 "--by service has no HTML page yet: use --format csv (or table, json) with --by service, or --format html without it"
@@ -200,13 +204,35 @@ impl Args {
             true => report::render_html(out, &view, &opts, &charts),
             false => report::render(out, &view, &opts),
         };
-        match &self.output {
-            None => {
-                let mut out = std::io::stdout().lock();
-                write(&mut out)?;
-                out.flush()?;
+        if overlap {
+            let (saved, page) = std::thread::scope(|scope| {
+                let saving = scope.spawn(|| store.save_reconcile_with(&record, None));
+                let mut page = Vec::new();
+                let written = write(&mut page).map(|()| page);
+                (
+                    saving.join().expect("storing the findings does not panic"),
+                    written,
+                )
+            });
+            saved?;
+            let page = page?;
+            match &self.output {
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&page)?;
+                    out.flush()?;
+                }
+                Some(path) => write_atomically(path, |out| Ok(out.write_all(&page)?))?,
             }
-            Some(path) => write_atomically(path, write)?,
+        } else {
+            match &self.output {
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    write(&mut out)?;
+                    out.flush()?;
+                }
+                Some(path) => write_atomically(path, write)?,
+            }
         }
         let open = view.open(|k| k.is_discrepancy());
         let stale = view.open(|k| k == crate::engine::FindingKind::StaleSource) || unhealthy;

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 
 use super::cost::{CostTally, PairCost};
+use super::rules::counted_without_exclusions;
 use super::{Bases, Basis, Input, ItemStatus, Rules, Usage, VendorInput, classify};
 use crate::model::{CompanyTarget, ProductTarget, VendorAccount};
 
@@ -117,6 +118,8 @@ pub(super) struct VendorTally {
     /// The period's snapshots (oldest first) with their counted units; empty when there is no
     /// period, no snapshot in it, or every service is counted on `latest`.
     history: Vec<(Timestamp, CountedUnits)>,
+    /// `history`'s times as text, written once for every note that lists them.
+    history_at: Vec<String>,
 }
 
 impl VendorTally {
@@ -126,8 +129,18 @@ impl VendorTally {
             .iter()
             .map(|s| format!("{}/{}", v.connection, s.key))
             .collect();
-        let per_account = tally_accounts(v, &labels, input.rules, input.as_of);
-        let history = period_history(v, &labels, input);
+        // The as-of tally beside the period's snapshots: each is a pass over every item.
+        let (per_account, history) = std::thread::scope(|scope| {
+            let as_of = scope.spawn(|| tally_accounts(v, &labels, input.rules, input.as_of));
+            let history = period_history(v, &labels, input);
+            (
+                as_of
+                    .join()
+                    .expect("tallying the as-of snapshot does not panic"),
+                history,
+            )
+        });
+        let history_at = history.iter().map(|(at, _)| at.to_string()).collect();
         let costed = (0..labels.len())
             .map(|si| {
                 per_account.values().any(|a| {
@@ -141,6 +154,7 @@ impl VendorTally {
             per_account,
             costed,
             history,
+            history_at,
         }
     }
 
@@ -268,8 +282,17 @@ fn period_history(
 #[derive(Default)]
 struct Weights {
     table: Option<usize>,
-    /// Per version, per service; `None` until worked out.
-    of: Vec<Option<Box<[Decimal]>>>,
+    /// How many services each version is weighed for.
+    services: usize,
+    /// Whether every version of the table was worked out.
+    complete: bool,
+    /// Per version: whether it was worked out yet.
+    seen: Vec<bool>,
+    /// Per version and service (`version * services + service`), in one flat array read in
+    /// order: [`ZERO`](Weights::ZERO), [`ONE`](Weights::ONE) (nearly every device) or
+    /// [`OTHER`](Weights::OTHER), whose weight is then in `other` at the same place.
+    kind: Vec<u8>,
+    other: Vec<Decimal>,
     /// Per version, its account as a dense number (`u32::MAX` until looked up), so a
     /// snapshot's tally is indexed rather than hashed per item.
     account: Vec<u32>,
@@ -279,21 +302,42 @@ struct Weights {
 }
 
 impl Weights {
-    /// Works out what `snap`'s versions not seen yet need, when it is a view of this table (the
-    /// first view seen picks the table).
+    const ZERO: u8 = 0;
+    const ONE: u8 = 1;
+    const OTHER: u8 = 2;
+
+    /// Works out what the versions of `snap`'s table not seen yet need (all of them, the first
+    /// time), when it is a view of this table (the first view seen picks the table).
     fn fill(&mut self, v: &VendorInput, snap: &dyn Usage) {
         let Some(table) = snap.versions() else {
             return;
         };
-        if *self.table.get_or_insert(table) != table {
+        if *self.table.get_or_insert(table) != table || self.complete {
             return;
         }
-        snap.each_version(&mut |i, item| {
-            if self.of.len() <= i {
-                self.of.resize(i + 1, None);
+        let n = v.services.len();
+        self.services = n;
+        // One pass over the whole table sees every version of every run.
+        self.complete = true;
+        snap.each_table_version(&mut |i, item| {
+            if self.seen.len() <= i {
+                self.seen.resize(i + 1, false);
+                self.kind.resize((i + 1) * n, Self::ZERO);
+                self.other.resize((i + 1) * n, Decimal::ZERO);
             }
-            if self.of[i].is_none() {
-                self.of[i] = Some(v.services.iter().map(|s| s.weight(item)).collect());
+            if !self.seen[i] {
+                self.seen[i] = true;
+                for (si, s) in v.services.iter().enumerate() {
+                    let w = s.weight(item);
+                    self.kind[i * n + si] = if w.is_zero() {
+                        Self::ZERO
+                    } else if w == Decimal::ONE {
+                        Self::ONE
+                    } else {
+                        self.other[i * n + si] = w;
+                        Self::OTHER
+                    };
+                }
                 self.account_of(i, item.account_id());
             }
         });
@@ -328,7 +372,10 @@ fn counted_units(
     at: Timestamp,
     weights: &Weights,
 ) -> CountedUnits {
-    if weights.table.is_none() || snap.versions() != weights.table {
+    if weights.table.is_none()
+        || snap.versions() != weights.table
+        || weights.services != v.services.len()
+    {
         return counted_units_plain(v, labels, snap, rules, at);
     }
     let names: HashMap<&str, &str> = snap
@@ -342,12 +389,17 @@ fn counted_units(
     type Units<'a> = (&'a str, Vec<Decimal>, Vec<u64>);
     let mut dense: Vec<Option<Units>> = vec![None; weights.ids.len()];
     let mut missed = false;
+    // Without exclusions (the usual case) an item's status needs neither its account's name
+    // nor a lookup of the service's threshold per item.
+    let plain = rules.exclusions.is_empty();
+    let thresholds: Vec<Option<u32>> = labels.iter().map(|l| rules.inactive_after(l)).collect();
     snap.each_version(&mut |i, item| {
-        let (Some(Some(w)), Some(&d)) = (weights.of.get(i), weights.account.get(i)) else {
+        let (Some(true), Some(&d)) = (weights.seen.get(i).copied(), weights.account.get(i)) else {
             missed = true;
             return;
         };
-        if w.iter().all(Decimal::is_zero) {
+        let kinds = &weights.kind[i * n..(i + 1) * n];
+        if kinds.iter().all(|k| *k == Weights::ZERO) {
             return;
         }
         let (account_name, units, ones) = dense[d as usize].get_or_insert_with(|| {
@@ -357,15 +409,21 @@ fn counted_units(
                 vec![0; n],
             )
         });
-        for (si, w) in w.iter().enumerate() {
-            if !w.is_zero()
-                && classify(item, account_name, v.connection, &labels[si], rules, at)
+        for (si, &kind) in kinds.iter().enumerate() {
+            if kind == Weights::ZERO {
+                continue;
+            }
+            let counted = if plain {
+                counted_without_exclusions(item, thresholds[si], rules.count_pending, at)
+            } else {
+                classify(item, account_name, v.connection, &labels[si], rules, at)
                     == ItemStatus::Counted
-            {
-                if *w == Decimal::ONE {
+            };
+            if counted {
+                if kind == Weights::ONE {
                     ones[si] += 1;
                 } else {
-                    units[si] += *w;
+                    units[si] += weights.other[i * n + si];
                 }
             }
         }
@@ -476,7 +534,7 @@ impl Counted {
                 p.product_identifier.clone(),
             );
             let u = self.usage.get_mut(&key).expect("entered above");
-            add_period_count(u, label, basis, &tally.history, &accounts, s.index);
+            add_period_count(u, label, basis, tally, &accounts, s.index);
         }
     }
 
@@ -548,10 +606,11 @@ fn add_period_count(
     u: &mut PairUsage,
     label: &str,
     basis: Basis,
-    history: &[(Timestamp, CountedUnits)],
+    tally: &VendorTally,
     accounts: &[&str],
     si: usize,
 ) {
+    let history = &tally.history;
     if history.is_empty() {
         u.basis_notes.push(format!(
             "{label} ({}): no snapshot inside the billing period, so the as-of snapshot was used",
@@ -578,7 +637,8 @@ fn add_period_count(
         quantity.normalize(),
         per_snapshot
             .iter()
-            .map(|(at, n)| format!("{n} at {at}"))
+            .zip(&tally.history_at)
+            .map(|((_, n), at)| format!("{n} at {at}"))
             .collect::<Vec<_>>()
             .join(", ")
     ));

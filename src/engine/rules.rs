@@ -197,6 +197,26 @@ pub fn classify<I: ItemView + ?Sized>(
     ItemStatus::Counted
 }
 
+/// [`classify`]'s answer to "counted?" when `rules` has no exclusion, with the service's stale
+/// threshold looked up once (`threshold` = `rules.inactive_after(service)`): what counting a
+/// period's snapshots asks for every item of every snapshot.
+pub fn counted_without_exclusions<I: ItemView + ?Sized>(
+    item: &I,
+    threshold: Option<u32>,
+    count_pending: bool,
+    as_of: Timestamp,
+) -> bool {
+    if item.pending_approval() && !count_pending {
+        return false;
+    }
+    match (threshold, item.last_contact()) {
+        (Some(threshold), Some(last)) => {
+            as_of.as_second() - last.as_second() <= i64::from(threshold) * 86_400
+        }
+        _ => true,
+    }
+}
+
 /// How a contract quantity is rounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -228,5 +248,70 @@ impl Contract {
             Rounding::None => above,
         };
         rounded.max(self.minimum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::UsageItem;
+
+    /// The shortcut agrees with [`classify`] on every case it stands in for.
+    #[test]
+    fn counting_without_exclusions_agrees_with_classify() {
+        let at: Timestamp = "2026-10-31T12:00:00Z".parse().unwrap();
+        let days_ago = |d: i64| Some(at - jiff::SignedDuration::from_secs(d * 86_400));
+        let mut checked = 0;
+        for pending in [false, true] {
+            for last in [
+                None,
+                days_ago(0),
+                days_ago(30),
+                Some(at - jiff::SignedDuration::from_secs(30 * 86_400 + 1)),
+                days_ago(400),
+                Some(at + jiff::SignedDuration::from_secs(3_600)),
+            ] {
+                for (default, service) in [(Some(30), None), (None, None), (Some(30), Some(None))] {
+                    for count_pending in [false, true] {
+                        let mut rules = Rules {
+                            inactive_after_days: default,
+                            count_pending,
+                            ..Rules::default()
+                        };
+                        if let Some(o) = service {
+                            rules
+                                .service_inactive_after_days
+                                .insert("n/devices".into(), o);
+                        }
+                        let item = UsageItem {
+                            id: "d1".into(),
+                            account_id: "a".into(),
+                            name: "PC-1".into(),
+                            class: "workstation".into(),
+                            raw_class: "WINDOWS_WORKSTATION".into(),
+                            online: None,
+                            last_contact: last,
+                            pending_approval: pending,
+                            attrs: Default::default(),
+                            raw: None,
+                        };
+                        let full = classify(&item, "Acme", "n", "n/devices", &rules, at)
+                            == ItemStatus::Counted;
+                        let quick = counted_without_exclusions(
+                            &item,
+                            rules.inactive_after("n/devices"),
+                            rules.count_pending,
+                            at,
+                        );
+                        assert_eq!(
+                            quick, full,
+                            "{pending} {last:?} {default:?} {service:?} {count_pending}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 72);
     }
 }

@@ -27,6 +27,12 @@ pub trait Usage: Sync {
     fn versions(&self) -> Option<usize> {
         None
     }
+    /// For a view ([`Usage::versions`]): calls `f` on every version of its table, live in this
+    /// run or not, without last contacts; anything else is [`Usage::each_version`]. What
+    /// depends only on a version is worked out in one pass for every run of the table.
+    fn each_table_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {
+        self.each_version(f)
+    }
     /// Calls `f` on every item with its index in the table of versions ([`Usage::versions`]);
     /// anything else calls it with indexes counting from 0.
     fn each_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {
@@ -336,6 +342,23 @@ impl Usage for ItemTable {
         self.view
             .as_ref()
             .map(|v| std::sync::Arc::as_ptr(&v.versions) as usize)
+    }
+
+    fn each_table_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {
+        let Some(view) = self.view.as_ref() else {
+            return self.each_version(f);
+        };
+        let table = &*view.versions;
+        for i in 0..table.items.len() {
+            f(
+                i,
+                &ItemRef {
+                    table,
+                    i,
+                    contact: Some(None),
+                },
+            );
+        }
     }
 
     fn each_version(&self, f: &mut dyn FnMut(usize, &dyn ItemView)) {

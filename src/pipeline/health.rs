@@ -32,17 +32,8 @@ pub fn source_health(
         .finished_at
         .as_deref()
         .unwrap_or(&current.started_at);
-    if let Some(last) = store
-        .runs(name)?
-        .into_iter()
-        .filter(|r| {
-            // At a historical moment only the runs finished by then count.
-            r.finished_at
-                .as_deref()
-                .and_then(|f| f.parse::<Timestamp>().ok())
-                .is_none_or(|t| t <= now)
-        })
-        .find(|r| r.status != RunStatus::Running)
+    // At a historical moment only the runs finished by then count.
+    if let Some(last) = store.last_ended_run_by(name, now)?
         && last.id != current.id
         && last.status == RunStatus::Failed
     {

@@ -380,14 +380,8 @@ impl<V> Current<V> {
                 Role::Vendor => {
                     let mut history = Vec::new();
                     let snap = if needs_history {
-                        let runs: Vec<(Timestamp, i64)> = store
-                            .ok_runs_between(name, period.start(), as_of)?
-                            .into_iter()
-                            .filter_map(|r| {
-                                let t = r.finished_at.as_deref()?.parse::<Timestamp>().ok()?;
-                                Some((t, r.id))
-                            })
-                            .collect();
+                        let runs: Vec<(Timestamp, i64)> =
+                            store.ok_runs_between(name, period.start(), as_of)?;
                         // The as-of snapshot is the period's last, or the last before it: read
                         // with the period's, in the same pass.
                         let mut ids: Vec<i64> = runs.iter().map(|(_, id)| *id).collect();

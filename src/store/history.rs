@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use jiff::Timestamp;
+use rusqlite::OptionalExtension;
 
 use super::Store;
 use super::runs::{RUN_COLUMNS, RunInfo, run_from_row};
@@ -38,29 +39,79 @@ impl Store {
         )? as usize)
     }
 
+    /// Each successful run's finish time and id, oldest first, without the rest of
+    /// [`RunInfo`] (whose unreadable-account count reads every account of the run): what a
+    /// period's run choice needs, over a year of daily runs.
+    fn ok_run_times(&self, connection: &str) -> Result<Vec<(Timestamp, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, finished_at FROM sync_run WHERE connection = ?1 AND status = 'ok' AND pruned = 0 AND finished_at IS NOT NULL",
+        )?;
+        let mut out: Vec<(Timestamp, i64)> = stmt
+            .query_map([connection], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter_map(|(id, t)| Some((t.parse::<Timestamp>().ok()?, id)))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// The newest successful run that finished at or before `at`.
     pub fn ok_run_at(&self, connection: &str, at: Timestamp) -> Result<Option<RunInfo>> {
-        Ok(self
-            .ok_runs(connection)?
+        match self
+            .ok_run_times(connection)?
             .into_iter()
             .rev()
             .find(|(t, _)| *t <= at)
-            .map(|(_, r)| r))
+        {
+            Some((_, id)) => self.run_by_id(id),
+            None => Ok(None),
+        }
     }
 
-    /// The successful runs that finished in `[from, to]`, oldest first.
+    /// The successful runs that finished in `[from, to]` (finish time and id), oldest first.
     pub fn ok_runs_between(
         &self,
         connection: &str,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<Vec<RunInfo>> {
+    ) -> Result<Vec<(Timestamp, i64)>> {
         Ok(self
-            .ok_runs(connection)?
+            .ok_run_times(connection)?
             .into_iter()
             .filter(|(t, _)| from <= *t && *t <= to)
-            .map(|(_, r)| r)
             .collect())
+    }
+
+    /// The newest run of `connection` that ended (ok or failed) by `at`: a run whose end time
+    /// is unknown counts as ended by any moment.
+    pub fn last_ended_run_by(&self, connection: &str, at: Timestamp) -> Result<Option<RunInfo>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, finished_at FROM sync_run WHERE connection = ?1 AND status != 'running' ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query([connection])?;
+        while let Some(r) = rows.next()? {
+            let finished: Option<String> = r.get(1)?;
+            let by = finished
+                .as_deref()
+                .and_then(|f| f.parse::<Timestamp>().ok())
+                .is_none_or(|t| t <= at);
+            if by {
+                return self.run_by_id(r.get(0)?);
+            }
+        }
+        Ok(None)
+    }
+
+    /// One run, by id.
+    pub fn run_by_id(&self, id: i64) -> Result<Option<RunInfo>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM sync_run WHERE id = ?1"))?
+            .query_row([id], run_from_row)
+            .optional()?)
     }
 }
 
@@ -118,7 +169,7 @@ mod tests {
             )
             .unwrap()
             .into_iter()
-            .map(|r| r.id)
+            .map(|(_, id)| id)
             .collect();
         assert_eq!(between, vec![b, c]);
     }

@@ -94,42 +94,18 @@ impl Store {
             |r| r.get(0),
         )?;
         let wants_attrs = spec.wants_attrs();
-        let mut table = ItemTable::new(spec.clone());
-        read_versions(&self.conn, &connection, first, last, |r, from, to| {
-            let row = Row {
-                id: r.id,
-                account_id: r.account_id,
-                name: r.name,
-                class: r.class,
-                pending_approval: r.pending_approval,
-                last_contact: None,
-            };
-            if wants_attrs && r.attrs != "{}" {
-                let attrs: BTreeMap<String, String> =
-                    serde_json::from_str(r.attrs).unwrap_or_default();
-                table.push_version(
-                    row,
-                    attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    from,
-                    to,
-                );
-            } else {
-                table.push_version(row, [], from, to);
-            }
-            Ok(())
-        })?;
-        let versions = std::sync::Arc::new(table.finish());
-        // Each run's last contacts, decoded side by side on the machine's cores.
-        let contacts_of = |run: i64, pulse: &[u8]| -> Result<Vec<Option<jiff::Timestamp>>> {
+        // Each run's last contacts are decoded on the other cores while this one reads the
+        // versions: a blob says how many items it holds, and that they fit each run's live
+        // versions is checked after.
+        let decode = |run: i64, pulse: &[u8]| -> Result<(Vec<Option<jiff::Timestamp>>, u64)> {
             let mut reader = PulseReader::new(pulse, run)?;
-            let mut contacts = Vec::new();
-            for i in 0..versions.len() {
-                if versions.live_at(i, run) {
-                    contacts.push(reader.next_item()?.1);
-                }
+            let n = reader.remaining();
+            let mut contacts = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+            for _ in 0..n {
+                contacts.push(reader.next_item()?.1);
             }
             reader.finish()?;
-            Ok(contacts)
+            Ok((contacts, n))
         };
         let jobs: Vec<(i64, &[u8])> = runs
             .iter()
@@ -139,25 +115,72 @@ impl Store {
         let threads = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1)
+            .saturating_sub(1)
             .clamp(1, jobs.len().max(1));
         let chunk = jobs.len().div_ceil(threads).max(1);
-        let contacts: Vec<Vec<Option<jiff::Timestamp>>> = std::thread::scope(|scope| {
+        let (versions, contacts) = std::thread::scope(|scope| {
             let handles: Vec<_> = jobs
                 .chunks(chunk)
                 .map(|part| {
-                    scope.spawn(|| {
+                    scope.spawn(move || {
                         part.iter()
-                            .map(|(run, pulse)| contacts_of(*run, pulse))
+                            .map(|(run, pulse)| decode(*run, pulse))
                             .collect::<Result<Vec<_>>>()
                     })
                 })
                 .collect();
+            let mut table = ItemTable::new(spec.clone());
+            let read = read_versions(&self.conn, &connection, first, last, |r, from, to| {
+                let row = Row {
+                    id: r.id,
+                    account_id: r.account_id,
+                    name: r.name,
+                    class: r.class,
+                    pending_approval: r.pending_approval,
+                    last_contact: None,
+                };
+                if wants_attrs && r.attrs != "{}" {
+                    let attrs: BTreeMap<String, String> =
+                        serde_json::from_str(r.attrs).unwrap_or_default();
+                    table.push_version(
+                        row,
+                        attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        from,
+                        to,
+                    );
+                } else {
+                    table.push_version(row, [], from, to);
+                }
+                Ok(())
+            });
             let mut all = Vec::with_capacity(jobs.len());
             for h in handles {
                 all.extend(h.join().expect("decoding last contacts does not panic")?);
             }
-            Ok::<_, anyhow::Error>(all)
+            read?;
+            Ok::<_, anyhow::Error>((std::sync::Arc::new(table.finish()), all))
         })?;
+        // Each blob must hold exactly its run's live versions.
+        let mut live = vec![0usize; runs.len()];
+        for i in 0..versions.len() {
+            for (k, &run) in runs.iter().enumerate() {
+                if versions.live_at(i, run) {
+                    live[k] += 1;
+                }
+            }
+        }
+        let mut contacts_by_run = Vec::with_capacity(runs.len());
+        for ((k, (contacts, n)), (&run, pulse)) in contacts
+            .into_iter()
+            .enumerate()
+            .zip(runs.iter().zip(&pulses))
+        {
+            if n as usize != live[k] {
+                return Err(PulseReader::new(pulse, run)?.misfit(live[k]));
+            }
+            contacts_by_run.push(contacts);
+        }
+        let contacts = contacts_by_run;
         let mut out = Vec::with_capacity(runs.len());
         for (&run, contacts) in runs.iter().zip(contacts) {
             let (accounts, unreadable) = self.load_vendor_accounts(run)?;

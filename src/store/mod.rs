@@ -224,6 +224,7 @@ impl Store {
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.commit()?;
+        conn.execute_batch(STAGE_TABLE)?;
         Ok(())
     }
 
@@ -242,6 +243,25 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 }
+
+/// Where a streamed sync's pages wait until the run completes and is merged into the item
+/// versions (see `versions.rs`): a table of this connection's own temporary database, so staging
+/// writes no write-ahead log, a killed sync leaves nothing behind, and dropping the staged rows
+/// after the merge costs next to nothing. Only the process syncing ever reads them.
+const STAGE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_item (
+    run_id           INTEGER NOT NULL,
+    id               TEXT NOT NULL,
+    account_id       TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    class            TEXT NOT NULL,
+    raw_class        TEXT NOT NULL,
+    online           INTEGER,
+    last_contact     TEXT,
+    pending_approval INTEGER NOT NULL,
+    attrs            TEXT NOT NULL DEFAULT '{}',
+    raw              TEXT,
+    PRIMARY KEY (run_id, id)
+) WITHOUT ROWID;";
 
 /// `PRAGMA application_id` of a reconcile database ("RCNC"), so another program's SQLite file
 /// is never mistaken for ours, nor ours for theirs.

@@ -89,6 +89,19 @@ impl<'a> PulseReader<'a> {
         Ok(r)
     }
 
+    /// How many items are left to read.
+    pub fn remaining(&self) -> u64 {
+        self.left
+    }
+
+    /// Says the blob does not fit a run of `live` items (what [`PulseReader::next_item`] and
+    /// [`PulseReader::finish`] say when reading it alongside them).
+    pub fn misfit(&self, live: usize) -> anyhow::Error {
+        anyhow::anyhow!(self.broken(&format!(
+            "it holds a different number of items than the run's {live}"
+        )))
+    }
+
     /// The next item's (online, last contact).
     pub fn next_item(&mut self) -> Result<(Option<bool>, Option<Timestamp>)> {
         if self.left == 0 {

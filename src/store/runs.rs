@@ -202,7 +202,7 @@ impl Store {
                 )?;
                 versions::check_newest(&tx, &owner, run_id)?;
                 let staged: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM usage_item WHERE run_id = ?1)",
+                    "SELECT EXISTS (SELECT 1 FROM temp.stage_item WHERE run_id = ?1)",
                     [run_id],
                     |r| r.get(0),
                 )?;
@@ -348,6 +348,8 @@ impl Store {
 
 /// Items of an unfinished run that failed or was killed: never current, so only clutter.
 fn drop_partial_rows(tx: &rusqlite::Transaction, run_id: i64) -> Result<()> {
+    tx.execute("DELETE FROM temp.stage_item WHERE run_id = ?1", [run_id])?;
+    // Staged in `usage_item` by an earlier release, and left there by a kill.
     tx.execute("DELETE FROM usage_item WHERE run_id = ?1", [run_id])?;
     Ok(())
 }

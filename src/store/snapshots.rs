@@ -323,7 +323,7 @@ pub(super) fn write_items(
     items: &[UsageItem],
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO usage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs, raw)
+        "INSERT INTO temp.stage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs, raw)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for i in items {

@@ -1,17 +1,19 @@
 //! Usage items as versions (migration 0011): how a completed run's items become versions, and
 //! how any retained run's items are read back, identical to what the run saw.
 //!
-//! A sync writes its items to `usage_item`, the staging area (streamed page by page while it
-//! runs). When it completes, [`merge_run`] compares them with the connection's current
-//! versions in the same transaction that makes the run current: a version whose item is gone
-//! or changed moves to `item_past`, ending at this run; an item new or changed opens a version
-//! in `item_current`; the unchanged ones (nearly all, day to day) are not written at all. The
-//! run's last contacts and online flags go into one compact blob ([`super::pulse`]), and the
-//! staging rows are deleted. So a daily sync stores what changed plus a few bytes per item.
+//! A sync held in memory hands its items over at the end ([`merge_items`]); a streamed sync
+//! writes its pages to `temp.stage_item` while it runs, a table of the syncing connection's
+//! temporary database (no write-ahead log; a kill leaves nothing). When it completes,
+//! [`merge_run`] compares them with the connection's current versions in the same transaction
+//! that makes the run current: a version whose item is gone or changed moves to `item_past`,
+//! ending at this run; an item new or changed opens a version in `item_current`; the unchanged
+//! ones (nearly all, day to day) are not written at all. The run's last contacts and online
+//! flags go into one compact blob ([`super::pulse`]), and the staging rows are deleted. So a
+//! daily sync stores what changed plus a few bytes per item.
 //!
 //! [`read_items`] gives run R's items in id order: the current versions that began by R, and
 //! the past versions that began by R and ended after it, merged, each with its last contact
-//! from R's blob. A run still going (or one stored before its merge) is read from staging.
+//! from R's blob. A run still going is read from staging (by the process syncing it).
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
@@ -211,9 +213,15 @@ pub(super) fn merge_items(
     write_pulse(tx, run_id, pulse)
 }
 
-/// [`merge_items`] for a run whose items were streamed into the staging table `usage_item`;
-/// the staged rows are deleted after.
+/// [`merge_items`] for a run whose items were streamed into the staging table
+/// `temp.stage_item`; the staged rows are deleted after.
 pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
+    merge_staged(tx, connection, run_id, "temp.stage_item")
+}
+
+/// [`merge_run`] from staging table `staged`: `usage_item` for the runs an earlier release
+/// staged there (migration 0011).
+fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staged: &str) -> Result<()> {
     let cur = CurrentKeys::read(tx, connection)?;
     // The staged rows' ids and keys in id order, and their pulse.
     let mut ids = String::new();
@@ -222,10 +230,10 @@ pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Resu
     let mut key_ends = Vec::new();
     let mut pulse = PulseWriter::default();
     {
-        let mut stmt = tx.prepare_cached(
+        let mut stmt = tx.prepare_cached(&format!(
             "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
-             FROM usage_item WHERE run_id = ?1",
-        )?;
+             FROM {staged} WHERE run_id = ?1"
+        ))?;
         let mut rows = stmt.query([run_id])?;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
@@ -250,17 +258,17 @@ pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Resu
         }),
     );
     close_versions(tx, connection, run_id, &cur, &d.close)?;
-    let mut open = tx.prepare_cached(
+    let mut open = tx.prepare_cached(&format!(
         "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
          SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
-         FROM usage_item s WHERE s.run_id = ?2 AND s.id = ?3",
-    )?;
+         FROM {staged} s WHERE s.run_id = ?2 AND s.id = ?3"
+    ))?;
     for &k in &d.open {
         let (a, b) = span(&id_ends, k);
         open.execute(params![connection, run_id, &ids[a..b]])?;
     }
     write_pulse(tx, run_id, pulse)?;
-    tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
+    tx.prepare_cached(&format!("DELETE FROM {staged} WHERE run_id = ?1"))?
         .execute([run_id])?;
     Ok(())
 }
@@ -304,7 +312,7 @@ pub(super) fn convert_history(tx: &Transaction) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?
     };
     for (id, connection) in runs {
-        merge_run(tx, &connection, id)
+        merge_staged(tx, &connection, id, "usage_item")
             .with_context(|| format!("converting sync run {id} of `{connection}`"))?;
     }
     tx.execute(
@@ -470,7 +478,7 @@ fn read_staged(
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
-         FROM usage_item WHERE run_id = ?1 ORDER BY id",
+         FROM temp.stage_item WHERE run_id = ?1 ORDER BY id",
     )?;
     let mut rows = stmt.query([run_id])?;
     while let Some(r) = rows.next()? {
@@ -549,7 +557,7 @@ mod tests {
     fn versions(s: &Store) -> (i64, i64, i64) {
         s.conn_for_tests()
             .query_row(
-                "SELECT (SELECT count(*) FROM item_current), (SELECT count(*) FROM item_past), (SELECT count(*) FROM usage_item)",
+                "SELECT (SELECT count(*) FROM item_current), (SELECT count(*) FROM item_past), (SELECT count(*) FROM temp.stage_item) + (SELECT count(*) FROM usage_item)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -653,6 +661,23 @@ mod tests {
         // Only the middle run: the versions of the others are not in its view.
         let middle = s.load_item_tables(&runs[1..2], &spec).unwrap();
         assert_eq!(seen(&middle[0]), seen(&views[1]));
+        // A last-contact blob that does not fit its run (decoded apart from the versions) is an
+        // error naming the run, never contacts shifted onto the wrong items.
+        let mut short = super::super::pulse::PulseWriter::default();
+        short.push(Some(true), Some("2026-10-02T08:00:00Z".parse().unwrap()));
+        short.push(Some(true), None);
+        let (n, data) = short.finish();
+        s.conn_for_tests()
+            .execute(
+                "UPDATE item_pulse SET items = ?1, data = ?2 WHERE run_id = ?3",
+                rusqlite::params![n as i64, data, runs[1]],
+            )
+            .unwrap();
+        let err = format!("{:#}", s.load_item_tables(&runs, &spec).err().unwrap());
+        assert!(
+            err.contains(&format!("sync run {}", runs[1])) && err.contains("does not fit"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -664,6 +689,12 @@ mod tests {
             item("a", "WS", "2026-10-01T08:00:00Z"),
         ];
         s.write_items(r, &items).unwrap();
+        // Staged in the connection's temporary database: nothing in the database file.
+        let in_file: i64 = s
+            .conn_for_tests()
+            .query_row("SELECT count(*) FROM usage_item", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((in_file, versions(&s).2), (0, 2));
         // While it runs, the run reads from staging.
         assert_eq!(s.items_per_account(r).unwrap()["1"], 2);
         s.finish_run_ok_streamed(r, "n", &Snapshot::Vendor(snap(&[])), 2)

@@ -208,8 +208,13 @@ fn a_second_sync_waits_for_the_first_and_a_killed_one_is_marked_interrupted() {
 }
 
 /// A NinjaOne stand-in that serves a first full page of 1,000 devices and then never answers
-/// the next page: a sync against it stays in the middle of writing its records.
-fn stalling_ninjaone(rt: &tokio::runtime::Runtime) -> String {
+/// the next page: a sync against it stays in the middle of writing its records. The flag turns
+/// true when the next page is asked for (the first one was read).
+fn stalling_ninjaone(
+    rt: &tokio::runtime::Runtime,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let asked_next = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = asked_next.clone();
     use axum::routing::{get, post};
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -220,8 +225,10 @@ fn stalling_ninjaone(rt: &tokio::runtime::Runtime) -> String {
         .collect();
     let page = move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
         let devices = devices.clone();
+        let flag = flag.clone();
         async move {
             if q.contains_key("after") {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
                 std::future::pending::<()>().await;
             }
             axum::Json(devices)
@@ -243,7 +250,7 @@ fn stalling_ninjaone(rt: &tokio::runtime::Runtime) -> String {
         .route("/v2/devices", get(page.clone()))
         .route("/v2/organization/1/devices", get(page));
     rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    (url, asked_next)
 }
 
 #[cfg(unix)]
@@ -255,7 +262,7 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     let before = synced_and_mapped(&env, s);
 
     let rt = runtime();
-    let url = stalling_ninjaone(&rt);
+    let (url, asked_next) = stalling_ninjaone(&rt);
     connect_ninjaone_at(&env, &url, &["--no-verify"]).expect(0);
     let mut sync = env
         .std_cmd()
@@ -265,28 +272,38 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the running sync has stored its first page of records.
+    // Wait until the running sync has read its first page of records and is staging them
+    // (in its own temporary database: no other process sees them).
     let db = rusqlite::Connection::open(env.db_path()).unwrap();
-    let streamed = || -> i64 {
+    let in_file = || -> i64 {
         db.query_row(
-            "SELECT count(*) FROM usage_item u JOIN sync_run r ON r.id = u.run_id WHERE r.status = 'running'",
+            "SELECT count(*) FROM usage_item u JOIN sync_run r ON r.id = u.run_id WHERE r.status <> 'ok'",
             [],
             |r| r.get(0),
         )
         .unwrap_or(0)
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while streamed() < 1000 {
+    while !asked_next.load(std::sync::atomic::Ordering::SeqCst) {
         if std::time::Instant::now() > deadline || sync.try_wait().unwrap().is_some() {
             sync.kill().unwrap();
             let out = sync.wait_with_output().unwrap();
             panic!(
-                "the sync never stored its first page: {}",
+                "the sync never read its first page: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(300));
+    let running: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sync_run WHERE status = 'running'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(running, 1, "the sync is in the middle of its run");
 
     // Meanwhile `report` runs, and shows the last complete snapshot, not the half-read one.
     let during = env.run(&["report", "--format", "csv"], "");
@@ -294,20 +311,21 @@ fn report_works_while_a_sync_is_writing_and_never_shows_its_half_read_records() 
     assert_eq!(during.stdout(), before);
     assert!(!during.stdout().contains("Stall Co"));
 
-    // Killed mid-write: the next sync marks it interrupted and drops its records.
+    // Killed mid-write: nothing it staged is left in the database file, and the next sync
+    // marks it interrupted.
     sync.kill().unwrap();
     sync.wait().unwrap();
-    assert_eq!(streamed(), 1000);
+    assert_eq!(in_file(), 0, "a killed run's records were left behind");
     connect_ninjaone_at(&env, s.url(ConnectorKind::NinjaOne), &["--no-verify"]).expect(0);
     env.run(&["sync", "ninja"], "").expect(0);
-    let orphans: i64 = db
+    let killed: String = db
         .query_row(
-            "SELECT count(*) FROM usage_item u JOIN sync_run r ON r.id = u.run_id WHERE r.status <> 'ok'",
+            "SELECT error FROM sync_run WHERE connection = 'ninja' AND status = 'failed' ORDER BY id DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(orphans, 0, "a killed run's records were left behind");
+    assert!(killed.starts_with("interrupted"), "{killed}");
     assert_eq!(
         env.run(&["report", "--format", "csv"], "")
             .expect(0)
