@@ -259,7 +259,14 @@ const STAGE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_item (
     last_contact     TEXT,
     pending_approval INTEGER NOT NULL,
     attrs            TEXT NOT NULL DEFAULT '{}',
-    raw              TEXT,
+    PRIMARY KEY (run_id, id)
+) WITHOUT ROWID;
+-- The records as the vendor sent them, apart: the merge reads every staged item's fields but
+-- only the new versions' records, and these are most of the bytes.
+CREATE TEMP TABLE IF NOT EXISTS stage_raw (
+    run_id INTEGER NOT NULL,
+    id     TEXT NOT NULL,
+    raw    TEXT NOT NULL,
     PRIMARY KEY (run_id, id)
 ) WITHOUT ROWID;";
 

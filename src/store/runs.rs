@@ -349,6 +349,7 @@ impl Store {
 /// Items of an unfinished run that failed or was killed: never current, so only clutter.
 fn drop_partial_rows(tx: &rusqlite::Transaction, run_id: i64) -> Result<()> {
     tx.execute("DELETE FROM temp.stage_item WHERE run_id = ?1", [run_id])?;
+    tx.execute("DELETE FROM temp.stage_raw WHERE run_id = ?1", [run_id])?;
     // Staged in `usage_item` by an earlier release, and left there by a kill.
     tx.execute("DELETE FROM usage_item WHERE run_id = ?1", [run_id])?;
     Ok(())

@@ -323,10 +323,16 @@ pub(super) fn write_items(
     items: &[UsageItem],
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO temp.stage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO temp.stage_item (run_id, id, account_id, name, class, raw_class, online, last_contact, pending_approval, attrs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
+    let mut raw =
+        tx.prepare_cached("INSERT INTO temp.stage_raw (run_id, id, raw) VALUES (?1, ?2, ?3)")?;
     for i in items {
+        if let Some(r) = &i.raw {
+            raw.execute(params![run_id, i.id, r])
+                .with_context(|| format!("cannot store item {} (is the id repeated?)", i.id))?;
+        }
         stmt.execute(params![
             run_id,
             i.id,
@@ -338,7 +344,6 @@ pub(super) fn write_items(
             opt_ts(i.last_contact),
             i.pending_approval,
             serde_json::to_string(&i.attrs)?,
-            i.raw
         ])
         .with_context(|| format!("cannot store item {} (is the id repeated?)", i.id))?;
     }

@@ -216,12 +216,41 @@ pub(super) fn merge_items(
 /// [`merge_items`] for a run whose items were streamed into the staging table
 /// `temp.stage_item`; the staged rows are deleted after.
 pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
-    merge_staged(tx, connection, run_id, "temp.stage_item")
+    merge_staged(tx, connection, run_id, Staging::Temp)?;
+    // Nothing else staged (the usual case): emptied at once rather than row by row.
+    let others: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM temp.stage_item WHERE run_id <> ?1)",
+        [run_id],
+        |r| r.get(0),
+    )?;
+    if others {
+        tx.execute("DELETE FROM temp.stage_item WHERE run_id = ?1", [run_id])?;
+        tx.execute("DELETE FROM temp.stage_raw WHERE run_id = ?1", [run_id])?;
+    } else {
+        tx.execute_batch("DELETE FROM temp.stage_item; DELETE FROM temp.stage_raw;")?;
+    }
+    Ok(())
 }
 
-/// [`merge_run`] from staging table `staged`: `usage_item` for the runs an earlier release
-/// staged there (migration 0011).
-fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staged: &str) -> Result<()> {
+/// Where a run's items were staged.
+#[derive(Clone, Copy)]
+enum Staging {
+    /// `temp.stage_item`, with the vendor's records in `temp.stage_raw`.
+    Temp,
+    /// `usage_item`, where an earlier release staged them (migration 0011); its rows are
+    /// deleted after.
+    Legacy,
+}
+
+/// [`merge_run`] from where the run's items were staged.
+fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staging: Staging) -> Result<()> {
+    let (staged, raw) = match staging {
+        Staging::Temp => (
+            "temp.stage_item",
+            "(SELECT r.raw FROM temp.stage_raw r WHERE r.run_id = s.run_id AND r.id = s.id)",
+        ),
+        Staging::Legacy => ("usage_item", "s.raw"),
+    };
     let cur = CurrentKeys::read(tx, connection)?;
     // The staged rows' ids and keys in id order, and their pulse.
     let mut ids = String::new();
@@ -258,18 +287,28 @@ fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staged: &str) -
         }),
     );
     close_versions(tx, connection, run_id, &cur, &d.close)?;
-    let mut open = tx.prepare_cached(&format!(
-        "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-         SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
-         FROM {staged} s WHERE s.run_id = ?2 AND s.id = ?3"
-    ))?;
-    for &k in &d.open {
-        let (a, b) = span(&id_ends, k);
-        open.execute(params![connection, run_id, &ids[a..b]])?;
+    // Once the changed and vanished versions are closed, the versions to open are exactly the
+    // staged items with no current version: one statement, not one per item (a first sync
+    // opens every item).
+    let opened = tx
+        .prepare_cached(&format!(
+            "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+             SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, {raw}
+             FROM {staged} s WHERE s.run_id = ?2
+               AND NOT EXISTS (SELECT 1 FROM item_current c WHERE c.connection = ?1 AND c.id = s.id)"
+        ))?
+        .execute(params![connection, run_id])?;
+    if opened != d.open.len() {
+        bail!(
+            "sync run {run_id} of `{connection}`: {opened} item versions opened where {} changed or new items were found; nothing was stored",
+            d.open.len()
+        );
     }
     write_pulse(tx, run_id, pulse)?;
-    tx.prepare_cached(&format!("DELETE FROM {staged} WHERE run_id = ?1"))?
-        .execute([run_id])?;
+    if let Staging::Legacy = staging {
+        tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
+            .execute([run_id])?;
+    }
     Ok(())
 }
 
@@ -312,7 +351,7 @@ pub(super) fn convert_history(tx: &Transaction) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?
     };
     for (id, connection) in runs {
-        merge_staged(tx, &connection, id, "usage_item")
+        merge_staged(tx, &connection, id, Staging::Legacy)
             .with_context(|| format!("converting sync run {id} of `{connection}`"))?;
     }
     tx.execute(
@@ -700,6 +739,19 @@ mod tests {
         s.finish_run_ok_streamed(r, "n", &Snapshot::Vendor(snap(&[])), 2)
             .unwrap();
         assert_eq!(versions(&s), (2, 0, 0));
+        // The vendor's record, staged apart, is kept with the version.
+        let raw: Option<String> = s
+            .conn_for_tests()
+            .query_row("SELECT raw FROM item_current WHERE id = 'a'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(raw, items[1].raw);
+        let staged_raw: i64 = s
+            .conn_for_tests()
+            .query_row("SELECT count(*) FROM temp.stage_raw", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(staged_raw, 0);
         assert_eq!(
             s.load_vendor_snapshot(r).unwrap(),
             without_raw(snap(&items))
