@@ -137,8 +137,15 @@ impl Args {
             for w in done.warnings() {
                 app.warn(w);
             }
-            save_later = true;
-            done.record
+            match same_as_latest(&store, &done.record)? {
+                // The same report again: stored once (it stays the latest, which `review` and
+                // `explain` read).
+                Some(latest) => latest,
+                None => {
+                    save_later = true;
+                    done.record
+                }
+            }
         };
         let html = self.format == Some(report::ReportFormat::Html);
         // Findings computed for a period or a moment are stored; a table or CSV is written
@@ -315,6 +322,21 @@ fn current_record(
     record.id = store.save_reconcile_with(&record, fresh.inputs.as_ref())?;
     app.info("findings recomputed from the current snapshots and mappings");
     Ok(record)
+}
+
+/// The latest stored result when it is exactly `fresh` (the same moment, the same syncs, the
+/// same findings): a period reported twice is stored once, not 6 MB again for a month of daily
+/// syncs of 100,000 devices. Its findings are read only when the moment and syncs match.
+fn same_as_latest(store: &Store, fresh: &ReconcileRecord) -> Result<Option<ReconcileRecord>> {
+    let Some((_, as_of, sources)) = store.latest_reconcile_head()? else {
+        return Ok(None);
+    };
+    if as_of != fresh.as_of || serde_json::to_string(&fresh.sources)? != sources {
+        return Ok(None);
+    }
+    Ok(store
+        .latest_reconcile()?
+        .filter(|latest| latest.findings == fresh.findings && latest.currency == fresh.currency))
 }
 
 /// Says that findings computed for this report could not be stored.

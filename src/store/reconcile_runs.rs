@@ -67,6 +67,19 @@ impl Store {
         Ok(id)
     }
 
+    /// The most recent reconcile result's id, as-of time and sources (source connection →
+    /// sync run), without its findings.
+    pub fn latest_reconcile_head(&self) -> Result<Option<(i64, String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, as_of, sources FROM reconcile_run ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
     /// The most recent reconcile result.
     pub fn latest_reconcile(&self) -> Result<Option<ReconcileRecord>> {
         let head = self

@@ -359,3 +359,65 @@ fn a_pruned_period_still_shows_in_history_and_the_charts_with_the_counts_it_had(
         "{html}"
     );
 }
+
+/// A period reported twice is stored once: the second report is the stored one (the latest,
+/// which `review` reads), not another copy of every finding.
+#[test]
+fn a_period_reported_again_unchanged_is_not_stored_again() {
+    let env = csv_pair_env(
+        "Customer,Plan,Seats\nAcme,BK,7\nBeta,BK,3\n",
+        "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
+    );
+    let last_month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .checked_sub(1.month())
+        .unwrap();
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[health]\nmax_age_hours = 100000\n");
+    std::fs::write(env.config_path(), config).unwrap();
+    let day = |d: i8| {
+        last_month
+            .with()
+            .day(d)
+            .build()
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    backdate(&env, "psa", day(2));
+    backdate(&env, "usage", day(3));
+    let period = last_month.strftime("%Y-%m").to_string();
+    let runs = || -> i64 {
+        rusqlite::Connection::open(env.db_path())
+            .unwrap()
+            .query_row("SELECT count(*) FROM reconcile_run", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = runs();
+    let first = env
+        .run(&["report", "--period", &period, "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert_eq!(runs(), before + 1);
+    let again = env
+        .run(&["report", "--period", &period, "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    assert_eq!(again, first);
+    assert_eq!(runs(), before + 1, "the same findings were stored again");
+    // They are the latest findings: a decision about one is taken.
+    let rows: Vec<HashMap<String, String>> = csv_rows(&first);
+    let under = rows
+        .iter()
+        .find(|r| r["type"] == "under_billed")
+        .expect("Acme is under-billed");
+    env.run(&["review", "approve", &under["finding_id"]], "")
+        .expect(0);
+    // Another moment: other findings, stored.
+    env.run(&["report", "--as-of", &day(20).to_string()], "")
+        .expect(0);
+    assert_eq!(runs(), before + 2);
+}
