@@ -54,7 +54,8 @@ use crate::store::{ReconcileRecord, Store};
 /// a browser or a mail attachment: the totals, the discrepancies table, a section per company,
 /// and per discrepancy a chart of the vendor count against the billed quantity over the last 12
 /// billing periods (each earlier period reconciled from its own stored syncs, as `--period`
-/// would; a period with none is blank). Absolute paths in notes are shortened to file names.
+/// would, or from the lines `db prune` kept of it; a period before the first sync is blank).
+/// Absolute paths in notes are shortened to file names.
 ///
 /// CSV is safe to open in a spreadsheet: a text cell that begins with =, +, -, @, a tab or a
 /// carriage return gets a leading ' (--csv-raw writes it as it is). For Excel, add --bom.
