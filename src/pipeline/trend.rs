@@ -228,16 +228,23 @@ pub fn keep_before_prune(
     Ok((done, failed))
 }
 
+/// When each configured connection's oldest kept successful sync finished (those with one).
+fn oldest_syncs(config: &Config, store: &Store) -> Result<Vec<Timestamp>> {
+    let mut out = Vec::new();
+    for name in config.connections.keys() {
+        out.extend(store.oldest_ok_run_time(name)?);
+    }
+    Ok(out)
+}
+
 /// The periods [`keep_before_prune`] would keep (for `db prune --dry-run`).
 pub fn periods_to_keep(config: &Config, store: &Store, cutoff: Timestamp) -> Result<Vec<Period>> {
     let anchor = config.period.anchor_day;
-    let mut oldest: Option<Timestamp> = None;
-    for name in config.connections.keys() {
-        if let Some((t, _)) = store.ok_runs(name)?.into_iter().next() {
-            oldest = Some(oldest.map_or(t, |o: Timestamp| o.min(t)));
-        }
-    }
-    let Some(oldest) = oldest.filter(|o| *o < cutoff) else {
+    let Some(oldest) = oldest_syncs(config, store)?
+        .into_iter()
+        .min()
+        .filter(|o| *o < cutoff)
+    else {
         return Ok(Vec::new());
     };
     let kept = store.kept_periods()?;
@@ -286,12 +293,7 @@ pub fn charts(
     let periods = periods_ending(last, months, config.period.anchor_day)?;
     // The first moment every connection with a stored sync had one: no earlier period can be
     // reconciled, and saying so for each would only be noise.
-    let mut first = None;
-    for name in config.connections.keys() {
-        if let Some((t, _)) = store.ok_runs(name)?.into_iter().next() {
-            first = Some(first.map_or(t, |f: Timestamp| f.max(t)));
-        }
-    }
+    let first = oldest_syncs(config, store)?.into_iter().max();
     let mut charts = Charts {
         periods: periods.iter().map(ToString::to_string).collect(),
         ..Charts::default()

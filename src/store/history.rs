@@ -58,6 +58,11 @@ impl Store {
         Ok(out)
     }
 
+    /// When the oldest successful run whose records are kept finished.
+    pub fn oldest_ok_run_time(&self, connection: &str) -> Result<Option<Timestamp>> {
+        Ok(self.ok_run_times(connection)?.first().map(|(t, _)| *t))
+    }
+
     /// The newest successful run that finished at or before `at`.
     pub fn ok_run_at(&self, connection: &str, at: Timestamp) -> Result<Option<RunInfo>> {
         match self
