@@ -16,7 +16,10 @@ use std::io::Write;
 use anyhow::Result;
 use rust_decimal::Decimal;
 
-use super::table::{actual_cell, kind_count, kind_label, minute, summary};
+use super::table::{
+    actual_cell, billed_cell, decision_of, diff_cell, kind_count, kind_label, minute, note_of,
+    summary,
+};
 use super::{CompanyTotal, Options, View};
 use crate::engine::{Finding, FindingKind};
 use crate::output::money::{amount, grouped, price};
@@ -483,44 +486,6 @@ fn kind_class(k: FindingKind) -> &'static str {
         FindingKind::UnderBilled | FindingKind::UsageNoBilling => "under",
         FindingKind::OverBilled | FindingKind::BillingNoUsage => "over",
         _ => "other",
-    }
-}
-
-fn billed_cell(f: &Finding) -> String {
-    match (f.billed, f.less_included) {
-        (Some(b), Some(li)) if li > Decimal::ZERO => format!("{} ({} incl.)", qty(b), qty(li)),
-        (b, _) => b.map(qty).unwrap_or_default(),
-    }
-}
-
-fn diff_cell(d: Option<Decimal>) -> String {
-    match d {
-        Some(d) if d > Decimal::ZERO => format!("+{}", qty(d)),
-        Some(d) => qty(d),
-        None => String::new(),
-    }
-}
-
-fn note_of(f: &Finding, s: &State) -> String {
-    match s.came_back_note() {
-        Some(back) if f.note.is_empty() => back,
-        Some(back) => format!("{}; {back}", f.note),
-        None => f.note.clone(),
-    }
-}
-
-fn decision_of(s: &State) -> String {
-    match s {
-        State::Decided(d) => format!(
-            "{} by {}{}",
-            d.verdict.past(),
-            d.decided_by,
-            d.note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default()
-        ),
-        _ => String::new(),
     }
 }
 

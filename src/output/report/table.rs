@@ -59,6 +59,48 @@ fn kind_color(k: FindingKind) -> Option<Color> {
     })
 }
 
+/// The billed quantity, with the included units beside it: `50 (5 incl.)`.
+pub(super) fn billed_cell(f: &Finding) -> String {
+    match (f.billed, f.less_included) {
+        (Some(b), Some(li)) if li > Decimal::ZERO => format!("{} ({} incl.)", qty(b), qty(li)),
+        (b, _) => b.map(qty).unwrap_or_default(),
+    }
+}
+
+/// A difference with its sign: `+3`, `-2`, `0`.
+pub(super) fn diff_cell(d: Option<Decimal>) -> String {
+    match d {
+        Some(d) if d > Decimal::ZERO => format!("+{}", qty(d)),
+        Some(d) => qty(d),
+        None => String::new(),
+    }
+}
+
+/// The finding's note, and why an earlier decision no longer applies.
+pub(super) fn note_of(f: &Finding, state: &State) -> String {
+    match state.came_back_note() {
+        Some(back) if f.note.is_empty() => back,
+        Some(back) => format!("{}; {back}", f.note),
+        None => f.note.clone(),
+    }
+}
+
+/// `approved by ann: reason` when a decision applies; empty otherwise.
+pub(super) fn decision_of(state: &State) -> String {
+    match state {
+        State::Decided(d) => format!(
+            "{} by {}{}",
+            d.verdict.past(),
+            d.decided_by,
+            d.note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
 /// The actual count, with what was left out beside it: `55 (+3 inactive, +1 excluded)`.
 pub(super) fn actual_cell(f: &Finding) -> String {
     let Some(a) = f.actual else {
@@ -149,24 +191,9 @@ pub fn render(
                 .push(f.company.clone().unwrap_or_else(|| f.accounts.join(", ")));
             what.cells
                 .push(f.product.clone().unwrap_or_else(|| f.services.join(", ")));
-            billed.cells.push(match (f.billed, f.less_included) {
-                (Some(b), Some(li)) if li > Decimal::ZERO => {
-                    format!("{} ({} incl.)", qty(b), qty(li))
-                }
-                (b, _) => b.map(qty).unwrap_or_default(),
-            });
+            billed.cells.push(billed_cell(f));
             actual.cells.push(actual_cell(f));
-            diff.cells.push(
-                f.difference
-                    .map(|d| {
-                        if d > Decimal::ZERO {
-                            format!("+{}", qty(d))
-                        } else {
-                            qty(d)
-                        }
-                    })
-                    .unwrap_or_default(),
-            );
+            diff.cells.push(diff_cell(f.difference));
             unit.cells.push(
                 f.unit_price
                     .map(|p| grouped(price(p, cur)))
@@ -177,23 +204,8 @@ pub fn render(
                     .map(|m| grouped(amount(m, cur)))
                     .unwrap_or_default(),
             );
-            note.cells.push(match state.came_back_note() {
-                Some(back) if f.note.is_empty() => back,
-                Some(back) => format!("{}; {back}", f.note),
-                None => f.note.clone(),
-            });
-            decision.cells.push(match state {
-                State::Decided(d) => format!(
-                    "{} by {}{}",
-                    d.verdict.past(),
-                    d.decided_by,
-                    d.note
-                        .as_deref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
-                ),
-                _ => String::new(),
-            });
+            note.cells.push(note_of(f, state));
+            decision.cells.push(decision_of(state));
         }
         let mut cols = vec![
             id, kind, who, what, billed, actual, diff, unit, impact, note,
