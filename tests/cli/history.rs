@@ -18,6 +18,27 @@ fn backdate(env: &Env, connection: &str, at: jiff::Timestamp) {
     .unwrap();
 }
 
+/// Day `day` of the month `months_back` months before this one, UTC.
+fn at(months_back: i32, day: i32) -> jiff::Zoned {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .checked_sub(months_back.months())
+        .unwrap()
+        .checked_add((day - 1).days())
+        .unwrap()
+}
+
+/// These tests move their syncs months back: none of them counts as too old.
+fn never_stale(env: &Env) {
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[health]\nmax_age_hours = 100000\n");
+    std::fs::write(env.config_path(), config).unwrap();
+}
+
 fn seats(env: &Env, n: u32) {
     std::fs::write(
         env.dir.path().join("usage.csv"),
@@ -32,34 +53,18 @@ fn history_shows_each_periods_latest_and_peak_count_against_what_was_billed() {
         "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
         "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
     );
-    let month = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .unwrap();
-    let day = |months_back: i32, day: i32| {
-        month
-            .checked_sub(months_back.months())
-            .unwrap()
-            .checked_add((day - 1).days())
-            .unwrap()
-            .timestamp()
-    };
     // The billing export is synced once, two months ago: not stale for this test.
-    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
-    config.push_str("\n[health]\nmax_age_hours = 100000\n");
-    std::fs::write(env.config_path(), config).unwrap();
+    never_stale(&env);
     // Two months ago: the first sync (5 seats, billed 5).
-    backdate(&env, "psa", day(2, 1));
-    backdate(&env, "usage", day(2, 15));
+    backdate(&env, "psa", at(2, 1).timestamp());
+    backdate(&env, "usage", at(2, 15).timestamp());
     // Last month: 7 seats mid-month, 6 at its end.
     seats(&env, 7);
     env.run(&["sync", "usage"], "").expect(0);
-    backdate(&env, "usage", day(1, 10));
+    backdate(&env, "usage", at(1, 10).timestamp());
     seats(&env, 6);
     env.run(&["sync", "usage"], "").expect(0);
-    backdate(&env, "usage", day(1, 20));
+    backdate(&env, "usage", at(1, 20).timestamp());
     // This month: 8.
     seats(&env, 8);
     env.run(&["sync", "usage"], "").expect(0);
@@ -136,22 +141,7 @@ fn the_html_report_charts_each_discrepancy_over_the_periods_and_holds_no_path() 
         "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
         "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
     );
-    let month = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .unwrap();
-    let at = |months_back: i32, day: i32| {
-        month
-            .checked_sub(months_back.months())
-            .unwrap()
-            .checked_add((day - 1).days())
-            .unwrap()
-    };
-    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
-    config.push_str("\n[health]\nmax_age_hours = 100000\n");
-    std::fs::write(env.config_path(), config).unwrap();
+    never_stale(&env);
     backdate(&env, "psa", at(2, 1).timestamp());
     backdate(&env, "usage", at(2, 15).timestamp());
     seats(&env, 7);
@@ -245,22 +235,7 @@ fn a_pruned_period_still_shows_in_history_and_the_charts_with_the_counts_it_had(
         "Customer,Plan,Seats\nAcme,BK,5\nBeta,BK,3\n",
         "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
     );
-    let month = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .unwrap();
-    let at = |months_back: i32, day: i32| {
-        month
-            .checked_sub(months_back.months())
-            .unwrap()
-            .checked_add((day - 1).days())
-            .unwrap()
-    };
-    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
-    config.push_str("\n[health]\nmax_age_hours = 100000\n");
-    std::fs::write(env.config_path(), config).unwrap();
+    never_stale(&env);
     // Five months ago: 5 seats, billed 5. Four months ago: 7. Now: 8.
     backdate(&env, "psa", at(5, 1).timestamp());
     backdate(&env, "usage", at(5, 15).timestamp());
@@ -368,28 +343,11 @@ fn a_period_reported_again_unchanged_is_not_stored_again() {
         "Customer,Plan,Seats\nAcme,BK,7\nBeta,BK,3\n",
         "Customer,Product,Qty,Price\nAcme,BK-PSA,5,4\nBeta,BK-PSA,3,4\n",
     );
-    let last_month = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .checked_sub(1.month())
-        .unwrap();
-    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
-    config.push_str("\n[health]\nmax_age_hours = 100000\n");
-    std::fs::write(env.config_path(), config).unwrap();
-    let day = |d: i8| {
-        last_month
-            .with()
-            .day(d)
-            .build()
-            .unwrap()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .unwrap()
-            .timestamp()
-    };
+    never_stale(&env);
+    let day = |d: i32| at(1, d).timestamp();
     backdate(&env, "psa", day(2));
     backdate(&env, "usage", day(3));
-    let period = last_month.strftime("%Y-%m").to_string();
+    let period = at(1, 1).strftime("%Y-%m").to_string();
     let runs = || -> i64 {
         rusqlite::Connection::open(env.db_path())
             .unwrap()
