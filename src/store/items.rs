@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::Store;
 use super::pulse::PulseReader;
-use super::versions::{read_items, read_versions, run_pulse};
+use super::versions::{ItemRow, read_items, read_versions, run_pulse};
 use crate::engine::{ItemSpec, ItemTable, Row};
 use crate::model::VendorAccount;
 
@@ -46,21 +46,8 @@ impl Store {
         table.unreadable = unreadable;
         let wants_attrs = spec.wants_attrs();
         read_items(&self.conn, run_id, |r| {
-            let row = Row {
-                id: r.id,
-                account_id: r.account_id,
-                name: r.name,
-                class: r.class,
-                pending_approval: r.pending_approval,
-                last_contact: r.last_contact,
-            };
-            if wants_attrs && r.attrs != "{}" {
-                let attrs: BTreeMap<String, String> =
-                    serde_json::from_str(r.attrs).unwrap_or_default();
-                table.push(row, attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            } else {
-                table.push(row, []);
-            }
+            let (row, attrs) = table_row(&r, r.last_contact, wants_attrs);
+            table.push(row, attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             Ok(())
         })?;
         Ok(table.finish())
@@ -131,26 +118,13 @@ impl Store {
                 .collect();
             let mut table = ItemTable::new(spec.clone());
             let read = read_versions(&self.conn, &connection, first, last, |r, from, to| {
-                let row = Row {
-                    id: r.id,
-                    account_id: r.account_id,
-                    name: r.name,
-                    class: r.class,
-                    pending_approval: r.pending_approval,
-                    last_contact: None,
-                };
-                if wants_attrs && r.attrs != "{}" {
-                    let attrs: BTreeMap<String, String> =
-                        serde_json::from_str(r.attrs).unwrap_or_default();
-                    table.push_version(
-                        row,
-                        attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        from,
-                        to,
-                    );
-                } else {
-                    table.push_version(row, [], from, to);
-                }
+                let (row, attrs) = table_row(&r, None, wants_attrs);
+                table.push_version(
+                    row,
+                    attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    from,
+                    to,
+                );
                 Ok(())
             });
             let mut all = Vec::with_capacity(jobs.len());
@@ -190,4 +164,26 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// An item as a table keeps it, with its attributes when the spec reads any.
+fn table_row<'r>(
+    r: &ItemRow<'r>,
+    last_contact: Option<jiff::Timestamp>,
+    wants_attrs: bool,
+) -> (Row<'r>, BTreeMap<String, String>) {
+    let attrs = if wants_attrs && r.attrs != "{}" {
+        serde_json::from_str(r.attrs).unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
+    let row = Row {
+        id: r.id,
+        account_id: r.account_id,
+        name: r.name,
+        class: r.class,
+        pending_approval: r.pending_approval,
+        last_contact,
+    };
+    (row, attrs)
 }
