@@ -67,6 +67,9 @@ pub struct Store {
     /// Why the database was opened read-only (see [`Store::open_read`]); every write then fails
     /// with this.
     read_only: Option<String>,
+    /// The streamed runs this process is storing, by run id: each one's comparison with its
+    /// connection's current versions so far (see `versions.rs`).
+    streams: std::collections::HashMap<i64, versions::Stream>,
 }
 
 impl Store {
@@ -114,6 +117,7 @@ impl Store {
         Ok(Store {
             conn,
             read_only: Some(why),
+            streams: Default::default(),
         })
     }
 
@@ -193,6 +197,7 @@ impl Store {
         Ok(Store {
             conn,
             read_only: None,
+            streams: Default::default(),
         })
     }
 
@@ -244,10 +249,10 @@ impl Store {
     }
 }
 
-/// Where a streamed sync's pages wait until the run completes and is merged into the item
-/// versions (see `versions.rs`): a table of this connection's own temporary database, so staging
+/// Where a streamed sync's changed items wait until the run completes and their new versions
+/// open (see `versions.rs`): a table of this connection's own temporary database, so staging
 /// writes no write-ahead log, a killed sync leaves nothing behind, and dropping the staged rows
-/// after the merge costs next to nothing. Only the process syncing ever reads them.
+/// costs next to nothing. Only the process syncing ever reads them.
 const STAGE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_item (
     run_id           INTEGER NOT NULL,
     id               TEXT NOT NULL,
@@ -690,6 +695,7 @@ mod tests {
             let mut s = Store {
                 conn,
                 read_only: Some("cannot write to the database: why, and what to do".into()),
+                streams: Default::default(),
             };
             assert_eq!(s.account_mappings().unwrap().len(), 1);
             let e = format!("{:#}", s.set_account_mapping(&mapping).unwrap_err());

@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
-use super::snapshots::{write_accounts, write_items, write_psa};
+use super::snapshots::{write_accounts, write_psa};
 use super::versions;
 use crate::model::Snapshot;
 
@@ -190,6 +190,12 @@ impl Store {
             *counts.entry("items".into()).or_default() += streamed;
         }
         let counts = serde_json::to_string(&counts)?;
+        let stream = self.streams.remove(&run_id);
+        if streamed > 0 && stream.is_none() {
+            bail!(
+                "sync run {run_id} of `{connection}`: storing its streamed records failed earlier, so it cannot complete"
+            );
+        }
         let tx = self.write()?;
         match snapshot {
             Snapshot::Vendor(v) => {
@@ -201,16 +207,12 @@ impl Store {
                     |r| r.get(0),
                 )?;
                 versions::check_newest(&tx, &owner, run_id)?;
-                let staged: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM temp.stage_item WHERE run_id = ?1)",
-                    [run_id],
-                    |r| r.get(0),
-                )?;
-                if staged {
-                    write_items(&tx, run_id, &v.items)?;
-                    versions::merge_run(&tx, &owner, run_id)?;
-                } else {
-                    versions::merge_items(&tx, &owner, run_id, &v.items)?;
+                match stream {
+                    Some(mut stream) => {
+                        stream.write(&tx, run_id, &v.items)?;
+                        stream.finish(&tx, run_id)?;
+                    }
+                    None => versions::merge_items(&tx, &owner, run_id, &v.items)?,
                 }
             }
             Snapshot::Psa(p) => write_psa(&tx, run_id, p)?,
@@ -240,6 +242,7 @@ impl Store {
     /// Records a failed run and drops any items it streamed; the current snapshot stays as it
     /// was.
     pub fn finish_run_failed(&mut self, run_id: i64, error: &str) -> Result<()> {
+        self.streams.remove(&run_id);
         let tx = self.write()?;
         tx.execute(
             "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3",
@@ -253,6 +256,7 @@ impl Store {
     /// Marks a run failed if it is still running (the process is being interrupted); a run that
     /// already finished keeps its outcome.
     pub fn abandon_run(&mut self, run_id: i64, error: &str) -> Result<bool> {
+        self.streams.remove(&run_id);
         let tx = self.write()?;
         let n = tx.execute(
             "UPDATE sync_run SET status = 'failed', finished_at = ?1, error = ?2 WHERE id = ?3 AND status = 'running'",
@@ -346,10 +350,15 @@ impl Store {
     }
 }
 
-/// Items of an unfinished run that failed or was killed: never current, so only clutter.
+/// Items of an unfinished run that failed or was killed: never current, so only clutter. Its
+/// items new to the connection were written as versions beginning at it (see `versions.rs`).
 fn drop_partial_rows(tx: &rusqlite::Transaction, run_id: i64) -> Result<()> {
-    tx.execute("DELETE FROM temp.stage_item WHERE run_id = ?1", [run_id])?;
-    tx.execute("DELETE FROM temp.stage_raw WHERE run_id = ?1", [run_id])?;
+    tx.execute(
+        "DELETE FROM item_current
+         WHERE connection = (SELECT connection FROM sync_run WHERE id = ?1) AND valid_from = ?1",
+        [run_id],
+    )?;
+    versions::drop_staged(tx, run_id)?;
     // Staged in `usage_item` by an earlier release, and left there by a kill.
     tx.execute("DELETE FROM usage_item WHERE run_id = ?1", [run_id])?;
     Ok(())

@@ -12,7 +12,7 @@ use rusqlite::params;
 use rust_decimal::Decimal;
 
 use super::Store;
-use super::versions::read_items;
+use super::versions::{Stream, read_items};
 use crate::model::{
     BillCustomer, PsaAgreement, PsaCompany, PsaLine, PsaProduct, PsaSnapshot, UsageItem,
     VendorSnapshot,
@@ -36,15 +36,24 @@ fn opt_ts(t: Option<Timestamp>) -> Option<String> {
 }
 
 impl Store {
-    /// Stores items of a run still going (a streaming sync), in their own short transaction:
-    /// they hang off the run, which is not current until [`Store::finish_run_ok_streamed`],
+    /// Stores a page of a run still going (a streaming sync), in its own short transaction,
+    /// compared with the connection's current versions as it arrives (see `versions.rs`):
+    /// nothing of it is read until [`Store::finish_run_ok_streamed`] makes the run current,
     /// so readers never see a half-read snapshot, and a failed or killed run's rows are
     /// deleted. Short transactions, rather than one for the whole run, let connections
     /// syncing side by side and `report` share the database meanwhile.
     pub fn write_items(&mut self, run_id: i64, items: &[UsageItem]) -> Result<()> {
+        // A failed page ends the stream: the run can then only fail (see
+        // `finish_run_ok_streamed`), which drops what it wrote.
+        let stream = self.streams.remove(&run_id);
         let tx = self.write()?;
-        write_items(&tx, run_id, items)?;
+        let mut stream = match stream {
+            Some(s) => s,
+            None => Stream::begin(&tx, run_id)?,
+        };
+        stream.write(&tx, run_id, items)?;
         tx.commit()?;
+        self.streams.insert(run_id, stream);
         Ok(())
     }
 

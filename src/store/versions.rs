@@ -1,19 +1,24 @@
 //! Usage items as versions (migration 0011): how a completed run's items become versions, and
 //! how any retained run's items are read back, identical to what the run saw.
 //!
-//! A sync held in memory hands its items over at the end ([`merge_items`]); a streamed sync
-//! writes its pages to `temp.stage_item` while it runs, a table of the syncing connection's
-//! temporary database (no write-ahead log; a kill leaves nothing). When it completes,
-//! [`merge_run`] compares them with the connection's current versions in the same transaction
-//! that makes the run current: a version whose item is gone or changed moves to `item_past`,
-//! ending at this run; an item new or changed opens a version in `item_current`; the unchanged
-//! ones (nearly all, day to day) are not written at all. The run's last contacts and online
-//! flags go into one compact blob ([`super::pulse`]), and the staging rows are deleted. So a
-//! daily sync stores what changed plus a few bytes per item.
+//! A sync held in memory hands its items over at the end ([`merge_items`]): they are compared
+//! with the connection's current versions in the transaction that makes the run current. A
+//! version whose item is gone or changed moves to `item_past`, ending at this run; an item new
+//! or changed opens a version in `item_current`; the unchanged ones (nearly all, day to day) are
+//! not written at all. The run's last contacts and online flags go into one compact blob
+//! ([`super::pulse`]). So a daily sync stores what changed plus a few bytes per item.
+//!
+//! A streamed sync makes the same comparison page by page while it reads ([`Stream`]), so
+//! completing it costs what changed, not what exists. Its items new to the connection are
+//! written to `item_current` as their page arrives, with `valid_from` the running run: no
+//! reader sees them, since every read asks for versions that began by a completed run, and a
+//! run that fails (or is found interrupted, or left them by a kill) has them deleted. Its
+//! changed items wait in `temp.stage_item` (the connection's temporary database: no
+//! write-ahead log, a kill leaves nothing) and open their versions when the run completes.
 //!
 //! [`read_items`] gives run R's items in id order: the current versions that began by R, and
 //! the past versions that began by R and ended after it, merged, each with its last contact
-//! from R's blob. A run still going is read from staging (by the process syncing it).
+//! from R's blob.
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
@@ -33,16 +38,18 @@ struct CurrentKeys {
 }
 
 impl CurrentKeys {
-    fn read(tx: &Transaction, connection: &str) -> Result<CurrentKeys> {
+    /// The versions that began by run `by` (the connection's newest completed run: a run
+    /// still streaming has its own new items there too).
+    fn read(tx: &Transaction, connection: &str, by: i64) -> Result<CurrentKeys> {
         let mut keys = CurrentKeys {
             buf: String::new(),
             spans: Vec::new(),
         };
         let mut stmt = tx.prepare_cached(
             "SELECT id, account_id, name, class, raw_class, pending_approval, attrs FROM item_current
-             WHERE connection = ?1",
+             WHERE connection = ?1 AND valid_from <= ?2",
         )?;
-        let mut rows = stmt.query([connection])?;
+        let mut rows = stmt.query(params![connection, by])?;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
             let start = keys.buf.len();
@@ -67,6 +74,30 @@ impl CurrentKeys {
         let (_, m, e) = self.spans[j];
         &self.buf[m..e]
     }
+
+    /// The index of the version of item `id` (read in id order, as SQLite compares text).
+    fn find(&self, id: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.spans.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.id(mid).cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+}
+
+/// The id of `connection`'s newest completed run (0 when it has none): every version in
+/// `item_current` that began by it is the connection's current snapshot.
+fn newest_ok(tx: &Transaction, connection: &str) -> Result<i64> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT coalesce(max(id), 0) FROM sync_run WHERE connection = ?1 AND status = 'ok'",
+        )?
+        .query_row([connection], |r| r.get(0))?)
 }
 
 /// Appends a version's comparison key: each field after its length, so two different versions
@@ -178,7 +209,7 @@ pub(super) fn merge_items(
         ends.push(keys.len());
         attrs.push(a);
     }
-    let cur = CurrentKeys::read(tx, connection)?;
+    let cur = CurrentKeys::read(tx, connection, newest_ok(tx, connection)?)?;
     let d = diff(
         &cur,
         sorted.iter().enumerate().map(|(k, i)| {
@@ -213,11 +244,177 @@ pub(super) fn merge_items(
     write_pulse(tx, run_id, pulse)
 }
 
-/// [`merge_items`] for a run whose items were streamed into the staging table
-/// `temp.stage_item`; the staged rows are deleted after.
-pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
-    merge_staged(tx, connection, run_id, Staging::Temp)?;
-    // Nothing else staged (the usual case): emptied at once rather than row by row.
+/// A streamed run's comparison with its connection's current versions, made page by page as
+/// its items arrive (see the module header): [`Stream::begin`] at the first page,
+/// [`Stream::write`] per page, [`Stream::finish`] in the transaction that completes the run.
+pub(super) struct Stream {
+    connection: String,
+    /// The connection's newest completed run when the stream began: its versions are what the
+    /// pages are compared with, so no other run may complete meanwhile.
+    base: i64,
+    cur: CurrentKeys,
+    /// Per current version: this run saw its item (unchanged or changed).
+    seen: Vec<bool>,
+    /// Current versions whose item this run saw changed: their new versions wait in staging.
+    changed: Vec<usize>,
+    /// Every item's id, online flag and last contact, for the run's pulse.
+    pulse: Vec<(Box<str>, Option<bool>, Option<Timestamp>)>,
+    key: String,
+}
+
+impl Stream {
+    /// Starts comparing the items of run `run_id`, still running. Versions a killed run of the
+    /// same connection left in `item_current` are deleted first.
+    pub(super) fn begin(tx: &Transaction, run_id: i64) -> Result<Stream> {
+        let (connection, status): (String, String) = tx
+            .query_row(
+                "SELECT connection, status FROM sync_run WHERE id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .with_context(|| format!("sync run {run_id} is not in the database"))?;
+        if status != "running" {
+            bail!(
+                "sync run {run_id} of `{connection}` is {status}, not running: its records cannot be stored"
+            );
+        }
+        let base = newest_ok(tx, &connection)?;
+        tx.prepare_cached(
+            "DELETE FROM item_current WHERE connection = ?1 AND valid_from > ?2 AND valid_from <> ?3",
+        )?
+        .execute(params![connection, base, run_id])?;
+        let cur = CurrentKeys::read(tx, &connection, base)?;
+        Ok(Stream {
+            connection,
+            base,
+            seen: vec![false; cur.spans.len()],
+            cur,
+            changed: Vec::new(),
+            pulse: Vec::new(),
+            key: String::new(),
+        })
+    }
+
+    /// Errors when a run of the connection completed since the stream began.
+    fn check_base(&self, tx: &Transaction, run_id: i64) -> Result<()> {
+        let now = newest_ok(tx, &self.connection)?;
+        if now != self.base {
+            bail!(
+                "sync run {now} of `{}` completed while run {run_id} was reading; run `reconcile sync {}` again",
+                self.connection,
+                self.connection
+            );
+        }
+        Ok(())
+    }
+
+    /// Compares one page: an item new to the connection opens its version now, a changed one
+    /// is staged, an unchanged one only adds to the pulse.
+    pub(super) fn write(
+        &mut self,
+        tx: &Transaction,
+        run_id: i64,
+        items: &[UsageItem],
+    ) -> Result<()> {
+        self.check_base(tx, run_id)?;
+        let mut open = tx.prepare_cached(
+            "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+        )?;
+        for i in items {
+            let attrs = serde_json::to_string(&i.attrs)?;
+            let repeated = || anyhow::anyhow!("cannot store item {} (is the id repeated?)", i.id);
+            match self.cur.find(&i.id) {
+                Some(j) => {
+                    if std::mem::replace(&mut self.seen[j], true) {
+                        return Err(repeated());
+                    }
+                    self.key.clear();
+                    key_into(
+                        &mut self.key,
+                        [&i.account_id, &i.name, &i.class, &i.raw_class, &attrs],
+                        i.pending_approval,
+                    );
+                    if self.cur.key(j) != self.key {
+                        super::snapshots::write_items(tx, run_id, std::slice::from_ref(i))?;
+                        self.changed.push(j);
+                    }
+                }
+                None => {
+                    let n = open.execute(params![
+                        self.connection,
+                        i.id,
+                        run_id,
+                        i.account_id,
+                        i.name,
+                        i.class,
+                        i.raw_class,
+                        i.pending_approval,
+                        attrs,
+                        i.raw
+                    ])?;
+                    if n == 0 {
+                        return Err(repeated());
+                    }
+                }
+            }
+            self.pulse
+                .push((i.id.as_str().into(), i.online, i.last_contact));
+        }
+        Ok(())
+    }
+
+    /// Completes the comparison in the transaction that makes run `run_id` current: the
+    /// versions of items gone or changed end, the changed items' new versions open from
+    /// staging, and the pulse is written. The staged rows are deleted.
+    pub(super) fn finish(self, tx: &Transaction, run_id: i64) -> Result<()> {
+        self.check_base(tx, run_id)?;
+        let Stream {
+            connection,
+            cur,
+            seen,
+            mut changed,
+            mut pulse,
+            ..
+        } = self;
+        let staged = changed.len();
+        // The items this run did not see are gone: their versions end too.
+        changed.extend(
+            seen.iter()
+                .enumerate()
+                .filter(|(_, s)| !**s)
+                .map(|(j, _)| j),
+        );
+        changed.sort_unstable();
+        close_versions(tx, &connection, run_id, &cur, &changed)?;
+        // After the closing, the staged items are exactly those with no current version.
+        let opened = tx
+            .prepare_cached(
+                "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+                 SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs,
+                        (SELECT r.raw FROM temp.stage_raw r WHERE r.run_id = s.run_id AND r.id = s.id)
+                 FROM temp.stage_item s WHERE s.run_id = ?2",
+            )?
+            .execute(params![connection, run_id])?;
+        if opened != staged {
+            bail!(
+                "sync run {run_id} of `{connection}`: {opened} item versions opened where {staged} changed items were found; nothing was stored"
+            );
+        }
+        pulse.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut writer = PulseWriter::default();
+        for (_, online, last_contact) in &pulse {
+            writer.push(*online, *last_contact);
+        }
+        write_pulse(tx, run_id, writer)?;
+        drop_staged(tx, run_id)
+    }
+}
+
+/// Deletes run `run_id`'s staged rows; with nothing else staged (the usual case), emptied at
+/// once rather than row by row.
+pub(super) fn drop_staged(tx: &Transaction, run_id: i64) -> Result<()> {
     let others: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM temp.stage_item WHERE run_id <> ?1)",
         [run_id],
@@ -232,26 +429,10 @@ pub(super) fn merge_run(tx: &Transaction, connection: &str, run_id: i64) -> Resu
     Ok(())
 }
 
-/// Where a run's items were staged.
-#[derive(Clone, Copy)]
-enum Staging {
-    /// `temp.stage_item`, with the vendor's records in `temp.stage_raw`.
-    Temp,
-    /// `usage_item`, where an earlier release staged them (migration 0011); its rows are
-    /// deleted after.
-    Legacy,
-}
-
-/// [`merge_run`] from where the run's items were staged.
-fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staging: Staging) -> Result<()> {
-    let (staged, raw) = match staging {
-        Staging::Temp => (
-            "temp.stage_item",
-            "(SELECT r.raw FROM temp.stage_raw r WHERE r.run_id = s.run_id AND r.id = s.id)",
-        ),
-        Staging::Legacy => ("usage_item", "s.raw"),
-    };
-    let cur = CurrentKeys::read(tx, connection)?;
+/// [`merge_items`] for a completed run whose items an earlier release staged in `usage_item`
+/// (migration 0011); its rows there are deleted after.
+fn merge_legacy(tx: &Transaction, connection: &str, run_id: i64) -> Result<()> {
+    let cur = CurrentKeys::read(tx, connection, run_id)?;
     // The staged rows' ids and keys in id order, and their pulse.
     let mut ids = String::new();
     let mut id_ends = Vec::new();
@@ -259,10 +440,10 @@ fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staging: Stagin
     let mut key_ends = Vec::new();
     let mut pulse = PulseWriter::default();
     {
-        let mut stmt = tx.prepare_cached(&format!(
+        let mut stmt = tx.prepare_cached(
             "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
-             FROM {staged} WHERE run_id = ?1"
-        ))?;
+             FROM usage_item WHERE run_id = ?1 ORDER BY id",
+        )?;
         let mut rows = stmt.query([run_id])?;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
@@ -291,12 +472,12 @@ fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staging: Stagin
     // staged items with no current version: one statement, not one per item (a first sync
     // opens every item).
     let opened = tx
-        .prepare_cached(&format!(
+        .prepare_cached(
             "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-             SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, {raw}
-             FROM {staged} s WHERE s.run_id = ?2
-               AND NOT EXISTS (SELECT 1 FROM item_current c WHERE c.connection = ?1 AND c.id = s.id)"
-        ))?
+             SELECT ?1, s.id, ?2, s.account_id, s.name, s.class, s.raw_class, s.pending_approval, s.attrs, s.raw
+             FROM usage_item s WHERE s.run_id = ?2
+               AND NOT EXISTS (SELECT 1 FROM item_current c WHERE c.connection = ?1 AND c.id = s.id)",
+        )?
         .execute(params![connection, run_id])?;
     if opened != d.open.len() {
         bail!(
@@ -305,10 +486,8 @@ fn merge_staged(tx: &Transaction, connection: &str, run_id: i64, staging: Stagin
         );
     }
     write_pulse(tx, run_id, pulse)?;
-    if let Staging::Legacy = staging {
-        tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
-            .execute([run_id])?;
-    }
+    tx.prepare_cached("DELETE FROM usage_item WHERE run_id = ?1")?
+        .execute([run_id])?;
     Ok(())
 }
 
@@ -351,7 +530,7 @@ pub(super) fn convert_history(tx: &Transaction) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?
     };
     for (id, connection) in runs {
-        merge_staged(tx, &connection, id, Staging::Legacy)
+        merge_legacy(tx, &connection, id)
             .with_context(|| format!("converting sync run {id} of `{connection}`"))?;
     }
     tx.execute(
@@ -404,7 +583,14 @@ pub(super) fn read_items(
         );
     }
     let Some(pulse) = pulse else {
-        return read_staged(conn, run_id, f);
+        // Only a vendor run that completed has items (its pulse lists them all).
+        let status: String =
+            conn.query_row("SELECT status FROM sync_run WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })?;
+        bail!(
+            "sync run {run_id} of `{connection}` has no stored items: it is {status}; only a completed vendor sync's items can be read"
+        );
     };
     let mut pulse = PulseReader::new(&pulse, run_id)?;
     // The versions live in this one run: one per item, in id order, as the blob lists them.
@@ -507,34 +693,6 @@ fn owned_row(o: &Owned) -> ItemRow<'_> {
         online: None,
         last_contact: None,
     }
-}
-
-/// A run's items straight from staging: a run still going.
-fn read_staged(
-    conn: &Connection,
-    run_id: i64,
-    mut f: impl FnMut(ItemRow<'_>) -> Result<()>,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, account_id, name, class, raw_class, pending_approval, attrs, online, last_contact
-         FROM temp.stage_item WHERE run_id = ?1 ORDER BY id",
-    )?;
-    let mut rows = stmt.query([run_id])?;
-    while let Some(r) = rows.next()? {
-        let text = |i: usize| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
-        f(ItemRow {
-            id: text(0)?,
-            account_id: text(1)?,
-            name: text(2)?,
-            class: text(3)?,
-            raw_class: text(4)?,
-            pending_approval: r.get(5)?,
-            attrs: text(6)?,
-            online: r.get(7)?,
-            last_contact: timestamp(r.get_ref(8)?.as_str_or_null()?)?,
-        })?;
-    }
-    Ok(())
 }
 
 fn timestamp(s: Option<&str>) -> Result<Option<Timestamp>> {
@@ -719,48 +877,227 @@ mod tests {
         );
     }
 
-    #[test]
-    fn streamed_items_become_versions_when_the_run_completes_and_vanish_when_it_fails() {
-        let mut s = Store::open_in_memory().unwrap();
+    /// Streams `v`'s items in pages of `page`, as a streamed sync does, and completes the run.
+    fn sync_streamed(s: &mut Store, v: &VendorSnapshot, page: usize) -> i64 {
         let r = s.begin_run("n", "ninjaone").unwrap();
-        let items = [
-            item("b", "WS", "2026-10-01T09:00:00Z"),
-            item("a", "WS", "2026-10-01T08:00:00Z"),
-        ];
-        s.write_items(r, &items).unwrap();
-        // Staged in the connection's temporary database: nothing in the database file.
-        let in_file: i64 = s
-            .conn_for_tests()
-            .query_row("SELECT count(*) FROM usage_item", [], |r| r.get(0))
+        for p in v.items.chunks(page) {
+            s.write_items(r, p).unwrap();
+        }
+        let rest = VendorSnapshot {
+            items: Vec::new(),
+            ..v.clone()
+        };
+        s.finish_run_ok_streamed(r, "n", &Snapshot::Vendor(rest), v.items.len())
             .unwrap();
-        assert_eq!((in_file, versions(&s).2), (0, 2));
-        // While it runs, the run reads from staging.
-        assert_eq!(s.items_per_account(r).unwrap()["1"], 2);
-        s.finish_run_ok_streamed(r, "n", &Snapshot::Vendor(snap(&[])), 2)
-            .unwrap();
-        assert_eq!(versions(&s), (2, 0, 0));
-        // The vendor's record, staged apart, is kept with the version.
-        let raw: Option<String> = s
-            .conn_for_tests()
-            .query_row("SELECT raw FROM item_current WHERE id = 'a'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(raw, items[1].raw);
-        let staged_raw: i64 = s
-            .conn_for_tests()
-            .query_row("SELECT count(*) FROM temp.stage_raw", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(staged_raw, 0);
+        r
+    }
+
+    /// Every stored version and pulse, as text.
+    fn stored(s: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT 'current', id, valid_from, NULL, account_id, name, class, attrs, raw FROM item_current ORDER BY id",
+            "SELECT 'past', id, valid_from, valid_to, account_id, name, class, attrs, raw FROM item_past ORDER BY id, valid_to",
+            "SELECT 'pulse', run_id, items, hex(data), NULL, NULL, NULL, NULL, NULL FROM item_pulse ORDER BY run_id",
+        ] {
+            let conn = s.conn_for_tests();
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..9)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok(cells.join(" "))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    }
+
+    /// Three days: b reclassified and c gone on day 2, d new; c back as it was on day 3; every
+    /// last contact moved each day. Items not in id order, as a vendor may send them.
+    fn three_days() -> [VendorSnapshot; 3] {
+        [
+            snap(&[
+                item("c", "SRV", "2026-09-30T23:00:00Z"),
+                item("a", "WS", "2026-10-01T08:00:00Z"),
+                item("b", "WS", "2026-10-01T09:00:00.25Z"),
+            ]),
+            snap(&[
+                item("d", "WS", "2026-10-02T10:00:00Z"),
+                item("b", "SRV", "2026-10-02T09:00:00Z"),
+                item("a", "WS", "2026-10-02T08:00:00Z"),
+            ]),
+            snap(&[
+                item("b", "SRV", "2026-10-03T09:00:00Z"),
+                item("a", "WS", "2026-10-03T08:00:00Z"),
+                item("d", "WS", "2026-10-03T10:00:00Z"),
+                item("c", "SRV", "2026-09-30T23:00:00Z"),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn streamed_runs_store_exactly_the_versions_a_run_held_in_memory_stores() {
+        let days = three_days();
+        let mut held = Store::open_in_memory().unwrap();
+        for d in &days {
+            sync(&mut held, d);
+        }
+        for page in [1, 2, 5] {
+            let mut streamed = Store::open_in_memory().unwrap();
+            let runs: Vec<i64> = days
+                .iter()
+                .map(|d| sync_streamed(&mut streamed, d, page))
+                .collect();
+            assert_eq!(stored(&streamed), stored(&held), "pages of {page}");
+            for (run, want) in runs.iter().zip(&days) {
+                assert_eq!(
+                    streamed.load_vendor_snapshot(*run).unwrap(),
+                    without_raw(want.clone()),
+                    "run {run}, pages of {page}"
+                );
+            }
+            assert_eq!(versions(&streamed), (4, 2, 0), "nothing left staged");
+        }
+    }
+
+    #[test]
+    fn streamed_items_are_unseen_until_the_run_completes_and_vanish_when_it_fails() {
+        let [day1, day2, _] = three_days();
+        let mut s = Store::open_in_memory().unwrap();
+        let r1 = sync(&mut s, &day1);
+        let before = stored(&s);
+        // d is new (written as its page arrives), b changed (staged until the run completes).
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(r, &day2.items[..2]).unwrap();
+        assert_eq!(versions(&s), (4, 0, 1));
         assert_eq!(
-            s.load_vendor_snapshot(r).unwrap(),
-            without_raw(snap(&items))
+            s.load_vendor_snapshot(r1).unwrap(),
+            without_raw(day1.clone()),
+            "an earlier run reads as it was while another streams"
         );
-        let r2 = s.begin_run("n", "ninjaone").unwrap();
-        s.write_items(r2, &items[..1]).unwrap();
-        s.abandon_run(r2, "interrupted").unwrap();
-        assert_eq!(versions(&s), (2, 0, 0));
-        assert_eq!(s.load_vendor_snapshot(r).unwrap().items.len(), 2);
+        let err = format!("{:#}", s.load_vendor_snapshot(r).unwrap_err());
+        assert!(err.contains("it is running"), "{err}");
+        s.finish_run_failed(r, "boom").unwrap();
+        assert_eq!(stored(&s), before);
+
+        // Killed after a page: the next sync of the connection finds the run and drops its
+        // versions.
+        let killed = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(killed, &day2.items[..1]).unwrap();
+        s.streams.clear();
+        let r2 = sync_streamed(&mut s, &day2, 2);
+        assert_eq!(
+            s.load_vendor_snapshot(r2).unwrap(),
+            without_raw(day2.clone())
+        );
+        assert_eq!(
+            s.load_vendor_snapshot(r1).unwrap(),
+            without_raw(day1.clone())
+        );
+        // The vendor's records of the new and the changed item are kept with their versions.
+        let raw: Vec<Option<String>> = ["d", "b"]
+            .iter()
+            .map(|id| {
+                s.conn_for_tests()
+                    .query_row("SELECT raw FROM item_current WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            raw,
+            vec![day2.items[0].raw.clone(), day2.items[1].raw.clone()]
+        );
+
+        // Versions left by a run marked failed without its cleanup (an older release, a
+        // hand-edited database) are dropped when the next stream begins.
+        let left = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(left, &[item("zz", "WS", "2026-10-04T00:00:00Z")])
+            .unwrap();
+        s.streams.clear();
+        s.conn_for_tests()
+            .execute(
+                "UPDATE sync_run SET status = 'failed' WHERE id = ?1",
+                [left],
+            )
+            .unwrap();
+        let r3 = sync_streamed(&mut s, &day1, 2);
+        assert_eq!(
+            s.load_vendor_snapshot(r3).unwrap(),
+            without_raw(day1.clone())
+        );
+        let zz: i64 = s
+            .conn_for_tests()
+            .query_row(
+                "SELECT count(*) FROM item_current WHERE id = 'zz'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(zz, 0);
+    }
+
+    #[test]
+    fn a_streamed_run_fails_when_another_completes_or_an_id_repeats_across_pages() {
+        let [day1, day2, _] = three_days();
+        let mut s = Store::open_in_memory().unwrap();
+        sync(&mut s, &day1);
+        let r = s.begin_run("n", "ninjaone").unwrap();
+        s.write_items(r, &day2.items[..1]).unwrap();
+        // As if the first process was taken for dead and a second one synced meanwhile.
+        s.conn_for_tests()
+            .execute("UPDATE sync_run SET status = 'failed' WHERE id = ?1", [r])
+            .unwrap();
+        let other = sync(&mut s, &day1);
+        s.conn_for_tests()
+            .execute("UPDATE sync_run SET status = 'running' WHERE id = ?1", [r])
+            .unwrap();
+        let err = format!("{:#}", s.write_items(r, &day2.items[1..]).unwrap_err());
+        assert!(
+            err.contains(&format!(
+                "sync run {other} of `n` completed while run {r} was reading"
+            )) && err.contains("run `reconcile sync n` again"),
+            "{err}"
+        );
+        // The failed page ended the stream: the run cannot complete with part of its items.
+        let rest = Snapshot::Vendor(snap(&[]));
+        let err = format!(
+            "{:#}",
+            s.finish_run_ok_streamed(r, "n", &rest, 1).unwrap_err()
+        );
+        assert!(
+            err.contains("storing its streamed records failed earlier"),
+            "{err}"
+        );
+        s.finish_run_failed(r, "boom").unwrap();
+
+        // A new item, and an item already current, each sent twice on different pages.
+        for id in ["new", "a"] {
+            let r = s.begin_run("n", "ninjaone").unwrap();
+            s.write_items(r, &[item(id, "WS", "2026-10-05T00:00:00Z")])
+                .unwrap();
+            let err = format!(
+                "{:#}",
+                s.write_items(r, &[item(id, "SRV", "2026-10-05T00:00:00Z")])
+                    .unwrap_err()
+            );
+            assert!(
+                err.contains(&format!("cannot store item {id} (is the id repeated?)")),
+                "{err}"
+            );
+            s.finish_run_failed(r, "repeated").unwrap();
+        }
+        assert_eq!(
+            s.load_vendor_snapshot(other).unwrap(),
+            without_raw(day1.clone())
+        );
     }
 
     #[test]
