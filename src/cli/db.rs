@@ -1,5 +1,5 @@
-//! `reconcile db`: what the database holds (`stats`), dropping old history's records (`prune`)
-//! and giving the space back (`vacuum`).
+//! `reconcile db`: what the database holds (`stats`), dropping old history's records (`prune`),
+//! what pruned periods counted (`kept`) and giving the space back (`vacuum`).
 
 use std::io::Write;
 
@@ -27,7 +27,8 @@ pub enum Action {
     ///
     /// CSV columns (stable): connection, kind, runs, ok_runs, failed_runs, oldest, newest,
     /// accounts, items, psa_records. JSON adds the totals: bytes, free_bytes, schema_version,
-    /// reconcile_runs, findings, review_decisions.
+    /// reconcile_runs, findings, review_decisions, kept_periods, kept_lines,
+    /// kept_service_counts (what `prune` kept of pruned periods).
     Stats {
         /// Output format [default: table on a terminal, csv otherwise]
         #[arg(long, value_enum)]
@@ -43,7 +44,9 @@ pub enum Action {
     /// longer be reconciled or explained; but first, each billing period the prune touches is
     /// reconciled one last time and its lines are kept forever (per company and product: the
     /// vendor count on the configured basis, latest and peak, the billed quantity, the
-    /// difference and money), so `reconcile history` and the HTML report's charts still show it.
+    /// difference and money), so `reconcile history` and the HTML report's charts still show it;
+    /// and so is what each vendor service counted per account, whatever it was mapped to
+    /// (`reconcile db kept`).
     ///
     /// Prints what went (with --dry-run: what would go), per connection. CSV columns (stable):
     /// connection, runs, oldest, newest, accounts, item_versions, psa_records, kept_runs. The
@@ -55,6 +58,27 @@ pub enum Action {
         /// Keep this many months instead of `[history] keep_months`.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1200))]
         keep_months: Option<u32>,
+        /// Output format [default: table on a terminal, csv otherwise]
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[command(flatten)]
+        csv: crate::output::CsvStyle,
+    },
+    /// What pruned billing periods counted, kept forever by `prune`: per vendor connection,
+    /// account and service, the counted units on every basis (latest: the period's as-of sync;
+    /// peak, average, end-of-period: over the period's syncs), whatever the service and account
+    /// were mapped to. Pending, inactive and excluded items are not counted. Oldest period
+    /// first.
+    ///
+    /// CSV columns (stable): period, connection, account_id, account, service, latest, peak,
+    /// average, end_of_period, snapshots.
+    Kept {
+        /// Only this billing period (`2025-11`)
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<String>,
+        /// Only this vendor connection
+        #[arg(long, value_name = "NAME")]
+        connection: Option<String>,
         /// Output format [default: table on a terminal, csv otherwise]
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -171,6 +195,59 @@ impl Args {
                 });
                 Ok(Exit::Ok)
             }
+            Action::Kept {
+                period,
+                connection,
+                format,
+                csv,
+            } => {
+                let store = app.store_read()?;
+                let rows = store.kept_counts(period.as_deref(), connection.as_deref())?;
+                if rows.is_empty() {
+                    app.info(if store.kept_periods()?.is_empty() {
+                        "Nothing kept yet: `reconcile db prune` keeps what each period it touches counted.".to_string()
+                    } else {
+                        format!(
+                            "No kept count matches; kept periods: {}.",
+                            store.kept_periods()?.join(", ")
+                        )
+                    });
+                }
+                let mut out = std::io::stdout().lock();
+                match format.unwrap_or_else(Format::default_for_stdout) {
+                    Format::Csv => crate::output::write_csv_styled(&mut out, &rows, &[], csv)?,
+                    Format::Json => write_json(&mut out, &rows)?,
+                    Format::Table => {
+                        let mut t = new_table(&[
+                            "period",
+                            "connection",
+                            "account",
+                            "service",
+                            "latest",
+                            "peak",
+                            "average",
+                            "end of period",
+                            "syncs",
+                        ]);
+                        for r in &rows {
+                            t.add_row(vec![
+                                r.period.clone(),
+                                r.connection.clone(),
+                                format!("{} ({})", r.account, r.account_id),
+                                r.service.clone(),
+                                r.latest.to_string(),
+                                r.peak.to_string(),
+                                r.average.to_string(),
+                                r.end_of_period.to_string(),
+                                r.snapshots.to_string(),
+                            ]);
+                        }
+                        writeln!(out, "{t}")?;
+                    }
+                }
+                out.flush()?;
+                Ok(Exit::Ok)
+            }
             Action::Vacuum => {
                 let mut store = app.store()?;
                 let (before, after) = store.vacuum()?;
@@ -216,13 +293,16 @@ impl Args {
                         writeln!(out, "{t}")?;
                         writeln!(
                             out,
-                            "Database: {} ({} free; `VACUUM` would give it back), schema {}; {} reconcile run(s), {} finding(s), {} review decision(s)",
+                            "Database: {} ({} free; `VACUUM` would give it back), schema {}; {} reconcile run(s), {} finding(s), {} review decision(s); kept of pruned periods: {} period(s), {} line(s), {} vendor count(s)",
                             size(st.bytes),
                             size(st.free_bytes),
                             st.schema_version,
                             st.reconcile_runs,
                             st.findings,
-                            st.review_decisions
+                            st.review_decisions,
+                            st.kept_periods,
+                            st.kept_lines,
+                            st.kept_service_counts
                         )?;
                     }
                 }

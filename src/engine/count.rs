@@ -483,6 +483,115 @@ fn counted_units_plain(
     out
 }
 
+/// One vendor service's counted units on one vendor account over a billing period, on every
+/// basis: what `db prune` keeps forever of a period's records, whatever the mappings say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceCount {
+    pub connection: String,
+    pub account_id: String,
+    /// The account's name on the as-of snapshot (empty when it lists none).
+    pub account: String,
+    /// The service key (`total-workstations`).
+    pub service: String,
+    /// On the as-of snapshot.
+    pub latest: Decimal,
+    pub peak: Decimal,
+    pub average: Decimal,
+    pub end_of_period: Decimal,
+    /// The period's snapshots peak, average and end-of-period were taken from (1 without a
+    /// period: then they are the as-of count).
+    pub snapshots: usize,
+}
+
+/// Every vendor service's counted units per account ([`ServiceCount`]), in connection,
+/// account id and service order, whatever the configured bases and mappings. Counted units
+/// only: pending, inactive and excluded items are not. An account with no unit of a service
+/// on any snapshot has no line for it.
+pub fn service_counts(input: &Input) -> Vec<ServiceCount> {
+    // Every service's history, whatever its own basis.
+    let every_service = super::Bases {
+        default: Basis::Peak,
+        services: BTreeMap::new(),
+    };
+    let period = input.period.map(|p| super::PeriodInput {
+        snapshots: p.snapshots.clone(),
+        bases: &every_service,
+    });
+    let on_every = Input {
+        as_of: input.as_of,
+        vendors: Vec::new(),
+        psas: Vec::new(),
+        accounts: input.accounts,
+        services: input.services,
+        tolerances: input.tolerances,
+        rules: input.rules,
+        unhealthy: input.unhealthy,
+        period: period.as_ref(),
+    };
+    let mut out = Vec::new();
+    for v in &input.vendors {
+        let labels: Vec<String> = v
+            .services
+            .iter()
+            .map(|s| format!("{}/{}", v.connection, s.key))
+            .collect();
+        let as_of = tally_accounts(v, &labels, input.rules, input.as_of);
+        let history = period_history(v, &labels, &on_every);
+        let names: HashMap<&str, &str> = v
+            .snapshot
+            .accounts()
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .collect();
+        let accounts: BTreeSet<&str> = as_of
+            .keys()
+            .map(String::as_str)
+            .chain(
+                history
+                    .iter()
+                    .flat_map(|(_, u)| u.keys().map(String::as_str)),
+            )
+            .collect();
+        for account in accounts {
+            for (si, s) in v.services.iter().enumerate() {
+                let latest = as_of
+                    .get(account)
+                    .map(|a| a.services[si].counted)
+                    .unwrap_or_default();
+                let per_snapshot: Vec<(Timestamp, Decimal)> = history
+                    .iter()
+                    .map(|(at, units)| (*at, units.get(account).map(|u| u[si]).unwrap_or_default()))
+                    .collect();
+                let on = |b: Basis| {
+                    if per_snapshot.is_empty() {
+                        latest
+                    } else {
+                        aggregate(b, &per_snapshot)
+                    }
+                };
+                let line = ServiceCount {
+                    connection: v.connection.to_string(),
+                    account_id: account.to_string(),
+                    account: names.get(account).copied().unwrap_or("").to_string(),
+                    service: s.key.clone(),
+                    latest,
+                    peak: on(Basis::Peak),
+                    average: on(Basis::Average),
+                    end_of_period: on(Basis::EndOfPeriod),
+                    snapshots: per_snapshot.len().max(1),
+                };
+                if [line.latest, line.peak, line.average, line.end_of_period]
+                    .iter()
+                    .any(|n| !n.is_zero())
+                {
+                    out.push(line);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One service's quantity for one (company, product) from its per-snapshot counts (oldest
 /// first, not empty): peak = the maximum, average = the mean rounded to 2 places,
 /// end-of-period = the newest; latest is not aggregated (the newest is returned).

@@ -83,7 +83,7 @@ mod vendor;
 
 pub use crate::model::months_per_cycle;
 pub use cost::{COST_CURRENCY_ATTR, CostRate, Margin, UNIT_COST_ATTR};
-pub use count::aggregate;
+pub use count::{ServiceCount, aggregate, service_counts};
 pub use explain::{ExplainedItem, ExplainedLine, Explanation, explain};
 pub use finding::{Finding, FindingKind, blank as blank_finding, finding_id};
 pub use input::{Bases, Basis, Input, PeriodInput, PsaInput, VendorInput};

@@ -206,7 +206,8 @@ pub fn history(
 /// Before `db prune` drops the records of syncs finished before `cutoff`: every billing period
 /// from the oldest stored sync's to the one `cutoff` is in that has no kept lines yet is
 /// reconciled (every company's lines, on the three bases), and its lines are kept
-/// ([`Store::keep_period_lines`]). Returns the periods kept, and why any period could not be.
+/// with what each vendor service counted per account on every basis, whatever it is mapped to
+/// ([`Store::keep_period`]). Returns the periods kept, and why any period could not be.
 pub fn keep_before_prune(
     config: &Config,
     store: &mut Store,
@@ -216,10 +217,17 @@ pub fn keep_before_prune(
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for p in periods {
-        match reconcile_period(config, store, p, &|_| true) {
-            Ok(rows) => {
+        let counts = with_input(
+            config,
+            store,
+            Scope::Period(p),
+            false,
+            engine::service_counts,
+        );
+        match reconcile_period(config, store, p, &|_| true).and_then(|r| Ok((r, counts?.0))) {
+            Ok((rows, counts)) => {
                 let lines: Vec<PeriodLine> = rows.iter().map(TrendRow::to_line).collect();
-                store.keep_period_lines(&lines)?;
+                store.keep_period(&p.to_string(), &lines, &counts)?;
                 done.push(p.to_string());
             }
             Err(e) => failed.push(format!("{p}: {e:#}")),

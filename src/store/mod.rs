@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use fingerprint::{Inputs, InputsHasher};
-pub use period_lines::PeriodLine;
+pub use period_lines::{KeptCount, PeriodLine};
 pub use prune::PruneRow;
 pub use push::{ApplyBusy, AuditRow, PushOptIn, StoredPlan};
 pub use reconcile_runs::ReconcileRecord;
@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0010_review_costs.sql"),
     include_str!("sql/0011_item_versions.sql"),
     include_str!("sql/0012_period_lines.sql"),
+    include_str!("sql/0013_period_service_counts.sql"),
 ];
 
 /// What a migration (numbered from 1) does beyond its SQL, in the same transaction.

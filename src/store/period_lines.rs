@@ -1,16 +1,19 @@
-//! What each billing period reconciled to, kept forever (`period_line`, migration 0012): the
-//! per-company, per-product counts `db prune` keeps when it drops a period's item-level records,
-//! so `history` and the HTML report's charts still show the months whose syncs were pruned.
-//! Written once per period, never replaced: the first summary is the one made from whole
-//! records.
+//! What each billing period reconciled to, kept forever: the per-company, per-product lines
+//! (`period_line`, migration 0012) and the per-account, per-service vendor counts
+//! (`period_service_count`, migration 0013) `db prune` keeps when it drops a period's
+//! item-level records, so `history`, the HTML report's charts and `db kept` still show the
+//! months whose syncs were pruned. Written once per period, never replaced: the first summary
+//! is the one made from whole records.
 
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use rusqlite::params;
 use rust_decimal::Decimal;
+use serde::Serialize;
 
 use super::Store;
+use crate::engine::ServiceCount;
 
 /// One company's product in one period, as it was reconciled before the period was pruned.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +37,21 @@ pub struct PeriodLine {
     pub snapshots: usize,
 }
 
+/// One vendor service's counted units on one account in one period, as kept (`db kept`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeptCount {
+    pub period: String,
+    pub connection: String,
+    pub account_id: String,
+    pub account: String,
+    pub service: String,
+    pub latest: Decimal,
+    pub peak: Decimal,
+    pub average: Decimal,
+    pub end_of_period: Decimal,
+    pub snapshots: usize,
+}
+
 fn dec(s: Option<String>) -> Result<Option<Decimal>> {
     s.map(|s| {
         Decimal::from_str(&s).with_context(|| {
@@ -48,17 +66,44 @@ impl Store {
     pub fn kept_periods(&self) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT period FROM period_line ORDER BY period")?;
+            .prepare("SELECT period FROM period_line UNION SELECT period FROM period_service_count ORDER BY 1")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Keeps `lines`, in one transaction; a line already kept for its period, company and
-    /// product stays as it was. Returns how many were new.
-    pub fn keep_period_lines(&mut self, lines: &[PeriodLine]) -> Result<usize> {
+    /// Keeps period `period`'s `lines` and vendor `counts`, in one transaction; a line or
+    /// count already kept stays as it was. Returns how many lines were new.
+    pub fn keep_period(
+        &mut self,
+        period: &str,
+        lines: &[PeriodLine],
+        counts: &[ServiceCount],
+    ) -> Result<usize> {
         let now = jiff::Timestamp::now().to_string();
         let tx = self.write()?;
         let mut added = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR IGNORE INTO period_service_count (period, connection, account_id,
+                    service, account, latest, peak, average, end_of_period, snapshots, kept_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for c in counts {
+                stmt.execute(params![
+                    period,
+                    c.connection,
+                    c.account_id,
+                    c.service,
+                    c.account,
+                    c.latest.to_string(),
+                    c.peak.to_string(),
+                    c.average.to_string(),
+                    c.end_of_period.to_string(),
+                    c.snapshots as i64,
+                    now,
+                ])?;
+            }
+        }
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO period_line (period, psa_connection, company_id, product,
@@ -89,6 +134,42 @@ impl Store {
         }
         tx.commit()?;
         Ok(added)
+    }
+
+    /// The kept vendor counts, oldest period first: every period's or only `period`'s, every
+    /// connection's or only `connection`'s.
+    pub fn kept_counts(
+        &self,
+        period: Option<&str>,
+        connection: Option<&str>,
+    ) -> Result<Vec<KeptCount>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT period, connection, account_id, account, service, latest, peak, average,
+                    end_of_period, snapshots
+             FROM period_service_count
+             WHERE (?1 IS NULL OR period = ?1) AND (?2 IS NULL OR connection = ?2)
+             ORDER BY period, connection, account_id, service",
+        )?;
+        let mut rows = stmt.query(params![period, connection])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let n = |i: usize| -> Result<Decimal> {
+                dec(Some(r.get(i)?)).map(Option::unwrap_or_default)
+            };
+            out.push(KeptCount {
+                period: r.get(0)?,
+                connection: r.get(1)?,
+                account_id: r.get(2)?,
+                account: r.get(3)?,
+                service: r.get(4)?,
+                latest: n(5)?,
+                peak: n(6)?,
+                average: n(7)?,
+                end_of_period: n(8)?,
+                snapshots: r.get::<_, i64>(9)?.max(0) as usize,
+            });
+        }
+        Ok(out)
     }
 
     /// The kept lines of `period`: every company's, or only those of `company` (PSA connection,
@@ -153,15 +234,35 @@ mod tests {
         }
     }
 
+    fn count(account: &str, service: &str, peak: &str) -> ServiceCount {
+        ServiceCount {
+            connection: "ninja".into(),
+            account_id: account.into(),
+            account: format!("Account {account}"),
+            service: service.into(),
+            latest: Decimal::from(3),
+            peak: peak.parse().unwrap(),
+            average: "2.67".parse().unwrap(),
+            end_of_period: Decimal::from(2),
+            snapshots: 3,
+        }
+    }
+
     #[test]
-    fn kept_lines_read_back_exactly_and_the_first_kept_stays() {
+    fn kept_lines_and_counts_read_back_exactly_and_the_first_kept_stays() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("r.db")).unwrap();
         let first = vec![line("2026-01", "1", "WS", 7), line("2026-01", "2", "WS", 9)];
-        assert_eq!(store.keep_period_lines(&first).unwrap(), 2);
+        let counts = [count("7", "ws", "4"), count("7", "srv", "0.50")];
+        assert_eq!(store.keep_period("2026-01", &first, &counts).unwrap(), 2);
         // Kept again later (from fewer records): the first summary stays.
-        let again = vec![line("2026-01", "1", "WS", 1), line("2026-02", "1", "WS", 8)];
-        assert_eq!(store.keep_period_lines(&again).unwrap(), 1);
+        let again = vec![line("2026-01", "1", "WS", 1)];
+        assert_eq!(
+            store
+                .keep_period("2026-01", &again, &[count("7", "ws", "1")])
+                .unwrap(),
+            0
+        );
         assert_eq!(store.period_lines("2026-01", None).unwrap(), first);
         assert_eq!(
             store.period_lines("2026-01", Some(("cw", "2"))).unwrap(),
@@ -173,6 +274,31 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // A period with vendor counts and no PSA line is kept too.
+        store
+            .keep_period("2026-02", &[], &[count("8", "ws", "5")])
+            .unwrap();
         assert_eq!(store.kept_periods().unwrap(), ["2026-01", "2026-02"]);
+        let kept = store.kept_counts(Some("2026-01"), Some("ninja")).unwrap();
+        let got: Vec<(String, String, String, String)> = kept
+            .iter()
+            .map(|k| {
+                (
+                    k.period.clone(),
+                    k.service.clone(),
+                    k.peak.to_string(),
+                    k.average.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-01".into(), "srv".into(), "0.50".into(), "2.67".into()),
+                ("2026-01".into(), "ws".into(), "4".into(), "2.67".into()),
+            ]
+        );
+        assert_eq!(store.kept_counts(None, None).unwrap().len(), 3);
+        assert!(store.kept_counts(None, Some("other")).unwrap().is_empty());
     }
 }

@@ -20,6 +20,11 @@ pub struct DbStats {
     pub reconcile_runs: u64,
     pub findings: u64,
     pub review_decisions: u64,
+    /// Billing periods whose summary `db prune` kept, and their rows: lines per company and
+    /// product, and vendor counts per account and service.
+    pub kept_periods: u64,
+    pub kept_lines: u64,
+    pub kept_service_counts: u64,
 }
 
 /// One connection's history.
@@ -98,7 +103,10 @@ impl Store {
         }
         let mut stmt = self.conn.prepare(
             "SELECT connection, COUNT(*) FROM (
-                 SELECT connection FROM item_current UNION ALL SELECT connection FROM item_past)
+                 SELECT connection FROM item_current
+                 -- Not the new items of a sync still running (or killed): not stored yet.
+                 WHERE valid_from NOT IN (SELECT id FROM sync_run WHERE status <> 'ok')
+                 UNION ALL SELECT connection FROM item_past)
              GROUP BY connection",
         )?;
         let versions: Vec<(String, u64)> = stmt
@@ -124,6 +132,9 @@ impl Store {
             reconcile_runs: count("reconcile_run")?,
             findings: count("finding")?,
             review_decisions: count("review_decision")?,
+            kept_periods: self.kept_periods()?.len() as u64,
+            kept_lines: count("period_line")?,
+            kept_service_counts: count("period_service_count")?,
         })
     }
 }

@@ -333,6 +333,61 @@ fn a_pruned_period_still_shows_in_history_and_the_charts_with_the_counts_it_had(
         )),
         "{html}"
     );
+    // What the vendor side counted is kept too, per account and service, whatever it was
+    // mapped to.
+    let kept = env
+        .run(&["db", "kept", "--format", "csv"], "")
+        .expect(0)
+        .stdout();
+    let rows: Vec<HashMap<String, String>> = csv_rows(&kept);
+    let got: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {}/{}/{}/{} {}",
+                r["period"],
+                r["connection"],
+                r["account"],
+                r["service"],
+                r["latest"],
+                r["peak"],
+                r["average"],
+                r["end_of_period"],
+                r["snapshots"]
+            )
+        })
+        .collect();
+    // The import's two services (every row, and plan BK), per account and period.
+    let mut want = Vec::new();
+    for (m, acme) in [(5, 5), (4, 7), (3, 7), (2, 7)] {
+        for (account, n) in [("Acme", acme), ("Beta", 3)] {
+            for service in ["all", "bk"] {
+                want.push(format!(
+                    "{} usage {account} {service} {n}/{n}/{n}/{n} 1",
+                    p(m)
+                ));
+            }
+        }
+    }
+    assert_eq!(got, want, "{kept}");
+    let one = env
+        .run(&["db", "kept", "--period", &p(4), "--format", "json"], "")
+        .expect(0)
+        .stdout();
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one.as_array().map(Vec::len), Some(4), "{one}");
+    env.run(&["db", "kept", "--period", "1999-01"], "")
+        .expect(0)
+        .says(&["No kept count matches; kept periods:", &p(5)], &[]);
+    let stats = env
+        .run(&["db", "stats", "--format", "json"], "")
+        .expect(0)
+        .stdout();
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        (&stats["kept_periods"], &stats["kept_service_counts"]),
+        (&serde_json::json!(4), &serde_json::json!(16))
+    );
 }
 
 /// A period reported twice is stored once: the second report is the stored one (the latest,

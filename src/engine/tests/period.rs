@@ -238,3 +238,117 @@ fn a_period_snapshot_counts_inactive_devices_at_its_own_time() {
     assert_eq!(ws(&peak).actual, Some(d("2")), "{:#?}", ws(&peak));
     assert_eq!(ws(&peak).kind, FindingKind::Match);
 }
+
+/// An account's snapshot: `ws` workstations (one more pending approval) and `srv` servers.
+fn snapshot_of(account: &str, ws: usize, srv: usize) -> VendorSnapshot {
+    let mut w = world();
+    w.vendor.items.clear();
+    devices(&mut w, account, "WS", ws, false);
+    devices(&mut w, account, "WS", 1, true);
+    devices(&mut w, account, "SRV", srv, false);
+    w.vendor
+}
+
+/// Joins snapshots into one (their items side by side).
+fn both(a: VendorSnapshot, b: VendorSnapshot) -> VendorSnapshot {
+    let mut out = a;
+    out.items.extend(b.items);
+    out
+}
+
+fn counts_over(as_of: &VendorSnapshot, history: Option<&[(&str, VendorSnapshot)]>) -> Vec<String> {
+    let services = services();
+    let w = world();
+    // The configured bases do not matter: every basis is worked out.
+    let bases = Bases::default();
+    let period = history.map(|h| PeriodInput {
+        snapshots: [(
+            "ninja",
+            h.iter()
+                .map(|(t, s)| (ts(t), s as &dyn Usage))
+                .collect::<Vec<_>>(),
+        )]
+        .into_iter()
+        .collect(),
+        bases: &bases,
+    });
+    crate::engine::service_counts(&Input {
+        as_of: ts(AS_OF),
+        vendors: vec![VendorInput {
+            connection: "ninja",
+            services: &services,
+            snapshot: as_of,
+        }],
+        psas: Vec::new(),
+        accounts: &w.accounts,
+        services: &w.services,
+        tolerances: &Tolerances::default(),
+        rules: &Rules::none(),
+        unhealthy: &BTreeMap::new(),
+        period: period.as_ref(),
+    })
+    .iter()
+    .map(|c| {
+        format!(
+            "{}/{} {} ({}): latest {} peak {} average {} end {} of {}",
+            c.connection,
+            c.service,
+            c.account_id,
+            c.account,
+            c.latest,
+            c.peak,
+            c.average,
+            c.end_of_period,
+            c.snapshots
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn service_counts_per_account_on_every_basis() {
+    // (name, as-of snapshot, the period's snapshots, lines)
+    type Case = (
+        &'static str,
+        VendorSnapshot,
+        Option<Vec<(&'static str, VendorSnapshot)>>,
+        Vec<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "no period: every basis is the as-of count; a service with no unit has no line",
+            snapshot_of("1", 7, 0),
+            None,
+            vec!["ninja/ws 1 (Acme): latest 7 peak 7 average 7 end 7 of 1"],
+        ),
+        (
+            "a period of 3 syncs: 4, 9, 6 workstations; pending ones never counted",
+            snapshot_of("1", 7, 0),
+            Some(vec![
+                ("2026-06-02T00:00:00Z", snapshot_of("1", 4, 0)),
+                ("2026-06-08T00:00:00Z", snapshot_of("1", 9, 0)),
+                ("2026-06-14T00:00:00Z", snapshot_of("1", 6, 0)),
+            ]),
+            vec!["ninja/ws 1 (Acme): latest 7 peak 9 average 6.33 end 6 of 3"],
+        ),
+        (
+            "an account gone by the as-of sync keeps its period's counts; each service apart",
+            snapshot_of("1", 2, 1),
+            Some(vec![
+                (
+                    "2026-06-02T00:00:00Z",
+                    both(snapshot_of("1", 2, 0), snapshot_of("2", 3, 0)),
+                ),
+                ("2026-06-08T00:00:00Z", snapshot_of("1", 2, 1)),
+            ]),
+            vec![
+                "ninja/ws 1 (Acme): latest 2 peak 2 average 2 end 2 of 2",
+                "ninja/srv 1 (Acme): latest 1 peak 1 average 0.50 end 1 of 2",
+                "ninja/ws 2 (Beta): latest 0 peak 3 average 1.50 end 0 of 2",
+            ],
+        ),
+    ];
+    for (name, as_of, history, want) in cases {
+        assert_eq!(counts_over(&as_of, history.as_deref()), want, "{name}");
+    }
+}
