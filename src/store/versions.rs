@@ -209,7 +209,9 @@ pub(super) fn merge_items(
         ends.push(keys.len());
         attrs.push(a);
     }
-    let cur = CurrentKeys::read(tx, connection, newest_ok(tx, connection)?)?;
+    let base = newest_ok(tx, connection)?;
+    drop_orphans(tx, connection, base, run_id)?;
+    let cur = CurrentKeys::read(tx, connection, base)?;
     let d = diff(
         &cur,
         sorted.iter().enumerate().map(|(k, i)| {
@@ -280,10 +282,7 @@ impl Stream {
             );
         }
         let base = newest_ok(tx, &connection)?;
-        tx.prepare_cached(
-            "DELETE FROM item_current WHERE connection = ?1 AND valid_from > ?2 AND valid_from <> ?3",
-        )?
-        .execute(params![connection, base, run_id])?;
+        drop_orphans(tx, &connection, base, run_id)?;
         let cur = CurrentKeys::read(tx, &connection, base)?;
         Ok(Stream {
             connection,
@@ -495,6 +494,28 @@ fn write_pulse(tx: &Transaction, run_id: i64, pulse: PulseWriter) -> Result<()> 
     let (items, data) = pulse.finish();
     tx.prepare_cached("INSERT INTO item_pulse (run_id, items, data) VALUES (?1, ?2, ?3)")?
         .execute(params![run_id, items as i64, data])?;
+    Ok(())
+}
+
+/// Deletes the versions a streamed run of `connection` newer than `base` (its newest completed
+/// run) left in `item_current` without completing, unless it is `run_id` itself: a run marked
+/// failed without its cleanup (killed between the two, or an edited database). Their items
+/// would otherwise be read as part of the next run. Looked for only when such a run exists, so
+/// the usual sync pays one small query.
+fn drop_orphans(tx: &Transaction, connection: &str, base: i64, run_id: i64) -> Result<()> {
+    let left: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM sync_run WHERE connection = ?1 AND id > ?2 AND id <> ?3 AND status <> 'ok'",
+        )?
+        .query_map(params![connection, base, run_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !left.is_empty() {
+        let mut stmt = tx
+            .prepare_cached("DELETE FROM item_current WHERE connection = ?1 AND valid_from = ?2")?;
+        for id in left {
+            stmt.execute(params![connection, id])?;
+        }
+    }
     Ok(())
 }
 
@@ -1016,32 +1037,39 @@ mod tests {
             vec![day2.items[0].raw.clone(), day2.items[1].raw.clone()]
         );
 
-        // Versions left by a run marked failed without its cleanup (an older release, a
-        // hand-edited database) are dropped when the next stream begins.
-        let left = s.begin_run("n", "ninjaone").unwrap();
-        s.write_items(left, &[item("zz", "WS", "2026-10-04T00:00:00Z")])
-            .unwrap();
-        s.streams.clear();
-        s.conn_for_tests()
-            .execute(
-                "UPDATE sync_run SET status = 'failed' WHERE id = ?1",
-                [left],
-            )
-            .unwrap();
-        let r3 = sync_streamed(&mut s, &day1, 2);
-        assert_eq!(
-            s.load_vendor_snapshot(r3).unwrap(),
-            without_raw(day1.clone())
-        );
-        let zz: i64 = s
-            .conn_for_tests()
-            .query_row(
-                "SELECT count(*) FROM item_current WHERE id = 'zz'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(zz, 0);
+        // Versions left by a run marked failed without its cleanup (killed in between, an
+        // edited database) are dropped when the next run completes, streamed or not.
+        for streamed in [true, false] {
+            let left = s.begin_run("n", "ninjaone").unwrap();
+            s.write_items(left, &[item("zz", "WS", "2026-10-04T00:00:00Z")])
+                .unwrap();
+            s.streams.clear();
+            s.conn_for_tests()
+                .execute(
+                    "UPDATE sync_run SET status = 'failed' WHERE id = ?1",
+                    [left],
+                )
+                .unwrap();
+            let next = if streamed {
+                sync_streamed(&mut s, &day1, 2)
+            } else {
+                sync(&mut s, &day1)
+            };
+            assert_eq!(
+                s.load_vendor_snapshot(next).unwrap(),
+                without_raw(day1.clone()),
+                "streamed: {streamed}"
+            );
+            let zz: i64 = s
+                .conn_for_tests()
+                .query_row(
+                    "SELECT count(*) FROM item_current WHERE id = 'zz'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(zz, 0, "streamed: {streamed}");
+        }
     }
 
     #[test]
