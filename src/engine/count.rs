@@ -739,16 +739,22 @@ fn add_period_count(
         .collect();
     let quantity = aggregate(basis, &per_snapshot);
     u.actual += quantity;
-    u.basis_notes.push(format!(
-        "{label} {} of {} snapshot(s) = {}: {}",
+    // One string written in place: a period's report writes one such note per company and
+    // service, each listing every snapshot.
+    use std::fmt::Write as _;
+    let mut note = String::with_capacity(64 + per_snapshot.len() * 32);
+    let _ = write!(
+        note,
+        "{label} {} of {} snapshot(s) = {}: ",
         basis.as_str(),
         per_snapshot.len(),
-        quantity.normalize(),
-        per_snapshot
-            .iter()
-            .zip(&tally.history_at)
-            .map(|((_, n), at)| format!("{n} at {at}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+        quantity.normalize()
+    );
+    for (k, ((_, n), at)) in per_snapshot.iter().zip(&tally.history_at).enumerate() {
+        if k > 0 {
+            note.push_str(", ");
+        }
+        let _ = write!(note, "{n} at {at}");
+    }
+    u.basis_notes.push(note);
 }
