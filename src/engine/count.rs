@@ -124,15 +124,11 @@ pub(super) struct VendorTally {
 
 impl VendorTally {
     pub fn new(v: &VendorInput, input: &Input) -> VendorTally {
-        let labels: Vec<String> = v
-            .services
-            .iter()
-            .map(|s| format!("{}/{}", v.connection, s.key))
-            .collect();
+        let labels = service_labels(v);
         // The as-of tally beside the period's snapshots: each is a pass over every item.
         let (per_account, history) = std::thread::scope(|scope| {
             let as_of = scope.spawn(|| tally_accounts(v, &labels, input.rules, input.as_of));
-            let history = period_history(v, &labels, input);
+            let history = period_history(v, &labels, input, false);
             (
                 as_of
                     .join()
@@ -226,18 +222,30 @@ fn tally_accounts(
     per_account
 }
 
+/// `<vendor connection>/<service key>` of each of `v`'s services, by service index.
+fn service_labels(v: &VendorInput) -> Vec<String> {
+    v.services
+        .iter()
+        .map(|s| format!("{}/{}", v.connection, s.key))
+        .collect()
+}
+
 /// The period's snapshots, each counted (and classified at its own time), when some service
-/// of `v` is counted on a basis other than latest; else none.
+/// of `v` is counted on a basis other than latest, or `always`; else none.
 fn period_history(
     v: &VendorInput,
     labels: &[String],
     input: &Input,
+    always: bool,
 ) -> Vec<(Timestamp, CountedUnits)> {
-    let bases = input.period.map(|p| p.bases);
-    let any_period_basis =
-        bases.is_some_and(|b| labels.iter().any(|l| b.for_service(l) != Basis::Latest));
+    let wanted = |p: &super::PeriodInput| {
+        always
+            || labels
+                .iter()
+                .any(|l| p.bases.for_service(l) != Basis::Latest)
+    };
     let snaps = match input.period {
-        Some(p) if any_period_basis => match p.snapshots.get(v.connection) {
+        Some(p) if wanted(p) => match p.snapshots.get(v.connection) {
             Some(snaps) => snaps,
             None => return Vec::new(),
         },
@@ -508,35 +516,12 @@ pub struct ServiceCount {
 /// only: pending, inactive and excluded items are not. An account with no unit of a service
 /// on any snapshot has no line for it.
 pub fn service_counts(input: &Input) -> Vec<ServiceCount> {
-    // Every service's history, whatever its own basis.
-    let every_service = super::Bases {
-        default: Basis::Peak,
-        services: BTreeMap::new(),
-    };
-    let period = input.period.map(|p| super::PeriodInput {
-        snapshots: p.snapshots.clone(),
-        bases: &every_service,
-    });
-    let on_every = Input {
-        as_of: input.as_of,
-        vendors: Vec::new(),
-        psas: Vec::new(),
-        accounts: input.accounts,
-        services: input.services,
-        tolerances: input.tolerances,
-        rules: input.rules,
-        unhealthy: input.unhealthy,
-        period: period.as_ref(),
-    };
     let mut out = Vec::new();
     for v in &input.vendors {
-        let labels: Vec<String> = v
-            .services
-            .iter()
-            .map(|s| format!("{}/{}", v.connection, s.key))
-            .collect();
+        let labels = service_labels(v);
         let as_of = tally_accounts(v, &labels, input.rules, input.as_of);
-        let history = period_history(v, &labels, &on_every);
+        // Every service's history, whatever its own basis.
+        let history = period_history(v, &labels, input, true);
         let names: HashMap<&str, &str> = v
             .snapshot
             .accounts()

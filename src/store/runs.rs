@@ -353,11 +353,7 @@ impl Store {
 /// Items of an unfinished run that failed or was killed: never current, so only clutter. Its
 /// items new to the connection were written as versions beginning at it (see `versions.rs`).
 fn drop_partial_rows(tx: &rusqlite::Transaction, run_id: i64) -> Result<()> {
-    tx.execute(
-        "DELETE FROM item_current
-         WHERE connection = (SELECT connection FROM sync_run WHERE id = ?1) AND valid_from = ?1",
-        [run_id],
-    )?;
+    versions::drop_run_versions(tx, run_id)?;
     versions::drop_staged(tx, run_id)?;
     // Staged in `usage_item` by an earlier release, and left there by a kill.
     tx.execute("DELETE FROM usage_item WHERE run_id = ?1", [run_id])?;

@@ -220,24 +220,10 @@ pub(super) fn merge_items(
         }),
     );
     close_versions(tx, connection, run_id, &cur, &d.close)?;
-    let mut open = tx.prepare_cached(
-        "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
     for &k in &d.open {
-        let i = sorted[k];
-        open.execute(params![
-            connection,
-            i.id,
-            run_id,
-            i.account_id,
-            i.name,
-            i.class,
-            i.raw_class,
-            i.pending_approval,
-            attrs[k],
-            i.raw
-        ])?;
+        if !open_version(tx, connection, run_id, sorted[k], &attrs[k])? {
+            bail!("cannot store item {} (is the id repeated?)", sorted[k].id);
+        }
     }
     let mut pulse = PulseWriter::default();
     for i in &sorted {
@@ -317,10 +303,6 @@ impl Stream {
         items: &[UsageItem],
     ) -> Result<()> {
         self.check_base(tx, run_id)?;
-        let mut open = tx.prepare_cached(
-            "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-        )?;
         for i in items {
             let attrs = serde_json::to_string(&i.attrs)?;
             let repeated = || anyhow::anyhow!("cannot store item {} (is the id repeated?)", i.id);
@@ -341,19 +323,7 @@ impl Stream {
                     }
                 }
                 None => {
-                    let n = open.execute(params![
-                        self.connection,
-                        i.id,
-                        run_id,
-                        i.account_id,
-                        i.name,
-                        i.class,
-                        i.raw_class,
-                        i.pending_approval,
-                        attrs,
-                        i.raw
-                    ])?;
-                    if n == 0 {
+                    if !open_version(tx, &self.connection, run_id, i, &attrs)? {
                         return Err(repeated());
                     }
                 }
@@ -497,6 +467,46 @@ fn write_pulse(tx: &Transaction, run_id: i64, pulse: PulseWriter) -> Result<()> 
     Ok(())
 }
 
+/// Opens a version of `item` beginning at run `run_id`; `false` when the connection already
+/// has a current version of it.
+fn open_version(
+    tx: &Transaction,
+    connection: &str,
+    run_id: i64,
+    item: &UsageItem,
+    attrs: &str,
+) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO item_current (connection, id, valid_from, account_id, name, class, raw_class, pending_approval, attrs, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            connection,
+            item.id,
+            run_id,
+            item.account_id,
+            item.name,
+            item.class,
+            item.raw_class,
+            item.pending_approval,
+            attrs,
+            item.raw
+        ])?;
+    Ok(n == 1)
+}
+
+/// Deletes the versions run `run_id` opened in `item_current` without completing: a run that
+/// failed or was killed writes its items new to the connection there as they arrive.
+pub(super) fn drop_run_versions(tx: &Transaction, run_id: i64) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM item_current
+         WHERE connection = (SELECT connection FROM sync_run WHERE id = ?1) AND valid_from = ?1",
+    )?
+    .execute([run_id])?;
+    Ok(())
+}
+
 /// Deletes the versions a streamed run of `connection` newer than `base` (its newest completed
 /// run) left in `item_current` without completing, unless it is `run_id` itself: a run marked
 /// failed without its cleanup (killed between the two, or an edited database). Their items
@@ -509,12 +519,8 @@ fn drop_orphans(tx: &Transaction, connection: &str, base: i64, run_id: i64) -> R
         )?
         .query_map(params![connection, base, run_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    if !left.is_empty() {
-        let mut stmt = tx
-            .prepare_cached("DELETE FROM item_current WHERE connection = ?1 AND valid_from = ?2")?;
-        for id in left {
-            stmt.execute(params![connection, id])?;
-        }
+    for id in left {
+        drop_run_versions(tx, id)?;
     }
     Ok(())
 }
